@@ -1,0 +1,196 @@
+/**
+ * Picks and prepares the TF.js backend, and reports which backends this machine can use and why not.
+ *
+ * Order for `auto`: tfjs-node-gpu, tfjs-node (both optional native packages, registered as
+ * `tensorflow`), then WebGPU when an adapter exists (the `webgpu` package in Node), then wasm (with our
+ * kernel fixes), then cpu. The choice is made once per process: TF.js cannot switch WebGPU back and forth.
+ */
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+// The union package registers every op's gradient (tfjs-core's Node bundle registers none).
+import '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-cpu';
+import { registerWasmFixes } from './wasm-kernels.js';
+
+export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export type BackendChoice = BackendName | 'auto';
+
+/** What a backend probe found. */
+export interface BackendProbe {
+  name: BackendName;
+  usable: boolean;
+  /** Why it is or is not usable, in words a user can act on. */
+  reason: string;
+  /** The package that provides it, with its version, when installed. */
+  package?: string;
+  /** The device, when known (GPU adapter name, CPU model). */
+  device?: string;
+}
+
+/** The backend a run actually used, recorded with every run. */
+export interface BackendInfo {
+  backend: BackendName;
+  device: string;
+  versions: Record<string, string>;
+  /** Threads the backend uses, where that is known. */
+  threads?: number;
+}
+
+const require = createRequire(import.meta.url);
+let active: BackendInfo | null = null;
+
+function packageVersion(name: string): string | undefined {
+  try {
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuModel(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const os = require('node:os') as typeof import('node:os');
+    const cpus = os.cpus();
+    return `${cpus[0]?.model?.trim() ?? 'cpu'} x${cpus.length}`;
+  } catch {
+    return 'cpu';
+  }
+}
+
+async function probeTensorflow(): Promise<BackendProbe & { load?: () => Promise<void> }> {
+  const tried: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    const version = packageVersion(pkg);
+    if (!version) {
+      tried.push(`${pkg} is not installed`);
+      continue;
+    }
+    try {
+      require(pkg);
+      return {
+        name: 'tensorflow',
+        usable: true,
+        reason: `${pkg} ${version} loaded (libtensorflow)`,
+        package: `${pkg}@${version}`,
+        device: pkg.endsWith('-gpu') ? 'CUDA (libtensorflow-gpu)' : cpuModel(),
+      };
+    } catch (e) {
+      tried.push(`${pkg} ${version} is installed but failed to load: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  return {
+    name: 'tensorflow',
+    usable: false,
+    reason: `${tried.join('; ')}. Install @tensorflow/tfjs-node (or -gpu with CUDA 11.2 + cuDNN 8.1) where libtensorflow can be downloaded.`,
+  };
+}
+
+let webgpuAdapterName: string | undefined;
+async function probeWebgpu(): Promise<BackendProbe> {
+  const version = packageVersion('webgpu');
+  if (!version && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+    return { name: 'webgpu', usable: false, reason: 'the optional `webgpu` package (Dawn for Node) is not installed' };
+  }
+  try {
+    const nav = (globalThis as { navigator?: { gpu?: GPULike } }).navigator;
+    if (!nav?.gpu) {
+      const mod = (await import('webgpu' as string)) as { create: (o: string[]) => GPULike; globals: object };
+      Object.assign(globalThis, mod.globals);
+      Object.defineProperty(globalThis, 'navigator', { value: { gpu: mod.create([]) }, configurable: true });
+    }
+    const gpu = (globalThis as unknown as { navigator: { gpu: GPULike } }).navigator.gpu;
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) {
+      return {
+        name: 'webgpu',
+        usable: false,
+        package: `webgpu@${version}`,
+        reason:
+          'no WebGPU adapter: Dawn found no Vulkan/Metal/D3D12 device (set VK_ICD_FILENAMES to a Vulkan driver, e.g. NVIDIA or Mesa >= 25 lavapipe)',
+      };
+    }
+    const info = adapter.info ?? {};
+    webgpuAdapterName = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter';
+    return { name: 'webgpu', usable: true, package: `webgpu@${version}`, reason: 'adapter found', device: webgpuAdapterName };
+  } catch (e) {
+    return { name: 'webgpu', usable: false, package: version && `webgpu@${version}`, reason: `failed to start Dawn: ${(e as Error).message}` };
+  }
+}
+
+interface GPULike {
+  requestAdapter(): Promise<{ info?: Record<string, string> } | null>;
+}
+
+function probeWasm(): BackendProbe {
+  const version = packageVersion('@tensorflow/tfjs-backend-wasm');
+  if (!version) return { name: 'wasm', usable: false, reason: '@tensorflow/tfjs-backend-wasm is not installed' };
+  return {
+    name: 'wasm',
+    usable: true,
+    package: `@tensorflow/tfjs-backend-wasm@${version}`,
+    reason: 'WebAssembly + SIMD (XNNPACK), single-threaded in Node, with Monoscope kernel fixes',
+    device: cpuModel(),
+  };
+}
+
+/** Probes every backend and says for each why it is or is not usable. Loads nothing permanently but native addons. */
+export async function listBackends(): Promise<BackendProbe[]> {
+  const tensorflow = await probeTensorflow();
+  const webgpu = await probeWebgpu();
+  return [
+    tensorflow,
+    webgpu,
+    probeWasm(),
+    { name: 'cpu', usable: true, reason: 'plain JavaScript reference backend (slow)', package: `@tensorflow/tfjs-backend-cpu@${packageVersion('@tensorflow/tfjs-backend-cpu')}`, device: cpuModel() },
+  ];
+}
+
+/**
+ * Sets the TF.js backend for this process and returns what was chosen. `auto` takes the first usable one
+ * in the order tensorflow, webgpu, wasm, cpu. Asking for a backend that is not usable throws, with the reason.
+ */
+export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+  if (active) {
+    if (choice === 'auto' || choice === active.backend) return active;
+    throw new Error(`the TF.js backend is already '${active.backend}' in this process; cannot switch to '${choice}'`);
+  }
+  const order: BackendName[] = choice === 'auto' ? [...BACKEND_NAMES] : [choice];
+  const reasons: string[] = [];
+  for (const name of order) {
+    const probe =
+      name === 'tensorflow' ? await probeTensorflow() : name === 'webgpu' ? await probeWebgpu() : name === 'wasm' ? probeWasm() : null;
+    if (probe && !probe.usable) {
+      reasons.push(`${name}: ${probe.reason}`);
+      continue;
+    }
+    try {
+      if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+      if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+      const ok = await tf.setBackend(name);
+      if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
+      await tf.ready();
+      if (name === 'wasm') registerWasmFixes();
+      active = {
+        backend: name,
+        device: name === 'webgpu' ? (webgpuAdapterName ?? 'webgpu') : (probe?.device ?? cpuModel()),
+        versions: {
+          'tfjs-core': tf.version_core,
+          node: process.versions.node,
+          ...(probe?.package ? { [probe.package.replace(/@[^@]+$/, '')]: probe.package.replace(/^.*@/, '') } : {}),
+        },
+        threads: name === 'wasm' || name === 'cpu' ? 1 : undefined,
+      };
+      return active;
+    } catch (e) {
+      reasons.push(`${name}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`no usable TF.js backend for '${choice}': ${reasons.join('; ')}`);
+}
+
+/** The backend chosen in this process, or null before {@link initBackend}. */
+export function activeBackend(): BackendInfo | null {
+  return active;
+}

@@ -1,0 +1,22 @@
+/**
+ * The tokenizer contract every model uses. Two kinds implement it: the built-in world's word-level
+ * tokenizer (`data/world-tokenizer.ts`, saved as a Hugging Face `tokenizer.json` WordLevel model) and the
+ * GPT-2 byte-level BPE (`model/gpt2-bpe.ts`, offline).
+ */
+export interface Tokenizer {
+  /** `word-level` for the built-in world, `gpt2-bpe` for GPT-2-family checkpoints. */
+  readonly kind: 'word-level' | 'gpt2-bpe';
+  readonly vocabSize: number;
+  /** Id of the end-of-text token; also used as BOS and as padding, like GPT-2. */
+  readonly eosId: number;
+  /** Id used to right-pad batches (never attended to by real tokens, masked from losses). */
+  readonly padId: number;
+  /** Ids that are special (BOS/EOS/PAD) and are excluded from top examples by default. */
+  readonly specialIds: ReadonlySet<number>;
+  encode(text: string): number[];
+  decode(ids: readonly number[]): string;
+  /** The display string of one token (with its leading space, if any). */
+  tokenString(id: number): string;
+  /** Writes the tokenizer files into a checkpoint folder (Hugging Face layout). */
+  save(dir: string): void;
+}
