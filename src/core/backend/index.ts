@@ -171,6 +171,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
       const ok = await tf.setBackend(name);
       if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
       await tf.ready();
+      quietCpuBanner();
       if (name === 'wasm') registerWasmFixes();
       active = {
         backend: name,
@@ -188,6 +189,12 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
     }
   }
   throw new Error(`no usable TF.js backend for '${choice}': ${reasons.join('; ')}`);
+}
+
+/** The cpu backend prints an advert for tfjs-node on first use; `monoscope backends` says it better. */
+function quietCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | undefined;
+  if (cpu) cpu.firstUse = false;
 }
 
 /** The backend chosen in this process, or null before {@link initBackend}. */

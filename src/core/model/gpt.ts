@@ -143,7 +143,9 @@ export function paramsFromArrays(cfg: GPTConfig, arrays: Map<string, NamedArray>
     if (a.shape.join(',') !== shape.join(',')) {
       throw new Error(`parameter '${name}' has shape [${a.shape}] but the config needs [${shape}]`);
     }
-    params.set(name, tf.variable(tf.tensor(a.data, shape, 'float32'), trainable, `${name}`));
+    const t = tf.tensor(a.data, shape, 'float32');
+    params.set(name, tf.variable(t, trainable));
+    t.dispose();
   }
   return params;
 }

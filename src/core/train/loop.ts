@@ -1,0 +1,389 @@
+/**
+ * The training loop for every stage: seeded data order, steps, periodic evaluation on held-out data,
+ * periodic resumable state, a NaN/Inf guard, cancellation, and the final checkpoint.
+ *
+ * A run lives in a folder `runDir`: `spec.json` (what was asked), `state/` (weights, AdamW moments and the
+ * step, written atomically every `checkpointEvery` steps, on cancel and before a NaN stop), and
+ * `ref_logps.safetensors` (the frozen reference model's response log-probs, computed once per example).
+ * Running the same spec in the same folder resumes from `state/`.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { disposeParams, paramsFromArrays, toNamedArrays, type GPTConfig } from '../model/gpt.js';
+import { Rng } from '../model/rng.js';
+import { readSafetensors, writeFileAtomic, writeSafetensors, type NamedArray } from '../model/safetensors.js';
+import { saveCheckpoint } from '../model/checkpoint.js';
+import type { Tokenizer } from '../model/tokenizer.js';
+import type { TokenizedPair } from '../data/types.js';
+import { lmBatch, preferenceBatch, sftBatch } from './batches.js';
+import { dpoLossHost } from './losses.js';
+import { learningRate } from './optimizer.js';
+import {
+  Stepper,
+  lmEvalLoss,
+  preferenceMetrics,
+  responseLogps,
+  type PreferenceObjective,
+  type RefLogps,
+  type StepMetrics,
+} from './step.js';
+
+export const STAGES = ['pretrain', 'sft', 'dpo', 'decpo', 'simpo', 'l1'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** What a run does; saved as `spec.json` and recorded in the store. */
+export interface RunSpec {
+  stage: Stage;
+  seed: number;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  warmup: number;
+  schedule: 'constant' | 'cosine';
+  weightDecay: number;
+  maxGradNorm: number;
+  beta1: number;
+  beta2: number;
+  evalEvery: number;
+  /** Evaluate on at most this many held-out examples (pairs or windows). */
+  evalExamples: number;
+  checkpointEvery: number;
+  /** For dpo/decpo/simpo/l1. */
+  objective?: PreferenceObjective;
+  /** The block whose `decorr/mean_abs_corr` is logged in preference stages (defaults to the objective's). */
+  monitor?: boolean;
+}
+
+/** Defaults for a stage; `overrides` win. */
+export function runSpec(overrides: Partial<RunSpec> & { stage: Stage }): RunSpec {
+  const pretrain = overrides.stage === 'pretrain';
+  return {
+    seed: 0,
+    steps: 100,
+    batchSize: pretrain ? 32 : 16,
+    lr: pretrain ? 3e-3 : 1e-4,
+    warmup: pretrain ? 20 : 0,
+    schedule: pretrain ? 'cosine' : 'constant',
+    weightDecay: pretrain ? 0.1 : 0,
+    maxGradNorm: 1.0,
+    beta1: 0.9,
+    beta2: pretrain ? 0.95 : 0.999,
+    evalEvery: 25,
+    evalExamples: 128,
+    checkpointEvery: 50,
+    monitor: true,
+    ...overrides,
+  };
+}
+
+export interface LmData {
+  kind: 'lm';
+  train: Int32Array[];
+  eval: Int32Array[];
+}
+export interface PairData {
+  kind: 'pairs';
+  train: TokenizedPair[];
+  eval: TokenizedPair[];
+}
+export type TrainData = LmData | PairData;
+
+export interface RunModel {
+  config: GPTConfig;
+  /** Initial weights (from scratch, or the parent checkpoint). */
+  arrays: Map<string, NamedArray>;
+  tokenizer: Tokenizer;
+  /** The frozen reference's weights for DPO-family stages (default: `arrays`). */
+  refArrays?: Map<string, NamedArray>;
+  /** Identifies the reference (its content hash), so cached reference log-probs are not reused across models. */
+  refHash: string;
+}
+
+export interface RunIO {
+  runDir: string;
+  /** Where the final checkpoint goes, and its provenance. */
+  final?: { dir: string; meta: { stage: string; runId?: string; parent?: string; task?: string; backend?: string; extra?: Record<string, unknown> } };
+  signal?: AbortSignal;
+  onStep?: (step: number, metrics: StepMetrics) => void;
+  onEval?: (step: number, metrics: StepMetrics) => void;
+  onMessage?: (text: string) => void;
+}
+
+export interface RunResult {
+  status: 'completed' | 'cancelled' | 'failed';
+  /** Steps completed. */
+  step: number;
+  message?: string;
+  last?: StepMetrics;
+  lastEval?: StepMetrics;
+  /** Content hash of the final checkpoint's weights, when one was written. */
+  finalHash?: string;
+}
+
+/** A stable hash of the spec and the data identity: a resumed run must match it. */
+export function specHash(spec: RunSpec, dataKey: string, refHash: string): string {
+  return createHash('sha256').update(JSON.stringify({ spec, dataKey, refHash })).digest('hex').slice(0, 16);
+}
+
+/** A key for the data: sizes and a hash of the contents (cheap enough for the sizes used here). */
+export function dataKey(data: TrainData): string {
+  const h = createHash('sha256');
+  if (data.kind === 'lm') {
+    for (const w of [...data.train, ...data.eval]) h.update(Buffer.from(w.buffer, w.byteOffset, w.byteLength));
+  } else {
+    for (const p of [...data.train, ...data.eval]) h.update(JSON.stringify(p));
+  }
+  return `${data.kind}:${data.train.length}:${data.eval.length}:${h.digest('hex').slice(0, 16)}`;
+}
+
+/** Indices of the examples of step `step`: a seeded permutation per epoch, batches laid end to end. */
+export function batchIndices(n: number, batchSize: number, step: number, seed: number): number[] {
+  const out: number[] = [];
+  let pos = step * batchSize;
+  let epoch = Math.floor(pos / n);
+  let perm = new Rng(seed * 1000003 + epoch).shuffle([...Array(n).keys()]);
+  while (out.length < batchSize) {
+    const e = Math.floor(pos / n);
+    if (e !== epoch) {
+      epoch = e;
+      perm = new Rng(seed * 1000003 + epoch).shuffle([...Array(n).keys()]);
+    }
+    out.push(perm[pos % n]);
+    pos++;
+  }
+  return out;
+}
+
+const REF_FILE = 'ref_logps.safetensors';
+
+/** Computes (or reads from the run folder) the reference log-probs of every train and eval pair. */
+async function referenceLogps(
+  model: RunModel,
+  data: PairData,
+  agg: 'sum' | 'mean',
+  runDir: string,
+  say: (t: string) => void,
+): Promise<{ train: RefLogps; eval: RefLogps }> {
+  const key = createHash('sha256').update(JSON.stringify({ ref: model.refHash, agg, data: dataKey(data) })).digest('hex').slice(0, 16);
+  const file = join(runDir, REF_FILE);
+  if (existsSync(file)) {
+    const { tensors, metadata } = readSafetensors(file);
+    if (metadata.key === key) {
+      const get = (n: string) => tensors.get(n)!.data as Float32Array;
+      say('reference log-probs: reused from the run folder');
+      return {
+        train: { chosen: get('train.chosen'), rejected: get('train.rejected') },
+        eval: { chosen: get('eval.chosen'), rejected: get('eval.rejected') },
+      };
+    }
+  }
+  say(`reference log-probs: computing for ${data.train.length} + ${data.eval.length} pairs (once)`);
+  const params = paramsFromArrays(model.config, model.refArrays ?? model.arrays, false);
+  const run = async (pairs: TokenizedPair[]): Promise<RefLogps> => {
+    const chosen = new Float32Array(pairs.length);
+    const rejected = new Float32Array(pairs.length);
+    for (let i = 0; i < pairs.length; i += 32) {
+      const chunk = pairs.slice(i, i + 32);
+      const lp = await responseLogps(model.config, params, preferenceBatch(chunk, model.tokenizer.padId), agg);
+      chosen.set(lp.subarray(0, chunk.length), i);
+      rejected.set(lp.subarray(chunk.length), i);
+    }
+    return { chosen, rejected };
+  };
+  const train = await run(data.train);
+  const evalRef = await run(data.eval);
+  disposeParams(params);
+  const arrays = new Map<string, NamedArray>([
+    ['train.chosen', { shape: [train.chosen.length], data: train.chosen }],
+    ['train.rejected', { shape: [train.rejected.length], data: train.rejected }],
+    ['eval.chosen', { shape: [evalRef.chosen.length], data: evalRef.chosen }],
+    ['eval.rejected', { shape: [evalRef.rejected.length], data: evalRef.rejected }],
+  ]);
+  writeSafetensors(file, arrays, { key });
+  return { train, eval: evalRef };
+}
+
+function pick<T>(items: T[], idx: number[]): T[] {
+  return idx.map((i) => items[i]);
+}
+
+function pickRef(ref: RefLogps, idx: number[]): RefLogps {
+  return { chosen: Float32Array.from(idx, (i) => ref.chosen[i]), rejected: Float32Array.from(idx, (i) => ref.rejected[i]) };
+}
+
+/** Held-out metrics with an `eval_` prefix. */
+async function evaluate(stepper: Stepper, spec: RunSpec, model: RunModel, data: TrainData, ref: RefLogps | null): Promise<StepMetrics> {
+  const { config, tokenizer } = model;
+  if (data.kind === 'lm') {
+    const windows = data.eval.slice(0, spec.evalExamples);
+    if (windows.length === 0) return {};
+    let total = 0;
+    let n = 0;
+    for (let i = 0; i < windows.length; i += spec.batchSize) {
+      const chunk = windows.slice(i, i + spec.batchSize);
+      total += (await lmEvalLoss(config, stepper.params, lmBatch(chunk, tokenizer.padId))) * chunk.length;
+      n += chunk.length;
+    }
+    return { eval_loss: total / n };
+  }
+  const pairs = data.eval.slice(0, spec.evalExamples);
+  if (pairs.length === 0) return {};
+  if (spec.stage === 'sft') {
+    let total = 0;
+    for (let i = 0; i < pairs.length; i += spec.batchSize) {
+      const chunk = pairs.slice(i, i + spec.batchSize);
+      total += (await lmEvalLoss(config, stepper.params, sftBatch(chunk, tokenizer.padId))) * chunk.length;
+    }
+    return { eval_loss: total / pairs.length };
+  }
+  const o = spec.objective!;
+  const logps = new Float32Array(2 * pairs.length);
+  for (let i = 0; i < pairs.length; i += spec.batchSize) {
+    const chunk = pairs.slice(i, i + spec.batchSize);
+    const lp = await responseLogps(config, stepper.params, preferenceBatch(chunk, tokenizer.padId), o.logpAgg);
+    logps.set(lp.subarray(0, chunk.length), i);
+    logps.set(lp.subarray(chunk.length), pairs.length + i);
+  }
+  const evalRef = ref ? { chosen: ref.chosen.subarray(0, pairs.length), rejected: ref.rejected.subarray(0, pairs.length) } : null;
+  const m = preferenceMetrics(logps, evalRef, o);
+  let loss = 0;
+  for (let i = 0; i < pairs.length; i++) {
+    if (o.stage === 'simpo') {
+      const lc = pairs[i].chosen.length;
+      const lr = pairs[i].rejected.length;
+      const mc = o.logpAgg === 'mean' ? logps[i] : logps[i] / lc;
+      const mr = o.logpAgg === 'mean' ? logps[pairs.length + i] : logps[pairs.length + i] / lr;
+      loss += Math.log1p(Math.exp(-(o.beta * (mc - mr) - o.simpoGamma)));
+    } else {
+      const h = logps[i] - evalRef!.chosen[i] - (logps[pairs.length + i] - evalRef!.rejected[i]);
+      loss += dpoLossHost(h, o.beta, o.lossType, o.labelSmoothing);
+    }
+  }
+  const out: StepMetrics = { eval_loss: loss / pairs.length };
+  for (const [k, v] of Object.entries(m)) out[`eval_${k}`] = v;
+  return out;
+}
+
+/** Writes the resumable state (weights, optimizer, step) atomically into `runDir/state`. */
+async function saveState(stepper: Stepper, runDir: string, step: number, hash: string): Promise<void> {
+  const dir = join(runDir, 'state');
+  const tmp = join(runDir, `.state.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  writeSafetensors(join(tmp, 'model.safetensors'), await toNamedArrays(stepper.params));
+  const opt = await stepper.optimizer.state();
+  writeSafetensors(join(tmp, 'optimizer.safetensors'), opt.arrays, { t: String(opt.t) });
+  writeFileAtomic(join(tmp, 'state.json'), JSON.stringify({ step, specHash: hash, savedAt: new Date().toISOString() }));
+  const old = join(runDir, `.state.old-${process.pid}`);
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** Reads `runDir/state` if it belongs to this spec; throws if the folder holds a different run. */
+function readState(runDir: string, hash: string): { step: number; model: Map<string, NamedArray>; opt: Map<string, NamedArray>; t: number } | null {
+  const file = join(runDir, 'state', 'state.json');
+  if (!existsSync(file)) return null;
+  const state = JSON.parse(readFileSync(file, 'utf8')) as { step: number; specHash: string };
+  if (state.specHash !== hash) {
+    throw new Error(
+      `${runDir} holds a run with different settings (spec ${state.specHash}, asked ${hash}); choose another run name or remove the folder to start over`,
+    );
+  }
+  const model = readSafetensors(join(runDir, 'state', 'model.safetensors')).tensors;
+  const opt = readSafetensors(join(runDir, 'state', 'optimizer.safetensors'));
+  return { step: state.step, model, opt: opt.tensors, t: Number(opt.metadata.t) };
+}
+
+/**
+ * Trains one run to `spec.steps`, resuming from `io.runDir/state` when present. Calls `onStep` after every
+ * step (the caller writes metrics to the store), evaluates every `evalEvery` steps and at the end, saves
+ * resumable state every `checkpointEvery` steps, stops cleanly on `signal`, and stops on a NaN or Inf loss
+ * keeping the last good state. Writes the final checkpoint when `io.final` is given.
+ */
+export async function train(spec: RunSpec, model: RunModel, data: TrainData, io: RunIO): Promise<RunResult> {
+  const say = io.onMessage ?? (() => {});
+  const pref = spec.stage !== 'pretrain' && spec.stage !== 'sft';
+  if (pref && !spec.objective) throw new Error(`stage '${spec.stage}' needs a preference objective`);
+  if (pref && spec.objective!.stage !== spec.stage) throw new Error(`objective stage '${spec.objective!.stage}' does not match '${spec.stage}'`);
+  if ((spec.stage === 'pretrain') !== (data.kind === 'lm')) {
+    throw new Error(spec.stage === 'pretrain' ? 'pretrain needs a text corpus' : `stage '${spec.stage}' needs preference pairs`);
+  }
+  if (data.train.length === 0) throw new Error('no training examples');
+  if (spec.objective && (spec.objective.layer < 0 || spec.objective.layer >= model.config.nLayer)) {
+    throw new Error(`layer ${spec.objective.layer} does not exist (the model has blocks 0..${model.config.nLayer - 1})`);
+  }
+  mkdirSync(io.runDir, { recursive: true });
+  const hash = specHash(spec, dataKey(data), model.refHash);
+  writeFileAtomic(join(io.runDir, 'spec.json'), JSON.stringify({ spec, specHash: hash, model: model.config }, null, 2));
+  const resumed = readState(io.runDir, hash);
+
+  const ref = pref && spec.stage !== 'simpo' ? await referenceLogps(model, data as PairData, spec.objective!.logpAgg, io.runDir, say) : null;
+
+  const params = paramsFromArrays(model.config, resumed ? resumed.model : model.arrays, true);
+  const stepper = new Stepper(model.config, params, {
+    weightDecay: spec.weightDecay,
+    beta1: spec.beta1,
+    beta2: spec.beta2,
+    maxGradNorm: spec.maxGradNorm,
+  });
+  let step = 0;
+  if (resumed) {
+    stepper.optimizer.load(resumed.t, resumed.opt);
+    step = resumed.step;
+    say(`resuming from step ${step}`);
+  }
+  const result: RunResult = { status: 'completed', step };
+  const lrOf = (s: number) => learningRate(s, { lr: spec.lr, warmup: spec.warmup, total: spec.steps, schedule: spec.schedule });
+  const pad = model.tokenizer.padId;
+  try {
+    while (step < spec.steps) {
+      if (io.signal?.aborted) {
+        await saveState(stepper, io.runDir, step, hash);
+        return { ...result, status: 'cancelled', step, message: `cancelled at step ${step}; run the same command to resume` };
+      }
+      const idx = batchIndices(data.train.length, spec.batchSize, step, spec.seed);
+      const lr = lrOf(step);
+      let m: StepMetrics;
+      if (data.kind === 'lm') m = await stepper.lmStep(lmBatch(pick(data.train, idx), pad), lr);
+      else if (spec.stage === 'sft') m = await stepper.lmStep(sftBatch(pick(data.train, idx), pad), lr);
+      else m = await stepper.preferenceStep(preferenceBatch(pick(data.train, idx), pad), ref ? pickRef(ref.train, idx) : null, spec.objective!, lr, spec.monitor);
+      if (!Number.isFinite(m.loss)) {
+        await saveState(stepper, io.runDir, step, hash);
+        return {
+          ...result,
+          status: 'failed',
+          step,
+          last: m,
+          message: `the loss became ${m.loss} at step ${step + 1}; stopped without applying that update. The last good state (step ${step}) is in ${join(io.runDir, 'state')}. Lower the learning rate or lambda.`,
+        };
+      }
+      step += 1;
+      m.epoch = (step * spec.batchSize) / data.train.length;
+      result.last = m;
+      result.step = step;
+      io.onStep?.(step, m);
+      if (spec.evalEvery > 0 && (step % spec.evalEvery === 0 || step === spec.steps)) {
+        result.lastEval = await evaluate(stepper, spec, model, data, ref?.eval ?? null);
+        io.onEval?.(step, result.lastEval);
+      }
+      if (spec.checkpointEvery > 0 && step % spec.checkpointEvery === 0 && step < spec.steps) await saveState(stepper, io.runDir, step, hash);
+    }
+    if (!result.lastEval && spec.evalEvery > 0) {
+      result.lastEval = await evaluate(stepper, spec, model, data, ref?.eval ?? null);
+      io.onEval?.(step, result.lastEval);
+    }
+    await saveState(stepper, io.runDir, step, hash);
+    if (io.final) {
+      result.finalHash = saveCheckpoint(io.final.dir, model.config, await toNamedArrays(stepper.params), model.tokenizer, {
+        ...io.final.meta,
+        step,
+      });
+    }
+    return result;
+  } finally {
+    stepper.dispose();
+    disposeParams(params);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Training objectives: next-token LM loss, response log-probabilities, DPO (sigmoid, hinge, IPO), SimPO.
+ * All are functions of tensors, to be called inside a gradient closure.
+ *
+ * DPO (Rafailov et al. 2023, arXiv 2305.18290, Eq. 7): with h = [log pi(y_w|x) - log ref(y_w|x)]
+ * - [log pi(y_l|x) - log ref(y_l|x)],
+ *   sigmoid: L = -(1-eps) log sigma(beta h) - eps log sigma(-beta h) = (1-eps) softplus(-beta h) + eps softplus(beta h)
+ *   hinge:   L = relu(1 - beta h)
+ *   ipo:     L = (h - 1/(2 beta))^2   (Azar et al. 2023)
+ * `-log sigma(z)` is written `softplus(-z)`: TF.js's logSigmoid gradient fails on intermediate tensors.
+ * Rewards, as TRL logs them: r_w = beta (log pi(y_w) - log ref(y_w)), r_l likewise.
+ *
+ * SimPO (Meng et al. 2024, arXiv 2405.14734, Eq. 6): L = -log sigma(beta/|y_w| log pi(y_w) - beta/|y_l| log pi(y_l) - gamma).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export type DpoLossType = 'sigmoid' | 'hinge' | 'ipo';
+
+/** Per-pair DPO loss from summed (or averaged) response log-probs; returns the mean over pairs. */
+export function dpoLoss(
+  policyChosen: tf.Tensor1D,
+  policyRejected: tf.Tensor1D,
+  refChosen: tf.Tensor1D,
+  refRejected: tf.Tensor1D,
+  opts: { beta: number; lossType?: DpoLossType; labelSmoothing?: number },
+): tf.Scalar {
+  const { beta, lossType = 'sigmoid', labelSmoothing = 0 } = opts;
+  const h = tf.sub(tf.sub(policyChosen, refChosen), tf.sub(policyRejected, refRejected));
+  let perPair: tf.Tensor;
+  if (lossType === 'sigmoid') {
+    const z = tf.mul(h, beta);
+    perPair = tf.softplus(tf.neg(z));
+    if (labelSmoothing > 0) perPair = tf.add(tf.mul(perPair, 1 - labelSmoothing), tf.mul(tf.softplus(z), labelSmoothing));
+  } else if (lossType === 'hinge') {
+    perPair = tf.relu(tf.sub(1, tf.mul(h, beta)));
+  } else {
+    perPair = tf.square(tf.sub(h, 1 / (2 * beta)));
+  }
+  return tf.mean(perPair);
+}
+
+/** SimPO's reference-free loss from length-normalised log-probs (pass per-token means). */
+export function simpoLoss(meanChosen: tf.Tensor1D, meanRejected: tf.Tensor1D, opts: { beta: number; gamma: number }): tf.Scalar {
+  const z = tf.sub(tf.mul(tf.sub(meanChosen, meanRejected), opts.beta), opts.gamma);
+  return tf.mean(tf.softplus(tf.neg(z)));
+}
+
+/**
+ * log p(target) at selected positions: hidden [N, D] (already gathered at the prediction positions) against
+ * the tied embedding [V, D]. log p = <h, e_target> - logsumexp_v <h, e_v>. Returns [N].
+ */
+export function tokenLogProbs(hidden: tf.Tensor2D, wte: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  const logits = tf.matMul(hidden, wte, false, true);
+  const lse = tf.logSumExp(logits, -1);
+  const targetLogit = tf.sum(tf.mul(hidden, tf.gather(wte, targets)), -1);
+  return tf.sub(targetLogit, lse) as tf.Tensor1D;
+}
+
+/**
+ * Mean next-token cross-entropy over positions where `weights` is 1: hidden [N, D] at prediction positions,
+ * targets [N]. Returns the scalar loss.
+ */
+export function lmLoss(hidden: tf.Tensor2D, wte: tf.Tensor2D, targets: tf.Tensor1D, weights?: tf.Tensor1D): tf.Scalar {
+  const lp = tokenLogProbs(hidden, wte, targets);
+  if (!weights) return tf.neg(tf.mean(lp)) as tf.Scalar;
+  return tf.neg(tf.div(tf.sum(tf.mul(lp, weights)), tf.maximum(tf.sum(weights), 1))) as tf.Scalar;
+}
+
+/** Numerically stable host-side softplus, for metrics. */
+export function softplusHost(x: number): number {
+  return x > 30 ? x : Math.log1p(Math.exp(x));
+}
+
+/** Host-side DPO loss of one pair, for tests and the `eval` command (same formulas as {@link dpoLoss}). */
+export function dpoLossHost(h: number, beta: number, lossType: DpoLossType = 'sigmoid', labelSmoothing = 0): number {
+  if (lossType === 'sigmoid') return (1 - labelSmoothing) * softplusHost(-beta * h) + labelSmoothing * softplusHost(beta * h);
+  if (lossType === 'hinge') return Math.max(0, 1 - beta * h);
+  return (h - 1 / (2 * beta)) ** 2;
+}
