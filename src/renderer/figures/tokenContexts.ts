@@ -16,12 +16,14 @@ import type { TokenContextsData, TokenContextsOptions } from './types.js';
 
 /** A token as shown: newline → ↵, tab → →, other control characters → U+FFFD, spaces kept as no-break spaces. */
 export function displayToken(token: string): string {
-  return token
-    .replace(/\r?\n/g, '↵')
-    .replace(/\t/g, '→')
-    // eslint-disable-next-line no-control-regex -- control characters have no glyph: show U+FFFD instead
-    .replace(/[\u0000-\u001f\u007f]/g, '\ufffd')
-    .replace(/ /g, '\u00a0');
+  return (
+    token
+      .replace(/\r?\n/g, '↵')
+      .replace(/\t/g, '→')
+      // eslint-disable-next-line no-control-regex -- control characters have no glyph: show U+FFFD instead
+      .replace(/[\u0000-\u001f\u007f]/g, '\ufffd')
+      .replace(/ /g, '\u00a0')
+  );
 }
 
 /** Index of the largest activation (the first one on ties), 0 for an empty list. */
