@@ -1,0 +1,354 @@
+/**
+ * Per-neuron statistics of one tap, computed while the activations stream past, tile by tile (one
+ * neuron's values over one batch's rows).
+ *
+ * Streaming, per neuron:
+ * - mean and variance: each tile's mean and sum of squared deviations, merged into the running ones with
+ *   Chan, Golub & LeVeque's pairwise update (1979): for counts a, b and means ma, mb, delta = mb - ma,
+ *   mean = ma + delta b / (a + b), M2 = M2a + M2b + delta^2 a b / (a + b); std = sqrt(M2 / n) (population);
+ * - min, max, and density = #{x > threshold} / n;
+ * - the top-k rows (a bounded min-heap; ties go to the earlier row) among eligible rows (not special tokens);
+ * - a bottom-R sketch of the active eligible rows: the R rows with the smallest fixed hash(row), i.e. a
+ *   uniform random sample that does not depend on batch boundaries; the quantile samples are cut from it;
+ * - per-concept sums, for the mean activation per concept.
+ * After the stream, a second pass over the stored values fills a histogram of `bins` equal bins over
+ * [min, max] (the range is known only then).
+ *
+ * Every result is a deterministic function of the values in row order and the batch boundaries, so a
+ * recording resumed from the store (replaying the committed tiles) ends with exactly the statistics of an
+ * uninterrupted one.
+ */
+import type { RecordingSettings, TapStatistics } from '../store/activations.js';
+
+export interface TapStatsInit {
+  nNeurons: number;
+  nRows: number;
+  settings: RecordingSettings;
+  /** 1 where a row may appear in top examples and quantile samples (not a special token). */
+  eligible: Uint8Array;
+  /** Concept index of each row, -1 for none. */
+  concept: Int16Array;
+  nConcepts: number;
+}
+
+/** A fixed 32-bit hash of a row number (murmur3's finaliser), the priority of the bottom-R sketch. */
+export function rowHash(row: number): number {
+  let h = (row ^ 0x9e3779b9) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+export class TapStatsAccumulator {
+  readonly n: number;
+  private readonly k: number;
+  private readonly R: number;
+  private readonly threshold: number;
+  private readonly count: Float64Array;
+  private readonly mean: Float64Array;
+  private readonly m2: Float64Array;
+  private readonly min: Float64Array;
+  private readonly max: Float64Array;
+  private readonly active: Float64Array;
+  private readonly conceptSums: Float64Array;
+  private readonly conceptCounts: Float64Array;
+  // top-k min-heaps, neuron i at [i * k, (i + 1) * k)
+  private readonly topV: Float32Array;
+  private readonly topR: Int32Array;
+  private readonly topN: Int32Array;
+  // bottom-R sketches as max-heaps on (hash, row), neuron i at [i * R, (i + 1) * R)
+  private readonly resH: Uint32Array;
+  private readonly resR: Int32Array;
+  private readonly resV: Float32Array;
+  private readonly resN: Int32Array;
+  private readonly hash: Uint32Array;
+  private histograms: Uint32Array | null = null;
+
+  constructor(private readonly init: TapStatsInit) {
+    const { nNeurons: n, nRows, settings } = init;
+    this.n = n;
+    this.k = settings.topK;
+    this.R = settings.reservoirSize;
+    this.threshold = settings.activeThreshold;
+    this.count = new Float64Array(n);
+    this.mean = new Float64Array(n);
+    this.m2 = new Float64Array(n);
+    this.min = new Float64Array(n).fill(Infinity);
+    this.max = new Float64Array(n).fill(-Infinity);
+    this.active = new Float64Array(n);
+    this.conceptSums = new Float64Array(n * init.nConcepts);
+    this.conceptCounts = new Float64Array(init.nConcepts);
+    this.topV = new Float32Array(n * this.k);
+    this.topR = new Int32Array(n * this.k);
+    this.topN = new Int32Array(n);
+    this.resH = new Uint32Array(n * this.R);
+    this.resR = new Int32Array(n * this.R);
+    this.resV = new Float32Array(n * this.R);
+    this.resN = new Int32Array(n);
+    this.hash = new Uint32Array(nRows);
+    for (let r = 0; r < nRows; r++) this.hash[r] = rowHash(r);
+    for (let r = 0; r < nRows; r++) if (init.concept[r] >= 0) this.conceptCounts[init.concept[r]]++;
+  }
+
+  /** Adds one neuron's values over rows [rowStart, rowStart + x.length). Tiles of a neuron come in row order. */
+  addTile(i: number, rowStart: number, x: Float32Array): void {
+    const len = x.length;
+    if (len === 0) return;
+    const { eligible, concept, nConcepts: C } = this.init;
+    const thr = this.threshold;
+    const sums = this.conceptSums;
+    const cBase = i * C;
+    let sum = 0;
+    let lo = this.min[i];
+    let hi = this.max[i];
+    let act = 0;
+    for (let j = 0; j < len; j++) {
+      const v = x[j];
+      sum += v;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      if (v > thr) act++;
+      const c = concept[rowStart + j];
+      if (c >= 0) sums[cBase + c] += v;
+    }
+    const mb = sum / len;
+    let m2b = 0;
+    for (let j = 0; j < len; j++) {
+      const d = x[j] - mb;
+      m2b += d * d;
+    }
+    // Chan et al.: merge (count, mean, M2) of the tile into the running ones.
+    const na = this.count[i];
+    const nab = na + len;
+    const delta = mb - this.mean[i];
+    this.mean[i] += (delta * len) / nab;
+    this.m2[i] += m2b + (delta * delta * na * len) / nab;
+    this.count[i] = nab;
+    this.min[i] = lo;
+    this.max[i] = hi;
+    this.active[i] += act;
+
+    // Top-k among eligible rows.
+    const k = this.k;
+    if (k > 0) {
+      const base = i * k;
+      const V = this.topV;
+      const Rw = this.topR;
+      for (let j = 0; j < len; j++) {
+        const v = x[j];
+        const row = rowStart + j;
+        if (!eligible[row] || v !== v) continue;
+        const size = this.topN[i];
+        if (size < k) {
+          V[base + size] = v;
+          Rw[base + size] = row;
+          this.topN[i] = size + 1;
+          topSiftUp(V, Rw, base, size);
+        } else if (v > V[base] || (v === V[base] && row < Rw[base])) {
+          V[base] = v;
+          Rw[base] = row;
+          topSiftDown(V, Rw, base, k, 0);
+        }
+      }
+    }
+
+    // Bottom-R sketch of the active eligible rows.
+    const R = this.R;
+    if (R > 0) {
+      const base = i * R;
+      const H = this.resH;
+      const RR = this.resR;
+      for (let j = 0; j < len; j++) {
+        const v = x[j];
+        if (!(v > thr)) continue;
+        const row = rowStart + j;
+        if (!eligible[row]) continue;
+        const h = this.hash[row];
+        const size = this.resN[i];
+        if (size < R) {
+          H[base + size] = h;
+          RR[base + size] = row;
+          this.resV[base + size] = v;
+          this.resN[i] = size + 1;
+          resSiftUp(H, RR, this.resV, base, size);
+        } else if (h < H[base] || (h === H[base] && row < RR[base])) {
+          H[base] = h;
+          RR[base] = row;
+          this.resV[base] = v;
+          resSiftDown(H, RR, this.resV, base, R, 0);
+        }
+      }
+    }
+  }
+
+  /** Second pass: counts one tile into neuron i's histogram over [min, max] (after all {@link addTile}s). */
+  addHistogramTile(i: number, x: Float32Array): void {
+    const bins = this.init.settings.histogramBins;
+    const hist = (this.histograms ??= new Uint32Array(this.n * bins));
+    const lo = this.min[i];
+    const hi = this.max[i];
+    if (!(hi >= lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return;
+    const base = i * bins;
+    const scale = hi > lo ? bins / (hi - lo) : 0;
+    for (let j = 0; j < x.length; j++) {
+      const v = x[j];
+      if (v !== v) continue;
+      let b = Math.floor((v - lo) * scale);
+      if (b >= bins) b = bins - 1;
+      else if (b < 0) b = 0;
+      hist[base + b]++;
+    }
+  }
+
+  /** The statistics of every neuron, in the layout the store takes. */
+  result(): TapStatistics {
+    const n = this.n;
+    const {
+      topK: k,
+      histogramBins: bins,
+      quantileGroups: G,
+      quantileSamplesPerGroup: S,
+    } = this.init.settings;
+    const C = this.init.nConcepts;
+    const s: TapStatistics = {
+      mean: Float64Array.from(this.mean),
+      std: new Float64Array(n),
+      min: Float64Array.from(this.min),
+      max: Float64Array.from(this.max),
+      density: new Float64Array(n),
+      histLo: new Float64Array(n),
+      histHi: new Float64Array(n),
+      histograms: this.histograms ?? new Uint32Array(n * bins),
+      topRows: new Int32Array(n * k).fill(-1),
+      topValues: new Float32Array(n * k),
+      quantileRows: new Int32Array(n * G * S).fill(-1),
+      quantileValues: new Float32Array(n * G * S),
+      quantileLo: new Float32Array(n * G).fill(NaN),
+      quantileHi: new Float32Array(n * G).fill(NaN),
+      conceptMeans: new Float64Array(n * C),
+    };
+    for (let i = 0; i < n; i++) {
+      s.std[i] = Math.sqrt(this.m2[i] / this.count[i]);
+      s.density[i] = this.active[i] / this.count[i];
+      const finite = Number.isFinite(this.min[i]) && Number.isFinite(this.max[i]);
+      s.histLo[i] = finite ? this.min[i] : 0;
+      s.histHi[i] = finite ? this.max[i] : 0;
+
+      // Top-k, best first (value descending, earlier row first on ties).
+      const top: [number, number][] = [];
+      for (let j = 0; j < this.topN[i]; j++) top.push([this.topV[i * k + j], this.topR[i * k + j]]);
+      top.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+      top.forEach(([v, r], j) => {
+        s.topValues[i * k + j] = v;
+        s.topRows[i * k + j] = r;
+      });
+
+      // Quantile groups of the sketch, sorted by value: group g = ranks [g m / G, (g + 1) m / G), from which
+      // S evenly spaced samples are taken.
+      const m = this.resN[i];
+      const sample: [number, number][] = [];
+      for (let j = 0; j < m; j++) sample.push([this.resV[i * this.R + j], this.resR[i * this.R + j]]);
+      sample.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      for (let g = 0; g < G; g++) {
+        const a = Math.floor((g * m) / G);
+        const b = Math.floor(((g + 1) * m) / G);
+        const cnt = b - a;
+        if (cnt <= 0) continue;
+        s.quantileLo[i * G + g] = sample[a][0];
+        s.quantileHi[i * G + g] = sample[b - 1][0];
+        const take = Math.min(S, cnt);
+        for (let j = 0; j < take; j++) {
+          const [v, r] = sample[a + Math.floor(((j + 0.5) * cnt) / take)];
+          s.quantileValues[(i * G + g) * S + j] = v;
+          s.quantileRows[(i * G + g) * S + j] = r;
+        }
+      }
+
+      for (let c = 0; c < C; c++) {
+        s.conceptMeans[i * C + c] =
+          this.conceptCounts[c] > 0 ? this.conceptSums[i * C + c] / this.conceptCounts[c] : NaN;
+      }
+    }
+    return s;
+  }
+}
+
+// Min-heap on (value, row) where the root is the worst kept example: lower value, or later row on ties.
+function topWorse(V: Float32Array, R: Int32Array, a: number, b: number): boolean {
+  return V[a] < V[b] || (V[a] === V[b] && R[a] > R[b]);
+}
+
+function topSwap(V: Float32Array, R: Int32Array, a: number, b: number): void {
+  const v = V[a];
+  V[a] = V[b];
+  V[b] = v;
+  const r = R[a];
+  R[a] = R[b];
+  R[b] = r;
+}
+
+function topSiftUp(V: Float32Array, R: Int32Array, base: number, pos: number): void {
+  while (pos > 0) {
+    const parent = (pos - 1) >> 1;
+    if (!topWorse(V, R, base + pos, base + parent)) break;
+    topSwap(V, R, base + pos, base + parent);
+    pos = parent;
+  }
+}
+
+function topSiftDown(V: Float32Array, R: Int32Array, base: number, size: number, pos: number): void {
+  for (;;) {
+    const l = 2 * pos + 1;
+    if (l >= size) break;
+    let m = l;
+    if (l + 1 < size && topWorse(V, R, base + l + 1, base + l)) m = l + 1;
+    if (!topWorse(V, R, base + m, base + pos)) break;
+    topSwap(V, R, base + m, base + pos);
+    pos = m;
+  }
+}
+
+// Max-heap on (hash, row): the root is the sketch entry to drop first.
+function resAbove(H: Uint32Array, R: Int32Array, a: number, b: number): boolean {
+  return H[a] > H[b] || (H[a] === H[b] && R[a] > R[b]);
+}
+
+function resSwap(H: Uint32Array, R: Int32Array, V: Float32Array, a: number, b: number): void {
+  const h = H[a];
+  H[a] = H[b];
+  H[b] = h;
+  const r = R[a];
+  R[a] = R[b];
+  R[b] = r;
+  const v = V[a];
+  V[a] = V[b];
+  V[b] = v;
+}
+
+function resSiftUp(H: Uint32Array, R: Int32Array, V: Float32Array, base: number, pos: number): void {
+  while (pos > 0) {
+    const parent = (pos - 1) >> 1;
+    if (!resAbove(H, R, base + pos, base + parent)) break;
+    resSwap(H, R, V, base + pos, base + parent);
+    pos = parent;
+  }
+}
+
+function resSiftDown(
+  H: Uint32Array,
+  R: Int32Array,
+  V: Float32Array,
+  base: number,
+  size: number,
+  pos: number,
+): void {
+  for (;;) {
+    const l = 2 * pos + 1;
+    if (l >= size) break;
+    let m = l;
+    if (l + 1 < size && resAbove(H, R, base + l + 1, base + l)) m = l + 1;
+    if (!resAbove(H, R, base + m, base + pos)) break;
+    resSwap(H, R, V, base + m, base + pos);
+    pos = m;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The project's checkpoints, known by name. Registering is idempotent for the same name and weights hash;
+ * a new hash under a known name is an update, and it drops the recordings of the old weights (their
+ * activations, statistics and examples), which no longer describe the checkpoint.
+ */
+import { StoreError, nowIso, type StoreContext } from './store.js';
+
+export interface CheckpointInput {
+  name: string;
+  dir: string;
+  /** sha256 of model.safetensors. */
+  hash: string;
+  stage: string;
+  runId?: string;
+  parent?: string;
+  config: object;
+}
+
+export interface CheckpointRecord {
+  name: string;
+  dir: string;
+  hash: string;
+  stage: string;
+  runId: string | null;
+  parent: string | null;
+  config: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RegisterResult {
+  /** `created`: a new name; `unchanged`: same name and hash; `updated`: same name, new weights. */
+  status: 'created' | 'unchanged' | 'updated';
+  /** Recordings of the old weights that were deleted (only for `updated`). */
+  droppedRecordings: number;
+}
+
+interface CheckpointRow {
+  name: string;
+  dir: string;
+  hash: string;
+  stage: string;
+  run_id: string | null;
+  parent: string | null;
+  config: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Checkpoint names are folder names: letters, digits, '.', '_', '-'. */
+export function checkName(name: string): void {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name.length > 200) {
+    throw new StoreError(
+      'invalid',
+      `checkpoint name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-' (it is a folder name)`,
+    );
+  }
+}
+
+export class CheckpointsRepo {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /** Adds or updates a checkpoint (see the module comment for what an update drops). */
+  register(c: CheckpointInput): RegisterResult {
+    checkName(c.name);
+    for (const k of ['dir', 'hash', 'stage'] as const) {
+      if (typeof c[k] !== 'string' || !c[k])
+        throw new StoreError('invalid', `checkpoint '${c.name}': field '${k}' must be a non-empty string`);
+    }
+    const db = this.ctx.db;
+    return this.ctx.write(() => {
+      const old = db.prepare('SELECT hash FROM checkpoints WHERE name = ?').get(c.name) as
+        { hash: string } | undefined;
+      const now = nowIso();
+      const fields = [c.dir, c.hash, c.stage, c.runId ?? null, c.parent ?? null, JSON.stringify(c.config)];
+      if (!old) {
+        db.prepare(
+          `INSERT INTO checkpoints (name, dir, hash, stage, run_id, parent, config, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(c.name, ...fields, now, now);
+        return { status: 'created', droppedRecordings: 0 };
+      }
+      db.prepare(
+        'UPDATE checkpoints SET dir = ?, hash = ?, stage = ?, run_id = ?, parent = ?, config = ?, updated_at = ? WHERE name = ?',
+      ).run(...fields, now, c.name);
+      if (old.hash === c.hash) return { status: 'unchanged', droppedRecordings: 0 };
+      const dropped = db
+        .prepare('DELETE FROM recordings WHERE checkpoint = ? AND checkpoint_hash <> ?')
+        .run(c.name, c.hash).changes;
+      return { status: 'updated', droppedRecordings: dropped };
+    });
+  }
+
+  get(name: string): CheckpointRecord | undefined {
+    const r = this.ctx.db.prepare('SELECT * FROM checkpoints WHERE name = ?').get(name) as
+      CheckpointRow | undefined;
+    return r && toRecord(r);
+  }
+
+  /** All checkpoints, oldest first. */
+  list(): CheckpointRecord[] {
+    return (
+      this.ctx.db.prepare('SELECT * FROM checkpoints ORDER BY created_at, name').all() as CheckpointRow[]
+    ).map(toRecord);
+  }
+}
+
+function toRecord(r: CheckpointRow): CheckpointRecord {
+  return {
+    name: r.name,
+    dir: r.dir,
+    hash: r.hash,
+    stage: r.stage,
+    runId: r.run_id,
+    parent: r.parent,
+    config: JSON.parse(r.config),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
