@@ -1,0 +1,272 @@
+/**
+ * Training-step benchmark: `npm run bench:train [-- --steps N --backend wasm --lm --profile]`.
+ *
+ * Prints one JSON line per usable backend:
+ *   {"bench":"train","backend":"wasm","tokens_per_s":…,"ms_per_step":…,"ms_min":…,"ms_max":…,"steps":…,"device":…}
+ * The step timed is exactly {@link Stepper.preferenceStep} for DecPO: vocab 256, context 64, 2 layers,
+ * d_model 128, 4 heads, d_mlp 512; 16 preference pairs of 32 prompt + 32 response tokens; `barlow` with
+ * lambda 1e-4 on block 0; AdamW; reference log-probs precomputed (random) outside the timed step.
+ * Tokens counted per step: 2 x 16 x 64. `ms_per_step` is the median over the timed steps.
+ *
+ * TF.js uses one backend per process, so each backend runs in its own child process (`--child <name>`).
+ * With `--lm`, a second line times an LM step on 32 x 64 tokens. With `--profile`, the child also prints
+ * the kernels of one step by total time (`tf.profile`) on stderr.
+ *
+ * `--export-check DIR` writes the initial weights (model.safetensors), one batch with its reference log-probs
+ * (batch.json) and our loss, penalty, per-row log-probs and gradient norm on them (expected.json), for
+ * `bench/train_torch.py --check DIR`.
+ */
+import { fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, listBackends, type BackendName } from '../src/core/backend/index.js';
+import { disposeParams, gptConfig, initParamArrays, paramsFromArrays } from '../src/core/model/gpt.js';
+import { Rng } from '../src/core/model/rng.js';
+import { writeSafetensors } from '../src/core/model/safetensors.js';
+import { lmBatch, preferenceBatch, type PreferenceBatch } from '../src/core/train/batches.js';
+import { Stepper, preferenceObjective, responseLogps, type RefLogps } from '../src/core/train/step.js';
+import type { TokenizedPair } from '../src/core/data/types.js';
+
+const cfg = gptConfig({ vocabSize: 256, nCtx: 64, nLayer: 2, nEmbd: 128, nHead: 4, nInner: 512 });
+const PAIRS = 16;
+const PROMPT = 32;
+const RESPONSE = 32;
+const TOKENS_PER_STEP = 2 * PAIRS * (PROMPT + RESPONSE);
+const objective = preferenceObjective({ stage: 'decpo', regularizer: 'barlow', lambda: 1e-4, layer: 0 });
+
+interface Args {
+  child?: BackendName;
+  backend?: BackendName;
+  steps?: number;
+  warmup?: number;
+  lm: boolean;
+  profile: boolean;
+  exportCheck?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { lm: false, profile: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`bench:train: ${a} needs a value`);
+      return v;
+    };
+    if (a === '--child') args.child = value() as BackendName;
+    else if (a === '--backend') args.backend = value() as BackendName;
+    else if (a === '--steps') args.steps = Number(value());
+    else if (a === '--warmup') args.warmup = Number(value());
+    else if (a === '--lm') args.lm = true;
+    else if (a === '--profile') args.profile = true;
+    else if (a === '--export-check') args.exportCheck = value();
+    else {
+      throw new Error(
+        `bench:train: unknown argument '${a}' (expected --backend, --steps, --warmup, --lm, --profile, --export-check)`,
+      );
+    }
+  }
+  return args;
+}
+
+function randomTokens(rng: Rng, n: number): number[] {
+  return Array.from({ length: n }, () => rng.int(cfg.vocabSize));
+}
+
+/** A batch of random pairs: 32 prompt tokens, 32 chosen and 32 rejected response tokens each. */
+function randomPreferenceBatch(rng: Rng): PreferenceBatch {
+  const items: TokenizedPair[] = Array.from({ length: PAIRS }, () => ({
+    prompt: randomTokens(rng, PROMPT),
+    chosen: randomTokens(rng, RESPONSE),
+    rejected: randomTokens(rng, RESPONSE),
+  }));
+  return preferenceBatch(items, cfg.eosTokenId);
+}
+
+/** Random reference log-probs near those of a uniform model (32 ln(1/256) = -177). */
+function randomRef(rng: Rng): RefLogps {
+  const one = () =>
+    Float32Array.from({ length: PAIRS }, () => -RESPONSE * Math.log(cfg.vocabSize) + rng.normal());
+  return { chosen: one(), rejected: one() };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
+
+/** Times `step` (after `warmup` untimed calls) and returns the JSON record. */
+async function time(
+  label: Record<string, string | number>,
+  tokensPerStep: number,
+  warmup: number,
+  steps: number,
+  step: (i: number) => Promise<void>,
+): Promise<Record<string, string | number>> {
+  for (let i = 0; i < warmup; i++) await step(i);
+  const ms: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    await step(warmup + i);
+    ms.push(performance.now() - t0);
+  }
+  const med = median(ms);
+  return {
+    ...label,
+    tokens_per_s: round((tokensPerStep * 1000) / med, 1),
+    ms_per_step: round(med),
+    ms_min: round(Math.min(...ms)),
+    ms_max: round(Math.max(...ms)),
+    steps,
+  };
+}
+
+/** Prints the kernels of one call of `f` by total time, on stderr. */
+async function profileKernels(f: () => Promise<void>): Promise<void> {
+  const info = await tf.profile(f);
+  const byName = new Map<string, { ms: number; calls: number }>();
+  let total = 0;
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls += 1;
+    byName.set(k.name, e);
+    total += ms;
+  }
+  const rows = [...byName].sort((a, b) => b[1].ms - a[1].ms);
+  process.stderr.write(`profile: ${info.kernels.length} kernel calls, ${total.toFixed(1)} ms in kernels\n`);
+  for (const [name, e] of rows.slice(0, 25)) {
+    process.stderr.write(
+      `  ${name.padEnd(24)} ${e.ms.toFixed(2).padStart(8)} ms ${String(e.calls).padStart(5)} calls ${((100 * e.ms) / total).toFixed(1).padStart(5)}%\n`,
+    );
+  }
+}
+
+/** Runs the benchmark on one backend in this process and prints its JSON lines. */
+async function runChild(backend: BackendName, args: Args): Promise<void> {
+  const info = await initBackend(backend);
+  const slow = backend === 'cpu';
+  const steps = args.steps ?? (slow ? 3 : 20);
+  const warmup = args.warmup ?? (slow ? 1 : 3);
+  const rng = new Rng(1234);
+  const params = paramsFromArrays(cfg, initParamArrays(cfg, 1), true);
+  const stepper = new Stepper(cfg, params, { weightDecay: 0.1, maxGradNorm: 1 });
+  // Batches and reference log-probs are made before timing; the step itself uploads its batch.
+  const batches = Array.from({ length: 4 }, () => ({
+    batch: randomPreferenceBatch(rng),
+    ref: randomRef(rng),
+  }));
+  const prefStep = async (i: number): Promise<void> => {
+    const { batch, ref } = batches[i % batches.length];
+    await stepper.preferenceStep(batch, ref, objective, 1e-4);
+  };
+  const device = info.device;
+  const extra: Record<string, string | number> = {};
+  if (backend === 'wasm') extra.simd = String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'));
+  const rec = await time(
+    { bench: 'train', backend, step: 'decpo', device, ...extra },
+    TOKENS_PER_STEP,
+    warmup,
+    steps,
+    prefStep,
+  );
+  console.log(JSON.stringify(rec));
+  if (args.profile) await profileKernels(() => prefStep(0));
+  if (args.lm) {
+    const windows = Array.from({ length: 2 * PAIRS }, () => Int32Array.from(randomTokens(rng, cfg.nCtx)));
+    const lb = lmBatch(windows, -1);
+    const lmRec = await time(
+      { bench: 'train', backend, step: 'lm', device },
+      lb.B * lb.T,
+      warmup,
+      steps,
+      async () => {
+        await stepper.lmStep(lb, 1e-4);
+      },
+    );
+    console.log(JSON.stringify(lmRec));
+  }
+  stepper.dispose();
+  disposeParams(params);
+}
+
+/** Writes weights, one batch and our loss on it, for `bench/train_torch.py --check DIR`. */
+async function exportCheck(dir: string, backend: BackendName): Promise<void> {
+  await initBackend(backend);
+  const rng = new Rng(99);
+  const arrays = initParamArrays(cfg, 7);
+  const params = paramsFromArrays(cfg, arrays, true);
+  const stepper = new Stepper(cfg, params, { weightDecay: 0.1, maxGradNorm: 1 });
+  const batch = randomPreferenceBatch(rng);
+  const ref = randomRef(rng);
+  const logps = await responseLogps(cfg, params, batch, 'sum');
+  const m = await stepper.preferenceStep(batch, ref, objective, 1e-4);
+  mkdirSync(dir, { recursive: true });
+  writeSafetensors(join(dir, 'model.safetensors'), arrays, { format: 'pt' });
+  const list = (a: ArrayLike<number>): number[] => Array.from(a);
+  const batchJson = {
+    pairs: batch.pairs,
+    T: batch.T,
+    ids: list(batch.ids),
+    predIdx: list(batch.predIdx),
+    targets: list(batch.targets),
+    rowOfToken: list(batch.rowOfToken),
+    respIdx: list(batch.respIdx),
+    refChosen: list(ref.chosen),
+    refRejected: list(ref.rejected),
+  };
+  writeFileSync(join(dir, 'batch.json'), JSON.stringify(batchJson));
+  const expected = {
+    backend,
+    loss: m.loss,
+    'decorr/penalty': m['decorr/penalty'],
+    grad_norm: m.grad_norm,
+    logps: list(logps),
+  };
+  writeFileSync(join(dir, 'expected.json'), JSON.stringify(expected, null, 2));
+  console.log(
+    JSON.stringify({
+      exported: dir,
+      backend,
+      loss: m.loss,
+      penalty: m['decorr/penalty'],
+      grad_norm: m.grad_norm,
+    }),
+  );
+  stepper.dispose();
+  disposeParams(params);
+}
+
+/** Forks one child per usable backend (or the one asked for), one after the other. */
+async function runAll(args: Args, argv: string[]): Promise<void> {
+  const probes = await listBackends();
+  const names = probes
+    .filter((p) => p.usable && (!args.backend || p.name === args.backend))
+    .map((p) => p.name);
+  if (args.backend && names.length === 0) {
+    const p = probes.find((x) => x.name === args.backend);
+    throw new Error(
+      `bench:train: backend '${args.backend}' is not usable here: ${p?.reason ?? 'unknown backend'}`,
+    );
+  }
+  for (const p of probes)
+    if (!p.usable) process.stderr.write(`bench:train: skipping ${p.name}: ${p.reason}\n`);
+  for (const name of names) {
+    const code = await new Promise<number | null>((resolve) => {
+      const child = fork(process.argv[1], [...argv, '--child', name], { stdio: 'inherit' });
+      child.on('exit', resolve);
+    });
+    if (code !== 0) process.stderr.write(`bench:train: the ${name} child exited with code ${code}\n`);
+  }
+}
+
+const argv = process.argv.slice(2);
+const args = parseArgs(argv);
+if (args.exportCheck) await exportCheck(args.exportCheck, args.backend ?? 'wasm');
+else if (args.child) await runChild(args.child, args);
+else await runAll(args, argv);
