@@ -103,6 +103,21 @@ export function tokenContextsCsv(data: TokenContextsData): string {
   return csv(['context', 'position', 'token', 'value', 'focus'], rows);
 }
 
+/**
+ * The panels' tables stacked under a leading `panel` column (the panel's title, else `panel i`): one header
+ * when all panels share it, else one block per panel separated by a blank line.
+ */
+function smallMultiplesCsv(panels: FigureSpec[]): string {
+  const tables = panels.map((panel, i) => {
+    const [header, ...rows] = figureCsv(panel).trimEnd().split('\n');
+    const name = csvFormatRows([[panel.options?.title ?? `panel ${i + 1}`]]);
+    return { header: `panel,${header}`, rows: rows.map((row) => `${name},${row}`) };
+  });
+  const shared = tables.every((t) => t.header === tables[0].header);
+  if (shared) return [tables[0].header, ...tables.flatMap((t) => t.rows)].join('\n') + '\n';
+  return tables.map((t) => [t.header, ...t.rows].join('\n')).join('\n\n') + '\n';
+}
+
 /** The CSV of any figure; small multiples stack their panels' tables under a `panel` column. */
 export function figureCsv(spec: FigureSpec): string {
   switch (spec.kind) {
@@ -121,17 +136,7 @@ export function figureCsv(spec: FigureSpec): string {
     case 'tokenContexts':
       return tokenContextsCsv(spec.data);
     case 'smallMultiples':
-      return (
-        spec.data.panels
-          .map((panel, i) => {
-            const lines = figureCsv(panel).trimEnd().split('\n');
-            const title = panel.options?.title ?? `panel ${i + 1}`;
-            return lines
-              .map((line, k) => (k === 0 ? `panel,${line}` : `${csvFormatRows([[title]])},${line}`))
-              .join('\n');
-          })
-          .join('\n') + '\n'
-      );
+      return smallMultiplesCsv(spec.data.panels);
     default:
       throw new Error(`figureCsv: unknown figure kind ${String((spec as { kind: unknown }).kind)}`);
   }
