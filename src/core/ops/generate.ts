@@ -1,0 +1,46 @@
+/**
+ * The `generate` operation: sample continuations of prompts from a checkpoint.
+ */
+import { initBackend, type BackendChoice } from '../backend/index.js';
+import { loadCheckpoint } from '../model/checkpoint.js';
+import { disposeParams, paramsFromArrays } from '../model/gpt.js';
+import { generate } from '../model/generate.js';
+import type { Project } from '../store/project.js';
+import type { OpParsed } from '../api.js';
+import { resolveCheckpointDir } from './train.js';
+
+export interface Generation {
+  prompt: string;
+  sample: number;
+  continuation: string;
+  ids: number[];
+}
+
+/** Samples `samples` continuations of each prompt (seeded). */
+export async function generateOp(project: Project, input: OpParsed<'generate'>, backend: BackendChoice = 'auto'): Promise<{ checkpoint: string; generations: Generation[] }> {
+  await initBackend(backend);
+  const ck = loadCheckpoint(resolveCheckpointDir(project, input.checkpoint));
+  const params = paramsFromArrays(ck.config, ck.arrays, false);
+  try {
+    const rows: { prompt: string; sample: number; ids: number[] }[] = [];
+    for (const prompt of input.prompts) {
+      const ids = ck.tokenizer.encode(prompt);
+      if (ids.length === 0) throw new Error(`prompt ${JSON.stringify(prompt)} has no tokens`);
+      for (let s = 0; s < input.samples; s++) rows.push({ prompt, sample: s, ids: ids.slice(-(ck.config.nCtx - 1)) });
+    }
+    const out = await generate(ck.config, params, rows.map((r) => r.ids), {
+      maxNewTokens: input.maxNewTokens,
+      temperature: input.temperature,
+      topK: input.topK,
+      seed: input.seed,
+      stopId: ck.tokenizer.eosId,
+      padId: ck.tokenizer.padId,
+    });
+    return {
+      checkpoint: input.checkpoint,
+      generations: rows.map((r, i) => ({ prompt: r.prompt, sample: r.sample, continuation: ck.tokenizer.decode(out[i]), ids: out[i] })),
+    };
+  } finally {
+    disposeParams(params);
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The `train` operation: builds a run from a request (stage, data, parent checkpoint, hyperparameters),
+ * trains it with {@link train}, writes every step's metrics to the store as it goes, and registers the
+ * final checkpoint. Re-running the same request resumes an interrupted run.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { initBackend, type BackendChoice, type BackendInfo } from '../backend/index.js';
+import { gptConfig, initParamArrays, countParams, type GPTConfig } from '../model/gpt.js';
+import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
+import { Gpt2BpeTokenizer } from '../model/tokenizers.js';
+import type { Tokenizer } from '../model/tokenizer.js';
+import { generateCorpus, worldTokenizer } from '../data/world.js';
+import { packForLm } from '../data/batching.js';
+import { tokenizePairs } from '../data/jsonl.js';
+import { preferenceTask, type TaskName } from '../data/tasks.js';
+import { readPreferenceJsonl } from '../data/jsonl.js';
+import { readTextCorpus } from '../data/corpus.js';
+import type { PreferencePair, TokenizedPair } from '../data/types.js';
+import { Rng } from '../model/rng.js';
+import { runSpec, train, type RunResult, type Stage, type TrainData } from '../train/loop.js';
+import { preferenceObjective } from '../train/step.js';
+import type { RegularizerId } from '../train/regularizers.js';
+import type { DpoLossType } from '../train/losses.js';
+import type { Project } from '../store/project.js';
+import type { Reporter } from './progress.js';
+
+/** A training request, as the CLI, the HTTP API and the app send it (validated by api.ts). */
+export interface TrainRequest {
+  /** Name of the checkpoint this run produces (and of the run). */
+  name: string;
+  stage: Stage;
+  /** Built-in world task for sft and preference stages. */
+  task?: TaskName;
+  /** A user preference JSONL file instead of the built-in task. */
+  pairs?: string;
+  /** A user plain-text corpus for pretraining instead of the built-in world. */
+  corpus?: string;
+  /** Parent checkpoint (name in the project, or a folder): required except for pretrain. */
+  init?: string;
+  /** Reference checkpoint for DPO-family stages (default: the parent). */
+  ref?: string;
+  /** Model shape for pretraining from scratch. */
+  model?: Partial<Pick<GPTConfig, 'nLayer' | 'nEmbd' | 'nHead' | 'nInner' | 'nCtx'>>;
+  steps?: number;
+  batchSize?: number;
+  lr?: number;
+  warmup?: number;
+  seed?: number;
+  beta?: number;
+  lossType?: DpoLossType;
+  labelSmoothing?: number;
+  logpAgg?: 'sum' | 'mean';
+  regularizer?: RegularizerId;
+  lambda?: number;
+  layer?: number;
+  tap?: 'mlp.post' | 'mlp.pre';
+  simpoGamma?: number;
+  evalEvery?: number;
+  checkpointEvery?: number;
+  /** Documents (pretrain) or pairs (preference) generated from the built-in world. */
+  examples?: number;
+  backend?: BackendChoice;
+  /** Discard an earlier run of the same name and start over. */
+  restart?: boolean;
+}
+
+export interface TrainResult extends RunResult {
+  runId: string;
+  checkpoint: string;
+  checkpointDir: string;
+  backend: BackendInfo;
+  params: number;
+}
+
+/** Resolves a checkpoint reference: a name in the project's `checkpoints/`, or a folder path. */
+export function resolveCheckpointDir(project: Project, ref: string): string {
+  if (ref.includes('/') || ref.includes('\\') || isAbsolute(ref)) return resolve(ref);
+  const dir = project.checkpointDir(ref);
+  if (!existsSync(dir)) {
+    const known = project.store.checkpoints.list().map((c) => c.name);
+    throw new Error(`no checkpoint named '${ref}' in ${project.dir}${known.length ? ` (known: ${known.join(', ')})` : ''}`);
+  }
+  return dir;
+}
+
+/** The default shape of a model pretrained on the built-in world: small enough to train in minutes. */
+export const WORLD_MODEL: Pick<GPTConfig, 'nLayer' | 'nEmbd' | 'nHead' | 'nInner' | 'nCtx'> = {
+  nLayer: 2,
+  nEmbd: 128,
+  nHead: 4,
+  nInner: 512,
+  nCtx: 64,
+};
+
+function splitHeldOut<T>(items: T[], fraction: number, seed: number): { train: T[]; eval: T[] } {
+  const order = new Rng(seed).shuffle([...items.keys()]);
+  const nEval = Math.max(1, Math.floor(items.length * fraction));
+  return { eval: order.slice(0, nEval).map((i) => items[i]), train: order.slice(nEval).map((i) => items[i]) };
+}
+
+/** Builds the run's data from the request. */
+function buildData(req: TrainRequest, tokenizer: Tokenizer, nCtx: number, seed: number, say: (t: string) => void): { data: TrainData; task?: string } {
+  if (req.stage === 'pretrain') {
+    if (req.corpus) {
+      const docs = readTextCorpus(req.corpus);
+      const windows = packForLm(
+        docs.map((d) => ({ ids: tokenizer.encode(d), concepts: [] })),
+        nCtx,
+        tokenizer.eosId,
+      );
+      const { train, eval: ev } = splitHeldOut(windows, 0.05, seed);
+      say(`corpus ${req.corpus}: ${docs.length} documents, ${windows.length} windows of ${nCtx} tokens`);
+      return { data: { kind: 'lm', train, eval: ev } };
+    }
+    const documents = req.examples ?? 20000;
+    const corpus = generateCorpus({ seed, documents });
+    const windows = packForLm(corpus, nCtx, tokenizer.eosId);
+    const { train, eval: ev } = splitHeldOut(windows, 0.05, seed + 1);
+    say(`built-in world: ${documents} documents, ${windows.length} windows of ${nCtx} tokens`);
+    return { data: { kind: 'lm', train, eval: ev } };
+  }
+  const maxResponse = Math.min(32, Math.floor(nCtx / 2));
+  const limits = { maxPrompt: nCtx - maxResponse, maxResponse };
+  let train: PreferencePair[];
+  let evalPairs: PreferencePair[];
+  let task: string;
+  if (req.pairs) {
+    const all = readPreferenceJsonl(req.pairs);
+    ({ train, eval: evalPairs } = splitHeldOut(all, 0.1, seed));
+    task = `file:${req.pairs}`;
+  } else {
+    const name = req.task ?? 'toxicity';
+    const n = req.examples ?? 2000;
+    const t = preferenceTask(name, { seed: 1000 + seed, train: n, eval: Math.max(64, Math.floor(n / 8)) });
+    train = t.train;
+    evalPairs = t.eval;
+    task = name;
+  }
+  const tokTrain: TokenizedPair[] = tokenizePairs(train, tokenizer, limits);
+  const tokEval: TokenizedPair[] = tokenizePairs(evalPairs, tokenizer, limits);
+  say(`${task}: ${tokTrain.length} training pairs, ${tokEval.length} held-out pairs`);
+  return { data: { kind: 'pairs', train: tokTrain, eval: tokEval }, task };
+}
+
+/** Trains one run in a project (see the module comment). */
+export async function trainOp(project: Project, req: TrainRequest, reporter: Reporter, signal?: AbortSignal): Promise<TrainResult> {
+  const backend = await initBackend(req.backend ?? 'auto');
+  const say = (t: string) => reporter.message(t);
+  const seed = req.seed ?? 0;
+  const runId = req.name;
+  const runDir = project.runDir(runId);
+  const ckDir = project.checkpointDir(req.name);
+  if (req.restart) {
+    rmSync(runDir, { recursive: true, force: true });
+    project.store.runs.remove(runId);
+  }
+
+  let parent: LoadedCheckpoint | null = null;
+  let config: GPTConfig;
+  let tokenizer: Tokenizer;
+  let arrays;
+  if (req.stage === 'pretrain') {
+    if (req.init) {
+      parent = loadCheckpoint(resolveCheckpointDir(project, req.init));
+      ({ config, tokenizer, arrays } = parent);
+    } else {
+      tokenizer = req.corpus ? new Gpt2BpeTokenizer() : worldTokenizer();
+      config = gptConfig({ vocabSize: tokenizer.vocabSize, ...WORLD_MODEL, ...req.model, bosTokenId: tokenizer.eosId, eosTokenId: tokenizer.eosId });
+      arrays = initParamArrays(config, seed);
+    }
+  } else {
+    if (!req.init) throw new Error(`stage '${req.stage}' fine-tunes a checkpoint: give init (e.g. --init base)`);
+    parent = loadCheckpoint(resolveCheckpointDir(project, req.init));
+    ({ config, tokenizer, arrays } = parent);
+  }
+  const ref = req.ref ? loadCheckpoint(resolveCheckpointDir(project, req.ref)) : parent;
+  if (ref && ref !== parent && parent && ref.config.vocabSize !== parent.config.vocabSize) {
+    throw new Error(`reference '${req.ref}' and parent '${req.init}' have different vocabularies`);
+  }
+  const { data, task } = buildData(req, tokenizer, config.nCtx, seed, say);
+  const pref = req.stage === 'dpo' || req.stage === 'decpo' || req.stage === 'simpo' || req.stage === 'l1';
+  const objective = pref
+    ? preferenceObjective({
+        stage: req.stage as 'dpo',
+        ...(req.beta !== undefined && { beta: req.beta }),
+        ...(req.lossType && { lossType: req.lossType }),
+        ...(req.labelSmoothing !== undefined && { labelSmoothing: req.labelSmoothing }),
+        ...(req.logpAgg && { logpAgg: req.logpAgg }),
+        ...(req.regularizer && { regularizer: req.regularizer }),
+        ...(req.lambda !== undefined && { lambda: req.lambda }),
+        layer: req.layer ?? Math.floor(config.nLayer / 2),
+        ...(req.tap && { tap: req.tap }),
+        ...(req.simpoGamma !== undefined && { simpoGamma: req.simpoGamma }),
+      })
+    : undefined;
+  const spec = runSpec({
+    stage: req.stage,
+    seed,
+    ...(req.steps !== undefined && { steps: req.steps }),
+    ...(req.batchSize !== undefined && { batchSize: req.batchSize }),
+    ...(req.lr !== undefined && { lr: req.lr }),
+    ...(req.warmup !== undefined && { warmup: req.warmup }),
+    ...(req.evalEvery !== undefined && { evalEvery: req.evalEvery }),
+    ...(req.checkpointEvery !== undefined && { checkpointEvery: req.checkpointEvery }),
+    objective,
+  });
+  const existing = project.store.runs.get(runId);
+  if (existing?.status === 'completed' && existsSync(ckDir)) {
+    throw new Error(`run '${runId}' already completed and checkpoint '${req.name}' exists; choose another name or pass restart`);
+  }
+  if (!existing) {
+    project.store.runs.create({
+      id: runId,
+      stage: req.stage,
+      task,
+      config: { request: req, spec, model: config },
+      backend,
+      seed,
+      parentCheckpoint: parent ? (req.init ?? undefined) : undefined,
+    });
+  } else {
+    project.store.runs.setStatus(runId, 'running');
+  }
+  say(
+    `${req.stage} '${req.name}': ${countParams(config).toLocaleString('en-US')} parameters, ${spec.steps} steps of ${spec.batchSize}, backend ${backend.backend} (${backend.device})`,
+  );
+  let result: RunResult;
+  try {
+    result = await train(
+      spec,
+      { config, arrays, tokenizer, refArrays: ref?.arrays, refHash: ref?.hash ?? `scratch-${seed}` },
+      data,
+      {
+        runDir,
+        signal,
+        final: {
+          dir: ckDir,
+          meta: { stage: req.stage === 'pretrain' ? 'base' : req.stage, runId, parent: req.init, task, backend: backend.backend, extra: { objective } },
+        },
+        onMessage: say,
+        onStep: (step, m) => {
+          project.store.runs.appendMetrics(runId, step, m);
+          reporter.progress({ phase: req.stage, done: step, total: spec.steps, unit: 'step', metrics: m });
+        },
+        onEval: (step, m) => {
+          project.store.runs.appendMetrics(runId, step, m);
+          reporter.record?.('eval', { step, ...m });
+        },
+      },
+    );
+  } catch (e) {
+    project.store.runs.setStatus(runId, 'failed', (e as Error).message);
+    throw e;
+  }
+  project.store.runs.setStatus(runId, result.status, result.message);
+  if (result.status === 'completed') {
+    project.store.checkpoints.register({
+      name: req.name,
+      dir: ckDir,
+      hash: result.finalHash!,
+      stage: req.stage === 'pretrain' ? 'base' : req.stage,
+      runId,
+      parent: req.init,
+      config,
+    });
+  }
+  return { ...result, runId, checkpoint: req.name, checkpointDir: ckDir, backend, params: countParams(config) };
+}

@@ -1,0 +1,180 @@
+/**
+ * CLI commands that work on a project folder: demo, train, generate, eval.
+ */
+import { Command, Option } from 'commander';
+import { openProject } from '../core/store/project.js';
+import { parseInput } from '../core/api.js';
+import { trainOp } from '../core/ops/train.js';
+import { evalPairs } from '../core/ops/eval.js';
+import { demoOp } from '../core/ops/demo.js';
+import { generateOp } from '../core/ops/generate.js';
+import { STAGES } from '../core/train/loop.js';
+import { REGULARIZERS } from '../core/train/regularizers.js';
+import { backendOption, int, num, printJson, projectDir, withCancel } from './cli.js';
+import { terminalReporter, textTable } from './terminal.js';
+
+/** The demo's closing table: base vs DPO vs DecPO on held-out toxicity data. */
+function scoreTable(scores: { checkpoint: string; rewardAccuracy: number; rewardMargin: number; judgeMetric: string; judgeValue: number; meanAbsCorr: number; tap: string }[]): string {
+  const judge = scores[0]?.judgeMetric ?? 'judge';
+  return textTable(
+    ['checkpoint', 'reward acc', 'reward margin', judge.replace('_', ' '), `mean |corr| ${scores[0]?.tap ?? ''}`],
+    scores.map((s) => [s.checkpoint, s.rewardAccuracy, s.rewardMargin, s.judgeValue, s.meanAbsCorr]),
+  );
+}
+
+export function registerProjectCommands(p: Command): void {
+  p.command('demo')
+    .description('The main job on the built-in world: pretrain a small GPT, then DPO and DecPO on `toxicity`, and compare them')
+    .option('--project <dir>', 'project folder', 'monoscope-demo')
+    .option('--quick', 'a much smaller run (about a minute), for tests')
+    .option('--seed <n>', 'seed', int('--seed'), 0)
+    .option('--json', 'print the result as JSON (progress goes to stderr)')
+    .addOption(backendOption())
+    .action(async (o: { project: string; quick?: boolean; seed: number; json?: boolean; backend: string }) => {
+      const project = openProject(projectDir(o.project));
+      const reporter = terminalReporter(o.json ? { json: true, stream: process.stderr } : {});
+      try {
+        const started = Date.now();
+        const r = await withCancel((signal) =>
+          demoOp(project, { quick: o.quick, seed: o.seed, backend: o.backend as 'auto' }, reporter, signal),
+        );
+        reporter.stop();
+        if (o.json) return printJson({ ...r, seconds: (Date.now() - started) / 1000 });
+        console.log(`\nHeld-out comparison (toxicity task, reference = base, beta 0.1):\n`);
+        console.log(scoreTable(r.scores));
+        console.log(`\nCheckpoints in ${project.dir}/checkpoints/{base,dpo,decpo}; store ${project.store.file}`);
+        console.log(`Finished in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+      } finally {
+        reporter.stop();
+        project.close();
+      }
+    });
+
+  p.command('train')
+    .description('Train or fine-tune a model: pretrain, sft, dpo, decpo, simpo, l1')
+    .option('--project <dir>', 'project folder', 'monoscope-demo')
+    .requiredOption('--name <name>', 'name of the checkpoint (and run) to produce')
+    .addOption(new Option('--stage <stage>', 'training stage').choices([...STAGES]).makeOptionMandatory())
+    .addOption(new Option('--task <task>', 'built-in preference task').choices(['toxicity', 'reframing']))
+    .option('--pairs <file>', 'preference JSONL {"prompt","chosen","rejected"} instead of the built-in task')
+    .option('--corpus <file>', 'plain-text corpus for pretraining instead of the built-in world')
+    .option('--init <checkpoint>', 'parent checkpoint (name in the project, or a folder)')
+    .option('--ref <checkpoint>', 'reference checkpoint for DPO-family stages (default: the parent)')
+    .option('--steps <n>', 'training steps', int('--steps'))
+    .option('--batch-size <n>', 'examples (pairs) per step', int('--batch-size'))
+    .option('--lr <x>', 'learning rate', num('--lr'))
+    .option('--warmup <n>', 'warm-up steps', int('--warmup'))
+    .option('--seed <n>', 'seed', int('--seed'))
+    .option('--beta <x>', 'DPO/SimPO beta', num('--beta'))
+    .addOption(new Option('--loss-type <t>', 'DPO loss').choices(['sigmoid', 'hinge', 'ipo']))
+    .option('--label-smoothing <x>', 'conservative DPO label smoothing', num('--label-smoothing'))
+    .addOption(new Option('--logp-agg <a>', 'response log-probs summed (standard) or averaged per token (the DecPO authors)').choices(['sum', 'mean']))
+    .addOption(new Option('--regularizer <r>', 'DecPO regularizer').choices([...REGULARIZERS]))
+    .option('--lambda <x>', 'DecPO / L1 weight', num('--lambda'))
+    .option('--layer <i>', 'block whose MLP neurons are regularized (and monitored)', int('--layer'))
+    .addOption(new Option('--tap <t>', 'activation the regularizer reads').choices(['mlp.post', 'mlp.pre']))
+    .option('--simpo-gamma <x>', 'SimPO target margin', num('--simpo-gamma'))
+    .option('--n-layer <n>', 'pretrain: blocks', int('--n-layer'))
+    .option('--n-embd <n>', 'pretrain: d_model', int('--n-embd'))
+    .option('--n-head <n>', 'pretrain: heads', int('--n-head'))
+    .option('--n-inner <n>', 'pretrain: d_mlp', int('--n-inner'))
+    .option('--n-ctx <n>', 'pretrain: context length', int('--n-ctx'))
+    .option('--examples <n>', 'built-in world: documents (pretrain) or pairs (preference) to generate', int('--examples'))
+    .option('--eval-every <n>', 'held-out evaluation every N steps', int('--eval-every'))
+    .option('--checkpoint-every <n>', 'resumable state every N steps', int('--checkpoint-every'))
+    .option('--restart', 'discard an earlier run of this name and start over')
+    .option('--json', 'print the result as JSON (progress goes to stderr)')
+    .addOption(backendOption())
+    .action(async (o: Record<string, unknown>) => {
+      const model = Object.fromEntries(
+        (
+          [
+            ['nLayer', o.nLayer],
+            ['nEmbd', o.nEmbd],
+            ['nHead', o.nHead],
+            ['nInner', o.nInner],
+            ['nCtx', o.nCtx],
+          ] as const
+        ).filter(([, v]) => v !== undefined),
+      );
+      const req = parseInput('train', {
+        ...Object.fromEntries(
+          ['name', 'stage', 'task', 'pairs', 'corpus', 'init', 'ref', 'steps', 'batchSize', 'lr', 'warmup', 'seed', 'beta', 'lossType', 'labelSmoothing', 'logpAgg', 'regularizer', 'lambda', 'layer', 'tap', 'simpoGamma', 'examples', 'evalEvery', 'checkpointEvery', 'restart', 'backend']
+            .filter((k) => o[k] !== undefined)
+            .map((k) => [k, o[k]]),
+        ),
+        ...(Object.keys(model).length ? { model } : {}),
+      });
+      const project = openProject(projectDir(o.project as string));
+      const reporter = terminalReporter(o.json ? { json: true, stream: process.stderr } : {});
+      try {
+        const r = await withCancel((signal) => trainOp(project, req, reporter, signal));
+        reporter.stop();
+        if (o.json) printJson(r);
+        else if (r.status === 'completed') {
+          console.log(`\n${req.stage} '${req.name}' done: ${r.step} steps. Checkpoint ${r.checkpointDir}`);
+          if (r.lastEval) console.log(textTable(['held-out metric', 'value'], Object.entries(r.lastEval)));
+        }
+        if (r.status === 'cancelled') {
+          process.stderr.write(`monoscope: ${r.message}\n`);
+          process.exitCode = 130;
+        } else if (r.status === 'failed') {
+          process.stderr.write(`monoscope: ${r.message}\n`);
+          process.exitCode = 1;
+        }
+      } finally {
+        reporter.stop();
+        project.close();
+      }
+    });
+
+  p.command('generate')
+    .description('Sample continuations of prompts from a checkpoint')
+    .option('--project <dir>', 'project folder', 'monoscope-demo')
+    .requiredOption('--checkpoint <name>', 'checkpoint (name in the project, or a folder)')
+    .requiredOption('--prompt <text...>', 'one or more prompts')
+    .option('--max-new-tokens <n>', 'tokens to sample', int('--max-new-tokens'), 24)
+    .option('--temperature <x>', 'sampling temperature (0 = greedy)', num('--temperature'), 1)
+    .option('--top-k <n>', 'sample among the k most likely tokens (0 = all)', int('--top-k'), 0)
+    .option('--samples <n>', 'continuations per prompt', int('--samples'), 1)
+    .option('--seed <n>', 'seed', int('--seed'), 0)
+    .option('--json', 'print JSON')
+    .addOption(backendOption())
+    .action(async (o: { project: string; checkpoint: string; prompt: string[]; maxNewTokens: number; temperature: number; topK: number; samples: number; seed: number; json?: boolean; backend: string }) => {
+      const input = parseInput('generate', {
+        checkpoint: o.checkpoint,
+        prompts: o.prompt,
+        maxNewTokens: o.maxNewTokens,
+        temperature: o.temperature,
+        topK: o.topK,
+        samples: o.samples,
+        seed: o.seed,
+      });
+      const project = openProject(projectDir(o.project));
+      try {
+        const r = await generateOp(project, input, o.backend as 'auto');
+        if (o.json) return printJson(r);
+        for (const g of r.generations) console.log(`${g.prompt} \x1b[1m${g.continuation}\x1b[0m`);
+      } finally {
+        project.close();
+      }
+    });
+
+  p.command('eval')
+    .description('Score preference pairs with a policy and a reference: per-pair log-probs, then reward metrics')
+    .requiredOption('--policy <dir>', 'policy checkpoint folder')
+    .requiredOption('--ref <dir>', 'reference checkpoint folder')
+    .requiredOption('--pairs <file>', 'preference JSONL {"prompt","chosen","rejected"}')
+    .option('--beta <x>', 'DPO beta for the rewards', num('--beta'), 0.1)
+    .option('--json', 'print JSON (progress goes to stderr)')
+    .addOption(backendOption())
+    .action(async (o: { policy: string; ref: string; pairs: string; beta: number; json?: boolean; backend: string }) => {
+      const reporter = terminalReporter(o.json ? { json: true, stream: process.stderr } : { stream: process.stderr });
+      const r = await evalPairs({ policy: o.policy, ref: o.ref, pairs: o.pairs, beta: o.beta, backend: o.backend as 'auto' }, reporter);
+      reporter.stop();
+      if (o.json) return printJson(r);
+      console.log(textTable(['pair', 'policy logp w', 'policy logp l', 'ref logp w', 'ref logp l', 'margin'], r.pairs.slice(0, 20).map((x) => [x.index, x.policy_chosen_logp, x.policy_rejected_logp, x.ref_chosen_logp, x.ref_rejected_logp, x.margin])));
+      if (r.pairs.length > 20) console.log(`... ${r.pairs.length - 20} more (use --json for all)`);
+      console.log(`\n${textTable(['metric', 'value'], Object.entries(r.summary))}`);
+    });
+}

@@ -1,0 +1,123 @@
+/**
+ * The `monoscope` command line: every command is a thin adapter that parses flags, calls one core operation
+ * and prints the result (a table, or JSON with `--json`). Long work shows a progress bar in a terminal and
+ * JSON lines otherwise; Ctrl-C stops it cleanly (a second Ctrl-C exits at once).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { resolve } from 'node:path';
+import { listBackends, BACKEND_NAMES } from '../core/backend/index.js';
+import { ApiError } from '../core/api.js';
+import { CancelledError } from '../core/ops/progress.js';
+import { terminalReporter, textTable } from './terminal.js';
+import { registerProjectCommands } from './cli-project.js';
+
+const VERSION = '0.1.0';
+
+/** Parses a number flag, refusing anything that is not a finite number. */
+export function num(name: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === '' || !Number.isFinite(x)) throw new InvalidArgumentError(`${name} must be a number, got '${v}'`);
+    return x;
+  };
+}
+
+/** Parses an integer flag. */
+export function int(name: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(x)) throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
+    return x;
+  };
+}
+
+export const backendOption = () =>
+  new Option('--backend <name>', 'TF.js backend').choices(['auto', ...BACKEND_NAMES]).default('auto');
+
+/** Runs async work with Ctrl-C turned into a cancellation signal; returns the exit code. */
+export async function withCancel<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctl = new AbortController();
+  let presses = 0;
+  const onInt = () => {
+    presses += 1;
+    if (presses === 1) {
+      process.stderr.write('\nstopping after this step (state is saved; run the same command to resume). Ctrl-C again to quit now.\n');
+      ctl.abort();
+    } else process.exit(130);
+  };
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onInt);
+  try {
+    return await work(ctl.signal);
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onInt);
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, (_, v) => (v instanceof Float32Array || v instanceof Int32Array ? Array.from(v) : v), 2)}\n`);
+}
+
+function program(): Command {
+  const p = new Command('monoscope')
+    .description('Monoscope: train GPT models with DPO and DecPO, record their neurons, and compare what alignment does to them.')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false });
+
+  p.command('backends')
+    .description('List the TF.js backends and why each is or is not usable here')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const list = await listBackends();
+      if (o.json) return printJson(list);
+      console.log(textTable(['backend', 'usable', 'device', 'why'], list.map((b) => [b.name, b.usable ? 'yes' : 'no', b.device ?? '', b.reason])));
+      const first = list.find((b) => b.usable);
+      console.log(`\n--backend auto picks: ${first?.name ?? 'none'}`);
+    });
+
+  registerProjectCommands(p);
+
+  p.command('serve')
+    .description('Serve the app and its API on 127.0.0.1 for a browser (or an SSH tunnel), behind a random token')
+    .option('--project <dir>', 'project folder', 'monoscope-demo')
+    .option('--port <n>', 'port (default: any free port)', int('--port'), 0)
+    .action(async (o: { project: string; port: number }) => {
+      const { serve } = await import('./server.js');
+      const s = await serve({ projectDir: projectDir(o.project), port: o.port });
+      console.log(`Monoscope is serving ${projectDir(o.project)}\n\n  ${s.url}\n\nOpen that URL (it carries the access token). Ctrl-C stops the server.`);
+      await new Promise<void>((done) => {
+        const stop = () => void s.close().then(done);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+  return p;
+}
+
+/** Entry point: parses argv and runs the command; errors print one clear line and set the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const p = program();
+  p.exitOverride();
+  try {
+    await p.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CancelledError || (e instanceof ApiError && e.code === 'cancelled')) {
+      process.stderr.write(`monoscope: ${(e as Error).message}\n`);
+      return 130;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`monoscope: ${msg}\n`);
+    if (process.env.MONOSCOPE_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+}
+
+export function projectDir(dir: string | undefined): string {
+  return resolve(dir ?? 'monoscope-demo');
+}
+
+export { terminalReporter };
