@@ -85,6 +85,8 @@ export function builtinProbeSet(opts: { tokens: number; seed: number; nCtx: numb
 /**
  * Labels the tokens of one text: each token takes the lexicon concept of the first word it overlaps that
  * has one, then user spans override the tokens they overlap (a token's leading whitespace does not count).
+ * Special tokens (`<|endoftext|>`, `<pad>`, the world's `<unk>`) stay unlabelled: the model cannot see
+ * which word an `<unk>` stands for.
  */
 export function labelText(
   text: string,
@@ -113,8 +115,10 @@ export function labelText(
     }
   }
   for (const span of spans) {
-    for (let t = 0; t < ids.length; t++)
-      if (from[t] < span.end && span.start < end[t]) concepts[t] = span.concept;
+    for (let t = 0; t < ids.length; t++) {
+      if (!tokenizer.specialIds.has(ids[t]) && from[t] < span.end && span.start < end[t])
+        concepts[t] = span.concept;
+    }
   }
   return { ids, concepts };
 }
