@@ -103,8 +103,9 @@ function loadVocabulary(): Vocabulary {
   }
   for (const [name, cls] of Object.entries(file.classes)) {
     for (const w of cls.words) {
-      if (!senses.get(w)?.includes(cls.concept))
+      if (!senses.get(w)?.includes(cls.concept)) {
         fail(`classes.${name}`, `'${w}' has no sense '${cls.concept}'`);
+      }
     }
   }
   for (const [sg, pl] of Object.entries(file.plurals)) {
@@ -112,8 +113,9 @@ function loadVocabulary(): Vocabulary {
     if (!shared?.length) fail('plurals', `'${sg}' -> '${pl}' share no concept`);
   }
   for (const [base, forms] of Object.entries(file.verbs)) {
-    for (const f of forms)
+    for (const f of forms) {
       if (senses.get(f)?.length !== 0) fail(`verbs.${base}`, `'${f}' is not a function word`);
+    }
   }
   // Token order: the specials (added by WordLevelTokenizer), punctuation, function words, then the concept
   // words in WORLD_CONCEPTS order (an ambiguous word sits at its first concept).
