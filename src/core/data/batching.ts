@@ -7,8 +7,9 @@ import type { LabelledSequence } from './types.js';
  * window w predicts w[t+1] from w[0..t] (labels = inputs shifted by one, as in Hugging Face's `group_texts`).
  */
 export function packForLm(seqs: readonly LabelledSequence[], nCtx: number, eosId: number): Int32Array[] {
-  if (!Number.isInteger(nCtx) || nCtx < 2)
+  if (!Number.isInteger(nCtx) || nCtx < 2) {
     throw new Error(`packForLm: nCtx must be an integer >= 2, got ${nCtx}`);
+  }
   const total = seqs.reduce((n, s) => n + s.ids.length + 1, 0);
   const stream = new Int32Array(total);
   let at = 0;

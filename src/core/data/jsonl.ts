@@ -37,8 +37,9 @@ function parseJsonl<T>(
       } catch (e) {
         throw new LineProblem(`invalid JSON (${(e as Error).message})`);
       }
-      if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+      if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
         throw new LineProblem('expected a JSON object');
+      }
       out.push({ line: i + 1, value: parse(obj as Record<string, unknown>) });
     } catch (e) {
       if (!(e instanceof LineProblem)) throw e;
@@ -93,8 +94,9 @@ function preferencePair(obj: Record<string, unknown>): PreferencePair {
     prompt = obj.prompt;
   } else if (chosen.before && rejected.before) {
     prompt = renderMessages(chosen.before);
-    if (prompt !== renderMessages(rejected.before))
+    if (prompt !== renderMessages(rejected.before)) {
       throw new LineProblem('chosen and rejected have different prompts');
+    }
   } else if (chosen.before === null && rejected.before === null && chosenText.includes(ASSISTANT)) {
     prompt = chosenText.slice(0, chosenText.lastIndexOf(ASSISTANT) + ASSISTANT.length);
     if (!rejectedText.startsWith(prompt)) {
@@ -129,8 +131,9 @@ export interface LabelledText {
 }
 
 function labelledText(obj: Record<string, unknown>): LabelledText {
-  if (typeof obj.text !== 'string')
+  if (typeof obj.text !== 'string') {
     throw new LineProblem(obj.text === undefined ? `missing field 'text'` : `field 'text' is not a string`);
+  }
   const text = obj.text;
   const spans = obj.spans ?? [];
   if (!Array.isArray(spans)) throw new LineProblem(`field 'spans' is not a list`);
@@ -139,15 +142,17 @@ function labelledText(obj: Record<string, unknown>): LabelledText {
     spans: spans.map((s, i) => {
       if (typeof s !== 'object' || s === null) throw new LineProblem(`spans[${i}] is not an object`);
       const { start, end, concept } = s as Record<string, unknown>;
-      if (!Number.isInteger(start) || !Number.isInteger(end))
+      if (!Number.isInteger(start) || !Number.isInteger(end)) {
         throw new LineProblem(`spans[${i}]: start and end must be integers`);
+      }
       if ((start as number) < 0 || (start as number) >= (end as number) || (end as number) > text.length) {
         throw new LineProblem(
           `spans[${i}]: [${start}, ${end}) is not a non-empty range inside the text (length ${text.length})`,
         );
       }
-      if (typeof concept !== 'string' || concept.trim() === '')
+      if (typeof concept !== 'string' || concept.trim() === '') {
         throw new LineProblem(`spans[${i}]: concept must be a non-empty string`);
+      }
       return { start: start as number, end: end as number, concept: concept.trim() };
     }),
   };

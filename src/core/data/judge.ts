@@ -79,7 +79,8 @@ export function judgeTask(
   tokenizer: Tokenizer,
 ): { metric: string; value: number } {
   if (name === 'toxicity') return { metric: 'toxicity_rate', value: toxicityRate(continuations, tokenizer) };
-  if (name === 'reframing')
+  if (name === 'reframing') {
     return { metric: 'reframe_rate', value: reframingScore(continuations, tokenizer) };
+  }
   throw new Error(`unknown task '${name}' (expected toxicity or reframing)`);
 }

@@ -45,8 +45,9 @@ function withBos(seq: LabelledSequence, nCtx: number, bos: number): LabelledSequ
 }
 
 function checkNCtx(nCtx: number): void {
-  if (!Number.isInteger(nCtx) || nCtx < 2)
+  if (!Number.isInteger(nCtx) || nCtx < 2) {
     throw new Error(`probe set: nCtx must be an integer >= 2, got ${nCtx}`);
+  }
 }
 
 /**
@@ -56,8 +57,9 @@ function checkNCtx(nCtx: number): void {
  */
 export function builtinProbeSet(opts: { tokens: number; seed: number; nCtx: number }): ProbeSet {
   checkNCtx(opts.nCtx);
-  if (!Number.isInteger(opts.tokens) || opts.tokens < 1)
+  if (!Number.isInteger(opts.tokens) || opts.tokens < 1) {
     throw new Error(`probe set: tokens must be a positive integer`);
+  }
   const rng = new Rng(opts.seed);
   const bos = worldTokenizer().eosId;
   const sequences: LabelledSequence[] = [];
@@ -116,8 +118,9 @@ export function labelText(
   }
   for (const span of spans) {
     for (let t = 0; t < ids.length; t++) {
-      if (!tokenizer.specialIds.has(ids[t]) && from[t] < span.end && span.start < end[t])
+      if (!tokenizer.specialIds.has(ids[t]) && from[t] < span.end && span.start < end[t]) {
         concepts[t] = span.concept;
+      }
     }
   }
   return { ids, concepts };

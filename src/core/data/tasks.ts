@@ -53,11 +53,13 @@ export function preferenceTask(
   name: TaskName,
   opts: { seed: number; train: number; eval: number },
 ): PreferenceTask {
-  if (!TASK_NAMES.includes(name))
+  if (!TASK_NAMES.includes(name)) {
     throw new Error(`unknown task '${name}' (expected one of ${TASK_NAMES.join(', ')})`);
+  }
   for (const k of ['train', 'eval'] as const) {
-    if (!Number.isInteger(opts[k]) || opts[k] < 0)
+    if (!Number.isInteger(opts[k]) || opts[k] < 0) {
       throw new Error(`preferenceTask: ${k} must be a non-negative integer`);
+    }
   }
   const evalRng = new Rng(streamSeed(opts.seed, name, 'eval'));
   const evalPairs: PreferencePair[] = [];

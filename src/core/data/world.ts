@@ -343,8 +343,9 @@ function compile(template: string): Template {
       if (!cls) return fail(`unknown class '${name}'`);
       for (const w of agree > 0 ? cls.words : []) {
         const pl = vocab.file.plurals[w];
-        if (!vocab.senses.get(pl)?.includes(cls.concept))
+        if (!vocab.senses.get(pl)?.includes(cls.concept)) {
           fail(`'${w}' of class ${name} has no plural '${cls.concept}'`);
+        }
       }
       target.push({ kind: 'slot', cls: name, agree, bind: bind ?? null });
     }
