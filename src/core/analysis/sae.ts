@@ -161,11 +161,17 @@ export function trainSae(x: Matrix, config: SaeConfig, onStep?: (log: SaeStepLog
   const rng = new Rng(cfg.seed);
   const inputScale = expectedNormScale(x);
   const init = initialWeights(cfg, x, inputScale, rng);
+  // tf.variable copies its initial value: dispose the temporaries.
+  const variable = <T extends tf.Tensor>(t: T): T => {
+    const v = tf.variable(t) as unknown as T;
+    t.dispose();
+    return v;
+  };
   const p: SaeParams = {
-    wEnc: tf.variable(tf.tensor2d(init.wEnc, [cfg.dIn, cfg.dSae])),
-    bEnc: tf.variable(tf.tensor1d(init.bEnc)),
-    wDec: tf.variable(tf.tensor2d(init.wDec, [cfg.dSae, cfg.dIn])),
-    bDec: tf.variable(tf.tensor1d(init.bDec)),
+    wEnc: variable(tf.tensor2d(init.wEnc, [cfg.dIn, cfg.dSae])),
+    bEnc: variable(tf.tensor1d(init.bEnc)),
+    wDec: variable(tf.tensor2d(init.wDec, [cfg.dSae, cfg.dIn])),
+    bDec: variable(tf.tensor1d(init.bDec)),
   };
   const vars = [p.wEnc, p.bEnc, p.wDec, p.bDec] as tf.Variable[];
   const opt = tf.train.adam(cfg.lr, 0.9, 0.999, cfg.adamEps);
@@ -191,7 +197,9 @@ export function trainSae(x: Matrix, config: SaeConfig, onStep?: (log: SaeStepLog
       if (cfg.kind === 'topk') {
         const pre = preActivations(p, xb);
         const mask = topkMask(pre, cfg.k);
-        const fired = tf.tidy(() => tf.sum(tf.mul(mask, tf.cast(tf.greater(pre, 0), 'float32')), 0)).dataSync();
+        const firedT = tf.tidy(() => tf.sum(tf.mul(mask, tf.cast(tf.greater(pre, 0), 'float32')), 0));
+        const fired = firedT.dataSync();
+        firedT.dispose();
         let dead = 0;
         for (let i = 0; i < cfg.dSae; i++) {
           sinceFired[i] = fired[i] > 0 ? 0 : sinceFired[i] + cfg.batchSize;
@@ -217,13 +225,14 @@ export function trainSae(x: Matrix, config: SaeConfig, onStep?: (log: SaeStepLog
       } else {
         const lambda = cfg.l1Coefficient * Math.min(1, (step + 1) / warm);
         let parts: number[] = [];
-        let fired: tf.backend_util.TypedArray = new Float32Array(0);
         const lossT = opt.minimize(() => {
           const l = reluL1Loss(p, xb, lambda);
           parts = [l.mse, l.l1].map((t) => t.dataSync()[0]);
           return l.loss;
         }, true, vars)!;
-        fired = tf.tidy(() => tf.sum(tf.cast(tf.greater(preActivations(p, xb), 0), 'float32'), 0)).dataSync();
+        const firedT = tf.tidy(() => tf.sum(tf.cast(tf.greater(preActivations(p, xb), 0), 'float32'), 0));
+        const fired = firedT.dataSync();
+        firedT.dispose();
         let dead = 0;
         for (let i = 0; i < cfg.dSae; i++) {
           sinceFired[i] = fired[i] > 0 ? 0 : sinceFired[i] + cfg.batchSize;
