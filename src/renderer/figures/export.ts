@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import { BUNDLED_FONTS } from './fonts.js';
+import { withResolution } from './png.js';
 
 /** resources/fonts, found from this file's place (src/renderer/figures or dist/renderer/figures). */
 export function defaultFontDir(): string {
@@ -70,37 +71,5 @@ export function svgToPng(svg: string, options: PngOptions = {}): Buffer {
   });
   const png = resvg.render().asPng();
   const effectiveDpi = (outWidth / cssWidth) * 96;
-  return withPhys(png, effectiveDpi);
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 of a PNG chunk's type and data (PNG spec annex D). */
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** `png` with a pHYs chunk for `dpi` inserted after IHDR (any existing pHYs is left as the encoder wrote it). */
-function withPhys(png: Buffer, dpi: number): Buffer {
-  const ppm = Math.round(dpi / 0.0254);
-  const chunk = Buffer.alloc(4 + 4 + 9 + 4);
-  chunk.writeUInt32BE(9, 0);
-  chunk.write('pHYs', 4, 'latin1');
-  chunk.writeUInt32BE(ppm, 8);
-  chunk.writeUInt32BE(ppm, 12);
-  chunk.writeUInt8(1, 16); // unit: metre
-  chunk.writeUInt32BE(crc32(chunk.subarray(4, 17)), 17);
-  if (png.includes(Buffer.from('pHYs', 'latin1'))) return png;
-  const afterIhdr = 8 + 4 + 4 + 13 + 4; // signature, IHDR length, type, data, CRC
-  return Buffer.concat([png.subarray(0, afterIhdr), chunk, png.subarray(afterIhdr)]);
+  return Buffer.from(withResolution(png, effectiveDpi));
 }

@@ -16,11 +16,11 @@ export const BUNDLED_FONTS: BundledFont[] = [
   { file: 'DejaVuSansMono.ttf', family: 'DejaVu Sans Mono', weight: 400 },
 ];
 
-/** A font face's bytes (TrueType) to embed. */
+/** A font face to embed: its TrueType bytes, or a ready `data:` URL of them. */
 export interface FontData {
   family: string;
   weight: number;
-  data: Uint8Array;
+  data: Uint8Array | string;
 }
 
 /** `svg` with an @font-face rule per font (the TrueType file as a data: URL) inserted after the root tag. */
@@ -31,7 +31,7 @@ export function embedFonts(svg: string, fonts: FontData[]): string {
     .map(
       (f) =>
         `@font-face{font-family:'${f.family.replace(/'/g, '')}';font-weight:${f.weight};font-style:normal;` +
-        `src:url(data:font/ttf;base64,${base64(f.data)}) format('truetype')}`,
+        `src:url(${typeof f.data === 'string' ? f.data : `data:font/ttf;base64,${base64(f.data)}`}) format('truetype')}`,
     )
     .join('');
   return `${svg.slice(0, open + 1)}<defs><style>${faces}</style></defs>${svg.slice(open + 1)}`;
