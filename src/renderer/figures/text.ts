@@ -119,6 +119,8 @@ export function wrapText(
  * characters XML 1.0 forbids (C0 controls other than tab/newline/return, lone surrogates) with U+FFFD.
  */
 export function escapeXml(text: string): string {
+  // Fast path for the common case, and for long attribute values such as base64 images.
+  if (!/[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/.test(text)) return text;
   return text
     .replace(
       // eslint-disable-next-line no-control-regex -- matching the control characters XML forbids is the point
