@@ -114,19 +114,23 @@ export function wrapText(
   return lines;
 }
 
+// Matching control characters is the point of these two patterns.
+/* eslint-disable no-control-regex */
+/** Characters XML 1.0 forbids: C0 controls other than tab/newline/return, U+FFFE/U+FFFF, lone surrogates. */
+const FORBIDDEN =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** Anything escapeXml might change; most strings (and base64 image data) contain none. */
+const SPECIAL = /[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/;
+/* eslint-enable no-control-regex */
+
 /**
  * `text` made safe for XML character data and attribute values: escapes & < > " ' and replaces
- * characters XML 1.0 forbids (C0 controls other than tab/newline/return, lone surrogates) with U+FFFD.
+ * characters XML 1.0 forbids with U+FFFD.
  */
 export function escapeXml(text: string): string {
-  // Fast path for the common case, and for long attribute values such as base64 images.
-  if (!/[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/.test(text)) return text;
+  if (!SPECIAL.test(text)) return text;
   return text
-    .replace(
-      // eslint-disable-next-line no-control-regex -- matching the control characters XML forbids is the point
-      /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
-      '\ufffd',
-    )
+    .replace(FORBIDDEN, '\ufffd')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
