@@ -1,38 +1,58 @@
 /**
- * Our fixes for the gaps of TF.js 4.22's wasm backend (see shared notes, "TF.js wasm backend").
+ * Our fixes for the gaps of TF.js 4.22's wasm backend (see shared notes, "TF.js wasm backend", and
+ * `bench/train.ts` for the step they speed up). Each replaces one kernel for the wasm backend only;
+ * `test/unit/backend` checks every one against the cpu backend, values and gradients.
  *
  * 1. `UnsortedSegmentSum` is not registered for wasm, and it is the gradient of `gather`, so embedding
  *    lookups fail in backprop. We register an exact JS kernel that works on the wasm heap.
- * 2. `BatchMatMul` with a transposed operand runs about 10x slower than without (XNNPACK is only used
- *    for the plain layout). We re-register it as a wrapper that materialises the transposes with the
- *    wasm `Transpose` kernel and calls the original kernel with both flags false.
+ * 2. `BatchMatMul` only reaches XNNPACK's fast GEMM for one untransposed pair of matrices; with a
+ *    transposed operand or a batch (attention) it falls back to a naive loop, 5-15x slower. Ours
+ *    transposes operands with a tiled JS loop where needed (the wasm `Transpose` kernel is 5x slower
+ *    still), folds batches into rows where the weights are shared, and otherwise runs XNNPACK once per
+ *    matrix of the batch on views of the heap (see `wasm-heap.ts`). Where it is cheaper it computes
+ *    C^T = op(B)^T op(A)^T and transposes the result.
+ * 3. `Sum` and `Mean` over leading axes (bias and LayerNorm gradients, column means) transpose the whole
+ *    input first in the stock kernel. Ours adds halves pairwise with the SIMD `Add` kernel (log2 n steps,
+ *    no transpose, and more accurate than a running sum).
+ * 4. `GatherV2` along an axis copies element by element in the stock kernel; ours copies whole rows.
+ * 5. `Identity` and same-dtype `Cast` copy their input in the stock kernels; the engine clones every tensor
+ *    it saves for backprop, so a training step made ~200 copies. Ours share the data and count a reference
+ *    (as the cpu backend and the wasm `Reshape` kernel do; TF.js tensors are immutable).
  *
- * Both are registered once, after `tf.setBackend('wasm')`, by {@link registerWasmFixes}.
+ * All are registered once, after `tf.setBackend('wasm')`, by {@link registerWasmFixes}.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  heapAdd,
+  heapAlloc,
+  heapFree,
+  isWasmBackend,
+  offsetOf,
+  transposeHeap,
+  xnnMatMul,
+  type WasmBackend,
+} from './wasm-heap.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
-interface WasmBackendLike {
-  readSync(dataId: object): tf.backend_util.BackendValues;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
-  disposeData(dataId: object): boolean;
-}
+type KernelArgs = Parameters<KernelFunc>[0];
+
+const prod = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
 
 let registered = false;
 
 /** Adds `x`'s rows into `numSegments` buckets named by `segmentIds` (gradient of gather along axis 0). */
 const unsortedSegmentSum: KernelFunc = ({ inputs, attrs, backend }) => {
-  const wasm = backend as unknown as WasmBackendLike;
+  const wasm = backend as unknown as WasmBackend;
   const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
   const numSegments = (attrs as { numSegments: number }).numSegments;
   const ids = wasm.readSync(segmentIds.dataId) as Int32Array;
   const values = wasm.readSync(x.dataId) as Float32Array;
   const segShape = segmentIds.shape;
   const rowShape = x.shape.slice(segShape.length);
-  const rowSize = rowShape.reduce((a, b) => a * b, 1);
+  const rowSize = prod(rowShape);
   const out = wasm.makeOutput([numSegments, ...rowShape], x.dtype);
-  const outValues = wasm.typedArrayFromHeap(out) as Float32Array;
+  const d = wasm.dataIdMap.get(out.dataId)!;
+  const outValues = new Float32Array(wasm.wasm.HEAPU8.buffer, d.memoryOffset, numSegments * rowSize);
   outValues.fill(0);
   for (let r = 0; r < ids.length; r++) {
     const s = ids[r];
@@ -44,47 +64,244 @@ const unsortedSegmentSum: KernelFunc = ({ inputs, attrs, backend }) => {
   return out;
 };
 
-/** Registers the wasm fixes. Call after `await tf.setBackend('wasm')`; safe to call twice. */
+/** Approximate cost, in ns per element, of a tiled transpose and of XNNPACK packing a weight matrix. */
+const TRANSPOSE_NS = 1.5;
+const PACK_NS = 2.5;
+
+/**
+ * C = op(A) op(B) for float32 [..., M, K] x [..., K, N] with op a transpose where flagged, batch dims
+ * equal or 1 on either side. Two plans, both ending in XNNPACK GEMMs on untransposed row-major operands:
+ *   direct:     in = op(A) [M, K], weights = op(B) [K, N]          -> C
+ *   transposed: in = op(B)^T [N, K], weights = op(A)^T [K, M]      -> C^T, then transposed into C
+ * An operand is copied (transposed) only where its stored layout differs from what the plan needs; the
+ * plan with the smaller copy + packing cost is taken. Returns null for layouts it does not handle.
+ */
+function fastBatchMatMul(
+  be: WasmBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  ta: boolean,
+  tb: boolean,
+): tf.TensorInfo | null {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const M = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+  const K = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+  const Kb = tb ? b.shape[rb - 1] : b.shape[rb - 2];
+  const N = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (K !== Kb) {
+    throw new Error(
+      `matMul: inner dimensions ${K} and ${Kb} of shapes [${a.shape}] and [${b.shape}] ` +
+        `(transposeA=${ta}, transposeB=${tb}) do not match`,
+    );
+  }
+  const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batch = prod(batchShape);
+  const batchA = prod(a.shape.slice(0, -2));
+  const batchB = prod(b.shape.slice(0, -2));
+  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
+  const out = be.makeOutput([...batchShape, M, N], 'float32');
+  if (batch * M * N === 0) return out;
+  const outOff = offsetOf(be, out);
+  if (K === 0) {
+    be.wasm.HEAPF32.fill(0, outOff >> 2, (outOff >> 2) + batch * M * N);
+    return out;
+  }
+  const aOff = offsetOf(be, a);
+  const bOff = offsetOf(be, b);
+  const sizeA = M * K;
+  const sizeB = K * N;
+  const direct =
+    TRANSPOSE_NS * ((ta ? batchA * sizeA : 0) + (tb ? batchB * sizeB : 0)) + PACK_NS * batchB * sizeB;
+  const flipped =
+    TRANSPOSE_NS * ((tb ? 0 : batchB * sizeB) + (ta ? 0 : batchA * sizeA) + batch * M * N) +
+    PACK_NS * batchA * sizeA;
+  const temps: number[] = [];
+  const temp = (floats: number): number => {
+    const p = heapAlloc(be, floats * 4);
+    temps.push(p);
+    return p;
+  };
+  try {
+    if (direct <= flipped) {
+      // in = op(A) as [batchA, M, K]; weights = op(B) as [batchB, K, N].
+      let inOff = aOff;
+      if (ta) transposeHeap(be, aOff, (inOff = temp(batchA * sizeA)), batchA, K, M);
+      let wOff = bOff;
+      if (tb) transposeHeap(be, bOff, (wOff = temp(batchB * sizeB)), batchB, N, K);
+      gemms(be, inOff, wOff, outOff, batch, batchA, batchB, M, K, N);
+    } else {
+      // in = op(B)^T as [batchB, N, K]; weights = op(A)^T as [batchA, K, M]; result C^T [batch, N, M].
+      let inOff = bOff;
+      if (!tb) transposeHeap(be, bOff, (inOff = temp(batchB * sizeB)), batchB, K, N);
+      let wOff = aOff;
+      if (!ta) transposeHeap(be, aOff, (wOff = temp(batchA * sizeA)), batchA, M, K);
+      const ct = temp(batch * M * N);
+      gemms(be, inOff, wOff, ct, batch, batchB, batchA, N, K, M);
+      transposeHeap(be, ct, outOff, batch, N, M);
+    }
+  } finally {
+    for (const p of temps) heapFree(be, p);
+  }
+  return out;
+}
+
+/**
+ * out[i] = in[i] · w[i] for i < batch, with in [batchIn, M, K] and w [batchW, K, N] (batch sizes equal to
+ * `batch` or 1, broadcast). With shared weights the batch is folded into the rows: one GEMM.
+ */
+function gemms(
+  be: WasmBackend,
+  inOff: number,
+  wOff: number,
+  outOff: number,
+  batch: number,
+  batchIn: number,
+  batchW: number,
+  M: number,
+  K: number,
+  N: number,
+): void {
+  if (batchW === 1) {
+    if (batchIn === batch) return xnnMatMul(be, inOff, wOff, outOff, batch * M, K, N);
+    for (let i = 0; i < batch; i++) xnnMatMul(be, inOff, wOff, outOff + i * M * N * 4, M, K, N);
+    return;
+  }
+  for (let i = 0; i < batch; i++) {
+    const inI = inOff + (batchIn === 1 ? 0 : i * M * K * 4);
+    xnnMatMul(be, inI, wOff + i * K * N * 4, outOff + i * M * N * 4, M, K, N);
+  }
+}
+
+/**
+ * Sum (or mean) of float32 `x` over its leading `r` axes, [R, C] -> [C], by pairwise halving with the wasm
+ * `Add` kernel: rows i and i + R/2 are added, then again on the result, log2(R) times. Returns null when
+ * the axes are not a leading block (the stock kernel handles those).
+ */
+function leadingAxesReduce(be: WasmBackend, args: KernelArgs, mean: boolean): tf.TensorInfo | null {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+  if (x.dtype !== 'float32') return null;
+  const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+  const r = axes.length;
+  if (r === 0 || r === x.shape.length || axes.some((v, i) => v !== i)) return null;
+  const R = prod(x.shape.slice(0, r));
+  const C = prod(x.shape.slice(r));
+  if (R < 2 || C === 0) return null;
+  const outShape = keepDims ? [...x.shape.slice(0, r).map(() => 1), ...x.shape.slice(r)] : x.shape.slice(r);
+  const out = be.makeOutput(outShape, 'float32');
+  const outOff = offsetOf(be, out);
+  // Ping-pong between two buffers of R/2 and R/4 rows; a leftover odd row is added into row 0.
+  const bufs = [heapAlloc(be, (R >> 1) * C * 4), heapAlloc(be, Math.max(1, R >> 2) * C * 4)];
+  const row = heapAlloc(be, C * 4);
+  try {
+    let src = offsetOf(be, x);
+    let rows = R;
+    let k = 0;
+    while (rows > 1) {
+      const half = rows >> 1;
+      const dst = bufs[k++ % 2];
+      heapAdd(be, src, src + half * C * 4, dst, half * C);
+      if (rows % 2 === 1) {
+        heapAdd(be, dst, src + 2 * half * C * 4, row, C);
+        be.wasm.HEAPU8.copyWithin(dst, row, row + C * 4);
+      }
+      src = dst;
+      rows = half;
+    }
+    const h = be.wasm.HEAPF32;
+    const o = outOff >> 2;
+    h.copyWithin(o, src >> 2, (src >> 2) + C);
+    if (mean) for (let c = 0; c < C; c++) h[o + c] = h[o + c] / R;
+  } finally {
+    for (const p of [...bufs, row]) heapFree(be, p);
+  }
+  return out;
+}
+
+/**
+ * Gather along one axis (batchDims 0) by copying whole inner rows: out[o, j, :] = x[o, indices[j], :].
+ * Out-of-range indices throw, naming the index, as the stock kernel does.
+ */
+function gatherRows(be: WasmBackend, args: KernelArgs): tf.TensorInfo | null {
+  const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+  const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
+  if (batchDims !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32')) return null;
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+  const outer = prod(x.shape.slice(0, ax));
+  const dim = x.shape[ax];
+  const inner = prod(x.shape.slice(ax + 1));
+  const idx = be.readSync(indices.dataId) as Int32Array;
+  for (let j = 0; j < idx.length; j++) {
+    if (idx[j] < 0 || idx[j] >= dim)
+      throw new Error(`GatherV2: the index value ${idx[j]} is not in [0, ${dim - 1}]`);
+  }
+  const out = be.makeOutput([...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)], x.dtype);
+  const n = idx.length;
+  if (outer * n * inner === 0) return out;
+  const xo = offsetOf(be, x) >> 2;
+  const oo = offsetOf(be, out) >> 2;
+  const h = be.wasm.HEAP32; // 4-byte elements either way: a bit copy
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < n; j++) {
+      const src = xo + (o * dim + idx[j]) * inner;
+      const dst = oo + (o * n + j) * inner;
+      if (inner >= 16) h.copyWithin(dst, src, src + inner);
+      else for (let k = 0; k < inner; k++) h[dst + k] = h[src + k];
+    }
+  }
+  return out;
+}
+
+/** Identity, or a cast to the same dtype: the same data under one more reference. */
+function shareData(be: WasmBackend, args: KernelArgs): tf.TensorInfo | null {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const dtype = (args.attrs as { dtype?: tf.DataType } | undefined)?.dtype ?? x.dtype;
+  if (dtype !== x.dtype || x.dtype === 'string' || x.dtype === 'complex64') return null;
+  be.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+/** Replaces a wasm kernel by `fast`, which returns null for the cases the original should keep. */
+function override(name: string, fast: (be: WasmBackend, args: KernelArgs) => tf.TensorInfo | null): void {
+  const original = tf.getKernel(name, 'wasm');
+  if (!original) return;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: (args) => fast(args.backend as unknown as WasmBackend, args) ?? original.kernelFunc(args),
+  });
+}
+
+/**
+ * Registers the wasm fixes. Call after `await tf.setBackend('wasm')` (the stock kernels must be set up);
+ * safe to call twice. Does nothing but the UnsortedSegmentSum kernel if the backend's internals are not
+ * the ones these kernels were written for (another tfjs-backend-wasm major version).
+ */
 export function registerWasmFixes(): void {
   if (registered) return;
   registered = true;
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
-    tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
+    tf.registerKernel({
+      kernelName: 'UnsortedSegmentSum',
+      backendName: 'wasm',
+      kernelFunc: unsortedSegmentSum,
+    });
   }
-  const original = tf.getKernel('BatchMatMul', 'wasm');
-  const transposeKernel = tf.getKernel('Transpose', 'wasm');
-  if (!original || !transposeKernel) return;
-  const transpose = (t: tf.TensorInfo, backend: object): tf.TensorInfo => {
-    const rank = t.shape.length;
-    const perm = [...Array(rank).keys()];
-    perm[rank - 2] = rank - 1;
-    perm[rank - 1] = rank - 2;
-    return transposeKernel.kernelFunc({
-      inputs: { x: t },
-      attrs: { perm },
-      backend: backend as tf.KernelBackend,
-    }) as tf.TensorInfo;
-  };
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({
-    kernelName: 'BatchMatMul',
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { inputs, attrs, backend } = args;
-      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
-      if (!transposeA && !transposeB) return original.kernelFunc(args);
-      const wasm = backend as unknown as WasmBackendLike;
-      const a2 = transposeA ? transpose(a, backend) : a;
-      const b2 = transposeB ? transpose(b, backend) : b;
-      const out = original.kernelFunc({
-        inputs: { a: a2, b: b2 },
-        attrs: { ...attrs, transposeA: false, transposeB: false },
-        backend,
-      });
-      if (transposeA) wasm.disposeData(a2.dataId);
-      if (transposeB) wasm.disposeData(b2.dataId);
-      return out;
-    },
+  if (!isWasmBackend(tf.findBackend('wasm'))) return;
+  override('BatchMatMul', (be, { inputs, attrs }) => {
+    const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+    // One untransposed pair: the stock kernel is XNNPACK already (and caches packed weights by tensor).
+    if (!transposeA && !transposeB && prod(a.shape.slice(0, -2)) === 1 && prod(b.shape.slice(0, -2)) === 1)
+      return null;
+    return fastBatchMatMul(be, a, b, transposeA, transposeB);
   });
+  override('Sum', (be, args) => leadingAxesReduce(be, args, false));
+  override('Mean', (be, args) => leadingAxesReduce(be, args, true));
+  override('GatherV2', gatherRows);
+  override('Identity', shareData);
+  override('Cast', shareData);
 }
