@@ -45,6 +45,8 @@ describe('Figure component', () => {
     const address = server.resolvedUrls!.local[0];
     await page.goto(new URL('test/e2e/pages/figure.html', address).href);
     await expect.poll(() => page.locator('figure svg[data-figure]').count(), { timeout: 20_000 }).toBe(2);
+    const clipIds = await page.locator('figure svg clipPath').evaluateAll((nodes) => nodes.map((n) => n.id));
+    expect(new Set(clipIds).size).toBe(2);
     const first = page.locator('figure').first();
     expect(await first.locator('svg').getAttribute('data-figure')).toBe('groupedBarChart');
     expect(await first.locator('svg title').textContent()).toBe('Monosemantic share per layer');

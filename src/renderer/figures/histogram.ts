@@ -141,8 +141,10 @@ export function histogram(data: HistogramData, options: HistogramOptions = {}): 
   bands.forEach((b, i) => {
     if (!(b.to > b.from)) throw new Error(`histogram: data.bands[${i}] "${b.label}" needs from < to`);
   });
+  // Viridis from dark to light; on a dark background its darkest end is skipped.
+  const [t0, t1] = r.theme.name === 'dark' ? [0.3, 0.95] : [0.12, 0.88];
   const bandColours = bands.map((_, k) =>
-    r.theme.sequential(bands.length === 1 ? 0.35 : 0.12 + (0.76 * k) / (bands.length - 1)),
+    r.theme.sequential(bands.length === 1 ? (t0 + t1) / 2 : t0 + ((t1 - t0) * k) / (bands.length - 1)),
   );
   const other = r.theme.muted;
   const bandOf = (i: number) => {

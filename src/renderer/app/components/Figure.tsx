@@ -1,6 +1,6 @@
 // A figure in the app: the SVG drawn by the same function the CLI exports with, and an export panel
 // (SVG, PNG, CSV) at a chosen size, DPI and theme.
-import { useContext, useMemo, useState } from 'react';
+import { useContext, useId, useMemo, useState } from 'react';
 import { figureCsv, renderFigure, type FigureSpec, type ThemeName } from '../../figures/index.js';
 import { downloadBlob, selfContainedSvg, svgToPngBlob } from '../exportFigure.js';
 import { ThemeContext } from '../theme.js';
@@ -8,9 +8,9 @@ import { ErrorState } from './States.js';
 
 const DPIS = [96, 150, 300, 600];
 
-/** `spec` with size and theme set. */
-function sized(spec: FigureSpec, width: number, height: number, theme: ThemeName): FigureSpec {
-  return { ...spec, options: { ...spec.options, width, height, theme } } as FigureSpec;
+/** `spec` with size, theme and (when given) the id prefix set. */
+function sized(spec: FigureSpec, width: number, height: number, theme: ThemeName, id?: string): FigureSpec {
+  return { ...spec, options: { ...spec.options, width, height, theme, ...(id ? { id } : {}) } } as FigureSpec;
 }
 
 /** Renders `spec`, or the error its data produced. */
@@ -24,11 +24,13 @@ function tryRender(spec: FigureSpec): { svg?: string; error?: unknown } {
 
 export function Figure({ spec, fileName }: { spec: FigureSpec; fileName: string }) {
   const shownTheme = useContext(ThemeContext);
+  // Figures on one page need distinct element ids (clip paths, gradients).
+  const pageId = `fig${useId()}`;
   const width0 = spec.options?.width ?? 640;
   const height0 = spec.options?.height ?? 400;
   const shown = useMemo(
-    () => tryRender(sized(spec, width0, height0, shownTheme)),
-    [spec, width0, height0, shownTheme],
+    () => tryRender(sized(spec, width0, height0, shownTheme, spec.options?.id ?? pageId)),
+    [spec, width0, height0, shownTheme, pageId],
   );
   const [width, setWidth] = useState(width0);
   const [height, setHeight] = useState(height0);
