@@ -31,9 +31,8 @@ export function smallMultiples(
     throw new Error(
       `smallMultiples: panels of ${Math.round(panelW)}×${Math.round(panelH)} px are too small; make the figure larger`,
     );
-  const parts: string[] = [header.svg];
-  data.panels.forEach((panel, i) => {
-    const spec = {
+  const rendered = data.panels.map((panel, i) =>
+    render({
       ...panel,
       options: {
         ...panel.options,
@@ -44,12 +43,26 @@ export function smallMultiples(
         transparent: true,
         id: `${probe.id}-p${i}`,
       },
-    } as FigureSpec;
-    const svg = render(spec);
-    const x = (i % cols) * panelW;
-    const y = top + Math.floor(i / cols) * panelH;
-    parts.push(svg.replace(/^<svg /, `<svg x="${num(x)}" y="${num(y)}" `));
+    } as FigureSpec),
+  );
+  // A panel may come out shorter than its slot (a square heatmap): rows shrink to their tallest panel.
+  const heights = rendered.map((svg) => Number(/^<svg[^>]*?\sheight="([\d.]+)"/.exec(svg)?.[1] ?? panelH));
+  const rowHeights = Array.from({ length: rows }, (_, r) =>
+    Math.max(...heights.slice(r * cols, (r + 1) * cols)),
+  );
+  const parts: string[] = [header.svg];
+  let y = top;
+  rendered.forEach((svg, i) => {
+    const row = Math.floor(i / cols);
+    if (i > 0 && i % cols === 0) y += rowHeights[row - 1];
+    parts.push(svg.replace(/^<svg /, `<svg x="${num((i % cols) * panelW)}" y="${num(y)}" `));
   });
-  parts.push(captionSvg(probe, probe.height - probe.fontSize * 0.75));
-  return figureDocument(probe, parts.join(''));
+  y += rowHeights[rows - 1];
+  const height = Math.min(
+    probe.height,
+    y + captionHeight(probe) + (probe.caption ? probe.fontSize * 0.5 : 0),
+  );
+  const r = { ...probe, height };
+  parts.push(captionSvg(r, r.height - r.fontSize * 0.75));
+  return figureDocument(r, parts.join(''));
 }

@@ -48,11 +48,12 @@ describe('every figure', () => {
   for (const [name, spec] of Object.entries(specs)) {
     for (const theme of ['light', 'dark'] as const) {
       it(`${name} (${theme}) is well-formed SVG of the requested size with title and caption`, () => {
-        const svg = renderFigure({ ...spec, options: { ...spec.options, theme, width: 500 } } as FigureSpec);
+        const width = spec.options?.width ?? 500;
+        const svg = renderFigure({ ...spec, options: { ...spec.options, theme, width } } as FigureSpec);
         const root = parseXml(svg);
         expect(root.name).toBe('svg');
         expect(root.attrs.xmlns).toBe('http://www.w3.org/2000/svg');
-        expect(Number(root.attrs.width)).toBe(500);
+        expect(Number(root.attrs.width)).toBe(width);
         expect(root.attrs['data-theme']).toBe(theme);
         const background = root.children.find((c) => c.name === 'rect')!;
         expect(background.attrs.fill).toBe(theme === 'dark' ? darkTheme.background : lightTheme.background);

@@ -169,6 +169,22 @@ export function sampleSpecs(): Record<string, FigureSpec> {
         yDomain: [-1, 1],
       },
     },
+    smallMultiples: {
+      kind: 'smallMultiples',
+      data: {
+        panels: ['base', 'DPO', 'DecPO'].map((stage, i) => ({
+          kind: 'heatmap' as const,
+          data: { rows: 32, cols: 32, values: blockCorrelation(32, 2 + 2 * i, 11 + i) },
+          options: { title: stage, domain: [-1, 1] as [number, number], colourbarLabel: 'r' },
+        })),
+      },
+      options: {
+        title: 'Neuron correlations per checkpoint, blocks.2.mlp.post',
+        width: 960,
+        height: 360,
+        caption: { runs: 'base-0000, dpo-7f3a, decpo-91bc', probe: 'builtin (a41f)' },
+      },
+    },
     tokenContexts: {
       kind: 'tokenContexts',
       data: {
