@@ -3,7 +3,8 @@
  * neuron's values over one batch's rows).
  *
  * Streaming, per neuron:
- * - mean and variance: each tile's mean and sum of squared deviations, merged into the running ones with
+ * - mean and variance: each tile's mean and sum of squared deviations (one pass, shifted by the tile's first
+ *   value: M2 = sum (x - K)^2 - (sum (x - K))^2 / n), merged into the running ones with
  *   Chan, Golub & LeVeque's pairwise update (1979): for counts a, b and means ma, mb, delta = mb - ma,
  *   mean = ma + delta b / (a + b), M2 = M2a + M2b + delta^2 a b / (a + b); std = sqrt(M2 / n) (population);
  * - min, max, and density = #{x > threshold} / n;
@@ -50,7 +51,10 @@ export class TapStatsAccumulator {
   private readonly min: Float64Array;
   private readonly max: Float64Array;
   private readonly active: Float64Array;
+  /** Per neuron, the sum over each concept's rows; slot C (after the C concepts) takes unlabelled rows. */
   private readonly conceptSums: Float64Array;
+  /** Concept index of each row, with unlabelled rows mapped to slot C. */
+  private readonly conceptSlot: Int16Array;
   private readonly conceptCounts: Float64Array;
   // top-k min-heaps, neuron i at [i * k, (i + 1) * k)
   private readonly topV: Float32Array;
@@ -76,7 +80,8 @@ export class TapStatsAccumulator {
     this.min = new Float64Array(n).fill(Infinity);
     this.max = new Float64Array(n).fill(-Infinity);
     this.active = new Float64Array(n);
-    this.conceptSums = new Float64Array(n * init.nConcepts);
+    this.conceptSums = new Float64Array(n * (init.nConcepts + 1));
+    this.conceptSlot = Int16Array.from(init.concept, (c) => (c >= 0 ? c : init.nConcepts));
     this.conceptCounts = new Float64Array(init.nConcepts);
     this.topV = new Float32Array(n * this.k);
     this.topR = new Int32Array(n * this.k);
@@ -90,33 +95,84 @@ export class TapStatsAccumulator {
     for (let r = 0; r < nRows; r++) if (init.concept[r] >= 0) this.conceptCounts[init.concept[r]]++;
   }
 
-  /** Adds one neuron's values over rows [rowStart, rowStart + x.length). Tiles of a neuron come in row order. */
+  /**
+   * Adds one neuron's values over rows [rowStart, rowStart + x.length), in one pass over the tile. Tiles of
+   * a neuron come in row order.
+   */
   addTile(i: number, rowStart: number, x: Float32Array): void {
     const len = x.length;
     if (len === 0) return;
-    const { eligible, concept, nConcepts: C } = this.init;
+    const { eligible } = this.init;
+    const concept = this.conceptSlot;
     const thr = this.threshold;
     const sums = this.conceptSums;
-    const cBase = i * C;
-    let sum = 0;
+    const cBase = i * (this.init.nConcepts + 1);
+    const hash = this.hash;
+    // Top-k heap (root = worst kept) and sketch heap (root = largest kept hash) of this neuron.
+    const k = this.k;
+    const tBase = i * k;
+    const TV = this.topV;
+    const TR = this.topR;
+    let tSize = this.topN[i];
+    const R = this.R;
+    const rBase = i * R;
+    const RH = this.resH;
+    const RR = this.resR;
+    const RV = this.resV;
+    let rSize = this.resN[i];
+    // Cut-offs that most values fail, so the loop rarely branches: the worst kept top value, and the
+    // largest kept hash (every value passes while a heap is still filling).
+    let topMin = tSize < k ? -Infinity : TV[tBase];
+    let hashMax = rSize < R ? 0x100000000 : RH[rBase];
+    // The tile's moments with the shifted-data formula: M2 = sum (x - K)^2 - (sum (x - K))^2 / n, K = x[0].
+    const shift = x[0];
+    let s1 = 0;
+    let s2 = 0;
     let lo = this.min[i];
     let hi = this.max[i];
     let act = 0;
     for (let j = 0; j < len; j++) {
       const v = x[j];
-      sum += v;
+      const d = v - shift;
+      s1 += d;
+      s2 += d * d;
       if (v < lo) lo = v;
       if (v > hi) hi = v;
-      if (v > thr) act++;
-      const c = concept[rowStart + j];
-      if (c >= 0) sums[cBase + c] += v;
+      act += v > thr ? 1 : 0;
+      const row = rowStart + j;
+      sums[cBase + concept[row]] += v; // slot C collects the unlabelled rows
+      if (v >= topMin && eligible[row] && (v > topMin || tSize < k || row < TR[tBase])) {
+        if (tSize < k) {
+          TV[tBase + tSize] = v;
+          TR[tBase + tSize] = row;
+          topSiftUp(TV, TR, tBase, tSize++);
+        } else {
+          TV[tBase] = v;
+          TR[tBase] = row;
+          topSiftDown(TV, TR, tBase, k, 0);
+        }
+        topMin = tSize < k ? -Infinity : TV[tBase];
+      }
+      const h = hash[row];
+      if (h <= hashMax && v > thr && eligible[row]) {
+        if (rSize < R) {
+          RH[rBase + rSize] = h;
+          RR[rBase + rSize] = row;
+          RV[rBase + rSize] = v;
+          resSiftUp(RH, RR, RV, rBase, rSize++);
+        } else if (h < RH[rBase] || row < RR[rBase]) {
+          RH[rBase] = h;
+          RR[rBase] = row;
+          RV[rBase] = v;
+          resSiftDown(RH, RR, RV, rBase, R, 0);
+        }
+        hashMax = rSize < R ? 0x100000000 : RH[rBase];
+      }
     }
-    const mb = sum / len;
-    let m2b = 0;
-    for (let j = 0; j < len; j++) {
-      const d = x[j] - mb;
-      m2b += d * d;
-    }
+    this.topN[i] = tSize;
+    this.resN[i] = rSize;
+    const mb = shift + s1 / len;
+    const m2b = Math.max(0, s2 - (s1 * s1) / len);
     // Chan et al.: merge (count, mean, M2) of the tile into the running ones.
     const na = this.count[i];
     const nab = na + len;
@@ -127,58 +183,6 @@ export class TapStatsAccumulator {
     this.min[i] = lo;
     this.max[i] = hi;
     this.active[i] += act;
-
-    // Top-k among eligible rows.
-    const k = this.k;
-    if (k > 0) {
-      const base = i * k;
-      const V = this.topV;
-      const Rw = this.topR;
-      for (let j = 0; j < len; j++) {
-        const v = x[j];
-        const row = rowStart + j;
-        if (!eligible[row] || v !== v) continue;
-        const size = this.topN[i];
-        if (size < k) {
-          V[base + size] = v;
-          Rw[base + size] = row;
-          this.topN[i] = size + 1;
-          topSiftUp(V, Rw, base, size);
-        } else if (v > V[base] || (v === V[base] && row < Rw[base])) {
-          V[base] = v;
-          Rw[base] = row;
-          topSiftDown(V, Rw, base, k, 0);
-        }
-      }
-    }
-
-    // Bottom-R sketch of the active eligible rows.
-    const R = this.R;
-    if (R > 0) {
-      const base = i * R;
-      const H = this.resH;
-      const RR = this.resR;
-      for (let j = 0; j < len; j++) {
-        const v = x[j];
-        if (!(v > thr)) continue;
-        const row = rowStart + j;
-        if (!eligible[row]) continue;
-        const h = this.hash[row];
-        const size = this.resN[i];
-        if (size < R) {
-          H[base + size] = h;
-          RR[base + size] = row;
-          this.resV[base + size] = v;
-          this.resN[i] = size + 1;
-          resSiftUp(H, RR, this.resV, base, size);
-        } else if (h < H[base] || (h === H[base] && row < RR[base])) {
-          H[base] = h;
-          RR[base] = row;
-          this.resV[base] = v;
-          resSiftDown(H, RR, this.resV, base, R, 0);
-        }
-      }
-    }
   }
 
   /** Second pass: counts one tile into neuron i's histogram over [min, max] (after all {@link addTile}s). */
@@ -266,7 +270,7 @@ export class TapStatsAccumulator {
 
       for (let c = 0; c < C; c++) {
         s.conceptMeans[i * C + c] =
-          this.conceptCounts[c] > 0 ? this.conceptSums[i * C + c] / this.conceptCounts[c] : NaN;
+          this.conceptCounts[c] > 0 ? this.conceptSums[i * (C + 1) + c] / this.conceptCounts[c] : NaN;
       }
     }
     return s;

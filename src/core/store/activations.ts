@@ -8,7 +8,7 @@
  * SAEs), and a batch can be committed in one transaction as it is computed.
  */
 import type Database from 'better-sqlite3';
-import { float16BitsToFloat32, scatterFloat16 } from './float16.js';
+import { float16BitsToFloat32, float16Table } from './float16.js';
 import type { ProbeRows, ProbesRepo } from './probes.js';
 import { StoreError, nowIso, type StoreContext } from './store.js';
 
@@ -522,31 +522,47 @@ export class ActivationsRepo {
     return out;
   }
 
-  /** A whole tap as a row-major [rows, neurons] float32 matrix. */
+  /**
+   * A whole tap as a row-major [rows, neurons] float32 matrix. The tiles are read in one scan, grouped by
+   * batch, and transposed in blocks of rows so that the writes of a block stay in the CPU cache.
+   */
   tapMatrix(recordingId: number): { rows: number; cols: number; data: Float32Array } {
     const rec = this.requireComplete(recordingId);
     const { rows, cols } = rec;
-    const data = new Float32Array(rows * cols);
-    const it = this.stmt('SELECT neuron, row_start, data FROM activation_tiles WHERE recording_id = ?')
+    const corrupt = (what: string): StoreError =>
+      new StoreError('corrupt', `${this.ctx.file}: recording ${recordingId} ${what}`);
+    const batches: { rowStart: number; n: number; tiles: (Uint16Array | Float32Array)[] }[] = [];
+    const it = this.stmt('SELECT neuron, batch, row_start, data FROM activation_tiles WHERE recording_id = ?')
       .raw()
-      .iterate(recordingId) as IterableIterator<[number, number, Buffer]>;
-    let values = 0;
-    for (const [neuron, rowStart, blob] of it) {
+      .iterate(recordingId) as IterableIterator<[number, number, number, Buffer]>;
+    for (const [neuron, batch, rowStart, blob] of it) {
       const a = tileArray(blob, rec.dtype);
-      if (rowStart + a.length > rows || neuron >= cols)
-        throw new StoreError(
-          'corrupt',
-          `${this.ctx.file}: recording ${recordingId} has a tile outside its shape`,
-        );
-      if (a instanceof Uint16Array) scatterFloat16(a, data, rowStart * cols + neuron, cols);
-      else for (let i = 0, j = rowStart * cols + neuron; i < a.length; i++, j += cols) data[j] = a[i];
-      values += a.length;
+      const b = (batches[batch] ??= { rowStart, n: a.length, tiles: new Array(cols) });
+      if (neuron >= cols || a.length !== b.n || rowStart !== b.rowStart || rowStart + a.length > rows) {
+        throw corrupt(`has a tile outside its shape (neuron ${neuron}, batch ${batch})`);
+      }
+      b.tiles[neuron] = a;
     }
-    if (values !== rows * cols)
-      throw new StoreError(
-        'corrupt',
-        `${this.ctx.file}: recording ${recordingId} has ${values} of ${rows * cols} values`,
-      );
+    const data = new Float32Array(rows * cols);
+    const half = float16Table();
+    const BLOCK = 32;
+    let values = 0;
+    for (const b of batches) {
+      if (!b) continue;
+      for (let n = 0; n < cols; n++)
+        if (!b.tiles[n]) throw corrupt(`misses neuron ${n} at row ${b.rowStart}`);
+      for (let r0 = 0; r0 < b.n; r0 += BLOCK) {
+        const r1 = Math.min(b.n, r0 + BLOCK);
+        for (let n = 0; n < cols; n++) {
+          const t = b.tiles[n];
+          let j = (b.rowStart + r0) * cols + n;
+          if (t instanceof Uint16Array) for (let r = r0; r < r1; r++, j += cols) data[j] = half[t[r]];
+          else for (let r = r0; r < r1; r++, j += cols) data[j] = t[r];
+        }
+      }
+      values += b.n * cols;
+    }
+    if (values !== rows * cols) throw corrupt(`has ${values} of ${rows * cols} values`);
     return { rows, cols, data };
   }
 

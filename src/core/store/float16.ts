@@ -71,10 +71,7 @@ export function float16BitsToNumber(bits: number): number {
   return HALF_TO_FLOAT[bits & 0xffff];
 }
 
-/**
- * Widens half-float bits into `out` at `offset`, `offset + stride`, ... (a column of a row-major matrix),
- * so a tile of one neuron lands in its column without an intermediate copy.
- */
-export function scatterFloat16(src: Uint16Array, out: Float32Array, offset: number, stride: number): void {
-  for (let i = 0, j = offset; i < src.length; i++, j += stride) out[j] = HALF_TO_FLOAT[src[i]];
+/** The float32 value of every half-float bit pattern (65,536 entries; do not modify). */
+export function float16Table(): Float32Array {
+  return HALF_TO_FLOAT;
 }

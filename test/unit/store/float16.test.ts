@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Float16Array } from '@petamoriken/float16';
-import {
-  float16BitsToFloat32,
-  float32ToFloat16Bits,
-  scatterFloat16,
-} from '../../../src/core/store/float16.js';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../../../src/core/store/float16.js';
 
 /** IEEE binary16 value of a bit pattern, from the definition (sign, 5-bit exponent, 10-bit mantissa). */
 function halfValue(bits: number): number {
@@ -104,12 +100,5 @@ describe('float16', () => {
     expect(ours[4]).toBe(0x7c00); // 65520 -> Infinity
     expect(ours[8]).toBe(0x0000); // 2^-25 is a tie between 0 and 2^-24: even is 0
     expect(ours[9]).toBe(0x0001);
-  });
-
-  it('scatters a tile into a column of a row-major matrix', () => {
-    const bits = float32ToFloat16Bits(Float32Array.from([1, 2, 3]));
-    const out = new Float32Array(3 * 4);
-    scatterFloat16(bits, out, 2, 4);
-    expect(Array.from(out)).toEqual([0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0]);
   });
 });
