@@ -75,8 +75,10 @@ export function linearAxis(
   for (let count = most; count >= 2; count--) {
     const scale = scaleLinear().domain(d).range(range);
     if (opts.nice !== false) scale.nice(count);
-    const fmt = scale.tickFormat(count, opts.format);
-    const ticks = scale.ticks(count).map((v) => ({ pos: scale(v), label: fmt(v) }));
+    // Large magnitudes read better with SI prefixes (200k, 1.5M) than with digits.
+    const big = Math.max(Math.abs(d[0]), Math.abs(d[1])) >= 1e5;
+    const fmt = scale.tickFormat(count, opts.format ?? (big ? '~s' : undefined));
+    const ticks = scale.ticks(count).map((v) => ({ pos: scale(v), label: big && v === 0 ? '0' : fmt(v) }));
     const axis = { scale, ticks, minor: [] };
     fallback ??= axis;
     if (ticksFit(ticks, fontSize, orient)) return axis;

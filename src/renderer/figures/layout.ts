@@ -325,11 +325,21 @@ export function chartFrame<XS, YS>(r: Resolved, spec: FrameSpec<XS, YS>): Frame<
     right += legendRight.width + fs;
   }
   right = Math.max(right, pad * 1.5);
-  const w = r.width - left - right;
-  if (w < fs * 4) {
-    throw new Error(`${r.figure}: options.width ${r.width} px leaves no room for the plot; make it wider`);
+  const xAxisFor = (w: number) => {
+    if (w < fs * 4) {
+      throw new Error(`${r.figure}: options.width ${r.width} px leaves no room for the plot; make it wider`);
+    }
+    return spec.x(w);
+  };
+  let w = r.width - left - right;
+  let x = xAxisFor(w);
+  // The last x tick label is centred on its tick: if it would stick out of the figure, narrow the plot once.
+  const last = x.ticks[x.ticks.length - 1];
+  const overhang = last ? last.pos + textWidth(last.label, fs) / 2 - (w + right - pad * 0.5) : 0;
+  if (overhang > 0) {
+    w -= overhang;
+    x = xAxisFor(w);
   }
-  const x = spec.x(w);
   const plot = { x: left, y: top, w, h };
 
   let legend = '';

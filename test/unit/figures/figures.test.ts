@@ -113,6 +113,12 @@ describe('axes', () => {
     }
   });
 
+  it('uses SI prefixes for large values', () => {
+    const x = linearAxis([0, 1.2e8], 500, 12, 'x');
+    expect(x.ticks[0].label).toBe('0');
+    expect(x.ticks.map((t) => t.label)).toContain('100M');
+  });
+
   it('maps the domain onto the range, nice and exact', () => {
     const x = linearAxis([0, 97], 500, 12, 'x');
     expect(x.scale.domain()).toEqual([0, 100]);
