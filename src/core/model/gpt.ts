@@ -33,7 +33,9 @@ export interface GPTConfig {
 }
 
 /** A config with GPT-2 defaults for the fields not given. */
-export function gptConfig(c: Partial<GPTConfig> & Pick<GPTConfig, 'vocabSize' | 'nEmbd' | 'nLayer' | 'nHead'>): GPTConfig {
+export function gptConfig(
+  c: Partial<GPTConfig> & Pick<GPTConfig, 'vocabSize' | 'nEmbd' | 'nLayer' | 'nHead'>,
+): GPTConfig {
   const cfg: GPTConfig = {
     nCtx: 64,
     nInner: 4 * c.nEmbd,
@@ -42,19 +44,23 @@ export function gptConfig(c: Partial<GPTConfig> & Pick<GPTConfig, 'vocabSize' | 
     eosTokenId: c.vocabSize - 1,
     ...c,
   };
-  if (cfg.nEmbd % cfg.nHead !== 0) throw new Error(`n_embd (${cfg.nEmbd}) must be divisible by n_head (${cfg.nHead})`);
+  if (cfg.nEmbd % cfg.nHead !== 0)
+    throw new Error(`n_embd (${cfg.nEmbd}) must be divisible by n_head (${cfg.nHead})`);
   for (const k of ['vocabSize', 'nCtx', 'nLayer', 'nHead', 'nEmbd', 'nInner'] as const) {
-    if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) throw new Error(`model config: ${k} must be a positive integer, got ${cfg[k]}`);
+    if (!Number.isInteger(cfg[k]) || cfg[k] <= 0)
+      throw new Error(`model config: ${k} must be a positive integer, got ${cfg[k]}`);
   }
   return cfg;
 }
 
-export type TapName = `blocks.${number}.mlp.pre` | `blocks.${number}.mlp.post` | `blocks.${number}.resid_post`;
+export type TapName =
+  `blocks.${number}.mlp.pre` | `blocks.${number}.mlp.post` | `blocks.${number}.resid_post`;
 
 /** Every tap name of a model, in block order. */
 export function tapNames(cfg: GPTConfig): TapName[] {
   const out: TapName[] = [];
-  for (let i = 0; i < cfg.nLayer; i++) out.push(`blocks.${i}.mlp.pre`, `blocks.${i}.mlp.post`, `blocks.${i}.resid_post`);
+  for (let i = 0; i < cfg.nLayer; i++)
+    out.push(`blocks.${i}.mlp.pre`, `blocks.${i}.mlp.post`, `blocks.${i}.resid_post`);
   return out;
 }
 
@@ -62,20 +68,26 @@ export function tapNames(cfg: GPTConfig): TapName[] {
 export function tapWidth(cfg: GPTConfig, tap: string): number {
   const m = /^blocks\.(\d+)\.(mlp\.pre|mlp\.post|resid_post)$/.exec(tap);
   if (!m || Number(m[1]) >= cfg.nLayer) {
-    throw new Error(`unknown tap '${tap}': expected blocks.{0..${cfg.nLayer - 1}}.{mlp.pre,mlp.post,resid_post}`);
+    throw new Error(
+      `unknown tap '${tap}': expected blocks.{0..${cfg.nLayer - 1}}.{mlp.pre,mlp.post,resid_post}`,
+    );
   }
   return m[2] === 'resid_post' ? cfg.nEmbd : cfg.nInner;
 }
 
 /** Expands a tap pattern such as `blocks.*.mlp.post` into the model's matching tap names. */
 export function expandTaps(cfg: GPTConfig, pattern: string): TapName[] {
-  const parts = pattern.split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = pattern
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const all = tapNames(cfg);
   const out: TapName[] = [];
   for (const p of parts) {
     const re = new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]+')}$`);
     const hits = all.filter((t) => re.test(t));
-    if (hits.length === 0) throw new Error(`tap pattern '${p}' matches no tap of this model (e.g. ${all[0]}, ${all[1]})`);
+    if (hits.length === 0)
+      throw new Error(`tap pattern '${p}' matches no tap of this model (e.g. ${all[0]}, ${all[1]})`);
     for (const h of hits) if (!out.includes(h)) out.push(h);
   }
   return out;
@@ -125,7 +137,11 @@ export function initParamArrays(cfg: GPTConfig, seed: number): Map<string, Named
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     if (/ln_\w+\.weight$|ln_f\.weight$/.test(name)) data.fill(1);
     else if (name.endsWith('.weight')) {
-      const std = name.endsWith('c_proj.weight') ? 0.02 / Math.sqrt(2 * cfg.nLayer) : name === 'wpe.weight' ? 0.01 : 0.02;
+      const std = name.endsWith('c_proj.weight')
+        ? 0.02 / Math.sqrt(2 * cfg.nLayer)
+        : name === 'wpe.weight'
+          ? 0.01
+          : 0.02;
       for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
     }
     out.set(name, { shape, data });
@@ -212,7 +228,12 @@ function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
  * The forward pass on token ids [B, T] (T <= n_ctx). Right padding needs no attention mask: attention is
  * causal, so pads at the end never influence real tokens. Run it inside `tf.tidy` or a gradient closure.
  */
-export function forward(cfg: GPTConfig, params: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+export function forward(
+  cfg: GPTConfig,
+  params: Params,
+  ids: tf.Tensor2D,
+  opts: ForwardOptions = {},
+): ForwardResult {
   const [B, T] = ids.shape;
   if (T > cfg.nCtx) throw new Error(`sequence length ${T} exceeds the model's context of ${cfg.nCtx} tokens`);
   const D = cfg.nEmbd;
@@ -234,7 +255,9 @@ export function forward(cfg: GPTConfig, params: Params, ids: tf.Tensor2D, opts: 
     // Attention: qkv = ln_1(x) W_attn; per head softmax(q k^T / sqrt(hd) + mask) v; then W_proj.
     const a = layerNorm(x, p(`${h}.ln_1.weight`), p(`${h}.ln_1.bias`), cfg.layerNormEps) as tf.Tensor2D;
     const qkv = linear(a, p(`${h}.attn.c_attn.weight`), p(`${h}.attn.c_attn.bias`));
-    const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]));
+    const [q, k, v] = tf
+      .split(qkv, 3, 1)
+      .map((t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]));
     const att = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), scale), mask));
     const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, D]) as tf.Tensor2D;
     x = tf.add(x, linear(y, p(`${h}.attn.c_proj.weight`), p(`${h}.attn.c_proj.bias`)));
@@ -257,7 +280,11 @@ export function forward(cfg: GPTConfig, params: Params, ids: tf.Tensor2D, opts: 
   const hidden2d = layerNorm(x, p('ln_f.weight'), p('ln_f.bias'), cfg.layerNormEps) as tf.Tensor2D;
   const hidden = tf.reshape(hidden2d, [B, T, D]) as tf.Tensor3D;
   if (opts.hiddenOnly) return { hidden, taps };
-  const logits = tf.reshape(tf.matMul(hidden2d, p('wte.weight'), false, true), [B, T, cfg.vocabSize]) as tf.Tensor3D;
+  const logits = tf.reshape(tf.matMul(hidden2d, p('wte.weight'), false, true), [
+    B,
+    T,
+    cfg.vocabSize,
+  ]) as tf.Tensor3D;
   return { logits, hidden, taps };
 }
 

@@ -30,7 +30,8 @@ export function dpoLoss(
   if (lossType === 'sigmoid') {
     const z = tf.mul(h, beta);
     perPair = tf.softplus(tf.neg(z));
-    if (labelSmoothing > 0) perPair = tf.add(tf.mul(perPair, 1 - labelSmoothing), tf.mul(tf.softplus(z), labelSmoothing));
+    if (labelSmoothing > 0)
+      perPair = tf.add(tf.mul(perPair, 1 - labelSmoothing), tf.mul(tf.softplus(z), labelSmoothing));
   } else if (lossType === 'hinge') {
     perPair = tf.relu(tf.sub(1, tf.mul(h, beta)));
   } else {
@@ -40,7 +41,11 @@ export function dpoLoss(
 }
 
 /** SimPO's reference-free loss from length-normalised log-probs (pass per-token means). */
-export function simpoLoss(meanChosen: tf.Tensor1D, meanRejected: tf.Tensor1D, opts: { beta: number; gamma: number }): tf.Scalar {
+export function simpoLoss(
+  meanChosen: tf.Tensor1D,
+  meanRejected: tf.Tensor1D,
+  opts: { beta: number; gamma: number },
+): tf.Scalar {
   const z = tf.sub(tf.mul(tf.sub(meanChosen, meanRejected), opts.beta), opts.gamma);
   return tf.mean(tf.softplus(tf.neg(z)));
 }
@@ -60,7 +65,12 @@ export function tokenLogProbs(hidden: tf.Tensor2D, wte: tf.Tensor2D, targets: tf
  * Mean next-token cross-entropy over positions where `weights` is 1: hidden [N, D] at prediction positions,
  * targets [N]. Returns the scalar loss.
  */
-export function lmLoss(hidden: tf.Tensor2D, wte: tf.Tensor2D, targets: tf.Tensor1D, weights?: tf.Tensor1D): tf.Scalar {
+export function lmLoss(
+  hidden: tf.Tensor2D,
+  wte: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  weights?: tf.Tensor1D,
+): tf.Scalar {
   const lp = tokenLogProbs(hidden, wte, targets);
   if (!weights) return tf.neg(tf.mean(lp)) as tf.Scalar;
   return tf.neg(tf.div(tf.sum(tf.mul(lp, weights)), tf.maximum(tf.sum(weights), 1))) as tf.Scalar;
@@ -72,8 +82,14 @@ export function softplusHost(x: number): number {
 }
 
 /** Host-side DPO loss of one pair, for tests and the `eval` command (same formulas as {@link dpoLoss}). */
-export function dpoLossHost(h: number, beta: number, lossType: DpoLossType = 'sigmoid', labelSmoothing = 0): number {
-  if (lossType === 'sigmoid') return (1 - labelSmoothing) * softplusHost(-beta * h) + labelSmoothing * softplusHost(beta * h);
+export function dpoLossHost(
+  h: number,
+  beta: number,
+  lossType: DpoLossType = 'sigmoid',
+  labelSmoothing = 0,
+): number {
+  if (lossType === 'sigmoid')
+    return (1 - labelSmoothing) * softplusHost(-beta * h) + labelSmoothing * softplusHost(beta * h);
   if (lossType === 'hinge') return Math.max(0, 1 - beta * h);
   return (h - 1 / (2 * beta)) ** 2;
 }

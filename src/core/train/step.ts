@@ -7,7 +7,13 @@ import { forward, type GPTConfig, type Params } from '../model/gpt.js';
 import type { LmBatch, PreferenceBatch } from './batches.js';
 import { dpoLoss, lmLoss, simpoLoss, tokenLogProbs, type DpoLossType } from './losses.js';
 import { AdamW, clipByGlobalNorm } from './optimizer.js';
-import { authorsPenalty, barlowPenalty, meanAbsCorrelation, rowcosPenalty, type RegularizerId } from './regularizers.js';
+import {
+  authorsPenalty,
+  barlowPenalty,
+  meanAbsCorrelation,
+  rowcosPenalty,
+  type RegularizerId,
+} from './regularizers.js';
 
 export type PreferenceStage = 'dpo' | 'decpo' | 'simpo' | 'l1';
 export type LogpAgg = 'sum' | 'mean';
@@ -32,7 +38,9 @@ export interface PreferenceObjective {
 }
 
 /** Defaults: TRL's DPO (beta 0.1, sigmoid, sum) and DecPO with `barlow` on block 0's `mlp.post`. */
-export function preferenceObjective(p: Partial<PreferenceObjective> & { stage: PreferenceStage }): PreferenceObjective {
+export function preferenceObjective(
+  p: Partial<PreferenceObjective> & { stage: PreferenceStage },
+): PreferenceObjective {
   const o: PreferenceObjective = {
     beta: p.stage === 'simpo' ? 2.0 : 0.1,
     lossType: 'sigmoid',
@@ -121,7 +129,11 @@ function preferenceForward(
   const { hidden, taps } = forward(cfg, params, t.ids, { hiddenOnly: true, taps: needTap ? [tapName] : [] });
   const T = t.ids.shape[1];
   const flat = tf.reshape(hidden, [rows * T, cfg.nEmbd]) as tf.Tensor2D;
-  const tokLp = tokenLogProbs(tf.gather(flat, t.predIdx) as tf.Tensor2D, params.get('wte.weight') as tf.Tensor2D, t.targets);
+  const tokLp = tokenLogProbs(
+    tf.gather(flat, t.predIdx) as tf.Tensor2D,
+    params.get('wte.weight') as tf.Tensor2D,
+    t.targets,
+  );
   let logps = tf.unsortedSegmentSum(tokLp, t.rowOfToken, rows) as tf.Tensor1D;
   if (o.logpAgg === 'mean') logps = tf.div(logps, t.respLen);
   const [pc, pr] = tf.split(logps, [P, P]) as [tf.Tensor1D, tf.Tensor1D];
@@ -132,7 +144,11 @@ function preferenceForward(
     loss = simpoLoss(mc, mr, { beta: o.beta, gamma: o.simpoGamma });
   } else {
     if (!ref) throw new Error(`${o.stage} needs reference log-probs`);
-    loss = dpoLoss(pc, pr, ref.chosen, ref.rejected, { beta: o.beta, lossType: o.lossType, labelSmoothing: o.labelSmoothing });
+    loss = dpoLoss(pc, pr, ref.chosen, ref.rejected, {
+      beta: o.beta,
+      lossType: o.lossType,
+      labelSmoothing: o.labelSmoothing,
+    });
   }
   let penalty: tf.Scalar | null = null;
   let z: tf.Tensor2D | null = null;
@@ -141,7 +157,8 @@ function preferenceForward(
     z = tf.gather(act, t.respIdx) as tf.Tensor2D;
     if (o.stage === 'decpo') {
       if (o.regularizer === 'barlow') penalty = barlowPenalty(z);
-      else if (o.regularizer === 'rowcos') penalty = rowcosPenalty(tf.gather(act, t.lastIdx) as tf.Tensor2D, o.rowcosNormalize);
+      else if (o.regularizer === 'rowcos')
+        penalty = rowcosPenalty(tf.gather(act, t.lastIdx) as tf.Tensor2D, o.rowcosNormalize);
       else penalty = authorsPenalty(tf.gather(act, t.authorsRows) as tf.Tensor2D);
     } else if (o.stage === 'l1') {
       // L1-Reg baseline (decpo.md §4): mean over sequences of sum_k |u_k| at the last response token.
@@ -192,7 +209,13 @@ export class Stepper {
    * `monitor`, `decorr/mean_abs_corr` of the regularized block's neurons over the response tokens.
    * A non-finite loss skips the update and is returned as such (the loop stops the run).
    */
-  async preferenceStep(batch: PreferenceBatch, ref: RefLogps | null, o: PreferenceObjective, lr: number, monitor = true): Promise<StepMetrics> {
+  async preferenceStep(
+    batch: PreferenceBatch,
+    ref: RefLogps | null,
+    o: PreferenceObjective,
+    lr: number,
+    monitor = true,
+  ): Promise<StepMetrics> {
     const t = prefTensors(batch);
     const refT = ref ? { chosen: tf.tensor1d(ref.chosen), rejected: tf.tensor1d(ref.rejected) } : null;
     let kept: { logps: tf.Tensor1D; penalty: tf.Scalar | null; z: tf.Tensor2D | null } | null = null;
@@ -230,7 +253,10 @@ export class Stepper {
     const predIdx = tf.tensor1d(batch.predIdx, 'int32');
     const targets = tf.tensor1d(batch.targets, 'int32');
     const weights = tf.tensor1d(batch.weights, 'float32');
-    const { value, grads } = tf.variableGrads(() => lmBatchLoss(this.cfg, this.params, ids, predIdx, targets, weights), this.vars);
+    const { value, grads } = tf.variableGrads(
+      () => lmBatchLoss(this.cfg, this.params, ids, predIdx, targets, weights),
+      this.vars,
+    );
     const loss = (await value.data())[0];
     disposeAll({ value, ids, predIdx, targets, weights });
     if (!Number.isFinite(loss)) {
@@ -247,11 +273,23 @@ export class Stepper {
 }
 
 /** Weighted next-token loss of an LM batch. */
-function lmBatchLoss(cfg: GPTConfig, params: Params, ids: tf.Tensor2D, predIdx: tf.Tensor1D, targets: tf.Tensor1D, weights: tf.Tensor1D): tf.Scalar {
+function lmBatchLoss(
+  cfg: GPTConfig,
+  params: Params,
+  ids: tf.Tensor2D,
+  predIdx: tf.Tensor1D,
+  targets: tf.Tensor1D,
+  weights: tf.Tensor1D,
+): tf.Scalar {
   const [B, T] = ids.shape;
   const { hidden } = forward(cfg, params, ids, { hiddenOnly: true });
   const flat = tf.reshape(hidden, [B * T, cfg.nEmbd]) as tf.Tensor2D;
-  return lmLoss(tf.gather(flat, predIdx) as tf.Tensor2D, params.get('wte.weight') as tf.Tensor2D, targets, weights);
+  return lmLoss(
+    tf.gather(flat, predIdx) as tf.Tensor2D,
+    params.get('wte.weight') as tf.Tensor2D,
+    targets,
+    weights,
+  );
 }
 
 /** Evaluation loss of an LM batch (no gradient). */
@@ -275,13 +313,22 @@ export async function lmEvalLoss(cfg: GPTConfig, params: Params, batch: LmBatch)
  * Response log-probs of each row of a preference batch, without gradient: [2P] (chosen rows first), in the
  * chosen aggregation. Used for the cached reference log-probs, evaluation, and `monoscope eval`.
  */
-export async function responseLogps(cfg: GPTConfig, params: Params, batch: PreferenceBatch, agg: LogpAgg): Promise<Float32Array> {
+export async function responseLogps(
+  cfg: GPTConfig,
+  params: Params,
+  batch: PreferenceBatch,
+  agg: LogpAgg,
+): Promise<Float32Array> {
   const t = prefTensors(batch);
   const out = tf.tidy(() => {
     const rows = t.ids.shape[0];
     const { hidden } = forward(cfg, params, t.ids, { hiddenOnly: true });
     const flat = tf.reshape(hidden, [rows * t.ids.shape[1], cfg.nEmbd]) as tf.Tensor2D;
-    const tokLp = tokenLogProbs(tf.gather(flat, t.predIdx) as tf.Tensor2D, params.get('wte.weight') as tf.Tensor2D, t.targets);
+    const tokLp = tokenLogProbs(
+      tf.gather(flat, t.predIdx) as tf.Tensor2D,
+      params.get('wte.weight') as tf.Tensor2D,
+      t.targets,
+    );
     const s = tf.unsortedSegmentSum(tokLp, t.rowOfToken, rows);
     return agg === 'mean' ? tf.div(s, t.respLen) : s;
   });
@@ -294,7 +341,11 @@ export async function responseLogps(cfg: GPTConfig, params: Params, batch: Prefe
  * TRL's reward metrics from policy log-probs [2P] and reference log-probs: r = beta (log pi - log ref);
  * margins = mean(r_w - r_l); accuracies = mean 1[r_w > r_l]. For SimPO (no reference), r = beta * log pi.
  */
-export function preferenceMetrics(logps: Float32Array, ref: RefLogps | null, o: Pick<PreferenceObjective, 'beta'>): StepMetrics {
+export function preferenceMetrics(
+  logps: Float32Array,
+  ref: RefLogps | null,
+  o: Pick<PreferenceObjective, 'beta'>,
+): StepMetrics {
   const P = logps.length / 2;
   let rc = 0;
   let rr = 0;
