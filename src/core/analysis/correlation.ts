@@ -26,7 +26,10 @@ function requireBackend(fn: string): void {
  * C_ij = sum_t (x_ti - mean_i)(x_tj - mean_j) / sqrt(SS_i SS_j), computed as the Gram matrix of the
  * standardised columns (see gram.ts) in float32 with TF.js. Call initBackend() first (wasm is fast).
  */
-export function pearsonMatrix(x: Matrix, opts: { chunkRows?: number; blockCols?: number } = {}): CorrelationMatrix {
+export function pearsonMatrix(
+  x: Matrix,
+  opts: { chunkRows?: number; blockCols?: number } = {},
+): CorrelationMatrix {
   requireBackend('pearsonMatrix');
   checkMatrix(x, 'pearsonMatrix input');
   if (x.rows < 2) throw new Error(`pearsonMatrix: need at least 2 rows (tokens), got ${x.rows}`);
@@ -45,11 +48,18 @@ export function pearsonMatrix(x: Matrix, opts: { chunkRows?: number; blockCols?:
  * C_ij = Pearson(a_i, b_j). Zero-variance columns correlate 0 with everything (the z-score of a dead
  * feature is 0, as in Lan et al.'s notebooks). Call initBackend() first.
  */
-export function crossCorrelation(a: Matrix, b: Matrix, opts: { chunkRows?: number; blockCols?: number } = {}): Float32Array {
+export function crossCorrelation(
+  a: Matrix,
+  b: Matrix,
+  opts: { chunkRows?: number; blockCols?: number } = {},
+): Float32Array {
   requireBackend('crossCorrelation');
   checkMatrix(a, 'crossCorrelation A');
   checkMatrix(b, 'crossCorrelation B');
-  if (a.rows !== b.rows) throw new Error(`crossCorrelation: A has ${a.rows} rows (tokens) but B has ${b.rows}; they must be the same tokens`);
+  if (a.rows !== b.rows)
+    throw new Error(
+      `crossCorrelation: A has ${a.rows} rows (tokens) but B has ${b.rows}; they must be the same tokens`,
+    );
   const sa = { x: a.data, cols: a.cols, scale: columnScale(a.data, a.rows, a.cols) };
   const sb = { x: b.data, cols: b.cols, scale: columnScale(b.data, b.rows, b.cols) };
   return accumulateGram(sa, sb, 0, a.rows, opts);
@@ -78,7 +88,11 @@ export function correlationSummary(c: { corr: Float32Array; size: number }): Cor
     }
   }
   const pairs = d * (d - 1);
-  return { meanAbsOffDiagonal: pairs ? abs / pairs : 0, normalizedFrobenius: pairs ? Math.sqrt(sq / pairs) : 0, size: d };
+  return {
+    meanAbsOffDiagonal: pairs ? abs / pairs : 0,
+    normalizedFrobenius: pairs ? Math.sqrt(sq / pairs) : 0,
+    size: d,
+  };
 }
 
 /**
@@ -113,7 +127,10 @@ export function featureDecorrelation(x: Matrix): { fd: number; n: number } {
  * O(d^2) time), then the leaves read left to right from the dendrogram. ml-hclust's agnes took 16 s at
  * d = 2,048 on the reference machine, hence this.
  */
-export function clusterOrder(c: { corr: Float32Array; size: number }, opts: { signed?: boolean } = {}): number[] {
+export function clusterOrder(
+  c: { corr: Float32Array; size: number },
+  opts: { signed?: boolean } = {},
+): number[] {
   const n = c.size;
   if (n <= 2) return Array.from({ length: n }, (_, i) => i);
   const dist = new Float64Array(n * n);
@@ -178,8 +195,12 @@ export function clusterOrder(c: { corr: Float32Array; size: number }, opts: { si
 }
 
 /** The elementwise difference B - A of two correlation matrices of the same tap and size. */
-export function correlationDifference(a: { corr: Float32Array; size: number }, b: { corr: Float32Array; size: number }): Float32Array {
-  if (a.size !== b.size) throw new Error(`correlationDifference: sizes differ (${a.size} vs ${b.size}); compare the same tap`);
+export function correlationDifference(
+  a: { corr: Float32Array; size: number },
+  b: { corr: Float32Array; size: number },
+): Float32Array {
+  if (a.size !== b.size)
+    throw new Error(`correlationDifference: sizes differ (${a.size} vs ${b.size}); compare the same tap`);
   const out = new Float32Array(a.corr.length);
   for (let i = 0; i < out.length; i++) out[i] = b.corr[i] - a.corr[i];
   return out;

@@ -35,7 +35,8 @@ export function columnScale(x: Float32Array, rows: number, cols: number, minStd 
   for (let c = 0; c < cols; c++) {
     // A column whose standard deviation is (numerically) zero is dead: it correlates with nothing.
     const std = Math.sqrt(ss[c] / Math.max(rows - 1, 1));
-    invNorm[c] = ss[c] > 0 && std > minStd && std > 1e-7 * (Math.abs(mean[c]) + 1e-30) ? 1 / Math.sqrt(ss[c]) : 0;
+    invNorm[c] =
+      ss[c] > 0 && std > minStd && std > 1e-7 * (Math.abs(mean[c]) + 1e-30) ? 1 / Math.sqrt(ss[c]) : 0;
   }
   return { mean, invNorm };
 }
@@ -78,8 +79,12 @@ export function accumulateGram(
     const R = r1 - r0;
     // Left operands transposed ([block, R]), right operands plain ([R, block]): XNNPACK's fast layout.
     const left = blocksA.map(([s, e]) => tf.tensor2d(standardizedBlock(a, r0, r1, s, e, true), [e - s, R]));
-    const right = sym ? null : blocksB.map(([s, e]) => tf.tensor2d(standardizedBlock(sideB, r0, r1, s, e, false), [R, e - s]));
-    const rightSym = sym ? blocksA.map(([s, e]) => tf.tensor2d(standardizedBlock(a, r0, r1, s, e, false), [R, e - s])) : null;
+    const right = sym
+      ? null
+      : blocksB.map(([s, e]) => tf.tensor2d(standardizedBlock(sideB, r0, r1, s, e, false), [R, e - s]));
+    const rightSym = sym
+      ? blocksA.map(([s, e]) => tf.tensor2d(standardizedBlock(a, r0, r1, s, e, false), [R, e - s]))
+      : null;
     for (let p = 0; p < blocksA.length; p++) {
       for (let q = sym ? p : 0; q < blocksB.length; q++) {
         const key = `${p},${q}`;
@@ -118,7 +123,14 @@ export function accumulateGram(
 }
 
 /** Standardised values of rows [r0, r1), columns [c0, c1), optionally transposed, as float32. */
-function standardizedBlock(side: GramSide, r0: number, r1: number, c0: number, c1: number, transposed: boolean): Float32Array {
+function standardizedBlock(
+  side: GramSide,
+  r0: number,
+  r1: number,
+  c0: number,
+  c1: number,
+  transposed: boolean,
+): Float32Array {
   const { x, cols, scale } = side;
   const w = c1 - c0;
   const R = r1 - r0;

@@ -24,12 +24,18 @@ export interface SymmetricEigen {
  * Eigen-decomposition of the symmetric n x n matrix `a` (row-major; only the lower triangle is read).
  * Householder tridiagonalisation + implicit QL (see the file comment). `a` is not modified.
  */
-export function symmetricEigen(a: ArrayLike<number>, n: number, opts: { vectors?: boolean } = {}): SymmetricEigen {
-  if (a.length !== n * n) throw new Error(`symmetricEigen: expected ${n}x${n} = ${n * n} values, got ${a.length}`);
+export function symmetricEigen(
+  a: ArrayLike<number>,
+  n: number,
+  opts: { vectors?: boolean } = {},
+): SymmetricEigen {
+  if (a.length !== n * n)
+    throw new Error(`symmetricEigen: expected ${n}x${n} = ${n * n} values, got ${a.length}`);
   const wantVectors = opts.vectors ?? false;
   const A = Float64Array.from(a);
   for (let i = 0; i < A.length; i++) {
-    if (!Number.isFinite(A[i])) throw new Error(`symmetricEigen: entry (${Math.floor(i / n)}, ${i % n}) is not finite`);
+    if (!Number.isFinite(A[i]))
+      throw new Error(`symmetricEigen: entry (${Math.floor(i / n)}, ${i % n}) is not finite`);
   }
   const d = new Float64Array(n);
   const e = new Float64Array(n);
@@ -253,7 +259,11 @@ export function gramRows(x: Float64Array, rows: number, cols: number): Float64Ar
  * rows <= cols, else X^T X = V S^2 V^T and U = X V / S. Values descending; u is [rows, rank]
  * row-major with rank = min(rows, cols); columns of U for zero singular values are left zero.
  */
-export function leftSingular(x: Float64Array, rows: number, cols: number): { s: Float64Array; u: Float64Array; rank: number } {
+export function leftSingular(
+  x: Float64Array,
+  rows: number,
+  cols: number,
+): { s: Float64Array; u: Float64Array; rank: number } {
   const rank = Math.min(rows, cols);
   const s = new Float64Array(rank);
   const u = new Float64Array(rows * rank);

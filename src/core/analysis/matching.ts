@@ -92,9 +92,12 @@ export interface MatchResult {
 export function matchByActivationCorrelation(a: Matrix, b: Matrix, opts: MatchOptions = {}): MatchResult {
   checkMatrix(a, 'match A');
   checkMatrix(b, 'match B');
-  if (a.rows !== b.rows) throw new Error(`match: A has ${a.rows} rows but B has ${b.rows}; both must be the same tokens`);
-  if (opts.tokens && opts.tokens.length !== a.rows) throw new Error(`match: ${opts.tokens.length} tokens for ${a.rows} rows`);
-  if (opts.tokenIds && opts.tokenIds.length !== a.rows) throw new Error(`match: ${opts.tokenIds.length} token ids for ${a.rows} rows`);
+  if (a.rows !== b.rows)
+    throw new Error(`match: A has ${a.rows} rows but B has ${b.rows}; both must be the same tokens`);
+  if (opts.tokens && opts.tokens.length !== a.rows)
+    throw new Error(`match: ${opts.tokens.length} tokens for ${a.rows} rows`);
+  if (opts.tokenIds && opts.tokenIds.length !== a.rows)
+    throw new Error(`match: ${opts.tokenIds.length} token ids for ${a.rows} rows`);
   const direction = opts.direction ?? 'b-to-a';
   const rule = opts.rule ?? 'many-to-1';
   const topK = opts.topK ?? 5;
@@ -107,7 +110,9 @@ export function matchByActivationCorrelation(a: Matrix, b: Matrix, opts: MatchOp
   const A = masked ? takeRows(a, rows) : a;
   const B = masked ? takeRows(b, rows) : b;
   const tokens = opts.tokens ? rows.map((r) => opts.tokens![r]) : null;
-  const filters: FilterCount[] = [{ filter: 'mask special tokens (rows)', applied: masked, before: a.rows, after: rows.length }];
+  const filters: FilterCount[] = [
+    { filter: 'mask special tokens (rows)', applied: masked, before: a.rows, after: rows.length },
+  ];
 
   // 1. Correlations and candidate pairs; "source" picks a partner in "target".
   const [src, tgt] = direction === 'b-to-a' ? [B, A] : [A, B];
@@ -153,8 +158,14 @@ export function matchByActivationCorrelation(a: Matrix, b: Matrix, opts: MatchOp
   const tokS = (i: number): string[] => cacheS.get(i) ?? cacheS.set(i, topTokens(src, i)).get(i)!;
   const applyJunk = tokens !== null && junk !== null;
   let before = cand.length;
-  if (applyJunk) cand = cand.filter((c) => !tokT(c.t).some((x) => junk.has(x)) && !tokS(c.s).some((x) => junk.has(x)));
-  filters.push({ filter: `non-concept tokens in top ${topK}`, applied: applyJunk, before, after: cand.length });
+  if (applyJunk)
+    cand = cand.filter((c) => !tokT(c.t).some((x) => junk.has(x)) && !tokS(c.s).some((x) => junk.has(x)));
+  filters.push({
+    filter: `non-concept tokens in top ${topK}`,
+    applied: applyJunk,
+    before,
+    after: cand.length,
+  });
   const applyShared = tokens !== null && (opts.sharedToken ?? true);
   before = cand.length;
   if (applyShared) {
@@ -175,7 +186,12 @@ export function matchByActivationCorrelation(a: Matrix, b: Matrix, opts: MatchOp
     }
     cand = [...chosen.values()].sort((x, y) => x.s - y.s);
   }
-  filters.push({ filter: 'one-to-one', applied: rule === 'one-to-one-first' || rule === 'one-to-one-best', before, after: cand.length });
+  filters.push({
+    filter: 'one-to-one',
+    applied: rule === 'one-to-one-first' || rule === 'one-to-one-best',
+    before,
+    after: cand.length,
+  });
 
   // 5. Threshold.
   const thr = opts.rThreshold === undefined ? 0.1 : opts.rThreshold;
@@ -183,7 +199,9 @@ export function matchByActivationCorrelation(a: Matrix, b: Matrix, opts: MatchOp
   if (thr !== null) cand = cand.filter((c) => c.r > thr);
   filters.push({ filter: `r > ${thr}`, applied: thr !== null, before, after: cand.length });
 
-  const pairs = cand.map((c) => (direction === 'b-to-a' ? { a: c.t, b: c.s, r: c.r } : { a: c.s, b: c.t, r: c.r }));
+  const pairs = cand.map((c) =>
+    direction === 'b-to-a' ? { a: c.t, b: c.s, r: c.r } : { a: c.s, b: c.t, r: c.r },
+  );
   return {
     pairs,
     meanCorrelation,

@@ -23,7 +23,9 @@ export function checkMatrix(m: Matrix, what = 'matrix'): void {
     throw new Error(`${what}: rows and cols must be non-negative integers, got ${m.rows} x ${m.cols}`);
   }
   if (m.data.length !== m.rows * m.cols) {
-    throw new Error(`${what}: expected ${m.rows} x ${m.cols} = ${m.rows * m.cols} values, got ${m.data.length}`);
+    throw new Error(
+      `${what}: expected ${m.rows} x ${m.cols} = ${m.rows * m.cols} values, got ${m.data.length}`,
+    );
   }
   for (let i = 0; i < m.data.length; i++) {
     if (!Number.isFinite(m.data[i])) {
@@ -65,7 +67,10 @@ export function transpose(m: Matrix): Matrix {
 }
 
 /** Rows of `m` whose token is not in `specialIds` (PAD/BOS masking); returns their indices. */
-export function rowsWithoutSpecial(tokenIds: ArrayLike<number>, specialIds: readonly number[] = []): number[] {
+export function rowsWithoutSpecial(
+  tokenIds: ArrayLike<number>,
+  specialIds: readonly number[] = [],
+): number[] {
   const special = new Set(specialIds);
   const keep: number[] = [];
   for (let i = 0; i < tokenIds.length; i++) if (!special.has(tokenIds[i])) keep.push(i);

@@ -93,14 +93,18 @@ export function monosemanticity(
 ): MonosemanticityResult {
   checkMatrix(x, 'monosemanticity activations');
   if (concepts.length !== x.rows) {
-    throw new Error(`monosemanticity: ${concepts.length} concept labels for ${x.rows} activation rows; need one per row`);
+    throw new Error(
+      `monosemanticity: ${concepts.length} concept labels for ${x.rows} activation rows; need one per row`,
+    );
   }
   const thresholds = { ...DEFAULT_MONO_THRESHOLDS, ...opts.thresholds };
   const topK = opts.topK ?? 20;
   const bins = opts.bins ?? 10;
   const tau = opts.memelTau ?? 9;
-  if (!Number.isInteger(topK) || topK < 1) throw new Error(`monosemanticity: topK must be a positive integer, got ${topK}`);
-  if (!Number.isInteger(bins) || bins < 2) throw new Error(`monosemanticity: bins must be an integer >= 2, got ${bins}`);
+  if (!Number.isInteger(topK) || topK < 1)
+    throw new Error(`monosemanticity: topK must be a positive integer, got ${topK}`);
+  if (!Number.isInteger(bins) || bins < 2)
+    throw new Error(`monosemanticity: bins must be an integer >= 2, got ${bins}`);
   if (opts.tokenIds && opts.tokenIds.length !== x.rows) {
     throw new Error(`monosemanticity: ${opts.tokenIds.length} token ids for ${x.rows} rows`);
   }
@@ -299,6 +303,8 @@ export function normalizedMutualInformation(u: Int32Array, v: Int32Array, nu: nu
 }
 
 /** The share of each label per layer (tap), for the per-layer summary. */
-export function labelSharesByTap(results: Record<string, MonosemanticityResult>): Record<string, Record<MonoLabel, number>> {
+export function labelSharesByTap(
+  results: Record<string, MonosemanticityResult>,
+): Record<string, Record<MonoLabel, number>> {
   return Object.fromEntries(Object.entries(results).map(([tap, r]) => [tap, r.shares]));
 }

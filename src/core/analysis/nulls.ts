@@ -34,7 +34,8 @@ export function permutationNull(
 ): PermutationNull {
   const N = opts.shuffles ?? 1000;
   const seed = opts.seed ?? 0;
-  if (!Number.isInteger(N) || N < 1) throw new Error(`permutationNull: shuffles must be a positive integer, got ${N}`);
+  if (!Number.isInteger(N) || N < 1)
+    throw new Error(`permutationNull: shuffles must be a positive integer, got ${N}`);
   if (!Number.isFinite(observed)) throw new Error(`permutationNull: observed statistic is ${observed}`);
   const rng = new Rng(seed);
   const perm = new Int32Array(n);

@@ -36,7 +36,7 @@ export function averageRanks(v: ArrayLike<number>): Float64Array {
   const m = v.length;
   const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => v[a] - v[b]);
   const ranks = new Float64Array(m);
-  for (let i = 0; i < m; ) {
+  for (let i = 0; i < m;) {
     let j = i;
     while (j + 1 < m && v[order[j + 1]] === v[order[i]]) j++;
     const r = (i + j) / 2 + 1;
@@ -91,7 +91,8 @@ export interface RsaPrepared {
 export function prepareRsa(a: Matrix, b: Matrix): RsaPrepared {
   checkMatrix(a, 'rsa A');
   checkMatrix(b, 'rsa B');
-  if (a.rows !== b.rows) throw new Error(`rsa: A has ${a.rows} rows but B has ${b.rows}; rows must be paired`);
+  if (a.rows !== b.rows)
+    throw new Error(`rsa: A has ${a.rows} rows but B has ${b.rows}; rows must be paired`);
   const n = a.rows;
   if (n < 3) throw new Error(`rsa: need at least 3 paired rows, got ${n}`);
   const tri = (r: Float64Array): Float64Array => {

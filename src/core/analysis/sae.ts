@@ -115,7 +115,11 @@ export function topkLoss(
 }
 
 /** ReLU+L1 loss for a batch: mean_b [ ||x - x_hat||^2 + lambda sum_i f_i ||W_dec,i|| ] (see the file comment). */
-export function reluL1Loss(p: SaeParams, x: tf.Tensor2D, lambda: number): { loss: tf.Scalar; mse: tf.Scalar; l1: tf.Scalar } {
+export function reluL1Loss(
+  p: SaeParams,
+  x: tf.Tensor2D,
+  lambda: number,
+): { loss: tf.Scalar; mse: tf.Scalar; l1: tf.Scalar } {
   const f = tf.relu(preActivations(p, x));
   const xHat = tf.add(tf.matMul(f, p.wDec), p.bDec);
   const mse = tf.mean(tf.sum(tf.square(tf.sub(x, xHat)), 1)) as tf.Scalar;
@@ -152,12 +156,18 @@ export function expectedNormScale(x: Matrix): number {
  * seeded shuffle. `onStep` receives every step's log. The TF.js tensor count is the same after training
  * as before.
  */
-export function trainSae(x: Matrix, config: SaeConfig, onStep?: (log: SaeStepLog) => void): { sae: Sae; log: SaeStepLog[] } {
+export function trainSae(
+  x: Matrix,
+  config: SaeConfig,
+  onStep?: (log: SaeStepLog) => void,
+): { sae: Sae; log: SaeStepLog[] } {
   if (!activeBackend()) throw new Error('trainSae: call initBackend() (src/core/backend) before using TF.js');
   checkMatrix(x, 'trainSae activations');
   const cfg = resolveConfig(config);
-  if (x.cols !== cfg.dIn) throw new Error(`trainSae: activations have ${x.cols} columns but d_in is ${cfg.dIn}`);
-  if (x.rows < cfg.batchSize) throw new Error(`trainSae: ${x.rows} tokens is fewer than one batch of ${cfg.batchSize}`);
+  if (x.cols !== cfg.dIn)
+    throw new Error(`trainSae: activations have ${x.cols} columns but d_in is ${cfg.dIn}`);
+  if (x.rows < cfg.batchSize)
+    throw new Error(`trainSae: ${x.rows} tokens is fewer than one batch of ${cfg.batchSize}`);
   const rng = new Rng(cfg.seed);
   const inputScale = expectedNormScale(x);
   const init = initialWeights(cfg, x, inputScale, rng);
@@ -207,29 +217,42 @@ export function trainSae(x: Matrix, config: SaeConfig, onStep?: (log: SaeStepLog
         }
         let aux: { mask: tf.Tensor2D; target: tf.Tensor2D } | null = null;
         if (dead > 0) {
-          const deadRow = tf.tensor2d(Float32Array.from(sinceFired, (s) => (s >= cfg.deadWindowTokens ? 1 : 0)), [1, cfg.dSae]);
+          const deadRow = tf.tensor2d(
+            Float32Array.from(sinceFired, (s) => (s >= cfg.deadWindowTokens ? 1 : 0)),
+            [1, cfg.dSae],
+          );
           const allowed = tf.tidy(() => tf.mul(tf.onesLike(pre), deadRow) as tf.Tensor2D);
-          const target = tf.tidy(() => tf.sub(tf.sub(xb, tf.matMul(tf.mul(tf.relu(pre), mask), p.wDec)), p.bDec) as tf.Tensor2D);
+          const target = tf.tidy(
+            () => tf.sub(tf.sub(xb, tf.matMul(tf.mul(tf.relu(pre), mask), p.wDec)), p.bDec) as tf.Tensor2D,
+          );
           aux = { mask: topkMask(pre, Math.min(cfg.kAux, dead), allowed), target };
           tf.dispose([deadRow, allowed]);
         }
         let parts: number[] = [];
-        const lossT = opt.minimize(() => {
-          const l = topkLoss(p, xb, mask, aux, cfg.auxAlpha);
-          parts = [l.mse, l.aux].map((t) => t.dataSync()[0]);
-          return l.loss;
-        }, true, vars)!;
+        const lossT = opt.minimize(
+          () => {
+            const l = topkLoss(p, xb, mask, aux, cfg.auxAlpha);
+            parts = [l.mse, l.aux].map((t) => t.dataSync()[0]);
+            return l.loss;
+          },
+          true,
+          vars,
+        )!;
         entry = { step, loss: lossT.dataSync()[0], mse: parts[0], aux: parts[1], deadLatents: dead };
         tf.dispose([pre, mask, lossT, ...(aux ? [aux.mask, aux.target] : [])]);
         renormalizeDecoderRows(p.wDec as tf.Variable);
       } else {
         const lambda = cfg.l1Coefficient * Math.min(1, (step + 1) / warm);
         let parts: number[] = [];
-        const lossT = opt.minimize(() => {
-          const l = reluL1Loss(p, xb, lambda);
-          parts = [l.mse, l.l1].map((t) => t.dataSync()[0]);
-          return l.loss;
-        }, true, vars)!;
+        const lossT = opt.minimize(
+          () => {
+            const l = reluL1Loss(p, xb, lambda);
+            parts = [l.mse, l.l1].map((t) => t.dataSync()[0]);
+            return l.loss;
+          },
+          true,
+          vars,
+        )!;
         const firedT = tf.tidy(() => tf.sum(tf.cast(tf.greater(preActivations(p, xb), 0), 'float32'), 0));
         const fired = firedT.dataSync();
         firedT.dispose();
@@ -264,13 +287,16 @@ type ResolvedConfig = Required<SaeConfig>;
 
 function resolveConfig(c: SaeConfig): ResolvedConfig {
   for (const key of ['dIn', 'dSae'] as const) {
-    if (!Number.isInteger(c[key]) || c[key] <= 0) throw new Error(`SAE config: ${key} must be a positive integer, got ${c[key]}`);
+    if (!Number.isInteger(c[key]) || c[key] <= 0)
+      throw new Error(`SAE config: ${key} must be a positive integer, got ${c[key]}`);
   }
-  if (c.kind !== 'topk' && c.kind !== 'relu-l1') throw new Error(`SAE config: kind must be 'topk' or 'relu-l1', got ${JSON.stringify(c.kind)}`);
+  if (c.kind !== 'topk' && c.kind !== 'relu-l1')
+    throw new Error(`SAE config: kind must be 'topk' or 'relu-l1', got ${JSON.stringify(c.kind)}`);
   const batchSize = c.batchSize ?? 1024;
   const steps = c.steps ?? 1000;
   const k = c.k ?? 32;
-  if (c.kind === 'topk' && (!Number.isInteger(k) || k < 1 || k > c.dSae)) throw new Error(`SAE config: k must be in 1..d_sae, got ${k}`);
+  if (c.kind === 'topk' && (!Number.isInteger(k) || k < 1 || k > c.dSae))
+    throw new Error(`SAE config: k must be in 1..d_sae, got ${k}`);
   return {
     kind: c.kind,
     dIn: c.dIn,
@@ -290,7 +316,12 @@ function resolveConfig(c: SaeConfig): ResolvedConfig {
 }
 
 /** Random decoder rows (unit norm for TopK, norm 0.1 for ReLU+L1, as SAELens), W_enc = W_dec^T, b_dec = data mean (TopK) or 0. */
-function initialWeights(cfg: ResolvedConfig, x: Matrix, scale: number, rng: Rng): { wEnc: Float32Array; bEnc: Float32Array; wDec: Float32Array; bDec: Float32Array } {
+function initialWeights(
+  cfg: ResolvedConfig,
+  x: Matrix,
+  scale: number,
+  rng: Rng,
+): { wEnc: Float32Array; bEnc: Float32Array; wDec: Float32Array; bDec: Float32Array } {
   const { dIn, dSae } = cfg;
   const wDec = new Float32Array(dSae * dIn);
   const rowNorm = cfg.kind === 'topk' ? 1 : 0.1;
@@ -339,7 +370,8 @@ function saeTensors(sae: Sae): SaeParams {
 export function encodeSae(sae: Sae, x: Matrix, opts: { dense?: boolean; batchSize?: number } = {}): Matrix {
   checkMatrix(x, 'encodeSae activations');
   const { dIn, dSae } = sae.config;
-  if (x.cols !== dIn) throw new Error(`encodeSae: activations have ${x.cols} columns but the SAE's d_in is ${dIn}`);
+  if (x.cols !== dIn)
+    throw new Error(`encodeSae: activations have ${x.cols} columns but the SAE's d_in is ${dIn}`);
   const out = new Float32Array(x.rows * dSae);
   const bs = opts.batchSize ?? 4096;
   const p = saeTensors(sae);
@@ -347,9 +379,13 @@ export function encodeSae(sae: Sae, x: Matrix, opts: { dense?: boolean; batchSiz
     for (let r0 = 0; r0 < x.rows; r0 += bs) {
       const r1 = Math.min(x.rows, r0 + bs);
       const z = tf.tidy(() => {
-        const xb = tf.mul(tf.tensor2d(x.data.subarray(r0 * dIn, r1 * dIn), [r1 - r0, dIn]), sae.inputScale) as tf.Tensor2D;
+        const xb = tf.mul(
+          tf.tensor2d(x.data.subarray(r0 * dIn, r1 * dIn), [r1 - r0, dIn]),
+          sae.inputScale,
+        ) as tf.Tensor2D;
         const pre = preActivations(p, xb);
-        if (sae.config.kind === 'topk' && !opts.dense) return tf.mul(tf.relu(pre), topkMask(pre, sae.config.k ?? 32));
+        if (sae.config.kind === 'topk' && !opts.dense)
+          return tf.mul(tf.relu(pre), topkMask(pre, sae.config.k ?? 32));
         return tf.relu(pre);
       });
       out.set(z.dataSync() as Float32Array, r0 * dSae);
@@ -406,7 +442,10 @@ export function evaluateSae(sae: Sae, x: Matrix, opts: { batchSize?: number } = 
     for (let r0 = 0; r0 < x.rows; r0 += bs) {
       const r1 = Math.min(x.rows, r0 + bs);
       const xHatT = tf.tidy(() =>
-        tf.div(tf.add(tf.matMul(tf.tensor2d(z.data.subarray(r0 * dSae, r1 * dSae), [r1 - r0, dSae]), wDec), bDec), sae.inputScale),
+        tf.div(
+          tf.add(tf.matMul(tf.tensor2d(z.data.subarray(r0 * dSae, r1 * dSae), [r1 - r0, dSae]), wDec), bDec),
+          sae.inputScale,
+        ),
       );
       const xHat = xHatT.dataSync();
       xHatT.dispose();
@@ -459,7 +498,12 @@ export function saveSae(dir: string, sae: Sae, extra: Record<string, unknown> = 
     ['b_dec', { shape: [dIn], data: sae.bDec }],
   ]);
   writeSafetensors(join(dir, 'sae_weights.safetensors'), tensors, { format: 'monoscope-sae' });
-  const cfg = { ...extra, ...sae.config, inputScale: sae.inputScale, normalization: 'expected_average_only_in' };
+  const cfg = {
+    ...extra,
+    ...sae.config,
+    inputScale: sae.inputScale,
+    normalization: 'expected_average_only_in',
+  };
   writeFileAtomic(join(dir, 'cfg.json'), JSON.stringify(cfg, null, 2) + '\n');
 }
 
@@ -481,7 +525,9 @@ export function loadSae(dir: string): Sae {
     const t = tensors.get(name);
     if (!t) throw new Error(`${file}: tensor '${name}' is missing`);
     if (JSON.stringify(t.shape) !== JSON.stringify(shape) || !(t.data instanceof Float32Array)) {
-      throw new Error(`${file}: tensor '${name}' has shape ${JSON.stringify(t.shape)}, expected float32 ${JSON.stringify(shape)} from cfg.json`);
+      throw new Error(
+        `${file}: tensor '${name}' has shape ${JSON.stringify(t.shape)}, expected float32 ${JSON.stringify(shape)} from cfg.json`,
+      );
     }
     return t.data;
   };

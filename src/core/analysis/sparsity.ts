@@ -52,7 +52,8 @@ export function hoyerSparsity(x: Matrix): { perToken: Float64Array; mean: number
  * first), as float64 for the eigen-solver.
  */
 export function covarianceMatrix(x: Matrix): Float64Array {
-  if (!activeBackend()) throw new Error('covarianceMatrix: call initBackend() (src/core/backend) before using TF.js');
+  if (!activeBackend())
+    throw new Error('covarianceMatrix: call initBackend() (src/core/backend) before using TF.js');
   checkMatrix(x, 'covarianceMatrix input');
   if (x.rows < 2) throw new Error(`covarianceMatrix: need at least 2 rows (tokens), got ${x.rows}`);
   const { mean } = columnScale(x.data, x.rows, x.cols);
@@ -133,9 +134,12 @@ export function weightProxy(layers: MlpInputLayer[]): WeightProxy {
   if (layers.length === 0) throw new Error('weightProxy: no layers given');
   const median = layers.map((l, i) => {
     if (l.weight.length !== l.dModel * l.dMlp) {
-      throw new Error(`weightProxy: layer ${i} c_fc.weight has ${l.weight.length} values, expected ${l.dModel} x ${l.dMlp}`);
+      throw new Error(
+        `weightProxy: layer ${i} c_fc.weight has ${l.weight.length} values, expected ${l.dModel} x ${l.dMlp}`,
+      );
     }
-    if (l.bias.length !== l.dMlp) throw new Error(`weightProxy: layer ${i} c_fc.bias has ${l.bias.length} values, expected ${l.dMlp}`);
+    if (l.bias.length !== l.dMlp)
+      throw new Error(`weightProxy: layer ${i} c_fc.bias has ${l.bias.length} values, expected ${l.dMlp}`);
     const norm2 = new Float64Array(l.dMlp);
     for (let r = 0; r < l.dModel; r++) {
       const o = r * l.dMlp;
@@ -154,19 +158,25 @@ export function weightProxy(layers: MlpInputLayer[]): WeightProxy {
 }
 
 /** The MLP input layers of a checkpoint's named arrays (HF GPT-2 names `h.{i}.mlp.c_fc.weight|bias`). */
-export function mlpInputLayers(tensors: Map<string, { shape: number[]; data: Float32Array | Int32Array }>): MlpInputLayer[] {
+export function mlpInputLayers(
+  tensors: Map<string, { shape: number[]; data: Float32Array | Int32Array }>,
+): MlpInputLayer[] {
   const out: MlpInputLayer[] = [];
   for (let i = 0; ; i++) {
     const w = tensors.get(`h.${i}.mlp.c_fc.weight`) ?? tensors.get(`transformer.h.${i}.mlp.c_fc.weight`);
     const b = tensors.get(`h.${i}.mlp.c_fc.bias`) ?? tensors.get(`transformer.h.${i}.mlp.c_fc.bias`);
     if (!w && !b) break;
-    if (!w || !b) throw new Error(`checkpoint: layer ${i} has ${w ? 'no mlp.c_fc.bias' : 'no mlp.c_fc.weight'}`);
+    if (!w || !b)
+      throw new Error(`checkpoint: layer ${i} has ${w ? 'no mlp.c_fc.bias' : 'no mlp.c_fc.weight'}`);
     if (!(w.data instanceof Float32Array) || !(b.data instanceof Float32Array) || w.shape.length !== 2) {
-      throw new Error(`checkpoint: h.${i}.mlp.c_fc must be float32 [d_model, d_mlp], got shape ${JSON.stringify(w.shape)}`);
+      throw new Error(
+        `checkpoint: h.${i}.mlp.c_fc must be float32 [d_model, d_mlp], got shape ${JSON.stringify(w.shape)}`,
+      );
     }
     out.push({ weight: w.data, bias: b.data, dModel: w.shape[0], dMlp: w.shape[1] });
   }
-  if (out.length === 0) throw new Error('checkpoint: no h.{i}.mlp.c_fc.weight found (not a GPT-2-family checkpoint?)');
+  if (out.length === 0)
+    throw new Error('checkpoint: no h.{i}.mlp.c_fc.weight found (not a GPT-2-family checkpoint?)');
   return out;
 }
 

@@ -7,22 +7,51 @@ import { type Matrix, checkMatrix, takeCols, takeRows } from './matrix.js';
 import { topIndices } from './monosemanticity.js';
 import { permutationNull, type PermutationNull } from './nulls.js';
 import { prepareRsa, rsaScore } from './rsa.js';
-import { prepareSvcca, canonicalCorrelations, SVCCA_MODE_LABELS, type SvccaMode, type SvccaResult } from './svcca.js';
+import {
+  prepareSvcca,
+  canonicalCorrelations,
+  SVCCA_MODE_LABELS,
+  type SvccaMode,
+  type SvccaResult,
+} from './svcca.js';
 import { crossCorrelation } from './correlation.js';
 
 /** The keyword lists of the authors' notebooks (identical in both). */
 export const SEMANTIC_CATEGORIES: Record<string, readonly string[]> = (() => {
-  const calendar = 'day night week month year hour minute second morning evening noon midnight dawn dusk yesterday today tomorrow decade century millennium season spring summer autumn fall winter calendar clock daily weekly monthly yearly annual biweekly timeframe'.split(' ');
-  const timeExtra = 'now soon later early late past present future before after next previous instant era age moment pause wait begin start end finish stop continue forever constant frequent occasion anniversary deadline schedule duration interval epoch generation period cycle timespan shift quarter term phase lifetime timeline delay prompt timely recurrent'.split(' ');
+  const calendar =
+    'day night week month year hour minute second morning evening noon midnight dawn dusk yesterday today tomorrow decade century millennium season spring summer autumn fall winter calendar clock daily weekly monthly yearly annual biweekly timeframe'.split(
+      ' ',
+    );
+  const timeExtra =
+    'now soon later early late past present future before after next previous instant era age moment pause wait begin start end finish stop continue forever constant frequent occasion anniversary deadline schedule duration interval epoch generation period cycle timespan shift quarter term phase lifetime timeline delay prompt timely recurrent'.split(
+      ' ',
+    );
   return {
     Calendar: calendar,
     Time: [...calendar, ...timeExtra],
-    'People/Roles': 'man girl boy kid dad mom son sis bro chief priest king queen duke lord friend clerk coach nurse doc maid clown guest peer punk nerd jock'.split(' '),
-    Nature: 'tree grass stone rock cliff hill dirt sand mud wind storm rain cloud sun moon leaf branch twig root bark seed tide lake pond creek sea wood field shore snow ice flame fire fog dew hail sky earth glade cave peak ridge dust air mist heat'.split(' '),
-    Emotions: 'joy glee pride grief fear hope love hate pain shame bliss rage calm shock dread guilt peace trust scorn doubt hurt wrath laugh cry smile frown gasp blush sigh grin woe spite envy glow thrill mirth bored cheer charm grace shy brave proud glad mad sad tense free kind'.split(' '),
-    MonthNames: 'January February March April May June July August September October November December'.split(' '),
-    Countries: 'USA Canada Brazil Mexico Germany France Italy Spain UK Australia China Japan India Russia Korea Argentina Egypt Iran Turkey'.split(' '),
-    Biology: 'gene DNA RNA virus bacteria fungus brain lung blood bone skin muscle nerve vein organ evolve enzyme protein lipid membrane antibody antigen ligand substrate receptor cell chromosome nucleus cytoplasm'.split(' '),
+    'People/Roles':
+      'man girl boy kid dad mom son sis bro chief priest king queen duke lord friend clerk coach nurse doc maid clown guest peer punk nerd jock'.split(
+        ' ',
+      ),
+    Nature:
+      'tree grass stone rock cliff hill dirt sand mud wind storm rain cloud sun moon leaf branch twig root bark seed tide lake pond creek sea wood field shore snow ice flame fire fog dew hail sky earth glade cave peak ridge dust air mist heat'.split(
+        ' ',
+      ),
+    Emotions:
+      'joy glee pride grief fear hope love hate pain shame bliss rage calm shock dread guilt peace trust scorn doubt hurt wrath laugh cry smile frown gasp blush sigh grin woe spite envy glow thrill mirth bored cheer charm grace shy brave proud glad mad sad tense free kind'.split(
+        ' ',
+      ),
+    MonthNames: 'January February March April May June July August September October November December'.split(
+      ' ',
+    ),
+    Countries:
+      'USA Canada Brazil Mexico Germany France Italy Spain UK Australia China Japan India Russia Korea Argentina Egypt Iran Turkey'.split(
+        ' ',
+      ),
+    Biology:
+      'gene DNA RNA virus bacteria fungus brain lung blood bone skin muscle nerve vein organ evolve enzyme protein lipid membrane antibody antigen ligand substrate receptor cell chromosome nucleus cytoplasm'.split(
+        ' ',
+      ),
   };
 })();
 
@@ -47,7 +76,11 @@ export interface PairedSimilarity {
 export function pairedSimilarity(repA: Matrix, repB: Matrix, opts: SimilarityOptions = {}): PairedSimilarity {
   const shuffles = opts.shuffles ?? 1000;
   const seed = opts.seed ?? 0;
-  const sv = prepareSvcca(repA, repB, { mode: opts.svccaMode, varianceThreshold: opts.varianceThreshold, k: opts.k });
+  const sv = prepareSvcca(repA, repB, {
+    mode: opts.svccaMode,
+    varianceThreshold: opts.varianceThreshold,
+    k: opts.k,
+  });
   const corr = canonicalCorrelations(sv);
   const svScore = corr.reduce((s, v) => s + v, 0) / corr.length;
   const rp = prepareRsa(repA, repB);
@@ -55,12 +88,18 @@ export function pairedSimilarity(repA: Matrix, repB: Matrix, opts: SimilarityOpt
   const n = repA.rows;
   const svNull =
     shuffles > 0
-      ? permutationNull(svScore, (perm) => {
-          const c = canonicalCorrelations(sv, perm);
-          return c.reduce((s, v) => s + v, 0) / c.length;
-        }, n, { shuffles, seed })
+      ? permutationNull(
+          svScore,
+          (perm) => {
+            const c = canonicalCorrelations(sv, perm);
+            return c.reduce((s, v) => s + v, 0) / c.length;
+          },
+          n,
+          { shuffles, seed },
+        )
       : undefined;
-  const rsaNull = shuffles > 0 ? permutationNull(rsaObs, (perm) => rsaScore(rp, perm), n, { shuffles, seed }) : undefined;
+  const rsaNull =
+    shuffles > 0 ? permutationNull(rsaObs, (perm) => rsaScore(rp, perm), n, { shuffles, seed }) : undefined;
   return {
     svcca: {
       score: svScore,
@@ -93,10 +132,15 @@ export interface CategoryFeatures {
 export function featuresByCategory(
   acts: Matrix,
   tokens: readonly string[],
-  opts: { categories?: Record<string, readonly string[]>; topK?: number; sequenceIds?: ArrayLike<number> } = {},
+  opts: {
+    categories?: Record<string, readonly string[]>;
+    topK?: number;
+    sequenceIds?: ArrayLike<number>;
+  } = {},
 ): Record<string, CategoryFeatures> {
   checkMatrix(acts, 'featuresByCategory activations');
-  if (tokens.length !== acts.rows) throw new Error(`featuresByCategory: ${tokens.length} tokens for ${acts.rows} rows`);
+  if (tokens.length !== acts.rows)
+    throw new Error(`featuresByCategory: ${tokens.length} tokens for ${acts.rows} rows`);
   const categories = opts.categories ?? SEMANTIC_CATEGORIES;
   const topK = opts.topK ?? 5;
   const seq = opts.sequenceIds;
@@ -107,7 +151,9 @@ export function featuresByCategory(
       kwToCats.set(k, [...(kwToCats.get(k) ?? []), cat]);
     }
   }
-  const out: Record<string, CategoryFeatures> = Object.fromEntries(Object.keys(categories).map((c) => [c, { features: [], keywords: [] }]));
+  const out: Record<string, CategoryFeatures> = Object.fromEntries(
+    Object.keys(categories).map((c) => [c, { features: [], keywords: [] }]),
+  );
   const col = new Float64Array(acts.rows);
   for (let f = 0; f < acts.cols; f++) {
     for (let r = 0; r < acts.rows; r++) col[r] = acts.data[r * acts.cols + f];
@@ -122,7 +168,10 @@ export function featuresByCategory(
         if (seq && seq[q] !== seq[pos]) continue;
         window += tokens[q];
       }
-      const words = window.replace(/[.,?!\n]/g, '').toLowerCase().split(' ');
+      const words = window
+        .replace(/[.,?!\n]/g, '')
+        .toLowerCase()
+        .split(' ');
       if (!words.includes(kw)) continue;
       for (const c of cats) if (!hitCats.has(c)) hitCats.set(c, kw);
     }
@@ -162,8 +211,10 @@ export function semanticSubspaceSimilarity(input: {
   similarity?: SimilarityOptions;
 }): SubspaceResult[] {
   const { actsA, actsB, repA, repB } = input;
-  if (repA.rows !== actsA.cols) throw new Error(`subspaces: repA has ${repA.rows} rows for ${actsA.cols} features of A`);
-  if (repB.rows !== actsB.cols) throw new Error(`subspaces: repB has ${repB.rows} rows for ${actsB.cols} features of B`);
+  if (repA.rows !== actsA.cols)
+    throw new Error(`subspaces: repA has ${repA.rows} rows for ${actsA.cols} features of A`);
+  if (repB.rows !== actsB.cols)
+    throw new Error(`subspaces: repB has ${repB.rows} rows for ${actsB.cols} features of B`);
   const opts = { categories: input.categories, sequenceIds: input.sequenceIds };
   const catsA = featuresByCategory(actsA, input.tokens, opts);
   const catsB = featuresByCategory(actsB, input.tokens, opts);
@@ -191,8 +242,14 @@ export function semanticSubspaceSimilarity(input: {
       continue;
     }
     res.similarity = pairedSimilarity(
-      takeRows(repA, res.pairs.map((p) => p.a)),
-      takeRows(repB, res.pairs.map((p) => p.b)),
+      takeRows(
+        repA,
+        res.pairs.map((p) => p.a),
+      ),
+      takeRows(
+        repB,
+        res.pairs.map((p) => p.b),
+      ),
       input.similarity,
     );
   }

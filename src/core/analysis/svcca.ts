@@ -62,7 +62,8 @@ export interface SvccaPrepared {
 export function prepareSvcca(a: Matrix, b: Matrix, opts: SvccaOptions = {}): SvccaPrepared {
   checkMatrix(a, 'svcca A');
   checkMatrix(b, 'svcca B');
-  if (a.rows !== b.rows) throw new Error(`svcca: A has ${a.rows} rows but B has ${b.rows}; rows must be paired`);
+  if (a.rows !== b.rows)
+    throw new Error(`svcca: A has ${a.rows} rows but B has ${b.rows}; rows must be paired`);
   const n = a.rows;
   if (n < 3) throw new Error(`svcca: need at least 3 paired rows, got ${n}`);
   const mode = opts.mode ?? 'svcca';
@@ -74,7 +75,8 @@ export function prepareSvcca(a: Matrix, b: Matrix, opts: SvccaOptions = {}): Svc
     let k: number;
     if (mode === 'svcca-paper-compat') k = 1;
     else if (opts.k !== undefined) {
-      if (!Number.isInteger(opts.k) || opts.k < 1) throw new Error(`svcca: k must be a positive integer, got ${opts.k}`);
+      if (!Number.isInteger(opts.k) || opts.k < 1)
+        throw new Error(`svcca: k must be a positive integer, got ${opts.k}`);
       k = Math.min(opts.k, rank);
     } else {
       let total = 0;

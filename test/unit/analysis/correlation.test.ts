@@ -24,7 +24,11 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-const m = (rows: number[][]) => ({ data: Float32Array.from(rows.flat()), rows: rows.length, cols: rows[0].length });
+const m = (rows: number[][]) => ({
+  data: Float32Array.from(rows.flat()),
+  rows: rows.length,
+  cols: rows[0].length,
+});
 
 describe('pearsonMatrix', () => {
   it('matches hand-computed correlations, with a dead column at 0 and a unit diagonal', () => {
@@ -69,7 +73,9 @@ describe('pearsonMatrix', () => {
   });
 
   it('rejects mismatched inputs with a clear error', () => {
-    expect(() => pearsonMatrix({ data: new Float32Array(5), rows: 2, cols: 3 })).toThrow(/expected 2 x 3 = 6 values, got 5/);
+    expect(() => pearsonMatrix({ data: new Float32Array(5), rows: 2, cols: 3 })).toThrow(
+      /expected 2 x 3 = 6 values, got 5/,
+    );
     expect(() => crossCorrelation(m([[1], [2]]), m([[1], [2], [3]]))).toThrow(/same tokens/);
   });
 });
@@ -78,22 +84,37 @@ describe('correlation summaries', () => {
   it('computes mean |off-diagonal| and the normalised Frobenius norm by hand', () => {
     const corr = Float32Array.from([1, 0.5, -0.5, 0.5, 1, 0, -0.5, 0, 1]);
     const s = correlationSummary({ corr, size: 3 });
-    expect(s.meanAbsOffDiagonal).toBeCloseTo(4 * 0.5 / 6, 7);
+    expect(s.meanAbsOffDiagonal).toBeCloseTo((4 * 0.5) / 6, 7);
     expect(s.normalizedFrobenius).toBeCloseTo(Math.sqrt((4 * 0.25) / 6), 7);
   });
 
   it('feature decorrelation: 1 - mean pairwise cosine of the rows', () => {
     // Rows (1,0), (0,1), (1,1): cosines 0, 1/sqrt2, 1/sqrt2 -> mean over ordered pairs = (2 * sqrt2) / 6.
-    const fd = featureDecorrelation(m([[1, 0], [0, 1], [1, 1]]));
+    const fd = featureDecorrelation(
+      m([
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ]),
+    );
     expect(fd.fd).toBeCloseTo(1 - Math.SQRT2 / 3, 6);
-    expect(featureDecorrelation(m([[2, 0], [5, 0]])).fd).toBeCloseTo(0, 6);
+    expect(
+      featureDecorrelation(
+        m([
+          [2, 0],
+          [5, 0],
+        ]),
+      ).fd,
+    ).toBeCloseTo(0, 6);
   });
 
   it('orders two planted blocks contiguously and takes differences', () => {
     // Neurons 0, 2, 4 correlate strongly with each other, 1, 3, 5 too; across blocks ~0.
     const d = 6;
     const corr = new Float32Array(d * d);
-    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) corr[i * d + j] = i === j ? 1 : i % 2 === j % 2 ? 0.9 - 0.01 * (i + j) : 0.05;
+    for (let i = 0; i < d; i++)
+      for (let j = 0; j < d; j++)
+        corr[i * d + j] = i === j ? 1 : i % 2 === j % 2 ? 0.9 - 0.01 * (i + j) : 0.05;
     const order = clusterOrder({ corr, size: d });
     expect([...order].sort()).toEqual([0, 1, 2, 3, 4, 5]);
     const firstHalf = order.slice(0, 3).map((i) => i % 2);
@@ -121,24 +142,45 @@ describe('sparsity and diversity', () => {
   it('effective rank: d for isotropic spectra, 1 for one direction, exp(H) in general', () => {
     expect(effectiveRankOfSpectrum([1, 1, 1, 1])).toBeCloseTo(4, 12);
     expect(effectiveRankOfSpectrum([5, 0, 0])).toBeCloseTo(1, 12);
-    expect(effectiveRankOfSpectrum([3, 1])).toBeCloseTo(Math.exp(-(0.75 * Math.log(0.75) + 0.25 * Math.log(0.25))), 12);
+    expect(effectiveRankOfSpectrum([3, 1])).toBeCloseTo(
+      Math.exp(-(0.75 * Math.log(0.75) + 0.25 * Math.log(0.25))),
+      12,
+    );
     // Data on a 2-d plane inside 5 dimensions, equal variance in both: effective rank 2.
     const rows: number[][] = [];
-    for (const a of [-1, 1]) for (const b of [-1, 1]) rows.push([a, b, a, 0, 0].map((v, i) => (i === 2 ? 0 : v)));
+    for (const a of [-1, 1])
+      for (const b of [-1, 1]) rows.push([a, b, a, 0, 0].map((v, i) => (i === 2 ? 0 : v)));
     const r = effectiveRank(m(rows));
     expect(r.effectiveRank).toBeCloseTo(2, 4);
     expect(r.eigenvalues[0]).toBeGreaterThanOrEqual(r.eigenvalues[1]);
   });
 
   it('activation variance is the mean over rows of the population variance across dimensions', () => {
-    expect(activationVariance(m([[1, 3], [2, 2]])).mean).toBeCloseTo(0.5, 12);
+    expect(
+      activationVariance(
+        m([
+          [1, 3],
+          [2, 2],
+        ]),
+      ).mean,
+    ).toBeCloseTo(0.5, 12);
   });
 
   it('weight proxy: median of ||w_in,j|| b_in,j per layer, normalised by the largest |median|', () => {
     // Layer 0: d_model 2, d_mlp 3; columns (3,4) (0,1) (1,0) -> norms 5, 1, 1; bias -1, 2, 3 -> p = -5, 2, 3 -> median 2.
-    const l0 = { weight: Float32Array.from([3, 0, 1, 4, 1, 0]), bias: Float32Array.from([-1, 2, 3]), dModel: 2, dMlp: 3 };
+    const l0 = {
+      weight: Float32Array.from([3, 0, 1, 4, 1, 0]),
+      bias: Float32Array.from([-1, 2, 3]),
+      dModel: 2,
+      dMlp: 3,
+    };
     // Layer 1: p = -4, -4, 0 -> median -4.
-    const l1 = { weight: Float32Array.from([2, 2, 0, 0, 0, 0]), bias: Float32Array.from([-2, -2, 0]), dModel: 2, dMlp: 3 };
+    const l1 = {
+      weight: Float32Array.from([2, 2, 0, 0, 0, 0]),
+      bias: Float32Array.from([-2, -2, 0]),
+      dModel: 2,
+      dMlp: 3,
+    };
     const w = weightProxy([l0, l1]);
     expect(w.median).toEqual([2, -4]);
     expect(w.normalized).toEqual([0.5, -1]);
@@ -148,7 +190,9 @@ describe('sparsity and diversity', () => {
       ['h.0.mlp.c_fc.bias', { shape: [3], data: l0.bias }],
     ]);
     expect(mlpInputLayers(tensors)).toHaveLength(1);
-    expect(() => mlpInputLayers(new Map([['h.0.mlp.c_fc.weight', { shape: [2, 3], data: l0.weight }]]))).toThrow(/layer 0 has no mlp.c_fc.bias/);
+    expect(() =>
+      mlpInputLayers(new Map([['h.0.mlp.c_fc.weight', { shape: [2, 3], data: l0.weight }]])),
+    ).toThrow(/layer 0 has no mlp.c_fc.bias/);
     expect(medianOf([3, 1, 2, 10])).toBe(2.5);
   });
 });

@@ -20,21 +20,33 @@ import { Rng } from '../../../src/core/model/rng.js';
 
 const PY = '/usr/bin/python3';
 const hasPython = spawnSync(PY, ['-c', 'import numpy, scipy, sklearn'], { encoding: 'utf8' }).status === 0;
-if (!hasPython) console.warn('crosscheck: /usr/bin/python3 with numpy, scipy and sklearn not found; skipping');
+if (!hasPython)
+  console.warn('crosscheck: /usr/bin/python3 with numpy, scipy and sklearn not found; skipping');
 
 type M = { data: Float32Array; rows: number; cols: number };
 const writeNpy = (file: string, m: M) =>
-  writeFileSync(file, Buffer.concat([npyHeader([m.rows, m.cols]), Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength)]));
+  writeFileSync(
+    file,
+    Buffer.concat([
+      npyHeader([m.rows, m.cols]),
+      Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
+    ]),
+  );
 
 describe.skipIf(!hasPython)('analysis numerics vs numpy / SciPy / scikit-learn', () => {
   const dir = mkdtempSync(join(tmpdir(), 'monoscope-crosscheck-'));
   const rng = new Rng(2024);
-  const gauss = (rows: number, cols: number): M => ({ data: Float32Array.from({ length: rows * cols }, () => rng.normal()), rows, cols });
+  const gauss = (rows: number, cols: number): M => ({
+    data: Float32Array.from({ length: rows * cols }, () => rng.normal()),
+    rows,
+    cols,
+  });
   // x: 500 tokens x 40 neurons with a few shared factors and a ReLU, as MLP activations look.
   const x = gauss(500, 40);
   for (let r = 0; r < 500; r++) {
     const f = [rng.normal(), rng.normal()];
-    for (let c = 0; c < 40; c++) x.data[r * 40 + c] = Math.max(0, x.data[r * 40 + c] + f[c % 2] * (c / 20)) + 0.01 * c;
+    for (let c = 0; c < 40; c++)
+      x.data[r * 40 + c] = Math.max(0, x.data[r * 40 + c] + f[c % 2] * (c / 20)) + 0.01 * c;
   }
   // a, b: 300 paired rows; b is a noisy linear map of a.
   const a = gauss(300, 20);
@@ -51,7 +63,8 @@ describe.skipIf(!hasPython)('analysis numerics vs numpy / SciPy / scikit-learn',
   const names = ['colour', 'animal', 'food', null];
   const labels = Array.from({ length: 400 }, (_, i) => names[(i * 7) % 4]);
   const act = gauss(400, 6);
-  for (let r = 0; r < 400; r++) for (let j = 0; j < 3; j++) if (labels[r] === names[j]) act.data[r * 6 + j] += 2 + j;
+  for (let r = 0; r < 400; r++)
+    for (let j = 0; j < 3; j++) if (labels[r] === names[j]) act.data[r * 6 + j] += 2 + j;
   const cost = gauss(12, 9);
   let ref: Record<string, any>;
 
@@ -102,7 +115,9 @@ describe.skipIf(!hasPython)('analysis numerics vs numpy / SciPy / scikit-learn',
   });
 
   it('the Hungarian matching package agrees with scipy.optimize.linear_sum_assignment', () => {
-    const rows = Array.from({ length: 12 }, (_, i) => Float64Array.from(cost.data.subarray(i * 9, i * 9 + 9)));
+    const rows = Array.from({ length: 12 }, (_, i) =>
+      Float64Array.from(cost.data.subarray(i * 9, i * 9 + 9)),
+    );
     const { rowAssignments } = linearSumAssignment(rows, { maximaze: true });
     let total = 0;
     rowAssignments.forEach((c, r) => {

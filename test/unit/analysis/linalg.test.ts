@@ -33,7 +33,8 @@ describe('symmetricEigen', () => {
       if (i > 0) a[i * n + i - 1] = a[(i - 1) * n + i] = -1;
     }
     const { values } = symmetricEigen(a, n);
-    for (let k = 1; k <= n; k++) expect(values[k - 1]).toBeCloseTo(2 - 2 * Math.cos((k * Math.PI) / (n + 1)), 12);
+    for (let k = 1; k <= n; k++)
+      expect(values[k - 1]).toBeCloseTo(2 - 2 * Math.cos((k * Math.PI) / (n + 1)), 12);
   });
 
   it('gives orthonormal eigenvectors with A v = lambda v on a random 60 x 60 matrix', () => {

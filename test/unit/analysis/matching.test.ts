@@ -26,7 +26,8 @@ function planted() {
     const w = t % 5;
     tokens.push(words[w]);
     for (let f = 0; f < 5; f++) A[t * 5 + f] = (w === f ? 3 : 0) + 0.1 * rng.normal();
-    for (let j = 0; j < 5; j++) B[t * 5 + j] = A[t * 5 + perm[j]] * (j === 3 ? 0.5 : 1) + (j === 3 ? 1 : 0.1) * rng.normal();
+    for (let j = 0; j < 5; j++)
+      B[t * 5 + j] = A[t * 5 + perm[j]] * (j === 3 ? 0.5 : 1) + (j === 3 ? 1 : 0.1) * rng.normal();
   }
   return { a: { data: A, rows, cols: 5 }, b: { data: B, rows, cols: 5 }, tokens, perm };
 }
@@ -69,7 +70,9 @@ describe('matchByActivationCorrelation', () => {
     const a = { data: Float32Array.from({ length: rows * 4 }, () => rng.normal()), rows, cols: 4 };
     const b = { data: new Float32Array(rows * 4), rows, cols: 4 };
     for (let t = 0; t < rows; t++) {
-      for (let j = 0; j < 4; j++) b.data[t * 4 + j] = a.data[t * 4 + ((j + 1) % 4)] * (j === 0 ? 0.3 : 1) + a.data[t * 4] * 0.6 + rng.normal() * 0.5;
+      for (let j = 0; j < 4; j++)
+        b.data[t * 4 + j] =
+          a.data[t * 4 + ((j + 1) % 4)] * (j === 0 ? 0.3 : 1) + a.data[t * 4] * 0.6 + rng.normal() * 0.5;
     }
     const res = matchByActivationCorrelation(a, b, { rule: 'hungarian', rThreshold: null });
     const C = crossCorrelation(a, b);
@@ -77,7 +80,10 @@ describe('matchByActivationCorrelation', () => {
     let best = -Infinity;
     const permute = (prefix: number[]): void => {
       if (prefix.length === 4) {
-        best = Math.max(best, prefix.reduce((s, ai, bj) => s + C[ai * 4 + bj], 0));
+        best = Math.max(
+          best,
+          prefix.reduce((s, ai, bj) => s + C[ai * 4 + bj], 0),
+        );
         return;
       }
       for (let i = 0; i < 4; i++) if (!prefix.includes(i)) permute([...prefix, i]);
@@ -90,25 +96,48 @@ describe('matchByActivationCorrelation', () => {
   it('masks PAD/BOS rows and reports the direction a-to-b', () => {
     const { a, b, tokens } = planted();
     const ids = tokens.map((_, i) => (i < 10 ? 0 : 1));
-    const res = matchByActivationCorrelation(a, b, { tokenIds: ids, specialIds: [0], direction: 'a-to-b', rThreshold: null });
+    const res = matchByActivationCorrelation(a, b, {
+      tokenIds: ids,
+      specialIds: [0],
+      direction: 'a-to-b',
+      rThreshold: null,
+    });
     expect(res.n).toBe(390);
     expect(res.filters[0]).toMatchObject({ applied: true, before: 400, after: 390 });
     expect(res.pairs.find((p) => p.a === 2)!.b).toBe(0);
-    expect(() => matchByActivationCorrelation(a, { ...b, rows: 10, data: b.data.subarray(0, 50) })).toThrow(/same tokens/);
+    expect(() => matchByActivationCorrelation(a, { ...b, rows: 10, data: b.data.subarray(0, 50) })).toThrow(
+      /same tokens/,
+    );
   });
 });
 
 describe('semantic subspaces', () => {
   it('assigns features to categories by the keyword-in-window rule and scores paired decoder rows', () => {
     // Tokens cycle through calendar and nature words inside sentences; 8 features per side.
-    const words = [' the', ' day', ' was', ' long', ' and', ' the', ' tree', ' grew', ' at', ' night', ' by', ' the', ' lake'];
+    const words = [
+      ' the',
+      ' day',
+      ' was',
+      ' long',
+      ' and',
+      ' the',
+      ' tree',
+      ' grew',
+      ' at',
+      ' night',
+      ' by',
+      ' the',
+      ' lake',
+    ];
     const rows = words.length * 30;
     const tokens = Array.from({ length: rows }, (_, i) => words[i % words.length]);
     const rng = new Rng(8);
     const kw = [' day', ' night', ' tree', ' lake', ' was', ' grew', ' day', ' lake'];
     const acts = (noise: number) => {
       const data = new Float32Array(rows * 8);
-      for (let t = 0; t < rows; t++) for (let f = 0; f < 8; f++) data[t * 8 + f] = (tokens[t] === kw[f] ? 2 + f * 0.01 : 0) + noise * Math.abs(rng.normal());
+      for (let t = 0; t < rows; t++)
+        for (let f = 0; f < 8; f++)
+          data[t * 8 + f] = (tokens[t] === kw[f] ? 2 + f * 0.01 : 0) + noise * Math.abs(rng.normal());
       return { data, rows, cols: 8 };
     };
     const actsA = acts(0.01);
@@ -119,7 +148,14 @@ describe('semantic subspaces', () => {
     expect(cats.Nature.features).toEqual([2, 3, 7]);
     expect(cats.Emotions.features).toEqual([]);
     const rep = { data: Float32Array.from({ length: 8 * 6 }, () => rng.normal()), rows: 8, cols: 6 };
-    const res = semanticSubspaceSimilarity({ actsA, actsB, tokens, repA: rep, repB: rep, similarity: { shuffles: 20 } });
+    const res = semanticSubspaceSimilarity({
+      actsA,
+      actsB,
+      tokens,
+      repA: rep,
+      repB: rep,
+      similarity: { shuffles: 20 },
+    });
     const cal = res.find((r) => r.category === 'Calendar')!;
     // Features 0 and 6 both fire on ' day': within the category, one-to-one keeps the first pair.
     expect(cal.nA).toBe(3);

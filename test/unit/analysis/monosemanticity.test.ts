@@ -58,7 +58,11 @@ describe('monosemanticity', () => {
 
   it('masks special-token rows', () => {
     const x = { data: Float32Array.from([5, 1, 1, 1]), rows: 4, cols: 1 };
-    const res = monosemanticity(x, ['food', 'colour', 'colour', 'colour'], { topK: 1, tokenIds: [0, 9, 9, 9], specialIds: [0] });
+    const res = monosemanticity(x, ['food', 'colour', 'colour', 'colour'], {
+      topK: 1,
+      tokenIds: [0, 9, 9, 9],
+      specialIds: [0],
+    });
     expect(res.n).toBe(3);
     expect(res.neurons[0].dominantConcept).toBe('colour');
   });
@@ -73,19 +77,30 @@ describe('monosemanticity', () => {
   });
 
   it('rejects a label count that does not match the rows', () => {
-    expect(() => monosemanticity({ data: new Float32Array(4), rows: 2, cols: 2 }, ['a'])).toThrow(/1 concept labels for 2/);
+    expect(() => monosemanticity({ data: new Float32Array(4), rows: 2, cols: 2 }, ['a'])).toThrow(
+      /1 concept labels for 2/,
+    );
   });
 });
 
 describe('NMI and helpers', () => {
   it('is 1 for identical partitions, 0 for independent ones, and a hand value otherwise', () => {
-    expect(normalizedMutualInformation(Int32Array.from([0, 0, 1, 1]), Int32Array.from([1, 1, 0, 0]), 2, 2)).toBeCloseTo(1, 12);
-    expect(normalizedMutualInformation(Int32Array.from([0, 1, 0, 1]), Int32Array.from([0, 0, 1, 1]), 2, 2)).toBeCloseTo(0, 12);
+    expect(
+      normalizedMutualInformation(Int32Array.from([0, 0, 1, 1]), Int32Array.from([1, 1, 0, 0]), 2, 2),
+    ).toBeCloseTo(1, 12);
+    expect(
+      normalizedMutualInformation(Int32Array.from([0, 1, 0, 1]), Int32Array.from([0, 0, 1, 1]), 2, 2),
+    ).toBeCloseTo(0, 12);
     // U = [0,0,1,1], V = [0,0,0,1]: I = ln2 - 3/4 ln3 + ... computed: H(U) = ln 2, H(V) = -(3/4 ln 3/4 + 1/4 ln 1/4).
     const hu = Math.log(2);
     const hv = -(0.75 * Math.log(0.75) + 0.25 * Math.log(0.25));
-    const mi = 0.5 * Math.log(0.5 / (0.5 * 0.75)) + 0.25 * Math.log(0.25 / (0.5 * 0.75)) + 0.25 * Math.log(0.25 / (0.5 * 0.25));
-    expect(normalizedMutualInformation(Int32Array.from([0, 0, 1, 1]), Int32Array.from([0, 0, 0, 1]), 2, 2)).toBeCloseTo(mi / ((hu + hv) / 2), 12);
+    const mi =
+      0.5 * Math.log(0.5 / (0.5 * 0.75)) +
+      0.25 * Math.log(0.25 / (0.5 * 0.75)) +
+      0.25 * Math.log(0.25 / (0.5 * 0.25));
+    expect(
+      normalizedMutualInformation(Int32Array.from([0, 0, 1, 1]), Int32Array.from([0, 0, 0, 1]), 2, 2),
+    ).toBeCloseTo(mi / ((hu + hv) / 2), 12);
   });
 
   it('bins equal-width with the top edge in the last bin; top indices keep the earlier of ties', () => {

@@ -73,7 +73,13 @@ function reluL1Loss64(p: P64, lambda: number): number {
   return sqErr(X, decode64(p, f, true)) + (lambda * l1) / B;
 }
 
-function topkLoss64(p: P64, mask: Float64Array, auxMask: Float64Array, target: Float64Array, alpha: number): number {
+function topkLoss64(
+  p: P64,
+  mask: Float64Array,
+  auxMask: Float64Array,
+  target: Float64Array,
+  alpha: number,
+): number {
   const pre = pre64(p);
   const z = pre.map((v, i) => Math.max(v, 0) * mask[i]);
   const zAux = pre.map((v, i) => Math.max(v, 0) * auxMask[i]);
@@ -107,7 +113,9 @@ function tfGrads(loss: (p: SaeParams) => tf.Scalar): P64 {
     loss({ wEnc: a as tf.Tensor2D, bEnc: b as tf.Tensor1D, wDec: c as tf.Tensor2D, bDec: d as tf.Tensor1D }),
   )([t.wEnc, t.bEnc, t.wDec, t.bDec]);
   const out = { wEnc: g[0], bEnc: g[1], wDec: g[2], bDec: g[3] };
-  const res = Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Float64Array.from(v.dataSync())])) as P64;
+  const res = Object.fromEntries(
+    Object.entries(out).map(([k, v]) => [k, Float64Array.from(v.dataSync())]),
+  ) as P64;
   tf.dispose([...g, ...Object.values(t)]);
   return res;
 }
@@ -115,7 +123,8 @@ function tfGrads(loss: (p: SaeParams) => tf.Scalar): P64 {
 function expectClose(got: P64, want: P64): void {
   for (const key of Object.keys(want) as (keyof P64)[]) {
     const scale = Math.max(1, ...want[key].map(Math.abs));
-    for (let i = 0; i < want[key].length; i++) expect(Math.abs(got[key][i] - want[key][i]) / scale, `${key}[${i}]`).toBeLessThan(2e-4);
+    for (let i = 0; i < want[key].length; i++)
+      expect(Math.abs(got[key][i] - want[key][i]) / scale, `${key}[${i}]`).toBeLessThan(2e-4);
   }
 }
 
@@ -136,7 +145,10 @@ describe('SAE losses: tf.grads against finite differences of a float64 reference
       return reluL1Loss(p, x, lambda).loss.dataSync()[0];
     });
     expect(value).toBeCloseTo(reluL1Loss64(P, lambda), 4);
-    expectClose(tfGrads((p) => reluL1Loss(p, x, lambda).loss), finiteDiff((p) => reluL1Loss64(p, lambda)));
+    expectClose(
+      tfGrads((p) => reluL1Loss(p, x, lambda).loss),
+      finiteDiff((p) => reluL1Loss64(p, lambda)),
+    );
     x.dispose();
   });
 
@@ -157,7 +169,10 @@ describe('SAE losses: tf.grads against finite differences of a float64 reference
     const preT = tf.tensor2d(Float32Array.from(pre0), [B, dSae]);
     const maskT = topkMask(preT, k);
     expect([...maskT.dataSync()]).toEqual([...mask]);
-    const auxT = { mask: tf.tensor2d(Float32Array.from(auxMask), [B, dSae]), target: tf.tensor2d(Float32Array.from(target), [B, dIn]) };
+    const auxT = {
+      mask: tf.tensor2d(Float32Array.from(auxMask), [B, dSae]),
+      target: tf.tensor2d(Float32Array.from(target), [B, dIn]),
+    };
     const alpha = 1 / 32;
     expectClose(
       tfGrads((p) => topkLoss(p, x, maskT, auxT, alpha).loss),
@@ -197,8 +212,10 @@ describe('SAE training', () => {
   it('TopK learns the sparse code: explained variance rises, L0 <= k, decoder rows stay unit norm, no tensor leak', () => {
     const before = tf.memory().numTensors;
     const counts: number[] = [];
-    const { sae, log } = trainSae(x, { kind: 'topk', dIn: 12, dSae: 32, k: 4, batchSize: 128, steps: 160, lr: 5e-3, seed: 1 }, () =>
-      counts.push(tf.memory().numTensors),
+    const { sae, log } = trainSae(
+      x,
+      { kind: 'topk', dIn: 12, dSae: 32, k: 4, batchSize: 128, steps: 160, lr: 5e-3, seed: 1 },
+      () => counts.push(tf.memory().numTensors),
     );
     topk = sae;
     expect(tf.memory().numTensors).toBe(before);
@@ -218,7 +235,16 @@ describe('SAE training', () => {
 
   it('ReLU + L1 warms lambda up over 5% of the steps and reaches a sparse fit', () => {
     const before = tf.memory().numTensors;
-    const { sae, log } = trainSae(x, { kind: 'relu-l1', dIn: 12, dSae: 32, batchSize: 128, steps: 120, lr: 5e-3, l1Coefficient: 0.05, seed: 2 });
+    const { sae, log } = trainSae(x, {
+      kind: 'relu-l1',
+      dIn: 12,
+      dSae: 32,
+      batchSize: 128,
+      steps: 120,
+      lr: 5e-3,
+      l1Coefficient: 0.05,
+      seed: 2,
+    });
     expect(tf.memory().numTensors).toBe(before);
     expect(log[0].lambda).toBeCloseTo(0.05 / 6, 12); // 5% of 120 steps = 6 warm-up steps
     expect(log[4].lambda).toBeCloseTo((0.05 * 5) / 6, 12);

@@ -10,7 +10,12 @@ function gaussian(rows: number, cols: number, seed: number) {
 }
 
 /** B = A M + noise for a random M: the same geometry seen through a different basis. */
-function linked(a: { data: Float32Array; rows: number; cols: number }, dB: number, noise: number, seed: number) {
+function linked(
+  a: { data: Float32Array; rows: number; cols: number },
+  dB: number,
+  noise: number,
+  seed: number,
+) {
   const rng = new Rng(seed);
   const M = Float64Array.from({ length: a.cols * dB }, () => rng.normal());
   const data = new Float32Array(a.rows * dB);
@@ -98,14 +103,26 @@ describe('svcca', () => {
     const a = gaussian(400, 10, 11);
     const indep = gaussian(400, 10, 12);
     const p1 = prepareSvcca(a, indep, { k: 3 });
-    const obs1 = svccaScoreForPermutation(p1, Int32Array.from({ length: 400 }, (_, i) => i));
-    const n1 = permutationNull(obs1, (perm) => svccaScoreForPermutation(p1, perm), 400, { shuffles: 200, seed: 1 });
+    const obs1 = svccaScoreForPermutation(
+      p1,
+      Int32Array.from({ length: 400 }, (_, i) => i),
+    );
+    const n1 = permutationNull(obs1, (perm) => svccaScoreForPermutation(p1, perm), 400, {
+      shuffles: 200,
+      seed: 1,
+    });
     expect(Math.abs(obs1 - n1.nullMean)).toBeLessThan(4 * n1.nullSd);
     expect(n1.pValue).toBeGreaterThan(0.01);
     const b = linked(a, 10, 1, 13);
     const p2 = prepareSvcca(a, b, { k: 3 });
-    const obs2 = svccaScoreForPermutation(p2, Int32Array.from({ length: 400 }, (_, i) => i));
-    const n2 = permutationNull(obs2, (perm) => svccaScoreForPermutation(p2, perm), 400, { shuffles: 200, seed: 1 });
+    const obs2 = svccaScoreForPermutation(
+      p2,
+      Int32Array.from({ length: 400 }, (_, i) => i),
+    );
+    const n2 = permutationNull(obs2, (perm) => svccaScoreForPermutation(p2, perm), 400, {
+      shuffles: 200,
+      seed: 1,
+    });
     expect(obs2).toBeGreaterThan(n2.nullMean + 10 * n2.nullSd);
     expect(n2.pValue).toBeCloseTo(1 / 201, 12);
   });
