@@ -16,6 +16,7 @@ import { rsa } from '../../../src/core/analysis/rsa.js';
 import { effectiveRank, hoyerSparsity } from '../../../src/core/analysis/sparsity.js';
 import { svcca } from '../../../src/core/analysis/svcca.js';
 import { npyHeader } from '../../../src/core/store/export.js';
+import { writeMatrixNpy, writeRecordsCsv } from '../../../src/core/analysis/export.js';
 import { Rng } from '../../../src/core/model/rng.js';
 
 const PY = '/usr/bin/python3';
@@ -124,5 +125,40 @@ describe.skipIf(!hasPython)('analysis numerics vs numpy / SciPy / scikit-learn',
       if (c >= 0) total += rows[r][c];
     });
     expect(total).toBeCloseTo(ref.assignment_total, 5);
+  });
+});
+
+describe.skipIf(!hasPython)('analysis exports read back in numpy', () => {
+  it('writes a matrix as .npy and a neuron table as CSV that numpy parses to the same values', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'monoscope-export-'));
+    try {
+      const m = { data: Float32Array.from([1.5, -2, 0.1, 3, 4, 5]), rows: 2, cols: 3 };
+      writeMatrixNpy(join(dir, 'm.npy'), m);
+      writeRecordsCsv(join(dir, 't.csv'), [
+        { neuron: 0, label: 'dead', concept: null, share: 0.1 },
+        { neuron: 1, label: 'a, "quoted"', concept: 'colour', share: 1 / 3 },
+      ]);
+      const code = [
+        'import sys, csv, json, numpy as np',
+        'm = np.load(sys.argv[1] + "/m.npy")',
+        'rows = list(csv.DictReader(open(sys.argv[1] + "/t.csv")))',
+        'print(json.dumps({"shape": list(m.shape), "m": m.ravel().tolist(), "rows": rows}))',
+      ].join('\n');
+      const r = spawnSync(PY, ['-c', code, dir], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.shape).toEqual([2, 3]);
+      expect(out.m).toEqual([...m.data]);
+      expect(out.rows[1]).toEqual({
+        neuron: '1',
+        label: 'a, "quoted"',
+        concept: 'colour',
+        share: String(1 / 3),
+      });
+      expect(out.rows[0].concept).toBe('');
+      expect(Number(out.rows[1].share)).toBe(1 / 3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

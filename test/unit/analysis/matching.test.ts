@@ -112,56 +112,79 @@ describe('matchByActivationCorrelation', () => {
 });
 
 describe('semantic subspaces', () => {
-  it('assigns features to categories by the keyword-in-window rule and scores paired decoder rows', () => {
-    // Tokens cycle through calendar and nature words inside sentences; 8 features per side.
-    const words = [
-      ' the',
-      ' day',
-      ' was',
-      ' long',
-      ' and',
-      ' the',
-      ' tree',
-      ' grew',
-      ' at',
-      ' night',
-      ' by',
-      ' the',
-      ' lake',
-    ];
-    const rows = words.length * 30;
-    const tokens = Array.from({ length: rows }, (_, i) => words[i % words.length]);
-    const rng = new Rng(8);
-    const kw = [' day', ' night', ' tree', ' lake', ' was', ' grew', ' day', ' lake'];
-    const acts = (noise: number) => {
-      const data = new Float32Array(rows * 8);
-      for (let t = 0; t < rows; t++)
-        for (let f = 0; f < 8; f++)
-          data[t * 8 + f] = (tokens[t] === kw[f] ? 2 + f * 0.01 : 0) + noise * Math.abs(rng.normal());
-      return { data, rows, cols: 8 };
-    };
-    const actsA = acts(0.01);
-    const actsB = acts(0.01);
-    const cats = featuresByCategory(actsA, tokens);
+  // Tokens cycle through calendar and nature words inside sentences; 8 features per side.
+  const words = [
+    ' the',
+    ' day',
+    ' was',
+    ' long',
+    ' and',
+    ' the',
+    ' tree',
+    ' grew',
+    ' at',
+    ' night',
+    ' by',
+    ' the',
+    ' lake',
+  ];
+  const more = [' in', ' rain', ' for', ' a', ' week'];
+  const sentence = [...words, ...more];
+  const rows = sentence.length * 30;
+  const tokens = Array.from({ length: rows }, (_, i) => sentence[i % sentence.length]);
+  const rng = new Rng(8);
+  const acts = (kw: string[]) => {
+    const data = new Float32Array(rows * kw.length);
+    for (let t = 0; t < rows; t++) {
+      for (let f = 0; f < kw.length; f++)
+        data[t * kw.length + f] = (tokens[t] === kw[f] ? 2 + 0.5 * rng.next() : 0) + 0.01 * rng.next();
+    }
+    return { data, rows, cols: kw.length };
+  };
+
+  it('assigns features to categories by the keyword-in-window rule', () => {
+    const a = acts([' day', ' night', ' tree', ' lake', ' was', ' grew', ' day', ' lake']);
+    const cats = featuresByCategory(a, tokens);
     expect(cats.Calendar.features).toEqual([0, 1, 6]);
     expect(cats.Calendar.keywords).toEqual(['day', 'night', 'day']);
     expect(cats.Nature.features).toEqual([2, 3, 7]);
+    expect(cats.Time.features).toEqual([0, 1, 6]);
     expect(cats.Emotions.features).toEqual([]);
-    const rep = { data: Float32Array.from({ length: 8 * 6 }, () => rng.normal()), rows: 8, cols: 6 };
+  });
+
+  it('pairs within a category one-to-one and scores the paired representation rows with nulls', () => {
+    const kwA = [' day', ' night', ' week', ' tree', ' lake', ' rain', ' was', ' grew'];
+    const kwB = [' lake', ' week', ' day', ' night', ' rain', ' tree', ' grew', ' the'];
+    const actsA = acts(kwA);
+    const actsB = acts(kwB);
+    // Representation rows: B's feature j has the same row as the A feature with the same keyword.
+    const repA = { data: Float32Array.from({ length: 8 * 6 }, () => rng.normal()), rows: 8, cols: 6 };
+    const repB = { data: new Float32Array(8 * 6), rows: 8, cols: 6 };
+    kwB.forEach((w, j) => {
+      const i = kwA.indexOf(w);
+      for (let c = 0; c < 6; c++) repB.data[j * 6 + c] = i >= 0 ? repA.data[i * 6 + c] : rng.normal();
+    });
     const res = semanticSubspaceSimilarity({
       actsA,
       actsB,
       tokens,
-      repA: rep,
-      repB: rep,
-      similarity: { shuffles: 20 },
+      repA,
+      repB,
+      similarity: { shuffles: 50, k: 2 },
     });
     const cal = res.find((r) => r.category === 'Calendar')!;
-    // Features 0 and 6 both fire on ' day': within the category, one-to-one keeps the first pair.
     expect(cal.nA).toBe(3);
-    expect(cal.skipped).toMatch(/only 2 one-to-one pairs/);
+    expect(cal.nB).toBe(3);
+    expect(cal.pairs.map((p) => [p.b, p.a])).toEqual([
+      [1, 2],
+      [2, 0],
+      [3, 1],
+    ]);
+    expect(cal.similarity!.rsa.score).toBeCloseTo(1, 10);
+    expect(cal.similarity!.svcca.score).toBeCloseTo(1, 8);
+    expect(cal.similarity!.svcca.null!.shuffles).toBe(50);
+    const nature = res.find((r) => r.category === 'Nature')!;
+    expect(nature.pairs).toHaveLength(3);
     expect(res.find((r) => r.category === 'Emotions')!.skipped).toMatch(/too few features/);
-    const nature = res.find((r) => r.category === 'Time');
-    expect(nature!.nA).toBe(3);
   });
 });

@@ -16,7 +16,8 @@ describe('pearsonMatrixThreaded', () => {
     const data = new Float32Array(rows * cols);
     for (let r = 0; r < rows; r++) {
       const f = rng.normal();
-      for (let c = 0; c < cols; c++) data[r * cols + c] = rng.normal() + (c % 4 === 0 ? f : 0) + (c === 5 ? 0 : 0);
+      for (let c = 0; c < cols; c++)
+        data[r * cols + c] = rng.normal() + (c % 4 === 0 ? f : 0) + (c === 5 ? 0 : 0);
     }
     for (let r = 0; r < rows; r++) data[r * cols + 7] = 3; // a dead column
     const x = { data, rows, cols };
