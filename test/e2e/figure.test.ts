@@ -44,9 +44,11 @@ describe('Figure component', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     const address = server.resolvedUrls!.local[0];
     await page.goto(new URL('test/e2e/pages/figure.html', address).href);
-    await expect.poll(() => page.locator('figure svg[data-figure]').count(), { timeout: 20_000 }).toBe(2);
-    const clipIds = await page.locator('figure svg clipPath').evaluateAll((nodes) => nodes.map((n) => n.id));
-    expect(new Set(clipIds).size).toBe(2);
+    await expect.poll(() => page.locator('figure svg[data-figure]').count(), { timeout: 20_000 }).toBe(3);
+    // Ids (clip paths, gradients) are unique across the figures on the page.
+    const ids = await page.locator('figure svg [id]').evaluateAll((nodes) => nodes.map((n) => n.id));
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(ids).size).toBe(ids.length);
     const first = page.locator('figure').first();
     expect(await first.locator('svg').getAttribute('data-figure')).toBe('groupedBarChart');
     expect(await first.locator('svg title').textContent()).toBe('Monosemantic share per layer');
@@ -81,6 +83,8 @@ describe('Figure component', () => {
     const embedded = await download(page, 'Export SVG');
     expect(embedded.bytes.toString('utf8')).toContain("@font-face{font-family:'Inter';font-weight:400");
     expect(embedded.bytes.length).toBeGreaterThan(900_000);
+    await page.setViewportSize({ width: 900, height: 1500 });
+    await page.screenshot({ path: join(REPO, 'test-output', 'e2e', 'figure-page.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -2,7 +2,7 @@
 import { createRoot } from 'react-dom/client';
 import { Figure } from '../../../src/renderer/app/components/Figure.js';
 import { ThemeContext } from '../../../src/renderer/app/theme.js';
-import { sampleSpecs } from '../../unit/figures/samples.js';
+import { blockCorrelation, sampleSpecs } from '../../unit/figures/samples.js';
 import '../../../src/renderer/app/fonts.css';
 import '../../../src/renderer/app/styles.css';
 
@@ -14,5 +14,13 @@ createRoot(document.getElementById('root')!).render(
       fileName="bars"
     />
     <Figure spec={{ ...specs.line, options: { ...specs.line.options, legend: 'none' } }} fileName="line" />
+    <Figure
+      spec={{
+        kind: 'heatmap',
+        data: { rows: 8, cols: 8, values: blockCorrelation(8, 2) },
+        options: { title: '8 × 8', width: 360, height: 320, domain: [-1, 1] },
+      }}
+      fileName="heatmap"
+    />
   </ThemeContext.Provider>,
 );

@@ -326,37 +326,53 @@ describe('heatmap', () => {
     const png = decode(Buffer.from(href.slice('data:image/png;base64,'.length), 'base64'));
     return { root, img, png };
   }
-  const pixel = (png: ReturnType<typeof decode>, x: number, y: number) =>
-    Array.from(png.data.slice(4 * (y * png.width + x), 4 * (y * png.width + x) + 4));
+  /** RGBA of cell (column x, row y): the centre pixel of its block. */
+  const pixel = (png: ReturnType<typeof decode>, x: number, y: number, cols = 0) => {
+    const k = cols > 0 ? png.width / cols : 1;
+    const [px, py] = [Math.floor((x + 0.5) * k), Math.floor((y + 0.5) * k)];
+    return Array.from(png.data.slice(4 * (py * png.width + px), 4 * (py * png.width + px) + 4));
+  };
 
-  it('embeds a PNG of one pixel per cell whose colours follow the diverging scale', () => {
+  it('embeds a PNG of k × k pixels per cell whose colours follow the diverging scale', () => {
     const values = [1, 0, -1, NaN, 0.5, -0.5];
-    const { png } = image(heatmap({ rows: 2, cols: 3, values }, { domain: [-1, 1] }));
-    expect([png.width, png.height, png.channels]).toEqual([3, 2, 4]);
-    expect(pixel(png, 0, 0)).toEqual([...colourBytes('#67001f'), 255]);
-    expect(pixel(png, 2, 0)).toEqual([...colourBytes('#053061'), 255]);
-    const zero = pixel(png, 1, 0);
+    const { png, img } = image(heatmap({ rows: 2, cols: 3, values }, { domain: [-1, 1] }));
+    // Cells of about 150 px on screen get blocks of 3.2 × that, capped at 1,024 / 3 = 341 px.
+    const k = png.width / 3;
+    expect(Number.isInteger(k)).toBe(true);
+    expect(k).toBe(
+      Math.min(341, Math.ceil(3.2 * Math.min(Number(img.attrs.width) / 3, Number(img.attrs.height) / 2))),
+    );
+    expect([png.width, png.height, png.channels]).toEqual([3 * k, 2 * k, 4]);
+    // Every pixel of a block has the cell's colour.
+    const block = new Set<string>();
+    for (let y = 0; y < k; y++)
+      for (let x = 0; x < k; x++)
+        block.add(String(Array.from(png.data.slice(4 * (y * png.width + x), 4 * (y * png.width + x) + 4))));
+    expect(block.size).toBe(1);
+    expect(pixel(png, 0, 0, 3)).toEqual([...colourBytes('#67001f'), 255]);
+    expect(pixel(png, 2, 0, 3)).toEqual([...colourBytes('#053061'), 255]);
+    const zero = pixel(png, 1, 0, 3);
     colourBytes('#f7f7f7').forEach((c, i) => expect(Math.abs(zero[i] - c)).toBeLessThanOrEqual(2));
-    expect(pixel(png, 0, 1)[3]).toBe(0);
+    expect(pixel(png, 0, 1, 3)[3]).toBe(0);
     // +0.5 is redder than white, −0.5 bluer.
-    const [pr, , pb] = pixel(png, 1, 1);
-    const [nr, , nb] = pixel(png, 2, 1);
+    const [pr, , pb] = pixel(png, 1, 1, 3);
+    const [nr, , nb] = pixel(png, 2, 1, 3);
     expect(pr).toBeGreaterThan(pb);
     expect(nb).toBeGreaterThan(nr);
   });
 
   it('keeps 0 neutral with an asymmetric domain and clamps beyond it', () => {
     const { png } = image(heatmap({ rows: 1, cols: 3, values: [0, 5, -0.2] }, { domain: [-0.2, 1] }));
-    expect(pixel(png, 1, 0)).toEqual([...colourBytes('#67001f'), 255]);
-    expect(pixel(png, 2, 0)).toEqual([...colourBytes('#053061'), 255]);
+    expect(pixel(png, 1, 0, 3)).toEqual([...colourBytes('#67001f'), 255]);
+    expect(pixel(png, 2, 0, 3)).toEqual([...colourBytes('#053061'), 255]);
     expect(() => heatmap({ rows: 1, cols: 1, values: [0] }, { domain: [0.1, 1] })).toThrow('contain 0');
   });
 
   it('reorders rows and columns', () => {
     const values = [1, -1, -1, 1];
     const { png } = image(heatmap({ rows: 2, cols: 2, values }, { rowOrder: [1, 0], domain: [-1, 1] }));
-    expect(pixel(png, 0, 0)).toEqual([...colourBytes('#053061'), 255]);
-    expect(pixel(png, 1, 0)).toEqual([...colourBytes('#67001f'), 255]);
+    expect(pixel(png, 0, 0, 2)).toEqual([...colourBytes('#053061'), 255]);
+    expect(pixel(png, 1, 0, 2)).toEqual([...colourBytes('#67001f'), 255]);
     expect(() => heatmap({ rows: 2, cols: 2, values }, { rowOrder: [0, 0] })).toThrow('rowOrder[1] = 0');
   });
 
@@ -364,8 +380,8 @@ describe('heatmap', () => {
     const { png, img } = image(
       heatmap({ rows: 2, cols: 2, values: [0, 1, 2, 3] }, { scale: 'sequential', width: 700, height: 400 }),
     );
-    expect(pixel(png, 0, 0)).toEqual([...colourBytes('#440154'), 255]);
-    expect(pixel(png, 1, 1)).toEqual([...colourBytes('#fde725'), 255]);
+    expect(pixel(png, 0, 0, 2)).toEqual([...colourBytes('#440154'), 255]);
+    expect(pixel(png, 1, 1, 2)).toEqual([...colourBytes('#fde725'), 255]);
     expect(Number(img.attrs.width)).toBeCloseTo(Number(img.attrs.height), 0);
     expect(img.attrs['image-rendering']).toBe('optimizeSpeed');
   });
@@ -382,6 +398,14 @@ describe('heatmap', () => {
     const bar = group(root, 'colourbar');
     expect(byTag(bar, 'stop').length).toBeGreaterThan(10);
     expect(allText(bar)).toContain('r');
+  });
+
+  it('keeps one pixel per cell when cells are smaller than a pixel', () => {
+    const n = 600;
+    const { png } = image(
+      heatmap({ rows: n, cols: n, values: new Float32Array(n * n) }, { width: 500, height: 500 }),
+    );
+    expect([png.width, png.height]).toEqual([n, n]);
   });
 
   it('rejects a values array of the wrong size, naming it', () => {
