@@ -63,6 +63,7 @@ function program(): Command {
   const p = new Command('monoscope')
     .description('Monoscope: train GPT models with DPO and DecPO, record their neurons, and compare what alignment does to them.')
     .version(VERSION)
+    .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
 
@@ -99,12 +100,11 @@ function program(): Command {
 /** Entry point: parses argv and runs the command; errors print one clear line and set the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const p = program();
-  p.exitOverride();
   try {
     await p.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CommanderError) return e.exitCode === 0 || e.code === 'commander.helpDisplayed' ? 0 : 2;
     if (e instanceof CancelledError || (e instanceof ApiError && e.code === 'cancelled')) {
       process.stderr.write(`monoscope: ${(e as Error).message}\n`);
       return 130;

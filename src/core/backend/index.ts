@@ -93,6 +93,14 @@ async function probeWebgpu(): Promise<BackendProbe> {
   if (!version && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
     return { name: 'webgpu', usable: false, reason: 'the optional `webgpu` package (Dawn for Node) is not installed' };
   }
+  if (process.platform === 'linux' && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu && !vulkanLoaderPresent()) {
+    return {
+      name: 'webgpu',
+      usable: false,
+      package: `webgpu@${version}`,
+      reason: 'no Vulkan loader (libvulkan.so.1) on this machine, so Dawn has no device; install a Vulkan driver (NVIDIA, or Mesa >= 25 lavapipe)',
+    };
+  }
   try {
     const nav = (globalThis as { navigator?: { gpu?: GPULike } }).navigator;
     if (!nav?.gpu) {
@@ -117,6 +125,22 @@ async function probeWebgpu(): Promise<BackendProbe> {
   } catch (e) {
     return { name: 'webgpu', usable: false, package: version && `webgpu@${version}`, reason: `failed to start Dawn: ${(e as Error).message}` };
   }
+}
+
+/** Whether the Vulkan loader can be found (Dawn prints a warning and finds no adapter without it). */
+function vulkanLoaderPresent(): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('node:fs') as typeof import('node:fs');
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/lib/x86_64-linux-gnu',
+    '/usr/local/lib',
+  ];
+  return dirs.some((d) => fs.existsSync(`${d}/libvulkan.so.1`));
 }
 
 interface GPULike {

@@ -339,6 +339,9 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
   const pad = model.tokenizer.padId;
   try {
     while (step < spec.steps) {
+      // wasm kernels resolve synchronously, so without this the loop never lets signals, cancel messages
+      // or HTTP requests in.
+      await new Promise<void>((ok) => setImmediate(ok));
       if (io.signal?.aborted) {
         await saveState(stepper, io.runDir, step, hash);
         return { ...result, status: 'cancelled', step, message: `cancelled at step ${step}; run the same command to resume` };
