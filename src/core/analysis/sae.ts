@@ -91,24 +91,47 @@ export function topkMask(pre: tf.Tensor2D, k: number, allowed?: tf.Tensor2D): tf
 }
 
 /**
- * TopK loss for a batch, given the masks: mean_b ||x - x_hat||^2 + alpha mean_b ||e - e_hat||^2 (see the
- * file comment). `aux` holds the AuxK mask and its target e = x - x_hat computed outside the gradient
- * (TF.js has no stop-gradient op); null when no latent is dead. Returns the scalar total and its parts.
+ * The codes of the latents `idx` ([B, k] int32) for a batch of centred inputs xc = x - b_dec ([B, d]):
+ * z_bj = ReLU(xc_b . W_enc[:, idx_bj] + b_enc[idx_bj]), [B, k]. Only the k gathered encoder columns take
+ * part, so the gradient is sparse too (Gao et al. §2.3, "sparse kernels").
+ */
+function selectedCodes(p: SaeParams, xc: tf.Tensor2D, idx: tf.Tensor2D): tf.Tensor2D {
+  const [B, k] = idx.shape;
+  const d = xc.shape[1];
+  const flat = tf.reshape(idx, [B * k]);
+  const enc = tf.reshape(tf.transpose(tf.gather(p.wEnc, flat, 1)), [B, k, d]);
+  const v = tf.add(tf.sum(tf.mul(enc, tf.expandDims(xc, 1)), 2), tf.reshape(tf.gather(p.bEnc, flat), [B, k]));
+  return tf.relu(v) as tf.Tensor2D;
+}
+
+/** sum_j z_bj W_dec[idx_bj] for codes z [B, k] of the latents idx [B, k]: [B, d], without the bias. */
+function decodeSelected(p: SaeParams, z: tf.Tensor2D, idx: tf.Tensor2D): tf.Tensor2D {
+  const [B, k] = idx.shape;
+  const d = p.wDec.shape[1];
+  const rows = tf.reshape(tf.gather(p.wDec, tf.reshape(idx, [B * k])), [B, k, d]);
+  return tf.sum(tf.mul(rows, tf.expandDims(z, 2)), 1) as tf.Tensor2D;
+}
+
+/**
+ * TopK loss for a batch: mean_b ||x - x_hat||^2 + alpha mean_b ||e - e_hat||^2 (see the file comment),
+ * given the latents chosen outside the gradient: `idx` [B, k] (int32), the top k pre-activations of each
+ * row, and for AuxK `aux.idx` [B, k_aux], the top pre-activations among dead latents, with the target
+ * e = x - x_hat computed outside (TF.js has no stop-gradient op); `aux` is null when no latent is dead.
+ * Returns the scalar total and its parts.
  */
 export function topkLoss(
   p: SaeParams,
   x: tf.Tensor2D,
-  mask: tf.Tensor2D,
-  aux: { mask: tf.Tensor2D; target: tf.Tensor2D } | null,
+  idx: tf.Tensor2D,
+  aux: { idx: tf.Tensor2D; target: tf.Tensor2D } | null,
   alpha: number,
 ): { loss: tf.Scalar; mse: tf.Scalar; aux: tf.Scalar } {
-  const pre = preActivations(p, x);
-  const z = tf.mul(tf.relu(pre), mask);
-  const xHat = tf.add(tf.matMul(z, p.wDec), p.bDec);
+  const xc = tf.sub(x, p.bDec) as tf.Tensor2D;
+  const xHat = tf.add(decodeSelected(p, selectedCodes(p, xc, idx), idx), p.bDec);
   const mse = tf.mean(tf.sum(tf.square(tf.sub(x, xHat)), 1)) as tf.Scalar;
   let auxLoss = tf.scalar(0);
   if (aux) {
-    const eHat = tf.matMul(tf.mul(tf.relu(pre), aux.mask), p.wDec);
+    const eHat = decodeSelected(p, selectedCodes(p, xc, aux.idx), aux.idx);
     auxLoss = tf.mean(tf.sum(tf.square(tf.sub(aux.target, eHat)), 1)) as tf.Scalar;
   }
   return { loss: tf.add(mse, tf.mul(auxLoss, alpha)) as tf.Scalar, mse, aux: auxLoss };
@@ -205,33 +228,37 @@ export function trainSae(
       const xb = tf.tensor2d(batch, [cfg.batchSize, cfg.dIn]);
       let entry: SaeStepLog;
       if (cfg.kind === 'topk') {
+        // Choose the latents outside the gradient: the top k of the dense pre-activations.
         const pre = preActivations(p, xb);
-        const mask = topkMask(pre, cfg.k);
-        const firedT = tf.tidy(() => tf.sum(tf.mul(mask, tf.cast(tf.greater(pre, 0), 'float32')), 0));
-        const fired = firedT.dataSync();
-        firedT.dispose();
+        const top = tf.topk(pre, cfg.k);
+        const idx = top.indices as tf.Tensor2D;
+        const values = top.values.dataSync();
+        const chosen = idx.dataSync();
+        top.values.dispose();
+        const fired = new Uint8Array(cfg.dSae);
+        for (let i = 0; i < chosen.length; i++) if (values[i] > 0) fired[chosen[i]] = 1;
         let dead = 0;
         for (let i = 0; i < cfg.dSae; i++) {
-          sinceFired[i] = fired[i] > 0 ? 0 : sinceFired[i] + cfg.batchSize;
+          sinceFired[i] = fired[i] ? 0 : sinceFired[i] + cfg.batchSize;
           if (sinceFired[i] >= cfg.deadWindowTokens) dead++;
         }
-        let aux: { mask: tf.Tensor2D; target: tf.Tensor2D } | null = null;
+        let aux: { idx: tf.Tensor2D; target: tf.Tensor2D } | null = null;
         if (dead > 0) {
-          const deadRow = tf.tensor2d(
-            Float32Array.from(sinceFired, (s) => (s >= cfg.deadWindowTokens ? 1 : 0)),
-            [1, cfg.dSae],
-          );
-          const allowed = tf.tidy(() => tf.mul(tf.onesLike(pre), deadRow) as tf.Tensor2D);
-          const target = tf.tidy(
-            () => tf.sub(tf.sub(xb, tf.matMul(tf.mul(tf.relu(pre), mask), p.wDec)), p.bDec) as tf.Tensor2D,
-          );
-          aux = { mask: topkMask(pre, Math.min(cfg.kAux, dead), allowed), target };
-          tf.dispose([deadRow, allowed]);
+          // -Infinity on live latents, so that the top k_aux come from the dead ones.
+          const penalty = Float32Array.from(sinceFired, (t) => (t >= cfg.deadWindowTokens ? 0 : -Infinity));
+          aux = tf.tidy(() => {
+            const deadTop = tf.topk(tf.add(pre, tf.tensor1d(penalty)), Math.min(cfg.kAux, dead))
+              .indices as tf.Tensor2D;
+            const xc = tf.sub(xb, p.bDec) as tf.Tensor2D;
+            const xHat = tf.add(decodeSelected(p, selectedCodes(p, xc, idx), idx), p.bDec);
+            return { idx: deadTop, target: tf.sub(xb, xHat) as tf.Tensor2D };
+          });
         }
+        pre.dispose();
         let parts: number[] = [];
         const lossT = opt.minimize(
           () => {
-            const l = topkLoss(p, xb, mask, aux, cfg.auxAlpha);
+            const l = topkLoss(p, xb, idx, aux, cfg.auxAlpha);
             parts = [l.mse, l.aux].map((t) => t.dataSync()[0]);
             return l.loss;
           },
@@ -239,7 +266,7 @@ export function trainSae(
           vars,
         )!;
         entry = { step, loss: lossT.dataSync()[0], mse: parts[0], aux: parts[1], deadLatents: dead };
-        tf.dispose([pre, mask, lossT, ...(aux ? [aux.mask, aux.target] : [])]);
+        tf.dispose([idx, lossT, ...(aux ? [aux.idx, aux.target] : [])]);
         renormalizeDecoderRows(p.wDec as tf.Variable);
       } else {
         const lambda = cfg.l1Coefficient * Math.min(1, (step + 1) / warm);
