@@ -1,7 +1,7 @@
 /**
- * The tokenizer contract every model uses. Two kinds implement it: the built-in world's word-level
- * tokenizer (`data/world-tokenizer.ts`, saved as a Hugging Face `tokenizer.json` WordLevel model) and the
- * GPT-2 byte-level BPE (`model/gpt2-bpe.ts`, offline).
+ * The tokenizer contract every model uses. Two kinds implement it (`model/tokenizers.ts`): the
+ * word-level tokenizer of the built-in world (`worldTokenizer()` in `data/world.ts`, saved as a Hugging Face
+ * `tokenizer.json` WordLevel model) and GPT-2's byte-level BPE (offline).
  */
 export interface Tokenizer {
   /** `word-level` for the built-in world, `gpt2-bpe` for GPT-2-family checkpoints. */

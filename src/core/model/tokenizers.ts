@@ -7,7 +7,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encode as bpeEncode, decode as bpeDecode } from 'gpt-tokenizer/encoding/r50k_base';
+import { encode as bpeEncode } from 'gpt-tokenizer/encoding/r50k_base';
+import bpeRanks from 'gpt-tokenizer/bpeRanks/r50k_base';
 import type { Tokenizer } from './tokenizer.js';
 
 export const EOS_TOKEN = '<|endoftext|>';
@@ -145,12 +146,31 @@ export class Gpt2BpeTokenizer implements Tokenizer {
     return bpeEncode(text, { allowedSpecial: new Set([EOS_TOKEN]) });
   }
 
+  /** The raw bytes of a token (GPT-2 tokens are byte sequences, not always whole UTF-8 characters). */
+  tokenBytes(id: number): Uint8Array {
+    if (id === this.eosId) return new TextEncoder().encode(EOS_TOKEN);
+    const entry = (bpeRanks as readonly (string | readonly number[] | Uint8Array)[])[id];
+    if (entry === undefined) throw new Error(`GPT-2 token id ${id} is out of range`);
+    return typeof entry === 'string' ? new TextEncoder().encode(entry) : Uint8Array.from(entry);
+  }
+
+  /**
+   * Concatenates the tokens' bytes and decodes them as UTF-8 (a fresh, non-streaming decoder per call:
+   * gpt-tokenizer's own `decode` carries a cut-off UTF-8 tail over into the next call).
+   */
   decode(ids: readonly number[]): string {
-    return bpeDecode(ids as number[]);
+    const parts = ids.map((id) => this.tokenBytes(id));
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let pos = 0;
+    for (const p of parts) {
+      out.set(p, pos);
+      pos += p.length;
+    }
+    return new TextDecoder('utf-8').decode(out);
   }
 
   tokenString(id: number): string {
-    return bpeDecode([id]);
+    return this.decode([id]);
   }
 
   save(dir: string): void {

@@ -122,3 +122,36 @@ describe('checkpoints', () => {
     expect(back.tensors.get('ids')!.data).toBeInstanceOf(Int32Array);
   });
 });
+
+describe('GPT-2 BPE tokenizer (offline)', () => {
+  it('encodes like GPT-2 and decodes partial UTF-8 tokens without corrupting the next call', async () => {
+    const { Gpt2BpeTokenizer } = await import('../../../src/core/model/tokenizers.js');
+    const t = new Gpt2BpeTokenizer();
+    expect(t.encode('Hello world, the cat')).toEqual([15496, 995, 11, 262, 3797]);
+    expect(t.decode([15496, 995])).toBe('Hello world');
+    const emoji = t.encode(' 😀');
+    expect(emoji.length).toBeGreaterThan(1);
+    t.decode(emoji.slice(0, 1)); // a cut-off character
+    expect(t.decode(emoji)).toBe(' 😀');
+    expect(t.encode('<|endoftext|>')).toEqual([50256]);
+  });
+
+  it('loads a GPT-2-family folder saved by Hugging Face (transformer. prefix, lm_head, attn.bias buffers)', async () => {
+    const { writeSafetensors } = await import('../../../src/core/model/safetensors.js');
+    const { mkdirSync } = await import('node:fs');
+    const big = gptConfig({ vocabSize: 50257, nCtx: 8, nLayer: 1, nEmbd: 4, nHead: 1 });
+    const arrays = initParamArrays(big, 2);
+    const hf = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [k, v] of arrays) hf.set(`transformer.${k}`, v as { shape: number[]; data: Float32Array });
+    hf.set('lm_head.weight', arrays.get('wte.weight') as { shape: number[]; data: Float32Array });
+    hf.set('transformer.h.0.attn.bias', { shape: [1, 1, 8, 8], data: new Float32Array(64).fill(1) });
+    const ck = join(dir, 'gpt2-like');
+    mkdirSync(ck);
+    writeSafetensors(join(ck, 'model.safetensors'), hf);
+    writeFileSync(join(ck, 'config.json'), JSON.stringify({ model_type: 'gpt2', vocab_size: 50257, n_positions: 8, n_embd: 4, n_layer: 1, n_head: 1, activation_function: 'gelu_new' }));
+    const loaded = loadCheckpoint(ck);
+    expect(loaded.tokenizer.kind).toBe('gpt2-bpe');
+    expect(loaded.meta.stage).toBe('imported');
+    expect(Array.from(loaded.arrays.get('h.0.mlp.c_fc.weight')!.data)).toEqual(Array.from(arrays.get('h.0.mlp.c_fc.weight')!.data));
+  });
+});
