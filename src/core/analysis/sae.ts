@@ -64,9 +64,12 @@ export interface Sae {
   bDec: Float32Array;
 }
 
-/** The SAE's trainable tensors. */
+/**
+ * The SAE's trainable tensors. The encoder is held as rows, wEncT = W_enc^T [d_sae, d_in], so that the
+ * TopK path gathers latents along axis 0 (the fast gather and its fast gradient).
+ */
 export interface SaeParams {
-  wEnc: tf.Tensor2D;
+  wEncT: tf.Tensor2D;
   bEnc: tf.Tensor1D;
   wDec: tf.Tensor2D;
   bDec: tf.Tensor1D;
@@ -74,7 +77,7 @@ export interface SaeParams {
 
 /** Pre-activations W_enc^T (x - b_dec) + b_enc for a batch x [B, d_in]. */
 export function preActivations(p: SaeParams, x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.add(tf.matMul(tf.sub(x, p.bDec), p.wEnc), p.bEnc) as tf.Tensor2D);
+  return tf.tidy(() => tf.add(tf.matMul(tf.sub(x, p.bDec), p.wEncT, false, true), p.bEnc) as tf.Tensor2D);
 }
 
 /**
@@ -99,7 +102,7 @@ function selectedCodes(p: SaeParams, xc: tf.Tensor2D, idx: tf.Tensor2D): tf.Tens
   const [B, k] = idx.shape;
   const d = xc.shape[1];
   const flat = tf.reshape(idx, [B * k]);
-  const enc = tf.reshape(tf.transpose(tf.gather(p.wEnc, flat, 1)), [B, k, d]);
+  const enc = tf.reshape(tf.gather(p.wEncT, flat), [B, k, d]);
   const v = tf.add(tf.sum(tf.mul(enc, tf.expandDims(xc, 1)), 2), tf.reshape(tf.gather(p.bEnc, flat), [B, k]));
   return tf.relu(v) as tf.Tensor2D;
 }
@@ -201,12 +204,12 @@ export function trainSae(
     return v;
   };
   const p: SaeParams = {
-    wEnc: variable(tf.tensor2d(init.wEnc, [cfg.dIn, cfg.dSae])),
+    wEncT: variable(tf.tensor2d(transposed(init.wEnc, cfg.dIn, cfg.dSae), [cfg.dSae, cfg.dIn])),
     bEnc: variable(tf.tensor1d(init.bEnc)),
     wDec: variable(tf.tensor2d(init.wDec, [cfg.dSae, cfg.dIn])),
     bDec: variable(tf.tensor1d(init.bDec)),
   };
-  const vars = [p.wEnc, p.bEnc, p.wDec, p.bDec] as tf.Variable[];
+  const vars = [p.wEncT, p.bEnc, p.wDec, p.bDec] as tf.Variable[];
   const opt = tf.train.adam(cfg.lr, 0.9, 0.999, cfg.adamEps);
   const sinceFired = new Float64Array(cfg.dSae);
   const order = Array.from({ length: x.rows }, (_, i) => i);
@@ -298,7 +301,7 @@ export function trainSae(
     const sae: Sae = {
       config: { ...config, ...cfg },
       inputScale,
-      wEnc: p.wEnc.dataSync() as Float32Array,
+      wEnc: transposed(p.wEncT.dataSync() as Float32Array, cfg.dSae, cfg.dIn),
       bEnc: p.bEnc.dataSync() as Float32Array,
       wDec: p.wDec.dataSync() as Float32Array,
       bDec: p.bDec.dataSync() as Float32Array,
@@ -372,6 +375,13 @@ function initialWeights(
   return { wEnc, bEnc: new Float32Array(dSae), wDec, bDec };
 }
 
+/** The transpose of a row-major [rows, cols] array. */
+function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
+}
+
 function renormalizeDecoderRows(wDec: tf.Variable): void {
   tf.tidy(() => {
     const norm = tf.maximum(tf.sqrt(tf.sum(tf.square(wDec), 1, true)), 1e-12);
@@ -382,7 +392,7 @@ function renormalizeDecoderRows(wDec: tf.Variable): void {
 function saeTensors(sae: Sae): SaeParams {
   const { dIn, dSae } = sae.config;
   return {
-    wEnc: tf.tensor2d(sae.wEnc, [dIn, dSae]),
+    wEncT: tf.tensor2d(transposed(sae.wEnc, dIn, dSae), [dSae, dIn]),
     bEnc: tf.tensor1d(sae.bEnc),
     wDec: tf.tensor2d(sae.wDec, [dSae, dIn]),
     bDec: tf.tensor1d(sae.bDec),
@@ -419,7 +429,7 @@ export function encodeSae(sae: Sae, x: Matrix, opts: { dense?: boolean; batchSiz
       z.dispose();
     }
   } finally {
-    tf.dispose([p.wEnc, p.bEnc, p.wDec, p.bDec]);
+    tf.dispose([p.wEncT, p.bEnc, p.wDec, p.bDec]);
   }
   return { data: out, rows: x.rows, cols: dSae };
 }

@@ -91,19 +91,20 @@ function finiteDiff(loss: (p: P64) => number): P64 {
 
 function tfGrads(loss: (p: SaeParams) => tf.Scalar): P64 {
   const t = {
-    wEnc: tf.tensor2d(Float32Array.from(P.wEnc), [dIn, dSae]),
+    wEncT: tf.transpose(tf.tensor2d(Float32Array.from(P.wEnc), [dIn, dSae])) as tf.Tensor2D,
     bEnc: tf.tensor1d(Float32Array.from(P.bEnc)),
     wDec: tf.tensor2d(Float32Array.from(P.wDec), [dSae, dIn]),
     bDec: tf.tensor1d(Float32Array.from(P.bDec)),
   };
   const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
-    loss({ wEnc: a as tf.Tensor2D, bEnc: b as tf.Tensor1D, wDec: c as tf.Tensor2D, bDec: d as tf.Tensor1D }),
-  )([t.wEnc, t.bEnc, t.wDec, t.bDec]);
-  const out = { wEnc: g[0], bEnc: g[1], wDec: g[2], bDec: g[3] };
+    loss({ wEncT: a as tf.Tensor2D, bEnc: b as tf.Tensor1D, wDec: c as tf.Tensor2D, bDec: d as tf.Tensor1D }),
+  )([t.wEncT, t.bEnc, t.wDec, t.bDec]);
+  // Back to the W_enc [d_in, d_sae] layout of the float64 reference.
+  const out = { wEnc: tf.transpose(g[0]), bEnc: g[1], wDec: g[2], bDec: g[3] };
   const res = Object.fromEntries(
     Object.entries(out).map(([k, v]) => [k, Float64Array.from(v.dataSync())]),
   ) as P64;
-  tf.dispose([...g, ...Object.values(t)]);
+  tf.dispose([...g, out.wEnc, ...Object.values(t)]);
   return res;
 }
 
@@ -124,7 +125,7 @@ describe('SAE losses: tf.grads against finite differences of a float64 reference
     const x = xT();
     const value = tf.tidy(() => {
       const p = {
-        wEnc: tf.tensor2d(Float32Array.from(P.wEnc), [dIn, dSae]),
+        wEncT: tf.transpose(tf.tensor2d(Float32Array.from(P.wEnc), [dIn, dSae])) as tf.Tensor2D,
         bEnc: tf.tensor1d(Float32Array.from(P.bEnc)),
         wDec: tf.tensor2d(Float32Array.from(P.wDec), [dSae, dIn]),
         bDec: tf.tensor1d(Float32Array.from(P.bDec)),
