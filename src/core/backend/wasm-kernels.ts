@@ -69,6 +69,32 @@ const TRANSPOSE_NS = 1.5;
 const PACK_NS = 2.5;
 
 /**
+ * The plan {@link fastBatchMatMul} takes for C = op(A) op(B), [M, K] x [K, N] with batch sizes batchA and
+ * batchB of which `batch` matrices are made: `direct` packs op(B) as XNNPACK's weights, `flipped` computes
+ * C^T = op(B)^T op(A)^T (weights op(A)^T) and transposes it back; the one with less estimated copy and
+ * packing time wins.
+ */
+export function matMulPlan(
+  M: number,
+  K: number,
+  N: number,
+  batchA: number,
+  batchB: number,
+  batch: number,
+  ta: boolean,
+  tb: boolean,
+): 'direct' | 'flipped' {
+  const sizeA = M * K;
+  const sizeB = K * N;
+  const direct =
+    TRANSPOSE_NS * ((ta ? batchA * sizeA : 0) + (tb ? batchB * sizeB : 0)) + PACK_NS * batchB * sizeB;
+  const flipped =
+    TRANSPOSE_NS * ((tb ? 0 : batchB * sizeB) + (ta ? 0 : batchA * sizeA) + batch * M * N) +
+    PACK_NS * batchA * sizeA;
+  return direct <= flipped ? 'direct' : 'flipped';
+}
+
+/**
  * C = op(A) op(B) for float32 [..., M, K] x [..., K, N] with op a transpose where flagged, batch dims
  * equal or 1 on either side. Two plans, both ending in XNNPACK GEMMs on untransposed row-major operands:
  *   direct:     in = op(A) [M, K], weights = op(B) [K, N]          -> C
@@ -111,11 +137,7 @@ function fastBatchMatMul(
   const bOff = offsetOf(be, b);
   const sizeA = M * K;
   const sizeB = K * N;
-  const direct =
-    TRANSPOSE_NS * ((ta ? batchA * sizeA : 0) + (tb ? batchB * sizeB : 0)) + PACK_NS * batchB * sizeB;
-  const flipped =
-    TRANSPOSE_NS * ((tb ? 0 : batchB * sizeB) + (ta ? 0 : batchA * sizeA) + batch * M * N) +
-    PACK_NS * batchA * sizeA;
+  const plan = matMulPlan(M, K, N, batchA, batchB, batch, ta, tb);
   const temps: number[] = [];
   const temp = (floats: number): number => {
     const p = heapAlloc(be, floats * 4);
@@ -123,7 +145,7 @@ function fastBatchMatMul(
     return p;
   };
   try {
-    if (direct <= flipped) {
+    if (plan === 'direct') {
       // in = op(A) as [batchA, M, K]; weights = op(B) as [batchB, K, N].
       let inOff = aOff;
       if (ta) transposeHeap(be, aOff, (inOff = temp(batchA * sizeA)), batchA, K, M);
