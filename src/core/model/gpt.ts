@@ -212,11 +212,15 @@ function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Te
   return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), g), b);
 }
 
-/** GELU, tanh approximation (GPT-2's `gelu_new`): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+/**
+ * GELU, tanh approximation (GPT-2's `gelu_new`): 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
+ * Computed as x sigmoid(2u), the same function (1 + tanh(u) = 2 sigmoid(2u)): the wasm backend's sigmoid
+ * is vectorised (XNNPACK) and ~20x faster than its tanh, and the form has no cancellation near 0.
+ */
 export function geluNew(x: tf.Tensor): tf.Tensor {
   const cube = tf.mul(tf.mul(x, x), x);
-  const inner = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), Math.sqrt(2 / Math.PI));
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  const twoU = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), 2 * Math.sqrt(2 / Math.PI));
+  return tf.mul(x, tf.sigmoid(twoU));
 }
 
 /** x [N, in] @ w [in, out] + b. */

@@ -51,12 +51,25 @@ export function simpoLoss(
 }
 
 /**
+ * logsumexp over the last axis of logits [N, V] -> [N], with its gradient written out: d lse / d x = softmax(x).
+ * (TF.js's own gradient goes through the max it subtracts, with an Equal mask and a few extra kernels.)
+ */
+const logSumExpRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: tf.logSumExp(x, -1) as tf.Tensor1D,
+    gradFunc: (dy: tf.Tensor1D, saved: tf.Tensor[]) => tf.mul(tf.expandDims(dy, -1), tf.softmax(saved[0])),
+  };
+}) as (x: tf.Tensor2D) => tf.Tensor1D;
+
+/**
  * log p(target) at selected positions: hidden [N, D] (already gathered at the prediction positions) against
  * the tied embedding [V, D]. log p = <h, e_target> - logsumexp_v <h, e_v>. Returns [N].
  */
 export function tokenLogProbs(hidden: tf.Tensor2D, wte: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
-  const logits = tf.matMul(hidden, wte, false, true);
-  const lse = tf.logSumExp(logits, -1);
+  const logits = tf.matMul(hidden, wte, false, true) as tf.Tensor2D;
+  const lse = logSumExpRows(logits);
   const targetLogit = tf.sum(tf.mul(hidden, tf.gather(wte, targets)), -1);
   return tf.sub(targetLogit, lse) as tf.Tensor1D;
 }

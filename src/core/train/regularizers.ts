@@ -18,14 +18,28 @@ export type RegularizerId = (typeof REGULARIZERS)[number];
 
 const EPS = 1e-5;
 
+/**
+ * Z^T Z / n for Z [n, d], with its gradient written out: d/dZ <G, Z^T Z / n> = Z (G + G^T) / n, one matmul
+ * where autodiff of matMul(Z, Z, true, false) takes two (one per operand).
+ */
+const gramOverN = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [z, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+  save([z]);
+  const n = z.shape[0];
+  return {
+    value: tf.div(tf.matMul(z, z, true, false), n) as tf.Tensor2D,
+    gradFunc: (g: tf.Tensor2D, saved: tf.Tensor[]) =>
+      tf.div(tf.matMul(saved[0] as tf.Tensor2D, tf.add(g, tf.transpose(g))), n),
+  };
+}) as (z: tf.Tensor2D) => tf.Tensor2D;
+
 /** Column-standardised Pearson matrix C [d, d] of Z [n, d] (population variance, eps for dead columns). */
 export function pearsonGram(z: tf.Tensor2D): tf.Tensor2D {
-  const n = z.shape[0];
   const mean = tf.mean(z, 0, true);
   const zc = tf.sub(z, mean);
   const variance = tf.mean(tf.square(zc), 0, true);
   const zs = tf.div(zc, tf.sqrt(tf.add(variance, EPS))) as tf.Tensor2D;
-  return tf.div(tf.matMul(zs, zs, true, false), n) as tf.Tensor2D;
+  return gramOverN(zs);
 }
 
 /** Masks the diagonal of a square matrix to 0. */
@@ -34,15 +48,25 @@ function offDiagonal(c: tf.Tensor2D): tf.Tensor2D {
   return tf.mul(c, tf.sub(1, tf.eye(d))) as tf.Tensor2D;
 }
 
+/** `barlow` from a Pearson matrix C (see {@link pearsonGram}): sum_{k != l} C_kl^2. */
+export function barlowFromGram(c: tf.Tensor2D): tf.Scalar {
+  return tf.sum(tf.square(offDiagonal(c)));
+}
+
+/** Mean |C_kl| over k != l of a Pearson matrix C [d, d]. */
+export function meanAbsFromGram(c: tf.Tensor2D): tf.Scalar {
+  const d = c.shape[0];
+  return tf.div(tf.sum(tf.abs(offDiagonal(c))), Math.max(1, d * (d - 1)));
+}
+
 /** `barlow`: sum of squared off-diagonal Pearson correlations of the d neurons over n tokens. */
 export function barlowPenalty(z: tf.Tensor2D): tf.Scalar {
-  return tf.sum(tf.square(offDiagonal(pearsonGram(z))));
+  return barlowFromGram(pearsonGram(z));
 }
 
 /** Mean |off-diagonal Pearson correlation| of the neurons of Z [n, d] (the `decorr/mean_abs_corr` metric). */
 export function meanAbsCorrelation(z: tf.Tensor2D): tf.Scalar {
-  const d = z.shape[1];
-  return tf.div(tf.sum(tf.abs(offDiagonal(pearsonGram(z)))), Math.max(1, d * (d - 1)));
+  return meanAbsFromGram(pearsonGram(z));
 }
 
 /** `rowcos`: ||Z^ Z^^T - I||_F^2 over the rows of Z [n, d] (rows L2-normalised unless `normalize` is false). */

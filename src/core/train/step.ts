@@ -9,8 +9,10 @@ import { dpoLoss, lmLoss, simpoLoss, tokenLogProbs, type DpoLossType } from './l
 import { AdamW, clipByGlobalNorm } from './optimizer.js';
 import {
   authorsPenalty,
-  barlowPenalty,
+  barlowFromGram,
   meanAbsCorrelation,
+  meanAbsFromGram,
+  pearsonGram,
   rowcosPenalty,
   type RegularizerId,
 } from './regularizers.js';
@@ -108,6 +110,8 @@ interface PrefForward {
   penalty: tf.Scalar | null;
   /** Activations of the monitored block at the response tokens [n, d], for `decorr/mean_abs_corr`. */
   z: tf.Tensor2D | null;
+  /** Their Pearson matrix, when the `barlow` penalty computed it already (the metric reuses it). */
+  gram: tf.Tensor2D | null;
 }
 
 /**
@@ -152,11 +156,12 @@ function preferenceForward(
   }
   let penalty: tf.Scalar | null = null;
   let z: tf.Tensor2D | null = null;
+  let gram: tf.Tensor2D | null = null;
   if (needTap) {
     const act = tf.reshape(taps.get(tapName)!, [rows * T, cfg.nInner]) as tf.Tensor2D;
     z = tf.gather(act, t.respIdx) as tf.Tensor2D;
     if (o.stage === 'decpo') {
-      if (o.regularizer === 'barlow') penalty = barlowPenalty(z);
+      if (o.regularizer === 'barlow') penalty = barlowFromGram((gram = pearsonGram(z)));
       else if (o.regularizer === 'rowcos')
         penalty = rowcosPenalty(tf.gather(act, t.lastIdx) as tf.Tensor2D, o.rowcosNormalize);
       else penalty = authorsPenalty(tf.gather(act, t.authorsRows) as tf.Tensor2D);
@@ -166,7 +171,7 @@ function preferenceForward(
     }
     if (penalty) loss = tf.add(loss, tf.mul(penalty, o.lambda)) as tf.Scalar;
   }
-  return { loss, logps, penalty, z };
+  return { loss, logps, penalty, z, gram };
 }
 
 /**
@@ -218,16 +223,31 @@ export class Stepper {
   ): Promise<StepMetrics> {
     const t = prefTensors(batch);
     const refT = ref ? { chosen: tf.tensor1d(ref.chosen), rejected: tf.tensor1d(ref.rejected) } : null;
-    let kept: { logps: tf.Tensor1D; penalty: tf.Scalar | null; z: tf.Tensor2D | null } | null = null;
+    let kept: {
+      logps: tf.Tensor1D;
+      penalty: tf.Scalar | null;
+      z: tf.Tensor2D | null;
+      gram: tf.Tensor2D | null;
+    } | null = null;
     const { value, grads } = tf.variableGrads(() => {
       const r = preferenceForward(this.cfg, this.params, t, refT, o, monitor);
-      kept = { logps: tf.keep(r.logps), penalty: r.penalty && tf.keep(r.penalty), z: r.z && tf.keep(r.z) };
+      kept = {
+        logps: tf.keep(r.logps),
+        penalty: r.penalty && tf.keep(r.penalty),
+        // The metric needs Z's Pearson matrix: keep it if the penalty made it, else keep Z.
+        z: r.z && !r.gram ? tf.keep(r.z) : null,
+        gram: r.gram && tf.keep(r.gram),
+      };
       return r.loss;
     }, this.vars);
     const k = kept!;
     const loss = (await value.data())[0];
     value.dispose();
-    const corr = k.z ? tf.tidy(() => meanAbsCorrelation(k.z!)) : null;
+    const corr = k.gram
+      ? tf.tidy(() => meanAbsFromGram(k.gram!))
+      : k.z
+        ? tf.tidy(() => meanAbsCorrelation(k.z!))
+        : null;
     const logps = (await k.logps.data()) as Float32Array;
     const metrics: StepMetrics = {
       loss,
@@ -237,7 +257,7 @@ export class Stepper {
     if (k.penalty) metrics['decorr/penalty'] = (await k.penalty.data())[0];
     if (corr) metrics['decorr/mean_abs_corr'] = (await corr.data())[0];
     corr?.dispose();
-    disposeAll({ logps: k.logps, penalty: k.penalty, z: k.z, ...t, ...(refT ?? {}) });
+    disposeAll({ logps: k.logps, penalty: k.penalty, z: k.z, gram: k.gram, ...t, ...(refT ?? {}) });
     if (!Number.isFinite(loss)) {
       for (const g of Object.values(grads)) g.dispose();
       metrics.grad_norm = NaN;
