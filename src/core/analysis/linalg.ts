@@ -42,63 +42,89 @@ export function symmetricEigen(
   // Householder vectors, kept for the back-transformation: v_k lives in rows k+1.. of column k.
   const hv: Float64Array[] = [];
   const hbeta: number[] = [];
-  const v = new Float64Array(n);
-  const p = new Float64Array(n);
+  // v: this step's Householder vector; p: B v, then w. The rank-2 update B <- B - v w^T - w v^T of one
+  // step is applied lazily, fused with the next step's matrix-vector product (one pass over B per step).
+  let v = new Float64Array(n);
+  let p = new Float64Array(n);
+  let pv_ = new Float64Array(n); // the pending update's v (previous step)
+  let pw_ = new Float64Array(n); // ... and its w
+  let pending = false;
 
   for (let k = 0; k < n - 2; k++) {
-    // x = A[k+1.., k]; v = x - alpha e_1 with alpha = -sign(x_0) ||x||, H = I - beta v v^T.
     const m0 = k + 1;
+    // The pending update touches indices >= k: first bring column k (rows >= k) up to date.
+    if (pending) for (let i = k; i < n; i++) A[i * n + k] -= pv_[i] * pw_[k] + pw_[i] * pv_[k];
+    // x = A[k+1.., k]; v = x - alpha e_1 with alpha = -sign(x_0) ||x||, H = I - beta v v^T.
     let norm2 = 0;
     for (let i = m0; i < n; i++) norm2 += A[i * n + k] * A[i * n + k];
     d[k] = A[k * n + k];
     const x0 = A[m0 * n + k];
-    if (norm2 - x0 * x0 === 0) {
-      // Already tridiagonal in this column: H = I.
+    const skip = norm2 - x0 * x0 === 0; // already tridiagonal in this column: H = I
+    let beta = 0;
+    if (skip) {
       e[k] = x0;
-      hv.push(new Float64Array(0));
-      hbeta.push(0);
-      continue;
+      v.fill(0, m0, n);
+    } else {
+      const alpha = x0 >= 0 ? -Math.sqrt(norm2) : Math.sqrt(norm2);
+      e[k] = alpha;
+      let vv = 0;
+      for (let i = m0; i < n; i++) {
+        v[i] = A[i * n + k];
+        if (i === m0) v[i] -= alpha;
+        vv += v[i] * v[i];
+      }
+      beta = 2 / vv;
     }
-    const alpha = x0 >= 0 ? -Math.sqrt(norm2) : Math.sqrt(norm2);
-    e[k] = alpha;
-    let vv = 0;
-    for (let i = m0; i < n; i++) {
-      v[i] = A[i * n + k];
-      if (i === m0) v[i] -= alpha;
-      vv += v[i] * v[i];
-    }
-    const beta = 2 / vv;
-    // p = beta * B v, B = A[k+1.., k+1..] symmetric, read from its lower triangle row by row.
+    // One pass over the lower triangle of B = A[k+1.., k+1..]: apply the pending update, and
+    // accumulate p = B v from the updated values.
     p.fill(0, m0, n);
     for (let i = m0; i < n; i++) {
       const row = i * n;
       const vi = v[i];
       let acc = 0;
-      for (let j = m0; j < i; j++) {
-        const bij = A[row + j];
-        acc += bij * v[j];
-        p[j] += bij * vi;
+      if (pending) {
+        const ui = pv_[i];
+        const wi = pw_[i];
+        for (let j = m0; j < i; j++) {
+          const bij = A[row + j] - (ui * pw_[j] + wi * pv_[j]);
+          A[row + j] = bij;
+          acc += bij * v[j];
+          p[j] += bij * vi;
+        }
+        A[row + i] -= 2 * ui * wi;
+      } else {
+        for (let j = m0; j < i; j++) {
+          const bij = A[row + j];
+          acc += bij * v[j];
+          p[j] += bij * vi;
+        }
       }
       p[i] += acc + A[row + i] * vi;
     }
-    let pv = 0;
-    for (let i = m0; i < n; i++) {
-      p[i] *= beta;
-      pv += p[i] * v[i];
-    }
-    // w = p - (beta/2)(p.v) v; B <- B - v w^T - w v^T (lower triangle). w overwrites p.
-    const K = (beta / 2) * pv;
-    for (let i = m0; i < n; i++) p[i] -= K * v[i];
-    for (let i = m0; i < n; i++) {
-      const row = i * n;
-      const vi = v[i];
-      const wi = p[i];
-      for (let j = m0; j <= i; j++) A[row + j] -= vi * p[j] + wi * v[j];
+    if (skip) {
+      pending = false;
+    } else {
+      // w = beta p - (beta/2)(beta p . v) v becomes the pending update.
+      let pv = 0;
+      for (let i = m0; i < n; i++) {
+        p[i] *= beta;
+        pv += p[i] * v[i];
+      }
+      const K = (beta / 2) * pv;
+      for (let i = m0; i < n; i++) p[i] -= K * v[i];
+      [pv_, v] = [v, pv_];
+      [pw_, p] = [p, pw_];
+      pending = true;
     }
     if (wantVectors) {
-      hv.push(v.slice(m0, n));
+      hv.push(skip ? new Float64Array(0) : pv_.slice(m0, n));
       hbeta.push(beta);
     }
+  }
+  // The last pending update on the trailing 2 x 2 block.
+  if (pending && n >= 2) {
+    for (let i = n - 2; i < n; i++)
+      for (let j = n - 2; j <= i; j++) A[i * n + j] -= pv_[i] * pw_[j] + pw_[i] * pv_[j];
   }
   if (n >= 2) {
     d[n - 2] = A[(n - 2) * n + (n - 2)];
