@@ -578,3 +578,8 @@ export function loadSae(dir: string): Sae {
     bDec: get('b_dec', [dIn]),
   };
 }
+
+/** The decoder rows W_dec [d_sae, d_in] as a matrix (rows = features), for SVCCA/RSA on paired features (Lan et al. §3). */
+export function saeDecoderRows(sae: Sae): Matrix {
+  return { data: sae.wDec, rows: sae.config.dSae, cols: sae.config.dIn };
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/core/backend/index.js';
-import { evaluateSae, loadSae, saveSae, trainSae, type Sae } from '../../../src/core/analysis/sae.js';
+import { evaluateSae, loadSae, saeDecoderRows, saveSae, trainSae, type Sae } from '../../../src/core/analysis/sae.js';
 import { Rng } from '../../../src/core/model/rng.js';
 
 // Training runs on wasm: the TopK path gathers decoder rows, whose gradient (UnsortedSegmentSum) is a fast
@@ -118,6 +118,10 @@ describe('SAE training', () => {
     expect(back.config.kind).toBe('topk');
     expect(back.inputScale).toBe(topk.inputScale);
     expect([...back.wDec]).toEqual([...topk.wDec]);
+    expect([...back.wEnc]).toEqual([...topk.wEnc]);
+    const rows = saeDecoderRows(back);
+    expect([rows.rows, rows.cols]).toEqual([32, 12]);
+    expect(rows.data[12]).toBe(topk.wDec[12]); // row 1, dimension 0
     expect(evaluateSae(back, x).explainedVariance).toBeCloseTo(evaluateSae(topk, x).explainedVariance, 10);
     writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ kind: 'topk', dIn: 12, dSae: 16, inputScale: 1 }));
     expect(() => loadSae(dir)).toThrow(/tensor 'W_enc' has shape \[12,32\], expected float32 \[12,16\]/);
