@@ -19,12 +19,13 @@
  * activations. Weights follow SAELens names and shapes: W_enc [d_in, d_sae], b_enc [d_sae],
  * W_dec [d_sae, d_in], b_dec [d_in] (b_dec is b_pre for TopK). Call initBackend() first.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { activeBackend } from '../backend/index.js';
 import { Rng } from '../model/rng.js';
-import { readSafetensors, writeFileAtomic, writeSafetensors, type NamedArray } from '../model/safetensors.js';
+import { readSafetensors, serializeSafetensors, type NamedArray } from '../model/safetensors.js';
+import { writeAll, writeFilesAtomic } from '../store/files.js';
 import { checkMatrix, type Matrix } from './matrix.js';
 
 export type SaeKind = 'topk' | 'relu-l1';
@@ -524,9 +525,11 @@ export function evaluateSae(sae: Sae, x: Matrix, opts: { batchSize?: number } = 
   };
 }
 
-/** Writes `dir/sae_weights.safetensors` (SAELens names) and `dir/cfg.json` (config, input scale, extra fields). */
+/**
+ * Writes `dir/sae_weights.safetensors` (SAELens names) and `dir/cfg.json` (config, input scale, extra
+ * fields); both are flushed under temporary names before either is renamed into place.
+ */
 export function saveSae(dir: string, sae: Sae, extra: Record<string, unknown> = {}): void {
-  mkdirSync(dir, { recursive: true });
   const { dIn, dSae } = sae.config;
   const tensors = new Map<string, NamedArray>([
     ['W_enc', { shape: [dIn, dSae], data: sae.wEnc }],
@@ -534,14 +537,17 @@ export function saveSae(dir: string, sae: Sae, extra: Record<string, unknown> = 
     ['W_dec', { shape: [dSae, dIn], data: sae.wDec }],
     ['b_dec', { shape: [dIn], data: sae.bDec }],
   ]);
-  writeSafetensors(join(dir, 'sae_weights.safetensors'), tensors, { format: 'monoscope-sae' });
+  const weights = serializeSafetensors(tensors, { format: 'monoscope-sae' });
   const cfg = {
     ...extra,
     ...sae.config,
     inputScale: sae.inputScale,
     normalization: 'expected_average_only_in',
   };
-  writeFileAtomic(join(dir, 'cfg.json'), JSON.stringify(cfg, null, 2) + '\n');
+  writeFilesAtomic([
+    { file: join(dir, 'sae_weights.safetensors'), write: (fd) => writeAll(fd, weights) },
+    { file: join(dir, 'cfg.json'), write: (fd) => writeAll(fd, JSON.stringify(cfg, null, 2) + '\n') },
+  ]);
 }
 
 /** Reads an SAE written by {@link saveSae}, checking shapes against cfg.json. */
