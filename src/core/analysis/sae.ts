@@ -46,11 +46,15 @@ export interface SaeConfig {
   l1Coefficient?: number;
   /** ReLU+L1: share of the steps over which lambda warms up from 0 (default 0.05). */
   l1WarmupFraction?: number;
+  /** Adam learning rate, constant (default 1e-3 for TopK, 5e-4 for ReLU+L1). */
   lr?: number;
   /** Adam epsilon (default 6.25e-10 for TopK as in OpenAI's config, 1e-8 otherwise). */
   adamEps?: number;
+  /** Tokens per step (default 1,024). */
   batchSize?: number;
+  /** Optimiser steps (default 1,000); the rows are reshuffled (seeded) after each pass. */
   steps?: number;
+  /** Seed of the initialisation and the batch order (default 0). */
   seed?: number;
 }
 

@@ -124,7 +124,8 @@ export interface CategoryFeatures {
 
 /**
  * The features of `acts` ([tokens, features]) that belong to each category, by the authors' rule: take the
- * feature's top-k (5) rows; keyword kw is assigned when, for at least one of them, the stripped,
+ * feature's top-k (5) rows (only those with a positive activation: a silent feature has no top tokens,
+ * a check the authors do not make); keyword kw is assigned when, for at least one of them, the stripped,
  * lower-cased token equals kw and kw is a whole space-separated word of the decoded window
  * rows pos-2..pos+1 (within the same sequence when `sequenceIds` is given) after removing `.,?!` and
  * newlines. Keywords are compared lower-cased.
