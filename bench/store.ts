@@ -38,6 +38,12 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 }
 
+/** User + system CPU seconds of this process since `since` (less sensitive than wall time to other load). */
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+}
+
 function timeEach(n: number, fn: (i: number) => void): { p50: number; p95: number } {
   const ms: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -111,11 +117,14 @@ try {
   const padded = probe.sequences.map((s) => [...s.ids, ...new Array(SEQ - s.ids.length).fill(tok.padId)]);
   await runForward(padded.slice(0, batchSize));
   let t = performance.now();
+  let cpu = process.cpuUsage();
   for (let b = 0; b < padded.length; b += batchSize) await runForward(padded.slice(b, b + batchSize));
   const forwardS = (performance.now() - t) / 1000;
+  const forwardCpuS = cpuSeconds(cpu);
   disposeParams(params);
 
   t = performance.now();
+  cpu = process.cpuUsage();
   const rec = await recordActivations(store, {
     checkpointName: 'base',
     checkpointDir: ckDir,
@@ -124,6 +133,7 @@ try {
     batchSize,
   });
   const recordS = (performance.now() - t) / 1000;
+  const recordCpuS = cpuSeconds(cpu);
   const recorded = TOKENS * cfg.nInner * cfg.nLayer;
   store.checkpointWal();
   const recordBytes = statSync(store.file).size;
@@ -170,7 +180,6 @@ try {
     store.activations.putBatch(info.id, b, bits);
     for (let i = 0; i < wide; i++) acc.addTile(i, start, x.subarray(i * n, (i + 1) * n));
   }
-  for (const tile of store.activations.tiles(info.id)) acc.addHistogramTile(tile.neuron, tile.values);
   store.activations.complete(info.id, acc.result());
   const wideWriteS = (performance.now() - t) / 1000;
   store.checkpointWal();
@@ -193,10 +202,14 @@ try {
           taps: rec.recordings.length,
           batchSize,
           seconds: +recordS.toFixed(3),
+          cpuSeconds: +recordCpuS.toFixed(3),
           activationsPerS: Math.round(recorded / recordS),
           forwardOnlySeconds: +forwardS.toFixed(3),
+          forwardOnlyCpuSeconds: +forwardCpuS.toFixed(3),
           forwardOnlyActivationsPerS: Math.round(recorded / forwardS),
           recordOverForward: +(recordS / forwardS).toFixed(3),
+          recordOverForwardCpu: +(recordCpuS / forwardCpuS).toFixed(3),
+          timing: Object.fromEntries(Object.entries(rec.timing).map(([k, v]) => [k, +v.toFixed(3)])),
           bytesPerActivation: +(recordBytes / recorded).toFixed(3),
         },
         reads: {

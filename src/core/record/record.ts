@@ -2,16 +2,18 @@
  * Recording: runs a checkpoint over a probe set in batches and streams the activations of the chosen taps
  * into the store, computing the per-neuron statistics in the same pass.
  *
- *   for each batch b (sequences [b S, (b + 1) S), right-padded to the probe's longest sequence):
- *     forward(ids, taps) inside tf.tidy -> per tap [neurons, real rows] (pads dropped)
- *     round to float16 (unless float32), then in ONE transaction store every tap's tiles and progress
- *     feed the stored values to each tap's statistics accumulator
- *   then per tap: a histogram pass over the stored values, and the statistics in one transaction.
+ *   main thread                                   writer (worker thread, see writer.ts)
+ *   for each batch b (sequences [b S, (b+1) S),
+ *   right-padded to the longest probe sequence):
+ *     forward(ids, taps) in tf.tidy  -- batch b -->  drop pads, transpose to neuron-major tiles,
+ *     forward(batch b + 1) ...                        round to float16, ONE transaction for every tap,
+ *                                  <-- committed --   feed the stored values to the statistics
+ *   finish                         ------------->   statistics and examples, one transaction per tap
  *
- * Resuming: a recording remembers how many batches it committed. Run again, the committed batches are
- * replayed from the store into the accumulators (no forward pass) and recording goes on from the next
- * one, so nothing is stored twice and the result equals an uninterrupted recording exactly (statistics
- * see the stored, rounded values in both cases). A complete recording is skipped.
+ * At most two batches wait for the writer, so memory stays bounded. Resuming: a recording remembers how
+ * many batches it committed. Run again, the writer replays the committed batches from the store into the
+ * statistics (no forward pass) and recording goes on from the next batch, so nothing is stored twice and
+ * the result equals an uninterrupted recording exactly. A complete recording is skipped.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { activeBackend, initBackend } from '../backend/index.js';
@@ -26,11 +28,14 @@ import {
   type GPTConfig,
   type Params,
 } from '../model/gpt.js';
+import { Worker } from 'node:worker_threads';
 import type { ActivationDtype, RecordingInfo, RecordingSettings } from '../store/activations.js';
-import { float16BitsToFloat32, float32ToFloat16Bits } from '../store/float16.js';
 import type { ProbeRows } from '../store/probes.js';
-import { StoreError, type Store } from '../store/store.js';
-import { TapStatsAccumulator } from './stats.js';
+import { StoreError, type Store, type StoreErrorCode } from '../store/store.js';
+import type { WriterReply, WriterRequest } from './writer-worker.js';
+import { RecordingWriter, type TapBatch, type WriterInit } from './writer.js';
+
+export { accumulatorFor } from './writer.js';
 
 export interface RecordProgress {
   /** Rows (probe tokens) done, including batches stored by an earlier, interrupted run. */
@@ -66,6 +71,8 @@ export interface RecordOptions {
   reservoirSize?: number;
   /** Keep special tokens (BOS/EOS/PAD) in top examples and quantile samples (default false). */
   includeSpecial?: boolean;
+  /** Store batches in a worker thread, overlapping the next forward pass (default), or inline. */
+  writer?: 'thread' | 'inline';
   signal?: AbortSignal;
   onProgress?: (p: RecordProgress) => void;
 }
@@ -81,12 +88,14 @@ export interface RecordResult {
   batchesReplayed: number;
   rowsComputed: number;
   seconds: number;
+  /** Where the time went: forward passes, waiting for the writer, and writing the statistics. */
+  timing: { forwardSeconds: number; writerWaitSeconds: number; finishSeconds: number };
 }
 
 interface TapWork {
   tap: string;
   rec: RecordingInfo;
-  acc: TapStatsAccumulator;
+  /** Batches committed. */
   done: number;
 }
 
@@ -206,31 +215,29 @@ export async function recordActivations(store: Store, opts: RecordOptions): Prom
       settings,
       backend: backend ?? undefined,
     });
-    return { tap, rec, acc: accumulatorFor(rec, probe), done: rec.batchesDone };
+    return { tap, rec, done: rec.batchesDone };
   });
 
-  // Replay what earlier runs committed.
-  let batchesReplayed = 0;
-  for (const w of work) {
-    for (const t of store.activations.tiles(w.rec.id, w.done)) w.acc.addTile(t.neuron, t.rowStart, t.values);
-    batchesReplayed += w.done;
-  }
-
-  // Record the remaining batches.
   const nSeq = probe.seqStart.length - 1;
   const nBatches = Math.ceil(nSeq / batchSize);
-  const maxLen = Math.max(
-    ...Array.from({ length: nSeq }, (_, s) => probe.seqStart[s + 1] - probe.seqStart[s]),
-  );
-  const start = work.length ? Math.min(...work.map((w) => w.done)) : nBatches;
+  let maxLen = 0;
+  for (let s = 0; s < nSeq; s++) maxLen = Math.max(maxLen, probe.seqStart[s + 1] - probe.seqStart[s]);
   let cancelled = false;
   let batchesComputed = 0;
   let rowsComputed = 0;
-  const tLive = performance.now();
-  if (start < nBatches) {
+  let batchesReplayed = 0;
+  const timing = { forwardSeconds: 0, writerWaitSeconds: 0, finishSeconds: 0 };
+  const since = (t: number): number => (performance.now() - t) / 1000;
+  if (work.length > 0) {
+    const init: WriterInit = { recordingIds: work.map((w) => w.rec.id), maxLen };
+    const sink = opts.writer === 'inline' ? inlineSink(store, init) : threadSink(store, init);
     const params = paramsFromArrays(cfg, ck.arrays, false);
     try {
-      for (let b = start; b < nBatches; b++) {
+      batchesReplayed = await sink.start();
+      const tLive = performance.now();
+      const inFlight: Promise<void>[] = [];
+      let failure: unknown = null;
+      for (let b = Math.min(...work.map((w) => w.done)); b < nBatches && !failure; b++) {
         if (opts.signal?.aborted) {
           cancelled = true;
           break;
@@ -238,60 +245,43 @@ export async function recordActivations(store: Store, opts: RecordOptions): Prom
         const live = work.filter((w) => w.done === b);
         const s0 = b * batchSize;
         const s1 = Math.min(nSeq, s0 + batchSize);
-        const rowStart = probe.seqStart[s0];
-        const rows = probe.seqStart[s1] - rowStart;
-        const outs = await forwardBatch(
-          cfg,
-          params,
-          probe,
-          s0,
-          s1,
-          maxLen,
-          ck.tokenizer.padId,
-          live.map((w) => w.tap),
+        const tForward = performance.now();
+        const names = live.map((w) => w.tap);
+        const outs = await forwardBatch(cfg, params, probe, s0, s1, maxLen, ck.tokenizer.padId, names);
+        timing.forwardSeconds += since(tForward);
+        const taps: TapBatch[] = live.map((w, i) => ({ recordingId: w.rec.id, data: outs[i] }));
+        live.forEach((w) => (w.done = b + 1));
+        const committed = sink.commit(b, taps).then(
+          (rows) => {
+            batchesComputed++;
+            rowsComputed += rows;
+            const seconds = (performance.now() - tLive) / 1000;
+            const done = probe.seqStart[s1];
+            opts.onProgress?.({
+              done,
+              total: probe.ids.length,
+              tokensPerS: rowsComputed / Math.max(seconds, 1e-9),
+              batch: b + 1,
+              nBatches,
+            });
+          },
+          (e) => void (failure ??= e),
         );
-        const payloads = outs.map((x) => {
-          if (dtype === 'float32') return x;
-          const bits = float32ToFloat16Bits(x);
-          float16BitsToFloat32(bits, x); // the statistics see exactly the stored values
-          return bits;
-        });
-        try {
-          store.write(() => live.forEach((w, i) => store.activations.putBatch(w.rec.id, b, payloads[i])));
-        } catch (e) {
-          const msg = e instanceof Error ? e.message : String(e);
-          const err = new StoreError(
-            e instanceof StoreError ? e.code : 'invalid',
-            `recording ${opts.checkpointName} over '${opts.probe.name}': batch ${b + 1} of ${nBatches} was not stored: ${msg}`,
-          );
-          throw err;
-        }
-        live.forEach((w, i) => {
-          const x = outs[i];
-          for (let n = 0; n < w.rec.cols; n++)
-            w.acc.addTile(n, rowStart, x.subarray(n * rows, (n + 1) * rows));
-          w.done = b + 1;
-        });
-        batchesComputed++;
-        rowsComputed += rows;
-        const seconds = (performance.now() - tLive) / 1000;
-        opts.onProgress?.({
-          done: probe.seqStart[s1],
-          total: probe.ids.length,
-          tokensPerS: rowsComputed / Math.max(seconds, 1e-9),
-          batch: b + 1,
-          nBatches,
-        });
+        inFlight.push(committed);
+        const tWait = performance.now();
+        if (inFlight.length >= 2) await inFlight.shift();
+        timing.writerWaitSeconds += since(tWait);
       }
+      const tWait = performance.now();
+      await Promise.all(inFlight);
+      timing.writerWaitSeconds += since(tWait);
+      if (failure) throw failure;
+      const tFinish = performance.now();
+      if (!cancelled) await sink.finish();
+      timing.finishSeconds = since(tFinish);
     } finally {
       disposeParams(params);
-    }
-  }
-
-  if (!cancelled) {
-    for (const w of work) {
-      for (const t of store.activations.tiles(w.rec.id)) w.acc.addHistogramTile(t.neuron, t.values);
-      store.activations.complete(w.rec.id, w.acc.result());
+      await sink.close();
     }
   }
   for (const tap of taps)
@@ -305,28 +295,107 @@ export async function recordActivations(store: Store, opts: RecordOptions): Prom
     batchesComputed,
     batchesReplayed,
     rowsComputed,
-    seconds: (performance.now() - t0) / 1000,
+    seconds: since(t0),
+    timing,
   };
 }
 
-/** A statistics accumulator for a recording, with its settings' special-token rule. */
-export function accumulatorFor(rec: RecordingInfo, probe: ProbeRows): TapStatsAccumulator {
-  const special = new Set(rec.settings.excludeSpecial ? rec.settings.specialIds : []);
-  const eligible = new Uint8Array(probe.ids.length);
-  for (let r = 0; r < eligible.length; r++) eligible[r] = special.has(probe.ids[r]) ? 0 : 1;
-  return new TapStatsAccumulator({
-    nNeurons: rec.cols,
-    nRows: rec.rows,
-    settings: rec.settings,
-    eligible,
-    concept: probe.concept,
-    nConcepts: probe.concepts.length,
+/** Where the batches go: a {@link RecordingWriter} in a worker thread, or in this thread. */
+interface Sink {
+  /** Opens the writer; resolves with the number of batches it replayed from the store. */
+  start(): Promise<number>;
+  /** Stores one batch; resolves with its row count once committed. */
+  commit(batch: number, taps: TapBatch[]): Promise<number>;
+  /** Writes the statistics. */
+  finish(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function inlineSink(store: Store, init: WriterInit): Sink {
+  let writer: RecordingWriter | null = null;
+  return {
+    start: async () => (writer = new RecordingWriter(store, init)).replayed,
+    commit: async (batch, taps) => writer!.commit(batch, taps),
+    finish: async () => writer!.finish(),
+    close: async () => undefined,
+  };
+}
+
+/**
+ * Starts the writer worker: the compiled .js next to this file, or, when running from the .ts sources
+ * (tests, benchmarks, tsx), the .ts worker after registering tsx's loader inside the worker.
+ */
+function startWriterWorker(): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./writer-worker.js', here));
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const worker = new URL('./writer-worker.ts', here).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(worker)}); });`;
+  return new Worker(boot, { eval: true });
+}
+
+/** A writer request before it gets its id. */
+type WriterCall<T = WriterRequest> = T extends unknown ? Omit<T, 'id'> : never;
+
+function threadSink(store: Store, init: WriterInit): Sink {
+  const worker = startWriterWorker();
+  const waiting = new Map<
+    number,
+    { resolve: (r: WriterReply & { ok: true }) => void; reject: (e: unknown) => void }
+  >();
+  let nextId = 0;
+  let dead: unknown = null;
+  worker.on('message', (r: WriterReply) => {
+    const w = waiting.get(r.id);
+    waiting.delete(r.id);
+    if (r.ok) w?.resolve(r);
+    else w?.reject(new StoreError((r.code as StoreErrorCode) ?? 'invalid', r.message));
   });
+  const fail = (e: unknown): void => {
+    dead ??= e;
+    for (const w of waiting.values()) w.reject(e);
+    waiting.clear();
+  };
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new Error(`the recording writer thread exited (code ${code})`)));
+  const call = (msg: WriterCall, transfer: ArrayBuffer[] = []) =>
+    new Promise<WriterReply & { ok: true }>((resolve, reject) => {
+      if (dead) return reject(dead);
+      const id = nextId++;
+      waiting.set(id, { resolve, reject });
+      worker.postMessage({ ...msg, id }, transfer);
+    });
+  return {
+    start: async () =>
+      (await call({ type: 'start', file: store.file, options: store.options, init })).replayed ?? 0,
+    commit: async (batch, taps) => {
+      // Hand the buffers over without copying (each is a whole ArrayBuffer from tensor.data()).
+      const own = taps.map((t) => ({
+        ...t,
+        data:
+          t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength ? t.data : t.data.slice(),
+      }));
+      return (
+        (
+          await call(
+            { type: 'batch', batch, taps: own },
+            own.map((t) => t.data.buffer as ArrayBuffer),
+          )
+        ).rows ?? 0
+      );
+    },
+    finish: async () => void (await call({ type: 'finish' })),
+    close: async () => {
+      if (!dead) await call({ type: 'close' }).catch(() => undefined);
+      worker.removeAllListeners('exit');
+      await worker.terminate();
+    },
+  };
 }
 
 /**
  * The forward pass over sequences [s0, s1), right-padded to `maxLen` (a fixed shape keeps the tensor count
- * flat), returning for each tap its activations neuron-major [neurons, real rows] with the pads dropped.
+ * flat), returning each tap's activations row-major [(s1 - s0) * maxLen, neurons], pads included.
  */
 async function forwardBatch(
   cfg: GPTConfig,
@@ -338,26 +407,13 @@ async function forwardBatch(
   padId: number,
   taps: string[],
 ): Promise<Float32Array[]> {
-  if (taps.length === 0) return [];
   const B = s1 - s0;
   const ids = new Int32Array(B * maxLen).fill(padId);
-  const real: number[] = [];
-  for (let s = s0; s < s1; s++) {
-    const a = probe.seqStart[s];
-    const len = probe.seqStart[s + 1] - a;
-    ids.set(probe.ids.subarray(a, a + len), (s - s0) * maxLen);
-    for (let t = 0; t < len; t++) real.push((s - s0) * maxLen + t);
-  }
+  for (let s = s0; s < s1; s++)
+    ids.set(probe.ids.subarray(probe.seqStart[s], probe.seqStart[s + 1]), (s - s0) * maxLen);
   const outs = tf.tidy(() => {
-    const x = tf.tensor2d(ids, [B, maxLen], 'int32');
-    const got = forward(cfg, params, x, { taps, hiddenOnly: true }).taps;
-    const keep = real.length === B * maxLen ? null : tf.tensor1d(Int32Array.from(real), 'int32');
-    return taps.map((t) => {
-      const a = got.get(t)!;
-      let m: tf.Tensor2D = tf.reshape(a, [B * maxLen, a.shape[2]]);
-      if (keep) m = tf.gather(m, keep);
-      return tf.transpose(m);
-    });
+    const got = forward(cfg, params, tf.tensor2d(ids, [B, maxLen], 'int32'), { taps, hiddenOnly: true }).taps;
+    return taps.map((t) => got.get(t)!);
   });
   try {
     return (await Promise.all(outs.map((o) => o.data()))) as Float32Array[];

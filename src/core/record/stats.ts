@@ -7,13 +7,13 @@
  *   value: M2 = sum (x - K)^2 - (sum (x - K))^2 / n), merged into the running ones with
  *   Chan, Golub & LeVeque's pairwise update (1979): for counts a, b and means ma, mb, delta = mb - ma,
  *   mean = ma + delta b / (a + b), M2 = M2a + M2b + delta^2 a b / (a + b); std = sqrt(M2 / n) (population);
- * - min, max, and density = #{x > threshold} / n;
+ * - min, max (NaN if the neuron produced a NaN), and density = #{x > threshold} / n;
  * - the top-k rows (a bounded min-heap; ties go to the earlier row) among eligible rows (not special tokens);
  * - a bottom-R sketch of the active eligible rows: the R rows with the smallest fixed hash(row), i.e. a
  *   uniform random sample that does not depend on batch boundaries; the quantile samples are cut from it;
  * - per-concept sums, for the mean activation per concept.
- * After the stream, a second pass over the stored values fills a histogram of `bins` equal bins over
- * [min, max] (the range is known only then).
+ * (The histogram needs [min, max], known only at the end; the store bins it from the neuron's vector on
+ * read, which saves a second pass over every value here.)
  *
  * Every result is a deterministic function of the values in row order and the batch boundaries, so a
  * recording resumed from the store (replaying the committed tiles) ends with exactly the statistics of an
@@ -32,12 +32,12 @@ export interface TapStatsInit {
   nConcepts: number;
 }
 
-/** A fixed 32-bit hash of a row number (murmur3's finaliser), the priority of the bottom-R sketch. */
+/** A fixed 31-bit hash of a row number (murmur3's finaliser), the priority of the bottom-R sketch. */
 export function rowHash(row: number): number {
   let h = (row ^ 0x9e3779b9) >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
+  return (h ^ (h >>> 16)) >>> 1; // 31 bits: small integers keep the JIT on its fast path
 }
 
 export class TapStatsAccumulator {
@@ -61,12 +61,11 @@ export class TapStatsAccumulator {
   private readonly topR: Int32Array;
   private readonly topN: Int32Array;
   // bottom-R sketches as max-heaps on (hash, row), neuron i at [i * R, (i + 1) * R)
-  private readonly resH: Uint32Array;
+  private readonly resH: Int32Array;
   private readonly resR: Int32Array;
   private readonly resV: Float32Array;
   private readonly resN: Int32Array;
-  private readonly hash: Uint32Array;
-  private histograms: Uint32Array | null = null;
+  private readonly hash: Int32Array;
 
   constructor(private readonly init: TapStatsInit) {
     const { nNeurons: n, nRows, settings } = init;
@@ -86,18 +85,18 @@ export class TapStatsAccumulator {
     this.topV = new Float32Array(n * this.k);
     this.topR = new Int32Array(n * this.k);
     this.topN = new Int32Array(n);
-    this.resH = new Uint32Array(n * this.R);
+    this.resH = new Int32Array(n * this.R);
     this.resR = new Int32Array(n * this.R);
     this.resV = new Float32Array(n * this.R);
     this.resN = new Int32Array(n);
-    this.hash = new Uint32Array(nRows);
+    this.hash = new Int32Array(nRows);
     for (let r = 0; r < nRows; r++) this.hash[r] = rowHash(r);
     for (let r = 0; r < nRows; r++) if (init.concept[r] >= 0) this.conceptCounts[init.concept[r]]++;
   }
 
   /**
-   * Adds one neuron's values over rows [rowStart, rowStart + x.length), in one pass over the tile. Tiles of
-   * a neuron come in row order.
+   * Adds one neuron's values over rows [rowStart, rowStart + x.length): three tight loops over the tile
+   * (moments, top-k, sketch). Tiles of a neuron come in row order.
    */
   addTile(i: number, rowStart: number, x: Float32Array): void {
     const len = x.length;
@@ -123,7 +122,7 @@ export class TapStatsAccumulator {
     // Cut-offs that most values fail, so the loop rarely branches: the worst kept top value, and the
     // largest kept hash (every value passes while a heap is still filling).
     let topMin = tSize < k ? -Infinity : TV[tBase];
-    let hashMax = rSize < R ? 0x100000000 : RH[rBase];
+    let hashMax = rSize < R ? 0x7fffffff : RH[rBase];
     // The tile's moments with the shifted-data formula: M2 = sum (x - K)^2 - (sum (x - K))^2 / n, K = x[0].
     const shift = x[0];
     let s1 = 0;
@@ -136,38 +135,47 @@ export class TapStatsAccumulator {
       const d = v - shift;
       s1 += d;
       s2 += d * d;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-      act += v > thr ? 1 : 0;
+      lo = Math.min(lo, v); // branch-free forms: a data-dependent branch mispredicts half the time
+      hi = Math.max(hi, v);
+      act += +(v > thr);
+      sums[cBase + concept[rowStart + j]] += v; // slot C collects the unlabelled rows
+    }
+    // Top-k: most values fail `v >= topMin` once the heap is full.
+    for (let j = 0; k > 0 && j < len; j++) {
+      const v = x[j];
+      if (v < topMin || !(v === v)) continue;
       const row = rowStart + j;
-      sums[cBase + concept[row]] += v; // slot C collects the unlabelled rows
-      if (v >= topMin && eligible[row] && (v > topMin || tSize < k || row < TR[tBase])) {
-        if (tSize < k) {
-          TV[tBase + tSize] = v;
-          TR[tBase + tSize] = row;
-          topSiftUp(TV, TR, tBase, tSize++);
-        } else {
-          TV[tBase] = v;
-          TR[tBase] = row;
-          topSiftDown(TV, TR, tBase, k, 0);
-        }
-        topMin = tSize < k ? -Infinity : TV[tBase];
+      if (!eligible[row] || (v === topMin && tSize === k && row > TR[tBase])) continue;
+      if (tSize < k) {
+        TV[tBase + tSize] = v;
+        TR[tBase + tSize] = row;
+        topSiftUp(TV, TR, tBase, tSize++);
+      } else {
+        TV[tBase] = v;
+        TR[tBase] = row;
+        topSiftDown(TV, TR, tBase, k, 0);
       }
+      topMin = tSize < k ? -Infinity : TV[tBase];
+    }
+    // Sketch: most rows fail `hash <= hashMax` once it is full.
+    for (let j = 0; R > 0 && j < len; j++) {
+      const row = rowStart + j;
       const h = hash[row];
-      if (h <= hashMax && v > thr && eligible[row]) {
-        if (rSize < R) {
-          RH[rBase + rSize] = h;
-          RR[rBase + rSize] = row;
-          RV[rBase + rSize] = v;
-          resSiftUp(RH, RR, RV, rBase, rSize++);
-        } else if (h < RH[rBase] || row < RR[rBase]) {
-          RH[rBase] = h;
-          RR[rBase] = row;
-          RV[rBase] = v;
-          resSiftDown(RH, RR, RV, rBase, R, 0);
-        }
-        hashMax = rSize < R ? 0x100000000 : RH[rBase];
+      if (h > hashMax) continue;
+      const v = x[j];
+      if (!(v > thr) || !eligible[row]) continue;
+      if (rSize < R) {
+        RH[rBase + rSize] = h;
+        RR[rBase + rSize] = row;
+        RV[rBase + rSize] = v;
+        resSiftUp(RH, RR, RV, rBase, rSize++);
+      } else if (h < RH[rBase] || row < RR[rBase]) {
+        RH[rBase] = h;
+        RR[rBase] = row;
+        RV[rBase] = v;
+        resSiftDown(RH, RR, RV, rBase, R, 0);
       }
+      hashMax = rSize < R ? 0x7fffffff : RH[rBase];
     }
     this.topN[i] = tSize;
     this.resN[i] = rSize;
@@ -185,34 +193,10 @@ export class TapStatsAccumulator {
     this.active[i] += act;
   }
 
-  /** Second pass: counts one tile into neuron i's histogram over [min, max] (after all {@link addTile}s). */
-  addHistogramTile(i: number, x: Float32Array): void {
-    const bins = this.init.settings.histogramBins;
-    const hist = (this.histograms ??= new Uint32Array(this.n * bins));
-    const lo = this.min[i];
-    const hi = this.max[i];
-    if (!(hi >= lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return;
-    const base = i * bins;
-    const scale = hi > lo ? bins / (hi - lo) : 0;
-    for (let j = 0; j < x.length; j++) {
-      const v = x[j];
-      if (v !== v) continue;
-      let b = Math.floor((v - lo) * scale);
-      if (b >= bins) b = bins - 1;
-      else if (b < 0) b = 0;
-      hist[base + b]++;
-    }
-  }
-
   /** The statistics of every neuron, in the layout the store takes. */
   result(): TapStatistics {
     const n = this.n;
-    const {
-      topK: k,
-      histogramBins: bins,
-      quantileGroups: G,
-      quantileSamplesPerGroup: S,
-    } = this.init.settings;
+    const { topK: k, quantileGroups: G, quantileSamplesPerGroup: S } = this.init.settings;
     const C = this.init.nConcepts;
     const s: TapStatistics = {
       mean: Float64Array.from(this.mean),
@@ -220,9 +204,6 @@ export class TapStatsAccumulator {
       min: Float64Array.from(this.min),
       max: Float64Array.from(this.max),
       density: new Float64Array(n),
-      histLo: new Float64Array(n),
-      histHi: new Float64Array(n),
-      histograms: this.histograms ?? new Uint32Array(n * bins),
       topRows: new Int32Array(n * k).fill(-1),
       topValues: new Float32Array(n * k),
       quantileRows: new Int32Array(n * G * S).fill(-1),
@@ -234,9 +215,6 @@ export class TapStatsAccumulator {
     for (let i = 0; i < n; i++) {
       s.std[i] = Math.sqrt(this.m2[i] / this.count[i]);
       s.density[i] = this.active[i] / this.count[i];
-      const finite = Number.isFinite(this.min[i]) && Number.isFinite(this.max[i]);
-      s.histLo[i] = finite ? this.min[i] : 0;
-      s.histHi[i] = finite ? this.max[i] : 0;
 
       // Top-k, best first (value descending, earlier row first on ties).
       const top: [number, number][] = [];
@@ -313,11 +291,11 @@ function topSiftDown(V: Float32Array, R: Int32Array, base: number, size: number,
 }
 
 // Max-heap on (hash, row): the root is the sketch entry to drop first.
-function resAbove(H: Uint32Array, R: Int32Array, a: number, b: number): boolean {
+function resAbove(H: Int32Array, R: Int32Array, a: number, b: number): boolean {
   return H[a] > H[b] || (H[a] === H[b] && R[a] > R[b]);
 }
 
-function resSwap(H: Uint32Array, R: Int32Array, V: Float32Array, a: number, b: number): void {
+function resSwap(H: Int32Array, R: Int32Array, V: Float32Array, a: number, b: number): void {
   const h = H[a];
   H[a] = H[b];
   H[b] = h;
@@ -329,7 +307,7 @@ function resSwap(H: Uint32Array, R: Int32Array, V: Float32Array, a: number, b: n
   V[b] = v;
 }
 
-function resSiftUp(H: Uint32Array, R: Int32Array, V: Float32Array, base: number, pos: number): void {
+function resSiftUp(H: Int32Array, R: Int32Array, V: Float32Array, base: number, pos: number): void {
   while (pos > 0) {
     const parent = (pos - 1) >> 1;
     if (!resAbove(H, R, base + pos, base + parent)) break;
@@ -339,7 +317,7 @@ function resSiftUp(H: Uint32Array, R: Int32Array, V: Float32Array, base: number,
 }
 
 function resSiftDown(
-  H: Uint32Array,
+  H: Int32Array,
   R: Int32Array,
   V: Float32Array,
   base: number,

@@ -76,9 +76,6 @@ export interface TapStatistics {
   min: Float64Array; // [n]
   max: Float64Array; // [n]
   density: Float64Array; // [n]
-  histLo: Float64Array; // [n]
-  histHi: Float64Array; // [n]
-  histograms: Uint32Array; // [n, bins]
   topRows: Int32Array; // [n, k], best first
   topValues: Float32Array; // [n, k]
   quantileRows: Int32Array; // [n, G, s]
@@ -410,73 +407,55 @@ export class ActivationsRepo {
           `recording ${recordingId}: only ${rec.batchesDone} of ${rec.nBatches} batches are stored`,
         );
       }
-      const { topK, histogramBins: bins, quantileGroups: G, quantileSamplesPerGroup: S } = rec.settings;
+      const { topK, quantileGroups: G, quantileSamplesPerGroup: S } = rec.settings;
       const probe = this.probes.rows(rec.probeId);
       const concepts = probe.concepts;
       const counts = conceptCounts(probe);
       const C = concepts.length;
       const n = rec.cols;
       const check = (name: string, a: { length: number }, len: number): void => {
-        if (a.length !== len)
-          throw new StoreError(
-            'invalid',
-            `recording ${recordingId}: statistics '${name}' has ${a.length} values, expected ${len}`,
-          );
+        if (a.length === len) return;
+        throw new StoreError(
+          'invalid',
+          `recording ${recordingId}: '${name}' has ${a.length} values, expected ${len}`,
+        );
       };
-      for (const k of ['mean', 'std', 'min', 'max', 'density', 'histLo', 'histHi'] as const)
-        check(k, s[k], n);
-      check('histograms', s.histograms, n * bins);
+      for (const k of ['mean', 'std', 'min', 'max', 'density'] as const) check(k, s[k], n);
       check('topRows', s.topRows, n * topK);
+      check('topValues', s.topValues, n * topK);
       check('quantileRows', s.quantileRows, n * G * S);
+      check('quantileValues', s.quantileValues, n * G * S);
       check('quantileLo', s.quantileLo, n * G);
+      check('quantileHi', s.quantileHi, n * G);
       check('conceptMeans', s.conceptMeans, n * C);
       const insStats = db.prepare(
-        'INSERT INTO neuron_stats (recording_id, neuron, mean, std, min, max, density, hist_lo, hist_hi, histogram) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO neuron_stats (recording_id, neuron, mean, std, min, max, density) VALUES (?, ?, ?, ?, ?, ?, ?)',
       );
-      const insTop = db.prepare(
-        'INSERT INTO top_examples (recording_id, neuron, rank, row, value) VALUES (?, ?, ?, ?, ?)',
-      );
-      const insQ = db.prepare(
-        'INSERT INTO quantile_samples (recording_id, neuron, grp, sample, row, value, group_lo, group_hi) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      const insExamples = db.prepare(
+        `INSERT INTO neuron_examples (recording_id, neuron, top_rows, top_values, quantile_rows, quantile_values, quantile_ranges)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       );
       const insC = db.prepare(
         'INSERT INTO concept_means (recording_id, neuron, concept, mean) VALUES (?, ?, ?, ?)',
       );
+      const bytes = (a: Int32Array | Float32Array, from: number, len: number): Buffer =>
+        Buffer.from(a.buffer, a.byteOffset + from * 4, len * 4);
+      const ranges = new Float32Array(2 * G);
       for (let i = 0; i < n; i++) {
-        const hist = Buffer.from(s.histograms.buffer, s.histograms.byteOffset + i * bins * 4, bins * 4);
-        insStats.run(
+        insStats.run(recordingId, i, s.mean[i], s.std[i], s.min[i], s.max[i], s.density[i]);
+        for (let g = 0; g < G; g++) {
+          ranges[2 * g] = s.quantileLo[i * G + g];
+          ranges[2 * g + 1] = s.quantileHi[i * G + g];
+        }
+        insExamples.run(
           recordingId,
           i,
-          s.mean[i],
-          s.std[i],
-          s.min[i],
-          s.max[i],
-          s.density[i],
-          s.histLo[i],
-          s.histHi[i],
-          hist,
+          bytes(s.topRows, i * topK, topK),
+          bytes(s.topValues, i * topK, topK),
+          bytes(s.quantileRows, i * G * S, G * S),
+          bytes(s.quantileValues, i * G * S, G * S),
+          Buffer.from(ranges.buffer),
         );
-        for (let r = 0; r < topK; r++) {
-          const row = s.topRows[i * topK + r];
-          if (row >= 0) insTop.run(recordingId, i, r, row, s.topValues[i * topK + r]);
-        }
-        for (let g = 0; g < G; g++) {
-          for (let j = 0; j < S; j++) {
-            const at = (i * G + g) * S + j;
-            const row = s.quantileRows[at];
-            if (row >= 0)
-              insQ.run(
-                recordingId,
-                i,
-                g,
-                j,
-                row,
-                s.quantileValues[at],
-                s.quantileLo[i * G + g],
-                s.quantileHi[i * G + g],
-              );
-          }
-        }
         for (let c = 0; c < C; c++) {
           if (counts.get(concepts[c])! > 0) insC.run(recordingId, i, concepts[c], s.conceptMeans[i * C + c]);
         }
@@ -573,13 +552,21 @@ export class ActivationsRepo {
     const r = this.stmt(
       'SELECT mean, std, min, max, density FROM neuron_stats WHERE recording_id = ? AND neuron = ?',
     ).get(recordingId, neuron) as
-      { mean: number | null; std: number | null; min: number; max: number; density: number } | undefined;
+      | { mean: number | null; std: number | null; min: number | null; max: number | null; density: number }
+      | undefined;
     if (!r)
       throw new StoreError(
         'corrupt',
         `${this.ctx.file}: recording ${recordingId} has no statistics for neuron ${neuron}`,
       );
-    return { neuron, mean: r.mean ?? NaN, std: r.std ?? NaN, min: r.min, max: r.max, density: r.density };
+    return {
+      neuron,
+      mean: r.mean ?? NaN,
+      std: r.std ?? NaN,
+      min: r.min ?? NaN,
+      max: r.max ?? NaN,
+      density: r.density,
+    };
   }
 
   /** The statistics of every neuron of a recording at once, as columns (one query). */
@@ -602,78 +589,88 @@ export class ActivationsRepo {
     for (const [i, mean, std, min, max, density] of it) {
       t.mean[i] = mean ?? NaN;
       t.std[i] = std ?? NaN;
-      t.min[i] = min;
-      t.max[i] = max;
+      t.min[i] = min ?? NaN;
+      t.max[i] = max ?? NaN;
       t.density[i] = density;
     }
     return t;
   }
 
-  /** The activation histogram of one neuron. */
-  histogram(recordingId: number, neuron: number): Histogram {
+  /**
+   * The activation histogram of one neuron: `bins` equal bins (default: the recording's, 50) over
+   * [min, max] of its vector, binned on read (0.05 ms for 20,000 tokens). NaNs are not counted.
+   */
+  histogram(recordingId: number, neuron: number, vector?: Float32Array, bins?: number): Histogram {
     const rec = this.requireComplete(recordingId);
     this.checkNeuron(rec, neuron);
-    const r = this.stmt(
-      'SELECT hist_lo, hist_hi, histogram FROM neuron_stats WHERE recording_id = ? AND neuron = ?',
-    ).get(recordingId, neuron) as { hist_lo: number; hist_hi: number; histogram: Buffer } | undefined;
-    if (!r)
-      throw new StoreError(
-        'corrupt',
-        `${this.ctx.file}: recording ${recordingId} has no histogram for neuron ${neuron}`,
-      );
-    const h = Buffer.from(r.histogram);
-    return {
-      lo: r.hist_lo,
-      hi: r.hist_hi,
-      counts: Array.from(new Uint32Array(h.buffer, h.byteOffset, h.length / 4)),
-    };
+    return histogramOf(vector ?? this.neuronVector(recordingId, neuron), bins ?? rec.settings.histogramBins);
   }
 
   /** The k largest activations of a neuron (special tokens excluded by default), with context windows. */
   topExamples(recordingId: number, neuron: number, k?: number, vector?: Float32Array): TopExample[] {
     const rec = this.requireComplete(recordingId);
-    this.checkNeuron(rec, neuron);
-    const rows = this.stmt(
-      'SELECT rank, row, value FROM top_examples WHERE recording_id = ? AND neuron = ? ORDER BY rank LIMIT ?',
-    ).all(recordingId, neuron, k ?? rec.settings.topK) as { rank: number; row: number; value: number }[];
+    const ex = this.examples(rec, neuron);
     const v = vector ?? this.neuronVector(recordingId, neuron);
     const probe = this.probes.rows(rec.probeId);
-    return rows.map((r) => ({ rank: r.rank, ...example(probe, v, r.row, r.value, rec.settings.context) }));
+    const out: TopExample[] = [];
+    for (let r = 0; r < Math.min(k ?? ex.topRows.length, ex.topRows.length); r++) {
+      if (ex.topRows[r] < 0) break;
+      out.push({ rank: r, ...example(probe, v, ex.topRows[r], ex.topValues[r], rec.settings.context) });
+    }
+    return out;
   }
 
-  /** Samples from the quantile groups of a neuron's active values, weakest group first. */
+  /** Samples from the quantile groups of a neuron's active values, weakest group first (empty groups left out). */
   quantileSamples(recordingId: number, neuron: number, vector?: Float32Array): QuantileGroup[] {
     const rec = this.requireComplete(recordingId);
-    this.checkNeuron(rec, neuron);
-    const rows = this.stmt(
-      'SELECT grp, row, value, group_lo, group_hi FROM quantile_samples WHERE recording_id = ? AND neuron = ? ORDER BY grp, sample',
-    ).all(recordingId, neuron) as {
-      grp: number;
-      row: number;
-      value: number;
-      group_lo: number;
-      group_hi: number;
-    }[];
+    const ex = this.examples(rec, neuron);
     const v = vector ?? this.neuronVector(recordingId, neuron);
     const probe = this.probes.rows(rec.probeId);
-    const G = rec.settings.quantileGroups;
+    const { quantileGroups: G, quantileSamplesPerGroup: S, context } = rec.settings;
     const groups: QuantileGroup[] = [];
-    for (const r of rows) {
-      let g = groups[groups.length - 1];
-      if (!g || g.group !== r.grp) {
-        g = {
-          group: r.grp,
-          quantileLo: r.grp / G,
-          quantileHi: (r.grp + 1) / G,
-          valueLo: r.group_lo,
-          valueHi: r.group_hi,
-          samples: [],
-        };
-        groups.push(g);
+    for (let g = 0; g < G; g++) {
+      const samples: Example[] = [];
+      for (let j = 0; j < S; j++) {
+        const row = ex.quantileRows[g * S + j];
+        if (row >= 0) samples.push(example(probe, v, row, ex.quantileValues[g * S + j], context));
       }
-      g.samples.push(example(probe, v, r.row, r.value, rec.settings.context));
+      if (samples.length === 0) continue;
+      const [valueLo, valueHi] = [ex.quantileRanges[2 * g], ex.quantileRanges[2 * g + 1]];
+      groups.push({ group: g, quantileLo: g / G, quantileHi: (g + 1) / G, valueLo, valueHi, samples });
     }
     return groups;
+  }
+
+  private examples(
+    rec: RecordingInfo,
+    neuron: number,
+  ): {
+    topRows: Int32Array;
+    topValues: Float32Array;
+    quantileRows: Int32Array;
+    quantileValues: Float32Array;
+    quantileRanges: Float32Array;
+  } {
+    this.checkNeuron(rec, neuron);
+    const r = this.stmt(
+      'SELECT top_rows, top_values, quantile_rows, quantile_values, quantile_ranges FROM neuron_examples WHERE recording_id = ? AND neuron = ?',
+    ).get(rec.id, neuron) as Record<string, Buffer> | undefined;
+    if (!r)
+      throw new StoreError(
+        'corrupt',
+        `${this.ctx.file}: recording ${rec.id} has no examples for neuron ${neuron}`,
+      );
+    const int32 = (b: Buffer): Int32Array =>
+      new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+    const float32 = (b: Buffer): Float32Array =>
+      new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+    return {
+      topRows: int32(r.top_rows),
+      topValues: float32(r.top_values),
+      quantileRows: int32(r.quantile_rows),
+      quantileValues: float32(r.quantile_values),
+      quantileRanges: float32(r.quantile_ranges),
+    };
   }
 
   /** A neuron's mean activation per concept of the probe set (concepts without tokens left out). */
@@ -714,7 +711,7 @@ export class ActivationsRepo {
       neuron,
       vector,
       stats: this.neuronStats(recordingId, neuron),
-      histogram: this.histogram(recordingId, neuron),
+      histogram: this.histogram(recordingId, neuron, vector),
       topExamples: this.topExamples(recordingId, neuron, undefined, vector),
       quantiles: this.quantileSamples(recordingId, neuron, vector),
       conceptMeans: this.conceptMeans(recordingId, neuron),
@@ -770,6 +767,36 @@ function example(
     tokens: Array.from(probe.ids.subarray(a, b)),
     values: Array.from(vector.subarray(a, b)),
   };
+}
+
+/** `bins` equal bins over [min, max] of the finite values (the last bin includes max); NaNs are skipped. */
+export function histogramOf(v: Float32Array, bins: number): Histogram {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < v.length; i++) {
+    lo = Math.min(lo, v[i]);
+    hi = Math.max(hi, v[i]);
+  }
+  const counts = new Array<number>(bins).fill(0);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
+    // NaN (or no values): bin the finite values over their own range.
+    lo = Infinity;
+    hi = -Infinity;
+    for (let i = 0; i < v.length; i++) {
+      if (Number.isFinite(v[i])) {
+        if (v[i] < lo) lo = v[i];
+        if (v[i] > hi) hi = v[i];
+      }
+    }
+    if (!(hi >= lo)) return { lo: 0, hi: 0, counts };
+  }
+  const scale = hi > lo ? bins / (hi - lo) : 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (!(x >= lo && x <= hi)) continue;
+    counts[Math.min(bins - 1, Math.floor((x - lo) * scale))]++;
+  }
+  return { lo, hi, counts };
 }
 
 function conceptCounts(probe: ProbeRows): Map<string, number> {

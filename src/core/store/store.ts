@@ -68,6 +68,8 @@ export interface StoreContext {
 
 export interface Store extends StoreContext {
   readonly schemaVersion: number;
+  /** The options it was opened with (a worker thread reopens the file with them). */
+  readonly options: OpenStoreOptions;
   readonly runs: RunsRepo;
   readonly checkpoints: CheckpointsRepo;
   readonly probes: ProbesRepo;
@@ -245,6 +247,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     const store: Store = {
       ...ctx,
       schemaVersion,
+      options: { ...opts },
       runs: new RunsRepo(ctx),
       checkpoints: new CheckpointsRepo(ctx),
       probes: new ProbesRepo(ctx),

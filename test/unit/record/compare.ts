@@ -16,11 +16,10 @@ export function dumpRecording(store: Store, id: number): Record<string, unknown[
       'SELECT neuron, batch, row_start, data FROM activation_tiles WHERE recording_id = ? ORDER BY neuron, batch',
     ),
     stats: q(
-      'SELECT neuron, mean, std, min, max, density, hist_lo, hist_hi, histogram FROM neuron_stats WHERE recording_id = ? ORDER BY neuron',
+      'SELECT neuron, mean, std, min, max, density FROM neuron_stats WHERE recording_id = ? ORDER BY neuron',
     ),
-    top: q('SELECT neuron, rank, row, value FROM top_examples WHERE recording_id = ? ORDER BY neuron, rank'),
-    quantiles: q(
-      'SELECT neuron, grp, sample, row, value, group_lo, group_hi FROM quantile_samples WHERE recording_id = ? ORDER BY neuron, grp, sample',
+    examples: q(
+      'SELECT neuron, top_rows, top_values, quantile_rows, quantile_values, quantile_ranges FROM neuron_examples WHERE recording_id = ? ORDER BY neuron',
     ),
     concepts: q(
       'SELECT neuron, concept, mean FROM concept_means WHERE recording_id = ? ORDER BY neuron, concept',

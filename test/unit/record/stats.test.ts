@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rowHash, TapStatsAccumulator } from '../../../src/core/record/stats.js';
+import { histogramOf } from '../../../src/core/store/activations.js';
 import type { RecordingSettings, TapStatistics } from '../../../src/core/store/activations.js';
 import { Rng } from '../../../src/core/model/rng.js';
 
@@ -51,7 +52,6 @@ function run(d: Data, bounds: number[], settings = SETTINGS): TapStatistics {
     for (let i = 0; i < d.n; i++)
       acc.addTile(i, bounds[b], d.x.subarray(i * d.rows + bounds[b], i * d.rows + bounds[b + 1]));
   }
-  for (let i = 0; i < d.n; i++) acc.addHistogramTile(i, d.x.subarray(i * d.rows, (i + 1) * d.rows));
   return acc.result();
 }
 
@@ -69,8 +69,6 @@ describe('TapStatsAccumulator', () => {
     expect(s.std[0]).toBeCloseTo(Math.sqrt(1.25), 15);
     expect([s.min[0], s.max[0], s.density[0]]).toEqual([1, 4, 1]);
     expect(Array.from(s.conceptMeans)).toEqual([1.5, 3, NaN]);
-    // 8 bins over [1, 4]: width 0.375 -> 1 in bin 0, 2 in bin 2, 3 in bin 5, 4 (the max) in the last bin.
-    expect(Array.from(s.histograms)).toEqual([1, 0, 1, 0, 0, 1, 0, 1]);
     expect(Array.from(s.topRows.subarray(0, 4))).toEqual([3, 2, 1, 0]);
   });
 
@@ -88,11 +86,6 @@ describe('TapStatsAccumulator', () => {
         expect(s.min[i]).toBe(Math.min(...v));
         expect(s.max[i]).toBe(50);
         expect(s.density[i]).toBe(v.filter((x) => x > 0).length / v.length);
-        // Histogram: 8 equal bins over [min, max], computed here from the definition.
-        const lo = Math.min(...v);
-        const counts = new Array(8).fill(0);
-        for (const x of v) counts[Math.min(7, Math.floor(((x - lo) / (50 - lo)) * 8))]++;
-        expect(Array.from(s.histograms.subarray(i * 8, (i + 1) * 8))).toEqual(counts);
         // Top 5 of the eligible rows, by a full sort.
         const top = v
           .map((x, r) => [x, r])
@@ -110,7 +103,6 @@ describe('TapStatsAccumulator', () => {
     // Order-independent parts are identical across batchings.
     expect(b.topRows).toEqual(a.topRows);
     expect(b.quantileRows).toEqual(a.quantileRows);
-    expect(b.histograms).toEqual(a.histograms);
   });
 
   it('cuts quantile groups from the R active eligible rows of smallest hash', () => {
@@ -150,5 +142,29 @@ describe('TapStatsAccumulator', () => {
     expect(q.filter((r) => r >= 0).sort()).toEqual([10, 3]);
     expect(s.topRows[0]).toBe(3);
     expect(Array.from(s.topRows)).not.toContain(0);
+  });
+});
+
+describe('histogramOf', () => {
+  it('bins values into equal bins over [min, max], the max in the last bin', () => {
+    // 8 bins over [1, 4]: width 0.375 -> 1 in bin 0, 2 in bin 2 (2 = 1 + 2.67 widths), 3 in bin 5, 4 in bin 7.
+    expect(histogramOf(Float32Array.from([1, 2, 3, 4]), 8)).toEqual({
+      lo: 1,
+      hi: 4,
+      counts: [1, 0, 1, 0, 0, 1, 0, 1],
+    });
+    expect(histogramOf(Float32Array.from([2, 2]), 3)).toEqual({ lo: 2, hi: 2, counts: [2, 0, 0] });
+  });
+
+  it('matches the definition on random data and skips NaN and infinities', () => {
+    const d = randomData(3, 300, 1);
+    const v = Array.from(d.x.subarray(0, 300));
+    const lo = Math.min(...v);
+    const hi = Math.max(...v);
+    const counts = new Array(8).fill(0);
+    for (const x of v) counts[Math.min(7, Math.floor(((x - lo) / (hi - lo)) * 8))]++;
+    expect(histogramOf(Float32Array.from(v), 8)).toEqual({ lo, hi, counts });
+    const h = histogramOf(Float32Array.from([NaN, 1, Infinity, 3]), 2);
+    expect(h).toEqual({ lo: 1, hi: 3, counts: [1, 1] });
   });
 });

@@ -57,8 +57,8 @@ describe('openStore', () => {
         'recordings',
         'activation_tiles',
         'neuron_stats',
-        'top_examples',
-        'quantile_samples',
+        'neuron_examples',
+
         'concept_means',
         'analyses',
         'analysis_blobs',

@@ -35,47 +35,35 @@ CREATE TABLE activation_tiles (
   PRIMARY KEY (recording_id, neuron, batch)
 ) STRICT;
 
--- Per-neuron statistics over all rows: population mean and std (Welford/Chan), extremes, the fraction of
--- rows above the active threshold, and a histogram of `bins` equal bins over [hist_lo, hist_hi] = [min, max].
--- mean and std are NULL when the neuron produced a NaN; NaNs are left out of extremes and the histogram.
+-- Per-neuron statistics over all rows: population mean and std (Welford/Chan), extremes, and the fraction
+-- of rows above the active threshold. mean, std, min and max are NULL when the neuron produced a NaN.
+-- (The histogram is binned from the neuron's vector when read: 50 bins over [min, max] cost 0.05 ms for
+-- 20,000 tokens, and recording saves a second pass over every value.)
 CREATE TABLE neuron_stats (
   recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
   neuron INTEGER NOT NULL,
   mean REAL,
   std REAL,
-  min REAL NOT NULL,
-  max REAL NOT NULL,
+  min REAL,
+  max REAL,
   density REAL NOT NULL,
-  hist_lo REAL NOT NULL,
-  hist_hi REAL NOT NULL,
-  histogram BLOB NOT NULL,         -- uint32 little-endian counts, one per bin
+  PRIMARY KEY (recording_id, neuron)
+) STRICT, WITHOUT ROWID;
+
+-- A neuron's examples, as arrays (one row per neuron, so the neuron page reads them at once):
+-- the top-k rows by activation, best first (special tokens excluded by default), and S samples from each of
+-- G quantile groups of its active values (above the threshold): group g holds quantiles [g / G, (g + 1) / G]
+-- of a fixed-size random sample of the active rows, with that group's value range. Row -1 = no sample.
+CREATE TABLE neuron_examples (
+  recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+  neuron INTEGER NOT NULL,
+  top_rows BLOB NOT NULL,          -- int32 little-endian [k]
+  top_values BLOB NOT NULL,        -- float32 little-endian [k]
+  quantile_rows BLOB NOT NULL,     -- int32 [G * S], group by group
+  quantile_values BLOB NOT NULL,   -- float32 [G * S]
+  quantile_ranges BLOB NOT NULL,   -- float32 [G * 2]: lowest and highest value of each group (NaN if empty)
   PRIMARY KEY (recording_id, neuron)
 ) STRICT;
-
--- The k rows where a neuron is largest (special tokens excluded by default), rank 0 first.
-CREATE TABLE top_examples (
-  recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
-  neuron INTEGER NOT NULL,
-  rank INTEGER NOT NULL,
-  row INTEGER NOT NULL,
-  value REAL NOT NULL,
-  PRIMARY KEY (recording_id, neuron, rank)
-) STRICT, WITHOUT ROWID;
-
--- Samples from the quantile groups of a neuron's active values (above the threshold): group g holds
--- quantiles [g / G, (g + 1) / G] of a fixed-size random sample of its active rows, with that group's value
--- range [group_lo, group_hi].
-CREATE TABLE quantile_samples (
-  recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
-  neuron INTEGER NOT NULL,
-  grp INTEGER NOT NULL,
-  sample INTEGER NOT NULL,
-  row INTEGER NOT NULL,
-  value REAL NOT NULL,
-  group_lo REAL NOT NULL,
-  group_hi REAL NOT NULL,
-  PRIMARY KEY (recording_id, neuron, grp, sample)
-) STRICT, WITHOUT ROWID;
 
 -- A neuron's mean activation over the tokens labelled with each concept of the probe set (concepts with
 -- no token are left out; NULL = NaN).
