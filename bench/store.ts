@@ -138,6 +138,19 @@ try {
   store.checkpointWal();
   const recordBytes = statSync(store.file).size;
 
+  // One tap again in float32, for its bytes per activation.
+  await recordActivations(store, {
+    checkpointName: 'base-f32',
+    checkpointDir: ckDir,
+    probe,
+    taps: ['blocks.0.mlp.post'],
+    batchSize,
+    dtype: 'float32',
+  });
+  store.checkpointWal();
+  const f32Bytes = statSync(store.file).size - recordBytes;
+  const afterF32 = statSync(store.file).size;
+
   // ---- reads at 20,000 x 2,048 -----------------------------------------------------------------------------
   const wide = 2048;
   const probeId = store.probes.put(probe);
@@ -183,7 +196,7 @@ try {
   store.activations.complete(info.id, acc.result());
   const wideWriteS = (performance.now() - t) / 1000;
   store.checkpointWal();
-  const wideBytes = statSync(store.file).size - recordBytes;
+  const wideBytes = statSync(store.file).size - afterF32;
 
   const pick = new Rng(9);
   const neurons = Array.from({ length: 300 }, () => pick.int(wide));
@@ -211,6 +224,7 @@ try {
           recordOverForwardCpu: +(recordCpuS / forwardCpuS).toFixed(3),
           timing: Object.fromEntries(Object.entries(rec.timing).map(([k, v]) => [k, +v.toFixed(3)])),
           bytesPerActivation: +(recordBytes / recorded).toFixed(3),
+          bytesPerActivationFloat32: +(f32Bytes / (TOKENS * cfg.nInner)).toFixed(3),
         },
         reads: {
           shape: [TOKENS, wide],

@@ -92,15 +92,26 @@ interface Migration {
 let migrationsCache: Migration[] | null = null;
 
 /**
- * The numbered migrations, read from `migrations/` beside this module (or, when running from `dist/`, from
- * the source tree, since tsc does not copy `.sql` files). Numbers must run 1, 2, 3, ... without gaps.
+ * The folder of the numbered migrations: `migrations/` beside this module, or, when running compiled code
+ * (tsc copies no `.sql` files), `src/core/store/migrations` in the nearest folder above that has one.
  */
+function migrationsDir(): string {
+  const here = fileURLToPath(new URL('./migrations/', import.meta.url));
+  if (existsSync(here)) return here;
+  for (let dir = resolve(here, '..'); ; dir = resolve(dir, '..')) {
+    const candidate = join(dir, 'src', 'core', 'store', 'migrations');
+    if (existsSync(candidate)) return candidate;
+    if (resolve(dir, '..') === dir) break;
+  }
+  throw new Error(
+    `store migrations not found: no ${here} and no src/core/store/migrations above it (ship that folder with the build)`,
+  );
+}
+
+/** The numbered migrations (`NNN_name.sql`, numbers 1, 2, 3, ... without gaps), read once. */
 export function loadMigrations(): Migration[] {
   if (migrationsCache) return migrationsCache;
-  const here = fileURLToPath(new URL('./migrations/', import.meta.url));
-  const candidates = [here, resolve(here, '../../../../src/core/store/migrations')];
-  const dir = candidates.find((d) => existsSync(d));
-  if (!dir) throw new Error(`store migrations not found (looked in ${candidates.join(', ')})`);
+  const dir = migrationsDir();
   const out: Migration[] = [];
   for (const f of readdirSync(dir).sort()) {
     const m = /^(\d{3})_([a-z0-9_]+)\.sql$/.exec(f);

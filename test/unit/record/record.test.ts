@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { f16round } from '@petamoriken/float16';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/core/backend/index.js';
 import { loadCheckpoint } from '../../../src/core/model/checkpoint.js';
@@ -267,6 +268,34 @@ describe('recordActivations', () => {
     const b = dumpRecording(again, reference.recordings[0].id);
     expect(a).toEqual(b);
     again.close();
+  });
+
+  it('reports a failure of the writer thread with the batch and the cause', async () => {
+    const file = join(root, 'busy.db');
+    const store = openStore(file, { busyTimeoutMs: 50 });
+    const blocker = new Database(file); // another process's writer, holding the lock
+    let locked = false;
+    const onProgress = (): void => {
+      if (locked) return;
+      blocker.exec('BEGIN IMMEDIATE');
+      locked = true;
+    };
+    const run = recordActivations(
+      store,
+      opts('base', { taps: ['blocks.1.mlp.post'], batchSize: 2, onProgress }),
+    );
+    await expect(run).rejects.toThrow(
+      /batch \d+ of 12 was not stored: .*busy\.db: the store stayed locked by another writer/,
+    );
+    blocker.exec('ROLLBACK');
+    blocker.close();
+    expect(store.integrityCheck()).toEqual(['ok']);
+    const rec = store.activations.find({ checkpoint: 'base', tap: 'blocks.1.mlp.post' })!;
+    expect(rec.status).toBe('recording');
+    store.close();
+    const ro = openStore(file, { readonly: true });
+    await expect(recordActivations(ro, opts('base'))).rejects.toThrow(/open read-only/);
+    ro.close();
   });
 
   it('refuses probe sets that do not fit the model, and unknown taps', async () => {
