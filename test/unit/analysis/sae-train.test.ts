@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/core/backend/index.js';
-import { evaluateSae, loadSae, saeDecoderRows, saveSae, trainSae, type Sae } from '../../../src/core/analysis/sae.js';
+import {
+  evaluateSae,
+  loadSae,
+  saeDecoderRows,
+  saveSae,
+  trainSae,
+  type Sae,
+} from '../../../src/core/analysis/sae.js';
 import { Rng } from '../../../src/core/model/rng.js';
 
 // Training runs on wasm: the TopK path gathers decoder rows, whose gradient (UnsortedSegmentSum) is a fast
