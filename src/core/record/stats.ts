@@ -40,6 +40,7 @@ export function rowHash(row: number): number {
   return (h ^ (h >>> 16)) >>> 1; // 31 bits: small integers keep the JIT on its fast path
 }
 
+/** The streaming statistics of one tap's neurons (see the module comment). */
 export class TapStatsAccumulator {
   readonly n: number;
   private readonly k: number;

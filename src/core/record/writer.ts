@@ -66,6 +66,7 @@ export function neuronMajor(x: Float32Array, cols: number, srcRows: Int32Array):
   return out;
 }
 
+/** Stores the batches of one or more recordings and keeps their statistics (see the module comment). */
 export class RecordingWriter {
   private readonly work: TapWork[];
   private readonly probe: ProbeRows;

@@ -223,6 +223,7 @@ export function decodeTile(buf: Buffer, dtype: ActivationDtype): Float32Array {
   return a instanceof Float32Array ? Float32Array.from(a) : float16BitsToFloat32(a);
 }
 
+/** Recordings, their activation tiles, and per-neuron statistics: the only SQL that touches them. */
 export class ActivationsRepo {
   private readonly completeCache = new Map<number, RecordingInfo>();
   private readonly stmts: Record<string, Database.Statement> = {};

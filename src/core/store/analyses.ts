@@ -40,6 +40,7 @@ export interface StoredAnalysis<R = Record<string, unknown>> {
   createdAt: string;
 }
 
+/** Analysis results, found again by kind and inputs. */
 export class AnalysesRepo {
   constructor(private readonly ctx: StoreContext) {}
 
@@ -126,6 +127,7 @@ export interface FigureRecord extends FigureExport {
   createdAt: string;
 }
 
+/** The log of exported figures. */
 export class FiguresRepo {
   constructor(private readonly ctx: StoreContext) {}
 

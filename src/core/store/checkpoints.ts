@@ -57,6 +57,7 @@ export function checkName(name: string): void {
   }
 }
 
+/** The project's checkpoints by name. */
 export class CheckpointsRepo {
   constructor(private readonly ctx: StoreContext) {}
 
@@ -91,6 +92,7 @@ export class CheckpointsRepo {
     });
   }
 
+  /** A checkpoint by name. */
   get(name: string): CheckpointRecord | undefined {
     const r = this.ctx.db.prepare('SELECT * FROM checkpoints WHERE name = ?').get(name) as
       CheckpointRow | undefined;

@@ -71,6 +71,7 @@ export function validateProbe(p: ProbeSet): void {
   });
 }
 
+/** Probe sets by id or content hash. */
 export class ProbesRepo {
   private readonly rowsCache = new Map<number, ProbeRows>();
 

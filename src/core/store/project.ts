@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { checkName } from './checkpoints.js';
 import { openStore, StoreError, type OpenStoreOptions, type Store } from './store.js';
 
+/** The store's file name inside a project folder. */
 export const STORE_FILE = 'monoscope.db';
 
 export interface Project {

@@ -81,6 +81,7 @@ export function newRunId(stage: string): string {
   return `${stage}-${t}-${randomBytes(4).toString('hex')}`;
 }
 
+/** Training runs and their metrics. */
 export class RunsRepo {
   constructor(private readonly ctx: StoreContext) {}
 
@@ -174,6 +175,7 @@ export class RunsRepo {
     return this.ctx.write(() => this.ctx.db.prepare('DELETE FROM runs WHERE id = ?').run(runId).changes > 0);
   }
 
+  /** A run by id. */
   get(runId: string): RunRecord | undefined {
     const r = this.ctx.db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
     return r && toRecord(r);
