@@ -14,7 +14,7 @@ import { openProject, type Project } from '../../../src/core/store/project.js';
 import { openStore, StoreError } from '../../../src/core/store/store.js';
 import { dumpRecording } from './compare.js';
 import { makeCheckpoint, makeProbe } from './fixtures.js';
-import { numpyPython, runPython } from '../store/python.js';
+import { numpyPython, pandasPython, runPython } from '../store/python.js';
 
 const root = mkdtempSync(join(tmpdir(), 'monoscope-record-'));
 let project: Project;
@@ -375,8 +375,22 @@ print(x.dtype, x.shape, sum(len(s) for s in t), repr(float(x[5, 7])), repr(float
         'import numpy, sys; x = numpy.loadtxt(sys.argv[1], delimiter=",", skiprows=1, dtype=numpy.float32); print(x.shape, repr(float(x[3, 4])))',
         [out],
       );
-      expect(out2.trim()).toBe(
-        `(${m.rows}, 32) ${String(m.data[3 * 32 + 4])}`.replace(/ (\S+)$/, (_, v) => ` ${v}`),
+      expect(out2.trim()).toBe(`(${m.rows}, 32) ${m.data[3 * 32 + 4]}`);
+    }
+    if (pandasPython) {
+      const py = `import pandas, numpy, sys
+d = pandas.read_csv(sys.argv[1])
+x = numpy.load(sys.argv[2])
+print(d.shape, list(d.columns[:2]), bool((d.to_numpy(dtype=numpy.float32) == x).all()))`;
+      const npy = join(project.exportsDir, 'f32-l0.npy');
+      exportActivations(project.store, {
+        checkpoint: 'f32',
+        tap: 'blocks.0.mlp.post',
+        format: 'npy',
+        out: npy,
+      });
+      expect(runPython(pandasPython, py, [out, npy]).trim()).toBe(
+        `(${m.rows}, 32) ['neuron_0', 'neuron_1'] True`,
       );
     }
     expect(() =>
