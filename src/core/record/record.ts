@@ -233,10 +233,14 @@ export async function recordActivations(store: Store, opts: RecordOptions): Prom
     const sink = opts.writer === 'inline' ? inlineSink(store, init) : threadSink(store, init);
     const params = paramsFromArrays(cfg, ck.arrays, false);
     try {
-      batchesReplayed = await sink.start();
-      const tLive = performance.now();
-      const inFlight: Promise<void>[] = [];
       let failure: unknown = null;
+      // The writer starts (and replays committed batches) while the first forward pass runs.
+      const started = sink.start().then(
+        (n) => void (batchesReplayed = n),
+        (e) => void (failure ??= e),
+      );
+      const tLive = performance.now();
+      const inFlight: Promise<void>[] = [started];
       for (let b = Math.min(...work.map((w) => w.done)); b < nBatches && !failure; b++) {
         if (opts.signal?.aborted) {
           cancelled = true;
