@@ -63,7 +63,8 @@ export type JobEvent = { jobId: string; op: OpName } & (
 );
 
 /** The input argument of an operation: optional when every field is. */
-type InputArg<N extends OpName> = object extends OpInput<N> ? [input?: OpInput<N>] : [input: OpInput<N>];
+type InputArg<N extends OpName> =
+  Record<string, never> extends OpInput<N> ? [input?: OpInput<N>] : [input: OpInput<N>];
 
 /** The renderer's API, the same over IPC and HTTP. */
 export interface MonoscopeClient {
@@ -248,7 +249,7 @@ export function createHttpClient(opts: HttpClientOptions): MonoscopeClient {
     startJob: async (op, ...input) =>
       (await request('POST', `/api/jobs/${encodeURIComponent(op)}`, input[0] ?? {})) as JobInfo,
     cancelJob: async (id) => {
-      await request('POST', `/api/jobs/${encodeURIComponent(id)}/cancel`, {});
+      await request('POST', `/api/jobs/${encodeURIComponent(id)}/cancel`);
     },
     listJobs: async () => (await request('GET', '/api/jobs')) as JobInfo[],
     onJobEvent: (listener) => {

@@ -1,0 +1,56 @@
+// The renderer may not import src/main (lint), so client.ts repeats the job types of engine-host.ts. These
+// checks keep the two equal: the expectTypeOf lines fail `npm run typecheck` (tsc) when they drift, and the
+// runtime checks fail when the contract's operations change kind.
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { OPS, type OpName } from '../../../src/core/api.js';
+import type * as Host from '../../../src/main/engine-host.js';
+import type { EngineLike, IpcHandler } from '../../../src/main/ipc.js';
+import type * as Client from '../../../src/renderer/api/client.js';
+
+describe('client types', () => {
+  it('equal the engine host types', () => {
+    expectTypeOf<Client.JobInfo>().toEqualTypeOf<Host.JobInfo>();
+    expectTypeOf<Client.JobEvent>().toEqualTypeOf<Host.JobEvent>();
+    expectTypeOf<Client.EngineEvent>().toEqualTypeOf<Host.EngineEvent>();
+    expectTypeOf<Client.JobStatus>().toEqualTypeOf<Host.JobStatus>();
+    expectTypeOf<Host.EngineHost>().toExtend<EngineLike>();
+    expectTypeOf<ReturnType<IpcHandler>>().toEqualTypeOf<Promise<Client.IpcReply<unknown>>>();
+  });
+
+  it('split the operations into queries and jobs as the contract does', () => {
+    const queries: Client.QueryOp[] = [
+      'backends.list',
+      'project.summary',
+      'runs.list',
+      'runs.metrics',
+      'checkpoints.list',
+      'generate',
+    ];
+    const jobs: Client.JobOp[] = ['train', 'record'];
+    expectTypeOf<Client.QueryOp | Client.JobOp>().toEqualTypeOf<OpName>();
+    const kinds = Object.entries(OPS).map(([name, op]) => [name, op.kind]);
+    expect(kinds.filter(([, k]) => k === 'query').map(([n]) => n)).toEqual(queries);
+    expect(kinds.filter(([, k]) => k === 'job').map(([n]) => n)).toEqual(jobs);
+  });
+
+  it('take an input exactly where the operation has required fields, of the right kind (tsc)', () => {
+    // Checked by tsc only: the function is never called.
+    const typed = (client: Client.MonoscopeClient) => {
+      void client.call('runs.list');
+      void client.call('runs.list', {});
+      // @ts-expect-error runs.metrics needs a runId
+      void client.call('runs.metrics');
+      // @ts-expect-error unknown fields are refused
+      void client.call('runs.metrics', { runId: 'r', extra: 1 });
+      // @ts-expect-error train is a job, not a query
+      void client.call('train', { name: 'x', stage: 'dpo' });
+      // @ts-expect-error runs.list is a query, not a job
+      void client.startJob('runs.list');
+      expectTypeOf(client.call('project.summary')).resolves.toHaveProperty('dir');
+      expectTypeOf(
+        client.startJob('train', { name: 'x', stage: 'dpo' }),
+      ).resolves.toEqualTypeOf<Client.JobInfo>();
+    };
+    expect(typed).toBeTypeOf('function');
+  });
+});
