@@ -207,21 +207,60 @@ export function disposeCaches(): void {
   causalMasks.clear();
 }
 
-function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), g), b);
+type LayerNormOp = (x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;
+const layerNormOps = new Map<number, LayerNormOp>();
+
+/**
+ * LayerNorm over the last axis of x [N, D] (Ba et al. 2016): y = xhat g + b, xhat = (x - mean) / sqrt(var + eps),
+ * with its gradient written out (autodiff through `moments` takes ~3x the kernels): with dxhat = dy g,
+ *   dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) / sqrt(var + eps),  dg = sum_N dy xhat,  db = sum_N dy.
+ */
+export function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor2D {
+  let op = layerNormOps.get(eps);
+  if (!op) {
+    op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [x, g, b, save] = args as [tf.Tensor2D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+      const { mean, variance } = tf.moments(x, -1, true);
+      const rstd = tf.rsqrt(tf.add(variance, eps));
+      const xhat = tf.mul(tf.sub(x, mean), rstd);
+      save([xhat, rstd, g]);
+      return {
+        value: tf.add(tf.mul(xhat, g), b) as tf.Tensor2D,
+        gradFunc: (dy: tf.Tensor2D, [xhat, rstd, g]: tf.Tensor[]) => {
+          const dxhat = tf.mul(dy, g);
+          const centred = tf.sub(dxhat, tf.mean(dxhat, -1, true));
+          const dx = tf.mul(tf.sub(centred, tf.mul(xhat, tf.mean(tf.mul(dxhat, xhat), -1, true))), rstd);
+          return [dx, tf.sum(tf.mul(dy, xhat), 0), tf.sum(dy, 0)];
+        },
+      };
+    }) as LayerNormOp;
+    layerNormOps.set(eps, op);
+  }
+  return op(x, g, b);
 }
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+const GELU_A = 0.044715;
 
 /**
  * GELU, tanh approximation (GPT-2's `gelu_new`): 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
- * Computed as x sigmoid(2u), the same function (1 + tanh(u) = 2 sigmoid(2u)): the wasm backend's sigmoid
- * is vectorised (XNNPACK) and ~20x faster than its tanh, and the form has no cancellation near 0.
+ * Computed as x s with s = sigmoid(2u), the same function (1 + tanh(u) = 2 sigmoid(2u)): the wasm backend's
+ * sigmoid is vectorised (XNNPACK) and ~20x faster than its tanh, and the form has no cancellation near 0.
+ * Gradient written out: d/dx = s + x s (1 - s) 2 du/dx, 2 du/dx = 2 sqrt(2/pi) (1 + 3 0.044715 x^2).
  */
-export function geluNew(x: tf.Tensor): tf.Tensor {
-  const cube = tf.mul(tf.mul(x, x), x);
-  const twoU = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), 2 * Math.sqrt(2 / Math.PI));
-  return tf.mul(x, tf.sigmoid(twoU));
-}
+export const geluNew = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  const twoU = tf.mul(tf.mul(x, tf.add(tf.mul(tf.mul(x, x), GELU_A), 1)), 2 * GELU_C);
+  const s = tf.sigmoid(twoU);
+  save([x, s]);
+  return {
+    value: tf.mul(x, s),
+    gradFunc: (dy: tf.Tensor, [x, s]: tf.Tensor[]) => {
+      const twoDu = tf.mul(tf.add(tf.mul(tf.mul(x, x), 3 * GELU_A), 1), 2 * GELU_C);
+      return tf.mul(dy, tf.add(s, tf.mul(tf.mul(tf.mul(x, s), tf.sub(1, s)), twoDu)));
+    },
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
 
 /** x [N, in] @ w [in, out] + b. */
 function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
@@ -257,7 +296,7 @@ export function forward(
   for (let i = 0; i < cfg.nLayer; i++) {
     const h = `h.${i}`;
     // Attention: qkv = ln_1(x) W_attn; per head softmax(q k^T / sqrt(hd) + mask) v; then W_proj.
-    const a = layerNorm(x, p(`${h}.ln_1.weight`), p(`${h}.ln_1.bias`), cfg.layerNormEps) as tf.Tensor2D;
+    const a = layerNorm(x, p(`${h}.ln_1.weight`), p(`${h}.ln_1.bias`), cfg.layerNormEps);
     const qkv = linear(a, p(`${h}.attn.c_attn.weight`), p(`${h}.attn.c_attn.bias`));
     const [q, k, v] = tf
       .split(qkv, 3, 1)
@@ -267,7 +306,7 @@ export function forward(
     x = tf.add(x, linear(y, p(`${h}.attn.c_proj.weight`), p(`${h}.attn.c_proj.bias`)));
 
     // MLP: pre = ln_2(x) W_fc + b; post = GELU(pre) (the neurons); x += post W_proj + b.
-    const m = layerNorm(x, p(`${h}.ln_2.weight`), p(`${h}.ln_2.bias`), cfg.layerNormEps) as tf.Tensor2D;
+    const m = layerNorm(x, p(`${h}.ln_2.weight`), p(`${h}.ln_2.bias`), cfg.layerNormEps);
     const pre = linear(m, p(`${h}.mlp.c_fc.weight`), p(`${h}.mlp.c_fc.bias`));
     const post = geluNew(pre) as tf.Tensor2D;
     x = tf.add(x, linear(post, p(`${h}.mlp.c_proj.weight`), p(`${h}.mlp.c_proj.bias`)));
@@ -281,7 +320,7 @@ export function forward(
   }
   for (const t of want) if (!taps.has(t)) tapWidth(cfg, t); // throws a clear error on unknown taps
 
-  const hidden2d = layerNorm(x, p('ln_f.weight'), p('ln_f.bias'), cfg.layerNormEps) as tf.Tensor2D;
+  const hidden2d = layerNorm(x, p('ln_f.weight'), p('ln_f.bias'), cfg.layerNormEps);
   const hidden = tf.reshape(hidden2d, [B, T, D]) as tf.Tensor3D;
   if (opts.hiddenOnly) return { hidden, taps };
   const logits = tf.reshape(tf.matMul(hidden2d, p('wte.weight'), false, true), [

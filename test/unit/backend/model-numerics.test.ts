@@ -12,6 +12,7 @@ import {
   forward,
   geluNew,
   gptConfig,
+  layerNorm,
   initParamArrays,
   paramsFromArrays,
   toNamedArrays,
@@ -47,6 +48,48 @@ describe('model numerics on wasm', () => {
       const want = 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
       expect(Math.abs(got[i] - want)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want)));
     });
+  });
+
+  it("GELU's gradient equals central differences of the float64 formula", async () => {
+    await useBackend('wasm');
+    const xs = [-4, -2, -1, -0.3, 0, 0.2, 0.7, 1.3, 2.5, 5];
+    const g = tf.tidy(() =>
+      tf
+        .grad((x: tf.Tensor) => tf.sum(geluNew(x)))(tf.tensor1d(xs))
+        .dataSync(),
+    );
+    const f = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+    xs.forEach((x, i) => expect(g[i]).toBeCloseTo((f(x + 1e-5) - f(x - 1e-5)) / 2e-5, 5));
+  });
+
+  it("LayerNorm's hand-written gradient equals autodiff of the textbook formula (x, gain and bias)", async () => {
+    const r = new Rng(8);
+    const x = Array.from({ length: 6 * 5 }, () => 3 * r.normal() + 1);
+    const g = Array.from({ length: 5 }, () => r.normal());
+    const b = Array.from({ length: 5 }, () => r.normal());
+    const up = Array.from({ length: 6 * 5 }, () => r.normal());
+    const run = () => {
+      const R = tf.tensor2d(up, [6, 5]);
+      const plain = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+        const { mean, variance } = tf.moments(xx, -1, true);
+        return tf.sum(
+          tf.mul(tf.add(tf.mul(tf.div(tf.sub(xx, mean), tf.sqrt(tf.add(variance, 1e-5))), gg), bb), R),
+        );
+      };
+      const ours = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+        tf.sum(tf.mul(layerNorm(xx as tf.Tensor2D, gg, bb, 1e-5), R));
+      const inputs = [tf.tensor2d(x, [6, 5]), tf.tensor1d(g), tf.tensor1d(b)];
+      return [...tf.grads(plain)(inputs), ...tf.grads(ours)(inputs)];
+    };
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await useBackend(backend);
+      const grads = tf.tidy(run).map((t) => {
+        const d = t.dataSync();
+        t.dispose();
+        return d;
+      });
+      for (let i = 0; i < 3; i++) expect(relDiff(grads[i], grads[i + 3])).toBeLessThan(1e-5);
+    }
   });
 
   it('logits of a fixed-seed GPT on wasm equal those on cpu', async () => {
