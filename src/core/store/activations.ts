@@ -348,7 +348,7 @@ export class ActivationsRepo {
       if (batch !== rec.batchesDone) {
         throw new StoreError(
           'invalid',
-          `recording ${recordingId}: batch ${batch} arrived but batch ${rec.batchesDone} is next`,
+          `recording ${recordingId}: batch ${batch} arrived but batch ${rec.batchesDone} is next (is another process recording it?)`,
         );
       }
       const want = dtypeBytes(rec.dtype) === 2 ? Uint16Array : Float32Array;
