@@ -1,0 +1,191 @@
+// The Electron main process (src/main/electron.ts) against a fake `electron` module: no Electron binary
+// exists here, and the real package would try to download one on import. vi.mock replaces the module before
+// electron.ts loads, so the real one is never imported; the engine host is faked too (no workers).
+// Checks what can be checked without Electron: the window's settings, the session's locks (CSP header,
+// permissions, requests off the machine), navigation and new windows refused, the IPC wiring and its sender
+// check, the project chosen from --project and remembered, job events forwarded, the menu, and shutdown.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { JobEvent } from '../../../src/main/engine-host.js';
+import * as fake from './fake-electron.js';
+
+vi.mock('electron', async () => {
+  const { electron } = await import('./fake-electron.js');
+  return { ...electron, default: electron };
+});
+vi.mock('../../../src/main/engine-host.js', async () => ({
+  EngineHost: (await import('./fake-electron.js')).FakeHost,
+}));
+
+const REPO = resolve(import.meta.dirname, '../../..');
+const INDEX = join(REPO, 'dist-renderer', 'index.html');
+const INDEX_URL = pathToFileURL(INDEX).href;
+const { state } = fake;
+
+describe('the Electron main process', () => {
+  let project: string;
+  const argv = process.argv;
+
+  beforeAll(async () => {
+    if (!existsSync(INDEX)) throw new Error(`${INDEX} is missing: run npm run build first (npm test does)`);
+    state.userData = mkdtempSync(join(tmpdir(), 'monoscope-userdata-'));
+    project = mkdtempSync(join(tmpdir(), 'monoscope-project-'));
+    process.argv = [...argv, '--project', project];
+    await import('../../../src/main/electron.js');
+    fake.ready();
+    await vi.waitFor(() => expect(state.windows.length).toBe(1));
+  });
+  afterAll(() => {
+    process.argv = argv;
+    rmSync(state.userData, { recursive: true, force: true });
+    rmSync(project, { recursive: true, force: true });
+  });
+
+  it('opens one sandboxed, isolated window without Node, on the built page', () => {
+    expect(state.calls).toContain('enableSandbox');
+    expect(state.errors).toEqual([]);
+    const [win] = state.windows;
+    expect(win.options.webPreferences).toMatchObject({
+      preload: join(REPO, 'dist', 'main', 'preload.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      backgroundThrottling: false,
+    });
+    expect(win.loaded).toEqual([`file:${INDEX}`]);
+    win.emit('ready-to-show');
+    expect(win.shown).toBe(true);
+  });
+
+  it('opens the --project folder in an engine host, and remembers it', () => {
+    expect(state.hosts.map((h) => h.projectDir)).toEqual([project]);
+    // No native/ build for plain Node's ABI: better-sqlite3 loads from node_modules.
+    expect(state.hosts[0].nativeBinding).toBeUndefined();
+    const settings = JSON.parse(readFileSync(join(state.userData, 'settings.json'), 'utf8'));
+    expect(settings).toEqual({ lastProject: project });
+  });
+
+  it('sends the CSP header, and no script may be inline', () => {
+    let headers: Record<string, string[]> = {};
+    state.onHeadersReceived!({ url: INDEX_URL, responseHeaders: { 'X-Other': ['1'] } }, (r) => {
+      headers = (r as { responseHeaders: Record<string, string[]> }).responseHeaders;
+    });
+    expect(headers['X-Other']).toEqual(['1']);
+    const csp = headers['Content-Security-Policy'][0];
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-eval');
+    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+    // The meta tag of the built page says the same.
+    expect(readFileSync(INDEX, 'utf8')).toContain("script-src 'self';");
+  });
+
+  it('refuses requests off the machine, and permissions', () => {
+    const cancel = (url: string) => {
+      let r: unknown;
+      state.onBeforeRequest!({ url }, (x) => (r = x));
+      return (r as { cancel: boolean }).cancel;
+    };
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    expect(cancel('https://example.com/tracker.js')).toBe(true);
+    expect(cancel('file:///etc/passwd')).toBe(true);
+    expect(cancel(pathToFileURL(join(REPO, 'dist-renderer', 'assets', 'x.js')).href)).toBe(false);
+    warn.mockRestore();
+    let granted: boolean | undefined;
+    state.permissionRequest!({}, 'media', (ok) => (granted = ok));
+    expect(granted).toBe(false);
+    expect(state.permissionCheck!({}, 'clipboard-read', 'file://', {})).toBe(false);
+  });
+
+  it('refuses navigation away, new windows and webviews', () => {
+    const contents = state.contents[0];
+    const navigate = (event: string, url: string) => {
+      let prevented = false;
+      contents.emit(event, { preventDefault: () => (prevented = true) }, url);
+      return prevented;
+    };
+    expect(navigate('will-navigate', 'https://example.com/')).toBe(true);
+    expect(navigate('will-navigate', 'file:///tmp/other.html')).toBe(true);
+    expect(navigate('will-navigate', `${INDEX_URL}#/neurons`)).toBe(false);
+    expect(navigate('will-redirect', 'https://example.com/')).toBe(true);
+    expect(navigate('will-attach-webview', 'https://example.com/')).toBe(true);
+    expect(contents.windowOpenHandler!({ url: 'https://example.com/' })).toEqual({ action: 'deny' });
+  });
+
+  it('answers IPC from its own page only', async () => {
+    expect([...state.ipc.keys()].sort()).toEqual([
+      'monoscope:call',
+      'monoscope:cancel-job',
+      'monoscope:list-jobs',
+      'monoscope:start-job',
+    ]);
+    const contents = state.contents[0];
+    const event = (url: string, parent: unknown = null) => ({
+      senderFrame: { url, parent },
+      sender: { id: contents.id },
+    });
+    const call = state.ipc.get('monoscope:call')!;
+    expect(await call(event(`${INDEX_URL}#/project`), 'runs.list', {})).toEqual({
+      ok: true,
+      value: { answered: 'runs.list' },
+    });
+    expect(await call(event('https://example.com/'), 'runs.list', {})).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+    expect(await call(event(INDEX_URL, {}), 'runs.list', {})).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+    const gone = { senderFrame: null, sender: { id: contents.id } };
+    expect(await call(gone, 'runs.list', {})).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await call(event(INDEX_URL), 'runs.list', { all: true })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-input' },
+    });
+  });
+
+  it("forwards the engine's job events to the window", () => {
+    const e: JobEvent = { jobId: 'j', op: 'train', type: 'end', status: 'completed' };
+    state.hosts[0].emit('job', e);
+    expect(state.contents[0].sent).toEqual([['monoscope:job-event', e]]);
+  });
+
+  it('has a menu with Open Project, Reload, DevTools (unpackaged) and Quit', () => {
+    const menu = state.menu as {
+      label?: string;
+      role?: string;
+      submenu?: { label?: string; role?: string }[];
+    }[];
+    const items = menu.flatMap((m) => [m, ...(m.submenu ?? [])]);
+    expect(items.map((i) => i.label).filter(Boolean)).toEqual(
+      expect.arrayContaining(['File', 'Open Project…', 'View']),
+    );
+    expect(items.map((i) => i.role).filter(Boolean)).toEqual(
+      expect.arrayContaining(['reload', 'toggleDevTools', process.platform === 'darwin' ? 'close' : 'quit']),
+    );
+  });
+
+  it('on quit, asks running jobs to stop, then closes the engine', async () => {
+    const host = state.hosts[0];
+    host.jobs = [{ id: 'a', status: 'running' }];
+    let prevented = false;
+    fake.electron.app.emit('before-quit', { preventDefault: () => (prevented = true) });
+    expect(prevented).toBe(true);
+    await vi.waitFor(() => expect(state.calls).toContain('quit'));
+    expect(host.cancelled).toEqual(['a']);
+    expect(host.closed).toBe(true);
+    // The second before-quit (from app.quit) goes through.
+    let again = false;
+    fake.electron.app.emit('before-quit', { preventDefault: () => (again = true) });
+    expect(again).toBe(false);
+  });
+});
