@@ -12,15 +12,7 @@ import { STAGES } from '../core/train/loop.js';
 import { REGULARIZERS } from '../core/train/regularizers.js';
 import { backendOption, int, num, printJson, projectDir, withCancel } from './cli.js';
 import { terminalReporter, textTable } from './terminal.js';
-
-/** The demo's closing table: base vs DPO vs DecPO on held-out toxicity data. */
-function scoreTable(scores: { checkpoint: string; rewardAccuracy: number; rewardMargin: number; judgeMetric: string; judgeValue: number; meanAbsCorr: number; tap: string }[]): string {
-  const judge = scores[0]?.judgeMetric ?? 'judge';
-  return textTable(
-    ['checkpoint', 'reward acc', 'reward margin', judge.replace('_', ' '), `mean |corr| ${scores[0]?.tap ?? ''}`],
-    scores.map((s) => [s.checkpoint, s.rewardAccuracy, s.rewardMargin, s.judgeValue, s.meanAbsCorr]),
-  );
-}
+import { printCompare } from './cli-analysis.js';
 
 export function registerProjectCommands(p: Command): void {
   p.command('demo')
@@ -40,8 +32,7 @@ export function registerProjectCommands(p: Command): void {
         );
         reporter.stop();
         if (o.json) return printJson({ ...r, seconds: (Date.now() - started) / 1000 });
-        console.log(`\nHeld-out comparison (toxicity task, reference = base, beta 0.1):\n`);
-        console.log(scoreTable(r.scores));
+        printCompare(r.comparison);
         console.log(`\nCheckpoints in ${project.dir}/checkpoints/{base,dpo,decpo}; store ${project.store.file}`);
         console.log(`Finished in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
       } finally {

@@ -10,6 +10,7 @@ import { ApiError } from '../core/api.js';
 import { CancelledError } from '../core/ops/progress.js';
 import { terminalReporter, textTable } from './terminal.js';
 import { registerProjectCommands } from './cli-project.js';
+import { registerAnalysisCommands } from './cli-analysis.js';
 
 const VERSION = '0.1.0';
 
@@ -79,6 +80,7 @@ function program(): Command {
     });
 
   registerProjectCommands(p);
+  registerAnalysisCommands(p);
 
   p.command('serve')
     .description('Serve the app and its API on 127.0.0.1 for a browser (or an SSH tunnel), behind a random token')

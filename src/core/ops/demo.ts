@@ -1,12 +1,13 @@
 /**
  * `monoscope demo`: the main job on the built-in world. Pretrains a small GPT (`base`), fine-tunes it with
  * DPO and with DecPO on the `toxicity` task from the same seed, keeps the checkpoints in
- * `DIR/checkpoints/{base,dpo,decpo}/`, and scores all three on held-out data: reward accuracy and margin,
- * toxicity rate, and mean |corr| of the regularized block.
+ * `DIR/checkpoints/{base,dpo,decpo}/`, and compares all three (`compare`): on held-out data the reward
+ * accuracy and margin, the toxicity rate and mean |corr| of the regularized block; on the probe set, per
+ * layer, monosemanticity, correlation, sparsity, diversity and similarity to the base.
  */
 import type { Project } from '../store/project.js';
 import { trainOp, type TrainRequest } from './train.js';
-import { scoreCheckpoint, type CheckpointScore } from './score.js';
+import { compareOp, type CompareResult } from './compare.js';
 import type { Reporter } from './progress.js';
 import { throwIfCancelled } from './progress.js';
 import type { BackendChoice } from '../backend/index.js';
@@ -19,7 +20,7 @@ export interface DemoOptions {
 }
 
 /** The demo's settings: the whole pipeline fits in under 10 minutes on a 2-core CPU (wasm backend). */
-export function demoPlan(o: DemoOptions): { base: TrainRequest; dpo: TrainRequest; decpo: TrainRequest; layer: number; evalPairs: number; prompts: number } {
+export function demoPlan(o: DemoOptions): { base: TrainRequest; dpo: TrainRequest; decpo: TrainRequest; layer: number } {
   const seed = o.seed ?? 0;
   const quick = !!o.quick;
   const layer = 1;
@@ -54,15 +55,13 @@ export function demoPlan(o: DemoOptions): { base: TrainRequest; dpo: TrainReques
     dpo: { ...pref, name: 'dpo', stage: 'dpo' },
     decpo: { ...pref, name: 'decpo', stage: 'decpo', regularizer: 'barlow', lambda: 1e-3 },
     layer,
-    evalPairs: quick ? 64 : 256,
-    prompts: quick ? 32 : 128,
   };
 }
 
 export interface DemoResult {
   project: string;
   checkpoints: Record<string, string>;
-  scores: CheckpointScore[];
+  comparison: CompareResult;
 }
 
 /** Runs (or resumes) the demo pipeline in a project. Completed stages are kept and not retrained. */
@@ -82,28 +81,7 @@ export async function demoOp(project: Project, o: DemoOptions, reporter: Reporte
     }
     checkpoints[req.name] = project.checkpointDir(req.name);
   }
-  reporter.message('\n== scoring base, dpo and decpo on held-out toxicity data');
-  const scores: CheckpointScore[] = [];
-  for (const name of ['base', 'dpo', 'decpo']) {
-    throwIfCancelled(signal);
-    scores.push(
-      await scoreCheckpoint(
-        name,
-        checkpoints[name],
-        {
-          task: 'toxicity',
-          taskSeed: 1000 + (o.seed ?? 0),
-          evalPairs: plan.evalPairs,
-          refDir: checkpoints.base,
-          layer: plan.layer,
-          tap: 'mlp.post',
-          prompts: plan.prompts,
-          maxNewTokens: 16,
-          seed: 7,
-        },
-        reporter,
-      ),
-    );
-  }
-  return { project: project.dir, checkpoints, scores };
+  reporter.message('\n== recording the neurons of base, dpo and decpo, and comparing them');
+  const comparison = await compareOp(project, { checkpoints: ['base', 'dpo', 'decpo'], task: 'toxicity' }, reporter, signal);
+  return { project: project.dir, checkpoints, comparison };
 }

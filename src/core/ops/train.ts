@@ -132,7 +132,8 @@ function buildData(req: TrainRequest, tokenizer: Tokenizer, nCtx: number, seed: 
   } else {
     const name = req.task ?? 'toxicity';
     const n = req.examples ?? 2000;
-    const t = preferenceTask(name, { seed: 1000 + seed, train: n, eval: Math.max(64, Math.floor(n / 8)) });
+    // At least 256 held-out pairs, so that `compare`'s 256 scored pairs are never training prompts.
+    const t = preferenceTask(name, { seed: 1000 + seed, train: n, eval: Math.max(256, Math.floor(n / 8)) });
     train = t.train;
     evalPairs = t.eval;
     task = name;

@@ -1,0 +1,127 @@
+/**
+ * `monoscope compare`: base vs DPO vs DecPO (any checkpoints) side by side, one table per layer:
+ * the monosemantic share, mean |corr|, the paper's feature decorrelation, sparsity and effective rank of the
+ * MLP neurons on the probe set; SVCCA and RSA of each checkpoint's neurons to the base's; and, for models
+ * of the built-in world, the held-out reward accuracy and margin against the base and the toxicity rate.
+ * Every number comes from (and is kept in) the store.
+ */
+import { loadCheckpoint } from '../model/checkpoint.js';
+import { expandTaps } from '../model/gpt.js';
+import type { TaskName } from '../data/tasks.js';
+import type { Project } from '../store/project.js';
+import { correlationOp, monosemanticityOp, similarityOp, sparsityOp } from './analyze.js';
+import { scoreCheckpoint, type CheckpointScore } from './score.js';
+import { resolveCheckpointDir } from './train.js';
+import { recordOp } from './record.js';
+import { silentReporter, throwIfCancelled, type Reporter } from './progress.js';
+
+export interface CompareRequest {
+  checkpoints: string[];
+  /** Tap pattern (default `blocks.*.mlp.post`: the neurons of every block). */
+  taps?: string;
+  probe?: string;
+  /** Built-in task for the reward and judge columns (default toxicity); `none` skips them. */
+  task?: TaskName | 'none';
+  /** The checkpoint the others are compared to (default: the first). */
+  base?: string;
+}
+
+export interface CompareRow {
+  checkpoint: string;
+  stage: string;
+  tap: string;
+  layer: number;
+  monosemantic: number;
+  polysemantic: number;
+  dead: number;
+  meanAbsCorr: number;
+  decorrelation: number;
+  fractionActive: number;
+  hoyer: number;
+  effectiveRank: number;
+  svccaToBase: number;
+  rsaToBase: number;
+}
+
+export interface CompareResult {
+  base: string;
+  taps: string[];
+  rows: CompareRow[];
+  /** Held-out reward metrics and the judge, per checkpoint (world models only). */
+  scores: CheckpointScore[];
+  task: string;
+}
+
+/** Scores a checkpoint on a built-in task, cached in the store by content hashes. */
+export async function cachedScore(project: Project, name: string, base: string, task: TaskName, layer: number, reporter: Reporter): Promise<CheckpointScore> {
+  const dir = resolveCheckpointDir(project, name);
+  const refDir = resolveCheckpointDir(project, base);
+  const ck = loadCheckpoint(dir);
+  const ref = loadCheckpoint(refDir);
+  const opts = { task, taskSeed: 1000, evalPairs: 256, refDir, layer, tap: 'mlp.post' as const, prompts: 128, maxNewTokens: 16, seed: 7 };
+  const inputs = { checkpointHash: ck.hash, refHash: ref.hash, ...opts, refDir: undefined };
+  const hit = project.store.analyses.get<CheckpointScore>('score', inputs);
+  if (hit) return { ...hit.result, checkpoint: name };
+  const s = await scoreCheckpoint(name, dir, opts, reporter);
+  project.store.analyses.put('score', inputs, s);
+  return s;
+}
+
+/** Builds the comparison (see the module comment). */
+export async function compareOp(project: Project, req: CompareRequest, reporter: Reporter = silentReporter, signal?: AbortSignal): Promise<CompareResult> {
+  if (req.checkpoints.length === 0) throw new Error('compare: name at least one checkpoint');
+  const base = req.base ?? req.checkpoints[0];
+  const names = req.checkpoints.includes(base) ? req.checkpoints : [base, ...req.checkpoints];
+  const cks = names.map((n) => ({ name: n, ck: loadCheckpoint(resolveCheckpointDir(project, n)) }));
+  const cfg = cks[0].ck.config;
+  for (const { name, ck } of cks) {
+    if (ck.config.nLayer !== cfg.nLayer || ck.config.nInner !== cfg.nInner || ck.config.nEmbd !== cfg.nEmbd) {
+      throw new Error(`compare: '${name}' has a different shape from '${cks[0].name}'; compare checkpoints of one model (use analyze match/svcca across models)`);
+    }
+  }
+  const taps = expandTaps(cfg, req.taps ?? 'blocks.*.mlp.post');
+  // One forward pass per checkpoint records every tap (a no-op for taps already recorded).
+  for (const { name } of cks) {
+    throwIfCancelled(signal);
+    await recordOp(project, { checkpoint: name, probe: req.probe ?? 'builtin', taps: taps.join(',') }, reporter, signal);
+  }
+  const rows: CompareRow[] = [];
+  for (const tap of taps) {
+    const layer = Number(tap.split('.')[1]);
+    for (const { name, ck } of cks) {
+      throwIfCancelled(signal);
+      const ref = { checkpoint: name, tap, probe: req.probe };
+      reporter.message(`compare: ${name} ${tap}`);
+      const mono = await monosemanticityOp(project, ref, {}, reporter, signal);
+      const corr = await correlationOp(project, ref, reporter, signal);
+      const sp = await sparsityOp(project, ref, reporter, signal);
+      const toBase = (measure: 'svcca' | 'rsa') =>
+        name === base ? Promise.resolve({ result: { score: 1 } }) : similarityOp(project, { a: { checkpoint: base, tap, probe: req.probe }, b: ref, measure }, reporter, signal);
+      rows.push({
+        checkpoint: name,
+        stage: ck.meta.stage,
+        tap,
+        layer,
+        monosemantic: mono.result.shares.monosemantic,
+        polysemantic: mono.result.shares.polysemantic,
+        dead: mono.result.shares.dead,
+        meanAbsCorr: corr.result.meanAbsOffDiagonal,
+        decorrelation: corr.result.featureDecorrelation,
+        fractionActive: sp.result.fractionActive,
+        hoyer: sp.result.hoyer,
+        effectiveRank: sp.result.effectiveRank,
+        svccaToBase: (await toBase('svcca')).result.score,
+        rsaToBase: (await toBase('rsa')).result.score,
+      });
+    }
+  }
+  const task = req.task ?? 'toxicity';
+  const scores: CheckpointScore[] = [];
+  if (task !== 'none' && cks.every(({ ck }) => ck.tokenizer.kind === 'word-level')) {
+    for (const { name } of cks) {
+      throwIfCancelled(signal);
+      scores.push(await cachedScore(project, name, base, task, Math.floor(cfg.nLayer / 2), reporter));
+    }
+  }
+  return { base, taps, rows, scores, task };
+}

@@ -1,0 +1,88 @@
+/**
+ * The `record` operation: resolves a probe set (`builtin`, a text or JSONL file), stores it, and records a
+ * checkpoint's taps over it with {@link recordActivations}, reporting progress. Also `ensureRecording`,
+ * which analyses use to record a tap on demand.
+ */
+import { loadCheckpoint } from '../model/checkpoint.js';
+import { expandTaps } from '../model/gpt.js';
+import { builtinProbeSet, DEFAULT_PROBE, probeSetFromText } from '../data/probe.js';
+import type { ProbeSet } from '../data/types.js';
+import { recordActivations, type RecordResult } from '../record/record.js';
+import type { RecordingInfo } from '../store/activations.js';
+import type { Project } from '../store/project.js';
+import type { ActivationDtype } from '../store/activations.js';
+import { initBackend, type BackendChoice } from '../backend/index.js';
+import { resolveCheckpointDir } from './train.js';
+import { CancelledError, type Reporter } from './progress.js';
+
+/** Resolves a probe reference for a checkpoint: `builtin` (the world's, 20k tokens), a stored hash, or a file. */
+export function resolveProbe(project: Project, probe: string, checkpointDir: string, labels?: string): ProbeSet {
+  const ck = loadCheckpoint(checkpointDir);
+  if (probe === 'builtin') {
+    if (ck.tokenizer.kind !== 'word-level') {
+      throw new Error(
+        `the built-in probe set is written in the world's vocabulary; ${checkpointDir} uses ${ck.tokenizer.kind}: give --probe FILE (a text file)`,
+      );
+    }
+    return builtinProbeSet({ ...DEFAULT_PROBE, nCtx: ck.config.nCtx });
+  }
+  const stored = /^[0-9a-f]{16,64}$/.test(probe) ? project.store.probes.get(probe) : undefined;
+  if (stored) return stored;
+  return probeSetFromText(probe, ck.tokenizer, { nCtx: ck.config.nCtx, labels });
+}
+
+export interface RecordRequest {
+  checkpoint: string;
+  probe: string;
+  taps: string;
+  dtype?: ActivationDtype;
+  batchSize?: number;
+  labels?: string;
+  backend?: BackendChoice;
+}
+
+/** Records the taps of a checkpoint (resumable, idempotent). */
+export async function recordOp(project: Project, req: RecordRequest, reporter: Reporter, signal?: AbortSignal): Promise<RecordResult> {
+  await initBackend(req.backend ?? 'auto');
+  const dir = resolveCheckpointDir(project, req.checkpoint);
+  const ck = loadCheckpoint(dir);
+  const hash = ck.hash;
+  const known = project.store.checkpoints.get(req.checkpoint);
+  if (!known || known.hash !== hash) {
+    project.store.checkpoints.register({ name: req.checkpoint, dir, hash, stage: ck.meta.stage, runId: ck.meta.runId, parent: ck.meta.parent, config: ck.config });
+  }
+  const probe = resolveProbe(project, req.probe, dir, req.labels);
+  project.store.probes.put(probe);
+  const taps = req.taps.split(',').flatMap((p) => expandTaps(ck.config, p.trim()));
+  reporter.message(`recording ${req.checkpoint}: ${taps.join(', ')} over probe '${probe.name}' (${probe.sequences.reduce((n, s) => n + s.ids.length, 0)} tokens)`);
+  const result = await recordActivations(project.store, {
+    checkpointName: req.checkpoint,
+    checkpointDir: dir,
+    probe,
+    taps,
+    dtype: req.dtype,
+    batchSize: req.batchSize,
+    signal,
+    onProgress: (p) => reporter.progress({ phase: `record ${req.checkpoint}`, done: p.done, total: p.total, unit: 'token', metrics: { tokens_per_s: p.tokensPerS } }),
+  });
+  if (result.cancelled) throw new CancelledError('recording cancelled; run the same command to resume');
+  return result;
+}
+
+/** The complete recording of a checkpoint's tap over a probe (recording it first if needed). */
+export async function ensureRecording(
+  project: Project,
+  ref: { checkpoint: string; tap: string; probe?: string },
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<RecordingInfo> {
+  const dir = resolveCheckpointDir(project, ref.checkpoint);
+  const ck = loadCheckpoint(dir);
+  const probe = resolveProbe(project, ref.probe ?? 'builtin', dir);
+  const rec = project.store.activations.find({ checkpoint: ref.checkpoint, tap: ref.tap, probeHash: probe.hash });
+  if (rec && rec.status === 'complete' && rec.checkpointHash === ck.hash) return rec;
+  await recordOp(project, { checkpoint: ref.checkpoint, probe: ref.probe ?? 'builtin', taps: ref.tap }, reporter, signal);
+  const done = project.store.activations.find({ checkpoint: ref.checkpoint, tap: ref.tap, probeHash: probe.hash });
+  if (!done || done.status !== 'complete') throw new Error(`recording of ${ref.checkpoint} ${ref.tap} did not complete`);
+  return done;
+}
