@@ -177,20 +177,20 @@ describe('recordActivations', () => {
     expect(count()).toBe(before);
   });
 
-  it('keeps the TF.js tensor count flat across batches', async () => {
+  it('keeps the TF.js tensor count flat across batches and across recordings', async () => {
     const counts: number[] = [];
-    const before = tf.memory().numTensors;
-    await recordActivations(
-      project.store,
-      opts('leak', {
-        taps: ['blocks.1.mlp.post'],
-        batchSize: 3,
-        onProgress: () => counts.push(tf.memory().numTensors),
-      }),
-    );
-    expect(counts.length).toBe(8);
+    const after: number[] = [];
+    for (const name of ['leak-1', 'leak-2']) {
+      const onProgress = (): number => counts.push(tf.memory().numTensors);
+      await recordActivations(
+        project.store,
+        opts(name, { taps: ['blocks.1.mlp.post'], batchSize: 3, onProgress }),
+      );
+      after.push(tf.memory().numTensors);
+    }
+    expect(counts.length).toBe(16);
     expect(new Set(counts).size).toBe(1);
-    expect(tf.memory().numTensors).toBe(before + 0);
+    expect(after[1]).toBe(after[0]);
   });
 
   it('resumes a cancelled recording and ends with exactly the data of an uninterrupted one', async () => {
