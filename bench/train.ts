@@ -1,16 +1,19 @@
 /**
- * Training-step benchmark: `npm run bench:train [-- --steps N --backend wasm --lm --profile]`.
+ * Training-step benchmark: `npm run bench:train [-- --steps N --backend wasm --threads 1,2 --lm --profile]`.
  *
  * Prints one JSON line per usable backend:
- *   {"bench":"train","backend":"wasm","tokens_per_s":…,"ms_per_step":…,"ms_min":…,"ms_max":…,"steps":…,"device":…}
+ *   {"bench":"train","backend":"wasm","tokens_per_s":…,"ms_per_step":…,"ms_min":…,"ms_max":…,
+ *    "cpu_ms_per_step":…,"steps":…,"device":…,"threads":…}
  * The step timed is exactly {@link Stepper.preferenceStep} for DecPO: vocab 256, context 64, 2 layers,
  * d_model 128, 4 heads, d_mlp 512; 16 preference pairs of 32 prompt + 32 response tokens; `barlow` with
  * lambda 1e-4 on block 0; AdamW; reference log-probs precomputed (random) outside the timed step.
  * Tokens counted per step: 2 x 16 x 64. `ms_per_step` is the median over the timed steps.
  *
  * TF.js uses one backend per process, so each backend runs in its own child process (`--child <name>`).
- * With `--lm`, a second line times an LM step on 32 x 64 tokens. With `--profile`, the child also prints
- * the kernels of one step by total time (`tf.profile`) on stderr.
+ * `--threads 1,2` also times wasm with our GEMM worker thread (`src/core/backend/wasm-threads.ts`), the
+ * way PyTorch uses both cores; `"threads"` in each line says which. With `--lm`, a second line times an
+ * LM step on 32 x 64 tokens. With `--profile`, the child also prints the kernels of one step by total
+ * time (`tf.profile`) on stderr.
  *
  * `--export-check DIR` writes the initial weights (model.safetensors), one batch with its reference log-probs
  * (batch.json) and our loss, penalty, per-row log-probs and gradient norm on them (expected.json), for
@@ -21,6 +24,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, listBackends, type BackendName } from '../src/core/backend/index.js';
+import { startWasmGemmWorker } from '../src/core/backend/wasm-threads.js';
 import { disposeParams, gptConfig, initParamArrays, paramsFromArrays } from '../src/core/model/gpt.js';
 import { Rng } from '../src/core/model/rng.js';
 import { writeSafetensors } from '../src/core/model/safetensors.js';
@@ -43,10 +47,12 @@ interface Args {
   lm: boolean;
   profile: boolean;
   exportCheck?: string;
+  /** Thread counts to time the wasm backend with (1: stock; 2: with our GEMM worker thread). */
+  threads: number[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { lm: false, profile: false };
+  const args: Args = { lm: false, profile: false, threads: [1] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -61,9 +67,13 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--lm') args.lm = true;
     else if (a === '--profile') args.profile = true;
     else if (a === '--export-check') args.exportCheck = value();
-    else {
+    else if (a === '--threads') {
+      args.threads = value().split(',').map(Number);
+      if (args.threads.some((t) => t !== 1 && t !== 2))
+        throw new Error('bench:train: --threads takes 1, 2 or 1,2');
+    } else {
       throw new Error(
-        `bench:train: unknown argument '${a}' (expected --backend, --steps, --warmup, --lm, --profile, --export-check)`,
+        `bench:train: unknown argument '${a}' (expected --backend, --steps, --warmup, --threads, --lm, --profile, --export-check)`,
       );
     }
   }
@@ -109,10 +119,14 @@ async function time(
 ): Promise<Record<string, string | number>> {
   for (let i = 0; i < warmup; i++) await step(i);
   const ms: number[] = [];
+  const cpuMs: number[] = [];
   for (let i = 0; i < steps; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await step(warmup + i);
     ms.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpuMs.push((c.user + c.system) / 1000);
   }
   const med = median(ms);
   return {
@@ -121,6 +135,8 @@ async function time(
     ms_per_step: round(med),
     ms_min: round(Math.min(...ms)),
     ms_max: round(Math.max(...ms)),
+    // CPU time of this process per step (all threads): less sensitive than wall time to a busy machine.
+    cpu_ms_per_step: round(median(cpuMs)),
     steps,
   };
 }
@@ -150,6 +166,8 @@ async function profileKernels(f: () => Promise<void>): Promise<void> {
 /** Runs the benchmark on one backend in this process and prints its JSON lines. */
 async function runChild(backend: BackendName, args: Args): Promise<void> {
   const info = await initBackend(backend);
+  const threads = backend === 'wasm' ? args.threads[0] : 1;
+  if (threads === 2) await startWasmGemmWorker();
   const slow = backend === 'cpu';
   const steps = args.steps ?? (slow ? 3 : 20);
   const warmup = args.warmup ?? (slow ? 1 : 3);
@@ -166,7 +184,7 @@ async function runChild(backend: BackendName, args: Args): Promise<void> {
     await stepper.preferenceStep(batch, ref, objective, 1e-4);
   };
   const device = info.device;
-  const extra: Record<string, string | number> = {};
+  const extra: Record<string, string | number> = { threads };
   if (backend === 'wasm') extra.simd = String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'));
   const rec = await time(
     { bench: 'train', backend, step: 'decpo', device, ...extra },
@@ -181,7 +199,7 @@ async function runChild(backend: BackendName, args: Args): Promise<void> {
     const windows = Array.from({ length: 2 * PAIRS }, () => Int32Array.from(randomTokens(rng, cfg.nCtx)));
     const lb = lmBatch(windows, -1);
     const lmRec = await time(
-      { bench: 'train', backend, step: 'lm', device },
+      { bench: 'train', backend, step: 'lm', device, threads },
       lb.B * lb.T,
       warmup,
       steps,
@@ -257,11 +275,16 @@ async function runAll(args: Args, argv: string[]): Promise<void> {
   for (const p of probes)
     if (!p.usable) process.stderr.write(`bench:train: skipping ${p.name}: ${p.reason}\n`);
   for (const name of names) {
-    const code = await new Promise<number | null>((resolve) => {
-      const child = fork(process.argv[1], [...argv, '--child', name], { stdio: 'inherit' });
-      child.on('exit', resolve);
-    });
-    if (code !== 0) process.stderr.write(`bench:train: the ${name} child exited with code ${code}\n`);
+    for (const threads of name === 'wasm' ? args.threads : [1]) {
+      const code = await new Promise<number | null>((resolve) => {
+        const childArgs = [...argv.filter((_, i) => argv[i] !== '--threads' && argv[i - 1] !== '--threads')];
+        const child = fork(process.argv[1], [...childArgs, '--threads', String(threads), '--child', name], {
+          stdio: 'inherit',
+        });
+        child.on('exit', resolve);
+      });
+      if (code !== 0) process.stderr.write(`bench:train: the ${name} child exited with code ${code}\n`);
+    }
   }
 }
 

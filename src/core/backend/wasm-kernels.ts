@@ -32,6 +32,7 @@ import {
   xnnMatMul,
   type WasmBackend,
 } from './wasm-heap.js';
+import { parallelMatMul, wasmGemmWorkerActive } from './wasm-threads.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type KernelArgs = Parameters<KernelFunc>[0];
@@ -185,7 +186,7 @@ function gemms(
   N: number,
 ): void {
   if (batchW === 1) {
-    if (batchIn === batch) return xnnMatMul(be, inOff, wOff, outOff, batch * M, K, N);
+    if (batchIn === batch) return parallelMatMul(be, inOff, wOff, outOff, batch * M, K, N);
     for (let i = 0; i < batch; i++) xnnMatMul(be, inOff, wOff, outOff + i * M * N * 4, M, K, N);
     return;
   }
@@ -316,9 +317,10 @@ export function registerWasmFixes(): void {
     const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
-    // One untransposed pair: the stock kernel is XNNPACK already (and caches packed weights by tensor).
-    if (!transposeA && !transposeB && prod(a.shape.slice(0, -2)) === 1 && prod(b.shape.slice(0, -2)) === 1)
-      return null;
+    // One untransposed pair: the stock kernel is XNNPACK already (and caches packed weights by tensor);
+    // with the GEMM worker running we take it too, to split big products between two threads.
+    const single = prod(a.shape.slice(0, -2)) === 1 && prod(b.shape.slice(0, -2)) === 1;
+    if (!transposeA && !transposeB && single && !wasmGemmWorkerActive()) return null;
     return fastBatchMatMul(be, a, b, transposeA, transposeB);
   });
   override('Sum', (be, args) => leadingAxesReduce(be, args, false));
