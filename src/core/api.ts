@@ -76,6 +76,61 @@ export const RecordInput = z.strictObject({
 });
 
 const Empty = z.strictObject({});
+const Probe = z.string().min(1).max(4096).optional();
+/** A recorded tap: checkpoint, tap, probe set. */
+export const TapRefInput = z.strictObject({ checkpoint: z.string().min(1).max(4096), tap: Tap, probe: Probe });
+const Neuron = z.number().int().min(0).max(1_000_000);
+const Shuffles = z.number().int().min(0).max(100_000);
+
+export const SimilarityInput = z.strictObject({
+  a: TapRefInput,
+  b: TapRefInput,
+  measure: z.enum(['svcca', 'rsa']),
+  mode: z.enum(['svcca', 'svcca-paper-compat']).optional(),
+  shuffles: Shuffles.default(1000),
+  seed: Seed.default(0),
+  maxTokens: PosInt.max(50_000).optional(),
+});
+
+export const SaeTrainInput = z.strictObject({
+  name: Name,
+  ref: TapRefInput,
+  kind: z.enum(['topk', 'relu-l1']).default('topk'),
+  latents: PosInt.max(65_536).default(1024),
+  k: PosInt.max(4096).optional(),
+  l1: z.number().positive().max(1e4).optional(),
+  steps: PosInt.max(1_000_000).default(1000),
+  batchSize: PosInt.max(65_536).optional(),
+  lr: z.number().positive().max(1).optional(),
+  seed: Seed.optional(),
+});
+
+export const MatchInput = z.strictObject({
+  a: TapRefInput,
+  b: TapRefInput,
+  saeA: Name.optional(),
+  saeB: Name.optional(),
+  options: z
+    .strictObject({
+      direction: z.enum(['b-to-a', 'a-to-b']).optional(),
+      rule: z.enum(['many-to-1', 'one-to-one-first', 'one-to-one-best', 'hungarian']).optional(),
+      rThreshold: z.number().min(-1).max(1).nullable().optional(),
+      tokenFilters: z.boolean().optional(),
+      sharedToken: z.boolean().optional(),
+      topK: PosInt.max(100).optional(),
+    })
+    .optional(),
+  shuffles: Shuffles.default(1000),
+  seed: Seed.default(0),
+});
+
+export const CompareInput = z.strictObject({
+  checkpoints: z.array(z.string().min(1)).min(1).max(16),
+  taps: z.string().min(1).optional(),
+  probe: Probe,
+  task: z.enum(['toxicity', 'reframing', 'none']).optional(),
+  base: z.string().min(1).optional(),
+});
 
 /** Every operation: its kind, its input schema, and a one-line summary (used by `--help` and docs). */
 export const OPS = {
@@ -89,8 +144,32 @@ export const OPS = {
   },
   'checkpoints.list': { kind: 'query', input: Empty, summary: 'Checkpoints of the project' },
   generate: { kind: 'query', input: GenerateInput, summary: 'Sample continuations from a checkpoint' },
+  'recordings.list': { kind: 'query', input: z.strictObject({ checkpoint: z.string().min(1).optional() }), summary: 'Recorded taps' },
+  'neurons.table': { kind: 'query', input: TapRefInput, summary: 'Every neuron of a tap: statistics and monosemanticity, as columns' },
+  'neurons.page': { kind: 'query', input: z.strictObject({ ref: TapRefInput, neuron: Neuron }), summary: "A neuron's page: stats, histogram, contexts, quantiles, concepts, logit effects, correlated neurons" },
+  'neurons.live': { kind: 'query', input: z.strictObject({ ref: TapRefInput, neuron: Neuron, text: z.string().max(10_000) }), summary: "A neuron's activation on typed text" },
+  'neurons.counterparts': { kind: 'query', input: z.strictObject({ ref: TapRefInput, neuron: Neuron }), summary: 'The same neuron, and its best match, in the other checkpoints' },
+  'correlation.matrix': { kind: 'query', input: z.strictObject({ ref: TapRefInput, diffWith: z.string().min(1).optional() }), summary: 'Correlation matrix of a tap (heatmap), cluster order, difference to another checkpoint' },
+  'weights.proxy': { kind: 'query', input: z.strictObject({ checkpoint: z.string().min(1) }), summary: "The paper's weight-based monosemanticity proxy per layer" },
+  'saes.list': { kind: 'query', input: Empty, summary: 'SAEs trained in the project, with their metrics' },
+  'analyses.get': { kind: 'query', input: z.strictObject({ kind: z.enum(['similarity', 'match', 'subspaces', 'compare']), inputs: z.record(z.string(), z.unknown()) }), summary: 'A stored analysis result, if it exists' },
+  'figures.record': {
+    kind: 'query',
+    input: z.strictObject({ figure: z.string().min(1).max(200), format: z.enum(['svg', 'png', 'csv']), file: z.string().min(1).max(4096), options: z.record(z.string(), z.unknown()).default({}) }),
+    summary: 'Log an exported figure in the store',
+  },
+  'figures.list': { kind: 'query', input: Empty, summary: 'Exported figures' },
   train: { kind: 'job', input: TrainInput, summary: 'Train or fine-tune a model (pretrain, sft, dpo, decpo, simpo, l1)' },
   record: { kind: 'job', input: RecordInput, summary: "Record a checkpoint's activations on a probe set into the store" },
+  compare: { kind: 'job', input: CompareInput, summary: 'Compare checkpoints per layer (and store the result)' },
+  similarity: { kind: 'job', input: SimilarityInput, summary: 'SVCCA or RSA between two taps, with a permutation null' },
+  'sae.train': { kind: 'job', input: SaeTrainInput, summary: "Train a sparse autoencoder on a tap's activations" },
+  match: { kind: 'job', input: MatchInput, summary: 'Match features across checkpoints or models; SVCCA/RSA of the pairs with a null' },
+  subspaces: {
+    kind: 'job',
+    input: z.strictObject({ a: TapRefInput, b: TapRefInput, saeA: Name.optional(), saeB: Name.optional(), shuffles: Shuffles.default(1000), seed: Seed.default(0) }),
+    summary: 'Semantic subspaces by concept category',
+  },
 } as const satisfies Record<string, { kind: 'query' | 'job'; input: z.ZodType; summary: string }>;
 
 export type OpName = keyof typeof OPS;

@@ -9,6 +9,10 @@ import type { Project } from './store/project.js';
 import { trainOp } from './ops/train.js';
 import { generateOp } from './ops/generate.js';
 import { silentReporter, type Reporter } from './ops/progress.js';
+import { recordOp } from './ops/record.js';
+import { compareOp } from './ops/compare.js';
+import { listSaes, matchOp, saeTrainOp, similarityOp, subspacesOp, weightProxyOp } from './ops/analyze.js';
+import { correlationMatrix, neuronCounterparts, neuronLive, neuronPage, neuronTable } from './ops/neurons.js';
 
 export interface CallContext {
   reporter?: Reporter;
@@ -35,10 +39,37 @@ const handlers = {
   },
   'checkpoints.list': (p: Project) => p.store.checkpoints.list(),
   generate: (p: Project, i: OpParsed<'generate'>) => generateOp(p, i),
-  train: (p: Project, i: OpParsed<'train'>, c: Required<CallContext>) => trainOp(p, i, c.reporter, c.signal),
-  record: () => {
-    throw new ApiError('failed', 'record is not available yet');
+  'recordings.list': (p: Project, i: OpParsed<'recordings.list'>) => p.store.activations.list({ checkpoint: i.checkpoint }),
+  'neurons.table': (p: Project, i: OpParsed<'neurons.table'>, c: Required<CallContext>) => neuronTable(p, i, c.reporter, c.signal),
+  'neurons.page': (p: Project, i: OpParsed<'neurons.page'>, c: Required<CallContext>) => neuronPage(p, i.ref, i.neuron, c.reporter, c.signal),
+  'neurons.live': (p: Project, i: OpParsed<'neurons.live'>) => neuronLive(p, i.ref, i.neuron, i.text),
+  'neurons.counterparts': (p: Project, i: OpParsed<'neurons.counterparts'>, c: Required<CallContext>) => neuronCounterparts(p, i.ref, i.neuron, c.reporter, c.signal),
+  'correlation.matrix': (p: Project, i: OpParsed<'correlation.matrix'>, c: Required<CallContext>) => correlationMatrix(p, i.ref, i.diffWith, c.reporter, c.signal),
+  'weights.proxy': (p: Project, i: OpParsed<'weights.proxy'>) => weightProxyOp(p, i.checkpoint),
+  'saes.list': (p: Project) => listSaes(p),
+  'analyses.get': (p: Project, i: OpParsed<'analyses.get'>) => {
+    const hit = p.store.analyses.get(i.kind, i.inputs);
+    return hit ? { result: hit.result, blobs: hit.blobs } : null;
   },
+  'figures.record': (p: Project, i: OpParsed<'figures.record'>) => ({ id: p.store.figures.record(i) }),
+  'figures.list': (p: Project) => p.store.figures.list(),
+  train: (p: Project, i: OpParsed<'train'>, c: Required<CallContext>) => trainOp(p, i, c.reporter, c.signal),
+  record: (p: Project, i: OpParsed<'record'>, c: Required<CallContext>) => recordOp(p, i, c.reporter, c.signal),
+  compare: async (p: Project, i: OpParsed<'compare'>, c: Required<CallContext>) => {
+    const r = await compareOp(p, i, c.reporter, c.signal);
+    p.store.analyses.put('compare', i, r);
+    return r;
+  },
+  similarity: async (p: Project, i: OpParsed<'similarity'>, c: Required<CallContext>) => {
+    const r = await similarityOp(p, i, c.reporter, c.signal);
+    return { ...r.result, nullDistribution: r.blobs.null ?? null, reused: r.reused };
+  },
+  'sae.train': (p: Project, i: OpParsed<'sae.train'>, c: Required<CallContext>) => saeTrainOp(p, i, c.reporter, c.signal),
+  match: async (p: Project, i: OpParsed<'match'>, c: Required<CallContext>) => {
+    const r = await matchOp(p, i, c.reporter, c.signal);
+    return { ...r.result, svccaNull: r.blobs.svccaNull ?? null, rsaNull: r.blobs.rsaNull ?? null, reused: r.reused };
+  },
+  subspaces: async (p: Project, i: OpParsed<'subspaces'>, c: Required<CallContext>) => (await subspacesOp(p, i, c.reporter, c.signal)).result,
 } satisfies { [N in OpName]: Handler<N> };
 
 /** The result type of an operation. */

@@ -52,7 +52,7 @@ import {
 } from '../analysis/index.js';
 import type { RecordingInfo } from '../store/activations.js';
 import type { Project } from '../store/project.js';
-import { ensureRecording } from './record.js';
+import { ensureRecording, findRecording } from './record.js';
 import { resolveCheckpointDir } from './train.js';
 import { silentReporter, throwIfCancelled, type Reporter } from './progress.js';
 
@@ -86,7 +86,10 @@ export function parseTapRef(s: string, probe?: string): TapRef {
 /** Reads a tap's matrix and row labels (recording it first if it is missing). */
 export async function loadTap(project: Project, ref: TapRef, reporter: Reporter = silentReporter, signal?: AbortSignal): Promise<TapData> {
   await initBackend('auto');
-  const rec = await ensureRecording(project, ref, reporter, signal);
+  return readTap(project, ref, await ensureRecording(project, ref, reporter, signal));
+}
+
+function readTap(project: Project, ref: TapRef, rec: RecordingInfo): TapData {
   const m = project.store.activations.tapMatrix(rec.id);
   const rows = project.store.probes.rows(rec.probeId);
   const ck = loadCheckpoint(resolveCheckpointDir(project, ref.checkpoint));
@@ -103,22 +106,48 @@ export async function loadTap(project: Project, ref: TapRef, reporter: Reporter 
 }
 
 /** The inputs that identify a tap in an analysis key: content hashes, not names. */
-function tapKey(t: TapData): Record<string, unknown> {
+function tapKey(t: { ref: TapRef; rec: RecordingInfo }): Record<string, unknown> {
   return { checkpoint: t.ref.checkpoint, checkpointHash: t.rec.checkpointHash, tap: t.rec.tap, probeHash: t.rec.probeHash };
 }
+
+type Computed<R> = { result: R; blobs?: Record<string, Float32Array> };
 
 /** Returns the stored result of `kind` on `inputs`, or computes, stores and returns it. */
 async function cached<R extends object>(
   project: Project,
   kind: string,
   inputs: object,
-  compute: () => Promise<{ result: R; blobs?: Record<string, Float32Array> }> | { result: R; blobs?: Record<string, Float32Array> },
+  compute: () => Promise<Computed<R>> | Computed<R>,
 ): Promise<{ result: R; blobs: Record<string, Float32Array>; reused: boolean }> {
   const hit = project.store.analyses.get<R>(kind, inputs);
   if (hit) return { result: hit.result, blobs: hit.blobs, reused: true };
   const { result, blobs = {} } = await compute();
   project.store.analyses.put(kind, inputs, result, blobs);
   return { result, blobs, reused: false };
+}
+
+/**
+ * An analysis of one tap: answered from the store without reading the tap when the recording and the
+ * result exist; otherwise the tap is recorded (if needed) and read, and `compute` runs.
+ */
+async function cachedTap<R extends object>(
+  project: Project,
+  ref: TapRef,
+  kind: string,
+  options: object,
+  compute: (t: TapData) => Promise<Computed<R>> | Computed<R>,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+) {
+  const fast = findRecording(project, ref);
+  if (fast) {
+    const hit = project.store.analyses.get<R>(kind, { ...tapKey({ ref, rec: fast }), ...options });
+    if (hit) return { result: hit.result, blobs: hit.blobs, reused: true };
+  }
+  await initBackend('auto');
+  const rec = fast ?? (await ensureRecording(project, ref, reporter, signal));
+  const t = readTap(project, ref, rec);
+  return cached<R>(project, kind, { ...tapKey(t), ...options }, () => compute(t));
 }
 
 /** Row indices without special tokens (BOS/EOS/PAD), optionally a seeded subsample of at most `max`. */
@@ -153,8 +182,7 @@ export interface CorrelationResult {
  * cluster order for heatmaps. Blobs: `corr` [size*size], `order` (float32 of neuron indices).
  */
 export async function correlationOp(project: Project, ref: TapRef, reporter?: Reporter, signal?: AbortSignal) {
-  const t = await loadTap(project, ref, reporter, signal);
-  return cached<CorrelationResult>(project, 'correlation', { ...tapKey(t), rows: 'non-special' }, () => {
+  return cachedTap<CorrelationResult>(project, ref, 'correlation', { rows: 'non-special' }, (t) => {
     reporter?.message?.(`correlation of ${ref.checkpoint} ${ref.tap}: ${t.x.cols} neurons over ${t.x.rows} tokens`);
     const rows = usableRows(t);
     const x = takeRows(t.x, rows);
@@ -169,7 +197,7 @@ export async function correlationOp(project: Project, ref: TapRef, reporter?: Re
       result: { size: c.size, n: c.n, dead: c.dead, meanAbsOffDiagonal: s.meanAbsOffDiagonal, normalizedFrobenius: s.normalizedFrobenius, featureDecorrelation: fd.fd, fdExamples: fd.n },
       blobs: { corr: c.corr, order: Float32Array.from(order) },
     };
-  });
+  }, reporter, signal);
 }
 
 /** The difference B - A of two checkpoints' correlation matrices of the same tap (blob `diff`). */
@@ -197,10 +225,15 @@ export async function monosemanticityOp(
   reporter?: Reporter,
   signal?: AbortSignal,
 ) {
-  const t = await loadTap(project, ref, reporter, signal);
-  return cached<MonosemanticityResult>(project, 'monosemanticity', { ...tapKey(t), topK: opts.topK ?? 20, thresholds: opts.thresholds ?? {} }, () => ({
-    result: monosemanticity(t.x, t.concepts, { topK: opts.topK, tokenIds: t.ids, specialIds: t.specialIds, thresholds: opts.thresholds }),
-  }));
+  return cachedTap<MonosemanticityResult>(
+    project,
+    ref,
+    'monosemanticity',
+    { topK: opts.topK ?? 20, thresholds: opts.thresholds ?? {} },
+    (t) => ({ result: monosemanticity(t.x, t.concepts, { topK: opts.topK, tokenIds: t.ids, specialIds: t.specialIds, thresholds: opts.thresholds }) }),
+    reporter,
+    signal,
+  );
 }
 
 export interface SparsityResult {
@@ -217,8 +250,7 @@ export interface SparsityResult {
 
 /** Sparsity and diversity of a tap over its non-special tokens. */
 export async function sparsityOp(project: Project, ref: TapRef, reporter?: Reporter, signal?: AbortSignal) {
-  const t = await loadTap(project, ref, reporter, signal);
-  return cached<SparsityResult>(project, 'sparsity', { ...tapKey(t), rows: 'non-special' }, () => {
+  return cachedTap<SparsityResult>(project, ref, 'sparsity', { rows: 'non-special' }, (t) => {
     const x = takeRows(t.x, usableRows(t));
     const fa = fractionActive(x);
     return {
@@ -230,7 +262,7 @@ export async function sparsityOp(project: Project, ref: TapRef, reporter?: Repor
         activationVariance: activationVariance(x).mean,
       },
     };
-  });
+  }, reporter, signal);
 }
 
 /** The paper's weight-based proxy (median ||w_in|| b_in per layer, normalised across layers). */

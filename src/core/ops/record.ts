@@ -69,6 +69,37 @@ export async function recordOp(project: Project, req: RecordRequest, reporter: R
   return result;
 }
 
+const builtinHashes = new Map<number, string>();
+/** The hash of the built-in probe set for a context length (generated once per process). */
+function builtinProbeHash(nCtx: number): string {
+  let h = builtinHashes.get(nCtx);
+  if (!h) {
+    h = builtinProbeSet({ ...DEFAULT_PROBE, nCtx }).hash;
+    builtinHashes.set(nCtx, h);
+  }
+  return h;
+}
+
+/**
+ * The complete recording of a tap, found from the store alone (no checkpoint or probe file is read): the
+ * checkpoint's registered hash, the built-in probe's hash or a stored probe hash. Undefined when it is not
+ * recorded yet, or the probe is a file (then {@link ensureRecording} resolves it).
+ */
+export function findRecording(project: Project, ref: { checkpoint: string; tap: string; probe?: string }): RecordingInfo | undefined {
+  const ck = project.store.checkpoints.get(ref.checkpoint);
+  if (!ck) return undefined;
+  const probe = ref.probe ?? 'builtin';
+  let probeHash: string | undefined;
+  if (probe === 'builtin') {
+    const nCtx = (ck.config as { nCtx?: number }).nCtx;
+    if (!nCtx) return undefined;
+    probeHash = builtinProbeHash(nCtx);
+  } else if (/^[0-9a-f]{16,64}$/.test(probe)) probeHash = probe;
+  else return undefined;
+  const rec = project.store.activations.find({ checkpoint: ref.checkpoint, tap: ref.tap, probeHash });
+  return rec && rec.status === 'complete' && rec.checkpointHash === ck.hash ? rec : undefined;
+}
+
 /** The complete recording of a checkpoint's tap over a probe (recording it first if needed). */
 export async function ensureRecording(
   project: Project,
@@ -76,6 +107,8 @@ export async function ensureRecording(
   reporter: Reporter,
   signal?: AbortSignal,
 ): Promise<RecordingInfo> {
+  const fast = findRecording(project, ref);
+  if (fast) return fast;
   const dir = resolveCheckpointDir(project, ref.checkpoint);
   const ck = loadCheckpoint(dir);
   const probe = resolveProbe(project, ref.probe ?? 'builtin', dir);

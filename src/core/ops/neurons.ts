@@ -1,0 +1,241 @@
+/**
+ * What the Neurons and Heatmap views read: the table of every neuron of a tap, a neuron's page (the standard
+ * feature-page panels), its activation on typed text, its counterparts in other checkpoints, and the
+ * correlation matrix of a tap for the heatmap.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../backend/index.js';
+import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
+import { disposeParams, forward, paramsFromArrays, tapWidth, type Params } from '../model/gpt.js';
+import type { Example, NeuronPage, RecordingInfo } from '../store/activations.js';
+import type { Project } from '../store/project.js';
+import { correlationDiffOp, correlationOp, monosemanticityOp, type TapRef } from './analyze.js';
+import { ensureRecording, findRecording } from './record.js';
+import { resolveCheckpointDir } from './train.js';
+import { silentReporter, type Reporter } from './progress.js';
+import { ApiError } from '../api.js';
+
+/**
+ * Loaded checkpoints (and their TF.js weights, made on first use) by folder, kept while their content hash
+ * is unchanged: the query worker is long-lived, and typing in the live box runs a forward pass per keystroke.
+ */
+const checkpointCache = new Map<string, { ck: LoadedCheckpoint; params?: Params }>();
+function cachedCheckpoint(project: Project, name: string): { ck: LoadedCheckpoint; params?: Params } {
+  const dir = resolveCheckpointDir(project, name);
+  const known = project.store.checkpoints.get(name);
+  const hit = checkpointCache.get(dir);
+  if (hit && (!known || known.hash === hit.ck.hash)) return hit;
+  if (hit?.params) disposeParams(hit.params);
+  const entry = { ck: loadCheckpoint(dir) };
+  checkpointCache.set(dir, entry);
+  return entry;
+}
+function checkpoint(project: Project, name: string): LoadedCheckpoint {
+  return cachedCheckpoint(project, name).ck;
+}
+
+async function recording(project: Project, ref: TapRef, reporter: Reporter, signal?: AbortSignal): Promise<RecordingInfo> {
+  return findRecording(project, ref) ?? ensureRecording(project, ref, reporter, signal);
+}
+
+/** Every neuron of a tap at once: statistics and monosemanticity, as columns. */
+export async function neuronTable(project: Project, ref: TapRef, reporter: Reporter = silentReporter, signal?: AbortSignal) {
+  const rec = await recording(project, ref, reporter, signal);
+  const stats = project.store.activations.tapStats(rec.id);
+  const mono = await monosemanticityOp(project, ref, {}, reporter, signal);
+  const n = stats.neurons;
+  const neurons = mono.result.neurons;
+  return {
+    checkpoint: ref.checkpoint,
+    tap: rec.tap,
+    recordingId: rec.id,
+    rows: rec.rows,
+    neurons: n,
+    concepts: mono.result.concepts,
+    thresholds: mono.result.thresholds,
+    shares: mono.result.shares,
+    mean: Float32Array.from(stats.mean),
+    std: Float32Array.from(stats.std),
+    max: Float32Array.from(stats.max),
+    density: Float32Array.from(stats.density),
+    label: neurons.map((x) => x.label),
+    dominantConcept: neurons.map((x) => x.dominantConcept),
+    topKShare: Float32Array.from(neurons, (x) => x.topKShare),
+    selectivity: Float32Array.from(neurons, (x) => x.selectivity),
+    nmi: Float32Array.from(neurons, (x) => x.nmi),
+    memelMean: Float32Array.from(neurons, (x) => x.memelMean),
+  };
+}
+
+/** An example with its tokens as display strings. */
+export interface ExampleView extends Example {
+  text: string[];
+  concepts: (string | null)[];
+}
+
+/**
+ * The logit effects of a neuron: its output direction through the tied unembedding, W_out[j] W_U^T
+ * (the final LayerNorm is ignored, as sae_vis and Neuronpedia do). MLP neurons write through
+ * `c_proj.weight[j]`; a residual dimension k writes e_k. Top and bottom `n` tokens.
+ */
+export function logitEffects(ck: LoadedCheckpoint, tap: string, neuron: number, n = 10) {
+  const { nEmbd: D, vocabSize: V } = ck.config;
+  const [, layer, kind] = /^blocks\.(\d+)\.(mlp\.pre|mlp\.post|resid_post)$/.exec(tap) ?? [];
+  const dir = new Float32Array(D);
+  if (kind === 'resid_post') dir[neuron] = 1;
+  else dir.set(ck.arrays.get(`h.${layer}.mlp.c_proj.weight`)!.data.subarray(neuron * D, (neuron + 1) * D));
+  const wte = ck.arrays.get('wte.weight')!.data as Float32Array;
+  const effects = new Float32Array(V);
+  for (let v = 0; v < V; v++) {
+    let s = 0;
+    for (let d = 0; d < D; d++) s += wte[v * D + d] * dir[d];
+    effects[v] = s;
+  }
+  const order = Array.from(effects.keys()).sort((a, b) => effects[b] - effects[a]);
+  const pick = (ids: number[]) => ids.map((id) => ({ id, token: ck.tokenizer.tokenString(id), value: effects[id] }));
+  return { positive: pick(order.slice(0, n)), negative: pick(order.slice(-n).reverse()), histogram: histogramOf(effects, 40) };
+}
+
+function histogramOf(v: Float32Array, bins: number): { lo: number; hi: number; counts: number[] } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of v) {
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  const counts = new Array(bins).fill(0);
+  const w = (hi - lo) / bins || 1;
+  for (const x of v) counts[Math.min(bins - 1, Math.floor((x - lo) / w))]++;
+  return { lo, hi, counts };
+}
+
+/** The neuron page: statistics, histogram, top contexts, quantile samples, concept means, logit effects, correlated neurons. */
+export async function neuronPage(project: Project, ref: TapRef, neuron: number, reporter: Reporter = silentReporter, signal?: AbortSignal) {
+  const rec = await recording(project, ref, reporter, signal);
+  if (!Number.isInteger(neuron) || neuron < 0 || neuron >= rec.cols) {
+    throw new ApiError('not-found', `neuron ${neuron} does not exist in ${rec.tap} (0..${rec.cols - 1})`);
+  }
+  const page: NeuronPage = project.store.activations.neuronPage(rec.id, neuron);
+  const ck = checkpoint(project, ref.checkpoint);
+  const rows = project.store.probes.rows(rec.probeId);
+  const view = (e: Example): ExampleView => ({
+    ...e,
+    text: e.tokens.map((id) => ck.tokenizer.tokenString(id)),
+    concepts: e.tokens.map((_, i) => {
+      const c = rows.concept[rows.seqStart[e.sequence] + e.contextStart + i];
+      return c < 0 ? null : rows.concepts[c];
+    }),
+  });
+  const mono = (await monosemanticityOp(project, ref, {}, reporter, signal)).result;
+  const corr = await correlationOp(project, ref, reporter, signal);
+  const size = corr.result.size;
+  const row = corr.blobs.corr.subarray(neuron * size, (neuron + 1) * size);
+  const correlated = Array.from(row.keys())
+    .filter((j) => j !== neuron)
+    .sort((a, b) => Math.abs(row[b]) - Math.abs(row[a]))
+    .slice(0, 10)
+    .map((j) => ({ neuron: j, r: row[j] }));
+  const { vector: _vector, recording: _rec, neuron: _n, ...rest } = page;
+  return {
+    checkpoint: ref.checkpoint,
+    tap: rec.tap,
+    neuron,
+    neurons: rec.cols,
+    rows: rec.rows,
+    ...rest,
+    topExamples: page.topExamples.map((e) => ({ ...view(e), rank: e.rank })),
+    quantiles: page.quantiles.map((g) => ({ ...g, samples: g.samples.map(view) })),
+    mono: mono.neurons[neuron],
+    thresholds: mono.thresholds,
+    logitEffects: logitEffects(ck, rec.tap, neuron),
+    correlated,
+  };
+}
+
+/** A neuron's activation on each token of a typed text (a forward pass of the checkpoint). */
+export async function neuronLive(project: Project, ref: TapRef, neuron: number, text: string) {
+  await initBackend('auto');
+  const entry = cachedCheckpoint(project, ref.checkpoint);
+  const ck = entry.ck;
+  const width = tapWidth(ck.config, ref.tap);
+  if (!Number.isInteger(neuron) || neuron < 0 || neuron >= width) throw new ApiError('not-found', `neuron ${neuron} does not exist in ${ref.tap}`);
+  let ids = ck.tokenizer.encode(text);
+  if (ids.length === 0) return { tokens: [], values: [], truncated: false };
+  const truncated = ids.length > ck.config.nCtx;
+  ids = ids.slice(0, ck.config.nCtx);
+  entry.params ??= paramsFromArrays(ck.config, ck.arrays, false);
+  const params = entry.params;
+  const out = tf.tidy(() => {
+    const { taps } = forward(ck.config, params, tf.tensor2d([ids], [1, ids.length], 'int32'), { hiddenOnly: true, taps: [ref.tap] });
+    return tf.reshape(tf.slice(taps.get(ref.tap)!, [0, 0, neuron], [1, ids.length, 1]), [ids.length]);
+  });
+  const values = Array.from(await out.data());
+  out.dispose();
+  return { tokens: ids.map((id) => ck.tokenizer.tokenString(id)), ids, values, truncated };
+}
+
+/**
+ * The same neuron in the other checkpoints of the project that share the tap's width: its statistics there,
+ * and the neuron there whose activations correlate best with this one's on the same probe tokens.
+ */
+export async function neuronCounterparts(project: Project, ref: TapRef, neuron: number, reporter: Reporter = silentReporter, signal?: AbortSignal) {
+  const rec = await recording(project, ref, reporter, signal);
+  const v = project.store.activations.neuronVector(rec.id, neuron);
+  const others = project.store.activations
+    .list({})
+    .filter((r) => r.tap === rec.tap && r.probeId === rec.probeId && r.checkpoint !== ref.checkpoint && r.status === 'complete' && r.cols === rec.cols);
+  const vs = standardize(v);
+  return others.map((o) => {
+    const stats = project.store.activations.neuronStats(o.id, neuron);
+    const same = pearsonWith(vs, project.store.activations.neuronVector(o.id, neuron));
+    const m = project.store.activations.tapMatrix(o.id);
+    let best = { neuron: -1, r: -Infinity };
+    const col = new Float32Array(m.rows);
+    for (let j = 0; j < m.cols; j++) {
+      for (let r = 0; r < m.rows; r++) col[r] = m.data[r * m.cols + j];
+      const r = pearsonWith(vs, col);
+      if (r > best.r) best = { neuron: j, r };
+    }
+    return { checkpoint: o.checkpoint, stats, sameIndexR: same, bestMatch: best };
+  });
+}
+
+function standardize(v: Float32Array): Float64Array {
+  let m = 0;
+  for (const x of v) m += x;
+  m /= v.length;
+  let ss = 0;
+  for (const x of v) ss += (x - m) ** 2;
+  const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+  return Float64Array.from(v, (x) => (x - m) * inv);
+}
+
+/** Pearson r of a standardised vector with a raw one. */
+function pearsonWith(zs: Float64Array, v: Float32Array): number {
+  let m = 0;
+  for (const x of v) m += x;
+  m /= v.length;
+  let dot = 0;
+  let ss = 0;
+  for (let i = 0; i < v.length; i++) {
+    const d = v[i] - m;
+    dot += zs[i] * d;
+    ss += d * d;
+  }
+  return ss > 0 ? dot / Math.sqrt(ss) : 0;
+}
+
+/** The correlation matrix of a tap for the heatmap, its cluster order, and optionally the difference to another checkpoint. */
+export async function correlationMatrix(project: Project, ref: TapRef, diffWith: string | undefined, reporter: Reporter = silentReporter, signal?: AbortSignal) {
+  const c = await correlationOp(project, ref, reporter, signal);
+  const d = diffWith ? await correlationDiffOp(project, { ...ref, checkpoint: diffWith }, ref, reporter, signal) : null;
+  return {
+    checkpoint: ref.checkpoint,
+    tap: ref.tap,
+    size: c.result.size,
+    summary: c.result,
+    corr: c.blobs.corr,
+    order: Int32Array.from(c.blobs.order),
+    ...(d ? { diffWith, diff: d.diff, meanAbsDiff: d.meanAbsDiff } : {}),
+  };
+}
