@@ -45,7 +45,7 @@ function barlowHost(z: number[]): number {
   return s;
 }
 function rowcosHost(z: number[], normalize: boolean): number {
-  const rows = [];
+  const rows: number[][] = [];
   for (let i = 0; i < n; i++) {
     const r = z.slice(i * d, (i + 1) * d);
     const norm = normalize ? Math.sqrt(r.reduce((a, b) => a + b * b, 0)) : 1;
