@@ -1,0 +1,30 @@
+// E2E fixture: a project made by the demo pipeline (`monoscope demo --quick`), served by the real
+// `monoscope serve` server (token, API, events), for tests in a real Chromium.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, buildRenderer } from './harness.js';
+import { serve, type RunningServer } from '../../src/main/server.js';
+
+/**
+ * The e2e project: made once by `monoscope demo --quick` (about a minute on 2 cores) into
+ * `test-output/e2e-project` and reused by every e2e file; `MONOSCOPE_E2E_PROJECT` points elsewhere.
+ */
+export function demoProject(): string {
+  const dir = process.env.MONOSCOPE_E2E_PROJECT ?? join(REPO, 'test-output', 'e2e-project');
+  if (!existsSync(join(dir, 'checkpoints', 'decpo', 'model.safetensors')) || !existsSync(join(dir, 'monoscope.db'))) {
+    execFileSync(process.execPath, [join(REPO, 'bin', 'monoscope.js'), 'demo', '--quick', '--project', dir], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 600_000,
+    });
+  }
+  return dir;
+}
+
+/** Builds the renderer and serves the demo project with the real server; `url` carries the token. */
+export async function serveDemoProject(): Promise<RunningServer & { project: string }> {
+  const project = demoProject();
+  await buildRenderer();
+  const s = await serve({ projectDir: project, rendererDir: join(REPO, 'dist-renderer') });
+  return { ...s, project };
+}
