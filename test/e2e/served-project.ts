@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, buildRenderer } from './harness.js';
-import { serve, type RunningServer } from '../../src/main/server.js';
+import { pathToFileURL } from 'node:url';
+import type { RunningServer, ServeOptions } from '../../src/main/server.js';
 
 /**
  * The e2e project: made once by `monoscope demo --quick` (about a minute on 2 cores) into
@@ -25,6 +26,10 @@ export function demoProject(): string {
 export async function serveDemoProject(): Promise<RunningServer & { project: string }> {
   const project = demoProject();
   await buildRenderer();
+  // The compiled server (npm test builds first): its engine runs in worker threads loaded from dist/.
+  const { serve } = (await import(pathToFileURL(join(REPO, 'dist', 'main', 'server.js')).href)) as {
+    serve: (o: ServeOptions) => Promise<RunningServer>;
+  };
   const s = await serve({ projectDir: project, rendererDir: join(REPO, 'dist-renderer') });
   return { ...s, project };
 }
