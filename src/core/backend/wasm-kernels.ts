@@ -15,7 +15,8 @@
  *    input first in the stock kernel. Ours adds halves pairwise with the SIMD `Add` kernel (log2 n steps,
  *    no transpose, and more accurate than a running sum).
  * 4. `GatherV2` along an axis copies element by element in the stock kernel; ours copies whole rows.
- * 5. `Identity` and same-dtype `Cast` copy their input in the stock kernels; the engine clones every tensor
+ * 5. `Transpose` is generic and slow (8 ns per element); ours handles the batched 2-D and block cases.
+ * 6. `Identity` and same-dtype `Cast` copy their input in the stock kernels; the engine clones every tensor
  *    it saves for backprop, so a training step made ~200 copies. Ours share the data and count a reference
  *    (as the cpu backend and the wasm `Reshape` kernel do; TF.js tensors are immutable).
  *
@@ -28,6 +29,7 @@ import {
   heapFree,
   isWasmBackend,
   offsetOf,
+  transposeBlocksHeap,
   transposeHeap,
   xnnMatMul,
   type WasmBackend,
@@ -41,32 +43,36 @@ const prod = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
 
 let registered = false;
 
-/** Adds `x`'s rows into `numSegments` buckets named by `segmentIds` (gradient of gather along axis 0). */
+/**
+ * Adds `x`'s rows into `numSegments` buckets named by `segmentIds` (the gradient of gather along axis 0),
+ * reading and writing the heap in place. Ids outside [0, numSegments) are dropped, as in TF.
+ */
 const unsortedSegmentSum: KernelFunc = ({ inputs, attrs, backend }) => {
-  const wasm = backend as unknown as WasmBackend;
+  const be = backend as unknown as WasmBackend;
   const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
   const numSegments = (attrs as { numSegments: number }).numSegments;
-  const ids = wasm.readSync(segmentIds.dataId) as Int32Array;
-  const values = wasm.readSync(x.dataId) as Float32Array;
-  const segShape = segmentIds.shape;
-  const rowShape = x.shape.slice(segShape.length);
+  if (x.dtype !== 'float32') throw new Error(`UnsortedSegmentSum on wasm: float32 only, got ${x.dtype}`);
+  const n = prod(segmentIds.shape);
+  const rowShape = x.shape.slice(segmentIds.shape.length);
   const rowSize = prod(rowShape);
-  const out = wasm.makeOutput([numSegments, ...rowShape], x.dtype);
-  const d = wasm.dataIdMap.get(out.dataId)!;
-  const outValues = new Float32Array(wasm.wasm.HEAPU8.buffer, d.memoryOffset, numSegments * rowSize);
-  outValues.fill(0);
-  for (let r = 0; r < ids.length; r++) {
+  const out = be.makeOutput([numSegments, ...rowShape], x.dtype);
+  const h = be.wasm.HEAPF32;
+  const o = offsetOf(be, out) >> 2;
+  h.fill(0, o, o + numSegments * rowSize);
+  const xs = offsetOf(be, x) >> 2;
+  const ids = be.wasm.HEAP32.subarray(offsetOf(be, segmentIds) >> 2, (offsetOf(be, segmentIds) >> 2) + n);
+  for (let r = 0; r < n; r++) {
     const s = ids[r];
     if (s < 0 || s >= numSegments) continue;
-    const src = r * rowSize;
-    const dst = s * rowSize;
-    for (let k = 0; k < rowSize; k++) outValues[dst + k] += values[src + k];
+    const src = xs + r * rowSize;
+    const dst = o + s * rowSize;
+    for (let k = 0; k < rowSize; k++) h[dst + k] += h[src + k];
   }
   return out;
 };
 
 /** Approximate cost, in ns per element, of a tiled transpose and of XNNPACK packing a weight matrix. */
-const TRANSPOSE_NS = 1.5;
+const TRANSPOSE_NS = 0.8;
 const PACK_NS = 2.5;
 
 /**
@@ -276,6 +282,51 @@ function gatherRows(be: WasmBackend, args: KernelArgs): tf.TensorInfo | null {
   return out;
 }
 
+/**
+ * Transposes whose permutation, after merging axes that stay adjacent, swaps two axes with an optional
+ * batch axis before and a contiguous block after ([1,0], [0,2,1], [1,0,2], [0,2,1,3]: matmul operands,
+ * attention heads, the Gram gradient's G^T). 4-byte dtypes only; others go to the stock kernel.
+ */
+function blockTranspose(be: WasmBackend, args: KernelArgs): tf.TensorInfo | null {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { perm } = args.attrs as unknown as { perm: number[] };
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') return null;
+  // Merge runs of input axes that appear consecutively in perm: (sizes in input order, merged perm).
+  const groups: number[][] = [];
+  for (const a of perm) {
+    const last = groups[groups.length - 1];
+    if (last && a === last[last.length - 1] + 1) last.push(a);
+    else groups.push([a]);
+  }
+  const order = groups.map((g) => g[0]);
+  const sorted = [...groups].sort((p, q) => p[0] - q[0]);
+  const size = (g: number[]): number => prod(g.map((a) => x.shape[a]));
+  const rank = sorted.length;
+  const outShape = perm.map((a) => x.shape[a]);
+  const at = (k: number): number => sorted.indexOf(groups[k]);
+  let batch = 1;
+  let inner = 1;
+  let rows: number;
+  let cols: number;
+  if (rank === 1) {
+    return null; // identity permutation: the stock kernel shares or copies
+  } else if (rank === 2 && at(0) === 1 && at(1) === 0) {
+    [rows, cols] = [size(sorted[0]), size(sorted[1])];
+  } else if (rank === 3 && order.length === 3 && at(0) === 0 && at(1) === 2 && at(2) === 1) {
+    [batch, rows, cols] = [size(sorted[0]), size(sorted[1]), size(sorted[2])];
+  } else if (rank === 3 && at(0) === 1 && at(1) === 0 && at(2) === 2) {
+    [rows, cols, inner] = [size(sorted[0]), size(sorted[1]), size(sorted[2])];
+  } else if (rank === 4 && at(0) === 0 && at(1) === 2 && at(2) === 1 && at(3) === 3) {
+    [batch, rows, cols, inner] = sorted.map(size);
+  } else {
+    return null;
+  }
+  const out = be.makeOutput(outShape, x.dtype);
+  if (batch * rows * cols * inner === 0) return out;
+  transposeBlocksHeap(be, offsetOf(be, x), offsetOf(be, out), batch, rows, cols, inner);
+  return out;
+}
+
 /** Identity, or a cast to the same dtype: the same data under one more reference. */
 function shareData(be: WasmBackend, args: KernelArgs): tf.TensorInfo | null {
   const { x } = args.inputs as { x: tf.TensorInfo };
@@ -299,8 +350,8 @@ function override(name: string, fast: (be: WasmBackend, args: KernelArgs) => tf.
 
 /**
  * Registers the wasm fixes. Call after `await tf.setBackend('wasm')` (the stock kernels must be set up);
- * safe to call twice. Does nothing but the UnsortedSegmentSum kernel if the backend's internals are not
- * the ones these kernels were written for (another tfjs-backend-wasm major version).
+ * safe to call twice. Does nothing if the backend's internals are not the ones these kernels were written
+ * for (another tfjs-backend-wasm major version).
  */
 export function registerWasmFixes(): void {
   if (registered) return;
@@ -326,6 +377,7 @@ export function registerWasmFixes(): void {
   override('Sum', (be, args) => leadingAxesReduce(be, args, false));
   override('Mean', (be, args) => leadingAxesReduce(be, args, true));
   override('GatherV2', gatherRows);
+  override('Transpose', blockTranspose);
   override('Identity', shareData);
   override('Cast', shareData);
 }

@@ -19,28 +19,27 @@ export type RegularizerId = (typeof REGULARIZERS)[number];
 const EPS = 1e-5;
 
 /**
- * Z^T Z / n for Z [n, d], with its gradient written out: d/dZ <G, Z^T Z / n> = Z (G + G^T) / n, one matmul
- * where autodiff of matMul(Z, Z, true, false) takes two (one per operand).
+ * Column-standardised Pearson matrix C [d, d] of Z [n, d] (population variance, eps for dead columns):
+ * Zs = (Z - mean) / sqrt(var + eps) column-wise, C = Zs^T Zs / n. The gradient is written out (autodiff
+ * takes two Gram matmuls and ~20 small kernels): with S = G + G^T for G = dL/dC and D = Zs S / n,
+ *   dL/dZ = (D - mean(D) - Zs mean(D Zs)) / sqrt(var + eps)    (column means; batch-norm's backward).
  */
-const gramOverN = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+export const pearsonGram = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [z, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
-  save([z]);
   const n = z.shape[0];
+  const zc = tf.sub(z, tf.mean(z, 0, true));
+  const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(zc), 0, true), EPS));
+  const zs = tf.mul(zc, rstd) as tf.Tensor2D;
+  save([zs, rstd]);
   return {
-    value: tf.div(tf.matMul(z, z, true, false), n) as tf.Tensor2D,
-    gradFunc: (g: tf.Tensor2D, saved: tf.Tensor[]) =>
-      tf.div(tf.matMul(saved[0] as tf.Tensor2D, tf.add(g, tf.transpose(g))), n),
+    value: tf.div(tf.matMul(zs, zs, true, false), n) as tf.Tensor2D,
+    gradFunc: (g: tf.Tensor2D, [zs, rstd]: tf.Tensor[]) => {
+      const d = tf.div(tf.matMul(zs as tf.Tensor2D, tf.add(g, tf.transpose(g))), n);
+      const centred = tf.sub(d, tf.mean(d, 0, true));
+      return tf.mul(tf.sub(centred, tf.mul(zs, tf.mean(tf.mul(d, zs), 0, true))), rstd);
+    },
   };
 }) as (z: tf.Tensor2D) => tf.Tensor2D;
-
-/** Column-standardised Pearson matrix C [d, d] of Z [n, d] (population variance, eps for dead columns). */
-export function pearsonGram(z: tf.Tensor2D): tf.Tensor2D {
-  const mean = tf.mean(z, 0, true);
-  const zc = tf.sub(z, mean);
-  const variance = tf.mean(tf.square(zc), 0, true);
-  const zs = tf.div(zc, tf.sqrt(tf.add(variance, EPS))) as tf.Tensor2D;
-  return gramOverN(zs);
-}
 
 /** Masks the diagonal of a square matrix to 0. */
 function offDiagonal(c: tf.Tensor2D): tf.Tensor2D {

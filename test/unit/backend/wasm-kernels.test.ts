@@ -271,6 +271,27 @@ describe('wasm kernel fixes', () => {
     );
   });
 
+  it('transposes equal cpu for every permutation of rank 2 to 4, int32 too', async () => {
+    const shape = [2, 3, 4, 5];
+    const x = randn(120, 60);
+    const perms = (n: number): number[][] =>
+      n === 1
+        ? [[0]]
+        : perms(n - 1).flatMap((p) =>
+            Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]),
+          );
+    for (const rank of [2, 3, 4]) {
+      const sh = shape.slice(0, rank);
+      const size = sh.reduce((a, b) => a * b, 1);
+      await sameOnBoth(() => perms(rank).map((p) => tf.transpose(tf.tensor(x.slice(0, size), sh), p)), 0);
+    }
+    await useBackend('wasm');
+    const t = tf.tidy(() => tf.transpose(tf.tensor3d([1, 2, 3, 4, 5, 6], [1, 2, 3], 'int32'), [0, 2, 1]));
+    expect(t.shape).toEqual([1, 3, 2]);
+    expect(Array.from(t.dataSync())).toEqual([1, 4, 2, 5, 3, 6]);
+    t.dispose();
+  });
+
   it('identity and same-type casts share data safely; real casts still convert', async () => {
     await useBackend('wasm');
     const before = tf.memory().numBytes;
