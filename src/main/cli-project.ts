@@ -7,6 +7,7 @@ import { parseInput } from '../core/api.js';
 import { trainOp } from '../core/ops/train.js';
 import { evalPairs } from '../core/ops/eval.js';
 import { demoOp } from '../core/ops/demo.js';
+import { universalityOp, type UniversalityResult } from '../core/ops/universality.js';
 import { generateOp } from '../core/ops/generate.js';
 import { STAGES } from '../core/train/loop.js';
 import { REGULARIZERS } from '../core/train/regularizers.js';
@@ -14,19 +15,41 @@ import { backendOption, int, num, printJson, projectDir, withCancel } from './cl
 import { terminalReporter, textTable } from './terminal.js';
 import { printCompare } from './cli-analysis.js';
 
+/** The universality table: one row per layer pair. */
+function printUniversality(u: UniversalityResult): void {
+  console.log(`\nSAEs (TopK, residual stream), held-out tokens:\n`);
+  console.log(textTable(['SAE', 'tap', 'explained var.', 'L0', 'dead'], u.saes.map((s) => [s.name, s.tap, s.explainedVariance, s.l0, s.deadFraction])));
+  console.log(`\nMatched SAE features, ${u.modelA} vs ${u.modelB}: decoder rows of the kept pairs, SVCCA (99% variance) and RSA, each against ${u.shuffles} shuffles; p = (1 + #null >= obs)/(1 + N), q = Benjamini-Hochberg over the layer pairs.\n`);
+  console.log(
+    textTable(
+      ['layer A', 'layer B', 'kept/pairs', 'mean r', 'svcca', 'null', 'q', 'k A/B', 'rsa', 'null', 'q'],
+      u.pairs.map((p) => [p.layerA, p.layerB, `${p.kept}/${p.pairsBefore}`, p.meanR, p.svcca, p.svccaNullMean, p.svccaQ, `${p.kA}/${p.kB}`, p.rsa, p.rsaNullMean, p.rsaQ]),
+    ),
+  );
+}
+
 export function registerProjectCommands(p: Command): void {
   p.command('demo')
     .description('The main job on the built-in world: pretrain a small GPT, then DPO and DecPO on `toxicity`, and compare them')
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .option('--quick', 'a much smaller run (about a minute), for tests')
+    .option('--universality', 'instead: a second base model of another size and seed; SVCCA/RSA of matched SAE features by layer pair, against a null')
     .option('--seed <n>', 'seed', int('--seed'), 0)
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .addOption(backendOption())
-    .action(async (o: { project: string; quick?: boolean; seed: number; json?: boolean; backend: string }) => {
+    .action(async (o: { project: string; quick?: boolean; universality?: boolean; seed: number; json?: boolean; backend: string }) => {
       const project = openProject(projectDir(o.project));
       const reporter = terminalReporter(o.json ? { json: true, stream: process.stderr } : {});
       try {
         const started = Date.now();
+        if (o.universality) {
+          const u = await withCancel((signal) => universalityOp(project, { quick: o.quick, seed: o.seed, backend: o.backend as 'auto' }, reporter, signal));
+          reporter.stop();
+          if (o.json) return printJson({ ...u, seconds: (Date.now() - started) / 1000 });
+          printUniversality(u);
+          console.log(`Finished in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+          return;
+        }
         const r = await withCancel((signal) =>
           demoOp(project, { quick: o.quick, seed: o.seed, backend: o.backend as 'auto' }, reporter, signal),
         );

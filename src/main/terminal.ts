@@ -18,6 +18,7 @@ const SHOWN: [string, string][] = [
 
 function fmt(v: number): string {
   if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v)) return String(v);
   const a = Math.abs(v);
   if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
   return v.toFixed(a >= 100 ? 0 : 4);

@@ -1,0 +1,137 @@
+/**
+ * Universality in miniature (`monoscope demo --universality`), after Lan et al. 2024 (arXiv 2410.06981):
+ * a second base model of another size and seed is pretrained on the same built-in world; TopK SAEs are
+ * trained on the residual stream of every block of both models; SAE features are matched across every
+ * layer pair by the correlation of their activations on the same probe tokens (with the paper's filters);
+ * the matched features' decoder rows are compared with SVCCA (as intended: 99% variance) and RSA, each
+ * against a permutation null, with Benjamini-Hochberg q-values across the layer pairs.
+ */
+import { benjaminiHochberg } from '../analysis/nulls.js';
+import type { Project } from '../store/project.js';
+import type { BackendChoice } from '../backend/index.js';
+import { matchOp, saeTrainOp, type TapRef } from './analyze.js';
+import { recordOp } from './record.js';
+import { trainOp, type TrainRequest } from './train.js';
+import { demoPlan } from './demo.js';
+import { throwIfCancelled, type Reporter } from './progress.js';
+
+export interface UniversalityOptions {
+  quick?: boolean;
+  seed?: number;
+  backend?: BackendChoice;
+  shuffles?: number;
+}
+
+export interface LayerPairResult {
+  layerA: number;
+  layerB: number;
+  saeA: string;
+  saeB: string;
+  /** Matched pairs before and after the filters. */
+  pairsBefore: number;
+  kept: number;
+  meanR: number;
+  svcca: number;
+  svccaNullMean: number;
+  svccaP: number;
+  svccaQ: number;
+  kA: number;
+  kB: number;
+  rsa: number;
+  rsaNullMean: number;
+  rsaP: number;
+  rsaQ: number;
+}
+
+export interface UniversalityResult {
+  modelA: string;
+  modelB: string;
+  shuffles: number;
+  saes: { name: string; tap: string; explainedVariance: number; l0: number; deadFraction: number }[];
+  pairs: LayerPairResult[];
+}
+
+/** The second model: another size and seed, same world and tokenizer. */
+export function secondModel(o: UniversalityOptions): TrainRequest {
+  const base = demoPlan(o).base;
+  const quick = !!o.quick;
+  return {
+    ...base,
+    name: 'base-b',
+    seed: (o.seed ?? 0) + 1,
+    model: quick ? { nLayer: 3, nEmbd: 48, nHead: 4, nInner: 192, nCtx: 64 } : { nLayer: 3, nEmbd: 96, nHead: 4, nInner: 384, nCtx: 64 },
+  };
+}
+
+/** Runs the study (see the module comment); completed steps are reused from the store. */
+export async function universalityOp(project: Project, o: UniversalityOptions, reporter: Reporter, signal?: AbortSignal): Promise<UniversalityResult> {
+  const shuffles = o.shuffles ?? (o.quick ? 200 : 1000);
+  const models = [demoPlan(o).base, secondModel(o)];
+  for (const req of models) {
+    throwIfCancelled(signal);
+    const run = project.store.runs.get(req.name);
+    if (run?.status === 'completed' && project.store.checkpoints.get(req.name)) continue;
+    reporter.message(`\n== pretrain -> checkpoints/${req.name}`);
+    const r = await trainOp(project, req, reporter, signal);
+    if (r.status !== 'completed') throw new Error(r.message ?? `${req.name}: ${r.status}`);
+  }
+  const layers = (name: string) => (project.store.checkpoints.get(name)!.config as { nLayer: number }).nLayer;
+  const saes: UniversalityResult['saes'] = [];
+  const saeOf = new Map<string, string>();
+  for (const req of models) {
+    const n = layers(req.name);
+    const taps = Array.from({ length: n }, (_, i) => `blocks.${i}.resid_post`);
+    await recordOp(project, { checkpoint: req.name, probe: 'builtin', taps: taps.join(',') }, reporter, signal);
+    const dModel = (project.store.checkpoints.get(req.name)!.config as { nEmbd: number }).nEmbd;
+    for (const tap of taps) {
+      throwIfCancelled(signal);
+      const name = `${req.name}-${tap.replace(/\./g, '-')}`;
+      const ref: TapRef = { checkpoint: req.name, tap };
+      reporter.message(`SAE ${name}: TopK, ${4 * dModel} latents, k 16`);
+      const s = await saeTrainOp(project, { name, ref, kind: 'topk', latents: 4 * dModel, k: 16, steps: o.quick ? 100 : 400, batchSize: 1024, seed: o.seed ?? 0 }, reporter, signal);
+      saes.push({ name, tap: `${req.name}:${tap}`, explainedVariance: s.metrics.explainedVariance, l0: s.metrics.l0, deadFraction: s.metrics.deadFraction });
+      saeOf.set(`${req.name}:${tap}`, name);
+    }
+  }
+  const pairs: LayerPairResult[] = [];
+  const [A, B] = models.map((m) => m.name);
+  for (let la = 0; la < layers(A); la++) {
+    for (let lb = 0; lb < layers(B); lb++) {
+      throwIfCancelled(signal);
+      const a: TapRef = { checkpoint: A, tap: `blocks.${la}.resid_post` };
+      const b: TapRef = { checkpoint: B, tap: `blocks.${lb}.resid_post` };
+      const saeA = saeOf.get(`${A}:${a.tap}`)!;
+      const saeB = saeOf.get(`${B}:${b.tap}`)!;
+      reporter.message(`match ${A} layer ${la} <-> ${B} layer ${lb}`);
+      const m = (await matchOp(project, { a, b, saeA, saeB, options: { rule: 'many-to-1', rThreshold: 0.1 }, shuffles, seed: o.seed ?? 0 }, reporter, signal)).result;
+      const s = m.similarity;
+      pairs.push({
+        layerA: la,
+        layerB: lb,
+        saeA,
+        saeB,
+        pairsBefore: m.filters.find((f) => f.filter.startsWith('pairs'))?.after ?? m.kept,
+        kept: m.kept,
+        meanR: m.meanCorrelationFiltered,
+        svcca: s?.svcca.score ?? NaN,
+        svccaNullMean: s?.svcca.nullMean ?? NaN,
+        svccaP: s?.svcca.pValue ?? NaN,
+        svccaQ: NaN,
+        kA: s?.svcca.kA ?? 0,
+        kB: s?.svcca.kB ?? 0,
+        rsa: s?.rsa.score ?? NaN,
+        rsaNullMean: s?.rsa.nullMean ?? NaN,
+        rsaP: s?.rsa.pValue ?? NaN,
+        rsaQ: NaN,
+      });
+    }
+  }
+  const scored = pairs.filter((p) => Number.isFinite(p.svccaP));
+  const qs = benjaminiHochberg(scored.map((p) => p.svccaP));
+  const qr = benjaminiHochberg(scored.map((p) => p.rsaP));
+  scored.forEach((p, i) => {
+    p.svccaQ = qs[i];
+    p.rsaQ = qr[i];
+  });
+  return { modelA: A, modelB: B, shuffles, saes, pairs };
+}
