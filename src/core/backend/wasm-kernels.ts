@@ -16,6 +16,7 @@
  *    no transpose, and more accurate than a running sum).
  * 4. `GatherV2` along an axis copies element by element in the stock kernel; ours copies whole rows.
  * 5. `Transpose` is generic and slow (8 ns per element); ours handles the batched 2-D and block cases.
+ *    `Slice` and `SplitV` copy the whole input out of the heap per piece; ours copy contiguous runs.
  * 6. `Identity` and same-dtype `Cast` copy their input in the stock kernels; the engine clones every tensor
  *    it saves for backprop, so a training step made ~200 copies. Ours share the data and count a reference
  *    (as the cpu backend and the wasm `Reshape` kernel do; TF.js tensors are immutable).
@@ -327,6 +328,63 @@ function blockTranspose(be: WasmBackend, args: KernelArgs): tf.TensorInfo | null
   return out;
 }
 
+/**
+ * x[begin : begin + size] for 4-byte dtypes by copying contiguous runs on the heap. The run is the last
+ * partially taken axis together with every (fully taken) axis after it. The stock kernel first copies the
+ * whole input out of the heap (`readSync`), once per piece of a split.
+ */
+function sliceHeap(be: WasmBackend, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+  const out = be.makeOutput(size, x.dtype);
+  const count = prod(size);
+  if (count === 0) return out;
+  const rank = x.shape.length;
+  const strides = [...tf.util.computeStrides(x.shape), 1];
+  let k = rank - 1;
+  while (k > 0 && begin[k] === 0 && size[k] === x.shape[k]) k--;
+  const run = size[k] * strides[k];
+  const h = be.wasm.HEAP32;
+  const xs = (offsetOf(be, x) >> 2) + begin[k] * strides[k];
+  const os = offsetOf(be, out) >> 2;
+  const idx = new Array<number>(k).fill(0);
+  for (let i = 0; i < count / run; i++) {
+    let src = xs;
+    for (let a = 0; a < k; a++) src += (begin[a] + idx[a]) * strides[a];
+    const dst = os + i * run;
+    if (run >= 16) h.copyWithin(dst, src, src + run);
+    else for (let e = 0; e < run; e++) h[dst + e] = h[src + e];
+    for (let a = k - 1; a >= 0 && ++idx[a] === size[a]; a--) idx[a] = 0;
+  }
+  return out;
+}
+
+function slice(be: WasmBackend, args: KernelArgs): tf.TensorInfo | null {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') return null;
+  const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+  return sliceHeap(be, x, b, s);
+}
+
+/** Split along an axis into pieces of the given sizes: one {@link sliceHeap} per piece. */
+function splitV(be: WasmBackend, args: KernelArgs): tf.TensorInfo[] | null {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { numOrSizeSplits, axis } = args.attrs as unknown as {
+    numOrSizeSplits: number | number[];
+    axis: number;
+  };
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') return null;
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((n) => {
+    const size = [...x.shape];
+    size[ax] = n;
+    const piece = sliceHeap(be, x, [...begin], size);
+    begin[ax] += n;
+    return piece;
+  });
+}
+
 /** Identity, or a cast to the same dtype: the same data under one more reference. */
 function shareData(be: WasmBackend, args: KernelArgs): tf.TensorInfo | null {
   const { x } = args.inputs as { x: tf.TensorInfo };
@@ -337,7 +395,10 @@ function shareData(be: WasmBackend, args: KernelArgs): tf.TensorInfo | null {
 }
 
 /** Replaces a wasm kernel by `fast`, which returns null for the cases the original should keep. */
-function override(name: string, fast: (be: WasmBackend, args: KernelArgs) => tf.TensorInfo | null): void {
+function override(
+  name: string,
+  fast: (be: WasmBackend, args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[] | null,
+): void {
   const original = tf.getKernel(name, 'wasm');
   if (!original) return;
   tf.unregisterKernel(name, 'wasm');
@@ -378,6 +439,8 @@ export function registerWasmFixes(): void {
   override('Mean', (be, args) => leadingAxesReduce(be, args, true));
   override('GatherV2', gatherRows);
   override('Transpose', blockTranspose);
+  override('Slice', slice);
+  override('SplitV', splitV);
   override('Identity', shareData);
   override('Cast', shareData);
 }

@@ -292,6 +292,33 @@ describe('wasm kernel fixes', () => {
     t.dispose();
   });
 
+  it('slices and splits equal cpu on ranks 1 to 4 (inner, outer and middle axes), int32 too, with gradients', async () => {
+    const x = randn(2 * 3 * 4 * 20, 70);
+    await sameOnBoth(() => {
+      const t4 = tf.tensor4d(x, [2, 3, 4, 20]);
+      const t2 = tf.tensor2d(x.slice(0, 6 * 40), [6, 40]);
+      return [
+        tf.slice(tf.tensor1d(x.slice(0, 30)), [4], [9]),
+        tf.slice(t2, [1, 0], [3, 40]), // whole rows: one run
+        tf.slice(t2, [0, 5], [6, 17]), // column block: a run per row
+        tf.slice(t2, [2, 39], [4, 1]), // single elements
+        tf.slice(t4, [1, 1, 0, 0], [1, 2, 4, 20]),
+        tf.slice(t4, [0, 1, 2, 3], [2, 2, 2, 16]),
+        ...tf.split(t2, [10, 20, 10], 1),
+        ...tf.split(t4, 3, 1),
+        ...tf.split(t4, 2, 3),
+        tf.grad((v: tf.Tensor) => {
+          const [p, q, r] = tf.split(v, 3, 1);
+          return tf.sum(tf.add(tf.mul(p, 2), tf.mul(q, tf.mul(r, r))));
+        })(tf.tensor2d(x.slice(0, 5 * 12), [5, 12])),
+      ];
+    }, 0);
+    await useBackend('wasm');
+    const s = tf.tidy(() => tf.slice(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'), [0, 1], [2, 2]));
+    expect(Array.from(s.dataSync())).toEqual([2, 3, 5, 6]);
+    s.dispose();
+  });
+
   it('identity and same-type casts share data safely; real casts still convert', async () => {
     await useBackend('wasm');
     const before = tf.memory().numBytes;
