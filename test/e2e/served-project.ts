@@ -1,8 +1,8 @@
 // E2E fixture: a project made by the demo pipeline (`monoscope demo --quick`), served by the real
 // `monoscope serve` server (token, API, events), for tests in a real Chromium.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { REPO, buildRenderer } from './harness.js';
 import { pathToFileURL } from 'node:url';
 import type { RunningServer, ServeOptions } from '../../src/main/server.js';
@@ -13,11 +13,31 @@ import type { RunningServer, ServeOptions } from '../../src/main/server.js';
  */
 export function demoProject(): string {
   const dir = process.env.MONOSCOPE_E2E_PROJECT ?? join(REPO, 'test-output', 'e2e-project');
-  if (!existsSync(join(dir, 'checkpoints', 'decpo', 'model.safetensors')) || !existsSync(join(dir, 'monoscope.db'))) {
-    execFileSync(process.execPath, [join(REPO, 'bin', 'monoscope.js'), 'demo', '--quick', '--project', dir], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      timeout: 600_000,
-    });
+  const done = join(dir, '.demo-complete');
+  if (existsSync(done)) return dir;
+  // Test files of several suites may ask at once: the first makes the project, the others wait for it.
+  const lock = `${dir}.lock`;
+  mkdirSync(dirname(dir), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (existsSync(done)) return dir;
+      if (Date.now() - statSync(lock).mtimeMs > 900_000) rmSync(lock, { recursive: true, force: true });
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    }
+  }
+  try {
+    if (!existsSync(done)) {
+      execFileSync(process.execPath, [join(REPO, 'bin', 'monoscope.js'), 'demo', '--quick', '--project', dir], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        timeout: 600_000,
+      });
+      writeFileSync(done, new Date().toISOString());
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
   }
   return dir;
 }
