@@ -1,9 +1,10 @@
 // The app shell: sidebar of views, the current view (kept in the location hash so reloads and the back
-// button work), the theme switch, and the keyboard shortcuts.
+// button work), the jobs strip, the theme switch, and the keyboard shortcuts.
 import { useCallback, useEffect, useRef, useState, type ComponentType } from 'react';
 import { useGlobalShortcuts } from './keyboard.js';
 import { Sidebar } from './components/Sidebar.js';
 import { ShortcutsHelp } from './components/ShortcutsHelp.js';
+import { JobsStrip } from './components/Jobs.js';
 import { ThemeContext, useTheme } from './theme.js';
 import { VIEWS, viewFromHash, type ViewId } from './views.js';
 import { CompareView } from './views/CompareView.js';
@@ -55,6 +56,7 @@ export function App() {
         <Sidebar current={view} onSelect={open} />
         <div className="content">
           <div className="toolbar">
+            <JobsStrip />
             <button
               type="button"
               className="theme-toggle"

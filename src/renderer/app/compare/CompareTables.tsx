@@ -1,0 +1,82 @@
+// The comparison's numbers as tables (what the charts show, for screen readers and for copying): the
+// held-out scores, then one table per layer with a row per checkpoint.
+import { fmtNumber, fmtPercent } from '../components/format.js';
+import { COMPARE_METRICS, HELD_OUT_MEASURES, tapLabels, type CompareResultLike } from './specs.js';
+
+export function CompareTables({ result }: { result: CompareResultLike }) {
+  const labels = tapLabels(result.taps);
+  return (
+    <section className="panel" aria-labelledby="numbers-heading">
+      <h2 id="numbers-heading">The numbers</h2>
+      {result.scores.length > 0 && (
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Held-out scores">
+          <table className="data-table" data-table="heldout">
+            <caption>
+              Held-out {result.task} pairs (reference {result.base}, β = 0.1; mean |corr| of block{' '}
+              {result.scores[0].layer})
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">checkpoint</th>
+                {HELD_OUT_MEASURES.map((m) => (
+                  <th scope="col" className="num" key={m.key} title={m.what}>
+                    {m.key === 'judgeValue' ? result.scores[0].judgeMetric.replace(/_/g, ' ') : m.label}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {result.scores.map((s) => (
+                <tr key={s.checkpoint} data-checkpoint={s.checkpoint}>
+                  <th scope="row" className="mono">
+                    {s.checkpoint}
+                  </th>
+                  {HELD_OUT_MEASURES.map((m) => (
+                    <td className="num" key={m.key} data-field={m.key} data-value={String(s[m.key])}>
+                      {m.percent ? fmtPercent(s[m.key] as number) : fmtNumber(s[m.key] as number)}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {result.taps.map((tap, t) => (
+        <div className="table-scroll" tabIndex={0} role="region" aria-label={`${tap} statistics`} key={tap}>
+          <table className="data-table" data-table={tap}>
+            <caption>
+              {labels[t]} · <span className="mono">{tap}</span> (probe set, non-special tokens)
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">checkpoint</th>
+                {COMPARE_METRICS.map((m) => (
+                  <th scope="col" className="num" key={m.key} title={m.what}>
+                    {m.label}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {result.rows
+                .filter((r) => r.tap === tap)
+                .map((r) => (
+                  <tr key={r.checkpoint} data-checkpoint={r.checkpoint}>
+                    <th scope="row" className="mono">
+                      {r.checkpoint}
+                    </th>
+                    {COMPARE_METRICS.map((m) => (
+                      <td className="num" key={m.key} data-field={m.key} data-value={String(r[m.key])}>
+                        {m.percent ? fmtPercent(r[m.key] as number) : fmtNumber(r[m.key] as number)}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+            </tbody>
+          </table>
+        </div>
+      ))}
+    </section>
+  );
+}
