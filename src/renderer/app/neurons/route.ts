@@ -1,0 +1,92 @@
+// The location hash as the three views' state: `#/neurons/dpo/blocks.1.mlp.post/42`,
+// `#/heatmap/dpo/blocks.1.mlp.post?diff=base`, `#/features/match`. Reloads and the back button keep the
+// selection; the last checkpoint and tap picked in any view are the default of the others.
+import { useCallback, useSyncExternalStore } from 'react';
+
+function subscribe(onChange: () => void): () => void {
+  window.addEventListener('hashchange', onChange);
+  return () => window.removeEventListener('hashchange', onChange);
+}
+
+/** The current location hash, re-read on every `hashchange`. */
+export function useLocationHash(): string {
+  return useSyncExternalStore(subscribe, () => window.location.hash);
+}
+
+export interface HashRoute {
+  /** The path segments after the view's id, decoded. */
+  parts: string[];
+  params: URLSearchParams;
+}
+
+/** Splits `#/view/a/b?x=1` into the segments after `view` and the query. */
+export function parseHash(hash: string, view: string): HashRoute {
+  const body = hash.replace(/^#\/?/, '');
+  const q = body.indexOf('?');
+  const path = q >= 0 ? body.slice(0, q) : body;
+  const params = new URLSearchParams(q >= 0 ? body.slice(q + 1) : '');
+  const segments = path.split('/').filter(Boolean);
+  if (segments[0] !== view) return { parts: [], params };
+  const parts = segments.slice(1).map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  });
+  return { parts, params };
+}
+
+/** The hash for `view` with path segments and query parameters (empty values are left out). */
+export function formatHash(
+  view: string,
+  parts: (string | number)[],
+  params: Record<string, string | undefined> = {},
+): string {
+  const path = [view, ...parts.map((p) => encodeURIComponent(String(p)))].join('/');
+  const query = Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v!)}`)
+    .join('&');
+  return `#/${path}${query ? `?${query}` : ''}`;
+}
+
+/**
+ * The route of `view` and a navigate function: `push` adds a history entry (opening a neuron), otherwise
+ * the current entry is replaced (changing a picker).
+ */
+export function useRoute(view: string): [HashRoute, (hash: string, push?: boolean) => void] {
+  const hash = useLocationHash();
+  const navigate = useCallback((next: string, push = false) => {
+    if (next === window.location.hash) return;
+    if (push) window.location.hash = next;
+    else window.location.replace(next);
+  }, []);
+  return [parseHash(hash, view), navigate];
+}
+
+const LAST_KEY = 'monoscope.lastTap';
+
+/** The checkpoint and tap picked last in any view (this tab). */
+export function lastTap(): { checkpoint: string; tap: string } | undefined {
+  try {
+    const v = JSON.parse(sessionStorage.getItem(LAST_KEY) ?? 'null') as {
+      checkpoint?: unknown;
+      tap?: unknown;
+    } | null;
+    return v && typeof v.checkpoint === 'string' && typeof v.tap === 'string'
+      ? { checkpoint: v.checkpoint, tap: v.tap }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Remembers the checkpoint and tap picked, for the other views. */
+export function rememberTap(checkpoint: string, tap: string): void {
+  try {
+    sessionStorage.setItem(LAST_KEY, JSON.stringify({ checkpoint, tap }));
+  } catch {
+    // Storage can be unavailable; the other views then start from the first recording.
+  }
+}
