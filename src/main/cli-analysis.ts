@@ -22,6 +22,7 @@ import { compareOp, type CompareResult } from '../core/ops/compare.js';
 import { writeMatrixNpy, writeRecordsCsv } from '../core/analysis/export.js';
 import { backendOption, int, num, printJson, projectDir, withCancel } from './cli.js';
 import { terminalReporter, textTable } from './terminal.js';
+import { registerFigureCommand } from './cli-figure.js';
 import type { Project } from '../core/store/project.js';
 
 /** Runs `fn` on an open project with a reporter and Ctrl-C as cancel; closes everything after. */
@@ -88,6 +89,7 @@ export function registerAnalysisCommands(p: Command): void {
     });
 
   const exp = p.command('export').description('Export data so any tool can take over');
+  registerFigureCommand(exp);
   exp
     .command('activations')
     .description('A recorded tap as npy (float32 [rows, neurons]) or CSV, with FILE.tokens.json and FILE.concepts.json')
