@@ -18,7 +18,7 @@ export function CompareCharts({ result, probe }: { result: CompareResultLike; pr
     <>
       {result.scores.length > 0 && (
         <section className="panel" aria-labelledby="heldout-heading">
-          <h2 id="heldout-heading">Held-out {result.task} pairs</h2>
+          <h2 id="heldout-heading">Held-out scores</h2>
           <Figure spec={heldOutSpec(result, { caption })} fileName={`compare-heldout-${names}`} />
           <dl className="definitions inline">
             {HELD_OUT_MEASURES.map((m) => (

@@ -108,6 +108,9 @@ export function JobProgress({ job, compact = false }: { job: JobView; compact?: 
             .join(' · ')}
         </p>
       )}
+      {!compact && job.status === 'running' && job.messages.length > 0 && (
+        <p className="job-metrics job-message">{job.messages[job.messages.length - 1].trim()}</p>
+      )}
       {cancelError && (
         <p className="field-error" role="alert">
           {cancelError}

@@ -87,7 +87,7 @@ export function TrainForm({
   /** Called with the run's name once the server accepted the job. */
   onStarted: (name: string) => void;
 }) {
-  const { start } = useJobs();
+  const { start, jobs } = useJobs();
   const backends = useQuery('backends.list', {});
   const [values, setValues] = useState<TrainFormValues>(() => defaultValues(checkpoints.map((c) => c.name)));
   const [touched, setTouched] = useState<Partial<Record<TrainField, boolean>>>({});
@@ -95,6 +95,9 @@ export function TrainForm({
   const [serverError, setServerError] = useState<string>();
   const [status, setStatus] = useState<string>();
   const [sending, setSending] = useState(false);
+  const [startedJob, setStartedJob] = useState<string>();
+  // A run the engine accepted can still stop at once (a completed run of that name, a missing file).
+  const failed = jobs.find((j) => j.id === startedJob && j.status === 'failed');
   const form = useRef<HTMLFormElement>(null);
   const uid = useId();
 
@@ -109,6 +112,7 @@ export function TrainForm({
     setValues((v) => ({ ...v, [field]: value }) as TrainFormValues);
     setServerError(undefined);
     setStatus(undefined);
+    setStartedJob(undefined);
   };
 
   const onSubmit = async (e: FormEvent) => {
@@ -122,7 +126,8 @@ export function TrainForm({
     setSending(true);
     setServerError(undefined);
     try {
-      await start('train', check.input);
+      const job = await start('train', check.input);
+      setStartedJob(job.id);
       setStatus(`Started run '${check.input.name}'.`);
       onStarted(check.input.name);
     } catch (error) {
@@ -237,6 +242,12 @@ export function TrainForm({
           </span>
         )}
       </div>
+      {failed && (
+        <div className="state state-error server-error" role="alert">
+          <h3>The run stopped at once</h3>
+          <pre className="error-message">{failed.error ?? 'no message'}</pre>
+        </div>
+      )}
       {serverError && (
         <div className="state state-error server-error" role="alert">
           <h3>The engine refused this run</h3>

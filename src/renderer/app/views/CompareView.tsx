@@ -95,7 +95,8 @@ export function CompareView() {
                     checked={selected.includes(c.name)}
                     onChange={() => toggle(c.name)}
                   />
-                  <span className="mono">{c.name}</span> <span className="muted">{c.stage}</span>
+                  <span className="mono">{c.name}</span>
+                  {c.stage !== c.name && <span className="muted">{c.stage}</span>}
                   {selected[0] === c.name && <span className="badge">base</span>}
                 </label>
               ))}
