@@ -13,7 +13,7 @@ export function recordsTap(job: JobView, checkpoint: string, tap: string): boole
 }
 
 export function RecordOffer({ checkpoint, tap, what }: { checkpoint: string; tap: string; what: string }) {
-  const run = useJobRun('record', (j) => recordsTap(j, checkpoint, tap));
+  const run = useJobRun('record', (j) => j.status === 'running' && recordsTap(j, checkpoint, tap));
   return (
     <div className="ms-record-offer">
       <Empty

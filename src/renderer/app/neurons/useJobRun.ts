@@ -17,7 +17,10 @@ export interface JobRun<N extends JobOp> {
   cancel: () => void;
 }
 
-/** Starts `op` jobs and follows the latest; `adopt` picks up a matching job started elsewhere. */
+/**
+ * Starts `op` jobs and follows the latest started here; before that, `adopt` picks the newest matching job
+ * started elsewhere (another view, or this panel before it was closed).
+ */
 export function useJobRun<N extends JobOp>(op: N, adopt?: (job: JobView) => boolean): JobRun<N> {
   const jobs = useJobs();
   const [id, setId] = useState<string>();

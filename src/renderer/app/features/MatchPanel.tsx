@@ -1,0 +1,337 @@
+// Matching features across checkpoints or models (`match` job): each B feature's best A partner by
+// activation correlation, Lan et al.'s filters with their before/after counts, the pairs' correlations
+// against the threshold, and SVCCA/RSA of the kept pairs with their permutation nulls.
+import { useEffect, useState } from 'react';
+import type { OpInput } from '../../../core/api.js';
+import type { OpResult } from '../../../core/service.js';
+import type { FigureSpec } from '../../figures/index.js';
+import { Figure } from '../components/Figure.js';
+import { ErrorState } from '../components/States.js';
+import { dec3, int } from '../neurons/format.js';
+import { JobProgress } from '../neurons/JobProgress.js';
+import type { CheckpointInfo, RecordingInfo } from '../neurons/taps.js';
+import { useJobRun } from '../neurons/useJobRun.js';
+import { NullResult } from './NullResult.js';
+import { asNumbers, knownSides, lastInput, rememberInput, useRereadLast } from './results.js';
+import { SideFields, refOf, type SaeInfo, type Side } from './TapFields.js';
+
+type MatchInput = OpInput<'match'>;
+type Rule = NonNullable<NonNullable<MatchInput['options']>['rule']>;
+const RULES: { value: Rule; label: string }[] = [
+  { value: 'many-to-1', label: 'many-to-1 (each feature its best partner; the paper)' },
+  { value: 'one-to-one-first', label: 'one-to-one, first pair kept' },
+  { value: 'one-to-one-best', label: 'one-to-one, best pair kept' },
+  { value: 'hungarian', label: 'Hungarian assignment (maximum total r)' },
+];
+
+function describe(input: MatchInput, s: 'a' | 'b'): string {
+  const side = input[s];
+  const sae = s === 'a' ? input.saeA : input.saeB;
+  return `${side.checkpoint} ${side.tap}${sae ? ` (SAE ${sae})` : ''}`;
+}
+
+export function MatchPanel({
+  checkpoints,
+  recordings,
+  saes,
+  initial,
+}: {
+  checkpoints: CheckpointInfo[];
+  recordings: RecordingInfo[];
+  saes: SaeInfo[];
+  initial: [Side, Side];
+}) {
+  // The form starts from the last completed run (whose stored result is re-read), else from defaults.
+  const [last] = useState(() => lastInput<MatchInput>('match', (i) => knownSides(i, checkpoints)));
+  const o = last?.options ?? {};
+  const [a, setA] = useState<Side>(last ? { ...last.a, sae: last.saeA ?? '' } : initial[0]);
+  const [b, setB] = useState<Side>(last ? { ...last.b, sae: last.saeB ?? '' } : initial[1]);
+  const [direction, setDirection] = useState<'b-to-a' | 'a-to-b'>(o.direction ?? 'b-to-a');
+  const [rule, setRule] = useState<Rule>(o.rule ?? 'many-to-1');
+  const [thresholdOn, setThresholdOn] = useState(o.rThreshold !== null);
+  const [threshold, setThreshold] = useState(o.rThreshold ?? 0.1);
+  const [tokenFilters, setTokenFilters] = useState(o.tokenFilters ?? true);
+  const [sharedToken, setSharedToken] = useState(o.sharedToken ?? true);
+  const [topK, setTopK] = useState(o.topK ?? 5);
+  const [shuffles, setShuffles] = useState(last?.shuffles ?? 1000);
+  const [seed, setSeed] = useState(last?.seed ?? 0);
+  // The panel shows its latest job, also one started before the tab was left.
+  const run = useJobRun('match', () => true);
+  const sent = run.job?.input as MatchInput | undefined;
+  const start = run.start;
+  useRereadLast(run.job ? undefined : last, start);
+  useEffect(() => {
+    if (run.result && sent) rememberInput('match', sent);
+  }, [run.result, sent]);
+  const submit = () =>
+    start({
+      a: refOf(a),
+      b: refOf(b),
+      ...(a.sae ? { saeA: a.sae } : {}),
+      ...(b.sae ? { saeB: b.sae } : {}),
+      options: {
+        direction,
+        rule,
+        rThreshold: thresholdOn ? threshold : null,
+        tokenFilters,
+        sharedToken,
+        topK,
+      },
+      shuffles,
+      seed,
+    });
+  const result = run.result;
+
+  return (
+    <div className="ms-features-panel">
+      <form
+        className="ms-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!run.running) submit();
+        }}
+      >
+        <div className="ms-sides">
+          <SideFields
+            side="A"
+            value={a}
+            onChange={setA}
+            checkpoints={checkpoints}
+            recordings={recordings}
+            saes={saes}
+          />
+          <SideFields
+            side="B"
+            value={b}
+            onChange={setB}
+            checkpoints={checkpoints}
+            recordings={recordings}
+            saes={saes}
+          />
+        </div>
+        <div className="ms-form-row">
+          <label title="Which side picks its partner: the paper lets each B feature pick an A feature">
+            Direction
+            <select value={direction} onChange={(e) => setDirection(e.target.value as 'b-to-a' | 'a-to-b')}>
+              <option value="b-to-a">each B feature → best A</option>
+              <option value="a-to-b">each A feature → best B</option>
+            </select>
+          </label>
+          <label>
+            Rule
+            <select value={rule} onChange={(e) => setRule(e.target.value as Rule)}>
+              {RULES.map((r) => (
+                <option key={r.value} value={r.value}>
+                  {r.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="ms-check-field" title="Keep pairs with r above the threshold">
+            <span>
+              <input
+                type="checkbox"
+                checked={thresholdOn}
+                onChange={(e) => setThresholdOn(e.target.checked)}
+              />{' '}
+              r threshold
+            </span>
+            <input
+              type="number"
+              min={-1}
+              max={1}
+              step={0.05}
+              value={threshold}
+              disabled={!thresholdOn}
+              onChange={(e) => setThreshold(Number(e.target.value))}
+            />
+          </label>
+          <label title="Top activations per feature that the token filters look at">
+            Top-k tokens
+            <input
+              type="number"
+              min={1}
+              max={100}
+              value={topK}
+              onChange={(e) => setTopK(Number(e.target.value))}
+            />
+          </label>
+          <label title="Permutations of the null for SVCCA and RSA of the kept pairs (0: none)">
+            Shuffles
+            <input
+              type="number"
+              min={0}
+              max={100000}
+
+              value={shuffles}
+              onChange={(e) => setShuffles(Number(e.target.value))}
+            />
+          </label>
+          <label>
+            Seed
+            <input type="number" min={0} value={seed} onChange={(e) => setSeed(Number(e.target.value))} />
+          </label>
+        </div>
+        <div className="ms-form-row">
+          <label className="ms-check">
+            <input
+              type="checkbox"
+              checked={tokenFilters}
+              onChange={(e) => setTokenFilters(e.target.checked)}
+            />{' '}
+            Drop pairs whose top tokens are punctuation or special (non-concept filter)
+          </label>
+          <label className="ms-check">
+            <input
+              type="checkbox"
+              checked={sharedToken}
+              disabled={!tokenFilters}
+              onChange={(e) => setSharedToken(e.target.checked)}
+            />{' '}
+            Require a shared top token
+          </label>
+        </div>
+        <button type="submit" className="ms-primary" disabled={run.running}>
+          Match
+        </button>
+      </form>
+      {run.job && run.running && <JobProgress job={run.job} onCancel={run.cancel} />}
+      {run.error && <ErrorState title="Matching failed" error={run.error} />}
+      {result && sent && <MatchResultView result={result} input={sent} />}
+    </div>
+  );
+}
+
+function MatchResultView({ result, input }: { result: OpResult<'match'>; input: MatchInput }) {
+  const thr = input.options?.rThreshold === undefined ? 0.1 : input.options.rThreshold;
+  const source = result.direction === 'b-to-a' ? 'b' : 'a';
+  const caption = {
+    A: describe(input, 'a'),
+    B: describe(input, 'b'),
+    rule: result.rule,
+    direction: result.direction,
+    ...(thr === null ? {} : { threshold: thr }),
+  };
+  const scatter: FigureSpec = {
+    kind: 'scatter',
+    data: {
+      series: [
+        { name: 'kept pairs', x: result.pairs.map((p) => p[source]), y: result.pairs.map((p) => p.r) },
+      ],
+      thresholds: thr === null ? undefined : { y: [{ value: thr, label: `r = ${thr}` }] },
+    },
+    options: {
+      width: 520,
+      height: 300,
+      title: 'Correlation of each kept pair',
+      xLabel: `feature of ${source.toUpperCase()} (the side that picks)`,
+      yLabel: 'activation correlation r',
+      legend: 'none',
+      caption,
+    },
+  };
+  const alignment: FigureSpec = {
+    kind: 'scatter',
+    data: {
+      series: [{ name: 'kept pairs', x: result.pairs.map((p) => p.a), y: result.pairs.map((p) => p.b) }],
+      thresholds: { diagonal: true },
+    },
+    options: {
+      width: 520,
+      height: 300,
+      title: 'Which feature matched which',
+      xLabel: 'feature of A',
+      yLabel: 'feature of B',
+      legend: 'none',
+      caption,
+    },
+  };
+  return (
+    <section className="ms-panel ms-result" aria-label="Matching result" data-result="match">
+      <h3>
+        {int(result.kept)} pairs kept{' '}
+        <span className="ms-muted ms-small">
+          {result.reused ? '(read from the store)' : '(computed)'} · {int(result.n)} tokens
+        </span>
+      </h3>
+      <p>
+        Mean r over all candidate pairs <strong>{dec3(result.meanCorrelation)}</strong>; over the kept pairs{' '}
+        <strong>{dec3(result.meanCorrelationFiltered)}</strong>.
+      </p>
+      <div className="ms-panels">
+        <div>
+          <h4>Filters, in order</h4>
+          <table className="ms-table" aria-label="Filters">
+            <thead>
+              <tr>
+                <th>Filter</th>
+                <th>Applied</th>
+                <th className="num">Before</th>
+                <th className="num">After</th>
+                <th className="num">Dropped</th>
+              </tr>
+            </thead>
+            <tbody>
+              {result.filters.map((f) => (
+                <tr key={f.filter} className={f.applied ? undefined : 'ms-muted'}>
+                  <td>{f.filter}</td>
+                  <td>{f.applied ? 'yes' : 'no'}</td>
+                  <td className="num">{int(f.before)}</td>
+                  <td className="num">{int(f.after)}</td>
+                  <td className="num">{int(f.before - f.after)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p className="ms-what">
+            The first row counts tokens (special tokens masked); the others count pairs. Filters after Lan et
+            al. (2024): non-concept top tokens, a shared top token, one-to-one, and the r threshold.
+          </p>
+        </div>
+        <div>
+          {result.pairs.length > 0 ? (
+            <Figure spec={scatter} fileName="match-pair-correlations" />
+          ) : (
+            <p className="ms-muted">No pair survived the filters.</p>
+          )}
+        </div>
+      </div>
+      {result.pairs.length > 0 && (
+        <div className="ms-panels">
+          <div>
+            <Figure spec={alignment} fileName="match-alignment" />
+          </div>
+          <div className="ms-what">
+            Points on the diagonal are features matched to the same index: for raw neurons of one model
+            fine-tuned two ways, the neuron kept its identity.
+          </div>
+        </div>
+      )}
+      {result.similarity ? (
+        <div className="ms-panels">
+          <NullResult
+            title="SVCCA"
+            result={result.similarity.svcca}
+            nullValues={asNumbers(result.svccaNull)}
+            statistic="SVCCA"
+            fileName="match-svcca-null"
+            caption={caption}
+          />
+          <NullResult
+            title="RSA"
+            result={result.similarity.rsa}
+            nullValues={asNumbers(result.rsaNull)}
+            statistic="RSA"
+            fileName="match-rsa-null"
+            caption={caption}
+          />
+        </div>
+      ) : (
+        <p className="ms-muted">
+          No SVCCA/RSA of the pairs:{' '}
+          {(input.shuffles ?? 1000) === 0 ? 'no shuffles were asked for' : 'fewer than 3 pairs were kept'}.
+        </p>
+      )}
+    </section>
+  );
+}

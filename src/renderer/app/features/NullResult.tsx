@@ -1,0 +1,111 @@
+// A similarity score with its permutation test: the score and its definition (as the analysis labels it),
+// the null's mean and sd, the p-value with its formula, and the null histogram figure.
+import type { FigureSpec } from '../../figures/index.js';
+import { binValues, formatPValue } from '../../figures/index.js';
+import { Figure } from '../components/Figure.js';
+import { dec3, int } from '../neurons/format.js';
+
+export interface ScoreWithNull {
+  label: string;
+  score: number;
+  n: number;
+  kA?: number;
+  kB?: number;
+  warnings?: string[];
+  nullMean?: number;
+  nullSd?: number;
+  pValue?: number;
+  pFormula?: string;
+  shuffles: number;
+}
+
+export function NullResult({
+  title,
+  result,
+  nullValues,
+  statistic,
+  fileName,
+  caption,
+}: {
+  title: string;
+  result: ScoreWithNull;
+  nullValues: number[];
+  statistic: string;
+  fileName: string;
+  caption: Record<string, string | number | boolean>;
+}) {
+  const z =
+    result.nullSd && result.nullSd > 0 && result.nullMean !== undefined
+      ? (result.score - result.nullMean) / result.nullSd
+      : undefined;
+  const spec: FigureSpec | undefined =
+    nullValues.length > 0 && result.pValue !== undefined
+      ? {
+          kind: 'nullHistogram',
+          data: { null: binValues(nullValues, 40), observed: result.score, pValue: result.pValue, statistic },
+          options: {
+            width: 520,
+            height: 260,
+            title: `${title}: observed vs permutation null`,
+            caption: { ...caption, 'null N': nullValues.length, p: result.pFormula ?? '' },
+          },
+        }
+      : undefined;
+  return (
+    <div className="ms-null-result" data-measure={title}>
+      <h4>{title}</h4>
+      <p className="ms-what">{result.label}</p>
+      <dl className="ms-kv">
+        <div>
+          <dt>Score</dt>
+          <dd data-field="score">{dec3(result.score)}</dd>
+        </div>
+        <div title="Datapoints the score is computed over (tokens, or matched pairs)">
+          <dt>n</dt>
+          <dd>{int(result.n)}</dd>
+        </div>
+        {result.kA !== undefined && (
+          <div title="SVD directions kept on each side before CCA">
+            <dt>Directions kept (A, B)</dt>
+            <dd>
+              {result.kA}, {result.kB}
+            </dd>
+          </div>
+        )}
+        {result.shuffles > 0 && result.pValue !== undefined ? (
+          <>
+            <div title="Mean and standard deviation of the score over the shuffles (B's rows permuted, A kept)">
+              <dt>Null mean ± sd</dt>
+              <dd>
+                {dec3(result.nullMean)} ± {dec3(result.nullSd)}
+                {z !== undefined && <span className="ms-muted"> (z = {dec3(z)})</span>}
+              </dd>
+            </div>
+            <div title={`p = ${result.pFormula ?? ''} over N = ${result.shuffles} shuffles`}>
+              <dt>p</dt>
+              <dd data-field="p">
+                {formatPValue(result.pValue)}{' '}
+                <span className="ms-muted ms-small">
+                  = {result.pFormula}, N = {int(result.shuffles)}
+                </span>
+              </dd>
+            </div>
+          </>
+        ) : (
+          <div>
+            <dt>p</dt>
+            <dd className="ms-muted">no null (0 shuffles)</dd>
+          </div>
+        )}
+      </dl>
+      {result.warnings && result.warnings.length > 0 && (
+        <ul className="ms-warnings">
+          {result.warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
+        </ul>
+      )}
+      {spec && <Figure spec={spec} fileName={fileName} />}
+    </div>
+  );
+}

@@ -1,0 +1,322 @@
+// SAEs of the project (`saes.list`): their held-out metrics and training curves, and a form that trains one
+// (`sae.train` job).
+import { useId, useState } from 'react';
+import type { FigureSpec } from '../../figures/index.js';
+import { Figure } from '../components/Figure.js';
+import { Empty, ErrorState, Loading } from '../components/States.js';
+import { useQuery, useReloadOnJobEnd } from '../data.js';
+import { dec3, int, num, pct } from '../neurons/format.js';
+import { JobProgress, duration } from '../neurons/JobProgress.js';
+import { TapPicker, type TapValue } from '../neurons/TapPicker.js';
+import type { CheckpointInfo, RecordingInfo } from '../neurons/taps.js';
+import { useJobRun } from '../neurons/useJobRun.js';
+import type { SaeInfo } from './TapFields.js';
+
+const METRICS: {
+  key: keyof SaeInfo['metrics'];
+  label: string;
+  definition: string;
+  format: (v: number) => string;
+}[] = [
+  {
+    key: 'l0',
+    label: 'L0',
+    definition: 'Mean number of non-zero latents per token (held-out 10% of the tokens).',
+    format: num,
+  },
+  {
+    key: 'explainedVariance',
+    label: 'Explained variance',
+    definition: '1 − Σ‖x − x̂‖² / Σ‖x − x̄‖² on the held-out tokens, de-normalised (x̄ per dimension).',
+    format: dec3,
+  },
+  {
+    key: 'mse',
+    label: 'MSE',
+    definition: 'Mean over tokens and dimensions of (x − x̂)², de-normalised.',
+    format: num,
+  },
+  {
+    key: 'deadFraction',
+    label: 'Dead',
+    definition: 'Share of latents that never fire on the held-out tokens.',
+    format: pct,
+  },
+  {
+    key: 'denseFraction',
+    label: 'Dense',
+    definition: 'Share of latents firing on more than 10% of the tokens.',
+    format: pct,
+  },
+];
+
+function curveSpec(s: SaeInfo): FigureSpec {
+  return {
+    kind: 'line',
+    data: {
+      series: [
+        { name: 'loss', x: s.curve.map((c) => c.step), y: s.curve.map((c) => c.loss) },
+        { name: 'mse', x: s.curve.map((c) => c.step), y: s.curve.map((c) => c.mse) },
+      ],
+    },
+    options: {
+      width: 520,
+      height: 260,
+      xLabel: 'step',
+      yLabel: 'training loss',
+      logY: true,
+      title: `SAE ${s.name}: training`,
+      caption: { sae: s.name, kind: s.kind, latents: s.dSae, tap: s.ref.tap, checkpoint: s.ref.checkpoint },
+    },
+  };
+}
+
+function densitySpec(s: SaeInfo): FigureSpec | undefined {
+  const h = s.metrics.densityHistogram;
+  if (!h || h.counts.length === 0 || h.counts.every((c) => c === 0)) return undefined;
+  return {
+    kind: 'histogram',
+    data: { edges: h.edges, counts: h.counts },
+    options: {
+      width: 520,
+      height: 260,
+      xLabel: 'log₁₀ latent density',
+      yLabel: 'latents',
+      title: `SAE ${s.name}: latent density`,
+      caption: { sae: s.name, 'never fired': h.never, 'window tokens': s.metrics.windowTokens },
+    },
+  };
+}
+
+export function SaePanel({
+  checkpoints,
+  recordings,
+  initial,
+}: {
+  checkpoints: CheckpointInfo[];
+  recordings: RecordingInfo[];
+  initial: TapValue;
+}) {
+  const saes = useQuery('saes.list', {});
+  useReloadOnJobEnd(saes.reload, ['sae.train']);
+  const [picked, setPicked] = useState<string>();
+  const list = saes.data ?? [];
+  const current = list.find((s) => s.name === picked) ?? list[list.length - 1];
+  return (
+    <div className="ms-features-panel">
+      <section className="ms-panel" aria-labelledby="sae-list-h">
+        <h3 id="sae-list-h">Trained SAEs</h3>
+        <p className="ms-what">
+          Sparse autoencoders trained on a tap’s activations; metrics on the held-out 10% of the probe’s
+          tokens.
+        </p>
+        {saes.error ? (
+          <ErrorState title="SAEs could not be listed" error={saes.error} onRetry={saes.reload} />
+        ) : !saes.data ? (
+          <Loading what="SAEs" />
+        ) : list.length === 0 ? (
+          <Empty title="No SAE trained yet">
+            Train one below: its latents can then be matched across checkpoints instead of raw neurons.
+          </Empty>
+        ) : (
+          <table className="ms-table ms-sae-table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Trained on</th>
+                <th>Kind</th>
+                <th className="num">Latents</th>
+                {METRICS.map((m) => (
+                  <th key={m.key} className="num" title={m.definition}>
+                    {m.label}
+                  </th>
+                ))}
+                <th className="num" title="Training time (tokens per second)">
+                  Time
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((s) => (
+                <tr
+                  key={s.name}
+                  className={s === current ? 'selected' : undefined}
+                  aria-selected={s === current}
+                >
+                  <td>
+                    <button type="button" className="ms-link" onClick={() => setPicked(s.name)}>
+                      {s.name}
+                    </button>
+                  </td>
+                  <td>
+                    {s.ref.checkpoint} <code>{s.ref.tap}</code>
+                  </td>
+                  <td>{s.kind}</td>
+                  <td className="num">{int(s.dSae)}</td>
+                  {METRICS.map((m) => (
+                    <td key={m.key} className="num">
+                      {m.format(s.metrics[m.key] as number)}
+                    </td>
+                  ))}
+                  <td className="num">
+                    {duration(s.seconds)}{' '}
+                    <span className="ms-muted ms-small">({int(s.tokensPerS)} tok/s)</span>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {current && (
+          <div className="ms-panels">
+            <div>
+              <Figure spec={curveSpec(current)} fileName={`sae-${current.name}-training`} />
+            </div>
+            <div>
+              {densitySpec(current) ? (
+                <Figure spec={densitySpec(current)!} fileName={`sae-${current.name}-density`} />
+              ) : (
+                <p className="ms-muted">No latent fired on the held-out tokens.</p>
+              )}
+              <p className="ms-muted ms-small">
+                {int(current.metrics.densityHistogram.never)} latents never fired (not in the histogram).
+              </p>
+            </div>
+          </div>
+        )}
+      </section>
+      <TrainForm
+        checkpoints={checkpoints}
+        recordings={recordings}
+        initial={initial}
+        names={list.map((s) => s.name)}
+      />
+    </div>
+  );
+}
+
+function TrainForm({
+  checkpoints,
+  recordings,
+  initial,
+  names,
+}: {
+  checkpoints: CheckpointInfo[];
+  recordings: RecordingInfo[];
+  initial: TapValue;
+  names: string[];
+}) {
+  const id = useId();
+  const [ref, setRef] = useState<TapValue>(initial);
+  const [name, setName] = useState('');
+  const [kind, setKind] = useState<'topk' | 'relu-l1'>('topk');
+  const [latents, setLatents] = useState(1024);
+  const [k, setK] = useState(32);
+  const [l1, setL1] = useState(5);
+  const [steps, setSteps] = useState(1000);
+  const [batchSize, setBatchSize] = useState(1024);
+  const [seed, setSeed] = useState(0);
+  const run = useJobRun('sae.train');
+  const layer = /^blocks\.(\d+)\./.exec(ref.tap)?.[1] ?? '0';
+  const suggested = `${ref.checkpoint}-L${layer}-${kind === 'topk' ? `k${k}` : 'l1'}-${latents}`;
+  const finalName = name.trim() || suggested;
+  const nameTaken = names.includes(finalName);
+  const valid = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(finalName);
+  const submit = () =>
+    run.start({
+      name: finalName,
+      ref,
+      kind,
+      latents,
+      steps,
+      batchSize,
+      seed,
+      ...(kind === 'topk' ? { k } : { l1 }),
+    });
+  const numberField = (
+    label: string,
+    value: number,
+    set: (v: number) => void,
+    opts: { min?: number; max?: number; step?: number; title?: string },
+  ) => (
+    <label title={opts.title}>
+      {label}
+      <input
+        type="number"
+        value={value}
+        min={opts.min}
+        max={opts.max}
+        step={opts.step ?? 1}
+        onChange={(e) => set(Number(e.target.value))}
+      />
+    </label>
+  );
+  return (
+    <section className="ms-panel" aria-labelledby={`${id}-h`}>
+      <h3 id={`${id}-h`}>Train an SAE</h3>
+      <p className="ms-what">
+        Trains on 90% of the tap’s non-special probe tokens (the tap is recorded first if needed) and
+        evaluates on the other 10%. TopK keeps the k largest latents per token; ReLU-L1 penalises the latents’
+        L1 norm.
+      </p>
+      <form
+        className="ms-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (valid && !run.running) submit();
+        }}
+      >
+        <TapPicker checkpoints={checkpoints} recordings={recordings} value={ref} onChange={setRef} />
+        <div className="ms-form-row">
+          <label>
+            Name
+            <input
+              type="text"
+              value={name}
+              placeholder={suggested}
+              onChange={(e) => setName(e.target.value)}
+              aria-invalid={!valid}
+            />
+          </label>
+          <label>
+            Kind
+            <select value={kind} onChange={(e) => setKind(e.target.value as 'topk' | 'relu-l1')}>
+              <option value="topk">TopK</option>
+              <option value="relu-l1">ReLU + L1</option>
+            </select>
+          </label>
+          {numberField('Latents', latents, setLatents, {
+            min: 1,
+            max: 65536,
+            title: 'Dictionary size (d_sae)',
+          })}
+          {kind === 'topk'
+            ? numberField('k', k, setK, { min: 1, max: 4096, title: 'Latents kept per token' })
+            : numberField('L1 coefficient', l1, setL1, { min: 0, step: 0.5 })}
+          {numberField('Steps', steps, setSteps, { min: 1, max: 1_000_000 })}
+          {numberField('Batch (tokens)', batchSize, setBatchSize, { min: 1, max: 65536 })}
+          {numberField('Seed', seed, setSeed, { min: 0 })}
+        </div>
+        {!valid && (
+          <p className="ms-form-error">A name uses letters, digits, “.”, “_” and “-” (at most 64).</p>
+        )}
+        {nameTaken && valid && (
+          <p className="ms-muted ms-small">
+            An SAE named {finalName} exists: the same settings re-read it, other settings train it again.
+          </p>
+        )}
+        <button type="submit" className="ms-primary" disabled={!valid || run.running}>
+          Train SAE
+        </button>
+      </form>
+      {run.job && run.running && <JobProgress job={run.job} onCancel={run.cancel} />}
+      {run.error && <ErrorState title="SAE training failed" error={run.error} />}
+      {run.result && !run.running && (
+        <p className="ms-done" role="status">
+          Trained {run.result.name}: explained variance {dec3(run.result.metrics.explainedVariance)}, L0{' '}
+          {num(run.result.metrics.l0)}, in {duration(run.result.seconds)}.
+        </p>
+      )}
+    </section>
+  );
+}

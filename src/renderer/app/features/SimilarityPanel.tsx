@@ -1,0 +1,150 @@
+// SVCCA or RSA between two taps over the same probe tokens (`similarity` job), with the permutation null,
+// its histogram and the p-value with its formula. The SVCCA mode is labelled as the result labels it.
+import { useEffect, useState } from 'react';
+import type { OpInput } from '../../../core/api.js';
+import { ErrorState } from '../components/States.js';
+import { JobProgress } from '../neurons/JobProgress.js';
+import type { CheckpointInfo, RecordingInfo } from '../neurons/taps.js';
+import { useJobRun } from '../neurons/useJobRun.js';
+import { NullResult } from './NullResult.js';
+import { asNumbers, knownSides, lastInput, rememberInput, useRereadLast } from './results.js';
+import { SideFields, refOf, type Side } from './TapFields.js';
+
+type SimilarityInput = OpInput<'similarity'>;
+
+export function SimilarityPanel({
+  checkpoints,
+  recordings,
+  initial,
+}: {
+  checkpoints: CheckpointInfo[];
+  recordings: RecordingInfo[];
+  initial: [Side, Side];
+}) {
+  const [last] = useState(() => lastInput<SimilarityInput>('similarity', (i) => knownSides(i, checkpoints)));
+  const [a, setA] = useState<Side>(last ? { ...last.a, sae: '' } : initial[0]);
+  const [b, setB] = useState<Side>(last ? { ...last.b, sae: '' } : initial[1]);
+  const [measure, setMeasure] = useState<'svcca' | 'rsa'>(last?.measure ?? 'svcca');
+  const [mode, setMode] = useState<'svcca' | 'svcca-paper-compat'>(last?.mode ?? 'svcca');
+  const [shuffles, setShuffles] = useState(last?.shuffles ?? 1000);
+  const [seed, setSeed] = useState(last?.seed ?? 0);
+  const [maxTokens, setMaxTokens] = useState<number | ''>(last?.maxTokens ?? '');
+  // The panel shows its latest job, also one started before the tab was left.
+  const run = useJobRun('similarity', () => true);
+  const sent = run.job?.input as SimilarityInput | undefined;
+  const start = run.start;
+  useRereadLast(run.job ? undefined : last, start);
+  useEffect(() => {
+    if (run.result && sent) rememberInput('similarity', sent);
+  }, [run.result, sent]);
+  const submit = () =>
+    start({
+      a: refOf(a),
+      b: refOf(b),
+      measure,
+      ...(measure === 'svcca' ? { mode } : {}),
+      shuffles,
+      seed,
+      ...(maxTokens === '' ? {} : { maxTokens }),
+    });
+  const r = run.result;
+  return (
+    <div className="ms-features-panel">
+      <form
+        className="ms-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!run.running) submit();
+        }}
+      >
+        <div className="ms-sides">
+          <SideFields side="A" value={a} onChange={setA} checkpoints={checkpoints} recordings={recordings} />
+          <SideFields side="B" value={b} onChange={setB} checkpoints={checkpoints} recordings={recordings} />
+        </div>
+        <div className="ms-form-row">
+          <label>
+            Measure
+            <select value={measure} onChange={(e) => setMeasure(e.target.value as 'svcca' | 'rsa')}>
+              <option value="svcca">SVCCA</option>
+              <option value="rsa">RSA</option>
+            </select>
+          </label>
+          {measure === 'svcca' && (
+            <label title="SVCCA keeps the directions that explain 99% of the variance (Raghu et al.); the compatibility mode keeps one, as the authors' code does">
+              Mode
+              <select
+                value={mode}
+                onChange={(e) => setMode(e.target.value as 'svcca' | 'svcca-paper-compat')}
+              >
+                <option value="svcca">SVCCA (99% variance directions)</option>
+                <option value="svcca-paper-compat">SVCCA paper-compat (k = 1, the authors’ code)</option>
+              </select>
+            </label>
+          )}
+          <label title="Permutations of B's rows for the null (0: none)">
+            Shuffles
+            <input
+              type="number"
+              min={0}
+              max={100000}
+
+              value={shuffles}
+              onChange={(e) => setShuffles(Number(e.target.value))}
+            />
+          </label>
+          <label>
+            Seed
+            <input type="number" min={0} value={seed} onChange={(e) => setSeed(Number(e.target.value))} />
+          </label>
+          <label title="Probe tokens used, a seeded sample of the non-special ones (default 4,000 for SVCCA, 1,000 for RSA, whose RDM is n × n)">
+            Max tokens
+            <input
+              type="number"
+              min={1}
+              max={50000}
+              placeholder={measure === 'rsa' ? '1000' : '4000'}
+              value={maxTokens}
+              onChange={(e) => setMaxTokens(e.target.value === '' ? '' : Number(e.target.value))}
+            />
+          </label>
+        </div>
+        <p className="ms-what">
+          Datapoints are the probe’s tokens, the same for A and B. The null keeps A and shuffles B’s tokens: a
+          score far above it means the two representations share structure beyond chance.
+        </p>
+        <button type="submit" className="ms-primary" disabled={run.running}>
+          Compute {measure === 'svcca' ? 'SVCCA' : 'RSA'}
+        </button>
+      </form>
+      {run.job && run.running && <JobProgress job={run.job} onCancel={run.cancel} />}
+      {run.error && <ErrorState title="The similarity could not be computed" error={run.error} />}
+      {r && sent && (
+        <section className="ms-panel ms-result" data-result="similarity" aria-label="Similarity result">
+          <h3>
+            {sent.a.checkpoint} <code>{sent.a.tap}</code> vs {sent.b.checkpoint} <code>{sent.b.tap}</code>{' '}
+            <span className="ms-muted ms-small">{r.reused ? '(read from the store)' : '(computed)'}</span>
+          </h3>
+          <NullResult
+            title={
+              r.measure === 'svcca'
+                ? r.mode === 'svcca-paper-compat'
+                  ? 'SVCCA (paper-compat)'
+                  : 'SVCCA'
+                : 'RSA'
+            }
+            result={r}
+            nullValues={asNumbers(r.nullDistribution)}
+            statistic={r.measure === 'svcca' ? 'SVCCA' : 'RSA'}
+            fileName={`${r.measure}-${sent.a.checkpoint}-${sent.b.checkpoint}-null`}
+            caption={{
+              A: `${sent.a.checkpoint} ${sent.a.tap}`,
+              B: `${sent.b.checkpoint} ${sent.b.tap}`,
+              ...(r.mode ? { mode: r.mode } : {}),
+              seed: sent.seed ?? 0,
+            }}
+          />
+        </section>
+      )}
+    </div>
+  );
+}
