@@ -97,7 +97,7 @@ export class FakeHost extends EventEmitter {
 }
 let resolveReady: () => void = () => {};
 const whenReady = new Promise<void>((ok) => (resolveReady = ok));
-const app = Object.assign(new EventEmitter(), {
+export const app = Object.assign(new EventEmitter(), {
   isPackaged: false,
   enableSandbox: () => state.calls.push('enableSandbox'),
   requestSingleInstanceLock: () => true,
@@ -139,4 +139,6 @@ export function ready(): void {
   resolveReady();
 }
 
+// Named exports too, as `import { app } from 'electron'` expects.
+export const { BrowserWindow, ipcMain, session, Menu, dialog } = electron;
 export default electron;
