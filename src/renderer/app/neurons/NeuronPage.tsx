@@ -201,6 +201,40 @@ function Example({
   );
 }
 
+/** One quantile group; its samples are rendered only while it is open (ten groups of five add up). */
+function QuantileGroup({
+  g,
+  max,
+  open: open0,
+}: {
+  g: NeuronPageData['quantiles'][number];
+  max: number;
+  open: boolean;
+}) {
+  const [open, setOpen] = useState(open0);
+  return (
+    <details
+      className="ms-quantile"
+      open={open}
+      onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)}
+    >
+      <summary>
+        Quantiles {Math.round(100 * g.quantileLo)}–{Math.round(100 * g.quantileHi)}%{' '}
+        <span className="ms-muted">
+          (values {num(g.valueLo)} to {num(g.valueHi)}, {g.samples.length} samples)
+        </span>
+      </summary>
+      {open && (
+        <ol className="ms-examples">
+          {g.samples.map((e) => (
+            <Example key={e.row} e={e} max={max} />
+          ))}
+        </ol>
+      )}
+    </details>
+  );
+}
+
 export function NeuronPage({
   refInput,
   version,
@@ -437,19 +471,7 @@ export function NeuronPage({
         ) : (
           <div className="ms-quantiles">
             {[...p.quantiles].reverse().map((g) => (
-              <details key={g.group} className="ms-quantile" open={g.group >= p.quantiles.length - 2}>
-                <summary>
-                  Quantiles {Math.round(100 * g.quantileLo)}–{Math.round(100 * g.quantileHi)}%{' '}
-                  <span className="ms-muted">
-                    (values {num(g.valueLo)} to {num(g.valueHi)}, {g.samples.length} samples)
-                  </span>
-                </summary>
-                <ol className="ms-examples">
-                  {g.samples.map((e) => (
-                    <Example key={e.row} e={e} max={focusMax} />
-                  ))}
-                </ol>
-              </details>
+              <QuantileGroup key={g.group} g={g} max={focusMax} open={g.group >= p.quantiles.length - 2} />
             ))}
           </div>
         )}

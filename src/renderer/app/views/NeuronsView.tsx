@@ -142,8 +142,15 @@ function TapNeurons({
   const back = useCallback(() => {
     if (position >= 0) setActive(position);
     navigate(formatHash('neurons', [checkpoint, tap]), true);
-    requestAnimationFrame(() => grid.current?.querySelector<HTMLElement>('[role="grid"]')?.focus());
   }, [navigate, checkpoint, tap, position]);
+
+  // Back from a page (Escape, the button, the browser's back), the table has the focus again.
+  const wasOnPage = useRef(false);
+  useEffect(() => {
+    if (wasOnPage.current && neuron === undefined)
+      grid.current?.querySelector<HTMLElement>('[role="grid"]')?.focus();
+    wasOnPage.current = neuron !== undefined;
+  }, [neuron]);
   const step = useCallback(
     (delta: -1 | 1) => {
       const next = position + delta;
@@ -159,7 +166,15 @@ function TapNeurons({
   useEffect(() => {
     if (neuron === undefined) return;
     const onKey = (e: KeyboardEvent) => {
-      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+      // Not while typing or while a dialog is open (the app's Escape closes it; it also marks the event handled).
+      if (
+        e.ctrlKey ||
+        e.metaKey ||
+        e.altKey ||
+        typing(e.target) ||
+        document.querySelector('[aria-modal="true"]')
+      )
+        return;
       if (e.key === 'Escape') back();
       else if (e.key === '[') step(-1);
       else if (e.key === ']') step(1);

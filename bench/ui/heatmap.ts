@@ -1,0 +1,77 @@
+// The heatmap's frame time while panning and zooming: the Heatmap view of a tap (2,048 neurons in the bench
+// project), then a scripted gesture with the real mouse (wheel zoom in about a point, drag pans, zoom out,
+// more drags) while the page records the time between animation frames. Returns the median frame time (ms);
+// 16.7 ms is 60 frames a second.
+import type { Browser } from 'playwright-core';
+
+export interface HeatmapBenchOptions {
+  /** The server's URL, with its token. */
+  baseUrl: string;
+  checkpoint: string;
+  tap: string;
+  browser: Browser;
+}
+
+/** Runs in the page: records requestAnimationFrame timestamps until `window.__frames.stop` is set. */
+const RECORDER = `(() => {
+  const f = { times: [], stop: false };
+  window.__frames = f;
+  const tick = (t) => { f.times.push(t); if (!f.stop) requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+})()`;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Median ms between animation frames while the heatmap is zoomed and panned. */
+export async function heatmapFrameMs(o: HeatmapBenchOptions): Promise<number> {
+  const context = await o.browser.newContext({
+    viewport: { width: 1400, height: 1000 },
+    deviceScaleFactor: 1,
+  });
+  try {
+    const page = await context.newPage();
+    const url = new URL(o.baseUrl);
+    url.hash = `#/heatmap/${encodeURIComponent(o.checkpoint)}/${encodeURIComponent(o.tap)}`;
+    await page.goto(url.href);
+    // The first visit may compute the correlation matrix (then kept in the store): allow minutes.
+    await page.waitForSelector('canvas.ms-hm-canvas[data-ready]', { timeout: 600_000 });
+    const box = (await page.locator('canvas.ms-hm-canvas').boundingBox())!;
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    const intervals: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      await page.mouse.move(cx - box.width * 0.2, cy - box.height * 0.15);
+      await page.evaluate(RECORDER);
+      // Zoom in towards a point, pan around, zoom out, pan again.
+      for (let i = 0; i < 40; i++) await page.mouse.wheel(0, -60);
+      await page.mouse.down();
+      await page.mouse.move(cx + box.width * 0.2, cy + box.height * 0.1, { steps: 60 });
+      await page.mouse.move(cx - box.width * 0.1, cy - box.height * 0.2, { steps: 60 });
+      await page.mouse.up();
+      for (let i = 0; i < 25; i++) await page.mouse.wheel(0, 60);
+      await page.mouse.down();
+      await page.mouse.move(cx + box.width * 0.15, cy + box.height * 0.15, { steps: 60 });
+      await page.mouse.up();
+      for (let i = 0; i < 15; i++) await page.mouse.wheel(0, 60);
+      const times = (await page.evaluate(
+        '(() => { window.__frames.stop = true; return window.__frames.times; })()',
+      )) as number[];
+      for (let i = 1; i < times.length; i++) intervals.push(times[i] - times[i - 1]);
+    }
+    if (intervals.length < 30)
+      throw new Error(`heatmapFrameMs: only ${intervals.length} frames were recorded`);
+    const sorted = [...intervals].sort((a, b) => a - b);
+    const level = await page.locator('canvas.ms-hm-canvas').getAttribute('data-size');
+    process.stderr.write(
+      `bench:ui heatmap: ${level}² cells, ${intervals.length} frames, median ${median(intervals).toFixed(1)} ms, ` +
+        `p90 ${sorted[Math.floor(0.9 * sorted.length)].toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms\n`,
+    );
+    return Math.round(median(intervals) * 100) / 100;
+  } finally {
+    await context.close();
+  }
+}
