@@ -79,11 +79,8 @@ describe('Project view', () => {
     await runsTable().waitFor();
     const runs = await api<{ id: string; status: string; stage: string }[]>('runs.list');
     expect(runs.map((r) => r.id)).toEqual(['base', 'dpo', 'decpo']);
-    expect(
-      await runsTable()
-        .locator('tbody tr')
-        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key'))),
-    ).toEqual(['base', 'dpo', 'decpo']);
+    const rows = await runsTable().locator('tbody tr').all();
+    expect(await Promise.all(rows.map((r) => r.getAttribute('data-key')))).toEqual(['base', 'dpo', 'decpo']);
     for (const r of runs) expect(await statusOf(r.id)).toBe(r.status);
     const checkpoints = await api<{ name: string; hash: string }[]>('checkpoints.list');
     const grid = page.getByRole('grid', { name: 'Checkpoints' });
