@@ -93,8 +93,9 @@ function rememberProject(dir: string): void {
 function projectArgument(argv: string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--project') {
-      if (!argv[i + 1] || argv[i + 1].startsWith('--'))
+      if (!argv[i + 1] || argv[i + 1].startsWith('--')) {
         throw new Error('--project needs a folder: --project DIR');
+      }
       return argv[i + 1];
     }
     if (argv[i].startsWith('--project=')) return argv[i].slice('--project='.length);

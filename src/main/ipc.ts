@@ -74,8 +74,9 @@ export function isAppUrl(url: string, page: AppPage): boolean {
     return false;
   }
   const index = new URL(page.indexUrl);
-  if (u.protocol === 'file:')
+  if (u.protocol === 'file:') {
     return index.protocol === 'file:' && u.host === index.host && u.pathname === index.pathname;
+  }
   return page.devServerUrl !== undefined && u.origin === new URL(page.devServerUrl).origin;
 }
 
@@ -141,8 +142,9 @@ function checkJson(v: unknown, path: string, depth: number): void {
     if (!Number.isFinite(v)) throw new ApiError('invalid-input', `${path}: ${v} is not a JSON number`);
     return;
   }
-  if (depth >= MAX_DEPTH)
+  if (depth >= MAX_DEPTH) {
     throw new ApiError('invalid-input', `${path}: nested deeper than ${MAX_DEPTH} levels`);
+  }
   if (Array.isArray(v)) {
     v.forEach((x, i) => checkJson(x, `${path}[${i}]`, depth + 1));
     return;
@@ -160,8 +162,9 @@ function checkJson(v: unknown, path: string, depth: number): void {
 
 /** Checks an op name sent on `channel`: a string, a known op, and of `kind`. */
 export function checkOp(channel: string, op: unknown, kind: 'query' | 'job'): OpName {
-  if (typeof op !== 'string')
+  if (typeof op !== 'string') {
     throw new ApiError('invalid-input', `${channel}: the op must be a string, got ${describe(op)}`);
+  }
   if (!isOpName(op)) {
     throw new ApiError(
       'unknown-op',
@@ -185,8 +188,9 @@ export function checkOp(channel: string, op: unknown, kind: 'query' | 'job'): Op
  */
 export function checkInput(op: OpName, input: unknown, maxBytes = MAX_INPUT_BYTES): unknown {
   if (input === undefined) input = {};
-  if (!isPlainObject(input))
+  if (!isPlainObject(input)) {
     throw new ApiError('invalid-input', `${op}: the input must be a JSON object, got ${describe(input)}`);
+  }
   let json: string;
   try {
     json = JSON.stringify(input);
@@ -194,11 +198,12 @@ export function checkInput(op: OpName, input: unknown, maxBytes = MAX_INPUT_BYTE
     throw new ApiError('invalid-input', `${op}: the input is not JSON (${(e as Error).message})`);
   }
   const bytes = Buffer.byteLength(json, 'utf8');
-  if (bytes > maxBytes)
+  if (bytes > maxBytes) {
     throw new ApiError(
       'invalid-input',
       `${op}: the input is ${bytes} bytes as JSON, over the limit of ${maxBytes}`,
     );
+  }
   checkJson(input, 'input', 0);
   parseInput(op, input);
   return input;

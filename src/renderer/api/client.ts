@@ -233,8 +233,9 @@ export function createHttpClient(opts: HttpClientOptions): MonoscopeClient {
   // headers, so the token rides in the query (the server accepts it there, as it does on the first page load).
   function openEvents(): void {
     const Source = opts.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
-    if (!Source)
+    if (!Source) {
       throw new ApiError('unreachable', 'this environment has no EventSource: job events cannot be followed');
+    }
     source = new Source(`${base}/api/events?token=${encodeURIComponent(opts.token)}`);
     source.addEventListener('job', (e) => {
       const event = JSON.parse(e.data) as JobEvent;
@@ -253,8 +254,8 @@ export function createHttpClient(opts: HttpClientOptions): MonoscopeClient {
     },
     listJobs: async () => (await request('GET', '/api/jobs')) as JobInfo[],
     onJobEvent: (listener) => {
-      listeners.add(listener);
       if (!source) openEvents();
+      listeners.add(listener);
       return () => {
         listeners.delete(listener);
         if (listeners.size === 0 && source) {

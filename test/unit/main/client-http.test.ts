@@ -56,8 +56,9 @@ describe('HTTP client against monoscope serve', () => {
   let client: MonoscopeClient;
 
   beforeAll(async () => {
-    if (!existsSync(SERVER_JS))
+    if (!existsSync(SERVER_JS)) {
       throw new Error(`${SERVER_JS} is missing: run npm run build:node first (npm test does)`);
+    }
     const { serve } = (await import(
       pathToFileURL(SERVER_JS).href
     )) as typeof import('../../../src/main/server.js');

@@ -21,8 +21,9 @@ describe('the built main process, with the real engine', () => {
 
   it('answers IPC calls from worker threads, streams a job to the window, and exits after quit', () => {
     const main = join(REPO, 'dist', 'main', 'electron.js');
-    if (!existsSync(main))
+    if (!existsSync(main)) {
       throw new Error(`${main} is missing: run npm run build:node first (npm test does)`);
+    }
     const r = spawnSync(process.execPath, ['--import', 'tsx', DRIVER, userData, project], {
       cwd: REPO,
       encoding: 'utf8',
