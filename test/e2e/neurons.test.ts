@@ -93,16 +93,14 @@ describe('Neurons view', () => {
     url.hash = hash;
     await page.goto(url.href);
   };
-  const rowNeurons = () =>
-    page.locator('.ms-row[data-neuron]').evaluateAll((rows) =>
-      rows
-        .map((r) => ({
-          n: Number(r.getAttribute('data-neuron')),
-          y: (r as HTMLElement).getBoundingClientRect().top,
-        }))
+  /** The neurons of the table's rows in the document, top to bottom (expressions run in the page). */
+  const rowNeurons = async () =>
+    (await page.evaluate(
+      `[...document.querySelectorAll('.ms-row[data-neuron]')]
+        .map((r) => ({ n: Number(r.getAttribute('data-neuron')), y: r.getBoundingClientRect().top }))
         .sort((a, b) => a.y - b.y)
-        .map((r) => r.n),
-    );
+        .map((r) => r.n)`,
+    )) as number[];
   const cell = (neuron: number, column: number) =>
     page.locator(`.ms-row[data-neuron="${neuron}"] [role="gridcell"]`).nth(column).textContent();
 
@@ -242,13 +240,13 @@ describe('Neurons view', () => {
     const out = page.locator('.ms-live-out');
     await expect.poll(() => out.locator('.ms-token').count(), { timeout: 30_000 }).toBe(live.tokens.length);
     expect(await out.locator('.ms-token').allTextContents()).toEqual(live.tokens.map(displayToken));
-    const values = await out
-      .locator('.ms-token')
-      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))));
+    const values = (await page.evaluate(
+      `[...document.querySelectorAll('.ms-live-out .ms-token')].map((e) => Number(e.getAttribute('data-value')))`,
+    )) as number[];
     values.forEach((v, i) => expect(v).toBeCloseTo(live.values[i], 5));
 
     await page.setViewportSize({ width: 1400, height: 3600 });
-    await page.locator('.content').evaluate((el) => el.scrollTo(0, 0));
+    await page.evaluate(`document.querySelector('.content').scrollTo(0, 0)`);
     await page.screenshot({ path: join(OUT, 'neurons-page-light.png') });
     await page.emulateMedia({ colorScheme: 'dark' });
     await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
