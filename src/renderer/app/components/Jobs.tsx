@@ -73,6 +73,7 @@ export function JobProgress({ job, compact = false }: { job: JobView; compact?: 
             {p.phase} {fmtInt(p.done)}/{fmtInt(p.total)} {p.unit ?? ''}
           </span>
         )}
+        {compact && fraction !== undefined && <span className="job-eta">{Math.round(fraction * 100)}%</span>}
         {job.status === 'running' && (
           <span className="job-eta">
             {eta === null ? (p ? 'estimating…' : 'starting…') : `ETA ${fmtDuration(eta)}`}

@@ -2,6 +2,7 @@
 // in flight so the curves do not blink, plus the live steps of each run's training job.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useClient, useJobs, type JobView } from '../data.js';
+import type { JobInfo } from '../../api/client.js';
 import type { LiveStep, SeriesByName } from './metrics.js';
 
 export interface RunSeriesState {
@@ -41,7 +42,10 @@ export function useRunSeries(ids: string[]): RunSeriesState {
 }
 
 /** The training job of run `id`: the running one if any, else the latest. */
-export function trainJobOf(jobs: JobView[], id: string): JobView | undefined {
+export function trainJobOf<J extends Pick<JobInfo, 'op' | 'input' | 'status'>>(
+  jobs: J[],
+  id: string,
+): J | undefined {
   const mine = jobs.filter(
     (j) => j.op === 'train' && (j.input as { name?: unknown } | undefined)?.name === id,
   );
@@ -71,4 +75,24 @@ export function useLiveSteps(ids: string[]): Record<string, LiveStep[]> {
     () => Object.fromEntries(key.split('\n').map((id) => [id, liveSteps(trainJobOf(jobs, id))])),
     [jobs, key],
   );
+}
+
+/**
+ * The engine's jobs as listed once when the view opened (null until the answer comes), so that a run
+ * marked running in the store can be told apart from an orphan before the shared job list has arrived.
+ */
+export function useListedJobs(): JobInfo[] | null {
+  const client = useClient();
+  const [listed, setListed] = useState<JobInfo[] | null>(null);
+  useEffect(() => {
+    let alive = true;
+    client.listJobs().then(
+      (jobs) => alive && setListed(jobs),
+      () => alive && setListed([]),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [client]);
+  return listed;
 }

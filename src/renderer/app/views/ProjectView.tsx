@@ -1,6 +1,6 @@
 // The Project view: the project's training runs (live while they train), their curves under TRL's metric
 // names with a glossary, the form that starts a run, and the checkpoints.
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Empty, ErrorState, Loading } from '../components/States.js';
 import { SelectableTable, type Column } from '../components/SelectableTable.js';
 import { fmtTime } from '../components/format.js';
@@ -12,8 +12,9 @@ import { RunCurves, type ShownRun } from '../project/RunCurves.js';
 import { TrainForm } from '../project/TrainForm.js';
 import { CheckpointsTable } from '../project/CheckpointsTable.js';
 import { Glossary } from '../project/Glossary.js';
-import { trainJobOf } from '../project/useRunSeries.js';
+import { trainJobOf, useListedJobs } from '../project/useRunSeries.js';
 import { isNoProject, NoProject } from '../project/NoProject.js';
+import type { OpInput } from '../../../core/api.js';
 import type { OpResult } from '../../../core/service.js';
 
 const view = VIEWS.find((v) => v.id === 'project')!;
@@ -107,8 +108,19 @@ export function ProjectView() {
   useReloadOnJobEnd(checkpoints.reload, ['train']);
   const [picked, setPicked] = useState<string | undefined>(runFromHash);
   const [resumeError, setResumeError] = useState<string>();
+  // The engine's job list as read at opening: before it arrives, a running run may only look orphaned.
+  const listedJobs = useListedJobs();
 
   const rows = useMemo(() => rowsOf(runs.data ?? [], jobs), [runs.data, jobs]);
+  // A job that streams steps has written its run: read the runs again to show its stored record.
+  const unstored = rows
+    .filter((r) => !r.stored && (r.job?.steps.length ?? 0) > 0)
+    .map((r) => r.id)
+    .join(',');
+  const reloadRuns = runs.reload;
+  useEffect(() => {
+    if (unstored) reloadRuns();
+  }, [unstored, reloadRuns]);
   const select = useCallback((id: string) => {
     setPicked(id);
     setResumeError(undefined);
@@ -135,6 +147,12 @@ export function ProjectView() {
   const selected =
     rows.find((r) => r.id === picked) ?? rows.find((r) => r.status === 'running') ?? rows[rows.length - 1];
   const shown = useMemo(() => (selected ? [selected] : []), [selected]);
+  // Marked running in the store, yet no job trains it (the app or the server stopped during training).
+  const orphaned =
+    selected?.status === 'running' &&
+    selected.job?.status !== 'running' &&
+    listedJobs !== null &&
+    trainJobOf(listedJobs, selected.id)?.status !== 'running';
 
   if (runs.error && isNoProject(runs.error)) return <NoProject view={view} error={runs.error} />;
 
@@ -142,7 +160,7 @@ export function ProjectView() {
     setResumeError(undefined);
     try {
       const { restart: _restart, ...request } = r.request ?? {};
-      await start('train', request as never);
+      await start('train', request as OpInput<'train'>);
     } catch (e) {
       setResumeError((e as Error).message);
     }
@@ -190,16 +208,14 @@ export function ProjectView() {
                 Failed: {selected.message ?? selected.job?.error ?? 'no message'}
               </p>
             )}
-            {(selected.status === 'cancelled' ||
-              selected.status === 'failed' ||
-              (selected.status === 'running' && selected.job?.status !== 'running' && !runs.loading)) &&
+            {(selected.status === 'cancelled' || selected.status === 'failed' || orphaned) &&
               selected.request && (
                 <p className="resume-hint">
-                  {selected.status === 'running'
+                  {orphaned
                     ? 'This run is marked running but no job trains it (the app or server stopped). '
                     : ''}
-                  Its state was saved at the last checkpoint step: starting the same run again resumes it
-                  there.{' '}
+                  Its training state is saved (where it stopped, or at the last checkpoint step if the process
+                  died): starting the same run again resumes it there.{' '}
                   <button type="button" onClick={() => resume(selected)}>
                     Resume {selected.id}
                   </button>
