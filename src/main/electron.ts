@@ -148,7 +148,7 @@ async function openProject(dir: string): Promise<void> {
     });
     if (response === 0) return;
   }
-  await engine?.close();
+  await closeEngine();
   engine = new EngineHost(dir, nativeBinding);
   engine.on('job', (e: JobEvent) => {
     if (win && !win.isDestroyed()) win.webContents.send(CHANNELS.jobEvent, e);
@@ -170,8 +170,11 @@ async function chooseProject(): Promise<void> {
   if (!picked.canceled && picked.filePaths[0]) await openProject(picked.filePaths[0]);
 }
 
-/** On quit, asks running jobs to stop (they save their state), waits up to 10 s, then ends the workers. */
-async function shutDown(): Promise<void> {
+/**
+ * Closes the project's engine: asks running jobs to stop (they save their state for resume), waits up to
+ * 10 s for them, then ends the workers.
+ */
+async function closeEngine(): Promise<void> {
   const host = engine;
   engine = null;
   if (!host) return;
@@ -297,7 +300,7 @@ if (!app.requestSingleInstanceLock()) {
     if (quitting || !engine) return;
     e.preventDefault();
     quitting = true;
-    void shutDown().finally(() => app.quit());
+    void closeEngine().finally(() => app.quit());
   });
 
   void app.whenReady().then(async () => {
