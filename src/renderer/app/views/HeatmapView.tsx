@@ -96,7 +96,7 @@ export function HeatmapView() {
         <TapPicker checkpoints={cks} recordings={recs} value={{ checkpoint, tap }} onChange={select} />
         <label className="ms-inline-field">
           Order
-          <select value={order} onChange={(e) => go({ order: e.target.value })}>
+          <select aria-label="Order" value={order} onChange={(e) => go({ order: e.target.value })}>
             <option value="cluster">cluster order</option>
             <option value="neuron">neuron index</option>
           </select>
@@ -104,6 +104,7 @@ export function HeatmapView() {
         <label className="ms-inline-field">
           Show
           <select
+            aria-label="Show"
             value={diff ?? ''}
             onChange={(e) => go({ diff: e.target.value || null })}
             disabled={others.length === 0}
