@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // The union package registers every op's gradient (tfjs-core's Node bundle registers none).
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
+import { registerCpuFixes } from './cpu-kernels.js';
 import { registerWasmFixes } from './wasm-kernels.js';
 
 export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -91,14 +92,23 @@ let webgpuAdapterName: string | undefined;
 async function probeWebgpu(): Promise<BackendProbe> {
   const version = packageVersion('webgpu');
   if (!version && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
-    return { name: 'webgpu', usable: false, reason: 'the optional `webgpu` package (Dawn for Node) is not installed' };
+    return {
+      name: 'webgpu',
+      usable: false,
+      reason: 'the optional `webgpu` package (Dawn for Node) is not installed',
+    };
   }
-  if (process.platform === 'linux' && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu && !vulkanLoaderPresent()) {
+  if (
+    process.platform === 'linux' &&
+    !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu &&
+    !vulkanLoaderPresent()
+  ) {
     return {
       name: 'webgpu',
       usable: false,
       package: `webgpu@${version}`,
-      reason: 'no Vulkan loader (libvulkan.so.1) on this machine, so Dawn has no device; install a Vulkan driver (NVIDIA, or Mesa >= 25 lavapipe)',
+      reason:
+        'no Vulkan loader (libvulkan.so.1) on this machine, so Dawn has no device; install a Vulkan driver (NVIDIA, or Mesa >= 25 lavapipe)',
     };
   }
   try {
@@ -120,10 +130,22 @@ async function probeWebgpu(): Promise<BackendProbe> {
       };
     }
     const info = adapter.info ?? {};
-    webgpuAdapterName = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter';
-    return { name: 'webgpu', usable: true, package: `webgpu@${version}`, reason: 'adapter found', device: webgpuAdapterName };
+    webgpuAdapterName =
+      [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter';
+    return {
+      name: 'webgpu',
+      usable: true,
+      package: `webgpu@${version}`,
+      reason: 'adapter found',
+      device: webgpuAdapterName,
+    };
   } catch (e) {
-    return { name: 'webgpu', usable: false, package: version && `webgpu@${version}`, reason: `failed to start Dawn: ${(e as Error).message}` };
+    return {
+      name: 'webgpu',
+      usable: false,
+      package: version && `webgpu@${version}`,
+      reason: `failed to start Dawn: ${(e as Error).message}`,
+    };
   }
 }
 
@@ -149,7 +171,8 @@ interface GPULike {
 
 function probeWasm(): BackendProbe {
   const version = packageVersion('@tensorflow/tfjs-backend-wasm');
-  if (!version) return { name: 'wasm', usable: false, reason: '@tensorflow/tfjs-backend-wasm is not installed' };
+  if (!version)
+    return { name: 'wasm', usable: false, reason: '@tensorflow/tfjs-backend-wasm is not installed' };
   return {
     name: 'wasm',
     usable: true,
@@ -167,7 +190,13 @@ export async function listBackends(): Promise<BackendProbe[]> {
     tensorflow,
     webgpu,
     probeWasm(),
-    { name: 'cpu', usable: true, reason: 'plain JavaScript reference backend (slow)', package: `@tensorflow/tfjs-backend-cpu@${packageVersion('@tensorflow/tfjs-backend-cpu')}`, device: cpuModel() },
+    {
+      name: 'cpu',
+      usable: true,
+      reason: 'plain JavaScript reference backend (slow)',
+      package: `@tensorflow/tfjs-backend-cpu@${packageVersion('@tensorflow/tfjs-backend-cpu')}`,
+      device: cpuModel(),
+    },
   ];
 }
 
@@ -178,13 +207,21 @@ export async function listBackends(): Promise<BackendProbe[]> {
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
   if (active) {
     if (choice === 'auto' || choice === active.backend) return active;
-    throw new Error(`the TF.js backend is already '${active.backend}' in this process; cannot switch to '${choice}'`);
+    throw new Error(
+      `the TF.js backend is already '${active.backend}' in this process; cannot switch to '${choice}'`,
+    );
   }
   const order: BackendName[] = choice === 'auto' ? [...BACKEND_NAMES] : [choice];
   const reasons: string[] = [];
   for (const name of order) {
     const probe =
-      name === 'tensorflow' ? await probeTensorflow() : name === 'webgpu' ? await probeWebgpu() : name === 'wasm' ? probeWasm() : null;
+      name === 'tensorflow'
+        ? await probeTensorflow()
+        : name === 'webgpu'
+          ? await probeWebgpu()
+          : name === 'wasm'
+            ? probeWasm()
+            : null;
     if (probe && !probe.usable) {
       reasons.push(`${name}: ${probe.reason}`);
       continue;
@@ -196,6 +233,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
       if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
       await tf.ready();
       quietCpuBanner();
+      registerCpuFixes(); // the cpu backend is always loaded, and tests compare against it
       if (name === 'wasm') registerWasmFixes();
       active = {
         backend: name,
@@ -203,7 +241,9 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
         versions: {
           'tfjs-core': tf.version_core,
           node: process.versions.node,
-          ...(probe?.package ? { [probe.package.replace(/@[^@]+$/, '')]: probe.package.replace(/^.*@/, '') } : {}),
+          ...(probe?.package
+            ? { [probe.package.replace(/@[^@]+$/, '')]: probe.package.replace(/^.*@/, '') }
+            : {}),
         },
         threads: name === 'wasm' || name === 'cpu' ? 1 : undefined,
       };

@@ -7,10 +7,11 @@
  *    lookups fail in backprop. We register an exact JS kernel that works on the wasm heap.
  * 2. `BatchMatMul` only reaches XNNPACK's fast GEMM for one untransposed pair of matrices; with a
  *    transposed operand or a batch (attention) it falls back to a naive loop, 5-15x slower. Ours
- *    transposes operands with a tiled JS loop where needed (the wasm `Transpose` kernel is 5x slower
+ *    transposes operands with a tiled JS loop where needed (the wasm `Transpose` kernel is 10x slower
  *    still), folds batches into rows where the weights are shared, and otherwise runs XNNPACK once per
  *    matrix of the batch on views of the heap (see `wasm-heap.ts`). Where it is cheaper it computes
- *    C^T = op(B)^T op(A)^T and transposes the result.
+ *    C^T = op(B)^T op(A)^T and transposes the result. With the opt-in GEMM worker (`wasm-threads.ts`)
+ *    big products are split over two threads.
  * 3. `Sum` and `Mean` over leading axes (bias and LayerNorm gradients, column means) transpose the whole
  *    input first in the stock kernel. Ours adds halves pairwise with the SIMD `Add` kernel (log2 n steps,
  *    no transpose, and more accurate than a running sum).

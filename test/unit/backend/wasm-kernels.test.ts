@@ -93,11 +93,32 @@ describe('wasm kernel fixes', () => {
     expect(cpu[2 * D]).toBe(0);
   });
 
-  it('unsortedSegmentSum on wasm equals cpu', async () => {
+  it('unsortedSegmentSum on wasm and on cpu (both ours) equal float64 sums; empty segments are 0', async () => {
     const x = randn(6 * 3, 3);
     const seg = [2, 0, 2, 1, 0, 2];
     const run = () => [tf.unsortedSegmentSum(tf.tensor2d(x, [6, 3]), tf.tensor1d(seg, 'int32'), 4)];
-    expect(maxAbsDiff((await on('cpu', run))[0], (await on('wasm', run))[0])).toBeLessThan(1e-6);
+    const [cpu] = await on('cpu', run);
+    const [wasm] = await on('wasm', run);
+    expect(maxAbsDiff(cpu, wasm)).toBeLessThan(1e-6);
+    for (let s = 0; s < 4; s++) {
+      for (let k = 0; k < 3; k++) {
+        let want = 0;
+        seg.forEach((id, r) => (want += id === s ? x[r * 3 + k] : 0));
+        expect(cpu[s * 3 + k]).toBeCloseTo(want, 6);
+      }
+    }
+    expect(Array.from(cpu.slice(9))).toEqual([0, 0, 0]);
+    await useBackend('cpu');
+    const i = tf.tidy(() =>
+      tf.unsortedSegmentSum(
+        tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'),
+        tf.tensor1d([1, 1, 0], 'int32'),
+        2,
+      ),
+    );
+    expect(i.dtype).toBe('int32');
+    expect(Array.from(i.dataSync())).toEqual([5, 6, 4, 6]);
+    i.dispose();
   });
 
   it('transposed batch matmuls on wasm equal cpu, all four flag combinations, batched and broadcast', async () => {
