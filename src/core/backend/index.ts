@@ -51,7 +51,6 @@ function packageVersion(name: string): string | undefined {
 
 function cpuModel(): string {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const os = require('node:os') as typeof import('node:os');
     const cpus = os.cpus();
     return `${cpus[0]?.model?.trim() ?? 'cpu'} x${cpus.length}`;
@@ -151,7 +150,6 @@ async function probeWebgpu(): Promise<BackendProbe> {
 
 /** Whether the Vulkan loader can be found (Dawn prints a warning and finds no adapter without it). */
 function vulkanLoaderPresent(): boolean {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const fs = require('node:fs') as typeof import('node:fs');
   const dirs = [
     ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
