@@ -1,0 +1,244 @@
+// The Features view in real Chromium against the real server, on a private copy of the demo project: an SAE
+// trained from the form and listed with the metrics `saes.list` returns; matching (raw neurons and SAE
+// latents) with the filters' counts, the pairs' scatters and SVCCA/RSA equal to the job's result; a reload
+// re-reads the stored result; direct SVCCA in paper-compat mode; semantic subspaces; tabs by keyboard.
+// Job results are compared with what the server's job list holds. Screenshots go to test-output/e2e/.
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { REPO, buildRenderer, launchChromium } from './harness.js';
+import { demoProject } from './served-project.js';
+import type { RunningServer, ServeOptions } from '../../src/main/server.js';
+import type { OpResult } from '../../src/core/service.js';
+import { createHttpClient, type MonoscopeClient } from '../../src/renderer/api/client.js';
+import { formatPValue } from '../../src/renderer/figures/index.js';
+import { dec3, int, num } from '../../src/renderer/app/neurons/format.js';
+import { asNumbers } from '../../src/renderer/app/features/results.js';
+
+const OUT = join(REPO, 'test-output', 'e2e');
+
+describe('job results as the view reads them', () => {
+  it('takes a null distribution as a typed array, an array, or the JSON of a typed array', () => {
+    expect(asNumbers(Float32Array.from([0.5, 0.25]))).toEqual([0.5, 0.25]);
+    expect(asNumbers([1, 2])).toEqual([1, 2]);
+    expect(asNumbers(JSON.parse(JSON.stringify(Float32Array.from([0.5, 0.25]))))).toEqual([0.5, 0.25]);
+    expect(asNumbers(null)).toEqual([]);
+    expect(asNumbers({ a: 1 })).toEqual([]);
+  });
+});
+
+/** A copy of the demo project served by the compiled server (SAEs and analyses are written to it). */
+async function serveCopy(): Promise<RunningServer & { dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'monoscope-features-view-'));
+  cpSync(demoProject(), dir, { recursive: true });
+  await buildRenderer();
+  const { serve } = (await import(pathToFileURL(join(REPO, 'dist', 'main', 'server.js')).href)) as {
+    serve: (o: ServeOptions) => Promise<RunningServer>;
+  };
+  return { ...(await serve({ projectDir: dir, rendererDir: join(REPO, 'dist-renderer') })), dir };
+}
+
+describe('Features view', () => {
+  let browser: Browser;
+  let s: Awaited<ReturnType<typeof serveCopy>>;
+  let api: MonoscopeClient;
+  let page: Page;
+  const problems: string[] = [];
+
+  const go = async (tab: string) => {
+    const url = new URL(s.url);
+    url.hash = `#/features/${tab}`;
+    await page.goto(url.href);
+    await page.locator('.ms-form').first().waitFor();
+  };
+  /** The newest completed job of `op` on the server, with its result. */
+  const lastJob = async <T>(op: string): Promise<T> => {
+    const jobs = await api.listJobs();
+    const j = jobs
+      .filter((x) => x.op === op && x.status === 'completed')
+      .sort((a, b) => (a.endedAt! < b.endedAt! ? 1 : -1))[0];
+    expect(j, `a completed ${op} job`).toBeDefined();
+    return j.result as T;
+  };
+  const kv = (scope: string, label: string) =>
+    page
+      .locator(`${scope} .ms-kv div`, { has: page.locator('dt', { hasText: new RegExp(`^${label}$`) }) })
+      .locator('dd')
+      .first()
+      .innerText();
+
+  beforeAll(async () => {
+    s = await serveCopy();
+    api = createHttpClient({ baseUrl: new URL(s.url).origin, token: s.token });
+    browser = await launchChromium();
+    mkdirSync(OUT, { recursive: true });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, colorScheme: 'light' });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+    if (s?.dir) rmSync(s.dir, { recursive: true, force: true });
+  });
+
+  it('trains an SAE from the form and lists it with the metrics saes.list returns', async () => {
+    await go('saes');
+    const before = await api.call('saes.list', {});
+    const form = page.locator('form.ms-form');
+    // A bad name is refused before anything is sent.
+    await form.getByLabel('Name').fill('bad name!');
+    expect(await form.locator('.ms-form-error').textContent()).toContain('letters, digits');
+    expect(await form.getByRole('button', { name: 'Train SAE' }).isDisabled()).toBe(true);
+
+    await form.getByLabel('Checkpoint').selectOption('base');
+    await form.getByLabel('Tap').selectOption('blocks.0.mlp.post');
+    await form.getByLabel('Name').fill('e2e-sae');
+    await form.getByLabel('Latents').fill('64');
+    await form.getByLabel('k', { exact: true }).fill('8');
+    await form.getByLabel('Steps').fill('40');
+    await form.getByRole('button', { name: 'Train SAE' }).click();
+    await page.locator('.ms-done').waitFor({ timeout: 120_000 });
+
+    const after = await api.call('saes.list', {});
+    expect(after.length).toBe(before.length + 1);
+    const sae = after.find((x) => x.name === 'e2e-sae')!;
+    expect(sae.dSae).toBe(64);
+    const row = page.locator('.ms-sae-table tbody tr', { hasText: 'e2e-sae' });
+    await row.waitFor();
+    const cells = await row.locator('td').allInnerTexts();
+    expect(cells[3]).toBe(int(64));
+    expect(cells[4]).toBe(num(sae.metrics.l0));
+    expect(cells[5]).toBe(dec3(sae.metrics.explainedVariance));
+    expect(await page.locator('.ms-done').textContent()).toContain(
+      `explained variance ${dec3(sae.metrics.explainedVariance)}`,
+    );
+    // Its training curve and latent-density histogram.
+    await row.getByRole('button', { name: 'e2e-sae' }).click();
+    expect(await page.locator('.figure-svg svg[data-figure="lineChart"] title').first().textContent()).toBe(
+      'SAE e2e-sae: training',
+    );
+    expect(await page.locator('.figure-svg svg[data-figure="histogram"]').count()).toBe(1);
+    await page.setViewportSize({ width: 1400, height: 1500 });
+    await page.screenshot({ path: join(OUT, 'features-saes-light.png') });
+    await page.setViewportSize({ width: 1400, height: 1000 });
+  });
+
+  it('matches neurons across checkpoints: filter counts, scatters and SVCCA/RSA as the job returns them', async () => {
+    // Tabs move with the arrow keys.
+    await page.getByRole('tab', { name: 'SAEs' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => new URL(page.url()).hash).toBe('#/features/match');
+    expect(await page.getByRole('tab', { name: 'Matching' }).getAttribute('aria-selected')).toBe('true');
+
+    const form = page.locator('form.ms-form');
+    await form.getByLabel('A checkpoint').selectOption('base');
+    await form.getByLabel('A tap').selectOption('blocks.0.mlp.post');
+    await form.getByLabel('B checkpoint').selectOption('dpo');
+    await form.getByLabel('B tap').selectOption('blocks.0.mlp.post');
+    await form.getByLabel('Shuffles').fill('20');
+    await form.getByRole('button', { name: 'Match' }).click();
+    const result = page.locator('[data-result="match"]');
+    await result.waitFor({ timeout: 120_000 });
+    const r = await lastJob<OpResult<'match'>>('match');
+
+    expect(await result.locator('h3').innerText()).toContain(`${int(r.kept)} pairs kept`);
+    const rows = await result.getByRole('table', { name: 'Filters' }).locator('tbody tr').all();
+    expect(rows.length).toBe(r.filters.length);
+    for (const [i, f] of r.filters.entries()) {
+      const t = await rows[i].locator('td').allInnerTexts();
+      expect(t).toEqual([
+        f.filter,
+        f.applied ? 'yes' : 'no',
+        int(f.before),
+        int(f.after),
+        int(f.before - f.after),
+      ]);
+    }
+    expect(await result.locator('p').first().innerText()).toContain(dec3(r.meanCorrelationFiltered));
+    // Two scatters (r per pair with the threshold line, A vs B) and two null histograms.
+    expect(await result.locator('svg[data-figure="scatter"]').count()).toBe(2);
+    expect(await result.locator('svg[data-figure="nullHistogram"]').count()).toBe(2);
+    expect(await kv('[data-measure="SVCCA"]', 'Score')).toBe(dec3(r.similarity!.svcca.score));
+    expect(await kv('[data-measure="RSA"]', 'p')).toContain(formatPValue(r.similarity!.rsa.pValue!));
+    expect(await kv('[data-measure="RSA"]', 'p')).toContain('(1 + #{null >= observed}) / (1 + N)');
+    expect(asNumbers(r.svccaNull).length).toBe(20);
+    await page.setViewportSize({ width: 1400, height: 2300 });
+    await page.screenshot({ path: join(OUT, 'features-match-light.png') });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(OUT, 'features-match-dark.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1400, height: 1000 });
+
+    // SAE latents on side A; no null asked for.
+    await form.getByLabel('A features').selectOption('e2e-sae');
+    await form.getByLabel('Shuffles').fill('0');
+    await form.getByRole('button', { name: 'Match' }).click();
+    await expect
+      .poll(() => result.locator('h3').innerText(), { timeout: 120_000 })
+      .not.toContain(`${int(r.kept)} pairs kept`);
+    const withSae = await lastJob<OpResult<'match'>>('match');
+    expect(withSae.filters[1].before).toBe(256); // each B neuron picks one of the SAE's 64 latents
+    expect(await result.locator('h3').innerText()).toContain(`${int(withSae.kept)} pairs kept`);
+    expect(await result.innerText()).toContain('no shuffles were asked for');
+
+    // A reload re-reads the last completed match from the store, with its settings in the form.
+    await page.reload();
+    await result.waitFor({ timeout: 60_000 });
+    expect(await result.locator('h3').innerText()).toContain('(read from the store)');
+    expect(await form.getByLabel('A features').inputValue()).toBe('e2e-sae');
+  });
+
+  it('computes SVCCA in paper-compat mode with its null and p-value', async () => {
+    await go('similarity');
+    const form = page.locator('form.ms-form');
+    await form.getByLabel('A checkpoint').selectOption('base');
+    await form.getByLabel('B checkpoint').selectOption('decpo');
+    await form.getByLabel('A tap').selectOption('blocks.1.mlp.post');
+    await form.getByLabel('B tap').selectOption('blocks.1.mlp.post');
+    await form.getByLabel('Mode').selectOption('svcca-paper-compat');
+    await form.getByLabel('Shuffles').fill('20');
+    await form.getByRole('button', { name: 'Compute SVCCA' }).click();
+    const result = page.locator('[data-result="similarity"]');
+    await result.waitFor({ timeout: 120_000 });
+    const r = await lastJob<OpResult<'similarity'>>('similarity');
+    expect(r.mode).toBe('svcca-paper-compat');
+    expect(await result.locator('.ms-what').first().innerText()).toBe(r.label);
+    expect(await kv('[data-result="similarity"]', 'Score')).toBe(dec3(r.score));
+    expect(await kv('[data-result="similarity"]', 'p')).toContain(formatPValue(r.pValue!));
+    expect(await result.locator('svg[data-figure="nullHistogram"]').count()).toBe(1);
+  });
+
+  it('compares semantic subspaces per category', async () => {
+    await go('subspaces');
+    const form = page.locator('form.ms-form');
+    await form.getByLabel('A checkpoint').selectOption('base');
+    await form.getByLabel('B checkpoint').selectOption('dpo');
+    await form.getByLabel('Shuffles').fill('10');
+    await form.getByRole('button', { name: 'Compare subspaces' }).click();
+    const result = page.locator('[data-result="subspaces"]');
+    await result.waitFor({ timeout: 120_000 });
+    const r = await lastJob<OpResult<'subspaces'>>('subspaces');
+    const rows = result.getByRole('table', { name: 'Categories' }).locator('tbody tr');
+    expect(await rows.count()).toBe(r.categories.length);
+    for (const [i, c] of r.categories.entries()) {
+      const t = await rows.nth(i).locator('td').allInnerTexts();
+      expect(t[0]).toBe(c.category);
+      expect(t[4]).toBe(dec3(c.similarity?.svcca.score));
+      expect(t[8]).toBe(c.skipped ?? '');
+    }
+    const scored = r.categories.filter((c) => c.similarity).length;
+    expect(await result.locator('h3').innerText()).toBe(
+      `${scored} of ${r.categories.length} categories scored`,
+    );
+    if (scored > 0) expect(await result.locator('svg[data-figure="groupedBarChart"]').count()).toBe(1);
+    await page.setViewportSize({ width: 1400, height: 1600 });
+    await page.screenshot({ path: join(OUT, 'features-subspaces-light.png') });
+    expect(problems).toEqual([]);
+  });
+});
