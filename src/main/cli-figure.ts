@@ -1,6 +1,6 @@
 /**
- * `monoscope export figure`: any figure of the app, rendered from the store without a browser, to SVG, PNG
- * (at a chosen DPI) and the CSV of its data. The data comes from the core service in-process (the same
+ * `monoscope export figure`: any figure of the app (the names in {@link FIGURES}), rendered from the store
+ * without a browser, to SVG, PNG (at a chosen DPI) and the CSV of its data. The data comes from the core service in-process (the same
  * operations the app calls), the spec from the same builders the views use (`renderer/app/project`,
  * `renderer/app/compare`, `renderer/app/components/viewFigures.ts`), the drawing from `renderer/figures`
  * and the PNG from resvg with the bundled fonts. Every file written is logged in the store (`figures.record`).
@@ -36,10 +36,16 @@ import {
 import { compareProbe, defaultSelection } from '../renderer/app/compare/selection.js';
 import {
   heatmapSpec,
+  matchAlignmentSpec,
   matchScatterSpec,
+  neuronConceptsSpec,
   neuronContextsSpec,
   neuronHistogramSpec,
+  neuronLogitsSpec,
   nullSpec,
+  saeCurveSpec,
+  saeDensitySpec,
+  subspacesSpec,
   withOptions,
 } from '../renderer/app/components/viewFigures.js';
 import { int, num, printJson, projectDir, withCancel } from './cli.js';
@@ -55,8 +61,14 @@ export const FIGURES = {
   'neuron-histogram':
     "A neuron's activation histogram with its quantile bands (--checkpoint, --tap, --neuron)",
   'neuron-contexts': "A neuron's top-activating contexts (--checkpoint, --tap, --neuron, --contexts)",
+  'neuron-concepts': "A neuron's mean activation per probe concept (--checkpoint, --tap, --neuron)",
+  'neuron-logits': "The histogram of a neuron's logit effects (--checkpoint, --tap, --neuron)",
   null: 'The permutation null of SVCCA or RSA (--analysis svcca|rsa|match-svcca|match-rsa, --a, --b)',
   'match-scatter': 'The correlation of every kept pair of a feature matching (--a, --b, --sae-a, --sae-b)',
+  'match-alignment': 'Which feature of A each kept pair joined to which of B (--a, --b, --sae-a, --sae-b)',
+  'sae-curve': "An SAE's training loss and MSE (--sae)",
+  'sae-density': "The histogram of an SAE's latent densities (--sae)",
+  subspaces: 'SVCCA and RSA per concept category (--a, --b, --sae-a, --sae-b)',
 } as const;
 
 export type FigureName = keyof typeof FIGURES;
@@ -88,6 +100,8 @@ export interface FigureRequest {
   seed?: number;
   saeA?: string;
   saeB?: string;
+  /** sae-*: the SAE's name. */
+  sae?: string;
   rule?: 'many-to-1' | 'one-to-one-first' | 'one-to-one-best' | 'hungarian';
   threshold?: number | null;
   width?: number;
@@ -210,7 +224,9 @@ export async function figureSpec(
       return withOptions(heatmapSpec(m, req.order ?? 'cluster'), look);
     }
     case 'neuron-histogram':
-    case 'neuron-contexts': {
+    case 'neuron-contexts':
+    case 'neuron-concepts':
+    case 'neuron-logits': {
       const ref = {
         checkpoint: need(req, 'checkpoint', '--checkpoint <name>'),
         tap: need(req, 'tap', '--tap <tap>'),
@@ -224,7 +240,11 @@ export async function figureSpec(
       const spec =
         req.figure === 'neuron-histogram'
           ? neuronHistogramSpec(page, req.yMode)
-          : neuronContextsSpec(page, req.contexts);
+          : req.figure === 'neuron-contexts'
+            ? neuronContextsSpec(page, req.contexts)
+            : req.figure === 'neuron-concepts'
+              ? neuronConceptsSpec(page)
+              : neuronLogitsSpec(page);
       return withOptions(spec, look);
     }
     case 'null': {
@@ -271,16 +291,45 @@ export async function figureSpec(
         look,
       );
     }
-    case 'match-scatter': {
+    case 'match-scatter':
+    case 'match-alignment':
+    case 'subspaces': {
       const a = parseTapRef(need(req, 'a', '--a <checkpoint:tap>'), req.probe);
       const b = parseTapRef(need(req, 'b', '--b <checkpoint:tap>'), req.probe);
-      const m = await matchResult(service, req, a, b, reporter, signal);
-      const threshold = req.threshold === undefined ? 0.1 : req.threshold;
       const caption = {
         A: `${a.checkpoint}:${a.tap}${req.saeA ? ` (SAE ${req.saeA})` : ''}`,
         B: `${b.checkpoint}:${b.tap}${req.saeB ? ` (SAE ${req.saeB})` : ''}`,
       };
+      if (req.figure === 'subspaces') {
+        const r = await service.call(
+          'subspaces',
+          {
+            a,
+            b,
+            ...(req.saeA && { saeA: req.saeA }),
+            ...(req.saeB && { saeB: req.saeB }),
+            ...(req.shuffles !== undefined && { shuffles: req.shuffles }),
+            ...(req.seed !== undefined && { seed: req.seed }),
+          },
+          { reporter, signal },
+        );
+        return withOptions(subspacesSpec(r, { ...caption, 'null N': req.shuffles ?? 1000 }), look);
+      }
+      const m = await matchResult(service, req, a, b, reporter, signal);
+      if (req.figure === 'match-alignment') return withOptions(matchAlignmentSpec(m, caption), look);
+      const threshold = req.threshold === undefined ? 0.1 : req.threshold;
       return withOptions(matchScatterSpec(m, threshold, caption), look);
+    }
+    case 'sae-curve':
+    case 'sae-density': {
+      const name = need(req, 'sae', '--sae <name>');
+      const saes = await service.call('saes.list', {});
+      const sae = saes.find((x) => x.name === name);
+      if (!sae)
+        throw new Error(
+          `export figure: no SAE named '${name}' in the project (SAEs: ${saes.map((x) => x.name).join(', ') || 'none'})`,
+        );
+      return withOptions(req.figure === 'sae-curve' ? saeCurveSpec(sae) : saeDensitySpec(sae), look);
     }
     default:
       throw new Error(
@@ -450,13 +499,14 @@ export function registerFigureCommand(exp: Command): void {
     .addOption(
       new Option('--analysis <a>', 'null: which null').choices(['svcca', 'rsa', 'match-svcca', 'match-rsa']),
     )
-    .option('--a <ckpt:tap>', 'null, match-scatter: side A')
-    .option('--b <ckpt:tap>', 'null, match-scatter: side B')
+    .option('--a <ckpt:tap>', 'null, match-*, subspaces: side A')
+    .option('--b <ckpt:tap>', 'null, match-*, subspaces: side B')
     .addOption(new Option('--mode <m>', 'null: SVCCA mode').choices(['svcca', 'svcca-paper-compat']))
-    .option('--shuffles <n>', 'null, match-*: permutations of the null', int('--shuffles'))
+    .option('--shuffles <n>', 'null, match-*, subspaces: permutations of the null', int('--shuffles'))
     .option('--seed <n>', 'null, match-*: seed', int('--seed'))
-    .option('--sae-a <name>', 'match-*: SAE of side A')
-    .option('--sae-b <name>', 'match-*: SAE of side B')
+    .option('--sae-a <name>', 'match-*, subspaces: SAE of side A')
+    .option('--sae-b <name>', 'match-*, subspaces: SAE of side B')
+    .option('--sae <name>', 'sae-*: the SAE')
     .addOption(
       new Option('--rule <r>', 'match-*: pairing rule').choices([
         'many-to-1',

@@ -155,6 +155,13 @@ describe('monoscope export figure', () => {
     expect(c.csv.filter((row) => row.context === '0').map((row) => row.token)).toEqual(
       page.topExamples[0].text,
     );
+    const concepts = await exportFig(
+      { figure: 'neuron-concepts', checkpoint: 'dpo', tap: 'blocks.1.mlp.post', neuron: 5 },
+      'concepts',
+    );
+    expect(concepts.csv.map((row) => [row.group, Number(row.value)])).toEqual(
+      page.conceptMeans.map((m) => [m.concept, m.mean]),
+    );
   });
 
   it('logs every file it wrote in the store', async () => {

@@ -197,3 +197,145 @@ export function matchScatterSpec(
     },
   };
 }
+
+/** A neuron's mean activation per probe concept (`neurons.page` concept means), as bars. */
+export function neuronConceptsSpec(p: NeuronPageData): FigureSpec {
+  return {
+    kind: 'groupedBar',
+    data: {
+      groups: p.conceptMeans.map((c) => c.concept),
+      series: [{ name: 'mean activation', values: p.conceptMeans.map((c) => c.mean) }],
+    },
+    options: {
+      width: 680,
+      height: 320,
+      title: `Mean activation of neuron ${p.neuron} per concept`,
+      yLabel: 'mean activation',
+      legend: 'none',
+      caption: {
+        checkpoint: p.checkpoint,
+        tap: p.tap,
+        neuron: p.neuron,
+        'tokens per concept': p.conceptMeans.map((c) => `${c.concept} ${c.count}`).join(', '),
+      },
+    },
+  };
+}
+
+/** The histogram of a neuron's logit effects over the vocabulary (W_out[j] · W_Uᵀ, `neurons.page`). */
+export function neuronLogitsSpec(p: NeuronPageData): FigureSpec {
+  const { lo, hi, counts } = p.logitEffects.histogram;
+  const w = (hi - lo) / counts.length || 1;
+  return {
+    kind: 'histogram',
+    data: { edges: counts.map((_, i) => lo + i * w).concat(lo + counts.length * w), counts },
+    options: {
+      width: 560,
+      height: 220,
+      title: `Logit effects of neuron ${p.neuron}`,
+      xLabel: 'logit effect (W_out · W_U)',
+      yLabel: 'tokens',
+      caption: {
+        checkpoint: p.checkpoint,
+        tap: p.tap,
+        neuron: p.neuron,
+        vocabulary: counts.reduce((a, b) => a + b, 0),
+      },
+    },
+  };
+}
+
+/** Which feature of A each kept pair of a `match` joined to which feature of B, with the diagonal. */
+export function matchAlignmentSpec(
+  result: OpResult<'match'>,
+  caption: Record<string, string | number | boolean>,
+): FigureSpec {
+  return {
+    kind: 'scatter',
+    data: {
+      series: [{ name: 'kept pairs', x: result.pairs.map((p) => p.a), y: result.pairs.map((p) => p.b) }],
+      thresholds: { diagonal: true },
+    },
+    options: {
+      width: 520,
+      height: 300,
+      title: 'Which feature matched which',
+      xLabel: 'feature of A',
+      yLabel: 'feature of B',
+      legend: 'none',
+      caption: { ...caption, rule: result.rule, direction: result.direction },
+    },
+  };
+}
+
+type SaeInfo = OpResult<'saes.list'>[number];
+
+/** An SAE's training loss and reconstruction MSE against the step (`saes.list`), on a log axis. */
+export function saeCurveSpec(s: SaeInfo): FigureSpec {
+  return {
+    kind: 'line',
+    data: {
+      series: [
+        { name: 'loss', x: s.curve.map((c) => c.step), y: s.curve.map((c) => c.loss) },
+        { name: 'mse', x: s.curve.map((c) => c.step), y: s.curve.map((c) => c.mse) },
+      ],
+    },
+    options: {
+      width: 520,
+      height: 260,
+      xLabel: 'step',
+      yLabel: 'training loss',
+      logY: true,
+      title: `SAE ${s.name}: training`,
+      caption: { sae: s.name, kind: s.kind, latents: s.dSae, tap: s.ref.tap, checkpoint: s.ref.checkpoint },
+    },
+  };
+}
+
+/** The histogram of an SAE's latent densities (log₁₀ share of tokens each latent fires on). */
+export function saeDensitySpec(s: SaeInfo): FigureSpec {
+  const h = s.metrics.densityHistogram;
+  if (!h || h.counts.every((c) => c === 0))
+    throw new Error(`SAE ${s.name}: no latent fired on the held-out tokens; there is no density to draw`);
+  return {
+    kind: 'histogram',
+    data: { edges: h.edges, counts: h.counts },
+    options: {
+      width: 520,
+      height: 260,
+      xLabel: 'log₁₀ latent density',
+      yLabel: 'latents',
+      title: `SAE ${s.name}: latent density`,
+      caption: { sae: s.name, 'never fired': h.never, 'window tokens': s.metrics.windowTokens },
+    },
+  };
+}
+
+/** SVCCA and RSA per concept category of a `subspaces` result, with their null means, as grouped bars. */
+export function subspacesSpec(
+  r: OpResult<'subspaces'>,
+  caption: Record<string, string | number | boolean>,
+): FigureSpec {
+  const scored = r.categories.filter((c) => c.similarity);
+  if (scored.length === 0)
+    throw new Error('subspaces: no category had enough features on both sides to be scored');
+  return {
+    kind: 'groupedBar',
+    data: {
+      groups: scored.map((c) => c.category),
+      series: [
+        { name: 'SVCCA', values: scored.map((c) => c.similarity!.svcca.score) },
+        { name: 'SVCCA null mean', values: scored.map((c) => c.similarity!.svcca.null?.nullMean ?? NaN) },
+        { name: 'RSA', values: scored.map((c) => c.similarity!.rsa.score) },
+        { name: 'RSA null mean', values: scored.map((c) => c.similarity!.rsa.null?.nullMean ?? NaN) },
+      ],
+    },
+    options: {
+      width: 720,
+      height: 320,
+      title: 'Semantic subspaces: similarity per category',
+      yLabel: 'score',
+      caption,
+    },
+  };
+}
