@@ -16,7 +16,7 @@ import type { OpResult } from '../../src/core/service.js';
 import { createHttpClient, type MonoscopeClient } from '../../src/renderer/api/client.js';
 import { formatPValue } from '../../src/renderer/figures/index.js';
 import { dec3, int, num } from '../../src/renderer/app/neurons/format.js';
-import { asNumbers } from '../../src/renderer/app/features/results.js';
+import { asNumbers } from '../../src/renderer/app/features/numbers.js';
 
 const OUT = join(REPO, 'test-output', 'e2e');
 

@@ -15,7 +15,7 @@ import type { RunningServer, ServeOptions } from '../../src/main/server.js';
 import { createHttpClient, type MonoscopeClient } from '../../src/renderer/api/client.js';
 import { displayToken } from '../../src/renderer/figures/index.js';
 import { dec3, num, pct } from '../../src/renderer/app/neurons/format.js';
-import { formatHash, parseHash } from '../../src/renderer/app/neurons/route.js';
+import { formatHash, parseHash } from '../../src/renderer/app/neurons/hash.js';
 import { NO_FILTER, filteredOrder, type NeuronTableData } from '../../src/renderer/app/neurons/table.js';
 
 const OUT = join(REPO, 'test-output', 'e2e');
