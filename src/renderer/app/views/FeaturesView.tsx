@@ -6,6 +6,7 @@ import { Empty, ErrorState, Loading } from '../components/States.js';
 import { useQuery, useReloadOnJobEnd } from '../data.js';
 import { VIEWS } from '../views.js';
 import { ViewShell } from './ViewShell.js';
+import { NoProject, isNoProject } from '../project/NoProject.js';
 import { MatchPanel } from '../features/MatchPanel.js';
 import { SaePanel } from '../features/SaePanel.js';
 import { SimilarityPanel } from '../features/SimilarityPanel.js';
@@ -64,6 +65,8 @@ export function FeaturesView() {
     pick(next);
   };
 
+  const projectError = checkpoints.error ?? recordings.error;
+  if (projectError && isNoProject(projectError)) return <NoProject view={view} error={projectError} />;
   let body;
   if (checkpoints.error || recordings.error) {
     body = (

@@ -9,6 +9,7 @@ import { useQuery } from '../data.js';
 import { ThemeContext } from '../theme.js';
 import { VIEWS } from '../views.js';
 import { ViewShell } from './ViewShell.js';
+import { NoProject, isNoProject } from '../project/NoProject.js';
 import { HeatmapCanvas, type HeatmapControls } from '../heatmap/HeatmapCanvas.js';
 import { dec3, int, num } from '../neurons/format.js';
 import { FigureExport } from '../neurons/FigureExport.js';
@@ -25,6 +26,8 @@ const view = VIEWS.find((v) => v.id === 'heatmap')!;
 export function HeatmapView() {
   const [route, navigate] = useRoute('heatmap');
   const { checkpoints, recordings } = useProjectTaps();
+  const projectError = checkpoints.error ?? recordings.error;
+  if (projectError && isNoProject(projectError)) return <NoProject view={view} error={projectError} />;
   if (checkpoints.error || recordings.error) {
     return (
       <ViewShell view={view}>

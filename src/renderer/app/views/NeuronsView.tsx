@@ -5,6 +5,7 @@ import { Empty, ErrorState, Loading } from '../components/States.js';
 import { useClient, useQuery } from '../data.js';
 import { VIEWS } from '../views.js';
 import { ViewShell } from './ViewShell.js';
+import { NoProject, isNoProject } from '../project/NoProject.js';
 import { int, pct } from '../neurons/format.js';
 import { NeuronFilters } from '../neurons/NeuronFilters.js';
 import { NeuronPage } from '../neurons/NeuronPage.js';
@@ -32,6 +33,8 @@ export function NeuronsView() {
   const [route, navigate] = useRoute('neurons');
   const { checkpoints, recordings } = useProjectTaps();
 
+  const projectError = checkpoints.error ?? recordings.error;
+  if (projectError && isNoProject(projectError)) return <NoProject view={view} error={projectError} />;
   if (checkpoints.error || recordings.error) {
     const retry = () => {
       checkpoints.reload();
