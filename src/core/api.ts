@@ -10,9 +10,7 @@
  * the field. The renderer imports only the types of this module.
  */
 import { z } from 'zod';
-import { BACKEND_NAMES } from './backend/index.js';
-import { STAGES } from './train/loop.js';
-import { REGULARIZERS } from './train/regularizers.js';
+import { BACKEND_NAMES, REGULARIZERS, STAGES } from './names.js';
 
 /** A checkpoint, run or SAE name: letters, digits, '.', '_' and '-'. */
 export const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" and "-" (max 64)');

@@ -54,6 +54,8 @@ class WorkerClient {
   readonly worker: Worker;
   private next = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Why the worker is gone (it failed to start, crashed or was ended); later calls fail with it. */
+  private dead: Error | null = null;
 
   constructor(projectDir: string, nativeBinding?: string) {
     this.worker = new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: { projectDir, nativeBinding } });
@@ -68,7 +70,8 @@ class WorkerClient {
       }
     });
     const failAll = (e: Error) => {
-      for (const p of this.pending.values()) p.reject(e);
+      this.dead ??= e instanceof ApiError ? e : new ApiError('failed', `the engine failed: ${e.message}`);
+      for (const p of this.pending.values()) p.reject(this.dead);
       this.pending.clear();
     };
     this.worker.on('error', failAll);
@@ -78,6 +81,7 @@ class WorkerClient {
 
   call(op: string, input: unknown, onEvent?: (e: EngineEvent) => void): { id: number; done: Promise<unknown> } {
     const id = this.next++;
+    if (this.dead) return { id, done: Promise.reject(this.dead) };
     const done = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, onEvent }));
     this.worker.postMessage({ type: 'call', id, op, input } satisfies WorkerRequest);
     return { id, done };

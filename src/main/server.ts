@@ -211,7 +211,9 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     server,
     close: async () => {
       for (const s of streams) s.end();
-      await new Promise<void>((ok) => server.close(() => ok()));
+      const closed = new Promise<void>((ok) => server.close(() => ok()));
+      server.closeAllConnections();
+      await closed;
       await host.close();
     },
   };

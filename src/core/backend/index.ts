@@ -13,8 +13,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import { registerCpuFixes } from './cpu-kernels.js';
 import { registerWasmFixes } from './wasm-kernels.js';
 
-export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+import { BACKEND_NAMES, type BackendName } from '../names.js';
+
+export { BACKEND_NAMES, type BackendName };
 export type BackendChoice = BackendName | 'auto';
 
 /** What a backend probe found. */

@@ -29,8 +29,9 @@ import {
   type StepMetrics,
 } from './step.js';
 
-export const STAGES = ['pretrain', 'sft', 'dpo', 'decpo', 'simpo', 'l1'] as const;
-export type Stage = (typeof STAGES)[number];
+import type { Stage } from '../names.js';
+
+export { STAGES, type Stage } from '../names.js';
 
 /** What a run does; saved as `spec.json` and recorded in the store. */
 export interface RunSpec {

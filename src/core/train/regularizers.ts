@@ -13,8 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-export const REGULARIZERS = ['barlow', 'rowcos', 'authors'] as const;
-export type RegularizerId = (typeof REGULARIZERS)[number];
+export { REGULARIZERS, type RegularizerId } from '../names.js';
 
 const EPS = 1e-5;
 

@@ -1,0 +1,16 @@
+/**
+ * The names the contract validates against, in a module with no dependencies, so that `api.ts` (loaded by
+ * Electron's main process and the HTTP server) does not load TF.js.
+ */
+
+/** TF.js backends, in the order `auto` tries them. */
+export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** Training stages. */
+export const STAGES = ['pretrain', 'sft', 'dpo', 'decpo', 'simpo', 'l1'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** DecPO regularizers. */
+export const REGULARIZERS = ['barlow', 'rowcos', 'authors'] as const;
+export type RegularizerId = (typeof REGULARIZERS)[number];
