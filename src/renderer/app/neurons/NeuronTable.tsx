@@ -1,13 +1,14 @@
 // Every neuron of a tap in a virtualized grid (only the visible rows are in the DOM): headers sort, arrow
 // keys move the active row, Enter or a click opens the neuron's page.
-import { useEffect, useId, useRef, type KeyboardEvent } from 'react';
+import { memo, useEffect, useId, useRef, type KeyboardEvent } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { COLUMNS, cellText, type ColumnKey, type NeuronTableData, type Sort } from './table.js';
 
 const ROW_HEIGHT = 30;
 const TEMPLATE = COLUMNS.map((c) => (c.width === '1fr' ? 'minmax(64px, 1fr)' : c.width)).join(' ');
 
-export function NeuronTable({
+/** The grid; memoized, so that it is left alone while a neuron's page is open over it. */
+export const NeuronTable = memo(function NeuronTable({
   table,
   order,
   sort,
@@ -30,7 +31,6 @@ export function NeuronTable({
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const hintId = useId();
-  // eslint-disable-next-line react-hooks/incompatible-library -- the virtualizer re-renders this component itself
   const rows = useVirtualizer({
     count: order.length,
     getScrollElement: () => scroller.current,
@@ -150,4 +150,4 @@ export function NeuronTable({
       </div>
     </div>
   );
-}
+});

@@ -253,7 +253,7 @@ function TapNeurons({
                 onSort={setSort}
                 active={Math.min(active, order.length - 1)}
                 onActive={setActive}
-                onOpen={(n) => open(n)}
+                onOpen={open}
               />
             )}
             <details className="ms-definitions">
