@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from 'fast-png';
 import type { Browser, Page } from 'playwright-core';
-import { REPO, buildRenderer, launchChromium } from './harness.js';
+import { REPO, launchChromium } from './harness.js';
 import { demoProject } from './served-project.js';
 import type { RunningServer, ServeOptions } from '../../src/main/server.js';
 import { COMPARE_METRICS, HELD_OUT_MEASURES } from '../../src/renderer/app/compare/specs.js';
@@ -54,11 +54,19 @@ describe('Compare view', () => {
     // A private copy: the comparison is written into the store.
     const dir = mkdtempSync(join(tmpdir(), 'monoscope-compare-view-'));
     cpSync(demoProject(), dir, { recursive: true });
-    await buildRenderer();
+    // A renderer of its own: other suites rebuild dist-renderer/ while this one runs.
+    const rendererDir = join(REPO, 'test-output', 'e2e-renderer-compare');
+    const { build } = await import('vite');
+    await build({
+      configFile: join(REPO, 'electron.config.ts'),
+      mode: 'production',
+      logLevel: 'warn',
+      build: { outDir: rendererDir, emptyOutDir: true },
+    });
     const { serve } = (await import(pathToFileURL(join(REPO, 'dist', 'main', 'server.js')).href)) as {
       serve: (o: ServeOptions) => Promise<RunningServer>;
     };
-    s = { ...(await serve({ projectDir: dir, rendererDir: join(REPO, 'dist-renderer') })), dir };
+    s = { ...(await serve({ projectDir: dir, rendererDir })), dir };
     browser = await launchChromium();
     mkdirSync(OUT, { recursive: true });
     const context = await browser.newContext({
@@ -98,7 +106,7 @@ describe('Compare view', () => {
     expect(r.base).toBe('base');
 
     // One chart per metric, and every number in the tables is the stored one, formatted.
-    expect(await main().locator('.compare-cell').count()).toBe(COMPARE_METRICS.length);
+    expect(await main().locator('.compare-cell[data-metric]').count()).toBe(COMPARE_METRICS.length);
     for (const row of r.rows) {
       const tr = main().locator(`table[data-table="${row.tap}"] tr[data-checkpoint="${row.checkpoint}"]`);
       for (const m of COMPARE_METRICS) {
@@ -122,7 +130,11 @@ describe('Compare view', () => {
     expect(svg).toContain('SVCCA mode');
     expect((svg.match(/<rect /g) ?? []).length).toBeGreaterThanOrEqual(r.rows.length);
 
-    await page.setViewportSize({ width: 1400, height: 3800 });
+    // The preference runs' training curves, overlaid: dpo and decpo each with their own curve.
+    const margins = main().locator('[data-curve="rewards/margins"] .figure-svg');
+    await margins.locator('svg').waitFor();
+    expect(await margins.textContent()).toContain('decpo (eval)');
+    await page.setViewportSize({ width: 1400, height: 4400 });
     await page.screenshot({ path: join(OUT, 'compare-light.png') });
     await page.emulateMedia({ colorScheme: 'dark' });
     await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { REPO, buildRenderer, launchChromium } from './harness.js';
+import { REPO, launchChromium } from './harness.js';
 import { demoProject } from './served-project.js';
 import type { RunningServer, ServeOptions } from '../../src/main/server.js';
 import { parseInput } from '../../src/core/api.js';
@@ -24,11 +24,19 @@ const OUT = join(REPO, 'test-output', 'e2e');
 async function serveCopy(): Promise<RunningServer & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'monoscope-project-view-'));
   cpSync(demoProject(), dir, { recursive: true });
-  await buildRenderer();
+  // A renderer of its own: other suites rebuild dist-renderer/ while this one runs.
+  const rendererDir = join(REPO, 'test-output', 'e2e-renderer-project');
+  const { build } = await import('vite');
+  await build({
+    configFile: join(REPO, 'electron.config.ts'),
+    mode: 'production',
+    logLevel: 'warn',
+    build: { outDir: rendererDir, emptyOutDir: true },
+  });
   const { serve } = (await import(pathToFileURL(join(REPO, 'dist', 'main', 'server.js')).href)) as {
     serve: (o: ServeOptions) => Promise<RunningServer>;
   };
-  return { ...(await serve({ projectDir: dir, rendererDir: join(REPO, 'dist-renderer') })), dir };
+  return { ...(await serve({ projectDir: dir, rendererDir })), dir };
 }
 
 describe('Project view', () => {

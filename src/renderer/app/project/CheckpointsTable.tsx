@@ -1,4 +1,5 @@
-// The project's checkpoints: stage, parent, weights hash and creation time; arrow keys move between rows.
+// The project's checkpoints: stage, parent, weights hash, creation time and recorded taps; arrow keys move
+// between rows, Enter shows a checkpoint's folder, shape and recordings.
 import { Empty, ErrorState, Loading } from '../components/States.js';
 import { SelectableTable, type Column } from '../components/SelectableTable.js';
 import { fmtTime } from '../components/format.js';
@@ -7,6 +8,7 @@ import type { OpResult } from '../../../core/service.js';
 import { useState } from 'react';
 
 type Checkpoint = OpResult<'checkpoints.list'>[number];
+type Recording = OpResult<'recordings.list'>[number];
 
 const COLUMNS: Column<Checkpoint>[] = [
   { key: 'name', header: 'Checkpoint', cell: (c) => <span className="mono">{c.name}</span> },
@@ -25,8 +27,27 @@ const COLUMNS: Column<Checkpoint>[] = [
   { key: 'created', header: 'Created', cell: (c) => fmtTime(c.createdAt) },
 ];
 
-export function CheckpointsTable({ state }: { state: QueryState<Checkpoint[]> }) {
+export function CheckpointsTable({
+  state,
+  recordings,
+}: {
+  state: QueryState<Checkpoint[]>;
+  /** The project's recordings (complete ones are counted per checkpoint). */
+  recordings: Recording[] | undefined;
+}) {
   const [picked, setPicked] = useState<string>();
+  const recorded = (name: string) =>
+    (recordings ?? []).filter((r) => r.checkpoint === name && r.status === 'complete');
+  const columns: Column<Checkpoint>[] = [
+    ...COLUMNS,
+    {
+      key: 'taps',
+      header: 'Recorded',
+      numeric: true,
+      title: 'Taps recorded over a probe set (the Neurons and Heatmap views read them)',
+      cell: (c) => (recordings ? recorded(c.name).length : '…'),
+    },
+  ];
   if (state.error)
     return (
       <ErrorState title="The checkpoints could not be read" error={state.error} onRetry={state.reload} />
@@ -44,7 +65,7 @@ export function CheckpointsTable({ state }: { state: QueryState<Checkpoint[]> })
       <SelectableTable
         label="Checkpoints"
         rows={state.data}
-        columns={COLUMNS}
+        columns={columns}
         rowKey={(c) => c.name}
         selected={picked ? [picked] : []}
         onSelect={(c) => setPicked(c.name)}
@@ -54,6 +75,13 @@ export function CheckpointsTable({ state }: { state: QueryState<Checkpoint[]> })
           <span className="mono">{selected.dir}</span> · {String(selected.config.nLayer ?? '?')} blocks,
           d_model {String(selected.config.nEmbd ?? '?')}, d_mlp {String(selected.config.nInner ?? '?')}
           {selected.runId ? ` · written by run ${selected.runId}` : ''}
+          {recorded(selected.name).length > 0 &&
+            ` · recorded: ${recorded(selected.name)
+              .map(
+                (r) =>
+                  `${r.tap} (${r.rows.toLocaleString('en-US')} tokens, probe ${r.probeHash.slice(0, 8)})`,
+              )
+              .join(', ')}`}
         </p>
       )}
     </>

@@ -10,6 +10,7 @@ import { ViewShell } from './ViewShell.js';
 import { isNoProject, NoProject } from '../project/NoProject.js';
 import { CompareCharts } from '../compare/CompareCharts.js';
 import { CompareTables } from '../compare/CompareTables.js';
+import { CompareCurves } from '../compare/CompareCurves.js';
 import { compareProbe, defaultSelection } from '../compare/selection.js';
 import type { CompareResultLike } from '../compare/specs.js';
 import type { OpInput } from '../../../core/api.js';
@@ -46,6 +47,10 @@ export function CompareView() {
   const result = (cached.data?.result ?? (job?.status === 'completed' ? job.result : undefined)) as
     CompareResultLike | undefined;
   const probe = result ? compareProbe(result, recordings.data ?? []) : undefined;
+  // The runs that wrote the compared checkpoints.
+  const comparedRuns = (runs.data ?? []).filter((r) =>
+    (checkpoints.data ?? []).some((c) => selected.includes(c.name) && c.runId === r.id),
+  );
 
   if (checkpoints.error && isNoProject(checkpoints.error))
     return <NoProject view={view} error={checkpoints.error} />;
@@ -159,6 +164,7 @@ export function CompareView() {
         ) : (
           <>
             <CompareCharts result={result} probe={probe} />
+            <CompareCurves runs={comparedRuns} />
             <CompareTables result={result} />
           </>
         ))}

@@ -103,6 +103,8 @@ const COLUMNS: Column<RunRow>[] = [
 export function ProjectView() {
   const runs = useQuery('runs.list', {});
   const checkpoints = useQuery('checkpoints.list', {});
+  const recordings = useQuery('recordings.list', {});
+  useReloadOnJobEnd(recordings.reload, ['record', 'compare']);
   const { jobs, start } = useJobs();
   useReloadOnJobEnd(runs.reload, ['train']);
   useReloadOnJobEnd(checkpoints.reload, ['train']);
@@ -192,7 +194,7 @@ export function ProjectView() {
         </section>
         <section className="panel" aria-labelledby="checkpoints-heading">
           <h2 id="checkpoints-heading">Checkpoints</h2>
-          <CheckpointsTable state={checkpoints} />
+          <CheckpointsTable state={checkpoints} recordings={recordings.data} />
         </section>
       </div>
 
