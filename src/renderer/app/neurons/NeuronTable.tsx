@@ -5,7 +5,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { COLUMNS, cellText, type ColumnKey, type NeuronTableData, type Sort } from './table.js';
 
 const ROW_HEIGHT = 30;
-const TEMPLATE = COLUMNS.map((c) => (c.width === '1fr' ? 'minmax(64px, 1fr)' : c.width)).join(' ');
+const TEMPLATE = COLUMNS.map((c) => (c.width === '1fr' ? 'minmax(62px, 1fr)' : c.width)).join(' ');
 
 /** The grid; memoized, so that it is left alone while a neuron's page is open over it. */
 export const NeuronTable = memo(function NeuronTable({

@@ -36,7 +36,7 @@ export const COLUMNS: Column[] = [
       'Heuristic label: dead (active on ≤ 0.1% of tokens), monosemantic (top-k share ≥ 0.8 and selectivity ≥ 0.5) or polysemantic.',
     numeric: false,
     format: String,
-    width: '118px',
+    width: '114px',
   },
   {
     key: 'dominantConcept',
@@ -81,7 +81,7 @@ export const COLUMNS: Column[] = [
   },
   {
     key: 'topKShare',
-    label: 'Top-k share',
+    label: 'Top-k',
     definition: 'Of the 20 highest activations, the share whose token carries the dominant concept.',
     numeric: true,
     format: dec3,
