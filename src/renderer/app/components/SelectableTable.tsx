@@ -37,48 +37,50 @@ export function SelectableTable<T>({
     refs.current[i]?.focus();
   });
   return (
-    <table className="data-table selectable" role="grid" aria-label={label}>
-      <thead>
-        <tr>
-          {columns.map((c) => (
-            <th key={c.key} scope="col" className={c.numeric ? 'num' : undefined} title={c.title}>
-              {c.header}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody onKeyDown={onKeyDown}>
-        {rows.map((row, i) => {
-          const key = rowKey(row);
-          const isSelected = selected.includes(key);
-          return (
-            <tr
-              key={key}
-              ref={(el) => {
-                refs.current[i] = el;
-              }}
-              data-key={key}
-              tabIndex={i === current ? 0 : -1}
-              aria-selected={isSelected}
-              className={isSelected ? 'selected' : undefined}
-              onFocus={() => setFocused(i)}
-              onClick={() => onSelect(row)}
-              onKeyDown={(e) => {
-                if ((e.key === 'Enter' || e.key === ' ') && e.target === e.currentTarget) {
-                  e.preventDefault();
-                  onSelect(row);
-                }
-              }}
-            >
-              {columns.map((c) => (
-                <td key={c.key} className={c.numeric ? 'num' : undefined}>
-                  {c.cell(row)}
-                </td>
-              ))}
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+    <div className="table-scroll">
+      <table className="data-table selectable" role="grid" aria-label={label}>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th key={c.key} scope="col" className={c.numeric ? 'num' : undefined} title={c.title}>
+                {c.header}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody onKeyDown={onKeyDown}>
+          {rows.map((row, i) => {
+            const key = rowKey(row);
+            const isSelected = selected.includes(key);
+            return (
+              <tr
+                key={key}
+                ref={(el) => {
+                  refs.current[i] = el;
+                }}
+                data-key={key}
+                tabIndex={i === current ? 0 : -1}
+                aria-selected={isSelected}
+                className={isSelected ? 'selected' : undefined}
+                onFocus={() => setFocused(i)}
+                onClick={() => onSelect(row)}
+                onKeyDown={(e) => {
+                  if ((e.key === 'Enter' || e.key === ' ') && e.target === e.currentTarget) {
+                    e.preventDefault();
+                    onSelect(row);
+                  }
+                }}
+              >
+                {columns.map((c) => (
+                  <td key={c.key} className={c.numeric ? 'num' : undefined}>
+                    {c.cell(row)}
+                  </td>
+                ))}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
   );
 }

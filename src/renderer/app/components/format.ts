@@ -25,13 +25,16 @@ export function fmtInt(v: number): string {
   return int(v);
 }
 
-/** An ISO time as local `YYYY-MM-DD HH:MM`, or an en dash. */
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** An ISO time as a short local time, `21 Nov 06:59` (the year is added when it is not this year). */
 export function fmtTime(iso: string | null | undefined): string {
   if (!iso) return '–';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+  const year = d.getFullYear() === new Date().getFullYear() ? '' : ` ${d.getFullYear()}`;
+  return `${d.getDate()} ${MONTHS[d.getMonth()]}${year} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
 /** Seconds as `42 s`, `3 min 20 s` or `1 h 05 min`. */

@@ -2,7 +2,7 @@
 // between rows, Enter shows a checkpoint's folder, shape and recordings.
 import { Empty, ErrorState, Loading } from '../components/States.js';
 import { SelectableTable, type Column } from '../components/SelectableTable.js';
-import { fmtTime } from '../components/format.js';
+import { Time } from '../components/Time.js';
 import type { QueryState } from '../data.js';
 import type { OpResult } from '../../../core/service.js';
 import { useState } from 'react';
@@ -24,7 +24,7 @@ const COLUMNS: Column<Checkpoint>[] = [
       </span>
     ),
   },
-  { key: 'created', header: 'Created', cell: (c) => fmtTime(c.createdAt) },
+  { key: 'created', header: 'Created', cell: (c) => <Time iso={c.createdAt} /> },
 ];
 
 export function CheckpointsTable({

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Empty, ErrorState, Loading } from '../components/States.js';
 import { SelectableTable, type Column } from '../components/SelectableTable.js';
-import { fmtTime } from '../components/format.js';
+import { Time } from '../components/Time.js';
 import { JobProgress } from '../components/Jobs.js';
 import { useJobs, useQuery, useReloadOnJobEnd, type JobView } from '../data.js';
 import { VIEWS } from '../views.js';
@@ -96,8 +96,8 @@ const COLUMNS: Column<RunRow>[] = [
   { key: 'stage', header: 'Stage', cell: (r) => r.stage },
   { key: 'task', header: 'Task', cell: (r) => r.task ?? '–' },
   { key: 'backend', header: 'Backend', cell: (r) => String(r.backend.backend ?? '–') },
-  { key: 'started', header: 'Started', cell: (r) => fmtTime(r.createdAt) },
-  { key: 'ended', header: 'Ended', cell: (r) => fmtTime(r.updatedAt) },
+  { key: 'started', header: 'Started', cell: (r) => <Time iso={r.createdAt} /> },
+  { key: 'ended', header: 'Ended', cell: (r) => <Time iso={r.updatedAt} /> },
 ];
 
 export function ProjectView() {
