@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { REPO, buildRenderer, launchChromium } from './harness.js';
+import { REPO, launchChromium } from './harness.js';
 import { demoProject } from './served-project.js';
 import type { RunningServer, ServeOptions } from '../../src/main/server.js';
 import type { OpResult } from '../../src/core/service.js';
@@ -30,15 +30,28 @@ describe('job results as the view reads them', () => {
   });
 });
 
+/** A renderer build of this suite's own (other suites rebuild dist-renderer/ while this one runs). */
+async function ownRenderer(suite: string): Promise<string> {
+  const outDir = join(REPO, 'test-output', `e2e-renderer-${suite}`);
+  const { build } = await import('vite');
+  await build({
+    configFile: join(REPO, 'electron.config.ts'),
+    mode: 'production',
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true },
+  });
+  return outDir;
+}
+
 /** A copy of the demo project served by the compiled server (SAEs and analyses are written to it). */
 async function serveCopy(): Promise<RunningServer & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'monoscope-features-view-'));
   cpSync(demoProject(), dir, { recursive: true });
-  await buildRenderer();
+  const rendererDir = await ownRenderer('features');
   const { serve } = (await import(pathToFileURL(join(REPO, 'dist', 'main', 'server.js')).href)) as {
     serve: (o: ServeOptions) => Promise<RunningServer>;
   };
-  return { ...(await serve({ projectDir: dir, rendererDir: join(REPO, 'dist-renderer') })), dir };
+  return { ...(await serve({ projectDir: dir, rendererDir })), dir };
 }
 
 describe('Features view', () => {

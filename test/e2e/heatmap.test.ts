@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { REPO, launchChromium } from './harness.js';
-import { serveDemoProject } from './served-project.js';
+import { pathToFileURL } from 'node:url';
+import { demoProject } from './served-project.js';
+import type { RunningServer, ServeOptions } from '../../src/main/server.js';
 import { createHttpClient, type MonoscopeClient } from '../../src/renderer/api/client.js';
 import { heatmapColourScale, heatmapRaster, themeOf } from '../../src/renderer/figures/index.js';
 import { dec3, num, signed } from '../../src/renderer/app/neurons/format.js';
@@ -64,9 +66,28 @@ describe('heatmap viewport', () => {
   });
 });
 
+/**
+ * The demo project (read only here) served by the compiled server, with a renderer build of this suite's
+ * own (other suites rebuild dist-renderer/ while this one runs).
+ */
+async function serveDemo(): Promise<RunningServer> {
+  const outDir = join(REPO, 'test-output', 'e2e-renderer-heatmap');
+  const { build } = await import('vite');
+  await build({
+    configFile: join(REPO, 'electron.config.ts'),
+    mode: 'production',
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true },
+  });
+  const { serve } = (await import(pathToFileURL(join(REPO, 'dist', 'main', 'server.js')).href)) as {
+    serve: (o: ServeOptions) => Promise<RunningServer>;
+  };
+  return serve({ projectDir: demoProject(), rendererDir: outDir });
+}
+
 describe('Heatmap view', () => {
   let browser: Browser;
-  let s: Awaited<ReturnType<typeof serveDemoProject>>;
+  let s: RunningServer;
   let api: MonoscopeClient;
   let page: Page;
   const problems: string[] = [];
@@ -98,7 +119,7 @@ describe('Heatmap view', () => {
     )) as number[];
 
   beforeAll(async () => {
-    s = await serveDemoProject();
+    s = await serveDemo();
     api = createHttpClient({ baseUrl: new URL(s.url).origin, token: s.token });
     browser = await launchChromium();
     mkdirSync(OUT, { recursive: true });
