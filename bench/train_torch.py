@@ -225,7 +225,7 @@ def check(folder):
     ok = True
     for k, v in got.items():
         rel = abs(v - expected[k]) / max(abs(expected[k]), 1e-12)
-        ok &= rel < 1e-4
+        ok &= rel < 1e-5
         print(f'{k:16s} ours {expected[k]:.7g}  torch (float64) {v:.7g}  rel.diff {rel:.1e}')
     diff = float((logps - torch.tensor(expected['logps'])).abs().max())
     ok &= diff < 1e-3

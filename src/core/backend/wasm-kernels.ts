@@ -14,7 +14,8 @@
  *    big products are split over two threads.
  * 3. `Sum` and `Mean` over leading axes (bias and LayerNorm gradients, column means) transpose the whole
  *    input first in the stock kernel. Ours adds halves pairwise with the SIMD `Add` kernel (log2 n steps,
- *    no transpose, and more accurate than a running sum).
+ *    no transpose). Over all axes too: the stock running float32 sum of the barlow penalty's 262k terms
+ *    was off by 7e-5 (relative); pairwise summation is within ~1e-7, like the cpu backend's.
  * 4. `GatherV2` along an axis copies element by element in the stock kernel; ours copies whole rows.
  * 5. `Transpose` is generic and slow (8 ns per element); ours handles the batched 2-D and block cases.
  *    `Slice` and `SplitV` copy the whole input out of the heap per piece; ours copy contiguous runs.
@@ -215,7 +216,7 @@ function leadingAxesReduce(be: WasmBackend, args: KernelArgs, mean: boolean): tf
   if (x.dtype !== 'float32') return null;
   const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
   const r = axes.length;
-  if (r === 0 || r === x.shape.length || axes.some((v, i) => v !== i)) return null;
+  if (r === 0 || axes.some((v, i) => v !== i)) return null; // all axes is a leading block too (C = 1)
   const R = prod(x.shape.slice(0, r));
   const C = prod(x.shape.slice(r));
   if (R < 2 || C === 0) return null;

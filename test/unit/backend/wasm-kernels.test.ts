@@ -257,6 +257,26 @@ describe('wasm kernel fixes', () => {
     }
   });
 
+  it('a full sum of 2^18 + 3 terms is pairwise on wasm: within 1e-6 of the float64 sum (a running float32 sum is not)', async () => {
+    const n = (1 << 18) + 3;
+    const r = new Rng(77);
+    const x = Float32Array.from({ length: n }, () => 1e-3 * (1 + r.next()));
+    let want = 0;
+    for (const v of x) want += v;
+    await useBackend('wasm');
+    const [all, mean] = tf.tidy(() => {
+      const t = tf.tensor2d(x.subarray(0, n - 3), [512, 512]);
+      return [tf.sum(tf.tensor1d(x)).dataSync()[0], tf.mean(t).dataSync()[0]];
+    });
+    expect(Math.abs(all - want) / want).toBeLessThan(1e-6);
+    let running = 0;
+    for (const v of x) running = Math.fround(running + v);
+    expect(Math.abs(running - want) / want).toBeGreaterThan(1e-5); // what the stock kernel's order gives
+    let want2 = 0;
+    for (let i = 0; i < n - 3; i++) want2 += x[i];
+    expect(Math.abs(mean - want2 / (n - 3)) / (want2 / (n - 3))).toBeLessThan(1e-6);
+  });
+
   it('bias and LayerNorm-gain gradients (leading-axis sums in backprop) equal cpu', async () => {
     const x = randn(9 * 4, 40);
     const g = randn(4, 41);
