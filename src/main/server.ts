@@ -123,7 +123,9 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   let port = opts.port ?? 0;
 
   host.on('job', (e: JobEvent) => {
-    const data = `event: job\ndata: ${JSON.stringify(e)}\n\n`;
+    // Job results travel as JSON text here: typed arrays become plain arrays (not index-keyed objects).
+    const json = JSON.stringify(e, (_k, v) => (ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Float32Array) : v));
+    const data = `event: job\ndata: ${json}\n\n`;
     for (const s of streams) s.write(data);
   });
 

@@ -55,7 +55,14 @@ export async function launchChromium(): Promise<Browser> {
 /** Builds dist-renderer/ with the project's Vite config (about a second). */
 export async function buildRenderer(): Promise<void> {
   const { build } = await import('vite');
-  await build({ configFile: join(REPO, 'electron.config.ts'), logLevel: 'warn', mode: 'production' });
+  // Vitest sets NODE_ENV=test, which would give React's development build; test what users run.
+  const env = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: join(REPO, 'electron.config.ts'), logLevel: 'warn', mode: 'production' });
+  } finally {
+    process.env.NODE_ENV = env;
+  }
   if (!existsSync(join(RENDERER_DIST, 'index.html')))
     throw new Error('vite build produced no dist-renderer/index.html');
 }

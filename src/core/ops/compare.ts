@@ -12,7 +12,7 @@ import type { Project } from '../store/project.js';
 import { correlationOp, monosemanticityOp, similarityOp, sparsityOp } from './analyze.js';
 import { scoreCheckpoint, type CheckpointScore } from './score.js';
 import { resolveCheckpointDir } from './train.js';
-import { recordOp } from './record.js';
+import { findRecording, recordOp } from './record.js';
 import { silentReporter, throwIfCancelled, type Reporter } from './progress.js';
 
 export interface CompareRequest {
@@ -50,6 +50,11 @@ export interface CompareResult {
   /** Held-out reward metrics and the judge, per checkpoint (world models only). */
   scores: CheckpointScore[];
   task: string;
+  /** The probe set the per-layer numbers were computed on. */
+  probeHash: string;
+  /** The DPO beta of the reward columns, and the SVCCA mode of the similarity columns. */
+  beta: number;
+  svccaMode: 'svcca';
 }
 
 /** Scores a checkpoint on a built-in task, cached in the store by content hashes. */
@@ -123,5 +128,6 @@ export async function compareOp(project: Project, req: CompareRequest, reporter:
       scores.push(await cachedScore(project, name, base, task, Math.floor(cfg.nLayer / 2), reporter));
     }
   }
-  return { base, taps, rows, scores, task };
+  const probeHash = findRecording(project, { checkpoint: base, tap: taps[0], probe: req.probe })?.probeHash ?? '';
+  return { base, taps, rows, scores, task, probeHash, beta: 0.1, svccaMode: 'svcca' };
 }

@@ -10,6 +10,7 @@ import { disposeParams, forward, paramsFromArrays, tapWidth, type Params } from 
 import type { Example, NeuronPage, RecordingInfo } from '../store/activations.js';
 import type { Project } from '../store/project.js';
 import { correlationDiffOp, correlationOp, monosemanticityOp, type TapRef } from './analyze.js';
+import type { MonosemanticityResult } from '../analysis/monosemanticity.js';
 import { ensureRecording, findRecording } from './record.js';
 import { resolveCheckpointDir } from './train.js';
 import { silentReporter, type Reporter } from './progress.js';
@@ -109,6 +110,25 @@ function histogramOf(v: Float32Array, bins: number): { lo: number; hi: number; c
   return { lo, hi, counts };
 }
 
+/**
+ * The tap-wide analyses a neuron page reads (monosemanticity of every neuron, the correlation matrix), kept
+ * in memory for the last few recordings: the query worker is long-lived, and paging through neurons of one
+ * tap should not re-read a 16 MB matrix from the store each time.
+ */
+const pageCache = new Map<string, { mono: MonosemanticityResult; corr: Float32Array; size: number }>();
+async function pageAnalyses(project: Project, ref: TapRef, rec: RecordingInfo, reporter: Reporter, signal?: AbortSignal) {
+  const key = `${project.dir}|${rec.id}|${rec.checkpointHash}|${rec.completedAt}`;
+  let hit = pageCache.get(key);
+  if (!hit) {
+    const mono = (await monosemanticityOp(project, ref, {}, reporter, signal)).result;
+    const c = await correlationOp(project, ref, reporter, signal);
+    hit = { mono, corr: c.blobs.corr, size: c.result.size };
+    pageCache.set(key, hit);
+    while (pageCache.size > 4) pageCache.delete(pageCache.keys().next().value!);
+  }
+  return hit;
+}
+
 /** The neuron page: statistics, histogram, top contexts, quantile samples, concept means, logit effects, correlated neurons. */
 export async function neuronPage(project: Project, ref: TapRef, neuron: number, reporter: Reporter = silentReporter, signal?: AbortSignal) {
   const rec = await recording(project, ref, reporter, signal);
@@ -126,10 +146,8 @@ export async function neuronPage(project: Project, ref: TapRef, neuron: number, 
       return c < 0 ? null : rows.concepts[c];
     }),
   });
-  const mono = (await monosemanticityOp(project, ref, {}, reporter, signal)).result;
-  const corr = await correlationOp(project, ref, reporter, signal);
-  const size = corr.result.size;
-  const row = corr.blobs.corr.subarray(neuron * size, (neuron + 1) * size);
+  const { mono, corr, size } = await pageAnalyses(project, ref, rec, reporter, signal);
+  const row = corr.subarray(neuron * size, (neuron + 1) * size);
   const correlated = Array.from(row.keys())
     .filter((j) => j !== neuron)
     .sort((a, b) => Math.abs(row[b]) - Math.abs(row[a]))

@@ -254,7 +254,8 @@ export function createHttpClient(opts: HttpClientOptions): MonoscopeClient {
     },
     listJobs: async () => (await request('GET', '/api/jobs')) as JobInfo[],
     onJobEvent: (listener) => {
-      if (!source) openEvents();
+      // Without a token the server refuses the stream; calls say why, the stream stays closed.
+      if (!source && opts.token) openEvents();
       listeners.add(listener);
       return () => {
         listeners.delete(listener);

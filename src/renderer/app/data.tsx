@@ -37,23 +37,26 @@ export interface QueryState<T> {
 export function useQuery<N extends QueryOp>(op: N, input: OpInput<N> | null): QueryState<OpResult<N>> {
   const client = useClient();
   const key = input === null ? null : JSON.stringify(input);
-  const [state, setState] = useState<{ data?: OpResult<N>; error?: Error; loading: boolean }>({ loading: key !== null });
   const [nonce, setNonce] = useState(0);
-  const seq = useRef(0);
+  // The answer, tagged with the request it answers; `loading` is derived: the latest request has no answer yet.
+  const [answer, setAnswer] = useState<{ request: string; data?: OpResult<N>; error?: Error } | null>(null);
+  const request = key === null ? null : `${op}|${key}|${nonce}`;
   useEffect(() => {
-    if (key === null) {
-      setState({ loading: false });
-      return;
-    }
-    const mine = ++seq.current;
-    setState((s) => ({ data: s.data, loading: true }));
+    if (request === null || key === null) return;
+    let current = true;
     (client.call as (op: N, input: unknown) => Promise<OpResult<N>>)(op, JSON.parse(key)).then(
-      (data) => mine === seq.current && setState({ data, loading: false }),
-      (error: Error) => mine === seq.current && setState({ error, loading: false }),
+      (data) => current && setAnswer({ request, data }),
+      (error: Error) => current && setAnswer({ request, error }),
     );
-  }, [client, op, key, nonce]);
+    return () => {
+      current = false;
+    };
+  }, [client, op, key, request]);
   const reload = useCallback(() => setNonce((n) => n + 1), []);
-  return { data: state.data, error: state.error, loading: state.loading, reload };
+  if (request === null) return { data: undefined, error: undefined, loading: false, reload };
+  const fresh = answer?.request === request;
+  // While a new request is in flight, keep showing the previous data (no layout shift), not its error.
+  return { data: answer?.data, error: fresh ? answer?.error : undefined, loading: !fresh, reload };
 }
 
 /** A job as the views follow it. */
