@@ -9,7 +9,8 @@ MLP neurons at the response tokens; global-norm clipping at 1; AdamW (lr 1e-4, w
 matrices). Like our Stepper, the step also computes the `decorr/mean_abs_corr` metric (no gradient).
 
     /usr/bin/python3 bench/train_torch.py [--steps 20] [--threads 2]
-prints {"bench":"train","backend":"pytorch-cpu",...} like `npm run bench:train`.
+prints {"bench":"train","backend":"pytorch-cpu",...} like `npm run bench:train`. `--threads` sizes torch's
+OpenMP pool and OpenBLAS's (see below) alike.
 
     /usr/bin/python3 bench/train_torch.py --check DIR
 reads DIR/model.safetensors, DIR/batch.json and DIR/expected.json written by
@@ -26,9 +27,27 @@ import struct
 import sys
 import time
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+
+def _threads_from_argv(default=2):
+    """--threads N, read before torch is imported: the thread pools are sized at import."""
+    for i, a in enumerate(sys.argv):
+        if a == '--threads' and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if a.startswith('--threads='):
+            return a.split('=', 1)[1]
+    return str(default)
+
+
+# Debian's torch runs GEMMs on the system OpenBLAS, whose own thread pool ignores torch.set_num_threads:
+# without this, "1 thread" runs BLAS on 2, and "2 threads" oversubscribes 2 cores with OpenMP + OpenBLAS
+# spinners (5-10x slower on a busy machine). Passive OpenMP waiting measured fastest for 2 threads here.
+os.environ.setdefault('OPENBLAS_NUM_THREADS', _threads_from_argv())
+os.environ.setdefault('OMP_NUM_THREADS', _threads_from_argv())
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 V, T, N_LAYER, D, N_HEAD, D_MLP = 256, 64, 2, 128, 4, 512
 PAIRS, PROMPT, RESPONSE = 16, 32, 32
@@ -192,7 +211,9 @@ def bench(steps, warmup, threads):
             cpu.append((time.process_time() - c0) * 1000)
     med = float(np.median(times))
     print(json.dumps({
-        'bench': 'train', 'backend': 'pytorch-cpu', 'step': 'decpo', 'device': f'torch {torch.__version__}, {threads} threads',
+        'bench': 'train', 'backend': 'pytorch-cpu', 'step': 'decpo', 'threads': threads,
+        'device': f'torch {torch.__version__}, OpenBLAS {os.environ["OPENBLAS_NUM_THREADS"]} threads, '
+                  f'OMP {os.environ["OMP_WAIT_POLICY"].lower()}',
         'tokens_per_s': round(2 * PAIRS * (PROMPT + RESPONSE) * 1000 / med, 1), 'ms_per_step': round(med, 2),
         'ms_min': round(min(times), 2), 'ms_max': round(max(times), 2),
         'cpu_ms_per_step': round(float(np.median(cpu)), 2), 'steps': steps,
