@@ -5,7 +5,9 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'dist-renderer', 'release', 'monoscope-demo', 'test-output', '.cache'] },
+  {
+    ignores: ['node_modules', 'dist', 'dist-renderer', 'release', 'monoscope-demo', 'test-output', '.cache'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -46,7 +48,11 @@ export default tseslint.config(
         {
           paths: [{ name: 'react', message: 'figures are plain functions, no React.' }],
           patterns: [
-            { group: ['**/core/**'], allowTypeImports: true, message: 'Figures import only types from core.' },
+            {
+              group: ['**/core/**'],
+              allowTypeImports: true,
+              message: 'Figures import only types from core.',
+            },
           ],
         },
       ],
@@ -63,11 +69,20 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'electron', message: 'The renderer reaches Electron only through the preload API.' }],
+          paths: [
+            { name: 'electron', message: 'The renderer reaches Electron only through the preload API.' },
+          ],
           patterns: [
-            { group: ['**/core/**'], allowTypeImports: true, message: 'The renderer imports only types from core.' },
+            {
+              group: ['**/core/**'],
+              allowTypeImports: true,
+              message: 'The renderer imports only types from core.',
+            },
             { group: ['**/main/**'], message: 'The renderer does not import src/main.' },
-            { group: ['node:*', 'better-sqlite3', '@tensorflow/*'], message: 'No Node or engine code in the renderer.' },
+            {
+              group: ['node:*', 'better-sqlite3', '@tensorflow/*'],
+              message: 'No Node or engine code in the renderer.',
+            },
           ],
         },
       ],

@@ -13,12 +13,20 @@ import { z } from 'zod';
 import { BACKEND_NAMES, REGULARIZERS, STAGES } from './names.js';
 
 /** A checkpoint, run or SAE name: letters, digits, '.', '_' and '-'. */
-export const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" and "-" (max 64)');
+export const Name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" and "-" (max 64)');
 /** A tap name such as `blocks.0.mlp.post`. */
-export const Tap = z.string().regex(/^blocks\.\d+\.(mlp\.pre|mlp\.post|resid_post)$/, 'expected blocks.{i}.mlp.pre|mlp.post|resid_post');
+export const Tap = z
+  .string()
+  .regex(/^blocks\.\d+\.(mlp\.pre|mlp\.post|resid_post)$/, 'expected blocks.{i}.mlp.pre|mlp.post|resid_post');
 const Backend = z.enum(['auto', ...BACKEND_NAMES]);
 const PosInt = z.number().int().positive();
-const Seed = z.number().int().min(0).max(2 ** 31 - 1);
+const Seed = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
 
 export const TrainInput = z.strictObject({
   name: Name,
@@ -29,7 +37,13 @@ export const TrainInput = z.strictObject({
   init: z.string().min(1).optional(),
   ref: z.string().min(1).optional(),
   model: z
-    .strictObject({ nLayer: PosInt.max(48), nEmbd: PosInt.max(4096), nHead: PosInt.max(64), nInner: PosInt.max(16384), nCtx: PosInt.max(2048) })
+    .strictObject({
+      nLayer: PosInt.max(48),
+      nEmbd: PosInt.max(4096),
+      nHead: PosInt.max(64),
+      nInner: PosInt.max(16384),
+      nCtx: PosInt.max(2048),
+    })
     .partial()
     .optional(),
   steps: PosInt.max(1_000_000).optional(),
@@ -76,7 +90,11 @@ export const RecordInput = z.strictObject({
 const Empty = z.strictObject({});
 const Probe = z.string().min(1).max(4096).optional();
 /** A recorded tap: checkpoint, tap, probe set. */
-export const TapRefInput = z.strictObject({ checkpoint: z.string().min(1).max(4096), tap: Tap, probe: Probe });
+export const TapRefInput = z.strictObject({
+  checkpoint: z.string().min(1).max(4096),
+  tap: Tap,
+  probe: Probe,
+});
 const Neuron = z.number().int().min(0).max(1_000_000);
 const Shuffles = z.number().int().min(0).max(100_000);
 
@@ -133,7 +151,11 @@ export const CompareInput = z.strictObject({
 /** Every operation: its kind, its input schema, and a one-line summary (used by `--help` and docs). */
 export const OPS = {
   'backends.list': { kind: 'query', input: Empty, summary: 'Which TF.js backends load here, and why not' },
-  'project.summary': { kind: 'query', input: Empty, summary: 'Checkpoints, runs, probe sets and recordings of the project' },
+  'project.summary': {
+    kind: 'query',
+    input: Empty,
+    summary: 'Checkpoints, runs, probe sets and recordings of the project',
+  },
   'runs.list': { kind: 'query', input: Empty, summary: 'Training runs with status and last metrics' },
   'runs.metrics': {
     kind: 'query',
@@ -142,30 +164,102 @@ export const OPS = {
   },
   'checkpoints.list': { kind: 'query', input: Empty, summary: 'Checkpoints of the project' },
   generate: { kind: 'query', input: GenerateInput, summary: 'Sample continuations from a checkpoint' },
-  'recordings.list': { kind: 'query', input: z.strictObject({ checkpoint: z.string().min(1).optional() }), summary: 'Recorded taps' },
-  'neurons.table': { kind: 'query', input: TapRefInput, summary: 'Every neuron of a tap: statistics and monosemanticity, as columns' },
-  'neurons.page': { kind: 'query', input: z.strictObject({ ref: TapRefInput, neuron: Neuron }), summary: "A neuron's page: stats, histogram, contexts, quantiles, concepts, logit effects, correlated neurons" },
-  'neurons.live': { kind: 'query', input: z.strictObject({ ref: TapRefInput, neuron: Neuron, text: z.string().max(10_000) }), summary: "A neuron's activation on typed text" },
-  'neurons.counterparts': { kind: 'query', input: z.strictObject({ ref: TapRefInput, neuron: Neuron }), summary: 'The same neuron, and its best match, in the other checkpoints' },
-  'correlation.matrix': { kind: 'query', input: z.strictObject({ ref: TapRefInput, diffWith: z.string().min(1).optional() }), summary: 'Correlation matrix of a tap (heatmap), cluster order, difference to another checkpoint' },
-  'weights.proxy': { kind: 'query', input: z.strictObject({ checkpoint: z.string().min(1) }), summary: "The paper's weight-based monosemanticity proxy per layer" },
+  'recordings.list': {
+    kind: 'query',
+    input: z.strictObject({ checkpoint: z.string().min(1).optional() }),
+    summary: 'Recorded taps',
+  },
+  'neurons.table': {
+    kind: 'query',
+    input: TapRefInput,
+    summary: 'Every neuron of a tap: statistics and monosemanticity, as columns',
+  },
+  'neurons.page': {
+    kind: 'query',
+    input: z.strictObject({ ref: TapRefInput, neuron: Neuron }),
+    summary:
+      "A neuron's page: stats, histogram, contexts, quantiles, concepts, logit effects, correlated neurons",
+  },
+  'neurons.live': {
+    kind: 'query',
+    input: z.strictObject({ ref: TapRefInput, neuron: Neuron, text: z.string().max(10_000) }),
+    summary: "A neuron's activation on typed text",
+  },
+  'neurons.counterparts': {
+    kind: 'query',
+    input: z.strictObject({ ref: TapRefInput, neuron: Neuron }),
+    summary: 'The same neuron, and its best match, in the other checkpoints',
+  },
+  'correlation.matrix': {
+    kind: 'query',
+    input: z.strictObject({ ref: TapRefInput, diffWith: z.string().min(1).optional() }),
+    summary: 'Correlation matrix of a tap (heatmap), cluster order, difference to another checkpoint',
+  },
+  'weights.proxy': {
+    kind: 'query',
+    input: z.strictObject({ checkpoint: z.string().min(1) }),
+    summary: "The paper's weight-based monosemanticity proxy per layer",
+  },
   'saes.list': { kind: 'query', input: Empty, summary: 'SAEs trained in the project, with their metrics' },
-  'analyses.get': { kind: 'query', input: z.strictObject({ kind: z.enum(['similarity', 'match', 'subspaces', 'compare']), inputs: z.record(z.string(), z.unknown()) }), summary: 'A stored analysis result, if it exists' },
+  'analyses.get': {
+    kind: 'query',
+    input: z.strictObject({
+      kind: z.enum(['similarity', 'match', 'subspaces', 'compare']),
+      inputs: z.record(z.string(), z.unknown()),
+    }),
+    summary: 'A stored analysis result, if it exists',
+  },
   'figures.record': {
     kind: 'query',
-    input: z.strictObject({ figure: z.string().min(1).max(200), format: z.enum(['svg', 'png', 'csv']), file: z.string().min(1).max(4096), options: z.record(z.string(), z.unknown()).default({}) }),
+    input: z.strictObject({
+      figure: z.string().min(1).max(200),
+      format: z.enum(['svg', 'png', 'csv']),
+      file: z.string().min(1).max(4096),
+      options: z.record(z.string(), z.unknown()).default({}),
+    }),
     summary: 'Log an exported figure in the store',
   },
   'figures.list': { kind: 'query', input: Empty, summary: 'Exported figures' },
-  train: { kind: 'job', input: TrainInput, summary: 'Train or fine-tune a model (pretrain, sft, dpo, decpo, simpo, l1)' },
-  record: { kind: 'job', input: RecordInput, summary: "Record a checkpoint's activations on a probe set into the store" },
-  compare: { kind: 'job', input: CompareInput, summary: 'Compare checkpoints per layer (and store the result)' },
-  similarity: { kind: 'job', input: SimilarityInput, summary: 'SVCCA or RSA between two taps, with a permutation null' },
-  'sae.train': { kind: 'job', input: SaeTrainInput, summary: "Train a sparse autoencoder on a tap's activations" },
-  match: { kind: 'job', input: MatchInput, summary: 'Match features across checkpoints or models; SVCCA/RSA of the pairs with a null' },
+  train: {
+    kind: 'job',
+    input: TrainInput,
+    summary: 'Train or fine-tune a model (pretrain, sft, dpo, decpo, simpo, l1)',
+  },
+  record: {
+    kind: 'job',
+    input: RecordInput,
+    summary: "Record a checkpoint's activations on a probe set into the store",
+  },
+  compare: {
+    kind: 'job',
+    input: CompareInput,
+    summary: 'Compare checkpoints per layer (and store the result)',
+  },
+  similarity: {
+    kind: 'job',
+    input: SimilarityInput,
+    summary: 'SVCCA or RSA between two taps, with a permutation null',
+  },
+  'sae.train': {
+    kind: 'job',
+    input: SaeTrainInput,
+    summary: "Train a sparse autoencoder on a tap's activations",
+  },
+  match: {
+    kind: 'job',
+    input: MatchInput,
+    summary: 'Match features across checkpoints or models; SVCCA/RSA of the pairs with a null',
+  },
   subspaces: {
     kind: 'job',
-    input: z.strictObject({ a: TapRefInput, b: TapRefInput, saeA: Name.optional(), saeB: Name.optional(), shuffles: Shuffles.default(1000), seed: Seed.default(0) }),
+    input: z.strictObject({
+      a: TapRefInput,
+      b: TapRefInput,
+      saeA: Name.optional(),
+      saeB: Name.optional(),
+      shuffles: Shuffles.default(1000),
+      seed: Seed.default(0),
+    }),
     summary: 'Semantic subspaces by concept category',
   },
 } as const satisfies Record<string, { kind: 'query' | 'job'; input: z.ZodType; summary: string }>;
@@ -190,7 +284,11 @@ export class ApiError extends Error {
 /** Validates an operation's input, with an error that names every offending field. */
 export function parseInput<N extends OpName>(name: N, input: unknown): OpParsed<N> {
   const spec = OPS[name];
-  if (!spec) throw new ApiError('unknown-op', `unknown operation '${String(name)}' (known: ${Object.keys(OPS).join(', ')})`);
+  if (!spec)
+    throw new ApiError(
+      'unknown-op',
+      `unknown operation '${String(name)}' (known: ${Object.keys(OPS).join(', ')})`,
+    );
   const r = spec.input.safeParse(input ?? {});
   if (!r.success) throw new ApiError('invalid-input', `${name}: invalid input\n${z.prettifyError(r.error)}`);
   return r.data as OpParsed<N>;

@@ -19,7 +19,11 @@ export interface CallContext {
   signal?: AbortSignal;
 }
 
-type Handler<N extends OpName> = (project: Project, input: OpParsed<N>, ctx: Required<CallContext>) => Promise<unknown> | unknown;
+type Handler<N extends OpName> = (
+  project: Project,
+  input: OpParsed<N>,
+  ctx: Required<CallContext>,
+) => Promise<unknown> | unknown;
 
 /** Every operation's handler. */
 const handlers = {
@@ -39,12 +43,17 @@ const handlers = {
   },
   'checkpoints.list': (p: Project) => p.store.checkpoints.list(),
   generate: (p: Project, i: OpParsed<'generate'>) => generateOp(p, i),
-  'recordings.list': (p: Project, i: OpParsed<'recordings.list'>) => p.store.activations.list({ checkpoint: i.checkpoint }),
-  'neurons.table': (p: Project, i: OpParsed<'neurons.table'>, c: Required<CallContext>) => neuronTable(p, i, c.reporter, c.signal),
-  'neurons.page': (p: Project, i: OpParsed<'neurons.page'>, c: Required<CallContext>) => neuronPage(p, i.ref, i.neuron, c.reporter, c.signal),
+  'recordings.list': (p: Project, i: OpParsed<'recordings.list'>) =>
+    p.store.activations.list({ checkpoint: i.checkpoint }),
+  'neurons.table': (p: Project, i: OpParsed<'neurons.table'>, c: Required<CallContext>) =>
+    neuronTable(p, i, c.reporter, c.signal),
+  'neurons.page': (p: Project, i: OpParsed<'neurons.page'>, c: Required<CallContext>) =>
+    neuronPage(p, i.ref, i.neuron, c.reporter, c.signal),
   'neurons.live': (p: Project, i: OpParsed<'neurons.live'>) => neuronLive(p, i.ref, i.neuron, i.text),
-  'neurons.counterparts': (p: Project, i: OpParsed<'neurons.counterparts'>, c: Required<CallContext>) => neuronCounterparts(p, i.ref, i.neuron, c.reporter, c.signal),
-  'correlation.matrix': (p: Project, i: OpParsed<'correlation.matrix'>, c: Required<CallContext>) => correlationMatrix(p, i.ref, i.diffWith, c.reporter, c.signal),
+  'neurons.counterparts': (p: Project, i: OpParsed<'neurons.counterparts'>, c: Required<CallContext>) =>
+    neuronCounterparts(p, i.ref, i.neuron, c.reporter, c.signal),
+  'correlation.matrix': (p: Project, i: OpParsed<'correlation.matrix'>, c: Required<CallContext>) =>
+    correlationMatrix(p, i.ref, i.diffWith, c.reporter, c.signal),
   'weights.proxy': (p: Project, i: OpParsed<'weights.proxy'>) => weightProxyOp(p, i.checkpoint),
   'saes.list': (p: Project) => listSaes(p),
   'analyses.get': (p: Project, i: OpParsed<'analyses.get'>) => {
@@ -54,7 +63,8 @@ const handlers = {
   'figures.record': (p: Project, i: OpParsed<'figures.record'>) => ({ id: p.store.figures.record(i) }),
   'figures.list': (p: Project) => p.store.figures.list(),
   train: (p: Project, i: OpParsed<'train'>, c: Required<CallContext>) => trainOp(p, i, c.reporter, c.signal),
-  record: (p: Project, i: OpParsed<'record'>, c: Required<CallContext>) => recordOp(p, i, c.reporter, c.signal),
+  record: (p: Project, i: OpParsed<'record'>, c: Required<CallContext>) =>
+    recordOp(p, i, c.reporter, c.signal),
   compare: async (p: Project, i: OpParsed<'compare'>, c: Required<CallContext>) => {
     const r = await compareOp(p, i, c.reporter, c.signal);
     p.store.analyses.put('compare', i, r);
@@ -64,12 +74,19 @@ const handlers = {
     const r = await similarityOp(p, i, c.reporter, c.signal);
     return { ...r.result, nullDistribution: r.blobs.null ?? null, reused: r.reused };
   },
-  'sae.train': (p: Project, i: OpParsed<'sae.train'>, c: Required<CallContext>) => saeTrainOp(p, i, c.reporter, c.signal),
+  'sae.train': (p: Project, i: OpParsed<'sae.train'>, c: Required<CallContext>) =>
+    saeTrainOp(p, i, c.reporter, c.signal),
   match: async (p: Project, i: OpParsed<'match'>, c: Required<CallContext>) => {
     const r = await matchOp(p, i, c.reporter, c.signal);
-    return { ...r.result, svccaNull: r.blobs.svccaNull ?? null, rsaNull: r.blobs.rsaNull ?? null, reused: r.reused };
+    return {
+      ...r.result,
+      svccaNull: r.blobs.svccaNull ?? null,
+      rsaNull: r.blobs.rsaNull ?? null,
+      reused: r.reused,
+    };
   },
-  subspaces: async (p: Project, i: OpParsed<'subspaces'>, c: Required<CallContext>) => (await subspacesOp(p, i, c.reporter, c.signal)).result,
+  subspaces: async (p: Project, i: OpParsed<'subspaces'>, c: Required<CallContext>) =>
+    (await subspacesOp(p, i, c.reporter, c.signal)).result,
 } satisfies { [N in OpName]: Handler<N> };
 
 /** The result type of an operation. */
@@ -88,7 +105,10 @@ export function createService(project: Project): Service {
     async call<N extends OpName>(name: N, input: unknown, ctx: CallContext = {}): Promise<OpResult<N>> {
       const parsed = parseInput(name, input);
       const handler = handlers[name] as unknown as Handler<N>;
-      return (await handler(project, parsed, { reporter: ctx.reporter ?? silentReporter, signal: ctx.signal ?? new AbortController().signal })) as OpResult<N>;
+      return (await handler(project, parsed, {
+        reporter: ctx.reporter ?? silentReporter,
+        signal: ctx.signal ?? new AbortController().signal,
+      })) as OpResult<N>;
     },
     close: () => project.close(),
   };

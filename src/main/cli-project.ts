@@ -18,51 +18,93 @@ import { printCompare } from './cli-analysis.js';
 /** The universality table: one row per layer pair. */
 function printUniversality(u: UniversalityResult): void {
   console.log(`\nSAEs (TopK, residual stream), held-out tokens:\n`);
-  console.log(textTable(['SAE', 'tap', 'explained var.', 'L0', 'dead'], u.saes.map((s) => [s.name, s.tap, s.explainedVariance, s.l0, s.deadFraction])));
-  console.log(`\nMatched SAE features, ${u.modelA} vs ${u.modelB}: decoder rows of the kept pairs, SVCCA (99% variance) and RSA, each against ${u.shuffles} shuffles; p = (1 + #null >= obs)/(1 + N), q = Benjamini-Hochberg over the layer pairs.\n`);
+  console.log(
+    textTable(
+      ['SAE', 'tap', 'explained var.', 'L0', 'dead'],
+      u.saes.map((s) => [s.name, s.tap, s.explainedVariance, s.l0, s.deadFraction]),
+    ),
+  );
+  console.log(
+    `\nMatched SAE features, ${u.modelA} vs ${u.modelB}: decoder rows of the kept pairs, SVCCA (99% variance) and RSA, each against ${u.shuffles} shuffles; p = (1 + #null >= obs)/(1 + N), q = Benjamini-Hochberg over the layer pairs.\n`,
+  );
   console.log(
     textTable(
       ['layer A', 'layer B', 'kept/pairs', 'mean r', 'svcca', 'null', 'q', 'k A/B', 'rsa', 'null', 'q'],
-      u.pairs.map((p) => [p.layerA, p.layerB, `${p.kept}/${p.pairsBefore}`, p.meanR, p.svcca, p.svccaNullMean, p.svccaQ, `${p.kA}/${p.kB}`, p.rsa, p.rsaNullMean, p.rsaQ]),
+      u.pairs.map((p) => [
+        p.layerA,
+        p.layerB,
+        `${p.kept}/${p.pairsBefore}`,
+        p.meanR,
+        p.svcca,
+        p.svccaNullMean,
+        p.svccaQ,
+        `${p.kA}/${p.kB}`,
+        p.rsa,
+        p.rsaNullMean,
+        p.rsaQ,
+      ]),
     ),
   );
 }
 
 export function registerProjectCommands(p: Command): void {
   p.command('demo')
-    .description('The main job on the built-in world: pretrain a small GPT, then DPO and DecPO on `toxicity`, and compare them')
+    .description(
+      'The main job on the built-in world: pretrain a small GPT, then DPO and DecPO on `toxicity`, and compare them',
+    )
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .option('--quick', 'a much smaller run (about a minute), for tests')
-    .option('--universality', 'instead: a second base model of another size and seed; SVCCA/RSA of matched SAE features by layer pair, against a null')
+    .option(
+      '--universality',
+      'instead: a second base model of another size and seed; SVCCA/RSA of matched SAE features by layer pair, against a null',
+    )
     .option('--seed <n>', 'seed', int('--seed'), 0)
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .addOption(backendOption())
-    .action(async (o: { project: string; quick?: boolean; universality?: boolean; seed: number; json?: boolean; backend: string }) => {
-      const project = openProject(projectDir(o.project));
-      const reporter = terminalReporter(o.json ? { json: true, stream: process.stderr } : {});
-      try {
-        const started = Date.now();
-        if (o.universality) {
-          const u = await withCancel((signal) => universalityOp(project, { quick: o.quick, seed: o.seed, backend: o.backend as 'auto' }, reporter, signal));
+    .action(
+      async (o: {
+        project: string;
+        quick?: boolean;
+        universality?: boolean;
+        seed: number;
+        json?: boolean;
+        backend: string;
+      }) => {
+        const project = openProject(projectDir(o.project));
+        const reporter = terminalReporter(o.json ? { json: true, stream: process.stderr } : {});
+        try {
+          const started = Date.now();
+          if (o.universality) {
+            const u = await withCancel((signal) =>
+              universalityOp(
+                project,
+                { quick: o.quick, seed: o.seed, backend: o.backend as 'auto' },
+                reporter,
+                signal,
+              ),
+            );
+            reporter.stop();
+            if (o.json) return printJson({ ...u, seconds: (Date.now() - started) / 1000 });
+            printUniversality(u);
+            console.log(`Finished in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+            return;
+          }
+          const r = await withCancel((signal) =>
+            demoOp(project, { quick: o.quick, seed: o.seed, backend: o.backend as 'auto' }, reporter, signal),
+          );
           reporter.stop();
-          if (o.json) return printJson({ ...u, seconds: (Date.now() - started) / 1000 });
-          printUniversality(u);
+          if (o.json) return printJson({ ...r, seconds: (Date.now() - started) / 1000 });
+          printCompare(r.comparison);
+          console.log(
+            `\nCheckpoints in ${project.dir}/checkpoints/{base,dpo,decpo}; store ${project.store.file}`,
+          );
           console.log(`Finished in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
-          return;
+        } finally {
+          reporter.stop();
+          project.close();
         }
-        const r = await withCancel((signal) =>
-          demoOp(project, { quick: o.quick, seed: o.seed, backend: o.backend as 'auto' }, reporter, signal),
-        );
-        reporter.stop();
-        if (o.json) return printJson({ ...r, seconds: (Date.now() - started) / 1000 });
-        printCompare(r.comparison);
-        console.log(`\nCheckpoints in ${project.dir}/checkpoints/{base,dpo,decpo}; store ${project.store.file}`);
-        console.log(`Finished in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
-      } finally {
-        reporter.stop();
-        project.close();
-      }
-    });
+      },
+    );
 
   p.command('train')
     .description('Train or fine-tune a model: pretrain, sft, dpo, decpo, simpo, l1')
@@ -82,7 +124,12 @@ export function registerProjectCommands(p: Command): void {
     .option('--beta <x>', 'DPO/SimPO beta', num('--beta'))
     .addOption(new Option('--loss-type <t>', 'DPO loss').choices(['sigmoid', 'hinge', 'ipo']))
     .option('--label-smoothing <x>', 'conservative DPO label smoothing', num('--label-smoothing'))
-    .addOption(new Option('--logp-agg <a>', 'response log-probs summed (standard) or averaged per token (the DecPO authors)').choices(['sum', 'mean']))
+    .addOption(
+      new Option(
+        '--logp-agg <a>',
+        'response log-probs summed (standard) or averaged per token (the DecPO authors)',
+      ).choices(['sum', 'mean']),
+    )
     .addOption(new Option('--regularizer <r>', 'DecPO regularizer').choices([...REGULARIZERS]))
     .option('--lambda <x>', 'DecPO / L1 weight', num('--lambda'))
     .option('--layer <i>', 'block whose MLP neurons are regularized (and monitored)', int('--layer'))
@@ -93,7 +140,11 @@ export function registerProjectCommands(p: Command): void {
     .option('--n-head <n>', 'pretrain: heads', int('--n-head'))
     .option('--n-inner <n>', 'pretrain: d_mlp', int('--n-inner'))
     .option('--n-ctx <n>', 'pretrain: context length', int('--n-ctx'))
-    .option('--examples <n>', 'built-in world: documents (pretrain) or pairs (preference) to generate', int('--examples'))
+    .option(
+      '--examples <n>',
+      'built-in world: documents (pretrain) or pairs (preference) to generate',
+      int('--examples'),
+    )
     .option('--eval-every <n>', 'held-out evaluation every N steps', int('--eval-every'))
     .option('--checkpoint-every <n>', 'resumable state every N steps', int('--checkpoint-every'))
     .option('--restart', 'discard an earlier run of this name and start over')
@@ -113,7 +164,34 @@ export function registerProjectCommands(p: Command): void {
       );
       const req = parseInput('train', {
         ...Object.fromEntries(
-          ['name', 'stage', 'task', 'pairs', 'corpus', 'init', 'ref', 'steps', 'batchSize', 'lr', 'warmup', 'seed', 'beta', 'lossType', 'labelSmoothing', 'logpAgg', 'regularizer', 'lambda', 'layer', 'tap', 'simpoGamma', 'examples', 'evalEvery', 'checkpointEvery', 'restart', 'backend']
+          [
+            'name',
+            'stage',
+            'task',
+            'pairs',
+            'corpus',
+            'init',
+            'ref',
+            'steps',
+            'batchSize',
+            'lr',
+            'warmup',
+            'seed',
+            'beta',
+            'lossType',
+            'labelSmoothing',
+            'logpAgg',
+            'regularizer',
+            'lambda',
+            'layer',
+            'tap',
+            'simpoGamma',
+            'examples',
+            'evalEvery',
+            'checkpointEvery',
+            'restart',
+            'backend',
+          ]
             .filter((k) => o[k] !== undefined)
             .map((k) => [k, o[k]]),
         ),
@@ -154,41 +232,84 @@ export function registerProjectCommands(p: Command): void {
     .option('--seed <n>', 'seed', int('--seed'), 0)
     .option('--json', 'print JSON')
     .addOption(backendOption())
-    .action(async (o: { project: string; checkpoint: string; prompt: string[]; maxNewTokens: number; temperature: number; topK: number; samples: number; seed: number; json?: boolean; backend: string }) => {
-      const input = parseInput('generate', {
-        checkpoint: o.checkpoint,
-        prompts: o.prompt,
-        maxNewTokens: o.maxNewTokens,
-        temperature: o.temperature,
-        topK: o.topK,
-        samples: o.samples,
-        seed: o.seed,
-      });
-      const project = openProject(projectDir(o.project));
-      try {
-        const r = await generateOp(project, input, o.backend as 'auto');
-        if (o.json) return printJson(r);
-        for (const g of r.generations) console.log(`${g.prompt} \x1b[1m${g.continuation}\x1b[0m`);
-      } finally {
-        project.close();
-      }
-    });
+    .action(
+      async (o: {
+        project: string;
+        checkpoint: string;
+        prompt: string[];
+        maxNewTokens: number;
+        temperature: number;
+        topK: number;
+        samples: number;
+        seed: number;
+        json?: boolean;
+        backend: string;
+      }) => {
+        const input = parseInput('generate', {
+          checkpoint: o.checkpoint,
+          prompts: o.prompt,
+          maxNewTokens: o.maxNewTokens,
+          temperature: o.temperature,
+          topK: o.topK,
+          samples: o.samples,
+          seed: o.seed,
+        });
+        const project = openProject(projectDir(o.project));
+        try {
+          const r = await generateOp(project, input, o.backend as 'auto');
+          if (o.json) return printJson(r);
+          for (const g of r.generations) console.log(`${g.prompt} \x1b[1m${g.continuation}\x1b[0m`);
+        } finally {
+          project.close();
+        }
+      },
+    );
 
   p.command('eval')
-    .description('Score preference pairs with a policy and a reference: per-pair log-probs, then reward metrics')
+    .description(
+      'Score preference pairs with a policy and a reference: per-pair log-probs, then reward metrics',
+    )
     .requiredOption('--policy <dir>', 'policy checkpoint folder')
     .requiredOption('--ref <dir>', 'reference checkpoint folder')
     .requiredOption('--pairs <file>', 'preference JSONL {"prompt","chosen","rejected"}')
     .option('--beta <x>', 'DPO beta for the rewards', num('--beta'), 0.1)
     .option('--json', 'print JSON (progress goes to stderr)')
     .addOption(backendOption())
-    .action(async (o: { policy: string; ref: string; pairs: string; beta: number; json?: boolean; backend: string }) => {
-      const reporter = terminalReporter(o.json ? { json: true, stream: process.stderr } : { stream: process.stderr });
-      const r = await evalPairs({ policy: o.policy, ref: o.ref, pairs: o.pairs, beta: o.beta, backend: o.backend as 'auto' }, reporter);
-      reporter.stop();
-      if (o.json) return printJson(r);
-      console.log(textTable(['pair', 'policy logp w', 'policy logp l', 'ref logp w', 'ref logp l', 'margin'], r.pairs.slice(0, 20).map((x) => [x.index, x.policy_chosen_logp, x.policy_rejected_logp, x.ref_chosen_logp, x.ref_rejected_logp, x.margin])));
-      if (r.pairs.length > 20) console.log(`... ${r.pairs.length - 20} more (use --json for all)`);
-      console.log(`\n${textTable(['metric', 'value'], Object.entries(r.summary))}`);
-    });
+    .action(
+      async (o: {
+        policy: string;
+        ref: string;
+        pairs: string;
+        beta: number;
+        json?: boolean;
+        backend: string;
+      }) => {
+        const reporter = terminalReporter(
+          o.json ? { json: true, stream: process.stderr } : { stream: process.stderr },
+        );
+        const r = await evalPairs(
+          { policy: o.policy, ref: o.ref, pairs: o.pairs, beta: o.beta, backend: o.backend as 'auto' },
+          reporter,
+        );
+        reporter.stop();
+        if (o.json) return printJson(r);
+        console.log(
+          textTable(
+            ['pair', 'policy logp w', 'policy logp l', 'ref logp w', 'ref logp l', 'margin'],
+            r.pairs
+              .slice(0, 20)
+              .map((x) => [
+                x.index,
+                x.policy_chosen_logp,
+                x.policy_rejected_logp,
+                x.ref_chosen_logp,
+                x.ref_rejected_logp,
+                x.margin,
+              ]),
+          ),
+        );
+        if (r.pairs.length > 20) console.log(`... ${r.pairs.length - 20} more (use --json for all)`);
+        console.log(`\n${textTable(['metric', 'value'], Object.entries(r.summary))}`);
+      },
+    );
 }

@@ -18,7 +18,8 @@ const VERSION = '0.1.0';
 export function num(name: string) {
   return (v: string): number => {
     const x = Number(v);
-    if (v.trim() === '' || !Number.isFinite(x)) throw new InvalidArgumentError(`${name} must be a number, got '${v}'`);
+    if (v.trim() === '' || !Number.isFinite(x))
+      throw new InvalidArgumentError(`${name} must be a number, got '${v}'`);
     return x;
   };
 }
@@ -27,7 +28,8 @@ export function num(name: string) {
 export function int(name: string) {
   return (v: string): number => {
     const x = Number(v);
-    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(x)) throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(x))
+      throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
     return x;
   };
 }
@@ -42,7 +44,9 @@ export async function withCancel<T>(work: (signal: AbortSignal) => Promise<T>): 
   const onInt = () => {
     presses += 1;
     if (presses === 1) {
-      process.stderr.write('\nstopping after this step (state is saved; run the same command to resume). Ctrl-C again to quit now.\n');
+      process.stderr.write(
+        '\nstopping after this step (state is saved; run the same command to resume). Ctrl-C again to quit now.\n',
+      );
       ctl.abort();
     } else process.exit(130);
   };
@@ -57,12 +61,16 @@ export async function withCancel<T>(work: (signal: AbortSignal) => Promise<T>): 
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, (_, v) => (v instanceof Float32Array || v instanceof Int32Array ? Array.from(v) : v), 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(value, (_, v) => (v instanceof Float32Array || v instanceof Int32Array ? Array.from(v) : v), 2)}\n`,
+  );
 }
 
 function program(): Command {
   const p = new Command('monoscope')
-    .description('Monoscope: train GPT models with DPO and DecPO, record their neurons, and compare what alignment does to them.')
+    .description(
+      'Monoscope: train GPT models with DPO and DecPO, record their neurons, and compare what alignment does to them.',
+    )
     .version(VERSION)
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
@@ -74,7 +82,12 @@ function program(): Command {
     .action(async (o: { json?: boolean }) => {
       const list = await listBackends();
       if (o.json) return printJson(list);
-      console.log(textTable(['backend', 'usable', 'device', 'why'], list.map((b) => [b.name, b.usable ? 'yes' : 'no', b.device ?? '', b.reason])));
+      console.log(
+        textTable(
+          ['backend', 'usable', 'device', 'why'],
+          list.map((b) => [b.name, b.usable ? 'yes' : 'no', b.device ?? '', b.reason]),
+        ),
+      );
       const first = list.find((b) => b.usable);
       console.log(`\n--backend auto picks: ${first?.name ?? 'none'}`);
     });
@@ -83,13 +96,17 @@ function program(): Command {
   registerAnalysisCommands(p);
 
   p.command('serve')
-    .description('Serve the app and its API on 127.0.0.1 for a browser (or an SSH tunnel), behind a random token')
+    .description(
+      'Serve the app and its API on 127.0.0.1 for a browser (or an SSH tunnel), behind a random token',
+    )
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .option('--port <n>', 'port (default: any free port)', int('--port'), 0)
     .action(async (o: { project: string; port: number }) => {
       const { serve } = await import('./server.js');
       const s = await serve({ projectDir: projectDir(o.project), port: o.port });
-      console.log(`Monoscope is serving ${projectDir(o.project)}\n\n  ${s.url}\n\nOpen that URL (it carries the access token). Ctrl-C stops the server.`);
+      console.log(
+        `Monoscope is serving ${projectDir(o.project)}\n\n  ${s.url}\n\nOpen that URL (it carries the access token). Ctrl-C stops the server.`,
+      );
       await new Promise<void>((done) => {
         const stop = () => void s.close().then(done);
         process.once('SIGINT', stop);

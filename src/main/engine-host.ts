@@ -14,7 +14,13 @@ export type WorkerRequest =
   | { type: 'close' };
 
 export type EngineEvent =
-  | ({ kind: 'progress' } & { phase: string; done: number; total: number; unit?: string; metrics?: Record<string, number> })
+  | ({ kind: 'progress' } & {
+      phase: string;
+      done: number;
+      total: number;
+      unit?: string;
+      metrics?: Record<string, number>;
+    })
   | { kind: 'message'; text: string }
   | { kind: 'record'; record: string; data: Record<string, unknown> };
 
@@ -40,8 +46,7 @@ export interface JobInfo {
 
 /** What a job broadcasts: its events, and its end. */
 export type JobEvent = { jobId: string; op: OpName } & (
-  | { type: 'event'; event: EngineEvent }
-  | { type: 'end'; status: JobStatus; error?: string; result?: unknown }
+  { type: 'event'; event: EngineEvent } | { type: 'end'; status: JobStatus; error?: string; result?: unknown }
 );
 
 interface Pending {
@@ -58,7 +63,9 @@ class WorkerClient {
   private dead: Error | null = null;
 
   constructor(projectDir: string, nativeBinding?: string) {
-    this.worker = new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: { projectDir, nativeBinding } });
+    this.worker = new Worker(new URL('./engine-worker.js', import.meta.url), {
+      workerData: { projectDir, nativeBinding },
+    });
     this.worker.on('message', (m: WorkerReply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
@@ -75,14 +82,22 @@ class WorkerClient {
       this.pending.clear();
     };
     this.worker.on('error', failAll);
-    this.worker.on('exit', (code) => failAll(new ApiError('failed', `the engine worker exited (code ${code})`)));
+    this.worker.on('exit', (code) =>
+      failAll(new ApiError('failed', `the engine worker exited (code ${code})`)),
+    );
     this.worker.unref();
   }
 
-  call(op: string, input: unknown, onEvent?: (e: EngineEvent) => void): { id: number; done: Promise<unknown> } {
+  call(
+    op: string,
+    input: unknown,
+    onEvent?: (e: EngineEvent) => void,
+  ): { id: number; done: Promise<unknown> } {
     const id = this.next++;
     if (this.dead) return { id, done: Promise.reject(this.dead) };
-    const done = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, onEvent }));
+    const done = new Promise<unknown>((resolve, reject) =>
+      this.pending.set(id, { resolve, reject, onEvent }),
+    );
     this.worker.postMessage({ type: 'call', id, op, input } satisfies WorkerRequest);
     return { id, done };
   }
@@ -115,7 +130,8 @@ export class EngineHost extends EventEmitter {
     if (!(op in OPS)) throw new ApiError('unknown-op', `unknown operation '${op}'`);
     const name = op as OpName;
     parseInput(name, input);
-    if (OPS[name].kind === 'job') throw new ApiError('invalid-input', `'${op}' is a job: start it with startJob`);
+    if (OPS[name].kind === 'job')
+      throw new ApiError('invalid-input', `'${op}' is a job: start it with startJob`);
     return this.queries.call(op, input).done;
   }
 
@@ -125,7 +141,13 @@ export class EngineHost extends EventEmitter {
     const name = op as OpName;
     parseInput(name, input);
     if (OPS[name].kind !== 'job') throw new ApiError('invalid-input', `'${op}' is a query, not a job`);
-    const info: JobInfo = { id: randomUUID(), op: name, input, status: 'running', startedAt: new Date().toISOString() };
+    const info: JobInfo = {
+      id: randomUUID(),
+      op: name,
+      input,
+      status: 'running',
+      startedAt: new Date().toISOString(),
+    };
     const client = new WorkerClient(this.projectDir, this.nativeBinding);
     const { id: callId, done } = client.call(op, input, (event) => {
       if (event.kind === 'progress') info.progress = event;

@@ -33,14 +33,19 @@ port.on('message', async (m: WorkerRequest) => {
   const reporter = {
     progress: (e: ProgressEvent) => send({ type: 'event', id: m.id, event: { kind: 'progress', ...e } }),
     message: (text: string) => send({ type: 'event', id: m.id, event: { kind: 'message', text } }),
-    record: (kind: string, data: Record<string, unknown>) => send({ type: 'event', id: m.id, event: { kind: 'record', record: kind, data } }),
+    record: (kind: string, data: Record<string, unknown>) =>
+      send({ type: 'event', id: m.id, event: { kind: 'record', record: kind, data } }),
   };
   try {
     const value = await service.call(m.op as OpName, m.input, { reporter, signal: ctl.signal });
     send({ type: 'result', id: m.id, value });
   } catch (e) {
     const err = e as Error & { code?: string };
-    send({ type: 'error', id: m.id, error: { code: ctl.signal.aborted ? 'cancelled' : (err.code ?? 'failed'), message: err.message } });
+    send({
+      type: 'error',
+      id: m.id,
+      error: { code: ctl.signal.aborted ? 'cancelled' : (err.code ?? 'failed'), message: err.message },
+    });
   } finally {
     controllers.delete(m.id);
   }

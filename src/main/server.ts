@@ -60,7 +60,10 @@ function defaultRendererDir(): string {
 function tokenOf(req: IncomingMessage, url: URL): string | null {
   const header = req.headers['x-monoscope-token'];
   if (typeof header === 'string') return header;
-  const cookie = req.headers.cookie?.split(';').map((c) => c.trim()).find((c) => c.startsWith('monoscope_token='));
+  const cookie = req.headers.cookie
+    ?.split(';')
+    .map((c) => c.trim())
+    .find((c) => c.startsWith('monoscope_token='));
   if (cookie) return decodeURIComponent(cookie.slice('monoscope_token='.length));
   return url.searchParams.get('token');
 }
@@ -80,7 +83,10 @@ function send(res: ServerResponse, status: number, body: unknown): void {
     return;
   }
   const json = JSON.stringify(body ?? null);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+  });
   res.end(json);
 }
 
@@ -88,7 +94,14 @@ function sendError(res: ServerResponse, e: unknown): void {
   const err = e as Error & { code?: string };
   const status =
     err instanceof ApiError
-      ? { 'invalid-input': 400, 'unknown-op': 404, 'not-found': 404, conflict: 409, cancelled: 409, failed: 500 }[err.code]
+      ? {
+          'invalid-input': 400,
+          'unknown-op': 404,
+          'not-found': 404,
+          conflict: 409,
+          cancelled: 409,
+          failed: 500,
+        }[err.code]
       : err.name === 'StoreError' || err.name === 'DataError'
         ? 400
         : 500;
@@ -97,7 +110,8 @@ function sendError(res: ServerResponse, e: unknown): void {
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
-  if (!type.startsWith('application/json')) throw new ApiError('invalid-input', 'the body must be application/json');
+  if (!type.startsWith('application/json'))
+    throw new ApiError('invalid-input', 'the body must be application/json');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -124,7 +138,9 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
 
   host.on('job', (e: JobEvent) => {
     // Job results travel as JSON text here: typed arrays become plain arrays (not index-keyed objects).
-    const json = JSON.stringify(e, (_k, v) => (ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Float32Array) : v));
+    const json = JSON.stringify(e, (_k, v) =>
+      ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as Float32Array) : v,
+    );
     const data = `event: job\ndata: ${json}\n\n`;
     for (const s of streams) s.write(data);
   });
@@ -143,12 +159,21 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       }
       const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
       if (!sameToken(tokenOf(req, url), token)) {
-        return send(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong token: open the URL that `monoscope serve` printed' } });
+        return send(res, 401, {
+          error: {
+            code: 'unauthorized',
+            message: 'missing or wrong token: open the URL that `monoscope serve` printed',
+          },
+        });
       }
       if (url.pathname.startsWith('/api/')) return await api(req, res, url);
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: { code: 'method', message: 'GET only' } });
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return send(res, 405, { error: { code: 'method', message: 'GET only' } });
       if (url.searchParams.has('token')) {
-        res.setHeader('set-cookie', `monoscope_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
+        res.setHeader(
+          'set-cookie',
+          `monoscope_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+        );
       }
       return serveStatic(res, url.pathname);
     } catch (e) {
@@ -159,10 +184,16 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   function serveStatic(res: ServerResponse, pathname: string): void {
     const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
     const file = normalize(join(rendererDir, rel));
-    if (!file.startsWith(rendererDir + sep) && file !== rendererDir) return send(res, 404, { error: { code: 'not-found', message: 'no such file' } });
+    if (!file.startsWith(rendererDir + sep) && file !== rendererDir)
+      return send(res, 404, { error: { code: 'not-found', message: 'no such file' } });
     const target = existsSync(file) && statSync(file).isFile() ? file : join(rendererDir, 'index.html');
     if (!existsSync(target)) {
-      return send(res, 500, { error: { code: 'not-built', message: `the app is not built (${rendererDir} is missing): run npm run build` } });
+      return send(res, 500, {
+        error: {
+          code: 'not-built',
+          message: `the app is not built (${rendererDir} is missing): run npm run build`,
+        },
+      });
     }
     res.writeHead(200, { 'content-type': MIME[extname(target)] ?? 'application/octet-stream' });
     createReadStream(target).pipe(res);
@@ -171,7 +202,11 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   async function api(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const parts = url.pathname.split('/').filter(Boolean); // ['api', ...]
     if (req.method === 'GET' && parts[1] === 'ops' && parts.length === 2) {
-      return send(res, 200, Object.entries(OPS).map(([name, o]) => ({ name, kind: o.kind, summary: o.summary })));
+      return send(
+        res,
+        200,
+        Object.entries(OPS).map(([name, o]) => ({ name, kind: o.kind, summary: o.summary })),
+      );
     }
     if (req.method === 'GET' && parts[1] === 'events' && parts.length === 2) {
       res.writeHead(200, { 'content-type': 'text/event-stream', connection: 'keep-alive' });
@@ -184,17 +219,38 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       });
       return;
     }
-    if (req.method === 'GET' && parts[1] === 'jobs' && parts.length === 2) return send(res, 200, host.listJobs());
-    if (req.method !== 'POST') return send(res, 405, { error: { code: 'method', message: `${req.method} ${url.pathname} is not an API route` } });
+    if (req.method === 'GET' && parts[1] === 'jobs' && parts.length === 2)
+      return send(res, 200, host.listJobs());
+    if (req.method !== 'POST')
+      return send(res, 405, {
+        error: { code: 'method', message: `${req.method} ${url.pathname} is not an API route` },
+      });
     // POST routes carry the token in a header too (the cookie alone is not enough for a state change).
-    if (!sameToken(typeof req.headers['x-monoscope-token'] === 'string' ? (req.headers['x-monoscope-token'] as string) : null, token)) {
-      return send(res, 401, { error: { code: 'unauthorized', message: 'POST requests need the X-Monoscope-Token header' } });
+    if (
+      !sameToken(
+        typeof req.headers['x-monoscope-token'] === 'string'
+          ? (req.headers['x-monoscope-token'] as string)
+          : null,
+        token,
+      )
+    ) {
+      return send(res, 401, {
+        error: { code: 'unauthorized', message: 'POST requests need the X-Monoscope-Token header' },
+      });
     }
-    if (parts[1] === 'call' && parts.length === 3) return send(res, 200, await host.query(parts[2], await readJson(req)));
-    if (parts[1] === 'jobs' && parts.length === 3) return send(res, 202, host.startJob(parts[2], await readJson(req)));
+    if (parts[1] === 'call' && parts.length === 3)
+      return send(res, 200, await host.query(parts[2], await readJson(req)));
+    if (parts[1] === 'jobs' && parts.length === 3)
+      return send(res, 202, host.startJob(parts[2], await readJson(req)));
     if (parts[1] === 'jobs' && parts.length === 4 && parts[3] === 'cancel') {
       const ok = host.cancel(parts[2]);
-      return send(res, ok ? 202 : 404, ok ? { cancelling: parts[2] } : { error: { code: 'not-found', message: `no running job ${parts[2]}` } });
+      return send(
+        res,
+        ok ? 202 : 404,
+        ok
+          ? { cancelling: parts[2] }
+          : { error: { code: 'not-found', message: `no running job ${parts[2]}` } },
+      );
     }
     send(res, 404, { error: { code: 'not-found', message: `no route ${url.pathname}` } });
   }

@@ -30,7 +30,9 @@ export interface TerminalReporter extends Reporter {
 }
 
 /** A reporter for the CLI. `json` forces JSON lines; `stream` is where progress goes. */
-export function terminalReporter(opts: { json?: boolean; stream?: NodeJS.WriteStream } = {}): TerminalReporter {
+export function terminalReporter(
+  opts: { json?: boolean; stream?: NodeJS.WriteStream } = {},
+): TerminalReporter {
   const stream = opts.stream ?? process.stdout;
   const jsonLines = opts.json ?? !stream.isTTY;
   let bar: cliProgress.SingleBar | null = null;
@@ -65,7 +67,8 @@ export function terminalReporter(opts: { json?: boolean; stream?: NodeJS.WriteSt
           bar = new cliProgress.SingleBar(
             {
               stream,
-              format: ' {phase} [{bar}] {value}/{total} {unit} | {percentage}% | ETA {eta_formatted} | {metrics}',
+              format:
+                ' {phase} [{bar}] {value}/{total} {unit} | {percentage}% | ETA {eta_formatted} | {metrics}',
               barsize: 24,
               hideCursor: true,
               etaBuffer: 20,
@@ -88,7 +91,15 @@ export function terminalReporter(opts: { json?: boolean; stream?: NodeJS.WriteSt
         lastLine = now;
         const elapsed = (now - started) / 1000;
         const eta = e.done > 0 ? (elapsed / e.done) * (e.total - e.done) : null;
-        write({ event: 'progress', phase: e.phase, done: e.done, total: e.total, unit: e.unit, eta_s: eta === null ? null : Math.round(eta * 10) / 10, ...(e.metrics ? { metrics: e.metrics } : {}) });
+        write({
+          event: 'progress',
+          phase: e.phase,
+          done: e.done,
+          total: e.total,
+          unit: e.unit,
+          eta_s: eta === null ? null : Math.round(eta * 10) / 10,
+          ...(e.metrics ? { metrics: e.metrics } : {}),
+        });
       }
       if (e.done >= e.total) stop();
     },
@@ -115,5 +126,7 @@ export function textTable(header: string[], rows: (string | number)[][]): string
   const widths = header.map((_, j) => Math.max(...cells.map((r) => String(r[j] ?? '').length)));
   const line = (r: (string | number)[]) =>
     r.map((c, j) => (j === 0 ? String(c).padEnd(widths[j]) : String(c).padStart(widths[j]))).join('  ');
-  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join(
+    '\n',
+  );
 }

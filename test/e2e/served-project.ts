@@ -30,10 +30,14 @@ export function demoProject(): string {
   }
   try {
     if (!existsSync(done)) {
-      execFileSync(process.execPath, [join(REPO, 'bin', 'monoscope.js'), 'demo', '--quick', '--project', dir], {
-        stdio: ['ignore', 'ignore', 'inherit'],
-        timeout: 600_000,
-      });
+      execFileSync(
+        process.execPath,
+        [join(REPO, 'bin', 'monoscope.js'), 'demo', '--quick', '--project', dir],
+        {
+          stdio: ['ignore', 'ignore', 'inherit'],
+          timeout: 600_000,
+        },
+      );
       writeFileSync(done, new Date().toISOString());
     }
   } finally {

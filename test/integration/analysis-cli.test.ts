@@ -42,10 +42,35 @@ describe('analysis from the CLI, on a project made by the demo pipeline', () => 
 
   it('exports a tap that numpy reads, and a correlation matrix that equals numpy.corrcoef on it', () => {
     const npy = join(out, 'dpo.npy');
-    const e = cli(['export', 'activations', '--project', project, '--checkpoint', 'dpo', '--tap', 'blocks.1.mlp.post', '--format', 'npy', '--out', npy]);
+    const e = cli([
+      'export',
+      'activations',
+      '--project',
+      project,
+      '--checkpoint',
+      'dpo',
+      '--tap',
+      'blocks.1.mlp.post',
+      '--format',
+      'npy',
+      '--out',
+      npy,
+    ]);
     expect(e.code).toBe(0);
     const corrFile = join(out, 'corr.npy');
-    const a = cli(['analyze', 'correlation', '--project', project, '--checkpoint', 'dpo', '--tap', 'blocks.1.mlp.post', '--out', corrFile, '--json']);
+    const a = cli([
+      'analyze',
+      'correlation',
+      '--project',
+      project,
+      '--checkpoint',
+      'dpo',
+      '--tap',
+      'blocks.1.mlp.post',
+      '--out',
+      corrFile,
+      '--json',
+    ]);
     expect(a.code).toBe(0);
     const summary = JSON.parse(a.stdout);
     const check = py(`
@@ -68,7 +93,19 @@ print(json.dumps({"shape": list(x.shape), "maxdiff": float(np.nanmax(np.abs(c - 
   });
 
   it('analyze svcca --json prints the score, the null mean, the p-value and the directions kept', () => {
-    const r = cli(['analyze', 'svcca', '--project', project, '--a', 'base:blocks.1.mlp.post', '--b', 'dpo:blocks.1.mlp.post', '--shuffles', '20', '--json']);
+    const r = cli([
+      'analyze',
+      'svcca',
+      '--project',
+      project,
+      '--a',
+      'base:blocks.1.mlp.post',
+      '--b',
+      'dpo:blocks.1.mlp.post',
+      '--shuffles',
+      '20',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.score).toBeGreaterThan(s.nullMean);
@@ -77,22 +114,68 @@ print(json.dumps({"shape": list(x.shape), "maxdiff": float(np.nanmax(np.abs(c - 
     expect(s.kB).toBeGreaterThan(1);
     expect(s.nullDistribution).toHaveLength(20);
     expect(s.pFormula).toBe('(1 + #{null >= observed}) / (1 + N)');
-    const again = cli(['analyze', 'svcca', '--project', project, '--a', 'base:blocks.1.mlp.post', '--b', 'dpo:blocks.1.mlp.post', '--shuffles', '20', '--json']);
+    const again = cli([
+      'analyze',
+      'svcca',
+      '--project',
+      project,
+      '--a',
+      'base:blocks.1.mlp.post',
+      '--b',
+      'dpo:blocks.1.mlp.post',
+      '--shuffles',
+      '20',
+      '--json',
+    ]);
     expect(JSON.parse(again.stdout).reused).toBe(true);
-    const rsa = cli(['analyze', 'rsa', '--project', project, '--a', 'base:blocks.1.mlp.post', '--b', 'base:blocks.1.mlp.post', '--shuffles', '10', '--json']);
+    const rsa = cli([
+      'analyze',
+      'rsa',
+      '--project',
+      project,
+      '--a',
+      'base:blocks.1.mlp.post',
+      '--b',
+      'base:blocks.1.mlp.post',
+      '--shuffles',
+      '10',
+      '--json',
+    ]);
     expect(JSON.parse(rsa.stdout).score).toBeCloseTo(1, 6);
   });
 
   it('metrics export to CSV that pandas reads, with TRL column names', () => {
     const csv = join(out, 'dpo-metrics.csv');
     expect(cli(['export', 'metrics', '--project', project, '--run', 'dpo', '--out', csv]).code).toBe(0);
-    const cols = JSON.parse(py(`import json, pandas as pd; d = pd.read_csv(${JSON.stringify(csv)}); print(json.dumps(list(d.columns) + [len(d)]))`));
-    expect(cols).toEqual(expect.arrayContaining(['step', 'loss', 'rewards/margins', 'rewards/accuracies', 'decorr/mean_abs_corr', 'eval_rewards/margins']));
+    const cols = JSON.parse(
+      py(
+        `import json, pandas as pd; d = pd.read_csv(${JSON.stringify(csv)}); print(json.dumps(list(d.columns) + [len(d)]))`,
+      ),
+    );
+    expect(cols).toEqual(
+      expect.arrayContaining([
+        'step',
+        'loss',
+        'rewards/margins',
+        'rewards/accuracies',
+        'decorr/mean_abs_corr',
+        'eval_rewards/margins',
+      ]),
+    );
     expect(readFileSync(csv, 'utf8').split('\n')[0]).toContain('rewards/chosen');
   });
 
   it('recording twice stores nothing twice', () => {
-    const args = ['record', '--project', project, '--checkpoint', 'base', '--taps', 'blocks.0.mlp.pre', '--json'];
+    const args = [
+      'record',
+      '--project',
+      project,
+      '--checkpoint',
+      'base',
+      '--taps',
+      'blocks.0.mlp.pre',
+      '--json',
+    ];
     const a = JSON.parse(cli(args).stdout);
     const b = JSON.parse(cli(args).stdout);
     expect(b.skipped).toEqual(['blocks.0.mlp.pre']);

@@ -12,7 +12,11 @@ export interface CliResult {
 
 /** Runs the CLI to completion. */
 export function cli(args: string[], opts: { cwd?: string; timeout?: number } = {}): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: opts.cwd, timeout: opts.timeout ?? 300_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    cwd: opts.cwd,
+    timeout: opts.timeout ?? 300_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

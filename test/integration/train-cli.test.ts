@@ -11,7 +11,20 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const tiny = ['--n-layer', '1', '--n-embd', '32', '--n-head', '2', '--n-inner', '64', '--n-ctx', '64', '--examples', '400'];
+const tiny = [
+  '--n-layer',
+  '1',
+  '--n-embd',
+  '32',
+  '--n-head',
+  '2',
+  '--n-inner',
+  '64',
+  '--n-ctx',
+  '64',
+  '--examples',
+  '400',
+];
 
 describe('monoscope CLI', () => {
   it('lists backends with the reason for each', () => {
@@ -36,7 +49,20 @@ describe('monoscope CLI', () => {
   });
 
   it('pretrains, then a bad JSONL line stops DPO before anything is trained', () => {
-    const base = cli(['train', '--project', dir, '--name', 'base', '--stage', 'pretrain', '--steps', '6', '--batch-size', '8', ...tiny]);
+    const base = cli([
+      'train',
+      '--project',
+      dir,
+      '--name',
+      'base',
+      '--stage',
+      'pretrain',
+      '--steps',
+      '6',
+      '--batch-size',
+      '8',
+      ...tiny,
+    ]);
     expect(base.stderr).toBe('');
     expect(base.code).toBe(0);
     expect(existsSync(join(dir, 'checkpoints', 'base', 'model.safetensors'))).toBe(true);
@@ -46,7 +72,19 @@ describe('monoscope CLI', () => {
 
     const bad = join(dir, 'bad.jsonl');
     writeFileSync(bad, '{"prompt":"a","chosen":"b","rejected":"c"}\n\n{"prompt":"a","chosen":"b"}\n');
-    const r = cli(['train', '--project', dir, '--name', 'dpo-bad', '--stage', 'dpo', '--init', 'base', '--pairs', bad]);
+    const r = cli([
+      'train',
+      '--project',
+      dir,
+      '--name',
+      'dpo-bad',
+      '--stage',
+      'dpo',
+      '--init',
+      'base',
+      '--pairs',
+      bad,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${bad}:3:`);
     expect(r.stderr).toMatch(/rejected/);
@@ -59,7 +97,17 @@ describe('monoscope CLI', () => {
   });
 
   it('a bad checkpoint folder gives a clear error', () => {
-    const r = cli(['train', '--project', dir, '--name', 'd', '--stage', 'dpo', '--init', join(dir, 'nowhere')]);
+    const r = cli([
+      'train',
+      '--project',
+      dir,
+      '--name',
+      'd',
+      '--stage',
+      'dpo',
+      '--init',
+      join(dir, 'nowhere'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/checkpoint folder not found: .*nowhere/);
   });
@@ -89,7 +137,25 @@ describe('monoscope CLI', () => {
   });
 
   it('Ctrl-C stops a run cleanly with exit 130, and the same command resumes it', async () => {
-    const args = ['train', '--project', dir, '--name', 'sft1', '--stage', 'sft', '--init', 'base', '--steps', '3000', '--batch-size', '4', '--checkpoint-every', '5000', '--eval-every', '0'];
+    const args = [
+      'train',
+      '--project',
+      dir,
+      '--name',
+      'sft1',
+      '--stage',
+      'sft',
+      '--init',
+      'base',
+      '--steps',
+      '3000',
+      '--batch-size',
+      '4',
+      '--checkpoint-every',
+      '5000',
+      '--eval-every',
+      '0',
+    ];
     const child = cliChild(args);
     let out = '';
     child.stdout.on('data', (d) => {

@@ -78,7 +78,9 @@ export function parseHfConfig(json: Record<string, unknown>, file: string): GPTC
     return v;
   };
   if (json.model_type !== 'gpt2') {
-    throw new Error(`${file}: model_type is ${JSON.stringify(json.model_type)}; only GPT-2-family checkpoints ('gpt2') are supported`);
+    throw new Error(
+      `${file}: model_type is ${JSON.stringify(json.model_type)}; only GPT-2-family checkpoints ('gpt2') are supported`,
+    );
   }
   const act = (json.activation_function as string | undefined) ?? 'gelu_new';
   if (!SUPPORTED_ACTIVATIONS.has(act)) {
@@ -123,7 +125,12 @@ export function saveCheckpoint(
   writeSafetensors(join(tmp, 'model.safetensors'), ordered, { format: 'pt' });
   writeFileSync(join(tmp, 'config.json'), JSON.stringify(hfConfigJson(cfg), null, 2));
   tokenizer.save(tmp);
-  const full: CheckpointMeta = { format: 'monoscope-checkpoint', formatVersion: 1, createdAt: new Date().toISOString(), ...meta };
+  const full: CheckpointMeta = {
+    format: 'monoscope-checkpoint',
+    formatVersion: 1,
+    createdAt: new Date().toISOString(),
+    ...meta,
+  };
   writeFileSync(join(tmp, 'monoscope.json'), JSON.stringify(full, null, 2));
   const old = `${tmp}.old`;
   if (existsSync(dir)) renameSync(dir, old);
@@ -142,7 +149,8 @@ export function hashFile(file: string): string {
  * folder or file, a config that is not GPT-2, a tensor that is missing or of the wrong shape.
  */
 export function loadCheckpoint(dir: string): LoadedCheckpoint {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`checkpoint folder not found: ${dir}`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new Error(`checkpoint folder not found: ${dir}`);
   const cfgFile = join(dir, 'config.json');
   if (!existsSync(cfgFile)) throw new Error(`${dir}: not a checkpoint folder (no config.json)`);
   let json: Record<string, unknown>;
@@ -166,9 +174,12 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
     if (!t) throw new Error(`${weights}: tensor '${name}' is missing`);
     const shape = paramShape(config, name);
     if (t.shape.join(',') !== shape.join(',')) {
-      throw new Error(`${weights}: tensor '${name}' has shape [${t.shape}] but config.json implies [${shape}]`);
+      throw new Error(
+        `${weights}: tensor '${name}' has shape [${t.shape}] but config.json implies [${shape}]`,
+      );
     }
-    if (!(t.data instanceof Float32Array)) throw new Error(`${weights}: tensor '${name}' is not floating point`);
+    if (!(t.data instanceof Float32Array))
+      throw new Error(`${weights}: tensor '${name}' is not floating point`);
     arrays.set(name, t);
   }
   const tokenizer = loadTokenizer(dir, config.vocabSize);
@@ -181,7 +192,12 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
       throw new Error(`${metaFile}: invalid JSON: ${(e as Error).message}`);
     }
   } else {
-    meta = { format: 'monoscope-checkpoint', formatVersion: 1, stage: 'imported', createdAt: statSync(weights).mtime.toISOString() };
+    meta = {
+      format: 'monoscope-checkpoint',
+      formatVersion: 1,
+      stage: 'imported',
+      createdAt: statSync(weights).mtime.toISOString(),
+    };
   }
   return { dir, config, arrays, tokenizer, meta, hash: hashFile(weights) };
 }

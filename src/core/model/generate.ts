@@ -20,7 +20,12 @@ export interface GenerateOptions {
 }
 
 /** Continues each prompt; returns only the new tokens of each row. */
-export async function generate(cfg: GPTConfig, params: Params, prompts: number[][], opts: GenerateOptions): Promise<number[][]> {
+export async function generate(
+  cfg: GPTConfig,
+  params: Params,
+  prompts: number[][],
+  opts: GenerateOptions,
+): Promise<number[][]> {
   const { maxNewTokens, temperature = 1, topK = 0, seed = 0, stopId, padId } = opts;
   const rng = new Rng(seed);
   const seqs = prompts.map((p) => {
@@ -32,7 +37,8 @@ export async function generate(cfg: GPTConfig, params: Params, prompts: number[]
   for (let step = 0; step < maxNewTokens && done.some((d) => !d); step++) {
     const active = seqs.map((_, i) => i).filter((i) => !done[i]);
     // Slide a window if a row would outgrow the context.
-    for (const i of active) if (seqs[i].length >= cfg.nCtx) seqs[i] = seqs[i].slice(seqs[i].length - cfg.nCtx + 1);
+    for (const i of active)
+      if (seqs[i].length >= cfg.nCtx) seqs[i] = seqs[i].slice(seqs[i].length - cfg.nCtx + 1);
     const T = Math.max(...active.map((i) => seqs[i].length));
     const ids = new Int32Array(active.length * T).fill(padId);
     const last = new Int32Array(active.length);
@@ -41,8 +47,13 @@ export async function generate(cfg: GPTConfig, params: Params, prompts: number[]
       last[r] = r * T + seqs[i].length - 1;
     });
     const logits = tf.tidy(() => {
-      const { hidden } = forward(cfg, params, tf.tensor2d(ids, [active.length, T], 'int32'), { hiddenOnly: true });
-      const h = tf.gather(tf.reshape(hidden, [active.length * T, cfg.nEmbd]), tf.tensor1d(last, 'int32')) as tf.Tensor2D;
+      const { hidden } = forward(cfg, params, tf.tensor2d(ids, [active.length, T], 'int32'), {
+        hiddenOnly: true,
+      });
+      const h = tf.gather(
+        tf.reshape(hidden, [active.length * T, cfg.nEmbd]),
+        tf.tensor1d(last, 'int32'),
+      ) as tf.Tensor2D;
       return lmHead(params, h);
     });
     const values = (await logits.data()) as Float32Array;

@@ -13,16 +13,36 @@ export interface NamedArray {
   data: Float32Array | Int32Array;
 }
 
-const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, U8: 1, F64: 8, BOOL: 1, I8: 1, I16: 2, U16: 2 };
+const BYTES: Record<string, number> = {
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  I64: 8,
+  U8: 1,
+  F64: 8,
+  BOOL: 1,
+  I8: 1,
+  I16: 2,
+  U16: 2,
+};
 
 /** Parses a safetensors buffer; `file` is used in error messages only. */
-export function parseSafetensors(buf: Buffer, file = '<buffer>'): { tensors: Map<string, NamedArray>; metadata: Record<string, string> } {
+export function parseSafetensors(
+  buf: Buffer,
+  file = '<buffer>',
+): { tensors: Map<string, NamedArray>; metadata: Record<string, string> } {
   if (buf.length < 8) throw new Error(`${file}: not a safetensors file (only ${buf.length} bytes)`);
   const headerLen = Number(buf.readBigUInt64LE(0));
   if (headerLen <= 0 || 8 + headerLen > buf.length) {
-    throw new Error(`${file}: not a safetensors file (header length ${headerLen} does not fit in ${buf.length} bytes)`);
+    throw new Error(
+      `${file}: not a safetensors file (header length ${headerLen} does not fit in ${buf.length} bytes)`,
+    );
   }
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  let header: Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>
+  >;
   try {
     header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8'));
   } catch (e) {
@@ -36,12 +56,18 @@ export function parseSafetensors(buf: Buffer, file = '<buffer>'): { tensors: Map
       metadata = entry as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const { dtype, shape, data_offsets } = entry as {
+      dtype: string;
+      shape: number[];
+      data_offsets: [number, number];
+    };
     const [begin, end] = data_offsets;
     const count = shape.reduce((a, b) => a * b, 1);
     if (!(dtype in BYTES)) throw new Error(`${file}: tensor '${name}' has unsupported dtype ${dtype}`);
     if (end - begin !== count * BYTES[dtype] || base + end > buf.length) {
-      throw new Error(`${file}: tensor '${name}' (${dtype} ${JSON.stringify(shape)}) has inconsistent offsets [${begin}, ${end}]`);
+      throw new Error(
+        `${file}: tensor '${name}' (${dtype} ${JSON.stringify(shape)}) has inconsistent offsets [${begin}, ${end}]`,
+      );
     }
     const view = new DataView(buf.buffer, buf.byteOffset + base + begin, end - begin);
     let data: Float32Array | Int32Array;
@@ -66,7 +92,8 @@ export function parseSafetensors(buf: Buffer, file = '<buffer>'): { tensors: Map
       for (let i = 0; i < count; i++) data[i] = Number(view.getBigInt64(i * 8, true));
     } else {
       data = new Int32Array(count);
-      for (let i = 0; i < count; i++) data[i] = BYTES[dtype] === 1 ? view.getUint8(i) : view.getUint16(i * 2, true);
+      for (let i = 0; i < count; i++)
+        data[i] = BYTES[dtype] === 1 ? view.getUint8(i) : view.getUint16(i * 2, true);
     }
     tensors.set(name, { shape, data });
   }
@@ -74,19 +101,29 @@ export function parseSafetensors(buf: Buffer, file = '<buffer>'): { tensors: Map
 }
 
 /** Reads a safetensors file. */
-export function readSafetensors(file: string): { tensors: Map<string, NamedArray>; metadata: Record<string, string> } {
+export function readSafetensors(file: string): {
+  tensors: Map<string, NamedArray>;
+  metadata: Record<string, string>;
+} {
   return parseSafetensors(readFileSync(file), file);
 }
 
 /** Serialises tensors (float32 as F32, int32 as I32) in name order, with string metadata. */
-export function serializeSafetensors(tensors: Map<string, NamedArray>, metadata: Record<string, string> = {}): Buffer {
+export function serializeSafetensors(
+  tensors: Map<string, NamedArray>,
+  metadata: Record<string, string> = {},
+): Buffer {
   const names = [...tensors.keys()].sort();
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const name of names) {
     const t = tensors.get(name)!;
     const bytes = t.data.length * 4;
-    header[name] = { dtype: t.data instanceof Int32Array ? 'I32' : 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    header[name] = {
+      dtype: t.data instanceof Int32Array ? 'I32' : 'F32',
+      shape: t.shape,
+      data_offsets: [offset, offset + bytes],
+    };
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -121,6 +158,10 @@ export function writeFileAtomic(file: string, data: Buffer | string): void {
 }
 
 /** Writes a safetensors file atomically. */
-export function writeSafetensors(file: string, tensors: Map<string, NamedArray>, metadata: Record<string, string> = {}): void {
+export function writeSafetensors(
+  file: string,
+  tensors: Map<string, NamedArray>,
+  metadata: Record<string, string> = {},
+): void {
   writeFileAtomic(file, serializeSafetensors(tensors, metadata));
 }

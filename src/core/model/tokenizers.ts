@@ -126,7 +126,8 @@ export class WordLevelTokenizer implements Tokenizer {
     } catch (e) {
       throw new Error(`${file}: cannot read tokenizer: ${(e as Error).message}`);
     }
-    if (json.model?.type !== 'WordLevel' || !json.model.vocab) throw new Error(`${file}: not a WordLevel tokenizer`);
+    if (json.model?.type !== 'WordLevel' || !json.model.vocab)
+      throw new Error(`${file}: not a WordLevel tokenizer`);
     const tokens: string[] = [];
     for (const [t, i] of Object.entries(json.model.vocab)) tokens[i] = t;
     if (tokens.some((t) => t === undefined)) throw new Error(`${file}: vocabulary ids are not contiguous`);
@@ -203,7 +204,9 @@ export function loadTokenizer(dir: string, vocabSize: number): Tokenizer {
     if (/"type"\s*:\s*"WordLevel"/.test(head)) {
       const tok = WordLevelTokenizer.load(dir);
       if (tok.vocabSize !== vocabSize) {
-        throw new Error(`${tj}: the tokenizer has ${tok.vocabSize} tokens but config.json says vocab_size ${vocabSize}`);
+        throw new Error(
+          `${tj}: the tokenizer has ${tok.vocabSize} tokens but config.json says vocab_size ${vocabSize}`,
+        );
       }
       return tok;
     }
@@ -213,12 +216,17 @@ export function loadTokenizer(dir: string, vocabSize: number): Tokenizer {
     const vocab = JSON.parse(readFileSync(vj, 'utf8')) as Record<string, number>;
     const n = Object.keys(vocab).length;
     if (n !== 50257 || vocab['Ġthe'] !== 262) {
-      throw new Error(`${vj}: only GPT-2's byte-level BPE vocabulary (50257 tokens) is supported, found ${n} tokens`);
+      throw new Error(
+        `${vj}: only GPT-2's byte-level BPE vocabulary (50257 tokens) is supported, found ${n} tokens`,
+      );
     }
   }
   if (vocabSize === 50257 || existsSync(vj) || existsSync(tj)) {
-    if (vocabSize < 50257) throw new Error(`${dir}: GPT-2 BPE needs vocab_size >= 50257, config.json says ${vocabSize}`);
+    if (vocabSize < 50257)
+      throw new Error(`${dir}: GPT-2 BPE needs vocab_size >= 50257, config.json says ${vocabSize}`);
     return new Gpt2BpeTokenizer();
   }
-  throw new Error(`${dir}: no tokenizer found (expected tokenizer.json, or vocab.json + merges.txt for GPT-2)`);
+  throw new Error(
+    `${dir}: no tokenizer found (expected tokenizer.json, or vocab.json + merges.txt for GPT-2)`,
+  );
 }

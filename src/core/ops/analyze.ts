@@ -79,12 +79,18 @@ export interface TapData {
 /** Parses `NAME:TAP` (the CLI's form) into a {@link TapRef}. */
 export function parseTapRef(s: string, probe?: string): TapRef {
   const i = s.indexOf(':');
-  if (i <= 0 || i === s.length - 1) throw new Error(`expected CHECKPOINT:TAP (e.g. dpo:blocks.1.mlp.post), got '${s}'`);
+  if (i <= 0 || i === s.length - 1)
+    throw new Error(`expected CHECKPOINT:TAP (e.g. dpo:blocks.1.mlp.post), got '${s}'`);
   return { checkpoint: s.slice(0, i), tap: s.slice(i + 1), probe };
 }
 
 /** Reads a tap's matrix and row labels (recording it first if it is missing). */
-export async function loadTap(project: Project, ref: TapRef, reporter: Reporter = silentReporter, signal?: AbortSignal): Promise<TapData> {
+export async function loadTap(
+  project: Project,
+  ref: TapRef,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+): Promise<TapData> {
   await initBackend('auto');
   return readTap(project, ref, await ensureRecording(project, ref, reporter, signal));
 }
@@ -107,7 +113,12 @@ function readTap(project: Project, ref: TapRef, rec: RecordingInfo): TapData {
 
 /** The inputs that identify a tap in an analysis key: content hashes, not names. */
 function tapKey(t: { ref: TapRef; rec: RecordingInfo }): Record<string, unknown> {
-  return { checkpoint: t.ref.checkpoint, checkpointHash: t.rec.checkpointHash, tap: t.rec.tap, probeHash: t.rec.probeHash };
+  return {
+    checkpoint: t.ref.checkpoint,
+    checkpointHash: t.rec.checkpointHash,
+    tap: t.rec.tap,
+    probeHash: t.rec.probeHash,
+  };
 }
 
 type Computed<R> = { result: R; blobs?: Record<string, Float32Array> };
@@ -181,30 +192,60 @@ export interface CorrelationResult {
  * The Pearson neuron x neuron matrix of a tap over the probe's non-special tokens, its summaries, and a
  * cluster order for heatmaps. Blobs: `corr` [size*size], `order` (float32 of neuron indices).
  */
-export async function correlationOp(project: Project, ref: TapRef, reporter?: Reporter, signal?: AbortSignal) {
-  return cachedTap<CorrelationResult>(project, ref, 'correlation', { rows: 'non-special' }, (t) => {
-    reporter?.message?.(`correlation of ${ref.checkpoint} ${ref.tap}: ${t.x.cols} neurons over ${t.x.rows} tokens`);
-    const rows = usableRows(t);
-    const x = takeRows(t.x, rows);
-    const c = pearsonMatrix(x);
-    const s = correlationSummary(c);
-    // FD: one vector per sequence at its last real token, as the paper (Yan et al. §3.3) reads it.
-    const last = new Map<number, number>();
-    for (const r of rows) last.set(t.seqOf[r], r);
-    const fd = featureDecorrelation(takeRows(t.x, Int32Array.from(last.values())));
-    const order = clusterOrder(c);
-    return {
-      result: { size: c.size, n: c.n, dead: c.dead, meanAbsOffDiagonal: s.meanAbsOffDiagonal, normalizedFrobenius: s.normalizedFrobenius, featureDecorrelation: fd.fd, fdExamples: fd.n },
-      blobs: { corr: c.corr, order: Float32Array.from(order) },
-    };
-  }, reporter, signal);
+export async function correlationOp(
+  project: Project,
+  ref: TapRef,
+  reporter?: Reporter,
+  signal?: AbortSignal,
+) {
+  return cachedTap<CorrelationResult>(
+    project,
+    ref,
+    'correlation',
+    { rows: 'non-special' },
+    (t) => {
+      reporter?.message?.(
+        `correlation of ${ref.checkpoint} ${ref.tap}: ${t.x.cols} neurons over ${t.x.rows} tokens`,
+      );
+      const rows = usableRows(t);
+      const x = takeRows(t.x, rows);
+      const c = pearsonMatrix(x);
+      const s = correlationSummary(c);
+      // FD: one vector per sequence at its last real token, as the paper (Yan et al. §3.3) reads it.
+      const last = new Map<number, number>();
+      for (const r of rows) last.set(t.seqOf[r], r);
+      const fd = featureDecorrelation(takeRows(t.x, Int32Array.from(last.values())));
+      const order = clusterOrder(c);
+      return {
+        result: {
+          size: c.size,
+          n: c.n,
+          dead: c.dead,
+          meanAbsOffDiagonal: s.meanAbsOffDiagonal,
+          normalizedFrobenius: s.normalizedFrobenius,
+          featureDecorrelation: fd.fd,
+          fdExamples: fd.n,
+        },
+        blobs: { corr: c.corr, order: Float32Array.from(order) },
+      };
+    },
+    reporter,
+    signal,
+  );
 }
 
 /** The difference B - A of two checkpoints' correlation matrices of the same tap (blob `diff`). */
-export async function correlationDiffOp(project: Project, a: TapRef, b: TapRef, reporter?: Reporter, signal?: AbortSignal) {
+export async function correlationDiffOp(
+  project: Project,
+  a: TapRef,
+  b: TapRef,
+  reporter?: Reporter,
+  signal?: AbortSignal,
+) {
   const ca = await correlationOp(project, a, reporter, signal);
   const cb = await correlationOp(project, b, reporter, signal);
-  if (ca.result.size !== cb.result.size) throw new Error(`${a.tap} of ${a.checkpoint} and ${b.tap} of ${b.checkpoint} differ in size`);
+  if (ca.result.size !== cb.result.size)
+    throw new Error(`${a.tap} of ${a.checkpoint} and ${b.tap} of ${b.checkpoint} differ in size`);
   const diff = new Float32Array(ca.blobs.corr.length);
   let absSum = 0;
   for (let i = 0; i < diff.length; i++) {
@@ -230,7 +271,14 @@ export async function monosemanticityOp(
     ref,
     'monosemanticity',
     { topK: opts.topK ?? 20, thresholds: opts.thresholds ?? {} },
-    (t) => ({ result: monosemanticity(t.x, t.concepts, { topK: opts.topK, tokenIds: t.ids, specialIds: t.specialIds, thresholds: opts.thresholds }) }),
+    (t) => ({
+      result: monosemanticity(t.x, t.concepts, {
+        topK: opts.topK,
+        tokenIds: t.ids,
+        specialIds: t.specialIds,
+        thresholds: opts.thresholds,
+      }),
+    }),
     reporter,
     signal,
   );
@@ -250,19 +298,27 @@ export interface SparsityResult {
 
 /** Sparsity and diversity of a tap over its non-special tokens. */
 export async function sparsityOp(project: Project, ref: TapRef, reporter?: Reporter, signal?: AbortSignal) {
-  return cachedTap<SparsityResult>(project, ref, 'sparsity', { rows: 'non-special' }, (t) => {
-    const x = takeRows(t.x, usableRows(t));
-    const fa = fractionActive(x);
-    return {
-      result: {
-        n: x.rows,
-        fractionActive: fa.reduce((s, v) => s + v, 0) / fa.length,
-        hoyer: hoyerSparsity(x).mean,
-        effectiveRank: effectiveRank(x).effectiveRank,
-        activationVariance: activationVariance(x).mean,
-      },
-    };
-  }, reporter, signal);
+  return cachedTap<SparsityResult>(
+    project,
+    ref,
+    'sparsity',
+    { rows: 'non-special' },
+    (t) => {
+      const x = takeRows(t.x, usableRows(t));
+      const fa = fractionActive(x);
+      return {
+        result: {
+          n: x.rows,
+          fractionActive: fa.reduce((s, v) => s + v, 0) / fa.length,
+          hoyer: hoyerSparsity(x).mean,
+          effectiveRank: effectiveRank(x).effectiveRank,
+          activationVariance: activationVariance(x).mean,
+        },
+      };
+    },
+    reporter,
+    signal,
+  );
 }
 
 /** The paper's weight-based proxy (median ||w_in|| b_in per layer, normalised across layers). */
@@ -306,22 +362,42 @@ export interface SimilarityResult {
  * SVCCA or RSA between two recorded taps over the same probe tokens (datapoints = tokens), with a
  * permutation null that keeps A and shuffles B's rows. Blob `null` holds the null distribution.
  */
-export async function similarityOp(project: Project, req: SimilarityRequest, reporter: Reporter = silentReporter, signal?: AbortSignal) {
+export async function similarityOp(
+  project: Project,
+  req: SimilarityRequest,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+) {
   const ta = await loadTap(project, req.a, reporter, signal);
   const tb = await loadTap(project, req.b, reporter, signal);
-  if (ta.rec.probeHash !== tb.rec.probeHash) throw new Error('both taps must be recorded over the same probe set');
+  if (ta.rec.probeHash !== tb.rec.probeHash)
+    throw new Error('both taps must be recorded over the same probe set');
   const shuffles = req.shuffles ?? 0;
   const seed = req.seed ?? 0;
   const maxTokens = req.maxTokens ?? (req.measure === 'rsa' ? 1000 : 4000);
   const mode = req.mode ?? 'svcca';
-  const inputs = { a: tapKey(ta), b: tapKey(tb), measure: req.measure, mode: req.measure === 'svcca' ? mode : undefined, shuffles, seed, maxTokens };
+  const inputs = {
+    a: tapKey(ta),
+    b: tapKey(tb),
+    measure: req.measure,
+    mode: req.measure === 'svcca' ? mode : undefined,
+    shuffles,
+    seed,
+    maxTokens,
+  };
   return cached<SimilarityResult>(project, 'similarity', inputs, () => {
     const rows = usableRows(ta, maxTokens, seed);
     const A = takeRows(ta.x, rows);
     const B = takeRows(tb.x, rows);
     let observed: number;
     let stat: (perm: Int32Array) => number;
-    const base: Omit<SimilarityResult, 'score'> = { measure: req.measure, label: '', n: rows.length, warnings: [], shuffles };
+    const base: Omit<SimilarityResult, 'score'> = {
+      measure: req.measure,
+      label: '',
+      n: rows.length,
+      warnings: [],
+      shuffles,
+    };
     if (req.measure === 'svcca') {
       const p = prepareSvcca(A, B, { mode });
       const r = svcca(A, B, { mode });
@@ -352,7 +428,14 @@ export async function similarityOp(project: Project, req: SimilarityRequest, rep
       );
     }
     return {
-      result: { ...base, score: observed, nullMean: nul?.nullMean, nullSd: nul?.nullSd, pValue: nul?.pValue, pFormula: nul?.formula },
+      result: {
+        ...base,
+        score: observed,
+        nullMean: nul?.nullMean,
+        nullSd: nul?.nullSd,
+        pValue: nul?.pValue,
+        pFormula: nul?.formula,
+      },
       blobs: (nul ? { null: Float32Array.from(nul.null) } : {}) as Record<string, Float32Array>,
     };
   });
@@ -389,9 +472,25 @@ export interface SaeRecord {
 }
 
 /** Trains an SAE on a tap (held-out 10% of the non-special tokens for its metrics), saves it under `DIR/saes/NAME`. */
-export async function saeTrainOp(project: Project, req: SaeRequest, reporter: Reporter = silentReporter, signal?: AbortSignal) {
+export async function saeTrainOp(
+  project: Project,
+  req: SaeRequest,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+) {
   const t = await loadTap(project, req.ref, reporter, signal);
-  const inputs = { ...tapKey(t), name: req.name, kind: req.kind, latents: req.latents, k: req.k, l1: req.l1, steps: req.steps, batchSize: req.batchSize, lr: req.lr, seed: req.seed ?? 0 };
+  const inputs = {
+    ...tapKey(t),
+    name: req.name,
+    kind: req.kind,
+    latents: req.latents,
+    k: req.k,
+    l1: req.l1,
+    steps: req.steps,
+    batchSize: req.batchSize,
+    lr: req.lr,
+    seed: req.seed ?? 0,
+  };
   const dir = join(project.saesDir, req.name);
   const hit = project.store.analyses.get<SaeRecord>('sae', inputs);
   if (hit && existsSync(join(dir, 'cfg.json'))) return hit.result;
@@ -404,15 +503,37 @@ export async function saeTrainOp(project: Project, req: SaeRequest, reporter: Re
   const started = performance.now();
   const { sae, log } = trainSae(
     takeRows(t.x, trainRows),
-    { kind: req.kind, dIn: t.x.cols, dSae: req.latents, k: req.k, l1Coefficient: req.l1, steps, batchSize: req.batchSize, lr: req.lr, seed: req.seed },
+    {
+      kind: req.kind,
+      dIn: t.x.cols,
+      dSae: req.latents,
+      k: req.k,
+      l1Coefficient: req.l1,
+      steps,
+      batchSize: req.batchSize,
+      lr: req.lr,
+      seed: req.seed,
+    },
     (s) => {
-      if (s.step % 10 === 0 || s.step === steps) reporter.progress({ phase: `sae ${req.name}`, done: s.step, total: steps, unit: 'step', metrics: { loss: s.loss, mse: s.mse } });
+      if (s.step % 10 === 0 || s.step === steps)
+        reporter.progress({
+          phase: `sae ${req.name}`,
+          done: s.step,
+          total: steps,
+          unit: 'step',
+          metrics: { loss: s.loss, mse: s.mse },
+        });
     },
   );
   const seconds = (performance.now() - started) / 1000;
   const metrics = evaluateSae(sae, takeRows(t.x, evalRows));
   mkdirSync(project.saesDir, { recursive: true });
-  saveSae(dir, sae, { tap: req.ref.tap, checkpoint: req.ref.checkpoint, checkpointHash: t.rec.checkpointHash, probeHash: t.rec.probeHash });
+  saveSae(dir, sae, {
+    tap: req.ref.tap,
+    checkpoint: req.ref.checkpoint,
+    checkpointHash: t.rec.checkpointHash,
+    probeHash: t.rec.probeHash,
+  });
   const record: SaeRecord = {
     name: req.name,
     dir,
@@ -421,7 +542,9 @@ export async function saeTrainOp(project: Project, req: SaeRequest, reporter: Re
     dIn: t.x.cols,
     dSae: req.latents,
     metrics,
-    curve: log.filter((s) => s.step % 10 === 0 || s.step === steps).map((s) => ({ step: s.step, loss: s.loss, mse: s.mse, deadLatents: s.deadLatents })),
+    curve: log
+      .filter((s) => s.step % 10 === 0 || s.step === steps)
+      .map((s) => ({ step: s.step, loss: s.loss, mse: s.mse, deadLatents: s.deadLatents })),
     seconds,
     tokensPerS: (steps * (req.batchSize ?? 1024)) / seconds,
   };
@@ -439,16 +562,24 @@ export function listSaes(project: Project): SaeRecord[] {
 
 function findSae(project: Project, name: string): SaeRecord {
   const r = listSaes(project).find((s) => s.name === name);
-  if (!r) throw new Error(`no SAE named '${name}' in ${project.dir} (train one with \`monoscope analyze sae\`)`);
+  if (!r)
+    throw new Error(`no SAE named '${name}' in ${project.dir} (train one with \`monoscope analyze sae\`)`);
   return r;
 }
 
 /** Features of a tap: the raw neurons, or an SAE's dense latent activations. */
-async function featureActs(project: Project, ref: TapRef, saeName: string | undefined, reporter: Reporter, signal?: AbortSignal): Promise<{ t: TapData; acts: Matrix; rep?: Matrix }> {
+async function featureActs(
+  project: Project,
+  ref: TapRef,
+  saeName: string | undefined,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<{ t: TapData; acts: Matrix; rep?: Matrix }> {
   const t = await loadTap(project, ref, reporter, signal);
   if (!saeName) return { t, acts: t.x };
   const rec = findSae(project, saeName);
-  if (rec.ref.tap !== ref.tap) throw new Error(`SAE '${saeName}' was trained on ${rec.ref.tap}, not ${ref.tap}`);
+  if (rec.ref.tap !== ref.tap)
+    throw new Error(`SAE '${saeName}' was trained on ${rec.ref.tap}, not ${ref.tap}`);
   const sae = loadSae(rec.dir);
   return { t, acts: encodeSae(sae, t.x, { dense: true }), rep: saeDecoderRows(sae) };
 }
@@ -474,12 +605,26 @@ export interface MatchOpResult extends MatchResult {
  * filters, then (with `shuffles`) scores the kept pairs with SVCCA and RSA on their decoder rows (SAEs) or
  * activation columns (neurons), against a permutation null.
  */
-export async function matchOp(project: Project, req: MatchRequest, reporter: Reporter = silentReporter, signal?: AbortSignal) {
+export async function matchOp(
+  project: Project,
+  req: MatchRequest,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+) {
   const fa = await featureActs(project, req.a, req.saeA, reporter, signal);
   const fb = await featureActs(project, req.b, req.saeB, reporter, signal);
-  if (fa.t.rec.probeHash !== fb.t.rec.probeHash) throw new Error('both sides must be recorded over the same probe set');
+  if (fa.t.rec.probeHash !== fb.t.rec.probeHash)
+    throw new Error('both sides must be recorded over the same probe set');
   const { tokenFilters = true, ...options } = req.options ?? {};
-  const inputs = { a: tapKey(fa.t), b: tapKey(fb.t), saeA: req.saeA, saeB: req.saeB, options: req.options ?? {}, shuffles: req.shuffles ?? 0, seed: req.seed ?? 0 };
+  const inputs = {
+    a: tapKey(fa.t),
+    b: tapKey(fb.t),
+    saeA: req.saeA,
+    saeB: req.saeB,
+    options: req.options ?? {},
+    shuffles: req.shuffles ?? 0,
+    seed: req.seed ?? 0,
+  };
   return cached<MatchOpResult>(project, 'match', inputs, () => {
     const tokens = Array.from(fa.t.ids, (id) => fa.t.tokenizer.tokenString(id));
     const m = matchByActivationCorrelation(fa.acts, fb.acts, {
@@ -494,8 +639,12 @@ export async function matchOp(project: Project, req: MatchRequest, reporter: Rep
       const ia = Int32Array.from(m.pairs.map((p) => p.a));
       const ib = Int32Array.from(m.pairs.map((p) => p.b));
       // Paired representations: decoder rows (SAE features) or activation columns over tokens (neurons).
-      const repA = fa.rep ? takeRows(fa.rep, ia) : transposeCols(fa.acts, ia, usableRows(fa.t, 2000, req.seed ?? 0));
-      const repB = fb.rep ? takeRows(fb.rep, ib) : transposeCols(fb.acts, ib, usableRows(fa.t, 2000, req.seed ?? 0));
+      const repA = fa.rep
+        ? takeRows(fa.rep, ia)
+        : transposeCols(fa.acts, ia, usableRows(fa.t, 2000, req.seed ?? 0));
+      const repB = fb.rep
+        ? takeRows(fb.rep, ib)
+        : transposeCols(fb.acts, ib, usableRows(fa.t, 2000, req.seed ?? 0));
       reporter.message(`scoring ${m.pairs.length} matched pairs with SVCCA and RSA (${shuffles} shuffles)`);
       const ps = pairedSimilarity(repA, repB, { shuffles, seed: req.seed ?? 0 });
       out.similarity = {
@@ -543,7 +692,8 @@ export async function matchOp(project: Project, req: MatchRequest, reporter: Rep
 function transposeCols(m: Matrix, cols: Int32Array, rows: Int32Array): Matrix {
   const sub = takeCols(takeRows(m, rows), cols);
   const out = new Float32Array(sub.rows * sub.cols);
-  for (let r = 0; r < sub.rows; r++) for (let c = 0; c < sub.cols; c++) out[c * sub.rows + r] = sub.data[r * sub.cols + c];
+  for (let r = 0; r < sub.rows; r++)
+    for (let c = 0; c < sub.cols; c++) out[c * sub.rows + r] = sub.data[r * sub.cols + c];
   return { data: out, rows: sub.cols, cols: sub.rows };
 }
 
@@ -554,19 +704,47 @@ function transposeCols(m: Matrix, cols: Int32Array, rows: Int32Array): Matrix {
  */
 export async function subspacesOp(
   project: Project,
-  req: { a: TapRef; b: TapRef; saeA?: string; saeB?: string; categories?: Record<string, string[]>; shuffles?: number; seed?: number },
+  req: {
+    a: TapRef;
+    b: TapRef;
+    saeA?: string;
+    saeB?: string;
+    categories?: Record<string, string[]>;
+    shuffles?: number;
+    seed?: number;
+  },
   reporter: Reporter = silentReporter,
   signal?: AbortSignal,
 ) {
   const fa = await featureActs(project, req.a, req.saeA, reporter, signal);
   const fb = await featureActs(project, req.b, req.saeB, reporter, signal);
-  const inputs = { a: tapKey(fa.t), b: tapKey(fb.t), saeA: req.saeA, saeB: req.saeB, categories: req.categories ?? 'default', shuffles: req.shuffles ?? 1000, seed: req.seed ?? 0 };
+  const inputs = {
+    a: tapKey(fa.t),
+    b: tapKey(fb.t),
+    saeA: req.saeA,
+    saeB: req.saeB,
+    categories: req.categories ?? 'default',
+    shuffles: req.shuffles ?? 1000,
+    seed: req.seed ?? 0,
+  };
   return cached<{ categories: SubspaceResult[] }>(project, 'subspaces', inputs, async () => {
     const tokens = Array.from(fa.t.ids, (id) => fa.t.tokenizer.tokenString(id));
     const categories = req.categories ?? (await defaultCategories(fa.t.tokenizer));
     const rowsForRep = usableRows(fa.t, 2000, req.seed ?? 0);
-    const repA = fa.rep ?? transposeCols(fa.acts, Int32Array.from({ length: fa.acts.cols }, (_, i) => i), rowsForRep);
-    const repB = fb.rep ?? transposeCols(fb.acts, Int32Array.from({ length: fb.acts.cols }, (_, i) => i), rowsForRep);
+    const repA =
+      fa.rep ??
+      transposeCols(
+        fa.acts,
+        Int32Array.from({ length: fa.acts.cols }, (_, i) => i),
+        rowsForRep,
+      );
+    const repB =
+      fb.rep ??
+      transposeCols(
+        fb.acts,
+        Int32Array.from({ length: fb.acts.cols }, (_, i) => i),
+        rowsForRep,
+      );
     const result = semanticSubspaceSimilarity({
       actsA: fa.acts,
       actsB: fb.acts,
@@ -585,7 +763,8 @@ export async function subspacesOp(
 function stripNull(c: SubspaceResult): SubspaceResult {
   if (!c.similarity) return c;
   const s = c.similarity;
-  const strip = <T extends { null?: PermutationNull }>(x: T): T => (x.null ? { ...x, null: { ...x.null, null: Array.from(x.null.null) as unknown as Float64Array } } : x);
+  const strip = <T extends { null?: PermutationNull }>(x: T): T =>
+    x.null ? { ...x, null: { ...x.null, null: Array.from(x.null.null) as unknown as Float64Array } } : x;
   return { ...c, similarity: { svcca: strip(s.svcca), rsa: strip(s.rsa) } };
 }
 

@@ -58,12 +58,29 @@ export interface CompareResult {
 }
 
 /** Scores a checkpoint on a built-in task, cached in the store by content hashes. */
-export async function cachedScore(project: Project, name: string, base: string, task: TaskName, layer: number, reporter: Reporter): Promise<CheckpointScore> {
+export async function cachedScore(
+  project: Project,
+  name: string,
+  base: string,
+  task: TaskName,
+  layer: number,
+  reporter: Reporter,
+): Promise<CheckpointScore> {
   const dir = resolveCheckpointDir(project, name);
   const refDir = resolveCheckpointDir(project, base);
   const ck = loadCheckpoint(dir);
   const ref = loadCheckpoint(refDir);
-  const opts = { task, taskSeed: 1000, evalPairs: 256, refDir, layer, tap: 'mlp.post' as const, prompts: 128, maxNewTokens: 16, seed: 7 };
+  const opts = {
+    task,
+    taskSeed: 1000,
+    evalPairs: 256,
+    refDir,
+    layer,
+    tap: 'mlp.post' as const,
+    prompts: 128,
+    maxNewTokens: 16,
+    seed: 7,
+  };
   const inputs = { checkpointHash: ck.hash, refHash: ref.hash, ...opts, refDir: undefined };
   const hit = project.store.analyses.get<CheckpointScore>('score', inputs);
   if (hit) return { ...hit.result, checkpoint: name };
@@ -73,7 +90,12 @@ export async function cachedScore(project: Project, name: string, base: string, 
 }
 
 /** Builds the comparison (see the module comment). */
-export async function compareOp(project: Project, req: CompareRequest, reporter: Reporter = silentReporter, signal?: AbortSignal): Promise<CompareResult> {
+export async function compareOp(
+  project: Project,
+  req: CompareRequest,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+): Promise<CompareResult> {
   if (req.checkpoints.length === 0) throw new Error('compare: name at least one checkpoint');
   const base = req.base ?? req.checkpoints[0];
   const names = req.checkpoints.includes(base) ? req.checkpoints : [base, ...req.checkpoints];
@@ -81,14 +103,21 @@ export async function compareOp(project: Project, req: CompareRequest, reporter:
   const cfg = cks[0].ck.config;
   for (const { name, ck } of cks) {
     if (ck.config.nLayer !== cfg.nLayer || ck.config.nInner !== cfg.nInner || ck.config.nEmbd !== cfg.nEmbd) {
-      throw new Error(`compare: '${name}' has a different shape from '${cks[0].name}'; compare checkpoints of one model (use analyze match/svcca across models)`);
+      throw new Error(
+        `compare: '${name}' has a different shape from '${cks[0].name}'; compare checkpoints of one model (use analyze match/svcca across models)`,
+      );
     }
   }
   const taps = expandTaps(cfg, req.taps ?? 'blocks.*.mlp.post');
   // One forward pass per checkpoint records every tap (a no-op for taps already recorded).
   for (const { name } of cks) {
     throwIfCancelled(signal);
-    await recordOp(project, { checkpoint: name, probe: req.probe ?? 'builtin', taps: taps.join(',') }, reporter, signal);
+    await recordOp(
+      project,
+      { checkpoint: name, probe: req.probe ?? 'builtin', taps: taps.join(',') },
+      reporter,
+      signal,
+    );
   }
   const rows: CompareRow[] = [];
   for (const tap of taps) {
@@ -101,7 +130,14 @@ export async function compareOp(project: Project, req: CompareRequest, reporter:
       const corr = await correlationOp(project, ref, reporter, signal);
       const sp = await sparsityOp(project, ref, reporter, signal);
       const toBase = (measure: 'svcca' | 'rsa') =>
-        name === base ? Promise.resolve({ result: { score: 1 } }) : similarityOp(project, { a: { checkpoint: base, tap, probe: req.probe }, b: ref, measure }, reporter, signal);
+        name === base
+          ? Promise.resolve({ result: { score: 1 } })
+          : similarityOp(
+              project,
+              { a: { checkpoint: base, tap, probe: req.probe }, b: ref, measure },
+              reporter,
+              signal,
+            );
       rows.push({
         checkpoint: name,
         stage: ck.meta.stage,
@@ -128,6 +164,7 @@ export async function compareOp(project: Project, req: CompareRequest, reporter:
       scores.push(await cachedScore(project, name, base, task, Math.floor(cfg.nLayer / 2), reporter));
     }
   }
-  const probeHash = findRecording(project, { checkpoint: base, tap: taps[0], probe: req.probe })?.probeHash ?? '';
+  const probeHash =
+    findRecording(project, { checkpoint: base, tap: taps[0], probe: req.probe })?.probeHash ?? '';
   return { base, taps, rows, scores, task, probeHash, beta: 0.1, svccaMode: 'svcca' };
 }

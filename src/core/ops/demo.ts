@@ -20,7 +20,12 @@ export interface DemoOptions {
 }
 
 /** The demo's settings: the whole pipeline fits in under 10 minutes on a 2-core CPU (wasm backend). */
-export function demoPlan(o: DemoOptions): { base: TrainRequest; dpo: TrainRequest; decpo: TrainRequest; layer: number } {
+export function demoPlan(o: DemoOptions): {
+  base: TrainRequest;
+  dpo: TrainRequest;
+  decpo: TrainRequest;
+  layer: number;
+} {
   const seed = o.seed ?? 0;
   const quick = !!o.quick;
   const layer = 1;
@@ -65,7 +70,12 @@ export interface DemoResult {
 }
 
 /** Runs (or resumes) the demo pipeline in a project. Completed stages are kept and not retrained. */
-export async function demoOp(project: Project, o: DemoOptions, reporter: Reporter, signal?: AbortSignal): Promise<DemoResult> {
+export async function demoOp(
+  project: Project,
+  o: DemoOptions,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<DemoResult> {
   const plan = demoPlan(o);
   const checkpoints: Record<string, string> = {};
   for (const req of [plan.base, plan.dpo, plan.decpo]) {
@@ -82,6 +92,11 @@ export async function demoOp(project: Project, o: DemoOptions, reporter: Reporte
     checkpoints[req.name] = project.checkpointDir(req.name);
   }
   reporter.message('\n== recording the neurons of base, dpo and decpo, and comparing them');
-  const comparison = await compareOp(project, { checkpoints: ['base', 'dpo', 'decpo'], task: 'toxicity' }, reporter, signal);
+  const comparison = await compareOp(
+    project,
+    { checkpoints: ['base', 'dpo', 'decpo'], task: 'toxicity' },
+    reporter,
+    signal,
+  );
   return { project: project.dir, checkpoints, comparison };
 }

@@ -38,7 +38,13 @@ export interface EvalResult {
 }
 
 /** Summed response log-probs [P chosen..., P rejected...] of a checkpoint on tokenized pairs, in batches. */
-export async function pairLogps(dir: string, pairs: TokenizedPair[], batchSize = 32, reporter?: Reporter, label = dir): Promise<Float32Array> {
+export async function pairLogps(
+  dir: string,
+  pairs: TokenizedPair[],
+  batchSize = 32,
+  reporter?: Reporter,
+  label = dir,
+): Promise<Float32Array> {
   const ck = loadCheckpoint(dir);
   const params = paramsFromArrays(ck.config, ck.arrays, false);
   const out = new Float32Array(2 * pairs.length);
@@ -48,7 +54,12 @@ export async function pairLogps(dir: string, pairs: TokenizedPair[], batchSize =
       const lp = await responseLogps(ck.config, params, preferenceBatch(chunk, ck.tokenizer.padId), 'sum');
       out.set(lp.subarray(0, chunk.length), i);
       out.set(lp.subarray(chunk.length), pairs.length + i);
-      reporter?.progress({ phase: `eval ${label}`, done: Math.min(i + batchSize, pairs.length), total: pairs.length, unit: 'pair' });
+      reporter?.progress({
+        phase: `eval ${label}`,
+        done: Math.min(i + batchSize, pairs.length),
+        total: pairs.length,
+        unit: 'pair',
+      });
     }
   } finally {
     disposeParams(params);
@@ -66,7 +77,9 @@ export async function evalPairs(
   const policy = loadCheckpoint(opts.policy);
   const ref = loadCheckpoint(opts.ref);
   if (policy.config.vocabSize !== ref.config.vocabSize || policy.tokenizer.kind !== ref.tokenizer.kind) {
-    throw new Error(`${opts.policy} and ${opts.ref} use different tokenizers; they cannot score the same tokens`);
+    throw new Error(
+      `${opts.policy} and ${opts.ref} use different tokenizers; they cannot score the same tokens`,
+    );
   }
   const raw = readPreferenceJsonl(opts.pairs);
   const nCtx = Math.min(policy.config.nCtx, ref.config.nCtx);
@@ -97,5 +110,13 @@ export async function evalPairs(
     ...preferenceMetrics(pol, { chosen: rf.subarray(0, P), rejected: rf.subarray(P) }, { beta }),
     loss: pairs.reduce((s, p) => s + dpoLossHost(p.margin / beta, beta), 0) / Math.max(1, P),
   };
-  return { policy: opts.policy, ref: opts.ref, pairsFile: opts.pairs, beta, truncated: tok.truncatedPrompts + tok.truncatedResponses, pairs, summary };
+  return {
+    policy: opts.policy,
+    ref: opts.ref,
+    pairsFile: opts.pairs,
+    beta,
+    truncated: tok.truncatedPrompts + tok.truncatedResponses,
+    pairs,
+    summary,
+  };
 }

@@ -17,7 +17,11 @@ export interface Generation {
 }
 
 /** Samples `samples` continuations of each prompt (seeded). */
-export async function generateOp(project: Project, input: OpParsed<'generate'>, backend: BackendChoice = 'auto'): Promise<{ checkpoint: string; generations: Generation[] }> {
+export async function generateOp(
+  project: Project,
+  input: OpParsed<'generate'>,
+  backend: BackendChoice = 'auto',
+): Promise<{ checkpoint: string; generations: Generation[] }> {
   await initBackend(backend);
   const ck = loadCheckpoint(resolveCheckpointDir(project, input.checkpoint));
   const params = paramsFromArrays(ck.config, ck.arrays, false);
@@ -26,19 +30,30 @@ export async function generateOp(project: Project, input: OpParsed<'generate'>, 
     for (const prompt of input.prompts) {
       const ids = ck.tokenizer.encode(prompt);
       if (ids.length === 0) throw new Error(`prompt ${JSON.stringify(prompt)} has no tokens`);
-      for (let s = 0; s < input.samples; s++) rows.push({ prompt, sample: s, ids: ids.slice(-(ck.config.nCtx - 1)) });
+      for (let s = 0; s < input.samples; s++)
+        rows.push({ prompt, sample: s, ids: ids.slice(-(ck.config.nCtx - 1)) });
     }
-    const out = await generate(ck.config, params, rows.map((r) => r.ids), {
-      maxNewTokens: input.maxNewTokens,
-      temperature: input.temperature,
-      topK: input.topK,
-      seed: input.seed,
-      stopId: ck.tokenizer.eosId,
-      padId: ck.tokenizer.padId,
-    });
+    const out = await generate(
+      ck.config,
+      params,
+      rows.map((r) => r.ids),
+      {
+        maxNewTokens: input.maxNewTokens,
+        temperature: input.temperature,
+        topK: input.topK,
+        seed: input.seed,
+        stopId: ck.tokenizer.eosId,
+        padId: ck.tokenizer.padId,
+      },
+    );
     return {
       checkpoint: input.checkpoint,
-      generations: rows.map((r, i) => ({ prompt: r.prompt, sample: r.sample, continuation: ck.tokenizer.decode(out[i]), ids: out[i] })),
+      generations: rows.map((r, i) => ({
+        prompt: r.prompt,
+        sample: r.sample,
+        continuation: ck.tokenizer.decode(out[i]),
+        ids: out[i],
+      })),
     };
   } finally {
     disposeParams(params);

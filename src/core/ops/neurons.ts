@@ -35,12 +35,22 @@ function checkpoint(project: Project, name: string): LoadedCheckpoint {
   return cachedCheckpoint(project, name).ck;
 }
 
-async function recording(project: Project, ref: TapRef, reporter: Reporter, signal?: AbortSignal): Promise<RecordingInfo> {
+async function recording(
+  project: Project,
+  ref: TapRef,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<RecordingInfo> {
   return findRecording(project, ref) ?? ensureRecording(project, ref, reporter, signal);
 }
 
 /** Every neuron of a tap at once: statistics and monosemanticity, as columns. */
-export async function neuronTable(project: Project, ref: TapRef, reporter: Reporter = silentReporter, signal?: AbortSignal) {
+export async function neuronTable(
+  project: Project,
+  ref: TapRef,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+) {
   const rec = await recording(project, ref, reporter, signal);
   const stats = project.store.activations.tapStats(rec.id);
   const mono = await monosemanticityOp(project, ref, {}, reporter, signal);
@@ -93,8 +103,13 @@ export function logitEffects(ck: LoadedCheckpoint, tap: string, neuron: number, 
     effects[v] = s;
   }
   const order = Array.from(effects.keys()).sort((a, b) => effects[b] - effects[a]);
-  const pick = (ids: number[]) => ids.map((id) => ({ id, token: ck.tokenizer.tokenString(id), value: effects[id] }));
-  return { positive: pick(order.slice(0, n)), negative: pick(order.slice(-n).reverse()), histogram: histogramOf(effects, 40) };
+  const pick = (ids: number[]) =>
+    ids.map((id) => ({ id, token: ck.tokenizer.tokenString(id), value: effects[id] }));
+  return {
+    positive: pick(order.slice(0, n)),
+    negative: pick(order.slice(-n).reverse()),
+    histogram: histogramOf(effects, 40),
+  };
 }
 
 function histogramOf(v: Float32Array, bins: number): { lo: number; hi: number; counts: number[] } {
@@ -116,7 +131,13 @@ function histogramOf(v: Float32Array, bins: number): { lo: number; hi: number; c
  * tap should not re-read a 16 MB matrix from the store each time.
  */
 const pageCache = new Map<string, { mono: MonosemanticityResult; corr: Float32Array; size: number }>();
-async function pageAnalyses(project: Project, ref: TapRef, rec: RecordingInfo, reporter: Reporter, signal?: AbortSignal) {
+async function pageAnalyses(
+  project: Project,
+  ref: TapRef,
+  rec: RecordingInfo,
+  reporter: Reporter,
+  signal?: AbortSignal,
+) {
   const key = `${project.dir}|${rec.id}|${rec.checkpointHash}|${rec.completedAt}`;
   let hit = pageCache.get(key);
   if (!hit) {
@@ -130,7 +151,13 @@ async function pageAnalyses(project: Project, ref: TapRef, rec: RecordingInfo, r
 }
 
 /** The neuron page: statistics, histogram, top contexts, quantile samples, concept means, logit effects, correlated neurons. */
-export async function neuronPage(project: Project, ref: TapRef, neuron: number, reporter: Reporter = silentReporter, signal?: AbortSignal) {
+export async function neuronPage(
+  project: Project,
+  ref: TapRef,
+  neuron: number,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+) {
   const rec = await recording(project, ref, reporter, signal);
   if (!Number.isInteger(neuron) || neuron < 0 || neuron >= rec.cols) {
     throw new ApiError('not-found', `neuron ${neuron} does not exist in ${rec.tap} (0..${rec.cols - 1})`);
@@ -176,7 +203,8 @@ export async function neuronLive(project: Project, ref: TapRef, neuron: number, 
   const entry = cachedCheckpoint(project, ref.checkpoint);
   const ck = entry.ck;
   const width = tapWidth(ck.config, ref.tap);
-  if (!Number.isInteger(neuron) || neuron < 0 || neuron >= width) throw new ApiError('not-found', `neuron ${neuron} does not exist in ${ref.tap}`);
+  if (!Number.isInteger(neuron) || neuron < 0 || neuron >= width)
+    throw new ApiError('not-found', `neuron ${neuron} does not exist in ${ref.tap}`);
   let ids = ck.tokenizer.encode(text);
   if (ids.length === 0) return { tokens: [], values: [], truncated: false };
   const truncated = ids.length > ck.config.nCtx;
@@ -184,7 +212,10 @@ export async function neuronLive(project: Project, ref: TapRef, neuron: number, 
   entry.params ??= paramsFromArrays(ck.config, ck.arrays, false);
   const params = entry.params;
   const out = tf.tidy(() => {
-    const { taps } = forward(ck.config, params, tf.tensor2d([ids], [1, ids.length], 'int32'), { hiddenOnly: true, taps: [ref.tap] });
+    const { taps } = forward(ck.config, params, tf.tensor2d([ids], [1, ids.length], 'int32'), {
+      hiddenOnly: true,
+      taps: [ref.tap],
+    });
     return tf.reshape(tf.slice(taps.get(ref.tap)!, [0, 0, neuron], [1, ids.length, 1]), [ids.length]);
   });
   const values = Array.from(await out.data());
@@ -196,12 +227,25 @@ export async function neuronLive(project: Project, ref: TapRef, neuron: number, 
  * The same neuron in the other checkpoints of the project that share the tap's width: its statistics there,
  * and the neuron there whose activations correlate best with this one's on the same probe tokens.
  */
-export async function neuronCounterparts(project: Project, ref: TapRef, neuron: number, reporter: Reporter = silentReporter, signal?: AbortSignal) {
+export async function neuronCounterparts(
+  project: Project,
+  ref: TapRef,
+  neuron: number,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+) {
   const rec = await recording(project, ref, reporter, signal);
   const v = project.store.activations.neuronVector(rec.id, neuron);
   const others = project.store.activations
     .list({})
-    .filter((r) => r.tap === rec.tap && r.probeId === rec.probeId && r.checkpoint !== ref.checkpoint && r.status === 'complete' && r.cols === rec.cols);
+    .filter(
+      (r) =>
+        r.tap === rec.tap &&
+        r.probeId === rec.probeId &&
+        r.checkpoint !== ref.checkpoint &&
+        r.status === 'complete' &&
+        r.cols === rec.cols,
+    );
   const vs = standardize(v);
   return others.map((o) => {
     const stats = project.store.activations.neuronStats(o.id, neuron);
@@ -244,9 +288,17 @@ function pearsonWith(zs: Float64Array, v: Float32Array): number {
 }
 
 /** The correlation matrix of a tap for the heatmap, its cluster order, and optionally the difference to another checkpoint. */
-export async function correlationMatrix(project: Project, ref: TapRef, diffWith: string | undefined, reporter: Reporter = silentReporter, signal?: AbortSignal) {
+export async function correlationMatrix(
+  project: Project,
+  ref: TapRef,
+  diffWith: string | undefined,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+) {
   const c = await correlationOp(project, ref, reporter, signal);
-  const d = diffWith ? await correlationDiffOp(project, { ...ref, checkpoint: diffWith }, ref, reporter, signal) : null;
+  const d = diffWith
+    ? await correlationDiffOp(project, { ...ref, checkpoint: diffWith }, ref, reporter, signal)
+    : null;
   return {
     checkpoint: ref.checkpoint,
     tap: ref.tap,

@@ -16,7 +16,12 @@ import { resolveCheckpointDir } from './train.js';
 import { CancelledError, type Reporter } from './progress.js';
 
 /** Resolves a probe reference for a checkpoint: `builtin` (the world's, 20k tokens), a stored hash, or a file. */
-export function resolveProbe(project: Project, probe: string, checkpointDir: string, labels?: string): ProbeSet {
+export function resolveProbe(
+  project: Project,
+  probe: string,
+  checkpointDir: string,
+  labels?: string,
+): ProbeSet {
   const ck = loadCheckpoint(checkpointDir);
   if (probe === 'builtin') {
     if (ck.tokenizer.kind !== 'word-level') {
@@ -42,19 +47,34 @@ export interface RecordRequest {
 }
 
 /** Records the taps of a checkpoint (resumable, idempotent). */
-export async function recordOp(project: Project, req: RecordRequest, reporter: Reporter, signal?: AbortSignal): Promise<RecordResult> {
+export async function recordOp(
+  project: Project,
+  req: RecordRequest,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<RecordResult> {
   await initBackend(req.backend ?? 'auto');
   const dir = resolveCheckpointDir(project, req.checkpoint);
   const ck = loadCheckpoint(dir);
   const hash = ck.hash;
   const known = project.store.checkpoints.get(req.checkpoint);
   if (!known || known.hash !== hash) {
-    project.store.checkpoints.register({ name: req.checkpoint, dir, hash, stage: ck.meta.stage, runId: ck.meta.runId, parent: ck.meta.parent, config: ck.config });
+    project.store.checkpoints.register({
+      name: req.checkpoint,
+      dir,
+      hash,
+      stage: ck.meta.stage,
+      runId: ck.meta.runId,
+      parent: ck.meta.parent,
+      config: ck.config,
+    });
   }
   const probe = resolveProbe(project, req.probe, dir, req.labels);
   project.store.probes.put(probe);
   const taps = req.taps.split(',').flatMap((p) => expandTaps(ck.config, p.trim()));
-  reporter.message(`recording ${req.checkpoint}: ${taps.join(', ')} over probe '${probe.name}' (${probe.sequences.reduce((n, s) => n + s.ids.length, 0)} tokens)`);
+  reporter.message(
+    `recording ${req.checkpoint}: ${taps.join(', ')} over probe '${probe.name}' (${probe.sequences.reduce((n, s) => n + s.ids.length, 0)} tokens)`,
+  );
   const result = await recordActivations(project.store, {
     checkpointName: req.checkpoint,
     checkpointDir: dir,
@@ -63,7 +83,14 @@ export async function recordOp(project: Project, req: RecordRequest, reporter: R
     dtype: req.dtype,
     batchSize: req.batchSize,
     signal,
-    onProgress: (p) => reporter.progress({ phase: `record ${req.checkpoint}`, done: p.done, total: p.total, unit: 'token', metrics: { tokens_per_s: p.tokensPerS } }),
+    onProgress: (p) =>
+      reporter.progress({
+        phase: `record ${req.checkpoint}`,
+        done: p.done,
+        total: p.total,
+        unit: 'token',
+        metrics: { tokens_per_s: p.tokensPerS },
+      }),
   });
   if (result.cancelled) throw new CancelledError('recording cancelled; run the same command to resume');
   return result;
@@ -85,7 +112,10 @@ function builtinProbeHash(nCtx: number): string {
  * checkpoint's registered hash, the built-in probe's hash or a stored probe hash. Undefined when it is not
  * recorded yet, or the probe is a file (then {@link ensureRecording} resolves it).
  */
-export function findRecording(project: Project, ref: { checkpoint: string; tap: string; probe?: string }): RecordingInfo | undefined {
+export function findRecording(
+  project: Project,
+  ref: { checkpoint: string; tap: string; probe?: string },
+): RecordingInfo | undefined {
   const ck = project.store.checkpoints.get(ref.checkpoint);
   if (!ck) return undefined;
   const probe = ref.probe ?? 'builtin';
@@ -112,10 +142,24 @@ export async function ensureRecording(
   const dir = resolveCheckpointDir(project, ref.checkpoint);
   const ck = loadCheckpoint(dir);
   const probe = resolveProbe(project, ref.probe ?? 'builtin', dir);
-  const rec = project.store.activations.find({ checkpoint: ref.checkpoint, tap: ref.tap, probeHash: probe.hash });
+  const rec = project.store.activations.find({
+    checkpoint: ref.checkpoint,
+    tap: ref.tap,
+    probeHash: probe.hash,
+  });
   if (rec && rec.status === 'complete' && rec.checkpointHash === ck.hash) return rec;
-  await recordOp(project, { checkpoint: ref.checkpoint, probe: ref.probe ?? 'builtin', taps: ref.tap }, reporter, signal);
-  const done = project.store.activations.find({ checkpoint: ref.checkpoint, tap: ref.tap, probeHash: probe.hash });
-  if (!done || done.status !== 'complete') throw new Error(`recording of ${ref.checkpoint} ${ref.tap} did not complete`);
+  await recordOp(
+    project,
+    { checkpoint: ref.checkpoint, probe: ref.probe ?? 'builtin', taps: ref.tap },
+    reporter,
+    signal,
+  );
+  const done = project.store.activations.find({
+    checkpoint: ref.checkpoint,
+    tap: ref.tap,
+    probeHash: probe.hash,
+  });
+  if (!done || done.status !== 'complete')
+    throw new Error(`recording of ${ref.checkpoint} ${ref.tap} did not complete`);
   return done;
 }

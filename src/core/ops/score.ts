@@ -52,7 +52,12 @@ export interface ScoreOptions {
 }
 
 /** The held-out pairs of a built-in task, tokenized to fit the model. */
-export function heldOutPairs(ck: LoadedCheckpoint, task: TaskName, taskSeed: number, n: number): { pairs: TokenizedPair[]; prompts: string[] } {
+export function heldOutPairs(
+  ck: LoadedCheckpoint,
+  task: TaskName,
+  taskSeed: number,
+  n: number,
+): { pairs: TokenizedPair[]; prompts: string[] } {
   const t = preferenceTask(task, { seed: taskSeed, train: 1, eval: n });
   const maxResponse = Math.min(32, Math.floor(ck.config.nCtx / 2));
   const tok = tokenizePairs(t.eval, ck.tokenizer, { maxPrompt: ck.config.nCtx - maxResponse, maxResponse });
@@ -60,7 +65,11 @@ export function heldOutPairs(ck: LoadedCheckpoint, task: TaskName, taskSeed: num
 }
 
 /** Mean |corr| of a block's neurons over the response tokens of `pairs` (chosen and rejected). */
-export async function blockMeanAbsCorr(ck: LoadedCheckpoint, pairs: TokenizedPair[], tapName: string): Promise<number> {
+export async function blockMeanAbsCorr(
+  ck: LoadedCheckpoint,
+  pairs: TokenizedPair[],
+  tapName: string,
+): Promise<number> {
   const params = paramsFromArrays(ck.config, ck.arrays, false);
   const chunks: tf.Tensor2D[] = [];
   try {
@@ -69,9 +78,15 @@ export async function blockMeanAbsCorr(ck: LoadedCheckpoint, pairs: TokenizedPai
       chunks.push(
         tf.tidy(() => {
           const rows = 2 * b.pairs;
-          const { taps } = forward(ck.config, params, tf.tensor2d(b.ids, [rows, b.T], 'int32'), { hiddenOnly: true, taps: [tapName] });
+          const { taps } = forward(ck.config, params, tf.tensor2d(b.ids, [rows, b.T], 'int32'), {
+            hiddenOnly: true,
+            taps: [tapName],
+          });
           const act = taps.get(tapName)!;
-          return tf.gather(tf.reshape(act, [rows * b.T, act.shape[2]]), tf.tensor1d(b.respIdx, 'int32')) as tf.Tensor2D;
+          return tf.gather(
+            tf.reshape(act, [rows * b.T, act.shape[2]]),
+            tf.tensor1d(b.respIdx, 'int32'),
+          ) as tf.Tensor2D;
         }),
       );
     }
@@ -86,7 +101,12 @@ export async function blockMeanAbsCorr(ck: LoadedCheckpoint, pairs: TokenizedPai
 }
 
 /** Scores one checkpoint folder (see the module comment). */
-export async function scoreCheckpoint(name: string, dir: string, o: ScoreOptions, reporter?: Reporter): Promise<CheckpointScore> {
+export async function scoreCheckpoint(
+  name: string,
+  dir: string,
+  o: ScoreOptions,
+  reporter?: Reporter,
+): Promise<CheckpointScore> {
   const ck = loadCheckpoint(dir);
   const { pairs, prompts } = heldOutPairs(ck, o.task, o.taskSeed, o.evalPairs);
   const P = pairs.length;
@@ -96,7 +116,9 @@ export async function scoreCheckpoint(name: string, dir: string, o: ScoreOptions
   const tapName = `blocks.${o.layer}.${o.tap}`;
   const meanAbsCorr = await blockMeanAbsCorr(ck, pairs, tapName);
   const params = paramsFromArrays(ck.config, ck.arrays, false);
-  const promptIds = prompts.slice(0, o.prompts).map((p) => ck.tokenizer.encode(p).slice(-(ck.config.nCtx - o.maxNewTokens)));
+  const promptIds = prompts
+    .slice(0, o.prompts)
+    .map((p) => ck.tokenizer.encode(p).slice(-(ck.config.nCtx - o.maxNewTokens)));
   const continuations: number[][] = [];
   try {
     for (let i = 0; i < promptIds.length; i += 64) {
@@ -108,7 +130,12 @@ export async function scoreCheckpoint(name: string, dir: string, o: ScoreOptions
         padId: ck.tokenizer.padId,
       });
       continuations.push(...out);
-      reporter?.progress({ phase: `judge ${name}`, done: Math.min(i + 64, promptIds.length), total: promptIds.length, unit: 'prompt' });
+      reporter?.progress({
+        phase: `judge ${name}`,
+        done: Math.min(i + 64, promptIds.length),
+        total: promptIds.length,
+        unit: 'prompt',
+      });
     }
   } finally {
     disposeParams(params);

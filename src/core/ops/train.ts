@@ -4,7 +4,7 @@
  * final checkpoint. Re-running the same request resumes an interrupted run.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { initBackend, type BackendChoice, type BackendInfo } from '../backend/index.js';
 import { gptConfig, initParamArrays, countParams, type GPTConfig } from '../model/gpt.js';
 import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
@@ -79,7 +79,9 @@ export function resolveCheckpointDir(project: Project, ref: string): string {
   const dir = project.checkpointDir(ref);
   if (!existsSync(dir)) {
     const known = project.store.checkpoints.list().map((c) => c.name);
-    throw new Error(`no checkpoint named '${ref}' in ${project.dir}${known.length ? ` (known: ${known.join(', ')})` : ''}`);
+    throw new Error(
+      `no checkpoint named '${ref}' in ${project.dir}${known.length ? ` (known: ${known.join(', ')})` : ''}`,
+    );
   }
   return dir;
 }
@@ -100,7 +102,13 @@ function splitHeldOut<T>(items: T[], fraction: number, seed: number): { train: T
 }
 
 /** Builds the run's data from the request. */
-function buildData(req: TrainRequest, tokenizer: Tokenizer, nCtx: number, seed: number, say: (t: string) => void): { data: TrainData; task?: string } {
+function buildData(
+  req: TrainRequest,
+  tokenizer: Tokenizer,
+  nCtx: number,
+  seed: number,
+  say: (t: string) => void,
+): { data: TrainData; task?: string } {
   if (req.stage === 'pretrain') {
     if (req.corpus) {
       const docs = readTextCorpus(req.corpus);
@@ -145,7 +153,12 @@ function buildData(req: TrainRequest, tokenizer: Tokenizer, nCtx: number, seed: 
 }
 
 /** Trains one run in a project (see the module comment). */
-export async function trainOp(project: Project, req: TrainRequest, reporter: Reporter, signal?: AbortSignal): Promise<TrainResult> {
+export async function trainOp(
+  project: Project,
+  req: TrainRequest,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<TrainResult> {
   const backend = await initBackend(req.backend ?? 'auto');
   const say = (t: string) => reporter.message(t);
   const seed = req.seed ?? 0;
@@ -167,11 +180,18 @@ export async function trainOp(project: Project, req: TrainRequest, reporter: Rep
       ({ config, tokenizer, arrays } = parent);
     } else {
       tokenizer = req.corpus ? new Gpt2BpeTokenizer() : worldTokenizer();
-      config = gptConfig({ vocabSize: tokenizer.vocabSize, ...WORLD_MODEL, ...req.model, bosTokenId: tokenizer.eosId, eosTokenId: tokenizer.eosId });
+      config = gptConfig({
+        vocabSize: tokenizer.vocabSize,
+        ...WORLD_MODEL,
+        ...req.model,
+        bosTokenId: tokenizer.eosId,
+        eosTokenId: tokenizer.eosId,
+      });
       arrays = initParamArrays(config, seed);
     }
   } else {
-    if (!req.init) throw new Error(`stage '${req.stage}' fine-tunes a checkpoint: give init (e.g. --init base)`);
+    if (!req.init)
+      throw new Error(`stage '${req.stage}' fine-tunes a checkpoint: give init (e.g. --init base)`);
     parent = loadCheckpoint(resolveCheckpointDir(project, req.init));
     ({ config, tokenizer, arrays } = parent);
   }
@@ -208,7 +228,9 @@ export async function trainOp(project: Project, req: TrainRequest, reporter: Rep
   });
   const existing = project.store.runs.get(runId);
   if (existing?.status === 'completed' && existsSync(ckDir)) {
-    throw new Error(`run '${runId}' already completed and checkpoint '${req.name}' exists; choose another name or pass restart`);
+    throw new Error(
+      `run '${runId}' already completed and checkpoint '${req.name}' exists; choose another name or pass restart`,
+    );
   }
   if (!existing) {
     project.store.runs.create({
@@ -237,7 +259,14 @@ export async function trainOp(project: Project, req: TrainRequest, reporter: Rep
         signal,
         final: {
           dir: ckDir,
-          meta: { stage: req.stage === 'pretrain' ? 'base' : req.stage, runId, parent: req.init, task, backend: backend.backend, extra: { objective } },
+          meta: {
+            stage: req.stage === 'pretrain' ? 'base' : req.stage,
+            runId,
+            parent: req.init,
+            task,
+            backend: backend.backend,
+            extra: { objective },
+          },
         },
         onMessage: say,
         onStep: (step, m) => {
@@ -266,5 +295,12 @@ export async function trainOp(project: Project, req: TrainRequest, reporter: Rep
       config,
     });
   }
-  return { ...result, runId, checkpoint: req.name, checkpointDir: ckDir, backend, params: countParams(config) };
+  return {
+    ...result,
+    runId,
+    checkpoint: req.name,
+    checkpointDir: ckDir,
+    backend,
+    params: countParams(config),
+  };
 }

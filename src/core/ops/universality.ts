@@ -59,12 +59,19 @@ export function secondModel(o: UniversalityOptions): TrainRequest {
     ...base,
     name: 'base-b',
     seed: (o.seed ?? 0) + 1,
-    model: quick ? { nLayer: 3, nEmbd: 48, nHead: 4, nInner: 192, nCtx: 64 } : { nLayer: 3, nEmbd: 96, nHead: 4, nInner: 384, nCtx: 64 },
+    model: quick
+      ? { nLayer: 3, nEmbd: 48, nHead: 4, nInner: 192, nCtx: 64 }
+      : { nLayer: 3, nEmbd: 96, nHead: 4, nInner: 384, nCtx: 64 },
   };
 }
 
 /** Runs the study (see the module comment); completed steps are reused from the store. */
-export async function universalityOp(project: Project, o: UniversalityOptions, reporter: Reporter, signal?: AbortSignal): Promise<UniversalityResult> {
+export async function universalityOp(
+  project: Project,
+  o: UniversalityOptions,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<UniversalityResult> {
   const shuffles = o.shuffles ?? (o.quick ? 200 : 1000);
   const models = [demoPlan(o).base, secondModel(o)];
   for (const req of models) {
@@ -81,15 +88,40 @@ export async function universalityOp(project: Project, o: UniversalityOptions, r
   for (const req of models) {
     const n = layers(req.name);
     const taps = Array.from({ length: n }, (_, i) => `blocks.${i}.resid_post`);
-    await recordOp(project, { checkpoint: req.name, probe: 'builtin', taps: taps.join(',') }, reporter, signal);
+    await recordOp(
+      project,
+      { checkpoint: req.name, probe: 'builtin', taps: taps.join(',') },
+      reporter,
+      signal,
+    );
     const dModel = (project.store.checkpoints.get(req.name)!.config as { nEmbd: number }).nEmbd;
     for (const tap of taps) {
       throwIfCancelled(signal);
       const name = `${req.name}-${tap.replace(/\./g, '-')}`;
       const ref: TapRef = { checkpoint: req.name, tap };
       reporter.message(`SAE ${name}: TopK, ${4 * dModel} latents, k 16`);
-      const s = await saeTrainOp(project, { name, ref, kind: 'topk', latents: 4 * dModel, k: 16, steps: o.quick ? 100 : 400, batchSize: 1024, seed: o.seed ?? 0 }, reporter, signal);
-      saes.push({ name, tap: `${req.name}:${tap}`, explainedVariance: s.metrics.explainedVariance, l0: s.metrics.l0, deadFraction: s.metrics.deadFraction });
+      const s = await saeTrainOp(
+        project,
+        {
+          name,
+          ref,
+          kind: 'topk',
+          latents: 4 * dModel,
+          k: 16,
+          steps: o.quick ? 100 : 400,
+          batchSize: 1024,
+          seed: o.seed ?? 0,
+        },
+        reporter,
+        signal,
+      );
+      saes.push({
+        name,
+        tap: `${req.name}:${tap}`,
+        explainedVariance: s.metrics.explainedVariance,
+        l0: s.metrics.l0,
+        deadFraction: s.metrics.deadFraction,
+      });
       saeOf.set(`${req.name}:${tap}`, name);
     }
   }
@@ -103,7 +135,14 @@ export async function universalityOp(project: Project, o: UniversalityOptions, r
       const saeA = saeOf.get(`${A}:${a.tap}`)!;
       const saeB = saeOf.get(`${B}:${b.tap}`)!;
       reporter.message(`match ${A} layer ${la} <-> ${B} layer ${lb}`);
-      const m = (await matchOp(project, { a, b, saeA, saeB, options: { rule: 'many-to-1', rThreshold: 0.1 }, shuffles, seed: o.seed ?? 0 }, reporter, signal)).result;
+      const m = (
+        await matchOp(
+          project,
+          { a, b, saeA, saeB, options: { rule: 'many-to-1', rThreshold: 0.1 }, shuffles, seed: o.seed ?? 0 },
+          reporter,
+          signal,
+        )
+      ).result;
       const s = m.similarity;
       pairs.push({
         layerA: la,

@@ -48,7 +48,8 @@ export function preferenceBatch(items: readonly TokenizedPair[], padId: number):
   const padLastIdx = new Int32Array(2 * P);
   let k = 0;
   rows.forEach((r, row) => {
-    if (r.prompt.length === 0) throw new Error('a preference example has an empty prompt (needs at least one token)');
+    if (r.prompt.length === 0)
+      throw new Error('a preference example has an empty prompt (needs at least one token)');
     if (r.resp.length === 0) throw new Error('a preference example has an empty response');
     const base = row * T;
     r.prompt.forEach((id, t) => (ids[base + t] = id));
@@ -120,5 +121,12 @@ export function sftBatch(items: readonly TokenizedPair[], padId: number): LmBatc
       tgt.push(seq[t]);
     }
   });
-  return { B, T, ids, predIdx: Int32Array.from(pred), targets: Int32Array.from(tgt), weights: new Float32Array(pred.length).fill(1) };
+  return {
+    B,
+    T,
+    ids,
+    predIdx: Int32Array.from(pred),
+    targets: Int32Array.from(tgt),
+    weights: new Float32Array(pred.length).fill(1),
+  };
 }

@@ -8,7 +8,7 @@
  * Running the same spec in the same folder resumes from `state/`.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { disposeParams, paramsFromArrays, toNamedArrays, type GPTConfig } from '../model/gpt.js';
 import { Rng } from '../model/rng.js';
@@ -104,7 +104,17 @@ export interface RunModel {
 export interface RunIO {
   runDir: string;
   /** Where the final checkpoint goes, and its provenance. */
-  final?: { dir: string; meta: { stage: string; runId?: string; parent?: string; task?: string; backend?: string; extra?: Record<string, unknown> } };
+  final?: {
+    dir: string;
+    meta: {
+      stage: string;
+      runId?: string;
+      parent?: string;
+      task?: string;
+      backend?: string;
+      extra?: Record<string, unknown>;
+    };
+  };
   signal?: AbortSignal;
   onStep?: (step: number, metrics: StepMetrics) => void;
   onEval?: (step: number, metrics: StepMetrics) => void;
@@ -131,7 +141,8 @@ export function specHash(spec: RunSpec, dataKey: string, refHash: string): strin
 export function dataKey(data: TrainData): string {
   const h = createHash('sha256');
   if (data.kind === 'lm') {
-    for (const w of [...data.train, ...data.eval]) h.update(Buffer.from(w.buffer, w.byteOffset, w.byteLength));
+    for (const w of [...data.train, ...data.eval])
+      h.update(Buffer.from(w.buffer, w.byteOffset, w.byteLength));
   } else {
     for (const p of [...data.train, ...data.eval]) h.update(JSON.stringify(p));
   }
@@ -166,7 +177,10 @@ async function referenceLogps(
   runDir: string,
   say: (t: string) => void,
 ): Promise<{ train: RefLogps; eval: RefLogps }> {
-  const key = createHash('sha256').update(JSON.stringify({ ref: model.refHash, agg, data: dataKey(data) })).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(JSON.stringify({ ref: model.refHash, agg, data: dataKey(data) }))
+    .digest('hex')
+    .slice(0, 16);
   const file = join(runDir, REF_FILE);
   if (existsSync(file)) {
     const { tensors, metadata } = readSafetensors(file);
@@ -186,7 +200,12 @@ async function referenceLogps(
     const rejected = new Float32Array(pairs.length);
     for (let i = 0; i < pairs.length; i += 32) {
       const chunk = pairs.slice(i, i + 32);
-      const lp = await responseLogps(model.config, params, preferenceBatch(chunk, model.tokenizer.padId), agg);
+      const lp = await responseLogps(
+        model.config,
+        params,
+        preferenceBatch(chunk, model.tokenizer.padId),
+        agg,
+      );
       chosen.set(lp.subarray(0, chunk.length), i);
       rejected.set(lp.subarray(chunk.length), i);
     }
@@ -210,11 +229,20 @@ function pick<T>(items: T[], idx: number[]): T[] {
 }
 
 function pickRef(ref: RefLogps, idx: number[]): RefLogps {
-  return { chosen: Float32Array.from(idx, (i) => ref.chosen[i]), rejected: Float32Array.from(idx, (i) => ref.rejected[i]) };
+  return {
+    chosen: Float32Array.from(idx, (i) => ref.chosen[i]),
+    rejected: Float32Array.from(idx, (i) => ref.rejected[i]),
+  };
 }
 
 /** Held-out metrics with an `eval_` prefix. */
-async function evaluate(stepper: Stepper, spec: RunSpec, model: RunModel, data: TrainData, ref: RefLogps | null): Promise<StepMetrics> {
+async function evaluate(
+  stepper: Stepper,
+  spec: RunSpec,
+  model: RunModel,
+  data: TrainData,
+  ref: RefLogps | null,
+): Promise<StepMetrics> {
   const { config, tokenizer } = model;
   if (data.kind === 'lm') {
     const windows = data.eval.slice(0, spec.evalExamples);
@@ -242,11 +270,18 @@ async function evaluate(stepper: Stepper, spec: RunSpec, model: RunModel, data: 
   const logps = new Float32Array(2 * pairs.length);
   for (let i = 0; i < pairs.length; i += spec.batchSize) {
     const chunk = pairs.slice(i, i + spec.batchSize);
-    const lp = await responseLogps(config, stepper.params, preferenceBatch(chunk, tokenizer.padId), o.logpAgg);
+    const lp = await responseLogps(
+      config,
+      stepper.params,
+      preferenceBatch(chunk, tokenizer.padId),
+      o.logpAgg,
+    );
     logps.set(lp.subarray(0, chunk.length), i);
     logps.set(lp.subarray(chunk.length), pairs.length + i);
   }
-  const evalRef = ref ? { chosen: ref.chosen.subarray(0, pairs.length), rejected: ref.rejected.subarray(0, pairs.length) } : null;
+  const evalRef = ref
+    ? { chosen: ref.chosen.subarray(0, pairs.length), rejected: ref.rejected.subarray(0, pairs.length) }
+    : null;
   const m = preferenceMetrics(logps, evalRef, o);
   let loss = 0;
   for (let i = 0; i < pairs.length; i++) {
@@ -275,7 +310,10 @@ async function saveState(stepper: Stepper, runDir: string, step: number, hash: s
   writeSafetensors(join(tmp, 'model.safetensors'), await toNamedArrays(stepper.params));
   const opt = await stepper.optimizer.state();
   writeSafetensors(join(tmp, 'optimizer.safetensors'), opt.arrays, { t: String(opt.t) });
-  writeFileAtomic(join(tmp, 'state.json'), JSON.stringify({ step, specHash: hash, savedAt: new Date().toISOString() }));
+  writeFileAtomic(
+    join(tmp, 'state.json'),
+    JSON.stringify({ step, specHash: hash, savedAt: new Date().toISOString() }),
+  );
   const old = join(runDir, `.state.old-${process.pid}`);
   if (existsSync(dir)) renameSync(dir, old);
   renameSync(tmp, dir);
@@ -283,7 +321,10 @@ async function saveState(stepper: Stepper, runDir: string, step: number, hash: s
 }
 
 /** Reads `runDir/state` if it belongs to this spec; throws if the folder holds a different run. */
-function readState(runDir: string, hash: string): { step: number; model: Map<string, NamedArray>; opt: Map<string, NamedArray>; t: number } | null {
+function readState(
+  runDir: string,
+  hash: string,
+): { step: number; model: Map<string, NamedArray>; opt: Map<string, NamedArray>; t: number } | null {
   const file = join(runDir, 'state', 'state.json');
   if (!existsSync(file)) return null;
   const state = JSON.parse(readFileSync(file, 'utf8')) as { step: number; specHash: string };
@@ -307,20 +348,33 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
   const say = io.onMessage ?? (() => {});
   const pref = spec.stage !== 'pretrain' && spec.stage !== 'sft';
   if (pref && !spec.objective) throw new Error(`stage '${spec.stage}' needs a preference objective`);
-  if (pref && spec.objective!.stage !== spec.stage) throw new Error(`objective stage '${spec.objective!.stage}' does not match '${spec.stage}'`);
+  if (pref && spec.objective!.stage !== spec.stage)
+    throw new Error(`objective stage '${spec.objective!.stage}' does not match '${spec.stage}'`);
   if ((spec.stage === 'pretrain') !== (data.kind === 'lm')) {
-    throw new Error(spec.stage === 'pretrain' ? 'pretrain needs a text corpus' : `stage '${spec.stage}' needs preference pairs`);
+    throw new Error(
+      spec.stage === 'pretrain'
+        ? 'pretrain needs a text corpus'
+        : `stage '${spec.stage}' needs preference pairs`,
+    );
   }
   if (data.train.length === 0) throw new Error('no training examples');
   if (spec.objective && (spec.objective.layer < 0 || spec.objective.layer >= model.config.nLayer)) {
-    throw new Error(`layer ${spec.objective.layer} does not exist (the model has blocks 0..${model.config.nLayer - 1})`);
+    throw new Error(
+      `layer ${spec.objective.layer} does not exist (the model has blocks 0..${model.config.nLayer - 1})`,
+    );
   }
   mkdirSync(io.runDir, { recursive: true });
   const hash = specHash(spec, dataKey(data), model.refHash);
-  writeFileAtomic(join(io.runDir, 'spec.json'), JSON.stringify({ spec, specHash: hash, model: model.config }, null, 2));
+  writeFileAtomic(
+    join(io.runDir, 'spec.json'),
+    JSON.stringify({ spec, specHash: hash, model: model.config }, null, 2),
+  );
   const resumed = readState(io.runDir, hash);
 
-  const ref = pref && spec.stage !== 'simpo' ? await referenceLogps(model, data as PairData, spec.objective!.logpAgg, io.runDir, say) : null;
+  const ref =
+    pref && spec.stage !== 'simpo'
+      ? await referenceLogps(model, data as PairData, spec.objective!.logpAgg, io.runDir, say)
+      : null;
 
   const params = paramsFromArrays(model.config, resumed ? resumed.model : model.arrays, true);
   const stepper = new Stepper(model.config, params, {
@@ -336,7 +390,8 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
     say(`resuming from step ${step}`);
   }
   const result: RunResult = { status: 'completed', step };
-  const lrOf = (s: number) => learningRate(s, { lr: spec.lr, warmup: spec.warmup, total: spec.steps, schedule: spec.schedule });
+  const lrOf = (s: number) =>
+    learningRate(s, { lr: spec.lr, warmup: spec.warmup, total: spec.steps, schedule: spec.schedule });
   const pad = model.tokenizer.padId;
   try {
     while (step < spec.steps) {
@@ -345,14 +400,26 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
       await new Promise<void>((ok) => setImmediate(ok));
       if (io.signal?.aborted) {
         await saveState(stepper, io.runDir, step, hash);
-        return { ...result, status: 'cancelled', step, message: `cancelled at step ${step}; run the same command to resume` };
+        return {
+          ...result,
+          status: 'cancelled',
+          step,
+          message: `cancelled at step ${step}; run the same command to resume`,
+        };
       }
       const idx = batchIndices(data.train.length, spec.batchSize, step, spec.seed);
       const lr = lrOf(step);
       let m: StepMetrics;
       if (data.kind === 'lm') m = await stepper.lmStep(lmBatch(pick(data.train, idx), pad), lr);
       else if (spec.stage === 'sft') m = await stepper.lmStep(sftBatch(pick(data.train, idx), pad), lr);
-      else m = await stepper.preferenceStep(preferenceBatch(pick(data.train, idx), pad), ref ? pickRef(ref.train, idx) : null, spec.objective!, lr, spec.monitor);
+      else
+        m = await stepper.preferenceStep(
+          preferenceBatch(pick(data.train, idx), pad),
+          ref ? pickRef(ref.train, idx) : null,
+          spec.objective!,
+          lr,
+          spec.monitor,
+        );
       if (!Number.isFinite(m.loss)) {
         await saveState(stepper, io.runDir, step, hash);
         return {
@@ -372,7 +439,8 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
         result.lastEval = await evaluate(stepper, spec, model, data, ref?.eval ?? null);
         io.onEval?.(step, result.lastEval);
       }
-      if (spec.checkpointEvery > 0 && step % spec.checkpointEvery === 0 && step < spec.steps) await saveState(stepper, io.runDir, step, hash);
+      if (spec.checkpointEvery > 0 && step % spec.checkpointEvery === 0 && step < spec.steps)
+        await saveState(stepper, io.runDir, step, hash);
     }
     if (!result.lastEval && spec.evalEvery > 0) {
       result.lastEval = await evaluate(stepper, spec, model, data, ref?.eval ?? null);
@@ -380,10 +448,16 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
     }
     await saveState(stepper, io.runDir, step, hash);
     if (io.final) {
-      result.finalHash = saveCheckpoint(io.final.dir, model.config, await toNamedArrays(stepper.params), model.tokenizer, {
-        ...io.final.meta,
-        step,
-      });
+      result.finalHash = saveCheckpoint(
+        io.final.dir,
+        model.config,
+        await toNamedArrays(stepper.params),
+        model.tokenizer,
+        {
+          ...io.final.meta,
+          step,
+        },
+      );
     }
     return result;
   } finally {

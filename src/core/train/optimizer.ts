@@ -60,8 +60,14 @@ export class AdamW {
   async state(): Promise<{ t: number; arrays: Map<string, NamedArray> }> {
     const arrays = new Map<string, NamedArray>();
     for (let i = 0; i < this.vars.length; i++) {
-      arrays.set(`m.${this.names[i]}`, { shape: this.m[i].shape, data: (await this.m[i].data()) as Float32Array });
-      arrays.set(`v.${this.names[i]}`, { shape: this.v[i].shape, data: (await this.v[i].data()) as Float32Array });
+      arrays.set(`m.${this.names[i]}`, {
+        shape: this.m[i].shape,
+        data: (await this.m[i].data()) as Float32Array,
+      });
+      arrays.set(`v.${this.names[i]}`, {
+        shape: this.v[i].shape,
+        data: (await this.v[i].data()) as Float32Array,
+      });
     }
     return { t: this.t, arrays };
   }
@@ -70,7 +76,10 @@ export class AdamW {
   load(t: number, arrays: Map<string, NamedArray>): void {
     this.t = t;
     for (let i = 0; i < this.vars.length; i++) {
-      for (const [prefix, slot] of [['m', this.m], ['v', this.v]] as const) {
+      for (const [prefix, slot] of [
+        ['m', this.m],
+        ['v', this.v],
+      ] as const) {
         const a = arrays.get(`${prefix}.${this.names[i]}`);
         if (!a) throw new Error(`optimizer state is missing '${prefix}.${this.names[i]}'`);
         slot[i].assign(tf.tensor(a.data, this.vars[i].shape));
@@ -87,7 +96,10 @@ export class AdamW {
  * Global L2 norm of the gradients, and the gradients scaled so that the norm is at most `maxNorm`
  * (torch.nn.utils.clip_grad_norm_). Returns new tensors; the caller disposes them.
  */
-export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): { norm: tf.Scalar; clipped: tf.Tensor[] } {
+export function clipByGlobalNorm(
+  grads: tf.Tensor[],
+  maxNorm: number,
+): { norm: tf.Scalar; clipped: tf.Tensor[] } {
   return tf.tidy(() => {
     const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
     if (!(maxNorm > 0)) return { norm, clipped: grads.map((g) => tf.clone(g)) };
@@ -97,7 +109,10 @@ export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): { norm: t
 }
 
 /** Linear warm-up then constant or cosine decay to 10% (nanoGPT). */
-export function learningRate(step: number, opts: { lr: number; warmup: number; total: number; schedule: 'constant' | 'cosine' }): number {
+export function learningRate(
+  step: number,
+  opts: { lr: number; warmup: number; total: number; schedule: 'constant' | 'cosine' },
+): number {
   const { lr, warmup, total, schedule } = opts;
   if (warmup > 0 && step < warmup) return (lr * (step + 1)) / warmup;
   if (schedule === 'constant') return lr;

@@ -1,6 +1,15 @@
 // The views' data layer: one API client for the app, a hook for queries (loading, error, reload), and the
 // jobs of the engine (started, followed through their events, cancelled) shared by every view.
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  type ReactNode,
+} from 'react';
 import {
   createClient,
   type EngineEvent,
@@ -81,13 +90,17 @@ interface JobsContextValue {
 const JobsContext = createContext<JobsContextValue | null>(null);
 
 function applyEvent(job: JobView, e: JobEvent): JobView {
-  if (e.type === 'end') return { ...job, status: e.status, error: e.error, result: e.result, endedAt: new Date().toISOString() };
+  if (e.type === 'end')
+    return { ...job, status: e.status, error: e.error, result: e.result, endedAt: new Date().toISOString() };
   const ev = e.event;
   if (ev.kind === 'progress') {
-    const steps = ev.metrics ? [...job.steps.filter((s) => s.done !== ev.done), { done: ev.done, metrics: ev.metrics }] : job.steps;
+    const steps = ev.metrics
+      ? [...job.steps.filter((s) => s.done !== ev.done), { done: ev.done, metrics: ev.metrics }]
+      : job.steps;
     return { ...job, latest: ev, progress: ev, steps };
   }
-  if (ev.kind === 'record') return { ...job, records: [...job.records, { record: ev.record, data: ev.data }] };
+  if (ev.kind === 'record')
+    return { ...job, records: [...job.records, { record: ev.record, data: ev.data }] };
   return { ...job, messages: [...job.messages.slice(-199), ev.text] };
 }
 
@@ -100,13 +113,32 @@ export function DataProvider({ children, client: given }: { children: ReactNode;
   useEffect(() => {
     let alive = true;
     client.listJobs().then(
-      (list) => alive && setJobs((cur) => mergeJobs(cur, list.map((j) => ({ ...j, steps: [], records: [], messages: [] })))),
+      (list) =>
+        alive &&
+        setJobs((cur) =>
+          mergeJobs(
+            cur,
+            list.map((j) => ({ ...j, steps: [], records: [], messages: [] })),
+          ),
+        ),
       () => {},
     );
     const off = client.onJobEvent((e) => {
       setJobs((cur) => {
         const i = cur.findIndex((j) => j.id === e.jobId);
-        const base: JobView = i >= 0 ? cur[i] : { id: e.jobId, op: e.op, input: undefined, status: 'running', startedAt: new Date().toISOString(), steps: [], records: [], messages: [] };
+        const base: JobView =
+          i >= 0
+            ? cur[i]
+            : {
+                id: e.jobId,
+                op: e.op,
+                input: undefined,
+                status: 'running',
+                startedAt: new Date().toISOString(),
+                steps: [],
+                records: [],
+                messages: [],
+              };
         const next = applyEvent(base, e);
         if (e.type === 'end') queueMicrotask(() => endListeners.current.forEach((fn) => fn(next)));
         return i >= 0 ? cur.map((j, k) => (k === i ? next : j)) : [next, ...cur];
@@ -123,7 +155,11 @@ export function DataProvider({ children, client: given }: { children: ReactNode;
       jobs,
       start: async (op, input) => {
         const info = await (client.startJob as (op: JobOp, input: unknown) => Promise<JobInfo>)(op, input);
-        setJobs((cur) => (cur.some((j) => j.id === info.id) ? cur : [{ ...info, steps: [], records: [], messages: [] }, ...cur]));
+        setJobs((cur) =>
+          cur.some((j) => j.id === info.id)
+            ? cur
+            : [{ ...info, steps: [], records: [], messages: [] }, ...cur],
+        );
         return info;
       },
       cancel: (id) => client.cancelJob(id),

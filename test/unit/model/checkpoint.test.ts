@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../helpers/backend.js';
-import { forward, gptConfig, initParamArrays, paramsFromArrays, disposeParams, geluNew, expandTaps } from '../../../src/core/model/gpt.js';
+import {
+  forward,
+  gptConfig,
+  initParamArrays,
+  paramsFromArrays,
+  disposeParams,
+  geluNew,
+  expandTaps,
+} from '../../../src/core/model/gpt.js';
 import { loadCheckpoint, saveCheckpoint } from '../../../src/core/model/checkpoint.js';
 import { WordLevelTokenizer } from '../../../src/core/model/tokenizers.js';
 import { parseSafetensors, serializeSafetensors } from '../../../src/core/model/safetensors.js';
@@ -61,7 +69,15 @@ describe('checkpoints', () => {
     expect(tensors.get('wte.weight')!.shape).toEqual([13, 8]);
     expect(tensors.has('lm_head.weight')).toBe(false); // tied
     const config = JSON.parse(readFileSync(join(ck, 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ model_type: 'gpt2', n_embd: 8, n_layer: 2, n_head: 2, n_positions: 16, vocab_size: 13, activation_function: 'gelu_new' });
+    expect(config).toMatchObject({
+      model_type: 'gpt2',
+      n_embd: 8,
+      n_layer: 2,
+      n_head: 2,
+      n_positions: 16,
+      vocab_size: 13,
+      activation_function: 'gelu_new',
+    });
     const tj = JSON.parse(readFileSync(join(ck, 'tokenizer.json'), 'utf8'));
     expect(tj.model.type).toBe('WordLevel');
     expect(tj.model.vocab['.']).toBe(12);
@@ -79,7 +95,8 @@ describe('checkpoints', () => {
   it('causal: changing a later token does not change earlier logits', () => {
     const arrays = initParamArrays(cfg, 5);
     const params = paramsFromArrays(cfg, arrays, false);
-    const run = (row: number[]) => tf.tidy(() => forward(cfg, params, tf.tensor2d([row], [1, 8], 'int32')).logits!.dataSync());
+    const run = (row: number[]) =>
+      tf.tidy(() => forward(cfg, params, tf.tensor2d([row], [1, 8], 'int32')).logits!.dataSync());
     const a = run([3, 4, 5, 6, 7, 8, 9, 10]);
     const b = run([3, 4, 5, 6, 1, 1, 1, 1]);
     for (let i = 0; i < 4 * 13; i++) expect(a[i]).toBe(b[i]);
@@ -94,7 +111,9 @@ describe('checkpoints', () => {
     const cfgFile = join(ck, 'config.json');
     const good = readFileSync(cfgFile, 'utf8');
     writeFileSync(cfgFile, good.replace('"n_embd": 8', '"n_embd": 16'));
-    expect(() => loadCheckpoint(ck)).toThrow(/model\.safetensors: tensor 'wte\.weight' has shape \[13,8\] but config\.json implies \[13,16\]/);
+    expect(() => loadCheckpoint(ck)).toThrow(
+      /model\.safetensors: tensor 'wte\.weight' has shape \[13,8\] but config\.json implies \[13,16\]/,
+    );
     writeFileSync(cfgFile, good.replace('"gpt2"', '"llama"'));
     expect(() => loadCheckpoint(ck)).toThrow(/config\.json: model_type is "llama"/);
     writeFileSync(cfgFile, '{ not json');
@@ -148,10 +167,23 @@ describe('GPT-2 BPE tokenizer (offline)', () => {
     const ck = join(dir, 'gpt2-like');
     mkdirSync(ck);
     writeSafetensors(join(ck, 'model.safetensors'), hf);
-    writeFileSync(join(ck, 'config.json'), JSON.stringify({ model_type: 'gpt2', vocab_size: 50257, n_positions: 8, n_embd: 4, n_layer: 1, n_head: 1, activation_function: 'gelu_new' }));
+    writeFileSync(
+      join(ck, 'config.json'),
+      JSON.stringify({
+        model_type: 'gpt2',
+        vocab_size: 50257,
+        n_positions: 8,
+        n_embd: 4,
+        n_layer: 1,
+        n_head: 1,
+        activation_function: 'gelu_new',
+      }),
+    );
     const loaded = loadCheckpoint(ck);
     expect(loaded.tokenizer.kind).toBe('gpt2-bpe');
     expect(loaded.meta.stage).toBe('imported');
-    expect(Array.from(loaded.arrays.get('h.0.mlp.c_fc.weight')!.data)).toEqual(Array.from(arrays.get('h.0.mlp.c_fc.weight')!.data));
+    expect(Array.from(loaded.arrays.get('h.0.mlp.c_fc.weight')!.data)).toEqual(
+      Array.from(arrays.get('h.0.mlp.c_fc.weight')!.data),
+    );
   });
 });

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../helpers/backend.js';
-import { forward, gptConfig, initParamArrays, paramsFromArrays, disposeParams, type GPTConfig } from '../../../src/core/model/gpt.js';
+import {
+  forward,
+  gptConfig,
+  initParamArrays,
+  paramsFromArrays,
+  disposeParams,
+  type GPTConfig,
+} from '../../../src/core/model/gpt.js';
 import { WordLevelTokenizer } from '../../../src/core/model/tokenizers.js';
 import { Rng } from '../../../src/core/model/rng.js';
 import { readSafetensors } from '../../../src/core/model/safetensors.js';
@@ -59,7 +66,9 @@ describe('response log-probs', () => {
     const rows = [...items.map((p) => [p.prompt, p.chosen]), ...items.map((p) => [p.prompt, p.rejected])];
     rows.forEach(([prompt, resp], i) => {
       const seq = [...prompt, ...resp];
-      const logits = tf.tidy(() => tf.logSoftmax(forward(cfg, params, tf.tensor2d([seq], [1, seq.length], 'int32')).logits!).dataSync());
+      const logits = tf.tidy(() =>
+        tf.logSoftmax(forward(cfg, params, tf.tensor2d([seq], [1, seq.length], 'int32')).logits!).dataSync(),
+      );
       let s = 0;
       for (let j = 0; j < resp.length; j++) {
         const t = prompt.length + j;
@@ -103,7 +112,15 @@ describe('training steps', () => {
     const data: LmData = { kind: 'lm', train: windows(256, 16, 3), eval: windows(32, 16, 4) };
     const losses: number[] = [];
     const res = await train(
-      runSpec({ stage: 'pretrain', steps: 40, batchSize: 16, lr: 1e-2, warmup: 5, evalEvery: 40, checkpointEvery: 0 }),
+      runSpec({
+        stage: 'pretrain',
+        steps: 40,
+        batchSize: 16,
+        lr: 1e-2,
+        warmup: 5,
+        evalEvery: 40,
+        checkpointEvery: 0,
+      }),
       { config: cfg, arrays: initParamArrays(cfg, 1), tokenizer: tok, refHash: 'none' },
       data,
       { runDir: join(dir, 'pretrain'), onStep: (_, m) => losses.push(m.loss) },
@@ -132,9 +149,23 @@ describe('preference runs', () => {
 
   it('DPO raises the held-out reward accuracy and margin; metrics use TRL names', async () => {
     const logged: Record<string, number>[] = [];
-    const res = await train(spec('dpo'), model(), data, { runDir: join(dir, 'dpo'), onStep: (_, m) => logged.push(m) });
+    const res = await train(spec('dpo'), model(), data, {
+      runDir: join(dir, 'dpo'),
+      onStep: (_, m) => logged.push(m),
+    });
     expect(Object.keys(logged[0])).toEqual(
-      expect.arrayContaining(['loss', 'rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies', 'logps/chosen', 'logps/rejected', 'grad_norm', 'learning_rate', 'decorr/mean_abs_corr']),
+      expect.arrayContaining([
+        'loss',
+        'rewards/chosen',
+        'rewards/rejected',
+        'rewards/margins',
+        'rewards/accuracies',
+        'logps/chosen',
+        'logps/rejected',
+        'grad_norm',
+        'learning_rate',
+        'decorr/mean_abs_corr',
+      ]),
     );
     expect(logged[0]['rewards/margins']).toBeCloseTo(0, 5); // policy == reference at step 1
     expect(res.lastEval!['eval_rewards/margins']).toBeGreaterThan(0);
@@ -154,15 +185,21 @@ describe('preference runs', () => {
     expect(first.status).toBe('cancelled');
     expect(first.step).toBe(5);
     const messages: string[] = [];
-    const second = await train(spec('decpo'), model(), data, { runDir: join(dir, 'resumed'), onMessage: (m) => messages.push(m) });
+    const second = await train(spec('decpo'), model(), data, {
+      runDir: join(dir, 'resumed'),
+      onMessage: (m) => messages.push(m),
+    });
     expect(second.status).toBe('completed');
     expect(messages).toContain('resuming from step 5');
     expect(messages).toContain('reference log-probs: reused from the run folder');
     const a = readSafetensors(join(dir, 'straight', 'state', 'model.safetensors')).tensors;
     const b = readSafetensors(join(dir, 'resumed', 'state', 'model.safetensors')).tensors;
-    for (const [name, t] of a) expect(Buffer.from(b.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer))).toBe(true);
+    for (const [name, t] of a)
+      expect(Buffer.from(b.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer))).toBe(true);
     // A different spec in the same folder is refused.
-    await expect(train(spec('decpo', { lambda: 0.5 }), model(), data, { runDir: join(dir, 'resumed') })).rejects.toThrow(/different settings/);
+    await expect(
+      train(spec('decpo', { lambda: 0.5 }), model(), data, { runDir: join(dir, 'resumed') }),
+    ).rejects.toThrow(/different settings/);
   });
 
   it('a NaN loss stops the run with a clear message and keeps the last good state', async () => {
@@ -170,7 +207,9 @@ describe('preference runs', () => {
     const poisoned = new Map(arrays);
     const w = poisoned.get('h.1.mlp.c_fc.weight')!;
     poisoned.set('h.1.mlp.c_fc.weight', { shape: w.shape, data: w.data.map(() => NaN) as Float32Array });
-    const res = await train(spec('dpo'), { ...model(), arrays: poisoned, refArrays: arrays }, data, { runDir: join(dir, 'nan') });
+    const res = await train(spec('dpo'), { ...model(), arrays: poisoned, refArrays: arrays }, data, {
+      runDir: join(dir, 'nan'),
+    });
     expect(res.status).toBe('failed');
     expect(res.message).toMatch(/loss became NaN at step 1/);
     expect(existsSync(join(dir, 'nan', 'state', 'model.safetensors'))).toBe(true);

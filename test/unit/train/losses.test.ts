@@ -14,8 +14,15 @@ beforeAll(async () => {
 });
 
 function loss(opts: Parameters<typeof dpoLoss>[4]): number {
-  return tf.tidy(() =>
-    dpoLoss(tf.tensor1d(policy.chosen), tf.tensor1d(policy.rejected), tf.tensor1d(ref.chosen), tf.tensor1d(ref.rejected), opts).dataSync()[0],
+  return tf.tidy(
+    () =>
+      dpoLoss(
+        tf.tensor1d(policy.chosen),
+        tf.tensor1d(policy.rejected),
+        tf.tensor1d(ref.chosen),
+        tf.tensor1d(ref.rejected),
+        opts,
+      ).dataSync()[0],
   );
 }
 
@@ -26,7 +33,10 @@ describe('DPO loss', () => {
   });
   it('label smoothing, hinge and IPO match their formulas', () => {
     // (0.9 softplus(-0.1) + 0.1 softplus(0.1)) and likewise for h = 0.5
-    expect(loss({ beta: 0.1, labelSmoothing: 0.1 })).toBeCloseTo((0.6543966600735709 + (0.9 * 0.6684596480132863 + 0.1 * (0.6684596480132863 + 0.05))) / 2, 6);
+    expect(loss({ beta: 0.1, labelSmoothing: 0.1 })).toBeCloseTo(
+      (0.6543966600735709 + (0.9 * 0.6684596480132863 + 0.1 * (0.6684596480132863 + 0.05))) / 2,
+      6,
+    );
     expect(loss({ beta: 0.1, lossType: 'hinge' })).toBeCloseTo((0.9 + 0.95) / 2, 6);
     expect(loss({ beta: 0.1, lossType: 'ipo' })).toBeCloseTo((16.0 + 20.25) / 2, 4);
     expect(dpoLossHost(1.0, 0.1)).toBeCloseTo(0.6443966600735709, 12);
@@ -47,7 +57,13 @@ describe('DPO loss', () => {
   it('the gradient of the sigmoid loss is -beta sigma(-beta h) / P per chosen log-prob', () => {
     const g = tf.tidy(() => {
       const f = (pc: tf.Tensor) =>
-        dpoLoss(pc as tf.Tensor1D, tf.tensor1d(policy.rejected), tf.tensor1d(ref.chosen), tf.tensor1d(ref.rejected), { beta: 0.1 });
+        dpoLoss(
+          pc as tf.Tensor1D,
+          tf.tensor1d(policy.rejected),
+          tf.tensor1d(ref.chosen),
+          tf.tensor1d(ref.rejected),
+          { beta: 0.1 },
+        );
       return tf.grad(f)(tf.tensor1d(policy.chosen)).dataSync();
     });
     const sig = (x: number) => 1 / (1 + Math.exp(-x));
@@ -55,7 +71,9 @@ describe('DPO loss', () => {
     expect(g[1]).toBeCloseTo((-0.1 * sig(-0.05)) / 2, 6);
   });
   it('SimPO: -log sigma(beta (mean_w - mean_l) - gamma)', () => {
-    const v = tf.tidy(() => simpoLoss(tf.tensor1d([-0.5]), tf.tensor1d([-1.0]), { beta: 2, gamma: 0.2 }).dataSync()[0]);
+    const v = tf.tidy(
+      () => simpoLoss(tf.tensor1d([-0.5]), tf.tensor1d([-1.0]), { beta: 2, gamma: 0.2 }).dataSync()[0],
+    );
     expect(v).toBeCloseTo(Math.log1p(Math.exp(-(2 * 0.5 - 0.2))), 6);
   });
 });

@@ -26,7 +26,8 @@ function pearsonHost(z: number[], rows: number, cols: number, eps = 1e-5): numbe
   const mean = Array(cols).fill(0);
   for (let i = 0; i < rows; i++) for (let k = 0; k < cols; k++) mean[k] += z[i * cols + k] / rows;
   const v = Array(cols).fill(0);
-  for (let i = 0; i < rows; i++) for (let k = 0; k < cols; k++) v[k] += (z[i * cols + k] - mean[k]) ** 2 / rows;
+  for (let i = 0; i < rows; i++)
+    for (let k = 0; k < cols; k++) v[k] += (z[i * cols + k] - mean[k]) ** 2 / rows;
   const c: number[][] = [];
   for (let k = 0; k < cols; k++) {
     c.push([]);
@@ -62,7 +63,11 @@ function rowcosHost(z: number[], normalize: boolean): number {
 
 /** Central finite differences of a host function, against TF.js's gradient of the tensor function. */
 function checkGradient(f: (z: tf.Tensor2D) => tf.Scalar, host: (z: number[]) => number, z0: number[]): void {
-  const g = tf.tidy(() => tf.grad((z: tf.Tensor) => f(z as tf.Tensor2D))(tf.tensor2d(z0, [n, d])).dataSync());
+  const g = tf.tidy(() =>
+    tf
+      .grad((z: tf.Tensor) => f(z as tf.Tensor2D))(tf.tensor2d(z0, [n, d]))
+      .dataSync(),
+  );
   const h = 1e-4;
   for (let i = 0; i < z0.length; i++) {
     const zp = [...z0];
@@ -94,9 +99,19 @@ describe('DecPO regularizers', () => {
   });
   it('rowcos: value and gradient, normalised and raw', () => {
     const z = randomZ(3);
-    expect(tf.tidy(() => rowcosPenalty(tf.tensor2d(z, [n, d])).dataSync()[0])).toBeCloseTo(rowcosHost(z, true), 4);
-    expect(tf.tidy(() => rowcosPenalty(tf.tensor2d(z, [n, d]), false).dataSync()[0])).toBeCloseTo(rowcosHost(z, false), 2);
-    checkGradient((t) => rowcosPenalty(t), (x) => rowcosHost(x, true), z);
+    expect(tf.tidy(() => rowcosPenalty(tf.tensor2d(z, [n, d])).dataSync()[0])).toBeCloseTo(
+      rowcosHost(z, true),
+      4,
+    );
+    expect(tf.tidy(() => rowcosPenalty(tf.tensor2d(z, [n, d]), false).dataSync()[0])).toBeCloseTo(
+      rowcosHost(z, false),
+      2,
+    );
+    checkGradient(
+      (t) => rowcosPenalty(t),
+      (x) => rowcosHost(x, true),
+      z,
+    );
   });
   it('rowcos: orthonormal rows give 0', () => {
     const eye = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
