@@ -221,6 +221,7 @@ export function heapAlloc(be: WasmBackend, bytes: number): number {
   return p;
 }
 
+/** Frees a block from {@link heapAlloc}. */
 export function heapFree(be: WasmBackend, ptr: number): void {
   be.wasm._free(ptr);
 }
