@@ -191,7 +191,7 @@ describe('Neurons view', () => {
     expect(await page.locator('.ms-row.active').getAttribute('data-neuron')).toBe(String(order[3]));
     await page.keyboard.press('Enter');
     const neuron = order[3];
-    expect(new URL(page.url()).hash).toBe(`#/neurons/dpo/blocks.1.mlp.post/${neuron}`);
+    await expect.poll(() => new URL(page.url()).hash).toBe(`#/neurons/dpo/blocks.1.mlp.post/${neuron}`);
     await page.locator(`article.ms-page[data-loaded="dpo/blocks.1.mlp.post/${neuron}"]`).waitFor();
     const p = await api.call('neurons.page', { ref: REF, neuron });
 

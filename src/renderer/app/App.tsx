@@ -39,9 +39,24 @@ export function App() {
     setView(id);
   }, []);
 
-  // Moving to a view puts keyboard focus on its heading, so screen readers announce it.
+  // Moving to a view puts keyboard focus on its heading, so screen readers announce it. Views swap their
+  // tree as data arrives (loading -> content, or "no project"), which replaces the heading: keep it focused
+  // for a moment unless the user has moved focus elsewhere.
   useEffect(() => {
-    main.current?.querySelector<HTMLElement>('h1')?.focus({ preventScroll: true });
+    const root = main.current;
+    if (!root) return;
+    const focusHeading = () => root.querySelector<HTMLElement>('h1')?.focus({ preventScroll: true });
+    focusHeading();
+    const observer = new MutationObserver(() => {
+      const active = document.activeElement;
+      if (!active || active === document.body) focusHeading();
+    });
+    observer.observe(root, { childList: true, subtree: true });
+    const stop = setTimeout(() => observer.disconnect(), 3000);
+    return () => {
+      observer.disconnect();
+      clearTimeout(stop);
+    };
   }, [view]);
 
   useGlobalShortcuts({
