@@ -24,6 +24,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, listBackends, type BackendName } from '../src/core/backend/index.js';
+import { availableParallelism } from 'node:os';
 import { startWasmGemmWorker } from '../src/core/backend/wasm-threads.js';
 import { disposeParams, gptConfig, initParamArrays, paramsFromArrays } from '../src/core/model/gpt.js';
 import { Rng } from '../src/core/model/rng.js';
@@ -52,7 +53,8 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { lm: false, profile: false, threads: [1] };
+  // Default: the threads training uses by default (2 where there are 2 cores or more).
+  const args: Args = { lm: false, profile: false, threads: [availableParallelism() >= 2 ? 2 : 1] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {

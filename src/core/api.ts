@@ -64,6 +64,8 @@ export const TrainInput = z.strictObject({
   checkpointEvery: z.number().int().min(0).optional(),
   examples: PosInt.max(10_000_000).optional(),
   backend: Backend.optional(),
+  /** wasm: matrix products on 1 or 2 threads (default 2 where the machine has 2 cores or more). */
+  threads: z.number().int().min(1).max(2).optional(),
   restart: z.boolean().optional(),
 });
 

@@ -147,6 +147,11 @@ export function registerProjectCommands(p: Command): void {
     )
     .option('--eval-every <n>', 'held-out evaluation every N steps', int('--eval-every'))
     .option('--checkpoint-every <n>', 'resumable state every N steps', int('--checkpoint-every'))
+    .option(
+      '--threads <n>',
+      'wasm: matrix products on 1 or 2 threads (default 2 with 2+ cores)',
+      int('--threads'),
+    )
     .option('--restart', 'discard an earlier run of this name and start over')
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .addOption(backendOption())
@@ -191,6 +196,7 @@ export function registerProjectCommands(p: Command): void {
             'checkpointEvery',
             'restart',
             'backend',
+            'threads',
           ]
             .filter((k) => o[k] !== undefined)
             .map((k) => [k, o[k]]),

@@ -5,7 +5,9 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { initBackend, type BackendChoice, type BackendInfo } from '../backend/index.js';
+import { startWasmGemmWorker, stopWasmGemmWorker } from '../backend/wasm-threads.js';
 import { gptConfig, initParamArrays, countParams, type GPTConfig } from '../model/gpt.js';
 import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
 import { Gpt2BpeTokenizer } from '../model/tokenizers.js';
@@ -61,6 +63,8 @@ export interface TrainRequest {
   /** Documents (pretrain) or pairs (preference) generated from the built-in world. */
   examples?: number;
   backend?: BackendChoice;
+  /** wasm: matrix products on 1 or 2 threads (default 2 where the machine has 2 cores or more). */
+  threads?: number;
   /** Discard an earlier run of the same name and start over. */
   restart?: boolean;
 }
@@ -159,7 +163,26 @@ export async function trainOp(
   reporter: Reporter,
   signal?: AbortSignal,
 ): Promise<TrainResult> {
-  const backend = await initBackend(req.backend ?? 'auto');
+  const backend = { ...(await initBackend(req.backend ?? 'auto')) };
+  // On wasm, big matrix products can use a second core through our GEMM worker (bit-identical results).
+  const threads =
+    backend.backend === 'wasm' ? (req.threads ?? (availableParallelism() >= 2 ? 2 : 1)) : undefined;
+  if (threads === 2) await startWasmGemmWorker();
+  if (threads) backend.threads = threads;
+  try {
+    return await trainWith(project, req, backend, reporter, signal);
+  } finally {
+    if (threads === 2) await stopWasmGemmWorker();
+  }
+}
+
+async function trainWith(
+  project: Project,
+  req: TrainRequest,
+  backend: BackendInfo,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<TrainResult> {
   const say = (t: string) => reporter.message(t);
   const seed = req.seed ?? 0;
   const runId = req.name;
