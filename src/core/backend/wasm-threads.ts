@@ -86,8 +86,17 @@ function signal(w: GemmWorker, state: number): void {
   Atomics.notify(w.ctrl, 0);
 }
 
+/**
+ * Blocks until the worker is idle. The state is read once per round and that same value is waited on: reading
+ * it again for the wait (as an earlier version did) loses the wake-up when the worker goes idle in between,
+ * and then waits for ever on a 0 that never changes.
+ */
 function waitIdle(w: GemmWorker): void {
-  while (Atomics.load(w.ctrl, 0) !== 0) Atomics.wait(w.ctrl, 0, Atomics.load(w.ctrl, 0));
+  for (;;) {
+    const state = Atomics.load(w.ctrl, 0);
+    if (state === 0) return;
+    Atomics.wait(w.ctrl, 0, state);
+  }
 }
 
 /**
