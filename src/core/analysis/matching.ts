@@ -72,6 +72,8 @@ export interface FilterCount {
 
 export interface MatchResult {
   pairs: MatchedPair[];
+  /** The pairs that reached the r threshold (after the other filters), kept and dropped alike. */
+  beforeThreshold: MatchedPair[];
   /** Mean r over all pairs before any filter (the authors' mean_actv_corr). */
   meanCorrelation: number;
   /** Mean r over the kept pairs (mean_actv_corr_filt). */
@@ -193,8 +195,11 @@ export function matchByActivationCorrelation(a: Matrix, b: Matrix, opts: MatchOp
     after: cand.length,
   });
 
-  // 5. Threshold.
+  // 5. Threshold. The pairs it judges are kept too, so a scatter can show what the threshold drops.
   const thr = opts.rThreshold === undefined ? 0.1 : opts.rThreshold;
+  const beforeThreshold = cand.map((c) =>
+    direction === 'b-to-a' ? { a: c.t, b: c.s, r: c.r } : { a: c.s, b: c.t, r: c.r },
+  );
   before = cand.length;
   if (thr !== null) cand = cand.filter((c) => c.r > thr);
   filters.push({ filter: `r > ${thr}`, applied: thr !== null, before, after: cand.length });
@@ -204,6 +209,7 @@ export function matchByActivationCorrelation(a: Matrix, b: Matrix, opts: MatchOp
   );
   return {
     pairs,
+    beforeThreshold,
     meanCorrelation,
     meanCorrelationFiltered: mean(pairs.map((p) => p.r)),
     kept: pairs.length,

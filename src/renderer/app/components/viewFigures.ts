@@ -164,8 +164,8 @@ export function nullSpec(
 }
 
 /**
- * The kept pairs of a `match` as a scatter: each pair's activation correlation r against the feature
- * of the side that picks, with the r threshold as a line.
+ * The pairs of a `match` as a scatter: each pair's activation correlation r against the feature of the side
+ * that picks, the kept ones and those the r threshold dropped, with the threshold as a line.
  */
 export function matchScatterSpec(
   result: OpResult<'match'>,
@@ -173,21 +173,27 @@ export function matchScatterSpec(
   caption: Record<string, string | number | boolean>,
 ): FigureSpec {
   const source = result.direction === 'b-to-a' ? 'b' : 'a';
+  const kept = new Set(result.pairs.map((p) => `${p.a}:${p.b}`));
+  // Results stored before `beforeThreshold` existed have only the kept pairs.
+  const dropped = (result.beforeThreshold ?? []).filter((p) => !kept.has(`${p.a}:${p.b}`));
   return {
     kind: 'scatter',
     data: {
       series: [
         { name: 'kept pairs', x: result.pairs.map((p) => p[source]), y: result.pairs.map((p) => p.r) },
+        ...(dropped.length
+          ? [{ name: 'below the threshold', x: dropped.map((p) => p[source]), y: dropped.map((p) => p.r) }]
+          : []),
       ],
       thresholds: threshold === null ? undefined : { y: [{ value: threshold, label: `r = ${threshold}` }] },
     },
     options: {
       width: 520,
       height: 300,
-      title: 'Correlation of each kept pair',
+      title: 'Correlation of each matched pair',
       xLabel: `feature of ${source.toUpperCase()} (the side that picks)`,
       yLabel: 'activation correlation r',
-      legend: 'none',
+      legend: dropped.length ? 'top' : 'none',
       caption: {
         ...caption,
         rule: result.rule,

@@ -5,6 +5,7 @@ import { useEffect, useState } from 'react';
 import type { OpInput } from '../../../core/api.js';
 import type { OpResult } from '../../../core/service.js';
 import type { FigureSpec } from '../../figures/index.js';
+import { matchScatterSpec } from '../components/viewFigures.js';
 import { Figure } from '../components/Figure.js';
 import { ErrorState } from '../components/States.js';
 import { dec3, int } from '../neurons/format.js';
@@ -204,7 +205,6 @@ export function MatchPanel({
 
 function MatchResultView({ result, input }: { result: OpResult<'match'>; input: MatchInput }) {
   const thr = input.options?.rThreshold === undefined ? 0.1 : input.options.rThreshold;
-  const source = result.direction === 'b-to-a' ? 'b' : 'a';
   const caption = {
     A: describe(input, 'a'),
     B: describe(input, 'b'),
@@ -212,24 +212,7 @@ function MatchResultView({ result, input }: { result: OpResult<'match'>; input: 
     direction: result.direction,
     ...(thr === null ? {} : { threshold: thr }),
   };
-  const scatter: FigureSpec = {
-    kind: 'scatter',
-    data: {
-      series: [
-        { name: 'kept pairs', x: result.pairs.map((p) => p[source]), y: result.pairs.map((p) => p.r) },
-      ],
-      thresholds: thr === null ? undefined : { y: [{ value: thr, label: `r = ${thr}` }] },
-    },
-    options: {
-      width: 520,
-      height: 300,
-      title: 'Correlation of each kept pair',
-      xLabel: `feature of ${source.toUpperCase()} (the side that picks)`,
-      yLabel: 'activation correlation r',
-      legend: 'none',
-      caption,
-    },
-  };
+  const scatter = matchScatterSpec(result, thr, { A: caption.A, B: caption.B });
   const alignment: FigureSpec = {
     kind: 'scatter',
     data: {
