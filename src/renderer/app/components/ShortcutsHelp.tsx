@@ -1,6 +1,16 @@
 // The keyboard shortcuts overlay (`?`).
 import { VIEWS } from '../views.js';
 
+/** Keys of the views themselves (they handle them when they have focus). */
+const VIEW_KEYS: [string[], string][] = [
+  [['Enter'], 'Open the selected run, neuron or item'],
+  [['PgUp', 'PgDn', 'Home', 'End'], 'Neurons: page through the table'],
+  [['[', ']'], 'Neurons: previous / next neuron in the table order'],
+  [['Esc'], 'Neurons: back from a neuron page to the table'],
+  [['+', '−', '0'], 'Heatmap: zoom in, out, fit'],
+  [['←', '→', '↑', '↓'], 'Heatmap: pan'],
+];
+
 export function ShortcutsHelp({ onClose }: { onClose: () => void }) {
   return (
     <div
@@ -28,6 +38,19 @@ export function ShortcutsHelp({ onClose }: { onClose: () => void }) {
               </td>
               <td>Move in lists</td>
             </tr>
+            {VIEW_KEYS.map(([keys, what]) => (
+              <tr key={what}>
+                <td>
+                  {keys.map((k, i) => (
+                    <span key={k}>
+                      {i > 0 && ' '}
+                      <kbd>{k}</kbd>
+                    </span>
+                  ))}
+                </td>
+                <td>{what}</td>
+              </tr>
+            ))}
             <tr>
               <td>
                 <kbd>t</kbd>
