@@ -224,6 +224,21 @@ export function registerAnalysisCommands(p: Command): void {
       .option('--project <dir>', 'project folder', 'monoscope-demo')
       .option('--probe <probe>', 'probe set (builtin, a hash or a file)', 'builtin')
       .option('--json', 'print JSON (progress goes to stderr)');
+  /** Two sides, A and B (CHECKPOINT:TAP each), optional SAEs on each, and the null's shuffles and seed. */
+  const pairArgs = (c: Command, opts: { saes: boolean; shufflesHelp: string }) => {
+    c.requiredOption('--a <ckpt:tap>', 'side A, CHECKPOINT:TAP').requiredOption(
+      '--b <ckpt:tap>',
+      'side B, CHECKPOINT:TAP',
+    );
+    if (opts.saes)
+      c.option('--sae-a <name>', 'SAE trained on A (default: raw neurons)').option(
+        '--sae-b <name>',
+        'SAE trained on B',
+      );
+    return c
+      .option('--shuffles <n>', opts.shufflesHelp, int('--shuffles'), 1000)
+      .option('--seed <n>', 'seed', int('--seed'), 0);
+  };
   const tapArgs = (c: Command) =>
     c
       .requiredOption('--checkpoint <name>', 'checkpoint')
@@ -369,19 +384,18 @@ export function registerAnalysisCommands(p: Command): void {
     });
 
   for (const measure of ['svcca', 'rsa'] as const) {
-    common(
-      an
-        .command(measure)
-        .description(
-          measure === 'svcca'
-            ? 'SVCCA between two taps over the same tokens, against a permutation null'
-            : 'RSA (Spearman of Pearson RDMs) between two taps, against a permutation null',
-        ),
+    pairArgs(
+      common(
+        an
+          .command(measure)
+          .description(
+            measure === 'svcca'
+              ? 'SVCCA between two taps over the same tokens, against a permutation null'
+              : 'RSA (Spearman of Pearson RDMs) between two taps, against a permutation null',
+          ),
+      ),
+      { saes: false, shufflesHelp: 'permutations for the null' },
     )
-      .requiredOption('--a <ckpt:tap>', 'side A, CHECKPOINT:TAP')
-      .requiredOption('--b <ckpt:tap>', 'side B, CHECKPOINT:TAP')
-      .option('--shuffles <n>', 'permutations for the null', int('--shuffles'), 1000)
-      .option('--seed <n>', 'seed', int('--seed'), 0)
       .option('--max-tokens <n>', 'datapoints (tokens) sampled', int('--max-tokens'))
       .addOption(
         new Option(
@@ -448,17 +462,16 @@ export function registerAnalysisCommands(p: Command): void {
       );
   }
 
-  common(
-    an
-      .command('match')
-      .description(
-        "Match features (SAE latents or neurons) of A and B by activation correlation, with Lan et al.'s filters; score the pairs with SVCCA and RSA",
-      ),
+  pairArgs(
+    common(
+      an
+        .command('match')
+        .description(
+          "Match features (SAE latents or neurons) of A and B by activation correlation, with Lan et al.'s filters; score the pairs with SVCCA and RSA",
+        ),
+    ),
+    { saes: true, shufflesHelp: 'permutations for the SVCCA/RSA null of the kept pairs' },
   )
-    .requiredOption('--a <ckpt:tap>', 'side A, CHECKPOINT:TAP')
-    .requiredOption('--b <ckpt:tap>', 'side B, CHECKPOINT:TAP')
-    .option('--sae-a <name>', 'SAE trained on A (default: raw neurons)')
-    .option('--sae-b <name>', 'SAE trained on B')
     .addOption(
       new Option('--rule <r>', 'pairing rule')
         .choices(['many-to-1', 'one-to-one-first', 'one-to-one-best', 'hungarian'])
@@ -466,13 +479,6 @@ export function registerAnalysisCommands(p: Command): void {
     )
     .option('--threshold <r>', 'keep pairs with r above this ("none" switches the filter off)', '0.1')
     .option('--no-token-filters', 'switch off the non-concept and shared-token filters')
-    .option(
-      '--shuffles <n>',
-      'permutations for the SVCCA/RSA null of the kept pairs',
-      int('--shuffles'),
-      1000,
-    )
-    .option('--seed <n>', 'seed', int('--seed'), 0)
     .option('--csv <file>', 'write the kept pairs as CSV')
     .action(
       async (o: {
@@ -611,64 +617,60 @@ export function registerAnalysisCommands(p: Command): void {
       },
     );
 
-  common(
-    an
-      .command('subspaces')
-      .description(
-        'Semantic subspaces: per concept category, SVCCA and RSA of paired features against a null',
-      ),
-  )
-    .requiredOption('--a <ckpt:tap>', 'side A, CHECKPOINT:TAP')
-    .requiredOption('--b <ckpt:tap>', 'side B, CHECKPOINT:TAP')
-    .option('--sae-a <name>', 'SAE trained on A (default: raw neurons)')
-    .option('--sae-b <name>', 'SAE trained on B')
-    .option('--shuffles <n>', 'permutations for each null', int('--shuffles'), 1000)
-    .option('--seed <n>', 'seed', int('--seed'), 0)
-    .action(
-      async (o: {
-        project: string;
-        probe: string;
-        json?: boolean;
-        a: string;
-        b: string;
-        saeA?: string;
-        saeB?: string;
-        shuffles: number;
-        seed: number;
-      }) => {
-        const r = await withProject(o.project, o.json, (project, reporter, signal) =>
-          subspacesOp(
-            project,
-            {
-              a: parseTapRef(o.a, o.probe),
-              b: parseTapRef(o.b, o.probe),
-              saeA: o.saeA,
-              saeB: o.saeB,
-              shuffles: o.shuffles,
-              seed: o.seed,
-            },
-            reporter,
-            signal,
-          ),
-        );
-        if (o.json) return printJson(r.result);
-        console.log(
-          textTable(
-            ['category', 'features A', 'features B', 'pairs', 'svcca', 'p', 'rsa', 'p'],
-            r.result.categories.map((c) => [
-              c.category,
-              c.nA,
-              c.nB,
-              c.pairs.length,
-              c.similarity?.svcca.score ?? c.skipped ?? '',
-              c.similarity?.svcca.null?.pValue ?? '',
-              c.similarity?.rsa.score ?? '',
-              c.similarity?.rsa.null?.pValue ?? '',
-            ]),
-          ),
-        );
-      },
-    );
+  pairArgs(
+    common(
+      an
+        .command('subspaces')
+        .description(
+          'Semantic subspaces: per concept category, SVCCA and RSA of paired features against a null',
+        ),
+    ),
+    { saes: true, shufflesHelp: 'permutations for each null' },
+  ).action(
+    async (o: {
+      project: string;
+      probe: string;
+      json?: boolean;
+      a: string;
+      b: string;
+      saeA?: string;
+      saeB?: string;
+      shuffles: number;
+      seed: number;
+    }) => {
+      const r = await withProject(o.project, o.json, (project, reporter, signal) =>
+        subspacesOp(
+          project,
+          {
+            a: parseTapRef(o.a, o.probe),
+            b: parseTapRef(o.b, o.probe),
+            saeA: o.saeA,
+            saeB: o.saeB,
+            shuffles: o.shuffles,
+            seed: o.seed,
+          },
+          reporter,
+          signal,
+        ),
+      );
+      if (o.json) return printJson(r.result);
+      console.log(
+        textTable(
+          ['category', 'features A', 'features B', 'pairs', 'svcca', 'p', 'rsa', 'p'],
+          r.result.categories.map((c) => [
+            c.category,
+            c.nA,
+            c.nB,
+            c.pairs.length,
+            c.similarity?.svcca.score ?? c.skipped ?? '',
+            c.similarity?.svcca.null?.pValue ?? '',
+            c.similarity?.rsa.score ?? '',
+            c.similarity?.rsa.null?.pValue ?? '',
+          ]),
+        ),
+      );
+    },
+  );
 
   p.command('compare')
     .description(

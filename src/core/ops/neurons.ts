@@ -44,6 +44,21 @@ async function recording(
   return findRecording(project, ref) ?? ensureRecording(project, ref, reporter, signal);
 }
 
+/** The recording of a tap, after checking that `neuron` is one of its neurons. */
+async function neuronRecording(
+  project: Project,
+  ref: TapRef,
+  neuron: number,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<RecordingInfo> {
+  const rec = await recording(project, ref, reporter, signal);
+  if (!Number.isInteger(neuron) || neuron < 0 || neuron >= rec.cols) {
+    throw new ApiError('not-found', `neuron ${neuron} does not exist in ${rec.tap} (0..${rec.cols - 1})`);
+  }
+  return rec;
+}
+
 /** Every neuron of a tap at once: statistics and monosemanticity, as columns. */
 export async function neuronTable(
   project: Project,
@@ -158,10 +173,7 @@ export async function neuronPage(
   reporter: Reporter = silentReporter,
   signal?: AbortSignal,
 ) {
-  const rec = await recording(project, ref, reporter, signal);
-  if (!Number.isInteger(neuron) || neuron < 0 || neuron >= rec.cols) {
-    throw new ApiError('not-found', `neuron ${neuron} does not exist in ${rec.tap} (0..${rec.cols - 1})`);
-  }
+  const rec = await neuronRecording(project, ref, neuron, reporter, signal);
   const page: NeuronPage = project.store.activations.neuronPage(rec.id, neuron);
   const ck = checkpoint(project, ref.checkpoint);
   const rows = project.store.probes.rows(rec.probeId);
@@ -234,7 +246,7 @@ export async function neuronCounterparts(
   reporter: Reporter = silentReporter,
   signal?: AbortSignal,
 ) {
-  const rec = await recording(project, ref, reporter, signal);
+  const rec = await neuronRecording(project, ref, neuron, reporter, signal);
   const v = project.store.activations.neuronVector(rec.id, neuron);
   const others = project.store.activations
     .list({})
