@@ -22,7 +22,7 @@ export function withOptions(spec: FigureSpec, o: SpecOptions): FigureSpec {
 }
 
 /** The largest |v| of `values` (1 when all are zero or none is finite). */
-function maxAbs(values: ArrayLike<number>): number {
+export function maxAbs(values: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < values.length; i++) {
     const a = Math.abs(values[i]);
@@ -31,32 +31,96 @@ function maxAbs(values: ArrayLike<number>): number {
   return m || 1;
 }
 
+type CorrelationMatrix = OpResult<'correlation.matrix'>;
+
+/**
+ * What a correlation heatmap draws of `correlation.matrix`: Pearson r on [−1, 1], or with `diffWith` the
+ * difference Δr = r(checkpoint) − r(other) on the symmetric range [−max|Δr|, max|Δr|].
+ */
+export function heatmapValues(m: CorrelationMatrix): {
+  values: Float32Array;
+  diff: string | undefined;
+  domain: [number, number];
+} {
+  const diff = m.diffWith && m.diff ? m.diffWith : undefined;
+  const values = diff ? m.diff! : m.corr;
+  const a = diff ? maxAbs(values) : 1;
+  return { values, diff, domain: [-a, a] };
+}
+
+/** The colour-bar label, title and caption shared by the whole heatmap and a region of it. */
+function heatmapLabels(m: CorrelationMatrix, order: 'neuron' | 'cluster', diff: string | undefined) {
+  return {
+    colourbarLabel: diff ? `Δr (${m.checkpoint} − ${diff})` : 'Pearson r',
+    title: diff ? `Correlation difference, ${m.tap}` : `Neuron correlations, ${m.tap}`,
+    caption: {
+      checkpoint: m.checkpoint,
+      tap: m.tap,
+      tokens: m.summary.n,
+      order,
+      ...(diff ? { 'difference to': diff } : {}),
+    },
+  };
+}
+
 /**
  * The correlation matrix of a tap as a heatmap (`correlation.matrix`): Pearson r on [−1, 1], or with
  * `diffWith` the difference Δr = r(checkpoint) − r(other) on a symmetric range; in neuron or cluster order.
  */
-export function heatmapSpec(m: OpResult<'correlation.matrix'>, order: 'neuron' | 'cluster'): FigureSpec {
-  const diff = m.diffWith && m.diff ? m.diffWith : undefined;
-  const values = diff ? m.diff! : m.corr;
-  const a = diff ? maxAbs(values) : 1;
+export function heatmapSpec(m: CorrelationMatrix, order: 'neuron' | 'cluster'): FigureSpec {
+  const { values, diff, domain } = heatmapValues(m);
   const ord = order === 'cluster' ? Array.from(m.order) : undefined;
+  const { colourbarLabel, title, caption } = heatmapLabels(m, order, diff);
   return {
     kind: 'heatmap',
     data: { rows: m.size, cols: m.size, values },
     options: {
-      domain: [-a, a],
+      domain,
       ...(ord && { rowOrder: ord, colOrder: ord }),
-      colourbarLabel: diff ? `Δr (${m.checkpoint} − ${diff})` : 'Pearson r',
-      title: diff ? `Correlation difference, ${m.tap}` : `Neuron correlations, ${m.tap}`,
-      caption: {
-        checkpoint: m.checkpoint,
-        tap: m.tap,
-        tokens: m.summary.n,
-        order,
-        ...(diff ? { 'difference to': diff } : {}),
-      },
+      colourbarLabel,
+      title,
+      caption,
       xLabel: `neuron (${order} order)`,
       yLabel: `neuron (${order} order)`,
+    },
+  };
+}
+
+/**
+ * A rectangle of the heatmap of {@link heatmapSpec}: display rows `rows[0]` to `rows[1] − 1` and columns
+ * `cols[0]` to `cols[1] − 1` (in `order`), each named by its neuron, on the whole matrix's colour range.
+ */
+export function heatmapRegionSpec(
+  m: CorrelationMatrix,
+  order: 'neuron' | 'cluster',
+  rows: [number, number],
+  cols: [number, number],
+): FigureSpec {
+  const { values, diff, domain } = heatmapValues(m);
+  const n = m.size;
+  const at = (i: number) => (order === 'cluster' ? m.order[i] : i);
+  const rn = rows[1] - rows[0];
+  const cn = cols[1] - cols[0];
+  const sub = new Float32Array(rn * cn);
+  for (let i = 0; i < rn; i++)
+    for (let j = 0; j < cn; j++) sub[i * cn + j] = values[at(rows[0] + i) * n + at(cols[0] + j)];
+  const { colourbarLabel, title, caption } = heatmapLabels(m, order, diff);
+  return {
+    kind: 'heatmap',
+    data: {
+      rows: rn,
+      cols: cn,
+      values: sub,
+      rowNames: Array.from({ length: rn }, (_, i) => String(at(rows[0] + i))),
+      colNames: Array.from({ length: cn }, (_, j) => String(at(cols[0] + j))),
+    },
+    options: {
+      domain,
+      colourbarLabel,
+      title,
+      caption: { ...caption, rows: `${rows[0]}–${rows[1] - 1}`, cols: `${cols[0]}–${cols[1] - 1}` },
+      xLabel: 'neuron',
+      yLabel: 'neuron',
     },
   };
 }
@@ -135,15 +199,18 @@ export interface NullLike {
 
 /**
  * The permutation null of an SVCCA or RSA score against the observed value (the `similarity` job, or the
- * pairs' scores of `match`), binned in 40 bins, with the p-value and its formula in the caption.
+ * pairs' scores of `match`), binned in 40 bins, with the p-value and its formula in the caption. The
+ * observed line is labelled `statistic` (default: `title`); the caption counts the score's datapoints as
+ * `datapoints` (default `tokens`; `pairs` for the matched pairs' scores).
  */
 export function nullSpec(
   result: NullLike,
   nullValues: ArrayLike<number>,
   title: string,
   caption: Record<string, string | number | boolean>,
+  { statistic = title, datapoints = 'tokens' }: { statistic?: string; datapoints?: string } = {},
 ): FigureSpec {
-  if (nullValues.length === 0 || result.pValue === undefined) {
+  if (!hasNull(result, nullValues)) {
     throw new Error(`${title}: the result has no permutation null (run it with shuffles > 0)`);
   }
   return {
@@ -151,16 +218,26 @@ export function nullSpec(
     data: {
       null: binValues(nullValues, 40),
       observed: result.score,
-      pValue: result.pValue,
-      statistic: title,
+      pValue: result.pValue!,
+      statistic,
     },
     options: {
       width: 520,
       height: 260,
       title: `${title}: observed vs permutation null`,
-      caption: { ...caption, tokens: result.n, 'null N': nullValues.length, p: result.pFormula ?? '' },
+      caption: {
+        ...caption,
+        [datapoints]: result.n,
+        'null N': nullValues.length,
+        p: result.pFormula ?? '',
+      },
     },
   };
+}
+
+/** Whether a similarity result carries a permutation null to draw (it was run with shuffles > 0). */
+export function hasNull(result: NullLike, nullValues: ArrayLike<number>): boolean {
+  return nullValues.length > 0 && result.pValue !== undefined;
 }
 
 /**
@@ -298,11 +375,17 @@ export function saeCurveSpec(s: SaeInfo): FigureSpec {
   };
 }
 
+/** Whether an SAE has latent densities to draw (some latent fired on the held-out tokens). */
+export function saeHasDensity(s: SaeInfo): boolean {
+  const h = s.metrics.densityHistogram;
+  return !!h && h.counts.some((c) => c !== 0);
+}
+
 /** The histogram of an SAE's latent densities (log₁₀ share of tokens each latent fires on). */
 export function saeDensitySpec(s: SaeInfo): FigureSpec {
-  const h = s.metrics.densityHistogram;
-  if (!h || h.counts.every((c) => c === 0))
+  if (!saeHasDensity(s))
     throw new Error(`SAE ${s.name}: no latent fired on the held-out tokens; there is no density to draw`);
+  const h = s.metrics.densityHistogram;
   return {
     kind: 'histogram',
     data: { edges: h.edges, counts: h.counts },

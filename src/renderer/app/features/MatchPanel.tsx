@@ -4,8 +4,7 @@
 import { useEffect, useState } from 'react';
 import type { OpInput } from '../../../core/api.js';
 import type { OpResult } from '../../../core/service.js';
-import type { FigureSpec } from '../../figures/index.js';
-import { matchScatterSpec } from '../components/viewFigures.js';
+import { matchAlignmentSpec, matchScatterSpec } from '../components/viewFigures.js';
 import { Figure } from '../components/Figure.js';
 import { ErrorState } from '../components/States.js';
 import { dec3, int } from '../neurons/format.js';
@@ -213,22 +212,7 @@ function MatchResultView({ result, input }: { result: OpResult<'match'>; input: 
     ...(thr === null ? {} : { threshold: thr }),
   };
   const scatter = matchScatterSpec(result, thr, { A: caption.A, B: caption.B });
-  const alignment: FigureSpec = {
-    kind: 'scatter',
-    data: {
-      series: [{ name: 'kept pairs', x: result.pairs.map((p) => p.a), y: result.pairs.map((p) => p.b) }],
-      thresholds: { diagonal: true },
-    },
-    options: {
-      width: 520,
-      height: 300,
-      title: 'Which feature matched which',
-      xLabel: 'feature of A',
-      yLabel: 'feature of B',
-      legend: 'none',
-      caption,
-    },
-  };
+  const alignment = matchAlignmentSpec(result, caption);
   return (
     <section className="ms-panel ms-result" aria-label="Matching result" data-result="match">
       <h3>
@@ -299,6 +283,7 @@ function MatchResultView({ result, input }: { result: OpResult<'match'>; input: 
             statistic="SVCCA"
             fileName="match-svcca-null"
             caption={caption}
+            datapoints="pairs"
           />
           <NullResult
             title="RSA"
@@ -307,6 +292,7 @@ function MatchResultView({ result, input }: { result: OpResult<'match'>; input: 
             statistic="RSA"
             fileName="match-rsa-null"
             caption={caption}
+            datapoints="pairs"
           />
         </div>
       ) : (

@@ -1,8 +1,8 @@
 // A similarity score with its permutation test: the score and its definition (as the analysis labels it),
 // the null's mean and sd, the p-value with its formula, and the null histogram figure.
-import type { FigureSpec } from '../../figures/index.js';
-import { binValues, formatPValue } from '../../figures/index.js';
+import { formatPValue } from '../../figures/index.js';
 import { Figure } from '../components/Figure.js';
+import { hasNull, nullSpec } from '../components/viewFigures.js';
 import { dec3, int } from '../neurons/format.js';
 
 export interface ScoreWithNull {
@@ -26,6 +26,7 @@ export function NullResult({
   statistic,
   fileName,
   caption,
+  datapoints = 'tokens',
 }: {
   title: string;
   result: ScoreWithNull;
@@ -33,24 +34,16 @@ export function NullResult({
   statistic: string;
   fileName: string;
   caption: Record<string, string | number | boolean>;
+  /** What the score's n counts, in the figure's caption: tokens, or the matched pairs. */
+  datapoints?: 'tokens' | 'pairs';
 }) {
   const z =
     result.nullSd && result.nullSd > 0 && result.nullMean !== undefined
       ? (result.score - result.nullMean) / result.nullSd
       : undefined;
-  const spec: FigureSpec | undefined =
-    nullValues.length > 0 && result.pValue !== undefined
-      ? {
-          kind: 'nullHistogram',
-          data: { null: binValues(nullValues, 40), observed: result.score, pValue: result.pValue, statistic },
-          options: {
-            width: 520,
-            height: 260,
-            title: `${title}: observed vs permutation null`,
-            caption: { ...caption, 'null N': nullValues.length, p: result.pFormula ?? '' },
-          },
-        }
-      : undefined;
+  const spec = hasNull(result, nullValues)
+    ? nullSpec(result, nullValues, title, caption, { statistic, datapoints })
+    : undefined;
   return (
     <div className="ms-null-result" data-measure={title}>
       <h4>{title}</h4>

@@ -1,8 +1,8 @@
 // SAEs of the project (`saes.list`): their held-out metrics and training curves, and a form that trains one
 // (`sae.train` job).
 import { useId, useState } from 'react';
-import type { FigureSpec } from '../../figures/index.js';
 import { Figure } from '../components/Figure.js';
+import { saeCurveSpec, saeDensitySpec, saeHasDensity } from '../components/viewFigures.js';
 import { Empty, ErrorState, Loading } from '../components/States.js';
 import { useQuery, useReloadOnJobEnd } from '../data.js';
 import { dec3, int, num, pct } from '../neurons/format.js';
@@ -49,44 +49,6 @@ const METRICS: {
     format: pct,
   },
 ];
-
-function curveSpec(s: SaeInfo): FigureSpec {
-  return {
-    kind: 'line',
-    data: {
-      series: [
-        { name: 'loss', x: s.curve.map((c) => c.step), y: s.curve.map((c) => c.loss) },
-        { name: 'mse', x: s.curve.map((c) => c.step), y: s.curve.map((c) => c.mse) },
-      ],
-    },
-    options: {
-      width: 520,
-      height: 260,
-      xLabel: 'step',
-      yLabel: 'training loss',
-      logY: true,
-      title: `SAE ${s.name}: training`,
-      caption: { sae: s.name, kind: s.kind, latents: s.dSae, tap: s.ref.tap, checkpoint: s.ref.checkpoint },
-    },
-  };
-}
-
-function densitySpec(s: SaeInfo): FigureSpec | undefined {
-  const h = s.metrics.densityHistogram;
-  if (!h || h.counts.length === 0 || h.counts.every((c) => c === 0)) return undefined;
-  return {
-    kind: 'histogram',
-    data: { edges: h.edges, counts: h.counts },
-    options: {
-      width: 520,
-      height: 260,
-      xLabel: 'log₁₀ latent density',
-      yLabel: 'latents',
-      title: `SAE ${s.name}: latent density`,
-      caption: { sae: s.name, 'never fired': h.never, 'window tokens': s.metrics.windowTokens },
-    },
-  };
-}
 
 export function SaePanel({
   checkpoints,
@@ -170,11 +132,11 @@ export function SaePanel({
         {current && (
           <div className="ms-panels">
             <div>
-              <Figure spec={curveSpec(current)} fileName={`sae-${current.name}-training`} />
+              <Figure spec={saeCurveSpec(current)} fileName={`sae-${current.name}-training`} />
             </div>
             <div>
-              {densitySpec(current) ? (
-                <Figure spec={densitySpec(current)!} fileName={`sae-${current.name}-density`} />
+              {saeHasDensity(current) ? (
+                <Figure spec={saeDensitySpec(current)} fileName={`sae-${current.name}-density`} />
               ) : (
                 <p className="ms-muted">No latent fired on the held-out tokens.</p>
               )}

@@ -3,8 +3,9 @@
 import { useEffect, useState } from 'react';
 import type { OpInput } from '../../../core/api.js';
 import type { OpResult } from '../../../core/service.js';
-import { formatPValue, type FigureSpec } from '../../figures/index.js';
+import { formatPValue } from '../../figures/index.js';
 import { Figure } from '../components/Figure.js';
+import { subspacesSpec } from '../components/viewFigures.js';
 import { ErrorState } from '../components/States.js';
 import { dec3, int } from '../neurons/format.js';
 import { JobProgress } from '../neurons/JobProgress.js';
@@ -14,7 +15,6 @@ import { knownSides, lastInput, rememberInput, useRereadLast } from './results.j
 import { SideFields, refOf, type SaeInfo, type Side } from './TapFields.js';
 
 type SubspacesInput = OpInput<'subspaces'>;
-type Category = OpResult<'subspaces'>['categories'][number];
 
 const p = (v: number | undefined) => (v === undefined ? '—' : formatPValue(v));
 
@@ -108,43 +108,20 @@ export function SubspacesPanel({
       </form>
       {run.job && run.running && <JobProgress job={run.job} onCancel={run.cancel} />}
       {run.error && <ErrorState title="Subspaces could not be compared" error={run.error} />}
-      {r && sent && <SubspacesResult categories={r.categories} input={sent} />}
+      {r && sent && <SubspacesResult result={r} input={sent} />}
     </div>
   );
 }
 
-function SubspacesResult({ categories, input }: { categories: Category[]; input: SubspacesInput }) {
+function SubspacesResult({ result, input }: { result: OpResult<'subspaces'>; input: SubspacesInput }) {
+  const { categories } = result;
   const scored = categories.filter((c) => c.similarity);
   const caption = {
     A: `${input.a.checkpoint} ${input.a.tap}${input.saeA ? ` SAE ${input.saeA}` : ''}`,
     B: `${input.b.checkpoint} ${input.b.tap}${input.saeB ? ` SAE ${input.saeB}` : ''}`,
     'null N': input.shuffles ?? 1000,
   };
-  const spec: FigureSpec | undefined =
-    scored.length > 0
-      ? {
-          kind: 'groupedBar',
-          data: {
-            groups: scored.map((c) => c.category),
-            series: [
-              { name: 'SVCCA', values: scored.map((c) => c.similarity!.svcca.score) },
-              {
-                name: 'SVCCA null mean',
-                values: scored.map((c) => c.similarity!.svcca.null?.nullMean ?? NaN),
-              },
-              { name: 'RSA', values: scored.map((c) => c.similarity!.rsa.score) },
-              { name: 'RSA null mean', values: scored.map((c) => c.similarity!.rsa.null?.nullMean ?? NaN) },
-            ],
-          },
-          options: {
-            width: 720,
-            height: 320,
-            title: 'Semantic subspaces: similarity per category',
-            yLabel: 'score',
-            caption,
-          },
-        }
-      : undefined;
+  const spec = scored.length > 0 ? subspacesSpec(result, caption) : undefined;
   return (
     <section className="ms-panel ms-result" data-result="subspaces" aria-label="Subspaces result">
       <h3>

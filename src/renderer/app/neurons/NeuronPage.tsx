@@ -3,11 +3,17 @@
 // concept means, logit effects, correlated neurons, counterparts in the other checkpoints, live text.
 import { useContext, useId, useMemo, useState, type ReactNode } from 'react';
 import type { OpInput } from '../../../core/api.js';
-import { themeOf, type FigureSpec } from '../../figures/index.js';
+import { themeOf } from '../../figures/index.js';
 import { Figure } from '../components/Figure.js';
+import {
+  neuronConceptsSpec,
+  neuronContextsSpec,
+  neuronHistogramSpec,
+  neuronLogitsSpec,
+} from '../components/viewFigures.js';
 import { ErrorState, Loading } from '../components/States.js';
 import { Counterparts } from './Counterparts.js';
-import { FigureExport } from './FigureExport.js';
+import { FigureExport } from '../components/FigureExport.js';
 import { dec3, int, num, pct } from './format.js';
 import { LiveBox } from './LiveBox.js';
 import { TokenText, tokenBackground } from './TokenText.js';
@@ -46,101 +52,6 @@ function Stat({ label, value, definition }: { label: string; value: string; defi
       <dd>{value}</dd>
     </div>
   );
-}
-
-/** The histogram figure of the page: bins from the store, bands = the quantile groups of the samples. */
-export function histogramSpec(p: NeuronPageData, logDensity: boolean): FigureSpec {
-  const { lo, hi, counts } = p.histogram;
-  const w = (hi - lo) / counts.length || 1;
-  const edges = counts.map((_, i) => lo + i * w).concat(lo + counts.length * w);
-  // Contiguous bands: each group's interval runs up to where the next begins (the samples' own ranges leave
-  // gaps between groups), the first from the active threshold, the last to the maximum.
-  const groups = p.quantiles;
-  const bands = groups
-    .map((g, k) => ({
-      from: k === 0 ? Math.min(g.valueLo, p.thresholds.activeThreshold) : g.valueLo,
-      to: k === groups.length - 1 ? Math.max(g.valueHi, p.stats.max) : groups[k + 1].valueLo,
-      label: `${Math.round(100 * g.quantileLo)}–${Math.round(100 * g.quantileHi)}%`,
-    }))
-    .filter((b) => b.to > b.from);
-  return {
-    kind: 'histogram',
-    data: { edges, counts, bands },
-    options: {
-      width: 560,
-      height: 300,
-      xLabel: `activation of neuron ${p.neuron}`,
-      yMode: logDensity ? 'log10-density' : 'count',
-      caption: {
-        checkpoint: p.checkpoint,
-        tap: p.tap,
-        neuron: p.neuron,
-        tokens: p.rows,
-        bands: 'quantiles of active values',
-      },
-    },
-  };
-}
-
-function contextsSpec(p: NeuronPageData): FigureSpec {
-  return {
-    kind: 'tokenContexts',
-    data: {
-      contexts: p.topExamples.map((e) => ({
-        tokens: e.text,
-        values: e.values,
-        focus: e.position - e.contextStart,
-      })),
-      maxValue: p.stats.max > 0 ? p.stats.max : undefined,
-    },
-    options: {
-      title: `Top activations of neuron ${p.neuron}`,
-      caption: { checkpoint: p.checkpoint, tap: p.tap, neuron: p.neuron },
-    },
-  };
-}
-
-function conceptSpec(p: NeuronPageData): FigureSpec {
-  return {
-    kind: 'groupedBar',
-    data: {
-      groups: p.conceptMeans.map((c) => c.concept),
-      series: [{ name: 'mean activation', values: p.conceptMeans.map((c) => c.mean) }],
-    },
-    options: {
-      width: 680,
-      height: 320,
-      yLabel: 'mean activation',
-      legend: 'none',
-      caption: {
-        checkpoint: p.checkpoint,
-        tap: p.tap,
-        neuron: p.neuron,
-        'tokens per concept': p.conceptMeans.map((c) => `${c.concept} ${c.count}`).join(', '),
-      },
-    },
-  };
-}
-
-function logitSpec(p: NeuronPageData): FigureSpec {
-  const { lo, hi, counts } = p.logitEffects.histogram;
-  const w = (hi - lo) / counts.length || 1;
-  return {
-    kind: 'histogram',
-    data: { edges: counts.map((_, i) => lo + i * w).concat(lo + counts.length * w), counts },
-    options: {
-      width: 560,
-      height: 220,
-      xLabel: 'logit effect (W_out · W_U)',
-      yLabel: 'tokens',
-      caption: {
-        checkpoint: p.checkpoint,
-        tap: p.tap,
-        neuron: p.neuron,
-        vocabulary: counts.reduce((a, b) => a + b, 0),
-      },
-    },
-  };
 }
 
 function LogitList({
@@ -416,7 +327,7 @@ export function NeuronPage({
             log density
           </label>
           <Figure
-            spec={histogramSpec(p, logDensity)}
+            spec={neuronHistogramSpec(p, logDensity ? 'log10-density' : 'count')}
             fileName={`${p.checkpoint}-${p.tap}-n${p.neuron}-histogram`}
           />
         </Panel>
@@ -426,7 +337,10 @@ export function NeuronPage({
           what="Mean activation on the tokens of each probe concept (tokens per concept in the caption)."
         >
           {p.conceptMeans.length > 0 ? (
-            <Figure spec={conceptSpec(p)} fileName={`${p.checkpoint}-${p.tap}-n${p.neuron}-concepts`} />
+            <Figure
+              spec={neuronConceptsSpec(p)}
+              fileName={`${p.checkpoint}-${p.tap}-n${p.neuron}-concepts`}
+            />
           ) : (
             <p className="ms-muted">This probe set has no concept labels.</p>
           )}
@@ -453,7 +367,7 @@ export function NeuronPage({
               </button>
             )}
             <FigureExport
-              spec={() => contextsSpec(p)}
+              spec={() => neuronContextsSpec(p)}
               fileName={`${p.checkpoint}-${p.tap}-n${p.neuron}-contexts`}
               label="Export contexts figure"
             />
@@ -492,7 +406,7 @@ export function NeuronPage({
               <LogitList items={p.logitEffects.negative} max={logitMax} sign="negative" />
             </div>
           </div>
-          <Figure spec={logitSpec(p)} fileName={`${p.checkpoint}-${p.tap}-n${p.neuron}-logits`} />
+          <Figure spec={neuronLogitsSpec(p)} fileName={`${p.checkpoint}-${p.tap}-n${p.neuron}-logits`} />
         </Panel>
 
         <Panel

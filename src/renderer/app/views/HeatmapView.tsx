@@ -5,6 +5,7 @@
 import { useContext, useMemo, useRef } from 'react';
 import { themeOf, type FigureSpec } from '../../figures/index.js';
 import { Empty, ErrorState, Loading } from '../components/States.js';
+import { heatmapRegionSpec, heatmapSpec, heatmapValues } from '../components/viewFigures.js';
 import { useQuery } from '../data.js';
 import { ThemeContext } from '../theme.js';
 import { VIEWS } from '../views.js';
@@ -12,7 +13,7 @@ import { ViewShell } from './ViewShell.js';
 import { NoProject, isNoProject } from '../project/NoProject.js';
 import { HeatmapCanvas, type HeatmapControls } from '../heatmap/HeatmapCanvas.js';
 import { dec3, int, num } from '../neurons/format.js';
-import { FigureExport } from '../neurons/FigureExport.js';
+import { FigureExport } from '../components/FigureExport.js';
 import { RecordOffer } from '../neurons/RecordOffer.js';
 import { formatHash, lastTap, rememberTap, useRoute } from '../neurons/route.js';
 import { TapPicker, type TapValue } from '../neurons/TapPicker.js';
@@ -145,16 +146,6 @@ export function HeatmapView() {
   );
 }
 
-/** max |v| over finite values (the diverging scale's default half-range), 1 when there are none. */
-function maxAbs(v: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < v.length; i++) {
-    const a = Math.abs(v[i]);
-    if (a > m) m = a;
-  }
-  return m || 1;
-}
-
 function Matrix({
   checkpoint,
   tap,
@@ -184,13 +175,10 @@ function Matrix({
     (q.data.diffWith ?? undefined) === diff
       ? q.data
       : undefined;
-  const values = m ? (diff && m.diff ? m.diff : m.corr) : undefined;
-  const domain = useMemo<[number, number] | undefined>(() => {
-    if (!values) return undefined;
-    if (!diff) return [-1, 1];
-    const a = maxAbs(values);
-    return [-a, a];
-  }, [values, diff]);
+  // The values drawn and their colour range, as the exported heatmap figure has them.
+  const shown = useMemo(() => (m ? heatmapValues(m) : undefined), [m]);
+  const values = shown?.values;
+  const domain = shown?.domain;
   const displayOrder = m && order === 'cluster' ? m.order : null;
   const diffNames = useMemo(() => (diff ? { self: checkpoint, other: diff } : undefined), [diff, checkpoint]);
 
@@ -216,57 +204,9 @@ function Matrix({
   const positiveName = themeName === 'dark' ? 'Orange' : 'Red';
   const ramp = Array.from({ length: 11 }, (_, i) => theme.diverging(1 - i / 10));
   const exportSpec = (region: 'all' | 'visible'): FigureSpec => {
-    const label = diff ? `Δr (${checkpoint} − ${diff})` : 'Pearson r';
-    const caption = {
-      checkpoint,
-      tap,
-      tokens: m.summary.n,
-      order,
-      ...(diff ? { 'difference to': diff } : {}),
-    };
-    const title = diff ? `Correlation difference, ${tap}` : `Neuron correlations, ${tap}`;
-    if (region === 'all' || !controls.current) {
-      const ord = displayOrder ? Array.from(displayOrder) : undefined;
-      return {
-        kind: 'heatmap',
-        data: { rows: n, cols: n, values },
-        options: {
-          domain,
-          rowOrder: ord,
-          colOrder: ord,
-          colourbarLabel: label,
-          title,
-          caption,
-          xLabel: `neuron (${order} order)`,
-          yLabel: `neuron (${order} order)`,
-        },
-      };
-    }
+    if (region === 'all' || !controls.current) return heatmapSpec(m, order);
     const { rows, cols } = controls.current.visible();
-    const at = (i: number) => (displayOrder ? displayOrder[i] : i);
-    const rn = rows[1] - rows[0];
-    const cn = cols[1] - cols[0];
-    const sub = new Float32Array(rn * cn);
-    for (let i = 0; i < rn; i++)
-      for (let j = 0; j < cn; j++) sub[i * cn + j] = values[at(rows[0] + i) * n + at(cols[0] + j)];
-    return {
-      kind: 'heatmap',
-      data: {
-        rows: rn,
-        cols: cn,
-        values: sub,
-        rowNames: Array.from({ length: rn }, (_, i) => String(at(rows[0] + i))),
-        colNames: Array.from({ length: cn }, (_, j) => String(at(cols[0] + j))),
-      },
-      options: {
-        domain,
-        colourbarLabel: label,
-        title,
-        caption: { ...caption, rows: `${rows[0]}–${rows[1] - 1}`, cols: `${cols[0]}–${cols[1] - 1}` },
-        xLabel: 'neuron',
-        yLabel: 'neuron',
-      },
-    };
+    return heatmapRegionSpec(m, order, rows, cols);
   };
 
   return (

@@ -1,12 +1,29 @@
-// Export of a figure that the view shows another way (interactive tokens, the heatmap's canvas): the same
-// SVG/PNG/CSV as the Figure component's, rendered only when asked, at a chosen size, DPI and theme.
-import { useContext, useId, useState } from 'react';
+// Export of a figure as SVG, PNG (at a chosen DPI) and CSV, at a chosen size and theme: the panel under
+// every figure the app shows (Figure.tsx), and on its own for figures a view shows another way (interactive
+// tokens, the heatmap's canvas). The SVG is the one the CLI's `export figure` writes for the same spec.
+import { useContext, useState } from 'react';
 import { figureCsv, renderFigure, type FigureSpec, type ThemeName } from '../../figures/index.js';
 import { downloadBlob, selfContainedSvg, svgToPngBlob } from '../exportFigure.js';
 import { ThemeContext } from '../theme.js';
 
 const DPIS = [96, 150, 300, 600];
 
+/** `spec` with size, theme and (when given) the id prefix set. */
+export function sized(
+  spec: FigureSpec,
+  width: number,
+  height: number,
+  theme: ThemeName,
+  id?: string,
+): FigureSpec {
+  return { ...spec, options: { ...spec.options, width, height, theme, ...(id ? { id } : {}) } } as FigureSpec;
+}
+
+/**
+ * The export controls of a figure. `spec` is built only when an export is asked for (large data is copied
+ * only then). Under a shown figure (`variant` 'figure') a checkbox offers to embed the fonts in the SVG and
+ * the hint gives the size in inches; on its own ('standalone') the SVG always carries the fonts.
+ */
 export function FigureExport({
   spec,
   fileName,
@@ -14,21 +31,22 @@ export function FigureExport({
   height: height0 = 480,
   label = 'Export figure',
   note,
+  variant = 'standalone',
 }: {
-  /** Built when an export is asked for (large data is copied only then). */
   spec: () => FigureSpec;
   fileName: string;
   width?: number;
   height?: number;
   label?: string;
   note?: string;
+  variant?: 'figure' | 'standalone';
 }) {
-  const id = useId();
   const shownTheme = useContext(ThemeContext);
   const [width, setWidth] = useState(width0);
   const [height, setHeight] = useState(height0);
   const [dpi, setDpi] = useState(300);
   const [theme, setTheme] = useState<ThemeName | 'shown'>('light');
+  const [embed, setEmbed] = useState(variant === 'standalone');
   const [status, setStatus] = useState('');
 
   const run = async (what: 'svg' | 'png' | 'csv') => {
@@ -40,14 +58,13 @@ export function FigureExport({
       if (what === 'csv') {
         downloadBlob(new Blob([figureCsv(base)], { type: 'text/csv' }), `${fileName}.csv`);
       } else {
-        const t = theme === 'shown' ? shownTheme : theme;
-        const svg = renderFigure({
-          ...base,
-          options: { ...base.options, width, height, theme: t },
-        } as FigureSpec);
-        if (what === 'svg')
-          downloadBlob(new Blob([await selfContainedSvg(svg)], { type: 'image/svg+xml' }), `${fileName}.svg`);
-        else downloadBlob(await svgToPngBlob(svg, width, height, dpi), `${fileName}-${dpi}dpi.png`);
+        const svg = renderFigure(sized(base, width, height, theme === 'shown' ? shownTheme : theme));
+        if (what === 'svg') {
+          const text = embed ? await selfContainedSvg(svg) : svg;
+          downloadBlob(new Blob([text], { type: 'image/svg+xml' }), `${fileName}.svg`);
+        } else {
+          downloadBlob(await svgToPngBlob(svg, width, height, dpi), `${fileName}-${dpi}dpi.png`);
+        }
       }
       setStatus('');
     } catch (e) {
@@ -55,14 +72,14 @@ export function FigureExport({
     }
   };
 
+  const pngSize = `${Math.round((width * dpi) / 96)} × ${Math.round((height * dpi) / 96)} pixels`;
   return (
-    <details className="figure-export ms-export">
+    <details className={variant === 'figure' ? 'figure-export' : 'figure-export ms-export'}>
       <summary>{label}</summary>
       <div className="export-controls">
-        <label htmlFor={`${id}-w`}>
+        <label>
           Width (px)
           <input
-            id={`${id}-w`}
             type="number"
             min={120}
             max={8000}
@@ -70,10 +87,9 @@ export function FigureExport({
             onChange={(e) => setWidth(Number(e.target.value))}
           />
         </label>
-        <label htmlFor={`${id}-h`}>
+        <label>
           Height (px)
           <input
-            id={`${id}-h`}
             type="number"
             min={80}
             max={8000}
@@ -81,9 +97,9 @@ export function FigureExport({
             onChange={(e) => setHeight(Number(e.target.value))}
           />
         </label>
-        <label htmlFor={`${id}-dpi`}>
+        <label>
           DPI
-          <select id={`${id}-dpi`} value={dpi} onChange={(e) => setDpi(Number(e.target.value))}>
+          <select value={dpi} onChange={(e) => setDpi(Number(e.target.value))}>
             {DPIS.map((d) => (
               <option key={d} value={d}>
                 {d}
@@ -91,18 +107,20 @@ export function FigureExport({
             ))}
           </select>
         </label>
-        <label htmlFor={`${id}-theme`}>
+        <label>
           Theme
-          <select
-            id={`${id}-theme`}
-            value={theme}
-            onChange={(e) => setTheme(e.target.value as ThemeName | 'shown')}
-          >
+          <select value={theme} onChange={(e) => setTheme(e.target.value as ThemeName | 'shown')}>
             <option value="light">light</option>
             <option value="dark">dark</option>
             <option value="shown">as shown</option>
           </select>
         </label>
+        {variant === 'figure' && (
+          <label className="checkbox">
+            <input type="checkbox" checked={embed} onChange={(e) => setEmbed(e.target.checked)} />
+            Embed fonts in SVG
+          </label>
+        )}
         <div className="export-buttons">
           <button type="button" onClick={() => run('svg')}>
             Export SVG
@@ -115,8 +133,9 @@ export function FigureExport({
           </button>
         </div>
         <p className="hint">
-          {note ? `${note} ` : ''}SVG with the fonts embedded; PNG {Math.round((width * dpi) / 96)} ×{' '}
-          {Math.round((height * dpi) / 96)} pixels.
+          {variant === 'figure'
+            ? `${width} × ${height} px = ${(width / 96).toFixed(2)} × ${(height / 96).toFixed(2)} in; PNG ${pngSize}`
+            : `${note ? `${note} ` : ''}SVG with the fonts embedded; PNG ${pngSize}.`}
         </p>
         {status && (
           <p className="status" role="status">
