@@ -133,6 +133,7 @@ export function symmetricEigen(
   d[n - 1] = A[(n - 1) * n + (n - 1)];
   e[n - 1] = 0;
 
+  if (!wantVectors) return { values: tridiagonalEigenvalues(d, e) };
   // Z^T, rows = eigenvectors of T (starting from the identity); rotations act on two rows at a time.
   const Z = wantVectors ? new Float64Array(n * n) : null;
   if (Z) for (let i = 0; i < n; i++) Z[i * n + i] = 1;
@@ -161,6 +162,71 @@ export function symmetricEigen(
   const vectors = new Float64Array(n * n);
   order.forEach((src, dst) => vectors.set(Z.subarray(src * n, src * n + n), dst * n));
   return { values, vectors };
+}
+
+/**
+ * The eigenvalues (ascending) of the symmetric tridiagonal matrix with diagonal d and off-diagonal e
+ * (e[i] couples i and i + 1; e[n - 1] is ignored). Root-free implicit QL of Pal, Walker and Kahan
+ * (Parlett, "The Symmetric Eigenvalue Problem", 1998, §8.15): the rotations are carried in squared
+ * quantities, one square root per QL step instead of one per rotation (the method of LAPACK's dsterf).
+ * The matrix is first scaled by a power of two so that the squares neither overflow nor underflow.
+ * d and e are not modified.
+ */
+export function tridiagonalEigenvalues(d: ArrayLike<number>, e: ArrayLike<number>): Float64Array {
+  const n = d.length;
+  const dd = new Float64Array(n);
+  const e2 = new Float64Array(n); // squared off-diagonal
+  let amax = 0;
+  for (let i = 0; i < n; i++) {
+    amax = Math.max(amax, Math.abs(d[i]), i < n - 1 ? Math.abs(e[i]) : 0);
+    if (!Number.isFinite(d[i]) || (i < n - 1 && !Number.isFinite(e[i])))
+      throw new Error(`tridiagonalEigenvalues: entry ${i} is not finite`);
+  }
+  if (amax === 0) return dd;
+  const scale = 2 ** -Math.round(Math.log2(amax));
+  for (let i = 0; i < n; i++) {
+    dd[i] = d[i] * scale;
+    if (i < n - 1) e2[i] = (e[i] * scale) ** 2;
+  }
+  const EPS2 = 2 ** -104;
+  for (let l = 0; l < n; l++) {
+    for (let iter = 0; ; iter++) {
+      // The first negligible off-diagonal at or after l (tql1's test, squared): the block is [l, m].
+      let m = l;
+      for (; m < n - 1; m++) {
+        const dsum = Math.abs(dd[m]) + Math.abs(dd[m + 1]);
+        if (e2[m] <= EPS2 * dsum * dsum) break;
+      }
+      if (m === l) break; // dd[l] is an eigenvalue
+      if (iter === 100) throw new Error('tridiagonalEigenvalues: QL iteration did not converge');
+      // Wilkinson shift from the leading 2 x 2 block, then one QL sweep from m up to l.
+      const rte = Math.sqrt(e2[l]);
+      let sigma = (dd[l + 1] - dd[l]) / (2 * rte);
+      const r0 = Math.hypot(sigma, 1);
+      sigma = dd[l] - rte / (sigma + (sigma >= 0 ? r0 : -r0));
+      let c = 1;
+      let s = 0;
+      let gamma = dd[m] - sigma;
+      let p = gamma * gamma;
+      for (let i = m - 1; i >= l; i--) {
+        const bb = e2[i];
+        const r = p + bb;
+        if (i !== m - 1) e2[i + 1] = s * r;
+        const oldc = c;
+        c = p / r;
+        s = bb / r;
+        const oldgam = gamma;
+        const alpha = dd[i];
+        gamma = c * (alpha - sigma) - s * oldgam;
+        dd[i + 1] = oldgam + (alpha - gamma);
+        p = c !== 0 ? (gamma * gamma) / c : oldc * bb;
+      }
+      e2[l] = s * p;
+      dd[l] = sigma + gamma;
+    }
+  }
+  for (let i = 0; i < n; i++) dd[i] /= scale;
+  return dd.sort();
 }
 
 /**
