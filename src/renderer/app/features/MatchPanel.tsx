@@ -1,19 +1,16 @@
 // Matching features across checkpoints or models (`match` job): each B feature's best A partner by
 // activation correlation, Lan et al.'s filters with their before/after counts, the pairs' correlations
 // against the threshold, and SVCCA/RSA of the kept pairs with their permutation nulls.
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { OpInput } from '../../../core/api.js';
 import type { OpResult } from '../../../core/service.js';
 import { matchAlignmentSpec, matchScatterSpec } from '../components/viewFigures.js';
 import { Figure } from '../components/Figure.js';
-import { ErrorState } from '../components/States.js';
 import { dec3, int } from '../neurons/format.js';
-import { JobProgress } from '../neurons/JobProgress.js';
-import type { CheckpointInfo, RecordingInfo } from '../neurons/taps.js';
-import { useJobRun } from '../neurons/useJobRun.js';
+import { JobForm, NullFields, NumberField } from './JobForm.js';
 import { NullResult } from './NullResult.js';
-import { asNumbers, knownSides, lastInput, rememberInput, useRereadLast } from './results.js';
-import { SideFields, refOf, type SaeInfo, type Side } from './TapFields.js';
+import { asNumbers, useRememberedRun } from './results.js';
+import { SidePair, rememberedSide, sidesInput, type SidesPanelProps } from './TapFields.js';
 
 type MatchInput = OpInput<'match'>;
 type Rule = NonNullable<NonNullable<MatchInput['options']>['rule']>;
@@ -30,22 +27,12 @@ function describe(input: MatchInput, s: 'a' | 'b'): string {
   return `${side.checkpoint} ${side.tap}${sae ? ` (SAE ${sae})` : ''}`;
 }
 
-export function MatchPanel({
-  checkpoints,
-  recordings,
-  saes,
-  initial,
-}: {
-  checkpoints: CheckpointInfo[];
-  recordings: RecordingInfo[];
-  saes: SaeInfo[];
-  initial: [Side, Side];
-}) {
+export function MatchPanel({ checkpoints, recordings, saes, initial }: SidesPanelProps) {
   // The form starts from the last completed run (whose stored result is re-read), else from defaults.
-  const [last] = useState(() => lastInput<MatchInput>('match', (i) => knownSides(i, checkpoints)));
+  const { last, run, sent } = useRememberedRun('match', checkpoints);
   const o = last?.options ?? {};
-  const [a, setA] = useState<Side>(last ? { ...last.a, sae: last.saeA ?? '' } : initial[0]);
-  const [b, setB] = useState<Side>(last ? { ...last.b, sae: last.saeB ?? '' } : initial[1]);
+  const [a, setA] = useState(() => rememberedSide(last, 'a', initial[0]));
+  const [b, setB] = useState(() => rememberedSide(last, 'b', initial[1]));
   const [direction, setDirection] = useState<'b-to-a' | 'a-to-b'>(o.direction ?? 'b-to-a');
   const [rule, setRule] = useState<Rule>(o.rule ?? 'many-to-1');
   const [thresholdOn, setThresholdOn] = useState(o.rThreshold !== null);
@@ -55,20 +42,9 @@ export function MatchPanel({
   const [topK, setTopK] = useState(o.topK ?? 5);
   const [shuffles, setShuffles] = useState(last?.shuffles ?? 1000);
   const [seed, setSeed] = useState(last?.seed ?? 0);
-  // The panel shows its latest job, also one started before the tab was left.
-  const run = useJobRun('match', () => true);
-  const sent = run.job?.input as MatchInput | undefined;
-  const start = run.start;
-  useRereadLast(run.job ? undefined : last, start);
-  useEffect(() => {
-    if (run.result && sent) rememberInput('match', sent);
-  }, [run.result, sent]);
   const submit = () =>
-    start({
-      a: refOf(a),
-      b: refOf(b),
-      ...(a.sae ? { saeA: a.sae } : {}),
-      ...(b.sae ? { saeB: b.sae } : {}),
+    run.start({
+      ...sidesInput(a, b),
       options: {
         direction,
         rule,
@@ -84,31 +60,16 @@ export function MatchPanel({
 
   return (
     <div className="ms-features-panel">
-      <form
-        className="ms-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (!run.running) submit();
-        }}
-      >
-        <div className="ms-sides">
-          <SideFields
-            side="A"
-            value={a}
-            onChange={setA}
-            checkpoints={checkpoints}
-            recordings={recordings}
-            saes={saes}
-          />
-          <SideFields
-            side="B"
-            value={b}
-            onChange={setB}
-            checkpoints={checkpoints}
-            recordings={recordings}
-            saes={saes}
-          />
-        </div>
+      <JobForm run={run} onSubmit={submit} submitLabel="Match" failedTitle="Matching failed">
+        <SidePair
+          a={a}
+          b={b}
+          onA={setA}
+          onB={setB}
+          checkpoints={checkpoints}
+          recordings={recordings}
+          saes={saes}
+        />
         <div className="ms-form-row">
           <label title="Which side picks its partner: the paper lets each B feature pick an A feature">
             Direction
@@ -146,31 +107,21 @@ export function MatchPanel({
               onChange={(e) => setThreshold(Number(e.target.value))}
             />
           </label>
-          <label title="Top activations per feature that the token filters look at">
-            Top-k tokens
-            <input
-              type="number"
-              min={1}
-              max={100}
-              value={topK}
-              onChange={(e) => setTopK(Number(e.target.value))}
-            />
-          </label>
-          <label title="Permutations of the null for SVCCA and RSA of the kept pairs (0: none)">
-            Shuffles
-            <input
-              type="number"
-              min={0}
-              max={100000}
-
-              value={shuffles}
-              onChange={(e) => setShuffles(Number(e.target.value))}
-            />
-          </label>
-          <label>
-            Seed
-            <input type="number" min={0} value={seed} onChange={(e) => setSeed(Number(e.target.value))} />
-          </label>
+          <NumberField
+            label="Top-k tokens"
+            value={topK}
+            onChange={setTopK}
+            min={1}
+            max={100}
+            title="Top activations per feature that the token filters look at"
+          />
+          <NullFields
+            shuffles={shuffles}
+            onShuffles={setShuffles}
+            seed={seed}
+            onSeed={setSeed}
+            title="Permutations of the null for SVCCA and RSA of the kept pairs (0: none)"
+          />
         </div>
         <div className="ms-form-row">
           <label className="ms-check">
@@ -191,12 +142,7 @@ export function MatchPanel({
             Require a shared top token
           </label>
         </div>
-        <button type="submit" className="ms-primary" disabled={run.running}>
-          Match
-        </button>
-      </form>
-      {run.job && run.running && <JobProgress job={run.job} onCancel={run.cancel} />}
-      {run.error && <ErrorState title="Matching failed" error={run.error} />}
+      </JobForm>
       {result && sent && <MatchResultView result={result} input={sent} />}
     </div>
   );

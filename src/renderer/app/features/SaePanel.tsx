@@ -6,10 +6,11 @@ import { saeCurveSpec, saeDensitySpec, saeHasDensity } from '../components/viewF
 import { Empty, ErrorState, Loading } from '../components/States.js';
 import { useQuery, useReloadOnJobEnd } from '../data.js';
 import { dec3, int, num, pct } from '../neurons/format.js';
-import { JobProgress, duration } from '../neurons/JobProgress.js';
+import { duration } from '../neurons/JobProgress.js';
 import { TapPicker, type TapValue } from '../neurons/TapPicker.js';
 import type { CheckpointInfo, RecordingInfo } from '../neurons/taps.js';
 import { useJobRun } from '../neurons/useJobRun.js';
+import { JobForm, NumberField } from './JobForm.js';
 import type { SaeInfo } from './TapFields.js';
 
 const METRICS: {
@@ -195,24 +196,6 @@ function TrainForm({
       seed,
       ...(kind === 'topk' ? { k } : { l1 }),
     });
-  const numberField = (
-    label: string,
-    value: number,
-    set: (v: number) => void,
-    opts: { min?: number; max?: number; step?: number; title?: string },
-  ) => (
-    <label title={opts.title}>
-      {label}
-      <input
-        type="number"
-        value={value}
-        min={opts.min}
-        max={opts.max}
-        step={opts.step ?? 1}
-        onChange={(e) => set(Number(e.target.value))}
-      />
-    </label>
-  );
   return (
     <section className="ms-panel" aria-labelledby={`${id}-h`}>
       <h3 id={`${id}-h`}>Train an SAE</h3>
@@ -221,12 +204,12 @@ function TrainForm({
         evaluates on the other 10%. TopK keeps the k largest latents per token; ReLU-L1 penalises the latents’
         L1 norm.
       </p>
-      <form
-        className="ms-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (valid && !run.running) submit();
-        }}
+      <JobForm
+        run={run}
+        onSubmit={submit}
+        submitLabel="Train SAE"
+        failedTitle="SAE training failed"
+        valid={valid}
       >
         <TapPicker checkpoints={checkpoints} recordings={recordings} value={ref} onChange={setRef} />
         <div className="ms-form-row">
@@ -247,17 +230,29 @@ function TrainForm({
               <option value="relu-l1">ReLU + L1</option>
             </select>
           </label>
-          {numberField('Latents', latents, setLatents, {
-            min: 1,
-            max: 65536,
-            title: 'Dictionary size (d_sae)',
-          })}
-          {kind === 'topk'
-            ? numberField('k', k, setK, { min: 1, max: 4096, title: 'Latents kept per token' })
-            : numberField('L1 coefficient', l1, setL1, { min: 0, step: 0.5 })}
-          {numberField('Steps', steps, setSteps, { min: 1, max: 1_000_000 })}
-          {numberField('Batch (tokens)', batchSize, setBatchSize, { min: 1, max: 65536 })}
-          {numberField('Seed', seed, setSeed, { min: 0 })}
+          <NumberField
+            label="Latents"
+            value={latents}
+            onChange={setLatents}
+            min={1}
+            max={65536}
+            title="Dictionary size (d_sae)"
+          />
+          {kind === 'topk' ? (
+            <NumberField
+              label="k"
+              value={k}
+              onChange={setK}
+              min={1}
+              max={4096}
+              title="Latents kept per token"
+            />
+          ) : (
+            <NumberField label="L1 coefficient" value={l1} onChange={setL1} min={0} step={0.5} />
+          )}
+          <NumberField label="Steps" value={steps} onChange={setSteps} min={1} max={1_000_000} />
+          <NumberField label="Batch (tokens)" value={batchSize} onChange={setBatchSize} min={1} max={65536} />
+          <NumberField label="Seed" value={seed} onChange={setSeed} min={0} />
         </div>
         {!valid && (
           <p className="ms-form-error">A name uses letters, digits, “.”, “_” and “-” (at most 64).</p>
@@ -267,12 +262,7 @@ function TrainForm({
             An SAE named {finalName} exists: the same settings re-read it, other settings train it again.
           </p>
         )}
-        <button type="submit" className="ms-primary" disabled={!valid || run.running}>
-          Train SAE
-        </button>
-      </form>
-      {run.job && run.running && <JobProgress job={run.job} onCancel={run.cancel} />}
-      {run.error && <ErrorState title="SAE training failed" error={run.error} />}
+      </JobForm>
       {run.result && !run.running && (
         <p className="ms-done" role="status">
           Trained {run.result.name}: explained variance {dec3(run.result.metrics.explainedVariance)}, L0{' '}

@@ -1,44 +1,22 @@
 // SVCCA or RSA between two taps over the same probe tokens (`similarity` job), with the permutation null,
 // its histogram and the p-value with its formula. The SVCCA mode is labelled as the result labels it.
-import { useEffect, useState } from 'react';
-import type { OpInput } from '../../../core/api.js';
-import { ErrorState } from '../components/States.js';
-import { JobProgress } from '../neurons/JobProgress.js';
-import type { CheckpointInfo, RecordingInfo } from '../neurons/taps.js';
-import { useJobRun } from '../neurons/useJobRun.js';
+import { useState } from 'react';
+import { JobForm, NullFields } from './JobForm.js';
 import { NullResult } from './NullResult.js';
-import { asNumbers, knownSides, lastInput, rememberInput, useRereadLast } from './results.js';
-import { SideFields, refOf, type Side } from './TapFields.js';
+import { asNumbers, useRememberedRun } from './results.js';
+import { SidePair, refOf, rememberedSide, type SidesPanelProps } from './TapFields.js';
 
-type SimilarityInput = OpInput<'similarity'>;
-
-export function SimilarityPanel({
-  checkpoints,
-  recordings,
-  initial,
-}: {
-  checkpoints: CheckpointInfo[];
-  recordings: RecordingInfo[];
-  initial: [Side, Side];
-}) {
-  const [last] = useState(() => lastInput<SimilarityInput>('similarity', (i) => knownSides(i, checkpoints)));
-  const [a, setA] = useState<Side>(last ? { ...last.a, sae: '' } : initial[0]);
-  const [b, setB] = useState<Side>(last ? { ...last.b, sae: '' } : initial[1]);
+export function SimilarityPanel({ checkpoints, recordings, initial }: Omit<SidesPanelProps, 'saes'>) {
+  const { last, run, sent } = useRememberedRun('similarity', checkpoints);
+  const [a, setA] = useState(() => rememberedSide(last, 'a', initial[0]));
+  const [b, setB] = useState(() => rememberedSide(last, 'b', initial[1]));
   const [measure, setMeasure] = useState<'svcca' | 'rsa'>(last?.measure ?? 'svcca');
   const [mode, setMode] = useState<'svcca' | 'svcca-paper-compat'>(last?.mode ?? 'svcca');
   const [shuffles, setShuffles] = useState(last?.shuffles ?? 1000);
   const [seed, setSeed] = useState(last?.seed ?? 0);
   const [maxTokens, setMaxTokens] = useState<number | ''>(last?.maxTokens ?? '');
-  // The panel shows its latest job, also one started before the tab was left.
-  const run = useJobRun('similarity', () => true);
-  const sent = run.job?.input as SimilarityInput | undefined;
-  const start = run.start;
-  useRereadLast(run.job ? undefined : last, start);
-  useEffect(() => {
-    if (run.result && sent) rememberInput('similarity', sent);
-  }, [run.result, sent]);
   const submit = () =>
-    start({
+    run.start({
       a: refOf(a),
       b: refOf(b),
       measure,
@@ -50,17 +28,13 @@ export function SimilarityPanel({
   const r = run.result;
   return (
     <div className="ms-features-panel">
-      <form
-        className="ms-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (!run.running) submit();
-        }}
+      <JobForm
+        run={run}
+        onSubmit={submit}
+        submitLabel={`Compute ${measure === 'svcca' ? 'SVCCA' : 'RSA'}`}
+        failedTitle="The similarity could not be computed"
       >
-        <div className="ms-sides">
-          <SideFields side="A" value={a} onChange={setA} checkpoints={checkpoints} recordings={recordings} />
-          <SideFields side="B" value={b} onChange={setB} checkpoints={checkpoints} recordings={recordings} />
-        </div>
+        <SidePair a={a} b={b} onA={setA} onB={setB} checkpoints={checkpoints} recordings={recordings} />
         <div className="ms-form-row">
           <label>
             Measure
@@ -81,21 +55,13 @@ export function SimilarityPanel({
               </select>
             </label>
           )}
-          <label title="Permutations of B's rows for the null (0: none)">
-            Shuffles
-            <input
-              type="number"
-              min={0}
-              max={100000}
-
-              value={shuffles}
-              onChange={(e) => setShuffles(Number(e.target.value))}
-            />
-          </label>
-          <label>
-            Seed
-            <input type="number" min={0} value={seed} onChange={(e) => setSeed(Number(e.target.value))} />
-          </label>
+          <NullFields
+            shuffles={shuffles}
+            onShuffles={setShuffles}
+            seed={seed}
+            onSeed={setSeed}
+            title="Permutations of B's rows for the null (0: none)"
+          />
           <label title="Probe tokens used, a seeded sample of the non-special ones (default 4,000 for SVCCA, 1,000 for RSA, whose RDM is n × n)">
             Max tokens
             <input
@@ -112,12 +78,7 @@ export function SimilarityPanel({
           Datapoints are the probe’s tokens, the same for A and B. The null keeps A and shuffles B’s tokens: a
           score far above it means the two representations share structure beyond chance.
         </p>
-        <button type="submit" className="ms-primary" disabled={run.running}>
-          Compute {measure === 'svcca' ? 'SVCCA' : 'RSA'}
-        </button>
-      </form>
-      {run.job && run.running && <JobProgress job={run.job} onCancel={run.cancel} />}
-      {run.error && <ErrorState title="The similarity could not be computed" error={run.error} />}
+      </JobForm>
       {r && sent && (
         <section className="ms-panel ms-result" data-result="similarity" aria-label="Similarity result">
           <h3>

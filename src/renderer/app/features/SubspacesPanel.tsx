@@ -1,100 +1,55 @@
 // Semantic subspaces (`subspaces` job, Lan et al. §4): per concept category, the features of A and B whose
 // top tokens belong to it, paired within the category, and SVCCA and RSA of the pairs against a null.
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { OpInput } from '../../../core/api.js';
 import type { OpResult } from '../../../core/service.js';
 import { formatPValue } from '../../figures/index.js';
 import { Figure } from '../components/Figure.js';
 import { subspacesSpec } from '../components/viewFigures.js';
-import { ErrorState } from '../components/States.js';
 import { dec3, int } from '../neurons/format.js';
-import { JobProgress } from '../neurons/JobProgress.js';
-import type { CheckpointInfo, RecordingInfo } from '../neurons/taps.js';
-import { useJobRun } from '../neurons/useJobRun.js';
-import { knownSides, lastInput, rememberInput, useRereadLast } from './results.js';
-import { SideFields, refOf, type SaeInfo, type Side } from './TapFields.js';
+import { JobForm, NullFields } from './JobForm.js';
+import { useRememberedRun } from './results.js';
+import { SidePair, rememberedSide, sidesInput, type SidesPanelProps } from './TapFields.js';
 
 type SubspacesInput = OpInput<'subspaces'>;
 
 const p = (v: number | undefined) => (v === undefined ? '—' : formatPValue(v));
+/** The permutation p-value's definition, as the analysis computes it. */
+const P_FORMULA = '(1 + #{null ≥ observed}) / (1 + N)';
 
-export function SubspacesPanel({
-  checkpoints,
-  recordings,
-  saes,
-  initial,
-}: {
-  checkpoints: CheckpointInfo[];
-  recordings: RecordingInfo[];
-  saes: SaeInfo[];
-  initial: [Side, Side];
-}) {
-  const [last] = useState(() => lastInput<SubspacesInput>('subspaces', (i) => knownSides(i, checkpoints)));
-  const [a, setA] = useState<Side>(last ? { ...last.a, sae: last.saeA ?? '' } : initial[0]);
-  const [b, setB] = useState<Side>(last ? { ...last.b, sae: last.saeB ?? '' } : initial[1]);
+export function SubspacesPanel({ checkpoints, recordings, saes, initial }: SidesPanelProps) {
+  const { last, run, sent } = useRememberedRun('subspaces', checkpoints);
+  const [a, setA] = useState(() => rememberedSide(last, 'a', initial[0]));
+  const [b, setB] = useState(() => rememberedSide(last, 'b', initial[1]));
   const [shuffles, setShuffles] = useState(last?.shuffles ?? 1000);
   const [seed, setSeed] = useState(last?.seed ?? 0);
-  // The panel shows its latest job, also one started before the tab was left.
-  const run = useJobRun('subspaces', () => true);
-  const sent = run.job?.input as SubspacesInput | undefined;
-  const start = run.start;
-  useRereadLast(run.job ? undefined : last, start);
-  useEffect(() => {
-    if (run.result && sent) rememberInput('subspaces', sent);
-  }, [run.result, sent]);
-  const submit = () =>
-    start({
-      a: refOf(a),
-      b: refOf(b),
-      ...(a.sae ? { saeA: a.sae } : {}),
-      ...(b.sae ? { saeB: b.sae } : {}),
-      shuffles,
-      seed,
-    });
+  const submit = () => run.start({ ...sidesInput(a, b), shuffles, seed });
   const r = run.result;
   return (
     <div className="ms-features-panel">
-      <form
-        className="ms-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (!run.running) submit();
-        }}
+      <JobForm
+        run={run}
+        onSubmit={submit}
+        submitLabel="Compare subspaces"
+        failedTitle="Subspaces could not be compared"
       >
-        <div className="ms-sides">
-          <SideFields
-            side="A"
-            value={a}
-            onChange={setA}
-            checkpoints={checkpoints}
-            recordings={recordings}
-            saes={saes}
-          />
-          <SideFields
-            side="B"
-            value={b}
-            onChange={setB}
-            checkpoints={checkpoints}
-            recordings={recordings}
-            saes={saes}
-          />
-        </div>
+        <SidePair
+          a={a}
+          b={b}
+          onA={setA}
+          onB={setB}
+          checkpoints={checkpoints}
+          recordings={recordings}
+          saes={saes}
+        />
         <div className="ms-form-row">
-          <label title="Permutations for each category's null (0: none)">
-            Shuffles
-            <input
-              type="number"
-              min={0}
-              max={100000}
-
-              value={shuffles}
-              onChange={(e) => setShuffles(Number(e.target.value))}
-            />
-          </label>
-          <label>
-            Seed
-            <input type="number" min={0} value={seed} onChange={(e) => setSeed(Number(e.target.value))} />
-          </label>
+          <NullFields
+            shuffles={shuffles}
+            onShuffles={setShuffles}
+            seed={seed}
+            onSeed={setSeed}
+            title="Permutations for each category's null (0: none)"
+          />
         </div>
         <p className="ms-what">
           A feature belongs to a category when its top-activating tokens are words of that category (the
@@ -102,12 +57,7 @@ export function SubspacesPanel({
           its most correlated A feature, one-to-one; categories with 2 or fewer features on a side are
           skipped.
         </p>
-        <button type="submit" className="ms-primary" disabled={run.running}>
-          Compare subspaces
-        </button>
-      </form>
-      {run.job && run.running && <JobProgress job={run.job} onCancel={run.cancel} />}
-      {run.error && <ErrorState title="Subspaces could not be compared" error={run.error} />}
+      </JobForm>
       {r && sent && <SubspacesResult result={r} input={sent} />}
     </div>
   );
@@ -141,11 +91,11 @@ function SubspacesResult({ result, input }: { result: OpResult<'subspaces'>; inp
               Pairs
             </th>
             <th className="num">SVCCA</th>
-            <th className="num" title="p = (1 + #{null ≥ observed}) / (1 + N)">
+            <th className="num" title={`p = ${P_FORMULA}`}>
               p
             </th>
             <th className="num">RSA</th>
-            <th className="num" title="p = (1 + #{null ≥ observed}) / (1 + N)">
+            <th className="num" title={`p = ${P_FORMULA}`}>
               p
             </th>
             <th>Note</th>
@@ -168,8 +118,8 @@ function SubspacesResult({ result, input }: { result: OpResult<'subspaces'>; inp
         </tbody>
       </table>
       <p className="ms-what">
-        p = {scored[0]?.similarity?.svcca.null?.formula ?? '(1 + #{null ≥ observed}) / (1 + N)'} over each
-        category’s own null (B’s pairs shuffled).
+        p = {scored[0]?.similarity?.svcca.null?.formula ?? P_FORMULA} over each category’s own null (B’s pairs
+        shuffled).
       </p>
       {spec && <Figure spec={spec} fileName="subspaces" />}
     </section>

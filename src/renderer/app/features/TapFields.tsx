@@ -56,6 +56,57 @@ export function SideFields({
   );
 }
 
+/** What a two-sided analysis panel (matching, SVCCA/RSA, subspaces) is given by the Features view. */
+export interface SidesPanelProps {
+  checkpoints: CheckpointInfo[];
+  recordings: RecordingInfo[];
+  /** The project's SAEs, offered as the features of a side (matching and subspaces). */
+  saes: SaeInfo[];
+  /** The sides the form starts from when no run is remembered. */
+  initial: [Side, Side];
+}
+
+/** The A and B sides of a two-sided analysis, side by side. */
+export function SidePair({
+  a,
+  b,
+  onA,
+  onB,
+  checkpoints,
+  recordings,
+  saes,
+}: {
+  a: Side;
+  b: Side;
+  onA: (v: Side) => void;
+  onB: (v: Side) => void;
+  checkpoints: CheckpointInfo[];
+  recordings: RecordingInfo[];
+  /** Offer an SAE picker on each side (matching and subspaces). */
+  saes?: SaeInfo[];
+}) {
+  return (
+    <div className="ms-sides">
+      <SideFields
+        side="A"
+        value={a}
+        onChange={onA}
+        checkpoints={checkpoints}
+        recordings={recordings}
+        saes={saes}
+      />
+      <SideFields
+        side="B"
+        value={b}
+        onChange={onB}
+        checkpoints={checkpoints}
+        recordings={recordings}
+        saes={saes}
+      />
+    </div>
+  );
+}
+
 /** Two sides to start with: the first two checkpoints at the same tap. */
 export function defaultSides(checkpoints: CheckpointInfo[], tap: string): [Side, Side] {
   const a = checkpoints[0]?.name ?? '';
@@ -64,6 +115,21 @@ export function defaultSides(checkpoints: CheckpointInfo[], tap: string): [Side,
     { checkpoint: a, tap, sae: '' },
     { checkpoint: b, tap, sae: '' },
   ];
+}
+
+/** Side `s` of a remembered input (its tap, and its SAE if it had one), or `fallback` without one. */
+export function rememberedSide(
+  input: { a: TapValue; b: TapValue; saeA?: string; saeB?: string } | undefined,
+  s: 'a' | 'b',
+  fallback: Side,
+): Side {
+  if (!input) return fallback;
+  return { ...input[s], sae: (s === 'a' ? input.saeA : input.saeB) ?? '' };
+}
+
+/** The sides of an analysis's input: both tap references, and the SAE of each side that picked one. */
+export function sidesInput(a: Side, b: Side): { a: TapValue; b: TapValue; saeA?: string; saeB?: string } {
+  return { a: refOf(a), b: refOf(b), ...(a.sae ? { saeA: a.sae } : {}), ...(b.sae ? { saeB: b.sae } : {}) };
 }
 
 /** The API's tap reference of a side. */

@@ -1,6 +1,8 @@
 // The Features view's memory of its last completed runs (this browser), so that reopening a panel re-reads
 // its stored result; and the reading of null distributions (numbers.ts).
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import type { OpInput } from '../../../core/api.js';
+import { useJobRun, type JobRun } from '../neurons/useJobRun.js';
 
 export { asNumbers } from './numbers.js';
 
@@ -51,4 +53,24 @@ export function useRereadLast<T>(last: T | undefined, start: (input: T) => void)
     done.current = true;
     if (last !== undefined) start(last);
   }, [last, start]);
+}
+
+/**
+ * The job of a two-sided analysis panel (`match`, `similarity`, `subspaces`) with its memory: `last`, the
+ * input of the last completed run whose checkpoints still exist (re-run on mount, so its stored result is
+ * read back); `run`, the panel's latest job (also one started before the tab was left); `sent`, that job's
+ * input. Each completed run's input is remembered for next time.
+ */
+export function useRememberedRun<N extends 'match' | 'similarity' | 'subspaces'>(
+  op: N,
+  checkpoints: { name: string }[],
+): { last: OpInput<N> | undefined; run: JobRun<N>; sent: OpInput<N> | undefined } {
+  const [last] = useState(() => lastInput<OpInput<N>>(op, (i) => knownSides(i, checkpoints)));
+  const run = useJobRun(op, () => true);
+  const sent = run.job?.input as OpInput<N> | undefined;
+  useRereadLast(run.job ? undefined : last, run.start);
+  useEffect(() => {
+    if (run.result && sent) rememberInput(op, sent);
+  }, [op, run.result, sent]);
+  return { last, run, sent };
 }
