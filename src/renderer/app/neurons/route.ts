@@ -3,6 +3,7 @@
 // selection; the last checkpoint and tap picked in any view are the default of the others.
 import { useCallback, useSyncExternalStore } from 'react';
 import { parseHash, type HashRoute } from './hash.js';
+import { firstRecorded, type CheckpointInfo, type RecordingInfo } from './taps.js';
 
 export { formatHash, parseHash, type HashRoute } from './hash.js';
 
@@ -54,4 +55,23 @@ export function rememberTap(checkpoint: string, tap: string): void {
   } catch {
     // Storage can be unavailable; the other views then start from the first recording.
   }
+}
+
+/**
+ * The checkpoint and tap a view opens: those of its hash (`checkpoint`, `tap`) where given; else the last
+ * picked in any view, else the first recorded tap, else the first checkpoint; the tap of that fallback only
+ * when it is of the checkpoint opened, else `blocks.0.mlp.post`.
+ */
+export function startingTap(
+  checkpoints: CheckpointInfo[],
+  recordings: RecordingInfo[],
+  checkpoint?: string,
+  tap?: string,
+): { checkpoint: string; tap: string } {
+  const fallback = lastTap() ?? firstRecorded(recordings, checkpoints);
+  const ck = checkpoint ?? fallback?.checkpoint ?? checkpoints[0].name;
+  return {
+    checkpoint: ck,
+    tap: tap ?? (fallback?.checkpoint === ck ? fallback.tap : undefined) ?? 'blocks.0.mlp.post',
+  };
 }

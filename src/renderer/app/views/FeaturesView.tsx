@@ -2,18 +2,16 @@
 // checkpoints with filter counts and SVCCA/RSA of the pairs, direct SVCCA/RSA between taps, and semantic
 // subspaces. Each is a tab (arrow keys move between them), kept in the hash: #/features/match.
 import { useRef, type KeyboardEvent } from 'react';
-import { Empty, ErrorState, Loading } from '../components/States.js';
+import { Empty } from '../components/States.js';
 import { useQuery, useReloadOnJobEnd } from '../data.js';
 import { VIEWS } from '../views.js';
 import { ViewShell } from './ViewShell.js';
-import { NoProject, isNoProject } from '../project/NoProject.js';
 import { MatchPanel } from '../features/MatchPanel.js';
 import { SaePanel } from '../features/SaePanel.js';
 import { SimilarityPanel } from '../features/SimilarityPanel.js';
 import { SubspacesPanel } from '../features/SubspacesPanel.js';
 import { defaultSides } from '../features/TapFields.js';
-import { formatHash, lastTap, useRoute } from '../neurons/route.js';
-import { firstRecorded } from '../neurons/taps.js';
+import { formatHash, startingTap, useRoute } from '../neurons/route.js';
 import { useProjectTaps } from '../neurons/useProjectTaps.js';
 import '../neurons/neurons.css';
 import '../features/features.css';
@@ -39,7 +37,12 @@ type TabId = (typeof TABS)[number]['id'];
 
 export function FeaturesView() {
   const [route, navigate] = useRoute('features');
-  const { checkpoints, recordings } = useProjectTaps();
+  const taps = useProjectTaps(
+    view,
+    <Empty title="No checkpoints yet">
+      Train a model first: SAEs and matches are made from recorded taps of checkpoints.
+    </Empty>,
+  );
   const saes = useQuery('saes.list', {});
   useReloadOnJobEnd(saes.reload, ['sae.train']);
   const tabs = useRef<(HTMLButtonElement | null)[]>([]);
@@ -65,33 +68,13 @@ export function FeaturesView() {
     pick(next);
   };
 
-  const projectError = checkpoints.error ?? recordings.error;
-  if (projectError && isNoProject(projectError)) return <NoProject view={view} error={projectError} />;
+  if (taps.kind === 'no-project') return taps.element;
   let body;
-  if (checkpoints.error || recordings.error) {
-    body = (
-      <ErrorState
-        title="The project could not be read"
-        error={checkpoints.error ?? recordings.error}
-        onRetry={() => {
-          checkpoints.reload();
-          recordings.reload();
-        }}
-      />
-    );
-  } else if (!checkpoints.data || !recordings.data) {
-    body = <Loading what="checkpoints and recordings" />;
-  } else if (checkpoints.data.length === 0) {
-    body = (
-      <Empty title="No checkpoints yet">
-        Train a model first: SAEs and matches are made from recorded taps of checkpoints.
-      </Empty>
-    );
+  if (taps.kind === 'pending') {
+    body = taps.element;
   } else {
-    const cks = checkpoints.data;
-    const recs = recordings.data;
-    const start = lastTap() ??
-      firstRecorded(recs, cks) ?? { checkpoint: cks[0].name, tap: 'blocks.0.mlp.post' };
+    const { checkpoints: cks, recordings: recs } = taps;
+    const start = startingTap(cks, recs);
     const sides = defaultSides(cks, start.tap);
     const saeList = saes.data ?? [];
     body =

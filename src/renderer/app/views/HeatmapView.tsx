@@ -10,15 +10,14 @@ import { useQuery } from '../data.js';
 import { ThemeContext } from '../theme.js';
 import { VIEWS } from '../views.js';
 import { ViewShell } from './ViewShell.js';
-import { NoProject, isNoProject } from '../project/NoProject.js';
 import { HeatmapCanvas, type HeatmapControls } from '../heatmap/HeatmapCanvas.js';
 import { dec3, int, num } from '../neurons/format.js';
 import { FigureExport } from '../components/FigureExport.js';
 import { RecordOffer } from '../neurons/RecordOffer.js';
-import { formatHash, lastTap, rememberTap, useRoute } from '../neurons/route.js';
+import { formatHash, rememberTap, startingTap, useRoute } from '../neurons/route.js';
 import { TapPicker, type TapValue } from '../neurons/TapPicker.js';
-import { firstRecorded, tapWidth, usableRecordings } from '../neurons/taps.js';
-import { useProjectTaps } from '../neurons/useProjectTaps.js';
+import { tapWidth, usableRecordings } from '../neurons/taps.js';
+import { UnknownCheckpoint, useProjectTaps } from '../neurons/useProjectTaps.js';
 import '../neurons/neurons.css';
 import '../heatmap/heatmap.css';
 
@@ -26,45 +25,16 @@ const view = VIEWS.find((v) => v.id === 'heatmap')!;
 
 export function HeatmapView() {
   const [route, navigate] = useRoute('heatmap');
-  const { checkpoints, recordings } = useProjectTaps();
-  const projectError = checkpoints.error ?? recordings.error;
-  if (projectError && isNoProject(projectError)) return <NoProject view={view} error={projectError} />;
-  if (checkpoints.error || recordings.error) {
-    return (
-      <ViewShell view={view}>
-        <ErrorState
-          title="The project could not be read"
-          error={checkpoints.error ?? recordings.error}
-          onRetry={() => {
-            checkpoints.reload();
-            recordings.reload();
-          }}
-        />
-      </ViewShell>
-    );
-  }
-  if (!checkpoints.data || !recordings.data) {
-    return (
-      <ViewShell view={view}>
-        <Loading what="checkpoints and recordings" />
-      </ViewShell>
-    );
-  }
-  if (checkpoints.data.length === 0) {
-    return (
-      <ViewShell view={view}>
-        <Empty title="No checkpoints yet">
-          Train a model to get checkpoints; each recorded tap then has a correlation matrix here.
-        </Empty>
-      </ViewShell>
-    );
-  }
-  const cks = checkpoints.data;
-  const recs = recordings.data;
-  const fallback = lastTap() ?? firstRecorded(recs, cks);
-  const checkpoint = route.parts[0] ?? fallback?.checkpoint ?? cks[0].name;
-  const tap =
-    route.parts[1] ?? (fallback?.checkpoint === checkpoint ? fallback.tap : undefined) ?? 'blocks.0.mlp.post';
+  const taps = useProjectTaps(
+    view,
+    <Empty title="No checkpoints yet">
+      Train a model to get checkpoints; each recorded tap then has a correlation matrix here.
+    </Empty>,
+  );
+  if (taps.kind === 'no-project') return taps.element;
+  if (taps.kind === 'pending') return <ViewShell view={view}>{taps.element}</ViewShell>;
+  const { checkpoints: cks, recordings: recs } = taps;
+  const { checkpoint, tap } = startingTap(cks, recs, route.parts[0], route.parts[1]);
   const order = route.params.get('order') === 'neuron' ? 'neuron' : 'cluster';
   const here = usableRecordings(recs, cks, checkpoint, tap);
   const width = tapWidth(
@@ -123,10 +93,7 @@ export function HeatmapView() {
         </label>
       </div>
       {!cks.some((c) => c.name === checkpoint) ? (
-        <ErrorState
-          title={`No checkpoint named '${checkpoint}'`}
-          error={`The project has ${cks.map((c) => c.name).join(', ')}.`}
-        />
+        <UnknownCheckpoint name={checkpoint} checkpoints={cks} />
       ) : here.length === 0 ? (
         <RecordOffer checkpoint={checkpoint} tap={tap} what="Correlation matrices" />
       ) : (

@@ -5,18 +5,17 @@ import { Empty, ErrorState, Loading } from '../components/States.js';
 import { useClient, useQuery } from '../data.js';
 import { VIEWS } from '../views.js';
 import { ViewShell } from './ViewShell.js';
-import { NoProject, isNoProject } from '../project/NoProject.js';
 import { int, pct } from '../neurons/format.js';
 import { NeuronFilters } from '../neurons/NeuronFilters.js';
 import { NeuronPage } from '../neurons/NeuronPage.js';
 import { NeuronTable } from '../neurons/NeuronTable.js';
 import { RecordOffer } from '../neurons/RecordOffer.js';
-import { formatHash, lastTap, rememberTap, useRoute } from '../neurons/route.js';
+import { formatHash, rememberTap, startingTap, useRoute } from '../neurons/route.js';
 import { COLUMNS, NO_FILTER, filteredOrder, type NeuronFilter, type Sort } from '../neurons/table.js';
 import { TapPicker, type TapValue } from '../neurons/TapPicker.js';
-import { firstRecorded, usableRecordings } from '../neurons/taps.js';
+import { usableRecordings } from '../neurons/taps.js';
 import { prefetchPage } from '../neurons/usePage.js';
-import { useProjectTaps } from '../neurons/useProjectTaps.js';
+import { UnknownCheckpoint, useProjectTaps } from '../neurons/useProjectTaps.js';
 import '../neurons/neurons.css';
 
 const view = VIEWS.find((v) => v.id === 'neurons')!;
@@ -31,69 +30,37 @@ function typing(target: EventTarget | null): boolean {
 
 export function NeuronsView() {
   const [route, navigate] = useRoute('neurons');
-  const { checkpoints, recordings } = useProjectTaps();
-
-  const projectError = checkpoints.error ?? recordings.error;
-  if (projectError && isNoProject(projectError)) return <NoProject view={view} error={projectError} />;
-  if (checkpoints.error || recordings.error) {
-    const retry = () => {
-      checkpoints.reload();
-      recordings.reload();
-    };
-    return (
-      <ViewShell view={view}>
-        <ErrorState
-          title="The project could not be read"
-          error={checkpoints.error ?? recordings.error}
-          onRetry={retry}
-        />
-      </ViewShell>
-    );
-  }
-  if (!checkpoints.data || !recordings.data) {
-    return (
-      <ViewShell view={view}>
-        <Loading what="checkpoints and recordings" />
-      </ViewShell>
-    );
-  }
-  if (checkpoints.data.length === 0) {
-    return (
-      <ViewShell view={view}>
-        <Empty title="No checkpoints yet">
-          Train a model (or run <code>monoscope demo</code>) to get checkpoints; each recorded tap then lists
-          its neurons here.
-        </Empty>
-      </ViewShell>
-    );
-  }
+  const taps = useProjectTaps(
+    view,
+    <Empty title="No checkpoints yet">
+      Train a model (or run <code>monoscope demo</code>) to get checkpoints; each recorded tap then lists its
+      neurons here.
+    </Empty>,
+  );
+  if (taps.kind === 'no-project') return taps.element;
+  if (taps.kind === 'pending') return <ViewShell view={view}>{taps.element}</ViewShell>;
+  const { checkpoints, recordings } = taps;
   const [ckPart, tapPart, neuronPart] = route.parts;
-  const fallback = lastTap() ?? firstRecorded(recordings.data, checkpoints.data);
-  const checkpoint = ckPart ?? fallback?.checkpoint ?? checkpoints.data[0].name;
-  const tap =
-    tapPart ?? (fallback?.checkpoint === checkpoint ? fallback.tap : undefined) ?? 'blocks.0.mlp.post';
+  const { checkpoint, tap } = startingTap(checkpoints, recordings, ckPart, tapPart);
   const neuron = neuronPart !== undefined && /^\d+$/.test(neuronPart) ? Number(neuronPart) : undefined;
-  const recs = usableRecordings(recordings.data, checkpoints.data, checkpoint, tap);
+  const recs = usableRecordings(recordings, checkpoints, checkpoint, tap);
   const select = (v: TapValue) => {
     rememberTap(v.checkpoint, v.tap);
     navigate(formatHash('neurons', [v.checkpoint, v.tap]));
   };
-  const known = checkpoints.data.some((c) => c.name === checkpoint);
+  const known = checkpoints.some((c) => c.name === checkpoint);
   return (
     <ViewShell view={view}>
       <div className="ms-toolbar">
         <TapPicker
-          checkpoints={checkpoints.data}
-          recordings={recordings.data}
+          checkpoints={checkpoints}
+          recordings={recordings}
           value={{ checkpoint, tap }}
           onChange={select}
         />
       </div>
       {!known ? (
-        <ErrorState
-          title={`No checkpoint named '${checkpoint}'`}
-          error={`The project has ${checkpoints.data.map((c) => c.name).join(', ')}.`}
-        />
+        <UnknownCheckpoint name={checkpoint} checkpoints={checkpoints} />
       ) : recs.length === 0 ? (
         <RecordOffer checkpoint={checkpoint} tap={tap} what="The neuron table and pages" />
       ) : (
