@@ -12,6 +12,7 @@
  *      Numerical Recipes §11.3), rotating eigenvector rows;
  *   3. back-transformation of the eigenvectors with the stored Householder vectors.
  */
+import { matmul, mirrorLower, view } from './gemm.js';
 
 /** Eigenvalues (ascending) and optionally eigenvectors of a symmetric matrix; row j of `vectors` is eigenvector j. */
 export interface SymmetricEigen {
@@ -134,34 +135,82 @@ export function symmetricEigen(
   e[n - 1] = 0;
 
   if (!wantVectors) return { values: tridiagonalEigenvalues(d, e) };
-  // Z^T, rows = eigenvectors of T (starting from the identity); rotations act on two rows at a time.
-  const Z = wantVectors ? new Float64Array(n * n) : null;
-  if (Z) for (let i = 0; i < n; i++) Z[i * n + i] = 1;
+  // Z: column j = eigenvector j of T (from the identity); the QL rotations act on pairs of columns.
+  const Z = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) Z[i * n + i] = 1;
   tridiagonalQL(d, e, n, Z);
-
-  if (Z) {
-    // Eigenvectors of A: rows of Z^T H_{n-3} ... H_0, i.e. for each Householder step, row r -= beta (row r . v) v.
-    for (let k = hv.length - 1; k >= 0; k--) {
-      const beta = hbeta[k];
-      if (beta === 0) continue;
-      const vk = hv[k];
-      const m0 = k + 1;
-      for (let r = 0; r < n; r++) {
-        const row = r * n + m0;
-        let s = 0;
-        for (let i = 0; i < vk.length; i++) s += Z[row + i] * vk[i];
-        s *= beta;
-        if (s !== 0) for (let i = 0; i < vk.length; i++) Z[row + i] -= s * vk[i];
-      }
-    }
-  }
-  // Sort ascending, permuting the eigenvector rows with the values.
+  backTransform(Z, n, hv, hbeta);
+  // Sort ascending; row j of `vectors` is column order[j] of Z.
   const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => d[x] - d[y]);
   const values = Float64Array.from(order, (i) => d[i]);
-  if (!Z) return { values };
   const vectors = new Float64Array(n * n);
-  order.forEach((src, dst) => vectors.set(Z.subarray(src * n, src * n + n), dst * n));
+  for (let r = 0; r < n; r++) {
+    const o = r * n;
+    for (let j = 0; j < n; j++) vectors[j * n + r] = Z[o + order[j]];
+  }
   return { values, vectors };
+}
+
+/** Reflectors per block of the back-transformation. */
+const BACK_BLOCK = 32;
+
+/**
+ * Z <- H_0 H_1 ... H_{K-1} Z for the Householder reflectors H_k = I - beta_k v_k v_k^T of the
+ * tridiagonalisation (v_k lives in indices k+1 .. n-1), so that the columns of Z, eigenvectors of T,
+ * become those of A. Blocked, last block first: for reflectors k0 .. k1-1, the compact WY form
+ * H_{k0} ... H_{k1-1} = I - V T V^T (Schreiber & Van Loan 1989; LAPACK dlarft) turns the update into
+ * two matrix products, Z <- Z - V (T (V^T Z)) ({@link matmul}).
+ */
+function backTransform(Z: Float64Array, n: number, hv: Float64Array[], hbeta: number[]): void {
+  const K = hv.length;
+  const nb = BACK_BLOCK;
+  const T = new Float64Array(nb * nb);
+  const P = new Float64Array(nb * n);
+  const t = new Float64Array(nb);
+  for (let k1 = K; k1 > 0; k1 -= nb) {
+    const k0 = Math.max(0, k1 - nb);
+    const w = k1 - k0;
+    const len = n - k0 - 1; // V's rows are indices k0+1 .. n-1
+    // V (len x w, row-major): column j = v_{k0+j}, which starts at row j.
+    const V = new Float64Array(len * w);
+    for (let j = 0; j < w; j++) {
+      const v = hv[k0 + j];
+      for (let i = 0; i < v.length; i++) V[(j + i) * w + j] = v[i];
+    }
+    // T (w x w upper): T[j][j] = beta_j, T[0:j, j] = -beta_j T[0:j, 0:j] (V[:, 0:j]^T v_j).
+    T.fill(0);
+    for (let j = 0; j < w; j++) {
+      const beta = hbeta[k0 + j];
+      T[j * nb + j] = beta;
+      if (beta === 0) continue;
+      for (let i = 0; i < j; i++) {
+        let acc = 0;
+        for (let r = j; r < len; r++) acc += V[r * w + i] * V[r * w + j];
+        t[i] = acc;
+      }
+      for (let i = 0; i < j; i++) {
+        let acc = 0;
+        for (let l = i; l < j; l++) acc += T[i * nb + l] * t[l];
+        T[i * nb + j] = -beta * acc;
+      }
+    }
+    // P = V^T Z[k0+1 .., :]  (w x n), then P <- -T P, then Z[k0+1 .., :] += V P.
+    const Zsub = { data: Z, offset: (k0 + 1) * n, stride: n };
+    matmul(view(P, n), view(V, w), Zsub, w, n, len, { ta: true });
+    for (let i = 0; i < w; i++) {
+      // Row i of -T P needs rows l >= i of P, which are not yet overwritten (T is upper triangular).
+      const o = i * n;
+      const tii = -T[i * nb + i];
+      for (let c = 0; c < n; c++) P[o + c] *= tii;
+      for (let l = i + 1; l < w; l++) {
+        const til = -T[i * nb + l];
+        if (til === 0) continue;
+        const ol = l * n;
+        for (let c = 0; c < n; c++) P[o + c] += til * P[ol + c];
+      }
+    }
+    matmul(Zsub, view(V, w), view(P, n), len, n, w, { accumulate: true });
+  }
 }
 
 /**
@@ -232,10 +281,12 @@ export function tridiagonalEigenvalues(d: ArrayLike<number>, e: ArrayLike<number
 /**
  * Implicit QL with Wilkinson shifts on the symmetric tridiagonal matrix with diagonal d and off-diagonal
  * e (e[i] couples i and i+1). On return d holds the eigenvalues (unsorted); when Z is given (row-major,
- * rows = vectors), the same plane rotations are applied to its rows. NR §11.3 `tqli`.
+ * columns = vectors), the same plane rotations are applied to its columns. NR §11.3 `tqli`.
  */
 function tridiagonalQL(d: Float64Array, e: Float64Array, n: number, Z: Float64Array | null): void {
   const EPS = 2 ** -52;
+  const cs = new Float64Array(n); // the sweep's rotations, for Z
+  const sn = new Float64Array(n);
   for (let l = 0; l < n; l++) {
     let iter = 0;
     for (;;) {
@@ -272,22 +323,74 @@ function tridiagonalQL(d: Float64Array, e: Float64Array, n: number, Z: Float64Ar
         p = s * r;
         d[i + 1] = g + p;
         g = c * r - b;
-        if (Z) {
-          const ri = i * n;
-          const rj = (i + 1) * n;
-          for (let k = 0; k < n; k++) {
-            const zf = Z[rj + k];
-            const zi = Z[ri + k];
-            Z[rj + k] = s * zi + c * zf;
-            Z[ri + k] = c * zi - s * zf;
-          }
-        }
+        cs[i] = c;
+        sn[i] = s;
       }
+      if (Z) applyRotationChain(Z, n, m, i + 1, cs, sn);
       if (underflow) continue;
       d[l] -= p;
       e[l] = g;
       e[m] = 0;
     }
+  }
+}
+
+/**
+ * Applies one QL sweep's plane rotations to the columns of Z: for i = m-1 down to `last`, columns i and
+ * i+1 become (c_i z_i - s_i z_{i+1}, s_i z_i + c_i z_{i+1}). Each rotation takes the column i+1 that the
+ * one before it produced, so along each row we carry that value in a register: every element is read
+ * and written once per sweep, walking the row backwards.
+ */
+function applyRotationChain(
+  Z: Float64Array,
+  n: number,
+  m: number,
+  last: number,
+  cs: Float64Array,
+  sn: Float64Array,
+): void {
+  if (last > m - 1) return;
+  let r = 0;
+  // Four rows at a time: four independent chains hide the latency of the carried value.
+  for (; r + 4 <= n; r += 4) {
+    const o0 = r * n;
+    const o1 = o0 + n;
+    const o2 = o1 + n;
+    const o3 = o2 + n;
+    let x0 = Z[o0 + m];
+    let x1 = Z[o1 + m];
+    let x2 = Z[o2 + m];
+    let x3 = Z[o3 + m];
+    for (let i = m - 1; i >= last; i--) {
+      const c = cs[i];
+      const s = sn[i];
+      const z0 = Z[o0 + i];
+      const z1 = Z[o1 + i];
+      const z2 = Z[o2 + i];
+      const z3 = Z[o3 + i];
+      Z[o0 + i + 1] = s * z0 + c * x0;
+      Z[o1 + i + 1] = s * z1 + c * x1;
+      Z[o2 + i + 1] = s * z2 + c * x2;
+      Z[o3 + i + 1] = s * z3 + c * x3;
+      x0 = c * z0 - s * x0;
+      x1 = c * z1 - s * x1;
+      x2 = c * z2 - s * x2;
+      x3 = c * z3 - s * x3;
+    }
+    Z[o0 + last] = x0;
+    Z[o1 + last] = x1;
+    Z[o2 + last] = x2;
+    Z[o3 + last] = x3;
+  }
+  for (; r < n; r++) {
+    const o = r * n;
+    let x = Z[o + m];
+    for (let i = m - 1; i >= last; i--) {
+      const zi = Z[o + i];
+      Z[o + i + 1] = sn[i] * zi + cs[i] * x;
+      x = cs[i] * zi - sn[i] * x;
+    }
+    Z[o + last] = x;
   }
 }
 
@@ -316,32 +419,16 @@ export function centerColumns(x: ArrayLike<number>, rows: number, cols: number):
 /** The Gram matrix X^T X (cols x cols) of a row-major [rows, cols] float64 matrix, both triangles filled. */
 export function gramColumns(x: Float64Array, rows: number, cols: number): Float64Array {
   const g = new Float64Array(cols * cols);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    for (let i = 0; i < cols; i++) {
-      const xi = x[o + i];
-      if (xi === 0) continue;
-      const gi = i * cols;
-      for (let j = 0; j <= i; j++) g[gi + j] += xi * x[o + j];
-    }
-  }
-  for (let i = 0; i < cols; i++) for (let j = 0; j < i; j++) g[j * cols + i] = g[i * cols + j];
+  matmul(view(g, cols), view(x, cols), view(x, cols), cols, cols, rows, { ta: true, lower: true });
+  mirrorLower(g, cols);
   return g;
 }
 
 /** The Gram matrix X X^T (rows x rows) of a row-major [rows, cols] float64 matrix. */
 export function gramRows(x: Float64Array, rows: number, cols: number): Float64Array {
   const g = new Float64Array(rows * rows);
-  for (let i = 0; i < rows; i++) {
-    const oi = i * cols;
-    for (let j = 0; j <= i; j++) {
-      const oj = j * cols;
-      let s = 0;
-      for (let c = 0; c < cols; c++) s += x[oi + c] * x[oj + c];
-      g[i * rows + j] = s;
-      g[j * rows + i] = s;
-    }
-  }
+  matmul(view(g, rows), view(x, cols), view(x, cols), rows, rows, cols, { tb: true, lower: true });
+  mirrorLower(g, rows);
   return g;
 }
 
@@ -369,18 +456,21 @@ export function leftSingular(
   } else {
     const { values, vectors } = symmetricEigen(gramColumns(x, rows, cols), cols, { vectors: true });
     const tol = Math.max(values[cols - 1], 0) * cols * 2 ** -52;
+    // The eigenvectors in descending order (rows of E), then U = X E^T / s, leaving zero columns zero.
+    const E = new Float64Array(rank * cols);
+    let kept = 0;
     for (let k = 0; k < rank; k++) {
       const src = cols - 1 - k;
       const s2 = Math.max(values[src], 0);
       s[k] = Math.sqrt(s2);
       if (s2 <= tol) continue;
-      const vrow = src * cols;
-      for (let r = 0; r < rows; r++) {
-        let acc = 0;
-        const o = r * cols;
-        for (let c = 0; c < cols; c++) acc += x[o + c] * vectors![vrow + c];
-        u[r * rank + k] = acc / s[k];
-      }
+      E.set(vectors!.subarray(src * cols, src * cols + cols), k * cols);
+      kept = k + 1;
+    }
+    matmul(view(u, rank), view(x, cols), view(E, cols), rows, kept, cols, { tb: true });
+    const live = Array.from({ length: kept }, (_, k) => Math.max(values[cols - 1 - k], 0) > tol);
+    for (let r = 0; r < rows; r++) {
+      for (let k = 0; k < kept; k++) u[r * rank + k] = live[k] ? u[r * rank + k] / s[k] : 0;
     }
   }
   return { s, u, rank };

@@ -15,6 +15,7 @@
  * unit-norm rows, and argmax + 1 gives 1); its score is |Pearson r| of the first principal-component
  * scores.
  */
+import { matmul, view } from './gemm.js';
 import { centerColumns, leftSingular, symmetricEigen } from './linalg.js';
 import { checkMatrix, type Matrix } from './matrix.js';
 
@@ -112,43 +113,22 @@ export function prepareSvcca(a: Matrix, b: Matrix, opts: SvccaOptions = {}): Svc
 /**
  * The canonical correlations of prepared views, with B's rows taken in the order `perm` (identity when
  * omitted): the singular values of U_kA^T P U_kB, via the eigenvalues of the smaller of M^T M and M M^T.
+ * Both products are float64 register-blocked matrix products (`gemm.ts`).
  */
 export function canonicalCorrelations(p: SvccaPrepared, perm?: ArrayLike<number>): number[] {
-  const { uA, uB, kA, kB, n } = p;
-  const M = new Float64Array(kA * kB);
-  for (let r = 0; r < n; r++) {
-    const rb = perm ? perm[r] : r;
-    const oa = r * kA;
-    const ob = rb * kB;
-    for (let i = 0; i < kA; i++) {
-      const ai = uA[oa + i];
-      if (ai === 0) continue;
-      const mi = i * kB;
-      for (let j = 0; j < kB; j++) M[mi + j] += ai * uB[ob + j];
-    }
+  const { uA, kA, kB, n } = p;
+  let uB = p.uB;
+  if (perm) {
+    uB = new Float64Array(n * kB);
+    for (let r = 0; r < n; r++) uB.set(p.uB.subarray(perm[r] * kB, perm[r] * kB + kB), r * kB);
   }
+  // M = U_A^T U_B (kA x kB).
+  const M = new Float64Array(kA * kB);
+  matmul(view(M, kB), view(uA, kA), view(uB, kB), kA, kB, n, { ta: true });
   const small = Math.min(kA, kB);
   const G = new Float64Array(small * small);
-  if (kB <= kA) {
-    // G = M^T M
-    for (let i = 0; i < kA; i++) {
-      const mi = i * kB;
-      for (let x = 0; x < kB; x++) {
-        const v = M[mi + x];
-        if (v === 0) continue;
-        for (let y = 0; y <= x; y++) G[x * kB + y] += v * M[mi + y];
-      }
-    }
-  } else {
-    // G = M M^T
-    for (let x = 0; x < kA; x++) {
-      for (let y = 0; y <= x; y++) {
-        let s = 0;
-        for (let j = 0; j < kB; j++) s += M[x * kB + j] * M[y * kB + j];
-        G[x * kA + y] = s;
-      }
-    }
-  }
+  if (kB <= kA) matmul(view(G, kB), view(M, kB), view(M, kB), kB, kB, kA, { ta: true, lower: true });
+  else matmul(view(G, kA), view(M, kB), view(M, kB), kA, kA, kB, { tb: true, lower: true });
   const { values } = symmetricEigen(G, small);
   return Array.from(values, (v) => Math.min(1, Math.sqrt(Math.max(v, 0)))).reverse();
 }
