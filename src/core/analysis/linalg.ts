@@ -432,6 +432,66 @@ export function gramRows(x: Float64Array, rows: number, cols: number): Float64Ar
   return g;
 }
 
+/** The spectrum of the smaller Gram matrix of X, from which {@link leftSingularVectors} builds U. */
+export interface GramSpectrum {
+  /** Singular values of X, descending, min(rows, cols) of them. */
+  s: Float64Array;
+  /** The eigen-decomposition of X X^T (when `byRows`) or of X^T X. */
+  eigen: SymmetricEigen;
+  byRows: boolean;
+}
+
+/**
+ * The singular values of a row-major [rows, cols] matrix X through the eigen-decomposition (with
+ * vectors) of its smaller Gram matrix: X X^T = U S^2 U^T when rows <= cols, else X^T X = V S^2 V^T.
+ */
+export function gramSpectrum(x: Float64Array, rows: number, cols: number): GramSpectrum {
+  const byRows = rows <= cols;
+  const size = byRows ? rows : cols;
+  const gram = byRows ? gramRows(x, rows, cols) : gramColumns(x, rows, cols);
+  const eigen = symmetricEigen(gram, size, { vectors: true });
+  const s = new Float64Array(Math.min(rows, cols));
+  for (let k = 0; k < s.length; k++) s[k] = Math.sqrt(Math.max(eigen.values[size - 1 - k], 0));
+  return { s, eigen, byRows };
+}
+
+/**
+ * The first k left singular vectors of X (thin SVD X = U S V^T), [rows, k] row-major, from its
+ * {@link gramSpectrum}: the eigenvectors of X X^T, or U = X V / S (one matrix product). Columns for
+ * (numerically) zero singular values are left zero.
+ */
+export function leftSingularVectors(
+  x: Float64Array,
+  rows: number,
+  cols: number,
+  sp: GramSpectrum,
+  k: number,
+): Float64Array {
+  const { values, vectors } = sp.eigen;
+  const u = new Float64Array(rows * k);
+  if (sp.byRows) {
+    for (let j = 0; j < k; j++) {
+      const src = rows - 1 - j; // descending
+      for (let r = 0; r < rows; r++) u[r * k + j] = vectors![src * rows + r];
+    }
+    return u;
+  }
+  const tol = Math.max(values[cols - 1], 0) * cols * 2 ** -52;
+  // The eigenvectors in descending order (rows of E), then U = X E^T / s.
+  const E = new Float64Array(k * cols);
+  const live: boolean[] = [];
+  for (let j = 0; j < k; j++) {
+    const src = cols - 1 - j;
+    live.push(Math.max(values[src], 0) > tol);
+    if (live[j]) E.set(vectors!.subarray(src * cols, src * cols + cols), j * cols);
+  }
+  matmul(view(u, k), view(x, cols), view(E, cols), rows, k, cols, { tb: true });
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < k; j++) u[r * k + j] = live[j] ? u[r * k + j] / sp.s[j] : 0;
+  }
+  return u;
+}
+
 /**
  * The left singular vectors and singular values of a row-major [rows, cols] matrix X (thin SVD
  * X = U S V^T), through the eigen-decomposition of the smaller Gram matrix: X X^T = U S^2 U^T when
@@ -443,35 +503,7 @@ export function leftSingular(
   rows: number,
   cols: number,
 ): { s: Float64Array; u: Float64Array; rank: number } {
-  const rank = Math.min(rows, cols);
-  const s = new Float64Array(rank);
-  const u = new Float64Array(rows * rank);
-  if (rows <= cols) {
-    const { values, vectors } = symmetricEigen(gramRows(x, rows, cols), rows, { vectors: true });
-    for (let k = 0; k < rank; k++) {
-      const src = rows - 1 - k; // descending
-      s[k] = Math.sqrt(Math.max(values[src], 0));
-      for (let r = 0; r < rows; r++) u[r * rank + k] = vectors![src * rows + r];
-    }
-  } else {
-    const { values, vectors } = symmetricEigen(gramColumns(x, rows, cols), cols, { vectors: true });
-    const tol = Math.max(values[cols - 1], 0) * cols * 2 ** -52;
-    // The eigenvectors in descending order (rows of E), then U = X E^T / s, leaving zero columns zero.
-    const E = new Float64Array(rank * cols);
-    let kept = 0;
-    for (let k = 0; k < rank; k++) {
-      const src = cols - 1 - k;
-      const s2 = Math.max(values[src], 0);
-      s[k] = Math.sqrt(s2);
-      if (s2 <= tol) continue;
-      E.set(vectors!.subarray(src * cols, src * cols + cols), k * cols);
-      kept = k + 1;
-    }
-    matmul(view(u, rank), view(x, cols), view(E, cols), rows, kept, cols, { tb: true });
-    const live = Array.from({ length: kept }, (_, k) => Math.max(values[cols - 1 - k], 0) > tol);
-    for (let r = 0; r < rows; r++) {
-      for (let k = 0; k < kept; k++) u[r * rank + k] = live[k] ? u[r * rank + k] / s[k] : 0;
-    }
-  }
-  return { s, u, rank };
+  const sp = gramSpectrum(x, rows, cols);
+  const rank = sp.s.length;
+  return { s: sp.s, u: leftSingularVectors(x, rows, cols, sp, rank), rank };
 }

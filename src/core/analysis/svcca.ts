@@ -16,7 +16,7 @@
  * scores.
  */
 import { matmul, view } from './gemm.js';
-import { centerColumns, leftSingular, symmetricEigen } from './linalg.js';
+import { centerColumns, gramSpectrum, leftSingularVectors, symmetricEigen } from './linalg.js';
 import { checkMatrix, type Matrix } from './matrix.js';
 
 export type SvccaMode = 'svcca' | 'svcca-paper-compat';
@@ -72,7 +72,10 @@ export function prepareSvcca(a: Matrix, b: Matrix, opts: SvccaOptions = {}): Svc
   if (!(thr > 0 && thr <= 1)) throw new Error(`svcca: varianceThreshold must be in (0, 1], got ${thr}`);
   const warnings: string[] = [];
   const reduce = (m: Matrix, side: string): { u: Float64Array; k: number } => {
-    const { s, u, rank } = leftSingular(centerColumns(m.data, m.rows, m.cols), m.rows, m.cols);
+    const xc = centerColumns(m.data, m.rows, m.cols);
+    const sp = gramSpectrum(xc, m.rows, m.cols);
+    const s = sp.s;
+    const rank = s.length;
     let k: number;
     if (mode === 'svcca-paper-compat') k = 1;
     else if (opts.k !== undefined) {
@@ -96,9 +99,7 @@ export function prepareSvcca(a: Matrix, b: Matrix, opts: SvccaOptions = {}): Svc
     // Drop directions with no variance: their U columns are zero.
     const tol = s[0] * Math.max(m.rows, m.cols) * 2 ** -52;
     while (k > 1 && !(s[k - 1] > tol)) k--;
-    const uk = new Float64Array(m.rows * k);
-    for (let r = 0; r < m.rows; r++) for (let j = 0; j < k; j++) uk[r * k + j] = u[r * rank + j];
-    return { u: uk, k };
+    return { u: leftSingularVectors(xc, m.rows, m.cols, sp, k), k };
   };
   const A = reduce(a, 'A');
   const B = reduce(b, 'B');
