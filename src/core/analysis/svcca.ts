@@ -96,9 +96,11 @@ export function prepareSvcca(a: Matrix, b: Matrix, opts: SvccaOptions = {}): Svc
         }
       }
     }
-    // Drop directions with no variance: their U columns are zero.
-    const tol = s[0] * Math.max(m.rows, m.cols) * 2 ** -52;
-    while (k > 1 && !(s[k - 1] > tol)) k--;
+    // Drop directions with no variance. The singular values come from a Gram matrix, whose eigenvalues
+    // carry an error of ~max(rows, cols) eps s_0^2, so s_i below s_0 sqrt(max(rows, cols) eps) is noise
+    // (and its U column is left zero, see leftSingularVectors).
+    const tol2 = s[0] * s[0] * Math.max(m.rows, m.cols) * 2 ** -52;
+    while (k > 1 && !(s[k - 1] * s[k - 1] > tol2)) k--;
     return { u: leftSingularVectors(xc, m.rows, m.cols, sp, k), k };
   };
   const A = reduce(a, 'A');
