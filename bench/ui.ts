@@ -5,7 +5,7 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { REPO, launchChromium } from '../test/e2e/harness.js';
+import { REPO, buildRenderer, launchChromium, serveCompiled } from '../test/e2e/harness.js';
 import { openProject } from '../src/core/store/project.js';
 import { gptConfig, initParamArrays } from '../src/core/model/gpt.js';
 import { saveCheckpoint } from '../src/core/model/checkpoint.js';
@@ -13,7 +13,6 @@ import { worldTokenizer } from '../src/core/data/world.js';
 import { recordOp } from '../src/core/ops/record.js';
 import { silentReporter } from '../src/core/ops/progress.js';
 import { Rng } from '../src/core/model/rng.js';
-import type { RunningServer, ServeOptions } from '../src/main/server.js';
 import { firstPaintMs } from './ui/firstPaint.js';
 
 const PROJECT = join(REPO, 'test-output', 'bench-ui-project');
@@ -143,20 +142,10 @@ async function section(file: string, fn: string, args: unknown): Promise<unknown
 const t0 = Date.now();
 const projectDir = await benchProject();
 const madeSeconds = (Date.now() - t0) / 1000;
-// A renderer of its own, built for production: test runs rebuild dist-renderer/ at any time.
-const rendererDir = join(REPO, 'test-output', 'bench-ui-renderer');
-const { build } = await import('vite');
-await build({
-  configFile: join(REPO, 'electron.config.ts'),
-  mode: 'production',
-  logLevel: 'warn',
-  build: { outDir: rendererDir, emptyOutDir: true },
-});
-// The compiled server, as `monoscope serve` runs it (`npm run build:node` first).
-const { serve } = (await import(pathToFileURL(join(REPO, 'dist', 'main', 'server.js')).href)) as {
-  serve: (o: ServeOptions) => Promise<RunningServer>;
-};
-const server = await serve({ projectDir, rendererDir });
+// A renderer of its own, built for production: test runs rebuild dist-renderer/ at any time. The compiled
+// server, as `monoscope serve` runs it (`npm run build:node` first).
+const rendererDir = await buildRenderer(join(REPO, 'test-output', 'bench-ui-renderer'));
+const server = await serveCompiled(projectDir, rendererDir);
 const browser = await launchChromium();
 try {
   const paint = await firstPaintMs({ baseUrl: server.url, browser, checkpoints: SHAPE.checkpoints });

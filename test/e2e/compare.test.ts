@@ -2,21 +2,16 @@
 // default checkpoints, the compare job with its progress, charts and tables whose numbers are the ones the
 // API stored, the stored result read back without recomputing, keyboard selection, and the export of a
 // chart to SVG and PNG (valid, at the chosen DPI, not blank). Screenshots go to test-output/e2e/.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from 'fast-png';
-import type { Browser, Page } from 'playwright-core';
-import { REPO, launchChromium } from './harness.js';
-import { demoProject } from './served-project.js';
-import type { RunningServer, ServeOptions } from '../../src/main/server.js';
+import type { Page } from 'playwright-core';
+import { SCREENSHOTS } from './harness.js';
+import { openServedSuite, type ServedSuite } from './served-project.js';
 import { COMPARE_METRICS, HELD_OUT_MEASURES } from '../../src/renderer/app/compare/specs.js';
 import { fmtNumber, fmtPercent } from '../../src/renderer/app/components/format.js';
 import { parseXml } from '../unit/figures/xml.js';
-
-const OUT = join(REPO, 'test-output', 'e2e');
 
 interface Stored {
   result: {
@@ -28,67 +23,31 @@ interface Stored {
 }
 
 describe('Compare view', () => {
-  let browser: Browser;
-  let s: RunningServer & { dir: string };
+  let suite: ServedSuite;
   let page: Page;
   const problems: string[] = [];
   const main = () => page.locator('main');
 
-  const jobs = async () =>
-    (await (
-      await fetch(new URL('/api/jobs', s.url), { headers: { 'x-monoscope-token': s.token } })
-    ).json()) as {
-      op: string;
-    }[];
-  const stored = async (checkpoints: string[]): Promise<Stored | null> => {
-    const res = await fetch(new URL('/api/call/analyses.get', s.url), {
-      method: 'POST',
-      headers: { 'x-monoscope-token': s.token, 'content-type': 'application/json' },
-      body: JSON.stringify({ kind: 'compare', inputs: { checkpoints, task: 'toxicity' } }),
-    });
-    expect(res.ok).toBe(true);
-    return (await res.json()) as Stored | null;
-  };
+  const jobs = () => suite.api.listJobs();
+  const stored = async (checkpoints: string[]): Promise<Stored | null> =>
+    (await suite.api.call('analyses.get', {
+      kind: 'compare',
+      inputs: { checkpoints, task: 'toxicity' },
+    })) as unknown as Stored | null;
 
   beforeAll(async () => {
     // A private copy: the comparison is written into the store.
-    const dir = mkdtempSync(join(tmpdir(), 'monoscope-compare-view-'));
-    cpSync(demoProject(), dir, { recursive: true });
-    // A renderer of its own: other suites rebuild dist-renderer/ while this one runs.
-    const rendererDir = join(REPO, 'test-output', 'e2e-renderer-compare');
-    const { build } = await import('vite');
-    await build({
-      configFile: join(REPO, 'electron.config.ts'),
-      mode: 'production',
-      logLevel: 'warn',
-      build: { outDir: rendererDir, emptyOutDir: true },
+    suite = await openServedSuite('compare', {
+      copy: true,
+      page: { viewport: { width: 1400, height: 1000 }, acceptDownloads: true },
+      problems,
     });
-    const { serve } = (await import(pathToFileURL(join(REPO, 'dist', 'main', 'server.js')).href)) as {
-      serve: (o: ServeOptions) => Promise<RunningServer>;
-    };
-    s = { ...(await serve({ projectDir: dir, rendererDir })), dir };
-    browser = await launchChromium();
-    mkdirSync(OUT, { recursive: true });
-    const context = await browser.newContext({
-      viewport: { width: 1400, height: 1000 },
-      acceptDownloads: true,
-    });
-    page = await context.newPage();
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
+    page = suite.page;
   });
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-    if (s?.dir) rmSync(s.dir, { recursive: true, force: true });
-  });
+  afterAll(() => suite?.close());
 
   it('compares base, DPO and DecPO and shows the stored numbers as charts and tables', async () => {
-    const url = new URL(s.url);
-    url.hash = '#/compare';
-    await page.goto(url.href);
+    await suite.go('#/compare');
     // The defaults: base, dpo and decpo, base first; nothing stored yet.
     const boxes = main().locator('.checkpoint-picker input[type="checkbox"]');
     await expect.poll(() => boxes.count()).toBe(3);
@@ -135,10 +94,10 @@ describe('Compare view', () => {
     await margins.locator('svg').waitFor();
     expect(await margins.textContent()).toContain('decpo (eval)');
     await page.setViewportSize({ width: 1400, height: 4400 });
-    await page.screenshot({ path: join(OUT, 'compare-light.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'compare-light.png') });
     await page.emulateMedia({ colorScheme: 'dark' });
     await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
-    await page.screenshot({ path: join(OUT, 'compare-dark.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'compare-dark.png') });
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1400, height: 1000 });
   });
@@ -187,7 +146,7 @@ describe('Compare view', () => {
       if ([0, 1, 2].some((c) => Math.abs(img.data[o + c] - img.data[c]) > 24)) ink++;
     }
     expect(ink / (img.width * img.height)).toBeGreaterThan(0.03);
-    writeFileSync(join(OUT, 'compare-export.png'), png.bytes);
+    writeFileSync(join(SCREENSHOTS, 'compare-export.png'), png.bytes);
     expect(problems).toEqual([]);
   });
 });

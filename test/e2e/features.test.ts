@@ -3,22 +3,16 @@
 // latents) with the filters' counts, the pairs' scatters and SVCCA/RSA equal to the job's result; a reload
 // re-reads the stored result; direct SVCCA in paper-compat mode; semantic subspaces; tabs by keyboard.
 // Job results are compared with what the server's job list holds. Screenshots go to test-output/e2e/.
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { REPO, launchChromium } from './harness.js';
-import { demoProject } from './served-project.js';
-import type { RunningServer, ServeOptions } from '../../src/main/server.js';
+import type { Page } from 'playwright-core';
+import { SCREENSHOTS } from './harness.js';
+import { openServedSuite, type ServedSuite } from './served-project.js';
 import type { OpResult } from '../../src/core/service.js';
-import { createHttpClient, type MonoscopeClient } from '../../src/renderer/api/client.js';
+import type { MonoscopeClient } from '../../src/renderer/api/client.js';
 import { formatPValue } from '../../src/renderer/figures/index.js';
 import { dec3, int, num } from '../../src/renderer/app/neurons/format.js';
 import { asNumbers } from '../../src/renderer/app/features/numbers.js';
-
-const OUT = join(REPO, 'test-output', 'e2e');
 
 describe('job results as the view reads them', () => {
   it('takes a null distribution as a typed array, an array, or the JSON of a typed array', () => {
@@ -30,41 +24,14 @@ describe('job results as the view reads them', () => {
   });
 });
 
-/** A renderer build of this suite's own (other suites rebuild dist-renderer/ while this one runs). */
-async function ownRenderer(suite: string): Promise<string> {
-  const outDir = join(REPO, 'test-output', `e2e-renderer-${suite}`);
-  const { build } = await import('vite');
-  await build({
-    configFile: join(REPO, 'electron.config.ts'),
-    mode: 'production',
-    logLevel: 'warn',
-    build: { outDir, emptyOutDir: true },
-  });
-  return outDir;
-}
-
-/** A copy of the demo project served by the compiled server (SAEs and analyses are written to it). */
-async function serveCopy(): Promise<RunningServer & { dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'monoscope-features-view-'));
-  cpSync(demoProject(), dir, { recursive: true });
-  const rendererDir = await ownRenderer('features');
-  const { serve } = (await import(pathToFileURL(join(REPO, 'dist', 'main', 'server.js')).href)) as {
-    serve: (o: ServeOptions) => Promise<RunningServer>;
-  };
-  return { ...(await serve({ projectDir: dir, rendererDir })), dir };
-}
-
 describe('Features view', () => {
-  let browser: Browser;
-  let s: Awaited<ReturnType<typeof serveCopy>>;
+  let suite: ServedSuite;
   let api: MonoscopeClient;
   let page: Page;
   const problems: string[] = [];
 
   const go = async (tab: string) => {
-    const url = new URL(s.url);
-    url.hash = `#/features/${tab}`;
-    await page.goto(url.href);
+    await suite.go(`#/features/${tab}`);
     await page.locator('.ms-form').first().waitFor();
   };
   /** The newest completed job of `op` on the server, with its result. */
@@ -84,21 +51,15 @@ describe('Features view', () => {
       .innerText();
 
   beforeAll(async () => {
-    s = await serveCopy();
-    api = createHttpClient({ baseUrl: new URL(s.url).origin, token: s.token });
-    browser = await launchChromium();
-    mkdirSync(OUT, { recursive: true });
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, colorScheme: 'light' });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    // A private copy: SAEs and analyses are written to it.
+    suite = await openServedSuite('features', {
+      copy: true,
+      page: { viewport: { width: 1400, height: 1000 }, colorScheme: 'light' },
+      problems,
     });
+    ({ api, page } = suite);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-    if (s?.dir) rmSync(s.dir, { recursive: true, force: true });
-  });
+  afterAll(() => suite?.close());
 
   it('trains an SAE from the form and lists it with the metrics saes.list returns', async () => {
     await go('saes');
@@ -138,7 +99,7 @@ describe('Features view', () => {
     );
     expect(await page.locator('.figure-svg svg[data-figure="histogram"]').count()).toBe(1);
     await page.setViewportSize({ width: 1400, height: 1500 });
-    await page.screenshot({ path: join(OUT, 'features-saes-light.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'features-saes-light.png') });
     await page.setViewportSize({ width: 1400, height: 1000 });
   });
 
@@ -147,7 +108,10 @@ describe('Features view', () => {
     await page.getByRole('tab', { name: 'SAEs' }).focus();
     await page.keyboard.press('ArrowRight');
     await expect.poll(() => new URL(page.url()).hash).toBe('#/features/match');
-    expect(await page.getByRole('tab', { name: 'Matching' }).getAttribute('aria-selected')).toBe('true');
+    // The hash changes first; the tabs follow on the hashchange event.
+    await expect
+      .poll(() => page.getByRole('tab', { name: 'Matching' }).getAttribute('aria-selected'))
+      .toBe('true');
 
     const form = page.locator('form.ms-form');
     await form.getByLabel('A checkpoint').selectOption('base');
@@ -182,9 +146,9 @@ describe('Features view', () => {
     expect(await kv('[data-measure="RSA"]', 'p')).toContain('(1 + #{null >= observed}) / (1 + N)');
     expect(asNumbers(r.svccaNull).length).toBe(20);
     await page.setViewportSize({ width: 1400, height: 2300 });
-    await page.screenshot({ path: join(OUT, 'features-match-light.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'features-match-light.png') });
     await page.emulateMedia({ colorScheme: 'dark' });
-    await page.screenshot({ path: join(OUT, 'features-match-dark.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'features-match-dark.png') });
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1400, height: 1000 });
 
@@ -251,7 +215,7 @@ describe('Features view', () => {
     );
     if (scored > 0) expect(await result.locator('svg[data-figure="groupedBarChart"]').count()).toBe(1);
     await page.setViewportSize({ width: 1400, height: 1600 });
-    await page.screenshot({ path: join(OUT, 'features-subspaces-light.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'features-subspaces-light.png') });
     expect(problems).toEqual([]);
   });
 });

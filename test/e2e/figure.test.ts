@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from 'fast-png';
 import type { Browser, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
-import { REPO, launchChromium } from './harness.js';
+import { REPO, SCREENSHOTS, launchChromium } from './harness.js';
 
 describe('Figure component', () => {
   let browser: Browser;
@@ -67,8 +67,8 @@ describe('Figure component', () => {
     await first.getByLabel('DPI').selectOption('150');
     const png = await download(page, 'Export PNG');
     expect(png.name).toBe('bars-150dpi.png');
-    mkdirSync(join(REPO, 'test-output', 'e2e'), { recursive: true });
-    writeFileSync(join(REPO, 'test-output', 'e2e', 'figure-export-150dpi.png'), png.bytes);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    writeFileSync(join(SCREENSHOTS, 'figure-export-150dpi.png'), png.bytes);
     const image = decode(png.bytes);
     expect([image.width, image.height]).toEqual([750, 469]);
     expect(image.resolution?.x).toBe(Math.round(150 / 0.0254));
@@ -84,7 +84,7 @@ describe('Figure component', () => {
     expect(embedded.bytes.toString('utf8')).toContain("@font-face{font-family:'Inter';font-weight:400");
     expect(embedded.bytes.length).toBeGreaterThan(900_000);
     await page.setViewportSize({ width: 900, height: 1500 });
-    await page.screenshot({ path: join(REPO, 'test-output', 'e2e', 'figure-page.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'figure-page.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -1,13 +1,18 @@
-// E2E helpers: build the renderer, serve it from 127.0.0.1, and drive Debian's Chromium with playwright-core.
+// E2E helpers: build the renderer, serve it (as static files, or with a project by the compiled
+// `monoscope serve` server) from 127.0.0.1, and drive Debian's Chromium with playwright-core.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import type { RunningServer, ServeOptions } from '../../src/main/server.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 export const RENDERER_DIST = join(REPO, 'dist-renderer');
+/** Where the e2e suites save their screenshots and exported files. */
+export const SCREENSHOTS = join(REPO, 'test-output', 'e2e');
 
 /** Path of the Chromium binary: $CHROMIUM_PATH, else `chromium` (or `chromium-browser`) on PATH. */
 export function findChromium(): string {
@@ -52,19 +57,56 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
-/** Builds dist-renderer/ with the project's Vite config (about a second). */
-export async function buildRenderer(): Promise<void> {
+/**
+ * A page of `browser` in a context of its own (`options` as Playwright's), whose page errors and console
+ * errors are added to `problems` (the suites expect none).
+ */
+export async function watchedPage(
+  browser: Browser,
+  options: BrowserContextOptions,
+  problems: string[],
+): Promise<Page> {
+  const page = await browser.newPage(options);
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  return page;
+}
+
+/**
+ * Builds the renderer with the project's Vite config into `outDir` (default dist-renderer/; about a
+ * second), as users run it: React's production build.
+ */
+export async function buildRenderer(outDir = RENDERER_DIST): Promise<string> {
   const { build } = await import('vite');
   // Vitest sets NODE_ENV=test, which would give React's development build; test what users run.
   const env = process.env.NODE_ENV;
   process.env.NODE_ENV = 'production';
   try {
-    await build({ configFile: join(REPO, 'electron.config.ts'), logLevel: 'warn', mode: 'production' });
+    await build({
+      configFile: join(REPO, 'electron.config.ts'),
+      logLevel: 'warn',
+      mode: 'production',
+      build: { outDir, emptyOutDir: true },
+    });
   } finally {
     process.env.NODE_ENV = env;
   }
-  if (!existsSync(join(RENDERER_DIST, 'index.html')))
-    throw new Error('vite build produced no dist-renderer/index.html');
+  if (!existsSync(join(outDir, 'index.html'))) throw new Error(`vite build produced no ${outDir}/index.html`);
+  return outDir;
+}
+
+/**
+ * `projectDir` and the renderer in `rendererDir` served as `monoscope serve` serves them: by the compiled
+ * server (`npm run build:node` first), whose engine runs in worker threads loaded from dist/. Its `url`
+ * carries the token.
+ */
+export async function serveCompiled(projectDir: string, rendererDir: string): Promise<RunningServer> {
+  const { serve } = (await import(pathToFileURL(join(REPO, 'dist', 'main', 'server.js')).href)) as {
+    serve: (o: ServeOptions) => Promise<RunningServer>;
+  };
+  return serve({ projectDir, rendererDir });
 }
 
 const TYPES: Record<string, string> = {

@@ -3,15 +3,13 @@
 // neurons and r (or Δr) as the API has them, zoom and pan move the view as the viewport math says, a click
 // opens the row neuron's page, and the export is the heatmap figure. The viewport math and the image
 // pyramid are checked on hand-computed cases first. Screenshots go to test-output/e2e/.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { REPO, launchChromium } from './harness.js';
-import { pathToFileURL } from 'node:url';
-import { demoProject } from './served-project.js';
-import type { RunningServer, ServeOptions } from '../../src/main/server.js';
-import { createHttpClient, type MonoscopeClient } from '../../src/renderer/api/client.js';
+import type { Page } from 'playwright-core';
+import { SCREENSHOTS } from './harness.js';
+import { openServedSuite, type ServedSuite } from './served-project.js';
+import type { MonoscopeClient } from '../../src/renderer/api/client.js';
 import { heatmapColourScale, heatmapRaster, themeOf } from '../../src/renderer/figures/index.js';
 import { dec3, num, signed } from '../../src/renderer/app/neurons/format.js';
 import {
@@ -25,7 +23,6 @@ import {
   zoomAt,
 } from '../../src/renderer/app/heatmap/viewport.js';
 
-const OUT = join(REPO, 'test-output', 'e2e');
 const REF = { checkpoint: 'dpo', tap: 'blocks.1.mlp.post' };
 
 describe('heatmap viewport', () => {
@@ -66,36 +63,14 @@ describe('heatmap viewport', () => {
   });
 });
 
-/**
- * The demo project (read only here) served by the compiled server, with a renderer build of this suite's
- * own (other suites rebuild dist-renderer/ while this one runs).
- */
-async function serveDemo(): Promise<RunningServer> {
-  const outDir = join(REPO, 'test-output', 'e2e-renderer-heatmap');
-  const { build } = await import('vite');
-  await build({
-    configFile: join(REPO, 'electron.config.ts'),
-    mode: 'production',
-    logLevel: 'warn',
-    build: { outDir, emptyOutDir: true },
-  });
-  const { serve } = (await import(pathToFileURL(join(REPO, 'dist', 'main', 'server.js')).href)) as {
-    serve: (o: ServeOptions) => Promise<RunningServer>;
-  };
-  return serve({ projectDir: demoProject(), rendererDir: outDir });
-}
-
 describe('Heatmap view', () => {
-  let browser: Browser;
-  let s: RunningServer;
+  let suite: ServedSuite;
   let api: MonoscopeClient;
   let page: Page;
   const problems: string[] = [];
 
   const go = async (hash: string) => {
-    const url = new URL(s.url);
-    url.hash = hash;
-    await page.goto(url.href);
+    await suite.go(hash);
     await page.locator('canvas.ms-hm-canvas[data-ready]').waitFor({ timeout: 60_000 });
   };
   const canvasBox = async () => (await page.locator('canvas.ms-hm-canvas').boundingBox())!;
@@ -119,25 +94,15 @@ describe('Heatmap view', () => {
     )) as number[];
 
   beforeAll(async () => {
-    s = await serveDemo();
-    api = createHttpClient({ baseUrl: new URL(s.url).origin, token: s.token });
-    browser = await launchChromium();
-    mkdirSync(OUT, { recursive: true });
-    const context = await browser.newContext({
-      viewport: { width: 1300, height: 950 },
-      colorScheme: 'light',
-      acceptDownloads: true,
+    // The demo project itself: this suite only reads.
+    suite = await openServedSuite('heatmap', {
+      copy: false,
+      page: { viewport: { width: 1300, height: 950 }, colorScheme: 'light', acceptDownloads: true },
+      problems,
     });
-    page = await context.newPage();
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
+    ({ api, page } = suite);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => suite?.close());
 
   it('draws the matrix in the figure’s colours, with the summary and hover values of correlation.matrix', async () => {
     const m = await api.call('correlation.matrix', { ref: REF });
@@ -174,7 +139,7 @@ describe('Heatmap view', () => {
     const c = m.order[200];
     await expect.poll(tip).toContain(`row neuron ${r} · column neuron ${c}`);
     expect(await tip()).toContain(`r = ${num(m.corr[r * n + c])}`);
-    await page.screenshot({ path: join(OUT, 'heatmap-light.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'heatmap-light.png') });
   });
 
   it('zooms and pans with the wheel, the keys and the mouse, and opens the row neuron on a click', async () => {
@@ -219,7 +184,7 @@ describe('Heatmap view', () => {
     await page.waitForTimeout(50);
     expect((await at()).row).toBeGreaterThan(centre.row);
     expect(await page.locator('.ms-hm-canvas-wrap [aria-live]').textContent()).toContain('row neuron');
-    await page.screenshot({ path: join(OUT, 'heatmap-zoomed.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'heatmap-zoomed.png') });
 
     // A click opens the row neuron's page.
     await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
@@ -244,7 +209,7 @@ describe('Heatmap view', () => {
     expect(await tip()).toContain(`r base = ${num(d.corr[r * n + c] - d.diff![r * n + c])}`);
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.locator('canvas.ms-hm-canvas[data-ready]').waitFor();
-    await page.screenshot({ path: join(OUT, 'heatmap-diff-dark.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'heatmap-diff-dark.png') });
     await page.emulateMedia({ colorScheme: 'light' });
 
     await page.getByLabel('Order', { exact: true }).selectOption('neuron');

@@ -3,22 +3,17 @@
 // equal `neurons.page` (contexts, quantiles, logit effects, correlated neurons), counterparts and the live
 // box equal their queries, a missing tap recorded from the view, and the error states. The table's sort and
 // filter functions and the hash routes are checked on hand-made data first. Screenshots: test-output/e2e/.
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { REPO, launchChromium } from './harness.js';
-import { demoProject } from './served-project.js';
-import type { RunningServer, ServeOptions } from '../../src/main/server.js';
-import { createHttpClient, type MonoscopeClient } from '../../src/renderer/api/client.js';
+import type { Page } from 'playwright-core';
+import { SCREENSHOTS } from './harness.js';
+import { openServedSuite, type ServedSuite } from './served-project.js';
+import type { MonoscopeClient } from '../../src/renderer/api/client.js';
 import { displayToken } from '../../src/renderer/figures/index.js';
 import { dec3, num, pct } from '../../src/renderer/app/neurons/format.js';
 import { formatHash, parseHash } from '../../src/renderer/app/neurons/hash.js';
 import { NO_FILTER, filteredOrder, type NeuronTableData } from '../../src/renderer/app/neurons/table.js';
 
-const OUT = join(REPO, 'test-output', 'e2e');
 const REF = { checkpoint: 'dpo', tap: 'blocks.1.mlp.post' };
 
 describe('neuron table functions', () => {
@@ -70,42 +65,13 @@ describe('neuron table functions', () => {
   });
 });
 
-/** A renderer build of this suite's own (other suites rebuild dist-renderer/ while this one runs). */
-async function ownRenderer(suite: string): Promise<string> {
-  const outDir = join(REPO, 'test-output', `e2e-renderer-${suite}`);
-  const { build } = await import('vite');
-  await build({
-    configFile: join(REPO, 'electron.config.ts'),
-    mode: 'production',
-    logLevel: 'warn',
-    build: { outDir, emptyOutDir: true },
-  });
-  return outDir;
-}
-
-/** A copy of the demo project served by the compiled server (recording from the view writes to it). */
-async function serveCopy(): Promise<RunningServer & { dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'monoscope-neurons-view-'));
-  cpSync(demoProject(), dir, { recursive: true });
-  const rendererDir = await ownRenderer('neurons');
-  const { serve } = (await import(pathToFileURL(join(REPO, 'dist', 'main', 'server.js')).href)) as {
-    serve: (o: ServeOptions) => Promise<RunningServer>;
-  };
-  return { ...(await serve({ projectDir: dir, rendererDir })), dir };
-}
-
 describe('Neurons view', () => {
-  let browser: Browser;
-  let s: Awaited<ReturnType<typeof serveCopy>>;
+  let suite: ServedSuite;
   let api: MonoscopeClient;
   let page: Page;
   const problems: string[] = [];
 
-  const go = async (hash: string) => {
-    const url = new URL(s.url);
-    url.hash = hash;
-    await page.goto(url.href);
-  };
+  const go = (hash: string) => suite.go(hash);
   /** The neurons of the table's rows in the document, top to bottom (expressions run in the page). */
   const rowNeurons = async () =>
     (await page.evaluate(
@@ -118,21 +84,15 @@ describe('Neurons view', () => {
     page.locator(`.ms-row[data-neuron="${neuron}"] [role="gridcell"]`).nth(column).textContent();
 
   beforeAll(async () => {
-    s = await serveCopy();
-    api = createHttpClient({ baseUrl: new URL(s.url).origin, token: s.token });
-    browser = await launchChromium();
-    mkdirSync(OUT, { recursive: true });
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, colorScheme: 'light' });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    // A private copy: recording from the view writes to it.
+    suite = await openServedSuite('neurons', {
+      copy: true,
+      page: { viewport: { width: 1400, height: 1000 }, colorScheme: 'light' },
+      problems,
     });
+    ({ api, page } = suite);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-    if (s?.dir) rmSync(s.dir, { recursive: true, force: true });
-  });
+  afterAll(() => suite?.close());
 
   it('shows every neuron of the tap as neurons.table returns it, sorted and filtered', async () => {
     const table = await api.call('neurons.table', REF);
@@ -178,7 +138,7 @@ describe('Neurons view', () => {
       `${table.neurons} of ${table.neurons} neurons`,
     );
     await page.setViewportSize({ width: 1400, height: 1100 });
-    await page.screenshot({ path: join(OUT, 'neurons-table-light.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'neurons-table-light.png') });
     await page.setViewportSize({ width: 1400, height: 1000 });
   });
 
@@ -260,10 +220,10 @@ describe('Neurons view', () => {
 
     await page.setViewportSize({ width: 1400, height: 3600 });
     await page.evaluate(`document.querySelector('.content').scrollTo(0, 0)`);
-    await page.screenshot({ path: join(OUT, 'neurons-page-light.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'neurons-page-light.png') });
     await page.emulateMedia({ colorScheme: 'dark' });
     await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
-    await page.screenshot({ path: join(OUT, 'neurons-page-dark.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'neurons-page-dark.png') });
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1400, height: 1000 });
 

@@ -2,15 +2,12 @@
 // runs and checkpoints the API returns, keyboard selection, a short DPO run started from the form whose
 // curves grow while it trains and end equal to the stored metrics, cancel and the resume hint, the
 // client-side checks and the engine's refusal. Screenshots go to test-output/e2e/.
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { REPO, launchChromium } from './harness.js';
-import { demoProject } from './served-project.js';
-import type { RunningServer, ServeOptions } from '../../src/main/server.js';
+import type { Page } from 'playwright-core';
+import { SCREENSHOTS } from './harness.js';
+import { openServedSuite, type ServedSuite } from './served-project.js';
+import type { MonoscopeClient } from '../../src/renderer/api/client.js';
 import { parseInput } from '../../src/core/api.js';
 import {
   defaultValues,
@@ -18,43 +15,12 @@ import {
   type TrainFormValues,
 } from '../../src/renderer/app/project/trainForm.js';
 
-const OUT = join(REPO, 'test-output', 'e2e');
-
-/** A copy of the demo project served by the compiled server (training writes runs and checkpoints). */
-async function serveCopy(): Promise<RunningServer & { dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'monoscope-project-view-'));
-  cpSync(demoProject(), dir, { recursive: true });
-  // A renderer of its own: other suites rebuild dist-renderer/ while this one runs.
-  const rendererDir = join(REPO, 'test-output', 'e2e-renderer-project');
-  const { build } = await import('vite');
-  await build({
-    configFile: join(REPO, 'electron.config.ts'),
-    mode: 'production',
-    logLevel: 'warn',
-    build: { outDir: rendererDir, emptyOutDir: true },
-  });
-  const { serve } = (await import(pathToFileURL(join(REPO, 'dist', 'main', 'server.js')).href)) as {
-    serve: (o: ServeOptions) => Promise<RunningServer>;
-  };
-  return { ...(await serve({ projectDir: dir, rendererDir })), dir };
-}
-
 describe('Project view', () => {
-  let browser: Browser;
-  let s: Awaited<ReturnType<typeof serveCopy>>;
+  let suite: ServedSuite;
+  let api: MonoscopeClient;
   let page: Page;
   const problems: string[] = [];
 
-  /** An API call through HTTP with the token, as the page makes it. */
-  const api = async <T>(op: string, input: unknown = {}): Promise<T> => {
-    const res = await fetch(new URL(`/api/call/${op}`, s.url), {
-      method: 'POST',
-      headers: { 'x-monoscope-token': s.token, 'content-type': 'application/json' },
-      body: JSON.stringify(input),
-    });
-    expect(res.ok).toBe(true);
-    return (await res.json()) as T;
-  };
   const runsTable = () => page.getByRole('grid', { name: 'Training runs' });
   const statusOf = (run: string) => runsTable().locator(`tr[data-key="${run}"] .badge`).textContent();
   /** Points of the solid (training) curve in a panel's figure. */
@@ -67,30 +33,25 @@ describe('Project view', () => {
       .catch(() => 0);
 
   beforeAll(async () => {
-    s = await serveCopy();
-    browser = await launchChromium();
-    mkdirSync(OUT, { recursive: true });
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, colorScheme: 'light' });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    // A private copy: training writes runs and checkpoints to it.
+    suite = await openServedSuite('project', {
+      copy: true,
+      page: { viewport: { width: 1400, height: 1000 }, colorScheme: 'light' },
+      problems,
     });
+    ({ api, page } = suite);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-    if (s?.dir) rmSync(s.dir, { recursive: true, force: true });
-  });
+  afterAll(() => suite?.close());
 
   it('lists the runs and checkpoints the API returns, and moves through them with the keyboard', async () => {
-    await page.goto(s.url);
+    await suite.go('');
     await runsTable().waitFor();
-    const runs = await api<{ id: string; status: string; stage: string }[]>('runs.list');
+    const runs = await api.call('runs.list', {});
     expect(runs.map((r) => r.id)).toEqual(['base', 'dpo', 'decpo']);
     const rows = await runsTable().locator('tbody tr').all();
     expect(await Promise.all(rows.map((r) => r.getAttribute('data-key')))).toEqual(['base', 'dpo', 'decpo']);
     for (const r of runs) expect(await statusOf(r.id)).toBe(r.status);
-    const checkpoints = await api<{ name: string; hash: string }[]>('checkpoints.list');
+    const checkpoints = await api.call('checkpoints.list', {});
     const grid = page.getByRole('grid', { name: 'Checkpoints' });
     for (const c of checkpoints)
       expect(await grid.locator(`tr[data-key="${c.name}"] td:nth-child(4)`).textContent()).toBe(
@@ -106,17 +67,17 @@ describe('Project view', () => {
     expect(new URL(page.url()).hash).toBe('#/project/dpo');
     expect(await runsTable().locator('tr[aria-selected="true"]').getAttribute('data-key')).toBe('dpo');
     // Its curves are the stored ones: as many points as logged steps, and the glossary explains the names.
-    const stored = await api<Record<string, { steps: number[] }>>('runs.metrics', { runId: 'dpo' });
+    const stored = await api.call('runs.metrics', { runId: 'dpo' });
     await expect.poll(() => trainPoints('loss')).toBe(stored['loss'].steps.length);
     expect(
       await page.locator('[data-panel="rewards/chosen|rewards/rejected"] .definitions').textContent(),
     ).toContain('Falling is normal');
     // The whole view (the app scrolls inside its content pane, so the window is made as tall as the view).
     await page.setViewportSize({ width: 1400, height: 3400 });
-    await page.screenshot({ path: join(OUT, 'project-light.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'project-light.png') });
     await page.emulateMedia({ colorScheme: 'dark' });
     await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
-    await page.screenshot({ path: join(OUT, 'project-dark.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'project-dark.png') });
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1400, height: 1000 });
   });
@@ -132,10 +93,7 @@ describe('Project view', () => {
     );
     expect(await form.getByLabel('Run name').getAttribute('aria-invalid')).toBe('true');
     // Nothing was sent.
-    const jobs = await (
-      await fetch(new URL('/api/jobs', s.url), { headers: { 'x-monoscope-token': s.token } })
-    ).json();
-    expect(jobs).toEqual([]);
+    expect(await api.listJobs()).toEqual([]);
 
     // A name that is already a completed run: the engine refuses it, and the form says why.
     await form.getByLabel('Run name').fill('dpo');
@@ -168,7 +126,7 @@ describe('Project view', () => {
       if ((await statusOf('e2e-dpo').catch(() => '')) === 'completed') break;
       if (n > 0 && n < 40 && seen.size === 2) {
         await page.locator('#curves-heading').scrollIntoViewIfNeeded();
-        await page.screenshot({ path: join(OUT, 'project-training.png') });
+        await page.screenshot({ path: join(SCREENSHOTS, 'project-training.png') });
       }
       await page.waitForTimeout(100);
     }
@@ -176,9 +134,7 @@ describe('Project view', () => {
     expect(partial.length).toBeGreaterThanOrEqual(2);
     // At the end: 40 points, equal in number to what the store holds, eval dashed, and a new checkpoint.
     await expect.poll(() => statusOf('e2e-dpo'), { timeout: 30_000 }).toBe('completed');
-    const stored = await api<Record<string, { steps: number[]; values: number[] }>>('runs.metrics', {
-      runId: 'e2e-dpo',
-    });
+    const stored = await api.call('runs.metrics', { runId: 'e2e-dpo' });
     expect(stored['loss'].steps).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     await expect.poll(() => trainPoints('loss')).toBe(40);
     expect(
@@ -187,10 +143,8 @@ describe('Project view', () => {
     await expect
       .poll(() => page.getByRole('grid', { name: 'Checkpoints' }).locator('tr[data-key="e2e-dpo"]').count())
       .toBe(1);
-    const run = (
-      await api<{ id: string; config: { spec: { objective: { beta: number } } } }[]>('runs.list')
-    ).find((r) => r.id === 'e2e-dpo')!;
-    expect(run.config.spec.objective.beta).toBe(0.2);
+    const run = (await api.call('runs.list', {})).find((r) => r.id === 'e2e-dpo')!;
+    expect((run.config as { spec: { objective: { beta: number } } }).spec.objective.beta).toBe(0.2);
   });
 
   it('cancels a running job and offers to resume it', async () => {

@@ -4,9 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { REPO, RENDERER_DIST, buildRenderer, launchChromium, serveDir } from './harness.js';
-
-const OUT = join(REPO, 'test-output', 'e2e');
+import { RENDERER_DIST, SCREENSHOTS, buildRenderer, launchChromium, serveDir } from './harness.js';
 
 describe('app shell', () => {
   let browser: Browser;
@@ -16,7 +14,7 @@ describe('app shell', () => {
     await buildRenderer();
     server = await serveDir(RENDERER_DIST);
     browser = await launchChromium();
-    mkdirSync(OUT, { recursive: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
   });
   afterAll(async () => {
     await browser?.close();
@@ -82,11 +80,11 @@ describe('app shell', () => {
     expect(await theme(page)).toBe('light');
     await page.emulateMedia({ colorScheme: 'dark' });
     await expect.poll(() => theme(page)).toBe('dark');
-    await page.screenshot({ path: join(OUT, 'shell-dark.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'shell-dark.png') });
     await page.locator('.theme-toggle').click();
     await expect.poll(() => theme(page)).toBe('light');
     expect(await background(page)).toBe('rgb(255, 255, 255)');
-    await page.screenshot({ path: join(OUT, 'shell-light.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'shell-light.png') });
     await page.keyboard.press('t');
     await expect.poll(() => theme(page)).toBe('dark');
     expect(await background(page)).toBe('rgb(21, 23, 28)');
