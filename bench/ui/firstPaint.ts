@@ -2,6 +2,7 @@
 // checkpoints table and the first training-curve figure are in the page and a frame has been painted
 // after them (two animation frames). Each load is a fresh browser context (no HTTP cache, no storage).
 import type { Browser } from 'playwright-core';
+import { median, openView } from './page.js';
 
 export interface FirstPaintOptions {
   /** The server's URL, with its token. */
@@ -32,13 +33,14 @@ const PROBE = (checkpoints: number) => `
 /** The median and every sample (ms) of the Project view's first meaningful paint over `loads` page loads. */
 export async function firstPaintMs(o: FirstPaintOptions): Promise<{ medianMs: number; samplesMs: number[] }> {
   const samples: number[] = [];
-  const url = new URL(o.baseUrl);
-  url.hash = '#/project';
   for (let i = 0; i < (o.loads ?? 7); i++) {
-    const context = await o.browser.newContext({ viewport: { width: 1400, height: 1000 } });
-    const page = await context.newPage();
-    await page.addInitScript({ content: PROBE(o.checkpoints) });
-    await page.goto(url.href);
+    const { context, page } = await openView(
+      o.browser,
+      o.baseUrl,
+      '#/project',
+      { viewport: { width: 1400, height: 1000 } },
+      PROBE(o.checkpoints),
+    );
     // Functions, not strings: the app's CSP forbids eval.
     const paintedAt = () => (globalThis as { __firstPaint?: number }).__firstPaint ?? 0;
     await page.waitForFunction(() => (globalThis as { __firstPaint?: number }).__firstPaint! > 0, undefined, {
@@ -47,8 +49,8 @@ export async function firstPaintMs(o: FirstPaintOptions): Promise<{ medianMs: nu
     samples.push(await page.evaluate(paintedAt));
     await context.close();
   }
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { medianMs: Math.round(medianMs * 10) / 10, samplesMs: samples.map((s) => Math.round(s * 10) / 10) };
+  return {
+    medianMs: Math.round(median(samples) * 10) / 10,
+    samplesMs: samples.map((s) => Math.round(s * 10) / 10),
+  };
 }

@@ -3,6 +3,7 @@
 // more drags) while the page records the time between animation frames. Returns the median frame time (ms);
 // 16.7 ms is 60 frames a second.
 import type { Browser } from 'playwright-core';
+import { median, openView } from './page.js';
 
 export interface HeatmapBenchOptions {
   /** The server's URL, with its token. */
@@ -20,23 +21,15 @@ const RECORDER = `(() => {
   requestAnimationFrame(tick);
 })()`;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 /** Median ms between animation frames while the heatmap is zoomed and panned. */
 export async function heatmapFrameMs(o: HeatmapBenchOptions): Promise<number> {
-  const context = await o.browser.newContext({
-    viewport: { width: 1400, height: 1000 },
-    deviceScaleFactor: 1,
-  });
+  const { context, page } = await openView(
+    o.browser,
+    o.baseUrl,
+    `#/heatmap/${encodeURIComponent(o.checkpoint)}/${encodeURIComponent(o.tap)}`,
+    { viewport: { width: 1400, height: 1000 }, deviceScaleFactor: 1 },
+  );
   try {
-    const page = await context.newPage();
-    const url = new URL(o.baseUrl);
-    url.hash = `#/heatmap/${encodeURIComponent(o.checkpoint)}/${encodeURIComponent(o.tap)}`;
-    await page.goto(url.href);
     // The first visit may compute the correlation matrix (then kept in the store): allow minutes.
     await page.waitForSelector('canvas.ms-hm-canvas[data-ready]', { timeout: 600_000 });
     const box = (await page.locator('canvas.ms-hm-canvas').boundingBox())!;

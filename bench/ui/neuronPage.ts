@@ -3,6 +3,7 @@
 // been painted after it (two animation frames). Rows are opened once each, every other row, so none was
 // asked for ahead of time (the view prefetches the neighbours of an open neuron). Returns the median (ms).
 import type { Browser } from 'playwright-core';
+import { median, openView } from './page.js';
 
 export interface NeuronPageBenchOptions {
   /** The server's URL, with its token. */
@@ -32,20 +33,15 @@ const OPEN = `(neuron) => new Promise((resolve, reject) => {
   setTimeout(() => { observer.disconnect(); reject(new Error('neuron ' + neuron + ' did not open in 60 s')); }, 60000);
 })`;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 /** Median ms from a click in the neuron table to the neuron's page painted. */
 export async function neuronPageMs(o: NeuronPageBenchOptions): Promise<number> {
-  const context = await o.browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const { context, page } = await openView(
+    o.browser,
+    o.baseUrl,
+    `#/neurons/${encodeURIComponent(o.checkpoint)}/${encodeURIComponent(o.tap)}`,
+    { viewport: { width: 1400, height: 1000 } },
+  );
   try {
-    const page = await context.newPage();
-    const url = new URL(o.baseUrl);
-    url.hash = `#/neurons/${encodeURIComponent(o.checkpoint)}/${encodeURIComponent(o.tap)}`;
-    await page.goto(url.href);
     await page.waitForSelector('.ms-row[data-neuron]', { timeout: 600_000 });
     // A first page warms the engine's caches (the tap's scores and correlations), as any session's first click does.
     const samples: number[] = [];

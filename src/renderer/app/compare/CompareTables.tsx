@@ -3,6 +3,28 @@
 import { fmtNumber, fmtPercent } from '../components/format.js';
 import { COMPARE_METRICS, HELD_OUT_MEASURES, tapLabels, type CompareResultLike } from './specs.js';
 
+/** A checkpoint's row: its name, then each measure's value (a percentage where the measure is one). */
+function CheckpointRow<T extends { checkpoint: string }>({
+  row,
+  measures,
+}: {
+  row: T;
+  measures: { key: keyof T & string; percent?: boolean }[];
+}) {
+  return (
+    <tr data-checkpoint={row.checkpoint}>
+      <th scope="row" className="mono">
+        {row.checkpoint}
+      </th>
+      {measures.map((m) => (
+        <td className="num" key={m.key} data-field={m.key} data-value={String(row[m.key])}>
+          {m.percent ? fmtPercent(row[m.key] as number) : fmtNumber(row[m.key] as number)}
+        </td>
+      ))}
+    </tr>
+  );
+}
+
 export function CompareTables({ result }: { result: CompareResultLike }) {
   const labels = tapLabels(result.taps);
   return (
@@ -27,16 +49,7 @@ export function CompareTables({ result }: { result: CompareResultLike }) {
             </thead>
             <tbody>
               {result.scores.map((s) => (
-                <tr key={s.checkpoint} data-checkpoint={s.checkpoint}>
-                  <th scope="row" className="mono">
-                    {s.checkpoint}
-                  </th>
-                  {HELD_OUT_MEASURES.map((m) => (
-                    <td className="num" key={m.key} data-field={m.key} data-value={String(s[m.key])}>
-                      {m.percent ? fmtPercent(s[m.key] as number) : fmtNumber(s[m.key] as number)}
-                    </td>
-                  ))}
-                </tr>
+                <CheckpointRow key={s.checkpoint} row={s} measures={HELD_OUT_MEASURES} />
               ))}
             </tbody>
           </table>
@@ -62,16 +75,7 @@ export function CompareTables({ result }: { result: CompareResultLike }) {
               {result.rows
                 .filter((r) => r.tap === tap)
                 .map((r) => (
-                  <tr key={r.checkpoint} data-checkpoint={r.checkpoint}>
-                    <th scope="row" className="mono">
-                      {r.checkpoint}
-                    </th>
-                    {COMPARE_METRICS.map((m) => (
-                      <td className="num" key={m.key} data-field={m.key} data-value={String(r[m.key])}>
-                        {m.percent ? fmtPercent(r[m.key] as number) : fmtNumber(r[m.key] as number)}
-                      </td>
-                    ))}
-                  </tr>
+                  <CheckpointRow key={r.checkpoint} row={r} measures={COMPARE_METRICS} />
                 ))}
             </tbody>
           </table>

@@ -4,6 +4,7 @@
 // --figure compare|compare-heldout` draw the same specs.
 import type { FigureSpec } from '../../figures/types.js';
 import type { ThemeName } from '../../figures/theme.js';
+import type { CheckpointScore } from '../../../core/ops/score.js';
 
 /** One row of the comparison: a checkpoint at a tap (the shape of `CompareRow` in src/core/ops/compare.ts). */
 export interface CompareRowLike {
@@ -14,18 +15,8 @@ export interface CompareRowLike {
   [metric: string]: string | number;
 }
 
-/** A checkpoint's held-out scores (the shape of `CheckpointScore` in src/core/ops/score.ts). */
-export interface ScoreLike {
-  checkpoint: string;
-  stage: string;
-  rewardAccuracy: number;
-  rewardMargin: number;
-  judgeMetric: string;
-  judgeValue: number;
-  meanAbsCorr: number;
-  layer: number;
-  tap: string;
-}
+/** A checkpoint's held-out scores, as the `compare` operation stores them. */
+export type ScoreLike = CheckpointScore;
 
 export interface CompareResultLike {
   base: string;

@@ -5,6 +5,7 @@ import { useContext, useState } from 'react';
 import { figureCsv, renderFigure, type FigureSpec, type ThemeName } from '../../figures/index.js';
 import { downloadBlob, selfContainedSvg, svgToPngBlob } from '../exportFigure.js';
 import { ThemeContext } from '../theme.js';
+import { NumberField } from './NumberField.js';
 
 const DPIS = [96, 150, 300, 600];
 
@@ -77,26 +78,8 @@ export function FigureExport({
     <details className={variant === 'figure' ? 'figure-export' : 'figure-export ms-export'}>
       <summary>{label}</summary>
       <div className="export-controls">
-        <label>
-          Width (px)
-          <input
-            type="number"
-            min={120}
-            max={8000}
-            value={width}
-            onChange={(e) => setWidth(Number(e.target.value))}
-          />
-        </label>
-        <label>
-          Height (px)
-          <input
-            type="number"
-            min={80}
-            max={8000}
-            value={height}
-            onChange={(e) => setHeight(Number(e.target.value))}
-          />
-        </label>
+        <NumberField label="Width (px)" value={width} onChange={setWidth} min={120} max={8000} />
+        <NumberField label="Height (px)" value={height} onChange={setHeight} min={80} max={8000} />
         <label>
           DPI
           <select value={dpi} onChange={(e) => setDpi(Number(e.target.value))}>

@@ -1,6 +1,7 @@
 // The Features view's forms: a form that starts a job (submit button, then the job's progress or its
-// failure), its number fields, and the shuffles and seed of a permutation null.
+// failure), and the shuffles and seed of a permutation null.
 import type { ReactNode } from 'react';
+import { NumberField } from '../components/NumberField.js';
 import { ErrorState } from '../components/States.js';
 import type { JobView } from '../data.js';
 import { JobProgress } from '../neurons/JobProgress.js';
@@ -39,39 +40,6 @@ export function JobForm({
       {run.job && run.running && <JobProgress job={run.job} onCancel={run.cancel} />}
       {run.error && <ErrorState title={failedTitle} error={run.error} />}
     </>
-  );
-}
-
-/** A labelled number input. */
-export function NumberField({
-  label,
-  value,
-  onChange,
-  min,
-  max,
-  step,
-  title,
-}: {
-  label: string;
-  value: number;
-  onChange: (v: number) => void;
-  min?: number;
-  max?: number;
-  step?: number;
-  title?: string;
-}) {
-  return (
-    <label title={title}>
-      {label}
-      <input
-        type="number"
-        value={value}
-        min={min}
-        max={max}
-        step={step}
-        onChange={(e) => onChange(Number(e.target.value))}
-      />
-    </label>
   );
 }
 

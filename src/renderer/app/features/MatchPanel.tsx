@@ -6,11 +6,12 @@ import type { OpInput } from '../../../core/api.js';
 import type { OpResult } from '../../../core/service.js';
 import { matchAlignmentSpec, matchScatterSpec } from '../components/viewFigures.js';
 import { Figure } from '../components/Figure.js';
+import { NumberField } from '../components/NumberField.js';
 import { dec3, int } from '../neurons/format.js';
-import { JobForm, NullFields, NumberField } from './JobForm.js';
+import { JobForm, NullFields } from './JobForm.js';
 import { NullResult } from './NullResult.js';
 import { asNumbers, useRememberedRun } from './results.js';
-import { SidePair, rememberedSide, sidesInput, type SidesPanelProps } from './TapFields.js';
+import { SidePair, sidesInput, type SidesPanelProps, useSides } from './TapFields.js';
 
 type MatchInput = OpInput<'match'>;
 type Rule = NonNullable<NonNullable<MatchInput['options']>['rule']>;
@@ -31,8 +32,7 @@ export function MatchPanel({ checkpoints, recordings, saes, initial }: SidesPane
   // The form starts from the last completed run (whose stored result is re-read), else from defaults.
   const { last, run, sent } = useRememberedRun('match', checkpoints);
   const o = last?.options ?? {};
-  const [a, setA] = useState(() => rememberedSide(last, 'a', initial[0]));
-  const [b, setB] = useState(() => rememberedSide(last, 'b', initial[1]));
+  const sides = useSides(last, initial);
   const [direction, setDirection] = useState<'b-to-a' | 'a-to-b'>(o.direction ?? 'b-to-a');
   const [rule, setRule] = useState<Rule>(o.rule ?? 'many-to-1');
   const [thresholdOn, setThresholdOn] = useState(o.rThreshold !== null);
@@ -44,7 +44,7 @@ export function MatchPanel({ checkpoints, recordings, saes, initial }: SidesPane
   const [seed, setSeed] = useState(last?.seed ?? 0);
   const submit = () =>
     run.start({
-      ...sidesInput(a, b),
+      ...sidesInput(sides),
       options: {
         direction,
         rule,
@@ -61,15 +61,7 @@ export function MatchPanel({ checkpoints, recordings, saes, initial }: SidesPane
   return (
     <div className="ms-features-panel">
       <JobForm run={run} onSubmit={submit} submitLabel="Match" failedTitle="Matching failed">
-        <SidePair
-          a={a}
-          b={b}
-          onA={setA}
-          onB={setB}
-          checkpoints={checkpoints}
-          recordings={recordings}
-          saes={saes}
-        />
+        <SidePair sides={sides} checkpoints={checkpoints} recordings={recordings} saes={saes} />
         <div className="ms-form-row">
           <label title="Which side picks its partner: the paper lets each B feature pick an A feature">
             Direction

@@ -2,6 +2,7 @@
 // (`sae.train` job).
 import { useId, useState } from 'react';
 import { Figure } from '../components/Figure.js';
+import { NumberField } from '../components/NumberField.js';
 import { saeCurveSpec, saeDensitySpec, saeHasDensity } from '../components/viewFigures.js';
 import { Empty, ErrorState, Loading } from '../components/States.js';
 import { useQuery, useReloadOnJobEnd } from '../data.js';
@@ -10,7 +11,7 @@ import { duration } from '../neurons/JobProgress.js';
 import { TapPicker, type TapValue } from '../neurons/TapPicker.js';
 import type { CheckpointInfo, RecordingInfo } from '../neurons/taps.js';
 import { useJobRun } from '../neurons/useJobRun.js';
-import { JobForm, NumberField } from './JobForm.js';
+import { JobForm } from './JobForm.js';
 import type { SaeInfo } from './TapFields.js';
 
 const METRICS: {

@@ -4,12 +4,11 @@ import { useState } from 'react';
 import { JobForm, NullFields } from './JobForm.js';
 import { NullResult } from './NullResult.js';
 import { asNumbers, useRememberedRun } from './results.js';
-import { SidePair, refOf, rememberedSide, type SidesPanelProps } from './TapFields.js';
+import { SidePair, refOf, type SidesPanelProps, useSides } from './TapFields.js';
 
 export function SimilarityPanel({ checkpoints, recordings, initial }: Omit<SidesPanelProps, 'saes'>) {
   const { last, run, sent } = useRememberedRun('similarity', checkpoints);
-  const [a, setA] = useState(() => rememberedSide(last, 'a', initial[0]));
-  const [b, setB] = useState(() => rememberedSide(last, 'b', initial[1]));
+  const sides = useSides(last, initial);
   const [measure, setMeasure] = useState<'svcca' | 'rsa'>(last?.measure ?? 'svcca');
   const [mode, setMode] = useState<'svcca' | 'svcca-paper-compat'>(last?.mode ?? 'svcca');
   const [shuffles, setShuffles] = useState(last?.shuffles ?? 1000);
@@ -17,8 +16,8 @@ export function SimilarityPanel({ checkpoints, recordings, initial }: Omit<Sides
   const [maxTokens, setMaxTokens] = useState<number | ''>(last?.maxTokens ?? '');
   const submit = () =>
     run.start({
-      a: refOf(a),
-      b: refOf(b),
+      a: refOf(sides.a),
+      b: refOf(sides.b),
       measure,
       ...(measure === 'svcca' ? { mode } : {}),
       shuffles,
@@ -34,7 +33,7 @@ export function SimilarityPanel({ checkpoints, recordings, initial }: Omit<Sides
         submitLabel={`Compute ${measure === 'svcca' ? 'SVCCA' : 'RSA'}`}
         failedTitle="The similarity could not be computed"
       >
-        <SidePair a={a} b={b} onA={setA} onB={setB} checkpoints={checkpoints} recordings={recordings} />
+        <SidePair sides={sides} checkpoints={checkpoints} recordings={recordings} />
         <div className="ms-form-row">
           <label>
             Measure

@@ -9,7 +9,7 @@ import { subspacesSpec } from '../components/viewFigures.js';
 import { dec3, int } from '../neurons/format.js';
 import { JobForm, NullFields } from './JobForm.js';
 import { useRememberedRun } from './results.js';
-import { SidePair, rememberedSide, sidesInput, type SidesPanelProps } from './TapFields.js';
+import { SidePair, sidesInput, type SidesPanelProps, useSides } from './TapFields.js';
 
 type SubspacesInput = OpInput<'subspaces'>;
 
@@ -19,11 +19,10 @@ const P_FORMULA = '(1 + #{null ≥ observed}) / (1 + N)';
 
 export function SubspacesPanel({ checkpoints, recordings, saes, initial }: SidesPanelProps) {
   const { last, run, sent } = useRememberedRun('subspaces', checkpoints);
-  const [a, setA] = useState(() => rememberedSide(last, 'a', initial[0]));
-  const [b, setB] = useState(() => rememberedSide(last, 'b', initial[1]));
+  const sides = useSides(last, initial);
   const [shuffles, setShuffles] = useState(last?.shuffles ?? 1000);
   const [seed, setSeed] = useState(last?.seed ?? 0);
-  const submit = () => run.start({ ...sidesInput(a, b), shuffles, seed });
+  const submit = () => run.start({ ...sidesInput(sides), shuffles, seed });
   const r = run.result;
   return (
     <div className="ms-features-panel">
@@ -33,15 +32,7 @@ export function SubspacesPanel({ checkpoints, recordings, saes, initial }: Sides
         submitLabel="Compare subspaces"
         failedTitle="Subspaces could not be compared"
       >
-        <SidePair
-          a={a}
-          b={b}
-          onA={setA}
-          onB={setB}
-          checkpoints={checkpoints}
-          recordings={recordings}
-          saes={saes}
-        />
+        <SidePair sides={sides} checkpoints={checkpoints} recordings={recordings} saes={saes} />
         <div className="ms-form-row">
           <NullFields
             shuffles={shuffles}

@@ -1,4 +1,5 @@
 // The A and B sides of a cross-checkpoint analysis: a checkpoint and tap each, optionally an SAE each.
+import { useState } from 'react';
 import type { OpResult } from '../../../core/service.js';
 import { TapPicker, type TapValue } from '../neurons/TapPicker.js';
 import type { CheckpointInfo, RecordingInfo } from '../neurons/taps.js';
@@ -66,20 +67,33 @@ export interface SidesPanelProps {
   initial: [Side, Side];
 }
 
-/** The A and B sides of a two-sided analysis, side by side. */
-export function SidePair({
-  a,
-  b,
-  onA,
-  onB,
-  checkpoints,
-  recordings,
-  saes,
-}: {
+/** The A and B sides of a panel's form and their setters. */
+export interface Sides {
   a: Side;
   b: Side;
-  onA: (v: Side) => void;
-  onB: (v: Side) => void;
+  setA: (v: Side) => void;
+  setB: (v: Side) => void;
+}
+
+/**
+ * The sides of a panel's form: those of the remembered input `last` (each tap, and its SAE if it had one),
+ * else `initial`.
+ */
+export function useSides(
+  last: { a: TapValue; b: TapValue; saeA?: string; saeB?: string } | undefined,
+  initial: [Side, Side],
+): Sides {
+  const [a, setA] = useState<Side>(() => (last ? { ...last.a, sae: last.saeA ?? '' } : initial[0]));
+  const [b, setB] = useState<Side>(() => (last ? { ...last.b, sae: last.saeB ?? '' } : initial[1]));
+  return { a, b, setA, setB };
+}
+
+/** The A and B fields of a two-sided analysis, side by side. */
+export function SidePair({
+  sides,
+  ...pickers
+}: {
+  sides: Sides;
   checkpoints: CheckpointInfo[];
   recordings: RecordingInfo[];
   /** Offer an SAE picker on each side (matching and subspaces). */
@@ -87,22 +101,8 @@ export function SidePair({
 }) {
   return (
     <div className="ms-sides">
-      <SideFields
-        side="A"
-        value={a}
-        onChange={onA}
-        checkpoints={checkpoints}
-        recordings={recordings}
-        saes={saes}
-      />
-      <SideFields
-        side="B"
-        value={b}
-        onChange={onB}
-        checkpoints={checkpoints}
-        recordings={recordings}
-        saes={saes}
-      />
+      <SideFields side="A" value={sides.a} onChange={sides.setA} {...pickers} />
+      <SideFields side="B" value={sides.b} onChange={sides.setB} {...pickers} />
     </div>
   );
 }
@@ -117,18 +117,8 @@ export function defaultSides(checkpoints: CheckpointInfo[], tap: string): [Side,
   ];
 }
 
-/** Side `s` of a remembered input (its tap, and its SAE if it had one), or `fallback` without one. */
-export function rememberedSide(
-  input: { a: TapValue; b: TapValue; saeA?: string; saeB?: string } | undefined,
-  s: 'a' | 'b',
-  fallback: Side,
-): Side {
-  if (!input) return fallback;
-  return { ...input[s], sae: (s === 'a' ? input.saeA : input.saeB) ?? '' };
-}
-
 /** The sides of an analysis's input: both tap references, and the SAE of each side that picked one. */
-export function sidesInput(a: Side, b: Side): { a: TapValue; b: TapValue; saeA?: string; saeB?: string } {
+export function sidesInput({ a, b }: Sides): { a: TapValue; b: TapValue; saeA?: string; saeB?: string } {
   return { a: refOf(a), b: refOf(b), ...(a.sae ? { saeA: a.sae } : {}), ...(b.sae ? { saeB: b.sae } : {}) };
 }
 

@@ -270,13 +270,16 @@ export function HeatmapCanvas({
       requestAnimationFrame(() => showTip(cellAt(v, w / 2, h / 2, n), w / 2, h / 2, true));
       request();
     };
-    el.addEventListener('wheel', onWheel, { passive: false });
-    el.addEventListener('pointerdown', onDown);
-    el.addEventListener('pointermove', onMove);
-    el.addEventListener('pointerup', onUp);
-    el.addEventListener('pointercancel', onUp);
-    el.addEventListener('pointerleave', onLeave);
-    el.addEventListener('keydown', onKey);
+    // Every listener goes with one abort, in the cleanup.
+    const listening = new AbortController();
+    const { signal } = listening;
+    el.addEventListener('wheel', onWheel, { passive: false, signal });
+    el.addEventListener('pointerdown', onDown, { signal });
+    el.addEventListener('pointermove', onMove, { signal });
+    el.addEventListener('pointerup', onUp, { signal });
+    el.addEventListener('pointercancel', onUp, { signal });
+    el.addEventListener('pointerleave', onLeave, { signal });
+    el.addEventListener('keydown', onKey, { signal });
 
     // Colour the matrix once per level, yielding between levels so the page stays responsive.
     (async () => {
@@ -318,13 +321,7 @@ export function HeatmapCanvas({
       if (frame) cancelAnimationFrame(frame);
       for (const b of levels) b.close();
       controls.current = null;
-      el.removeEventListener('wheel', onWheel);
-      el.removeEventListener('pointerdown', onDown);
-      el.removeEventListener('pointermove', onMove);
-      el.removeEventListener('pointerup', onUp);
-      el.removeEventListener('pointercancel', onUp);
-      el.removeEventListener('pointerleave', onLeave);
-      el.removeEventListener('keydown', onKey);
+      listening.abort();
     };
   }, [n, values, corr, order, domain, theme, diff, controls]);
 
