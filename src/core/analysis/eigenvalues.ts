@@ -28,8 +28,12 @@ import {
 } from '../backend/wasm-heap.js';
 import { tridiagonalEigenvalues } from './linalg.js';
 
-/** Half-bandwidth of stage 1: XNNPACK is as fast for 16 as for 64 columns, and stage 2 costs ~7 b n^2. */
-const BAND = 16;
+/**
+ * Half-bandwidth of stage 1. Stage 1 costs ~2 n^3 XNNPACK flops whatever b is (it ran at 31-37 GFLOP/s
+ * for b = 8 to 64) plus ~n^3 / (3 b) floats of memory traffic; stage 2 costs ~6 b n^2 float64 flops.
+ * n = 2,048 on the reference machine: b = 4, 6, 8, 10, 16 took 1.13, 1.06, 0.98, 1.11, 1.14 s in all.
+ */
+const BAND = 8;
 
 /** True when the active TF.js backend is wasm, i.e. when {@link symmetricEigenvaluesTwoStage} can run. */
 export function twoStageAvailable(): boolean {
