@@ -19,7 +19,7 @@ import {
   effectiveRank,
   activationVariance,
   monosemanticity,
-  svcca,
+  canonicalCorrelations,
   prepareSvcca,
   svccaScoreForPermutation,
   prepareRsa,
@@ -399,11 +399,12 @@ export async function similarityOp(
       shuffles,
     };
     if (req.measure === 'svcca') {
+      // One preparation serves the observed score and every shuffle.
       const p = prepareSvcca(A, B, { mode });
-      const r = svcca(A, B, { mode });
-      observed = r.score;
+      const correlations = canonicalCorrelations(p);
+      observed = correlations.reduce((s, v) => s + v, 0) / correlations.length;
       stat = (perm) => svccaScoreForPermutation(p, perm);
-      Object.assign(base, { mode, label: SVCCA_MODE_LABELS[mode], kA: r.kA, kB: r.kB, warnings: r.warnings });
+      Object.assign(base, { mode, label: SVCCA_MODE_LABELS[mode], kA: p.kA, kB: p.kB, warnings: p.warnings });
     } else {
       const p = prepareRsa(A, B);
       observed = rsaScore(p);
