@@ -1,6 +1,6 @@
 // The Features view's forms: a form that starts a job (submit button, then the job's progress or its
 // failure), and the shuffles and seed of a permutation null.
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { NumberField } from '../components/NumberField.js';
 import { ErrorState } from '../components/States.js';
 import type { JobView } from '../data.js';
@@ -43,18 +43,27 @@ export function JobForm({
   );
 }
 
-/** The permutations of a null (0: none) and the seed that draws them. */
+/** The permutations of a null (0: none) and the seed that draws them, with their setters. */
+export interface NullSettings {
+  shuffles: number;
+  seed: number;
+  setShuffles: (v: number) => void;
+  setSeed: (v: number) => void;
+}
+
+/** A panel's null settings, starting from the remembered input's (else 1,000 shuffles, seed 0). */
+export function useNullSettings(last: { shuffles?: number; seed?: number } | undefined): NullSettings {
+  const [shuffles, setShuffles] = useState(last?.shuffles ?? 1000);
+  const [seed, setSeed] = useState(last?.seed ?? 0);
+  return { shuffles, seed, setShuffles, setSeed };
+}
+
+/** The shuffles and seed fields of a null. */
 export function NullFields({
-  shuffles,
-  onShuffles,
-  seed,
-  onSeed,
+  settings,
   title,
 }: {
-  shuffles: number;
-  onShuffles: (v: number) => void;
-  seed: number;
-  onSeed: (v: number) => void;
+  settings: NullSettings;
   /** What is shuffled, on hover of the shuffles field. */
   title: string;
 }) {
@@ -62,13 +71,13 @@ export function NullFields({
     <>
       <NumberField
         label="Shuffles"
-        value={shuffles}
-        onChange={onShuffles}
+        value={settings.shuffles}
+        onChange={settings.setShuffles}
         min={0}
         max={100000}
         title={title}
       />
-      <NumberField label="Seed" value={seed} onChange={onSeed} min={0} />
+      <NumberField label="Seed" value={settings.seed} onChange={settings.setSeed} min={0} />
     </>
   );
 }

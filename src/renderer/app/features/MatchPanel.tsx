@@ -8,7 +8,7 @@ import { matchAlignmentSpec, matchScatterSpec } from '../components/viewFigures.
 import { Figure } from '../components/Figure.js';
 import { NumberField } from '../components/NumberField.js';
 import { dec3, int } from '../neurons/format.js';
-import { JobForm, NullFields } from './JobForm.js';
+import { JobForm, NullFields, useNullSettings } from './JobForm.js';
 import { NullResult } from './NullResult.js';
 import { asNumbers, useRememberedRun } from './results.js';
 import { SidePair, sidesInput, type SidesPanelProps, useSides } from './TapFields.js';
@@ -40,8 +40,7 @@ export function MatchPanel({ checkpoints, recordings, saes, initial }: SidesPane
   const [tokenFilters, setTokenFilters] = useState(o.tokenFilters ?? true);
   const [sharedToken, setSharedToken] = useState(o.sharedToken ?? true);
   const [topK, setTopK] = useState(o.topK ?? 5);
-  const [shuffles, setShuffles] = useState(last?.shuffles ?? 1000);
-  const [seed, setSeed] = useState(last?.seed ?? 0);
+  const nulls = useNullSettings(last);
   const submit = () =>
     run.start({
       ...sidesInput(sides),
@@ -53,8 +52,8 @@ export function MatchPanel({ checkpoints, recordings, saes, initial }: SidesPane
         sharedToken,
         topK,
       },
-      shuffles,
-      seed,
+      shuffles: nulls.shuffles,
+      seed: nulls.seed,
     });
   const result = run.result;
 
@@ -108,10 +107,7 @@ export function MatchPanel({ checkpoints, recordings, saes, initial }: SidesPane
             title="Top activations per feature that the token filters look at"
           />
           <NullFields
-            shuffles={shuffles}
-            onShuffles={setShuffles}
-            seed={seed}
-            onSeed={setSeed}
+            settings={nulls}
             title="Permutations of the null for SVCCA and RSA of the kept pairs (0: none)"
           />
         </div>

@@ -1,7 +1,7 @@
 // SVCCA or RSA between two taps over the same probe tokens (`similarity` job), with the permutation null,
 // its histogram and the p-value with its formula. The SVCCA mode is labelled as the result labels it.
 import { useState } from 'react';
-import { JobForm, NullFields } from './JobForm.js';
+import { JobForm, NullFields, useNullSettings } from './JobForm.js';
 import { NullResult } from './NullResult.js';
 import { asNumbers, useRememberedRun } from './results.js';
 import { SidePair, refOf, type SidesPanelProps, useSides } from './TapFields.js';
@@ -11,8 +11,7 @@ export function SimilarityPanel({ checkpoints, recordings, initial }: Omit<Sides
   const sides = useSides(last, initial);
   const [measure, setMeasure] = useState<'svcca' | 'rsa'>(last?.measure ?? 'svcca');
   const [mode, setMode] = useState<'svcca' | 'svcca-paper-compat'>(last?.mode ?? 'svcca');
-  const [shuffles, setShuffles] = useState(last?.shuffles ?? 1000);
-  const [seed, setSeed] = useState(last?.seed ?? 0);
+  const nulls = useNullSettings(last);
   const [maxTokens, setMaxTokens] = useState<number | ''>(last?.maxTokens ?? '');
   const submit = () =>
     run.start({
@@ -20,8 +19,8 @@ export function SimilarityPanel({ checkpoints, recordings, initial }: Omit<Sides
       b: refOf(sides.b),
       measure,
       ...(measure === 'svcca' ? { mode } : {}),
-      shuffles,
-      seed,
+      shuffles: nulls.shuffles,
+      seed: nulls.seed,
       ...(maxTokens === '' ? {} : { maxTokens }),
     });
   const r = run.result;
@@ -54,13 +53,7 @@ export function SimilarityPanel({ checkpoints, recordings, initial }: Omit<Sides
               </select>
             </label>
           )}
-          <NullFields
-            shuffles={shuffles}
-            onShuffles={setShuffles}
-            seed={seed}
-            onSeed={setSeed}
-            title="Permutations of B's rows for the null (0: none)"
-          />
+          <NullFields settings={nulls} title="Permutations of B's rows for the null (0: none)" />
           <label title="Probe tokens used, a seeded sample of the non-special ones (default 4,000 for SVCCA, 1,000 for RSA, whose RDM is n × n)">
             Max tokens
             <input

@@ -1,13 +1,12 @@
 // Semantic subspaces (`subspaces` job, Lan et al. §4): per concept category, the features of A and B whose
 // top tokens belong to it, paired within the category, and SVCCA and RSA of the pairs against a null.
-import { useState } from 'react';
 import type { OpInput } from '../../../core/api.js';
 import type { OpResult } from '../../../core/service.js';
 import { formatPValue } from '../../figures/index.js';
 import { Figure } from '../components/Figure.js';
 import { subspacesSpec } from '../components/viewFigures.js';
 import { dec3, int } from '../neurons/format.js';
-import { JobForm, NullFields } from './JobForm.js';
+import { JobForm, NullFields, useNullSettings } from './JobForm.js';
 import { useRememberedRun } from './results.js';
 import { SidePair, sidesInput, type SidesPanelProps, useSides } from './TapFields.js';
 
@@ -20,9 +19,8 @@ const P_FORMULA = '(1 + #{null ≥ observed}) / (1 + N)';
 export function SubspacesPanel({ checkpoints, recordings, saes, initial }: SidesPanelProps) {
   const { last, run, sent } = useRememberedRun('subspaces', checkpoints);
   const sides = useSides(last, initial);
-  const [shuffles, setShuffles] = useState(last?.shuffles ?? 1000);
-  const [seed, setSeed] = useState(last?.seed ?? 0);
-  const submit = () => run.start({ ...sidesInput(sides), shuffles, seed });
+  const nulls = useNullSettings(last);
+  const submit = () => run.start({ ...sidesInput(sides), shuffles: nulls.shuffles, seed: nulls.seed });
   const r = run.result;
   return (
     <div className="ms-features-panel">
@@ -34,13 +32,7 @@ export function SubspacesPanel({ checkpoints, recordings, saes, initial }: Sides
       >
         <SidePair sides={sides} checkpoints={checkpoints} recordings={recordings} saes={saes} />
         <div className="ms-form-row">
-          <NullFields
-            shuffles={shuffles}
-            onShuffles={setShuffles}
-            seed={seed}
-            onSeed={setSeed}
-            title="Permutations for each category's null (0: none)"
-          />
+          <NullFields settings={nulls} title="Permutations for each category's null (0: none)" />
         </div>
         <p className="ms-what">
           A feature belongs to a category when its top-activating tokens are words of that category (the
