@@ -284,10 +284,13 @@ export async function figureSpec(
         );
       const values = (measure === 'svcca' ? m.svccaNull : m.rsaNull) ?? [];
       return withOptions(
-        nullSpec(s, values, `${measure === 'svcca' ? 'SVCCA' : 'RSA'} of matched pairs`, {
-          ...sides,
-          pairs: m.kept,
-        }),
+        nullSpec(
+          s,
+          values,
+          `${measure === 'svcca' ? 'SVCCA' : 'RSA'} of matched pairs`,
+          { ...sides, pairs: m.kept },
+          { datapoints: 'pairs' },
+        ),
         look,
       );
     }
