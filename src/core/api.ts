@@ -267,6 +267,44 @@ export const OPS = {
 } as const satisfies Record<string, { kind: 'query' | 'job'; input: z.ZodType; summary: string }>;
 
 export type OpName = keyof typeof OPS;
+
+/** Operations that answer at once (`call`). */
+export type QueryOp = { [N in OpName]: (typeof OPS)[N]['kind'] extends 'query' ? N : never }[OpName];
+/** Operations that run as jobs, with progress and cancel (`startJob`). */
+export type JobOp = Exclude<OpName, QueryOp>;
+
+/** One event a running operation reports (the engine host's workers, IPC, server-sent events). */
+export type EngineEvent =
+  | ({ kind: 'progress' } & {
+      phase: string;
+      done: number;
+      total: number;
+      unit?: string;
+      metrics?: Record<string, number>;
+    })
+  | { kind: 'message'; text: string }
+  | { kind: 'record'; record: string; data: Record<string, unknown> };
+
+export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** A job, running or finished. */
+export interface JobInfo {
+  id: string;
+  op: OpName;
+  input: unknown;
+  status: JobStatus;
+  startedAt: string;
+  endedAt?: string;
+  /** The latest progress event. */
+  progress?: EngineEvent;
+  error?: string;
+  result?: unknown;
+}
+
+/** What a job broadcasts: its events, and its end. */
+export type JobEvent = { jobId: string; op: OpName } & (
+  { type: 'event'; event: EngineEvent } | { type: 'end'; status: JobStatus; error?: string; result?: unknown }
+);
 /** What a caller may send for an operation (defaults not yet applied). */
 export type OpInput<N extends OpName> = z.input<(typeof OPS)[N]['input']>;
 /** The input after validation and defaults. */

@@ -90,6 +90,27 @@ export function printCompare(r: CompareResult): void {
   }
 }
 
+/** The options `common` adds to an analysis command. */
+interface CommonOpts {
+  project: string;
+  probe: string;
+  json?: boolean;
+}
+/** `common` plus one CHECKPOINT and TAP. */
+interface TapOpts extends CommonOpts {
+  checkpoint: string;
+  tap: string;
+}
+/** The options `pairArgs` adds: sides A and B, optional SAEs on each, the null's shuffles and seed. */
+interface PairOpts extends CommonOpts {
+  a: string;
+  b: string;
+  saeA?: string;
+  saeB?: string;
+  shuffles: number;
+  seed: number;
+}
+
 export function registerAnalysisCommands(p: Command): void {
   p.command('record')
     .description("Record a checkpoint's activations on a probe set into the project's store (resumable)")
@@ -255,16 +276,13 @@ export function registerAnalysisCommands(p: Command): void {
     .option('--csv <file>', 'write the matrix as CSV')
     .option('--diff <checkpoint>', 'also the difference (this - other) to another checkpoint of the same tap')
     .action(
-      async (o: {
-        project: string;
-        probe: string;
-        json?: boolean;
-        checkpoint: string;
-        tap: string;
-        out?: string;
-        csv?: string;
-        diff?: string;
-      }) => {
+      async (
+        o: TapOpts & {
+          out?: string;
+          csv?: string;
+          diff?: string;
+        },
+      ) => {
         const ref: TapRef = { checkpoint: o.checkpoint, tap: o.tap, probe: o.probe };
         const r = await withProject(o.project, o.json, async (project, reporter, signal) => {
           const c = await correlationOp(project, ref, reporter, signal);
@@ -319,15 +337,12 @@ export function registerAnalysisCommands(p: Command): void {
     .option('--top-k <n>', 'top activations for the dominant concept', int('--top-k'), 20)
     .option('--csv <file>', 'write per-neuron scores as CSV')
     .action(
-      async (o: {
-        project: string;
-        probe: string;
-        json?: boolean;
-        checkpoint: string;
-        tap: string;
-        topK: number;
-        csv?: string;
-      }) => {
+      async (
+        o: TapOpts & {
+          topK: number;
+          csv?: string;
+        },
+      ) => {
         const r = await withProject(o.project, o.json, (project, reporter, signal) =>
           monosemanticityOp(
             project,
@@ -407,18 +422,13 @@ export function registerAnalysisCommands(p: Command): void {
       )
       .option('--null-out <file.npy>', 'write the null distribution')
       .action(
-        async (o: {
-          project: string;
-          probe: string;
-          json?: boolean;
-          a: string;
-          b: string;
-          shuffles: number;
-          seed: number;
-          maxTokens?: number;
-          mode: 'svcca';
-          nullOut?: string;
-        }) => {
+        async (
+          o: PairOpts & {
+            maxTokens?: number;
+            mode: 'svcca';
+            nullOut?: string;
+          },
+        ) => {
           const r = await withProject(o.project, o.json, (project, reporter, signal) =>
             similarityOp(
               project,
@@ -481,21 +491,14 @@ export function registerAnalysisCommands(p: Command): void {
     .option('--no-token-filters', 'switch off the non-concept and shared-token filters')
     .option('--csv <file>', 'write the kept pairs as CSV')
     .action(
-      async (o: {
-        project: string;
-        probe: string;
-        json?: boolean;
-        a: string;
-        b: string;
-        saeA?: string;
-        saeB?: string;
-        rule: 'many-to-1';
-        threshold: string;
-        tokenFilters: boolean;
-        shuffles: number;
-        seed: number;
-        csv?: string;
-      }) => {
+      async (
+        o: PairOpts & {
+          rule: 'many-to-1';
+          threshold: string;
+          tokenFilters: boolean;
+          csv?: string;
+        },
+      ) => {
         const rThreshold = o.threshold === 'none' ? null : num('--threshold')(o.threshold);
         const r = await withProject(o.project, o.json, (project, reporter, signal) =>
           matchOp(
@@ -565,21 +568,18 @@ export function registerAnalysisCommands(p: Command): void {
     .option('--batch-size <n>', 'tokens per step', int('--batch-size'), 1024)
     .option('--seed <n>', 'seed', int('--seed'), 0)
     .action(
-      async (o: {
-        project: string;
-        probe: string;
-        json?: boolean;
-        checkpoint: string;
-        tap: string;
-        name: string;
-        kind: 'topk';
-        latents: number;
-        k: number;
-        l1?: number;
-        steps: number;
-        batchSize: number;
-        seed: number;
-      }) => {
+      async (
+        o: TapOpts & {
+          name: string;
+          kind: 'topk';
+          latents: number;
+          k: number;
+          l1?: number;
+          steps: number;
+          batchSize: number;
+          seed: number;
+        },
+      ) => {
         const r = await withProject(o.project, o.json, (project, reporter, signal) =>
           saeTrainOp(
             project,
@@ -626,51 +626,39 @@ export function registerAnalysisCommands(p: Command): void {
         ),
     ),
     { saes: true, shufflesHelp: 'permutations for each null' },
-  ).action(
-    async (o: {
-      project: string;
-      probe: string;
-      json?: boolean;
-      a: string;
-      b: string;
-      saeA?: string;
-      saeB?: string;
-      shuffles: number;
-      seed: number;
-    }) => {
-      const r = await withProject(o.project, o.json, (project, reporter, signal) =>
-        subspacesOp(
-          project,
-          {
-            a: parseTapRef(o.a, o.probe),
-            b: parseTapRef(o.b, o.probe),
-            saeA: o.saeA,
-            saeB: o.saeB,
-            shuffles: o.shuffles,
-            seed: o.seed,
-          },
-          reporter,
-          signal,
-        ),
-      );
-      if (o.json) return printJson(r.result);
-      console.log(
-        textTable(
-          ['category', 'features A', 'features B', 'pairs', 'svcca', 'p', 'rsa', 'p'],
-          r.result.categories.map((c) => [
-            c.category,
-            c.nA,
-            c.nB,
-            c.pairs.length,
-            c.similarity?.svcca.score ?? c.skipped ?? '',
-            c.similarity?.svcca.null?.pValue ?? '',
-            c.similarity?.rsa.score ?? '',
-            c.similarity?.rsa.null?.pValue ?? '',
-          ]),
-        ),
-      );
-    },
-  );
+  ).action(async (o: PairOpts) => {
+    const r = await withProject(o.project, o.json, (project, reporter, signal) =>
+      subspacesOp(
+        project,
+        {
+          a: parseTapRef(o.a, o.probe),
+          b: parseTapRef(o.b, o.probe),
+          saeA: o.saeA,
+          saeB: o.saeB,
+          shuffles: o.shuffles,
+          seed: o.seed,
+        },
+        reporter,
+        signal,
+      ),
+    );
+    if (o.json) return printJson(r.result);
+    console.log(
+      textTable(
+        ['category', 'features A', 'features B', 'pairs', 'svcca', 'p', 'rsa', 'p'],
+        r.result.categories.map((c) => [
+          c.category,
+          c.nA,
+          c.nB,
+          c.pairs.length,
+          c.similarity?.svcca.score ?? c.skipped ?? '',
+          c.similarity?.svcca.null?.pValue ?? '',
+          c.similarity?.rsa.score ?? '',
+          c.similarity?.rsa.null?.pValue ?? '',
+        ]),
+      ),
+    );
+  });
 
   p.command('compare')
     .description(

@@ -6,48 +6,28 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
-import { OPS, parseInput, ApiError, type OpName } from '../core/api.js';
+import {
+  OPS,
+  parseInput,
+  ApiError,
+  type EngineEvent,
+  type JobEvent,
+  type JobInfo,
+  type JobStatus,
+  type OpName,
+} from '../core/api.js';
+
+export type { EngineEvent, JobEvent, JobInfo, JobStatus };
 
 export type WorkerRequest =
   | { type: 'call'; id: number; op: string; input: unknown }
   | { type: 'cancel'; id: number }
   | { type: 'close' };
 
-export type EngineEvent =
-  | ({ kind: 'progress' } & {
-      phase: string;
-      done: number;
-      total: number;
-      unit?: string;
-      metrics?: Record<string, number>;
-    })
-  | { kind: 'message'; text: string }
-  | { kind: 'record'; record: string; data: Record<string, unknown> };
-
 export type WorkerReply =
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; error: { code: string; message: string } }
   | { type: 'event'; id: number; event: EngineEvent };
-
-export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
-
-export interface JobInfo {
-  id: string;
-  op: OpName;
-  input: unknown;
-  status: JobStatus;
-  startedAt: string;
-  endedAt?: string;
-  /** The latest progress event. */
-  progress?: EngineEvent;
-  error?: string;
-  result?: unknown;
-}
-
-/** What a job broadcasts: its events, and its end. */
-export type JobEvent = { jobId: string; op: OpName } & (
-  { type: 'event'; event: EngineEvent } | { type: 'end'; status: JobStatus; error?: string; result?: unknown }
-);
 
 interface Pending {
   resolve(v: unknown): void;

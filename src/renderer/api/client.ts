@@ -13,54 +13,24 @@
  * {@link createClient} picks IPC when `window.monoscope` exists, else HTTP. Failures reject with an
  * {@link ApiError} that has a `code` and a `message`, whichever the transport.
  *
- * The renderer imports only types from core (lint), and nothing from `src/main`: the job types of
- * `src/main/engine-host.ts` are repeated here, and `test/unit/main/client-types.test.ts` keeps the two equal.
+ * The renderer imports only types from core (lint), and nothing from `src/main`: the job and event types are
+ * the contract's (`src/core/api.ts`), shared with `src/main/engine-host.ts`.
  * This file uses no DOM types, so it also typechecks (and runs, in tests) under plain Node.
  */
-import type { OPS, OpInput, OpName } from '../../core/api.js';
+import type {
+  EngineEvent,
+  JobEvent,
+  JobInfo,
+  JobOp,
+  JobStatus,
+  OpInput,
+  OpName,
+  QueryOp,
+} from '../../core/api.js';
 import type { OpResult } from '../../core/service.js';
 import { decodeEnvelope, ENVELOPE_TYPE } from './wire.js';
 
-// ---------------------------------------------------------------------------------------------------------
-// Operations, jobs and events (the types of src/main/engine-host.ts, repeated)
-
-/** Operations that answer at once (`call`). */
-export type QueryOp = { [N in OpName]: (typeof OPS)[N]['kind'] extends 'query' ? N : never }[OpName];
-/** Operations that run as jobs, with progress and cancel (`startJob`). */
-export type JobOp = Exclude<OpName, QueryOp>;
-
-/** One event a running operation reports. */
-export type EngineEvent =
-  | ({ kind: 'progress' } & {
-      phase: string;
-      done: number;
-      total: number;
-      unit?: string;
-      metrics?: Record<string, number>;
-    })
-  | { kind: 'message'; text: string }
-  | { kind: 'record'; record: string; data: Record<string, unknown> };
-
-export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
-
-/** A job, running or finished. */
-export interface JobInfo {
-  id: string;
-  op: OpName;
-  input: unknown;
-  status: JobStatus;
-  startedAt: string;
-  endedAt?: string;
-  /** The latest progress event. */
-  progress?: EngineEvent;
-  error?: string;
-  result?: unknown;
-}
-
-/** What a job broadcasts: its events, and its end. */
-export type JobEvent = { jobId: string; op: OpName } & (
-  { type: 'event'; event: EngineEvent } | { type: 'end'; status: JobStatus; error?: string; result?: unknown }
-);
+export type { EngineEvent, JobEvent, JobInfo, JobOp, JobStatus, QueryOp };
 
 /** The input argument of an operation: optional when every field is. */
 type InputArg<N extends OpName> =
