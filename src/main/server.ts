@@ -64,8 +64,17 @@ function tokenOf(req: IncomingMessage, url: URL): string | null {
     ?.split(';')
     .map((c) => c.trim())
     .find((c) => c.startsWith('monoscope_token='));
-  if (cookie) return decodeURIComponent(cookie.slice('monoscope_token='.length));
+  if (cookie) return decodeOrNull(cookie.slice('monoscope_token='.length));
   return url.searchParams.get('token');
+}
+
+/** `decodeURIComponent`, or null for a malformed escape (which must not become a 500). */
+function decodeOrNull(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
 }
 
 function sameToken(a: string | null, b: string): boolean {
@@ -182,7 +191,10 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   });
 
   function serveStatic(res: ServerResponse, pathname: string): void {
-    const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+    const decoded = decodeOrNull(pathname);
+    if (decoded === null)
+      return send(res, 400, { error: { code: 'invalid-input', message: 'malformed %-escape in the path' } });
+    const rel = pathname === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
     const file = normalize(join(rendererDir, rel));
     if (!file.startsWith(rendererDir + sep) && file !== rendererDir)
       return send(res, 404, { error: { code: 'not-found', message: 'no such file' } });
