@@ -6,7 +6,8 @@
  *   - correlation: the Pearson matrix of 2,048 neurons over 50,000 tokens (x scale), on 1 thread and on
  *     `--threads` (default 2) with worker threads; ms and GFLOP/s (2 n d^2 flops, the full product);
  *   - svcca: SVCCA (intended mode, 99% variance) of 2 x 1,000 paired rows of 512 dimensions; ms and k;
- *     the float64 permutation-null statistic per shuffle (median of 20 shuffles);
+ *     the float64 permutation-null statistic per shuffle (median of 20 shuffles), and per shuffle of a
+ *     whole 100-shuffle null on `--threads` worker threads (`permutationNullThreaded`, startup included);
  *   - effective_rank: the eigenvalues of a 2,048 x 2,048 covariance, with the two-stage solver that
  *     effectiveRank uses on wasm (ms) and, once, the float64 solver (ms_float64) and their largest
  *     difference relative to the largest eigenvalue;
@@ -25,6 +26,7 @@ import { covarianceMatrix, effectiveRankOfSpectrum } from '../src/core/analysis/
 import { symmetricEigenvaluesTwoStage } from '../src/core/analysis/eigenvalues.js';
 import { symmetricEigen } from '../src/core/analysis/linalg.js';
 import { prepareSvcca, svcca, svccaScoreForPermutation } from '../src/core/analysis/svcca.js';
+import { permutationNullThreaded } from '../src/core/analysis/null-threads.js';
 import { Rng } from '../src/core/model/rng.js';
 
 const argv = process.argv.slice(2);
@@ -94,6 +96,12 @@ const prepared = prepareSvcca(A, B);
 const perms = Array.from({ length: 21 }, () => rng.shuffle(Array.from({ length: n }, (_, i) => i)));
 svccaScoreForPermutation(prepared, perms[20]); // warm-up
 const shuffleMs = median(() => svccaScoreForPermutation(prepared, perms.pop()!), 20);
+// A whole null of 100 shuffles on `threads` worker threads (startup included), per shuffle.
+const NULL_SHUFFLES = 100;
+const nullMs =
+  (await medianAsync(() =>
+    permutationNullThreaded(sv.score, { measure: 'svcca', prepared }, { shuffles: NULL_SHUFFLES, threads }),
+  )) / NULL_SHUFFLES;
 
 // Effective rank: eigenvalues of a 2,048 x 2,048 covariance (from 4,096 of the tokens).
 const sub = Math.min(rows, 4096);
@@ -149,7 +157,17 @@ console.log(
       ms_threads: multi,
       gflops_threads: Math.round(flops / multi / 1e6),
     },
-    svcca: { n, d, ms: svccaMs, kA: sv.kA, kB: sv.kB, score: sv.score, ms_per_shuffle: shuffleMs },
+    svcca: {
+      n,
+      d,
+      ms: svccaMs,
+      kA: sv.kA,
+      kB: sv.kB,
+      score: sv.score,
+      ms_per_shuffle: shuffleMs,
+      threads,
+      null_ms_per_shuffle_threads: Math.round(nullMs * 10) / 10,
+    },
     effective_rank: {
       d: cols,
       ms: eigMs,

@@ -4,23 +4,16 @@
  * instance, and add the partial Gram matrices: corr = sum over row blocks of Z_b^T Z_b.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorkerScript } from '../worker-script.js';
 import { activeBackend } from '../backend/index.js';
 import type { CorrelationMatrix } from './correlation.js';
 import { accumulateGram, columnScale } from './gram.js';
 import { checkMatrix, type Matrix } from './matrix.js';
 
-/**
- * Starts the worker script: the compiled .js next to this file, or, when running from the .ts sources
- * (tests, benchmarks), the .ts worker after registering tsx's loader inside the worker.
- */
+/** Starts a Gram worker thread (see {@link startWorkerScript}). */
 function startWorker(): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./gram-worker.js', here));
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const worker = new URL('./gram-worker.ts', here).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(worker)}); });`;
-  return new Worker(boot, { eval: true });
+  return startWorkerScript(import.meta.url, 'gram-worker');
 }
 
 /**

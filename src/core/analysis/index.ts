@@ -7,6 +7,7 @@ export * from './matrix.js';
 export * from './linalg.js';
 export * from './correlation.js';
 export { pearsonMatrixThreaded } from './gram-threads.js';
+export { permutationNullThreaded, evaluateNullStatistic, type NullStatistic } from './null-threads.js';
 export * from './sparsity.js';
 export * from './monosemanticity.js';
 export * from './svcca.js';

@@ -22,39 +22,37 @@ export interface PermutationNull {
   formula: string;
 }
 
-/**
- * Draws `shuffles` uniform permutations of 0..n-1 (seeded Fisher-Yates, `Rng`), evaluates
- * `statistic(perm)` on each, and compares with `observed` (p as in the file comment; sd with N - 1).
- */
-export function permutationNull(
-  observed: number,
-  statistic: (perm: Int32Array) => number,
-  n: number,
-  opts: { shuffles?: number; seed?: number } = {},
-): PermutationNull {
+/** Fills `perm` with the next uniform permutation of 0..n-1 drawn from `rng` (Fisher-Yates). */
+export function drawPermutation(rng: Rng, perm: Int32Array): void {
+  const n = perm.length;
+  for (let i = 0; i < n; i++) perm[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+}
+
+/** Checks a null's settings; returns the number of shuffles and the seed, with their defaults. */
+export function nullSettings(observed: number, opts: { shuffles?: number; seed?: number }): [number, number] {
   const N = opts.shuffles ?? 1000;
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(N) || N < 1)
     throw new Error(`permutationNull: shuffles must be a positive integer, got ${N}`);
   if (!Number.isFinite(observed)) throw new Error(`permutationNull: observed statistic is ${observed}`);
-  const rng = new Rng(seed);
-  const perm = new Int32Array(n);
-  const values = new Float64Array(N);
+  return [N, seed];
+}
+
+/** The test's outcome from the null statistics (p as in the file comment; sd with N - 1). */
+export function summarizeNull(observed: number, values: Float64Array, seed: number): PermutationNull {
+  const N = values.length;
   let atLeast = 0;
-  for (let s = 0; s < N; s++) {
-    for (let i = 0; i < n; i++) perm[i] = i;
-    for (let i = n - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      const t = perm[i];
-      perm[i] = perm[j];
-      perm[j] = t;
-    }
-    const v = statistic(perm);
-    values[s] = v;
-    if (v >= observed) atLeast++;
-  }
   let mean = 0;
-  for (const v of values) mean += v;
+  for (const v of values) {
+    if (v >= observed) atLeast++;
+    mean += v;
+  }
   mean /= N;
   let ss = 0;
   for (const v of values) ss += (v - mean) ** 2;
@@ -68,6 +66,28 @@ export function permutationNull(
     seed,
     formula: P_VALUE_FORMULA,
   };
+}
+
+/**
+ * Draws `shuffles` uniform permutations of 0..n-1 (seeded Fisher-Yates, `Rng`), evaluates
+ * `statistic(perm)` on each, and compares with `observed`. `permutationNullThreaded` (null-threads.ts)
+ * gives the same result on several threads.
+ */
+export function permutationNull(
+  observed: number,
+  statistic: (perm: Int32Array) => number,
+  n: number,
+  opts: { shuffles?: number; seed?: number } = {},
+): PermutationNull {
+  const [N, seed] = nullSettings(observed, opts);
+  const rng = new Rng(seed);
+  const perm = new Int32Array(n);
+  const values = new Float64Array(N);
+  for (let s = 0; s < N; s++) {
+    drawPermutation(rng, perm);
+    values[s] = statistic(perm);
+  }
+  return summarizeNull(observed, values, seed);
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import { type Matrix, checkMatrix, takeCols, takeRows } from './matrix.js';
 import { topIndices } from './monosemanticity.js';
-import { permutationNull, type PermutationNull } from './nulls.js';
+import { permutationNullThreaded } from './null-threads.js';
+import type { PermutationNull } from './nulls.js';
 import { prepareRsa, rsaScore } from './rsa.js';
 import {
   prepareSvcca,
@@ -62,6 +63,8 @@ export interface SimilarityOptions {
   /** Permutations of B's rows (default 1,000); 0 skips the null. */
   shuffles?: number;
   seed?: number;
+  /** Stops the nulls (on worker threads when large; see null-threads.ts). */
+  signal?: AbortSignal;
 }
 
 export interface PairedSimilarity {
@@ -73,7 +76,11 @@ export interface PairedSimilarity {
  * SVCCA and RSA between paired rows repA[i] <-> repB[i] (e.g. decoder rows of matched features), each
  * with the permutation null that keeps A and shuffles B's rows (the same permutations for both).
  */
-export function pairedSimilarity(repA: Matrix, repB: Matrix, opts: SimilarityOptions = {}): PairedSimilarity {
+export async function pairedSimilarity(
+  repA: Matrix,
+  repB: Matrix,
+  opts: SimilarityOptions = {},
+): Promise<PairedSimilarity> {
   const shuffles = opts.shuffles ?? 1000;
   const seed = opts.seed ?? 0;
   const sv = prepareSvcca(repA, repB, {
@@ -86,20 +93,15 @@ export function pairedSimilarity(repA: Matrix, repB: Matrix, opts: SimilarityOpt
   const rp = prepareRsa(repA, repB);
   const rsaObs = rsaScore(rp);
   const n = repA.rows;
+  const nullOpts = { shuffles, seed, signal: opts.signal };
   const svNull =
     shuffles > 0
-      ? permutationNull(
-          svScore,
-          (perm) => {
-            const c = canonicalCorrelations(sv, perm);
-            return c.reduce((s, v) => s + v, 0) / c.length;
-          },
-          n,
-          { shuffles, seed },
-        )
+      ? await permutationNullThreaded(svScore, { measure: 'svcca', prepared: sv }, nullOpts)
       : undefined;
   const rsaNull =
-    shuffles > 0 ? permutationNull(rsaObs, (perm) => rsaScore(rp, perm), n, { shuffles, seed }) : undefined;
+    shuffles > 0
+      ? await permutationNullThreaded(rsaObs, { measure: 'rsa', prepared: rp }, nullOpts)
+      : undefined;
   return {
     svcca: {
       score: svScore,
@@ -201,7 +203,7 @@ export interface SubspaceResult {
  * category with 2 or fewer features on either side (or fewer than 3 pairs) is skipped. SVCCA and RSA run on
  * the representation rows (decoder rows, features x d) of the pairs. Call initBackend() first.
  */
-export function semanticSubspaceSimilarity(input: {
+export async function semanticSubspaceSimilarity(input: {
   actsA: Matrix;
   actsB: Matrix;
   tokens: readonly string[];
@@ -210,7 +212,7 @@ export function semanticSubspaceSimilarity(input: {
   sequenceIds?: ArrayLike<number>;
   categories?: Record<string, readonly string[]>;
   similarity?: SimilarityOptions;
-}): SubspaceResult[] {
+}): Promise<SubspaceResult[]> {
   const { actsA, actsB, repA, repB } = input;
   if (repA.rows !== actsA.cols)
     throw new Error(`subspaces: repA has ${repA.rows} rows for ${actsA.cols} features of A`);
@@ -242,7 +244,7 @@ export function semanticSubspaceSimilarity(input: {
       res.skipped = `only ${res.pairs.length} one-to-one pairs`;
       continue;
     }
-    res.similarity = pairedSimilarity(
+    res.similarity = await pairedSimilarity(
       takeRows(
         repA,
         res.pairs.map((p) => p.a),

@@ -7,8 +7,9 @@
  * worker (Atomics), computes its own rows meanwhile, waits, and copies the worker's rows back. Kernels
  * stay synchronous, as TF.js needs.
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { xnnMatMul, type WasmBackend } from './wasm-heap.js';
+import { startWorkerScript } from '../worker-script.js';
 
 interface GemmWorker {
   worker: Worker;
@@ -24,18 +25,9 @@ let jobs = 0;
 const MIN_MACS = 1 << 23;
 const MIN_ROWS = 128;
 
-/**
- * Starts the worker script: the compiled .js next to this file, or, when running from the .ts sources
- * (tests, benchmarks under tsx), the .ts worker after registering tsx's loader inside the worker.
- */
+/** Starts the GEMM worker thread (see {@link startWorkerScript}). */
 function spawn(workerData: object, transfer: MessagePort[]): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts'))
-    return new Worker(new URL('./wasm-gemm-worker.js', here), { workerData, transferList: transfer });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const script = new URL('./wasm-gemm-worker.ts', here).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); });`;
-  return new Worker(boot, { eval: true, workerData, transferList: transfer });
+  return startWorkerScript(import.meta.url, 'wasm-gemm-worker', { workerData, transferList: transfer });
 }
 
 /**

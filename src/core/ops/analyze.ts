@@ -21,10 +21,9 @@ import {
   monosemanticity,
   canonicalCorrelations,
   prepareSvcca,
-  svccaScoreForPermutation,
   prepareRsa,
   rsaScore,
-  permutationNull,
+  permutationNullThreaded,
   matchByActivationCorrelation,
   trainSae,
   evaluateSae,
@@ -48,6 +47,7 @@ import {
   type SaeKind,
   type SaeMetrics,
   type PermutationNull,
+  type NullStatistic,
   type SubspaceResult,
 } from '../analysis/index.js';
 import type { RecordingInfo } from '../store/activations.js';
@@ -159,6 +159,16 @@ async function cachedTap<R extends object>(
   const rec = fast ?? (await ensureRecording(project, ref, reporter, signal));
   const t = readTap(project, ref, rec);
   return cached<R>(project, kind, { ...tapKey(t), ...options }, () => compute(t));
+}
+
+/** Runs `work`; when `signal` was aborted meanwhile, fails with the CancelledError the CLI and jobs expect. */
+async function cancellable<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    throwIfCancelled(signal);
+    throw e;
+  }
 }
 
 /** Row indices without special tokens (BOS/EOS/PAD), optionally a seeded subsample of at most `max`. */
@@ -385,12 +395,12 @@ export async function similarityOp(
     seed,
     maxTokens,
   };
-  return cached<SimilarityResult>(project, 'similarity', inputs, () => {
+  return cached<SimilarityResult>(project, 'similarity', inputs, async () => {
     const rows = usableRows(ta, maxTokens, seed);
     const A = takeRows(ta.x, rows);
     const B = takeRows(tb.x, rows);
     let observed: number;
-    let stat: (perm: Int32Array) => number;
+    let statistic: NullStatistic;
     const base: Omit<SimilarityResult, 'score'> = {
       measure: req.measure,
       label: '',
@@ -403,29 +413,26 @@ export async function similarityOp(
       const p = prepareSvcca(A, B, { mode });
       const correlations = canonicalCorrelations(p);
       observed = correlations.reduce((s, v) => s + v, 0) / correlations.length;
-      stat = (perm) => svccaScoreForPermutation(p, perm);
+      statistic = { measure: 'svcca', prepared: p };
       Object.assign(base, { mode, label: SVCCA_MODE_LABELS[mode], kA: p.kA, kB: p.kB, warnings: p.warnings });
     } else {
       const p = prepareRsa(A, B);
       observed = rsaScore(p);
-      stat = (perm) => rsaScore(p, perm);
+      statistic = { measure: 'rsa', prepared: p };
       base.label = 'RSA: Spearman correlation of the upper triangles of the two Pearson RDMs';
     }
     let nul: PermutationNull | undefined;
     if (shuffles > 0) {
-      let done = 0;
-      nul = permutationNull(
-        observed,
-        (perm) => {
-          done++;
-          if (done % 10 === 0) {
+      nul = await cancellable(signal, () =>
+        permutationNullThreaded(observed, statistic, {
+          shuffles,
+          seed,
+          signal,
+          onProgress: (done, total) => {
             throwIfCancelled(signal);
-            reporter.progress({ phase: `${req.measure} null`, done, total: shuffles, unit: 'shuffle' });
-          }
-          return stat(perm);
-        },
-        rows.length,
-        { shuffles, seed },
+            reporter.progress({ phase: `${req.measure} null`, done, total, unit: 'shuffle' });
+          },
+        }),
       );
     }
     return {
@@ -626,7 +633,7 @@ export async function matchOp(
     shuffles: req.shuffles ?? 0,
     seed: req.seed ?? 0,
   };
-  return cached<MatchOpResult>(project, 'match', inputs, () => {
+  return cached<MatchOpResult>(project, 'match', inputs, async () => {
     const tokens = Array.from(fa.t.ids, (id) => fa.t.tokenizer.tokenString(id));
     const m = matchByActivationCorrelation(fa.acts, fb.acts, {
       ...options,
@@ -647,7 +654,9 @@ export async function matchOp(
         ? takeRows(fb.rep, ib)
         : transposeCols(fb.acts, ib, usableRows(fa.t, 2000, req.seed ?? 0));
       reporter.message(`scoring ${m.pairs.length} matched pairs with SVCCA and RSA (${shuffles} shuffles)`);
-      const ps = pairedSimilarity(repA, repB, { shuffles, seed: req.seed ?? 0 });
+      const ps = await cancellable(signal, () =>
+        pairedSimilarity(repA, repB, { shuffles, seed: req.seed ?? 0, signal }),
+      );
       out.similarity = {
         svcca: {
           measure: 'svcca',
@@ -746,16 +755,18 @@ export async function subspacesOp(
         Int32Array.from({ length: fb.acts.cols }, (_, i) => i),
         rowsForRep,
       );
-    const result = semanticSubspaceSimilarity({
-      actsA: fa.acts,
-      actsB: fb.acts,
-      tokens,
-      repA,
-      repB,
-      sequenceIds: fa.t.seqOf,
-      categories,
-      similarity: { shuffles: req.shuffles ?? 1000, seed: req.seed ?? 0 },
-    });
+    const result = await cancellable(signal, () =>
+      semanticSubspaceSimilarity({
+        actsA: fa.acts,
+        actsB: fb.acts,
+        tokens,
+        repA,
+        repB,
+        sequenceIds: fa.t.seqOf,
+        categories,
+        similarity: { shuffles: req.shuffles ?? 1000, seed: req.seed ?? 0, signal },
+      }),
+    );
     return { result: { categories: result.map((c) => stripNull(c)) } };
   });
 }

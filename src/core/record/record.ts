@@ -28,7 +28,8 @@ import {
   type GPTConfig,
   type Params,
 } from '../model/gpt.js';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorkerScript } from '../worker-script.js';
 import type { ActivationDtype, RecordingInfo, RecordingSettings } from '../store/activations.js';
 import type { ProbeRows } from '../store/probes.js';
 import { StoreError, type Store, type StoreErrorCode } from '../store/store.js';
@@ -325,17 +326,9 @@ function inlineSink(store: Store, init: WriterInit): Sink {
   };
 }
 
-/**
- * Starts the writer worker: the compiled .js next to this file, or, when running from the .ts sources
- * (tests, benchmarks, tsx), the .ts worker after registering tsx's loader inside the worker.
- */
+/** Starts the writer worker thread (see {@link startWorkerScript}). */
 function startWriterWorker(): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./writer-worker.js', here));
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const worker = new URL('./writer-worker.ts', here).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(worker)}); });`;
-  return new Worker(boot, { eval: true });
+  return startWorkerScript(import.meta.url, 'writer-worker');
 }
 
 /** A writer request before it gets its id. */

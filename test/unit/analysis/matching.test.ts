@@ -152,7 +152,7 @@ describe('semantic subspaces', () => {
     expect(cats.Emotions.features).toEqual([]);
   });
 
-  it('pairs within a category one-to-one and scores the paired representation rows with nulls', () => {
+  it('pairs within a category one-to-one and scores the paired representation rows with nulls', async () => {
     const kwA = [' day', ' night', ' week', ' tree', ' lake', ' rain', ' was', ' grew'];
     const kwB = [' lake', ' week', ' day', ' night', ' rain', ' tree', ' grew', ' the'];
     const actsA = acts(kwA);
@@ -164,7 +164,7 @@ describe('semantic subspaces', () => {
       const i = kwA.indexOf(w);
       for (let c = 0; c < 6; c++) repB.data[j * 6 + c] = i >= 0 ? repA.data[i * 6 + c] : rng.normal();
     });
-    const res = semanticSubspaceSimilarity({
+    const res = await semanticSubspaceSimilarity({
       actsA,
       actsB,
       tokens,
