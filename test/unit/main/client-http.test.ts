@@ -1,10 +1,9 @@
 // The renderer's client over HTTP, against a real `monoscope serve` (the built dist/main/server.js, whose
 // engine runs in worker threads) on a temporary project: the token, JSON and envelope results, errors with
 // their codes, and job events over server-sent events (undici's EventSource, the one Node's fetch is built on).
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { EventSource } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,9 +17,8 @@ import {
 } from '../../../src/renderer/api/client.js';
 import { encodeEnvelope, ENVELOPE_TYPE } from '../../../src/renderer/api/wire.js';
 import type { RunningServer } from '../../../src/main/server.js';
+import { builtServe } from './built-server.js';
 
-const REPO = resolve(import.meta.dirname, '../../..');
-const SERVER_JS = join(REPO, 'dist', 'main', 'server.js');
 const TOKEN = 'a'.repeat(64);
 const tiny = { nLayer: 1, nEmbd: 32, nHead: 2, nInner: 64, nCtx: 64 };
 
@@ -56,12 +54,7 @@ describe('HTTP client against monoscope serve', () => {
   let client: MonoscopeClient;
 
   beforeAll(async () => {
-    if (!existsSync(SERVER_JS)) {
-      throw new Error(`${SERVER_JS} is missing: run npm run build:node first (npm test does)`);
-    }
-    const { serve } = (await import(
-      pathToFileURL(SERVER_JS).href
-    )) as typeof import('../../../src/main/server.js');
+    const serve = await builtServe();
     dir = mkdtempSync(join(tmpdir(), 'monoscope-client-'));
     server = await serve({ projectDir: dir, token: TOKEN, rendererDir: dir });
     client = createHttpClient({

@@ -2,16 +2,14 @@
 // that the Host header, the cookie and malformed bodies are ours to choose: the address it listens on, the
 // token (query, cookie, header), the DNS-rebinding guard, the CSRF rule for POSTs, body validation, the
 // static files' confinement to the renderer folder, and the security headers.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../../src/main/server.js';
+import { builtServe } from './built-server.js';
 
-const REPO = resolve(import.meta.dirname, '../../..');
-const SERVER_JS = join(REPO, 'dist', 'main', 'server.js');
 const TOKEN = 'b'.repeat(64);
 const INDEX = '<!doctype html><title>monoscope test page</title>';
 
@@ -71,12 +69,7 @@ describe('monoscope serve: guards', () => {
   });
 
   beforeAll(async () => {
-    if (!existsSync(SERVER_JS)) {
-      throw new Error(`${SERVER_JS} is missing: run npm run build:node first (npm test does)`);
-    }
-    const { serve } = (await import(
-      pathToFileURL(SERVER_JS).href
-    )) as typeof import('../../../src/main/server.js');
+    const serve = await builtServe();
     root = mkdtempSync(join(tmpdir(), 'monoscope-guards-'));
     const renderer = join(root, 'renderer');
     mkdirSync(renderer);
