@@ -133,6 +133,48 @@ describe('training steps', () => {
   });
 });
 
+describe('the L1 baseline', () => {
+  it("adds lambda x the mean over rows of sum_k |u_k| at each row's last response token to the DPO loss", async () => {
+    const items = pairs(3, 7);
+    const batch = preferenceBatch(items, tok.padId);
+    const ref = { chosen: Float32Array.of(-9, -8, -7), rejected: Float32Array.of(-6, -7, -8) };
+    const lambda = 0.05;
+    const step = async (stage: 'dpo' | 'l1') => {
+      const params = paramsFromArrays(cfg, initParamArrays(cfg, 5), true);
+      const stepper = new Stepper(cfg, params, { weightDecay: 0, maxGradNorm: 1 });
+      const m = await stepper.preferenceStep(
+        batch,
+        ref,
+        preferenceObjective({ stage, layer: 1, lambda }),
+        1e-3,
+      );
+      stepper.dispose();
+      disposeParams(params);
+      return m;
+    };
+    const dpo = await step('dpo');
+    const l1 = await step('l1');
+    // By hand: the neurons of block 1 at each row's last real response token (not the padded end).
+    const params = paramsFromArrays(cfg, initParamArrays(cfg, 5), false);
+    const act = tf.tidy(() => {
+      const ids = tf.tensor2d(batch.ids, [2 * batch.pairs, batch.T], 'int32');
+      return forward(cfg, params, ids, { taps: ['blocks.1.mlp.post'] })
+        .taps.get('blocks.1.mlp.post')!
+        .dataSync();
+    });
+    disposeParams(params);
+    let penalty = 0;
+    for (const pos of batch.lastIdx) {
+      expect(batch.ids[pos]).not.toBe(tok.padId);
+      for (let k = 0; k < cfg.nInner; k++) penalty += Math.abs(act[pos * cfg.nInner + k]);
+    }
+    penalty /= batch.lastIdx.length;
+    expect(l1['decorr/penalty']).toBeCloseTo(penalty, 3);
+    expect(l1.loss - dpo.loss).toBeCloseTo(lambda * penalty, 5);
+    expect(dpo['decorr/penalty']).toBeUndefined();
+  });
+});
+
 describe('preference runs', () => {
   const data: PairData = { kind: 'pairs', train: pairs(64, 5), eval: pairs(16, 6) };
   const spec = (stage: 'dpo' | 'decpo', extra = {}) =>
