@@ -93,7 +93,7 @@ print(json.dumps({"shape": list(x.shape), "maxdiff": float(np.nanmax(np.abs(c - 
   });
 
   it('analyze svcca --json prints the score, the null mean, the p-value and the directions kept', () => {
-    const r = cli([
+    const args = [
       'analyze',
       'svcca',
       '--project',
@@ -105,7 +105,8 @@ print(json.dumps({"shape": list(x.shape), "maxdiff": float(np.nanmax(np.abs(c - 
       '--shuffles',
       '20',
       '--json',
-    ]);
+    ];
+    const r = cli(args);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.score).toBeGreaterThan(s.nullMean);
@@ -114,19 +115,7 @@ print(json.dumps({"shape": list(x.shape), "maxdiff": float(np.nanmax(np.abs(c - 
     expect(s.kB).toBeGreaterThan(1);
     expect(s.nullDistribution).toHaveLength(20);
     expect(s.pFormula).toBe('(1 + #{null >= observed}) / (1 + N)');
-    const again = cli([
-      'analyze',
-      'svcca',
-      '--project',
-      project,
-      '--a',
-      'base:blocks.1.mlp.post',
-      '--b',
-      'dpo:blocks.1.mlp.post',
-      '--shuffles',
-      '20',
-      '--json',
-    ]);
+    const again = cli(args);
     expect(JSON.parse(again.stdout).reused).toBe(true);
     const rsa = cli([
       'analyze',

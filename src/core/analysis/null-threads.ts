@@ -38,7 +38,7 @@ export interface ThreadedNullOptions {
   threads?: number;
   /** Called as shuffles finish (at least every 5 per thread); an exception thrown here stops the null. */
   onProgress?: (done: number, total: number) => void;
-  /** Aborting stops the workers at once; the promise rejects with `signal.reason`. */
+  /** Aborting stops the null at once (its workers, or the next shuffle); the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
 }
 
@@ -74,6 +74,7 @@ export async function permutationNullThreaded(
     return permutationNull(
       observed,
       (perm) => {
+        opts.signal?.throwIfAborted();
         const v = evaluateNullStatistic(statistic, perm);
         if (++done % 5 === 0 || done === N) opts.onProgress?.(done, N);
         return v;

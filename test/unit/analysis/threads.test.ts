@@ -112,6 +112,20 @@ describe('permutationNullThreaded', () => {
       onProgress: () => controller.abort(new Error('cancelled by the user')),
     });
     await expect(run).rejects.toThrow('cancelled by the user');
+    // A small null runs on this thread, and stops at the next shuffle after the abort too.
+    const small = new AbortController();
+    let evaluated = 0;
+    const inThread = permutationNullThreaded(0.5, statistic, {
+      shuffles: 50,
+      threads: 2,
+      signal: small.signal,
+      onProgress: (done) => {
+        evaluated = done;
+        if (done === 10) small.abort(new Error('stop here'));
+      },
+    });
+    await expect(inThread).rejects.toThrow('stop here');
+    expect(evaluated).toBe(10);
     expect(performance.now() - t0).toBeLessThan(20_000); // 5,000 shuffles would take far longer
   });
 });
