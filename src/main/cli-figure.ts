@@ -1,9 +1,8 @@
 /**
  * `monoscope export figure`: any figure of the app (the names in {@link FIGURES}), rendered from the store
  * without a browser, to SVG, PNG (at a chosen DPI) and the CSV of its data. The data comes from the core service in-process (the same
- * operations the app calls), the spec from the same builders the views use (`renderer/app/project`,
- * `renderer/app/compare`, `renderer/app/components/viewFigures.ts`), the drawing from `renderer/figures`
- * and the PNG from resvg with the bundled fonts. Every file written is logged in the store (`figures.record`).
+ * operations the app calls), the spec from the same builders the views use (`shared/specs`), the drawing
+ * from `shared/figures` and the PNG from resvg with the bundled fonts (`figure-png.ts`). Every file written is logged in the store (`figures.record`).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -14,26 +13,21 @@ import { parseTapRef } from '../core/ops/analyze.js';
 import { writeAll, writeFilesAtomic } from '../core/store/files.js';
 import type { Reporter } from '../core/ops/progress.js';
 import { silentReporter } from '../core/ops/progress.js';
-import { renderFigure } from '../renderer/figures/render.js';
-import { figureCsv } from '../renderer/figures/csv.js';
-import { svgToPng, fontFiles } from '../renderer/figures/export.js';
-import { BUNDLED_FONTS, embedFonts } from '../renderer/figures/fonts.js';
-import type { FigureSpec } from '../renderer/figures/types.js';
-import type { ThemeName } from '../renderer/figures/theme.js';
-import {
-  panelsWithData,
-  runsCaption,
-  trainingCurvesSpec,
-  type CurveRun,
-} from '../renderer/app/project/metrics.js';
+import { renderFigure } from '../shared/figures/render.js';
+import { figureCsv } from '../shared/figures/csv.js';
+import { svgToPng, fontFiles } from './figure-png.js';
+import { BUNDLED_FONTS, embedFonts } from '../shared/figures/fonts.js';
+import type { FigureSpec } from '../shared/figures/types.js';
+import type { ThemeName } from '../shared/figures/theme.js';
+import { panelsWithData, runsCaption, trainingCurvesSpec, type CurveRun } from '../shared/specs/metrics.js';
 import {
   COMPARE_METRICS,
   compareCaption,
   compareMetricSpec,
   heldOutSpec,
   type CompareResultLike,
-} from '../renderer/app/compare/specs.js';
-import { compareProbe, defaultSelection } from '../renderer/app/compare/selection.js';
+} from '../shared/specs/compare.js';
+import { compareProbe, defaultSelection } from '../shared/specs/compareSelection.js';
 import {
   heatmapSpec,
   matchAlignmentSpec,
@@ -47,7 +41,7 @@ import {
   saeDensitySpec,
   subspacesSpec,
   withOptions,
-} from '../renderer/app/components/viewFigures.js';
+} from '../shared/specs/viewFigures.js';
 import { int, num, printJson, projectDir, withCancel } from './cli.js';
 import { terminalReporter } from './terminal.js';
 

@@ -1,15 +1,15 @@
-// Node-only: SVG figures to PNG with resvg, set in the fonts bundled in resources/fonts (system fonts are
-// never used, so a PNG looks the same on every machine). The browser bundle never imports this file.
+// SVG figures (src/shared/figures) to PNG with resvg, set in the fonts bundled in resources/fonts (system
+// fonts are never used, so a PNG looks the same on every machine). Node only, hence in src/main.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
-import { BUNDLED_FONTS } from './fonts.js';
-import { withResolution } from './png.js';
+import { BUNDLED_FONTS } from '../shared/figures/fonts.js';
+import { withResolution } from '../shared/figures/png.js';
 
-/** resources/fonts, found from this file's place (src/renderer/figures or dist/renderer/figures). */
+/** resources/fonts, found from this file's place (src/main or dist/main). */
 export function defaultFontDir(): string {
-  return fileURLToPath(new URL('../../../resources/fonts/', import.meta.url));
+  return fileURLToPath(new URL('../../resources/fonts/', import.meta.url));
 }
 
 /** Paths of the bundled font files in `fontDir`; throws naming the first missing file. */

@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPS, ApiError, isOpName, parseInput, type OpName } from '../core/api.js';
 import type { JobInfo } from './engine-host.js';
-import { CHANNELS, type IpcReply, type WireError } from '../renderer/api/client.js';
+import { CHANNELS, type IpcReply, type WireError } from '../shared/ipc.js';
 
 export { CHANNELS };
 

@@ -4,11 +4,12 @@
  * ipcRenderer, no Node. The main process checks every message (`ipc.ts`).
  *
  * Sandboxed preloads cannot load ES modules: `npm run build:preload` bundles this file to
- * `dist/main/preload.cjs` (see electron.config.ts). It imports only `electron` and the renderer's API module
- * (for the channel names), so the bundle stays a few kilobytes.
+ * `dist/main/preload.cjs` (see electron.config.ts). It imports only `electron` and the IPC contract
+ * (`src/shared/ipc.ts`, for the channel names), so the bundle stays a few kilobytes.
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { CHANNELS, type JobEvent, type MonoscopeBridge } from '../renderer/api/client.js';
+import type { JobEvent } from '../core/api.js';
+import { CHANNELS, type MonoscopeBridge } from '../shared/ipc.js';
 
 const bridge: MonoscopeBridge = {
   call: (op, input) => ipcRenderer.invoke(CHANNELS.call, op, input),

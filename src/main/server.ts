@@ -7,7 +7,7 @@
  *   DNS-rebinding guard).
  * - `POST /api/call/OP` runs a query; `POST /api/jobs/OP` starts a job; `POST /api/jobs/ID/cancel`;
  *   `GET /api/jobs`; `GET /api/events` streams job events (server-sent events); `GET /api/ops` lists ops.
- * - Results are JSON, or an envelope when they hold typed arrays (see `renderer/api/wire.ts`).
+ * - Results are JSON, or an envelope when they hold typed arrays (see `src/shared/wire.ts`).
  * Every body is size-limited and validated against the operation's schema before it reaches the engine.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -17,7 +17,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OPS, ApiError } from '../core/api.js';
 import { EngineHost, type JobEvent } from './engine-host.js';
-import { encodeEnvelope, hasTypedArrays, ENVELOPE_TYPE } from '../renderer/api/wire.js';
+import { encodeEnvelope, hasTypedArrays, ENVELOPE_TYPE } from '../shared/wire.js';
 
 const MAX_BODY = 1 << 20;
 const MIME: Record<string, string> = {

@@ -9,7 +9,7 @@ import { decode } from 'fast-png';
 import type { Page } from 'playwright-core';
 import { SCREENSHOTS } from './harness.js';
 import { openServedSuite, type ServedSuite } from './served-project.js';
-import { COMPARE_METRICS, HELD_OUT_MEASURES } from '../../src/renderer/app/compare/specs.js';
+import { COMPARE_METRICS, HELD_OUT_MEASURES } from '../../src/shared/specs/compare.js';
 import { fmtNumber, fmtPercent } from '../../src/renderer/app/components/format.js';
 import { parseXml } from '../unit/figures/xml.js';
 

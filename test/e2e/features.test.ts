@@ -10,7 +10,7 @@ import { SCREENSHOTS } from './harness.js';
 import { openServedSuite, type ServedSuite } from './served-project.js';
 import type { OpResult } from '../../src/core/service.js';
 import type { MonoscopeClient } from '../../src/renderer/api/client.js';
-import { formatPValue } from '../../src/renderer/figures/index.js';
+import { formatPValue } from '../../src/shared/figures/index.js';
 import { dec3, int, num } from '../../src/renderer/app/neurons/format.js';
 import { asNumbers } from '../../src/renderer/app/features/numbers.js';
 

@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { SCREENSHOTS } from './harness.js';
 import { openServedSuite, type ServedSuite } from './served-project.js';
 import type { MonoscopeClient } from '../../src/renderer/api/client.js';
-import { heatmapColourScale, heatmapRaster, themeOf } from '../../src/renderer/figures/index.js';
+import { heatmapColourScale, heatmapRaster, themeOf } from '../../src/shared/figures/index.js';
 import { dec3, num, signed } from '../../src/renderer/app/neurons/format.js';
 import {
   cellAt,

@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { SCREENSHOTS } from './harness.js';
 import { openServedSuite, type ServedSuite } from './served-project.js';
 import type { MonoscopeClient } from '../../src/renderer/api/client.js';
-import { displayToken } from '../../src/renderer/figures/index.js';
+import { displayToken } from '../../src/shared/figures/index.js';
 import { dec3, num, pct } from '../../src/renderer/app/neurons/format.js';
 import { formatHash, parseHash } from '../../src/renderer/app/neurons/hash.js';
 import { NO_FILTER, filteredOrder, type NeuronTableData } from '../../src/renderer/app/neurons/table.js';

@@ -8,7 +8,7 @@
  *   an error thrown across IPC or the context bridge, and we want its `code` too.
  * - HTTP, in a browser opened on `monoscope serve` (`src/main/server.ts`): `POST /api/call/OP`,
  *   `POST /api/jobs/OP`, `POST /api/jobs/ID/cancel`, `GET /api/jobs`, with the `X-Monoscope-Token` header;
- *   results are JSON or an envelope (`wire.ts`); job events arrive over server-sent events (`/api/events`).
+ *   results are JSON or an envelope (`src/shared/wire.ts`); job events arrive over server-sent events (`/api/events`).
  *
  * {@link createClient} picks IPC when `window.monoscope` exists, else HTTP. Failures reject with an
  * {@link ApiError} that has a `code` and a `message`, whichever the transport.
@@ -28,7 +28,8 @@ import type {
   QueryOp,
 } from '../../core/api.js';
 import type { OpResult } from '../../core/service.js';
-import { decodeEnvelope, ENVELOPE_TYPE } from './wire.js';
+import type { IpcReply, MonoscopeBridge, WireError } from '../../shared/ipc.js';
+import { decodeEnvelope, ENVELOPE_TYPE } from '../../shared/wire.js';
 
 export type { EngineEvent, JobEvent, JobInfo, JobOp, JobStatus, QueryOp };
 
@@ -69,35 +70,7 @@ export class ApiError extends Error {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// IPC: what the preload exposes as window.monoscope
-
-/** The IPC channels between the preload and the main process. */
-export const CHANNELS = {
-  call: 'monoscope:call',
-  startJob: 'monoscope:start-job',
-  cancelJob: 'monoscope:cancel-job',
-  listJobs: 'monoscope:list-jobs',
-  /** Main → renderer: one {@link JobEvent}. */
-  jobEvent: 'monoscope:job-event',
-} as const;
-
-/** An error as it crosses IPC. */
-export interface WireError {
-  code: string;
-  message: string;
-}
-
-/** The main process's answer to an IPC call: a value, or an error with its code. */
-export type IpcReply<T> = { ok: true; value: T } | { ok: false; error: WireError };
-
-/** `window.monoscope`: the client's methods over IPC, with replies not yet unwrapped. Nothing else. */
-export interface MonoscopeBridge {
-  call(op: string, input: unknown): Promise<IpcReply<unknown>>;
-  startJob(op: string, input: unknown): Promise<IpcReply<JobInfo>>;
-  cancelJob(id: string): Promise<IpcReply<null>>;
-  listJobs(): Promise<IpcReply<JobInfo[]>>;
-  onJobEvent(listener: (event: JobEvent) => void): () => void;
-}
+// IPC: what the preload exposes as window.monoscope (the contract is `src/shared/ipc.ts`)
 
 /** A client over the preload's bridge. */
 export function createIpcClient(bridge: MonoscopeBridge): MonoscopeClient {

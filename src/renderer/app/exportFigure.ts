@@ -1,7 +1,7 @@
 // Figure export in the browser: SVG and CSV as files, PNG by drawing the SVG onto a canvas at the chosen
 // DPI. An SVG drawn as an image cannot use the page's fonts, so the bundled fonts are embedded first.
-import { embedFonts, type FontData } from '../figures/fonts.js';
-import { withResolution } from '../figures/png.js';
+import { embedFonts, type FontData } from '../../shared/figures/fonts.js';
+import { withResolution } from '../../shared/figures/png.js';
 
 /** The bundled fonts as data: URLs, loaded on first use (a separate chunk, not in the main bundle). */
 export async function bundledFonts(): Promise<FontData[]> {

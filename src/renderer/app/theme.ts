@@ -2,7 +2,7 @@
 // follows the OS through prefers-color-scheme. The resolved theme sets <html data-theme>, which the CSS
 // variables in styles.css key on.
 import { createContext, useCallback, useEffect, useState } from 'react';
-import type { ThemeName } from '../figures/theme.js';
+import type { ThemeName } from '../../shared/figures/theme.js';
 
 export type ThemePreference = 'system' | 'light' | 'dark';
 

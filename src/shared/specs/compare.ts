@@ -2,9 +2,9 @@
 // chart by layer, one bar per checkpoint in its stage's colour, and the held-out measures as bars, with a
 // caption naming the settings. Pure data in and out: the Compare view and `monoscope export figure
 // --figure compare|compare-heldout` draw the same specs.
-import type { FigureSpec } from '../../figures/types.js';
-import type { ThemeName } from '../../figures/theme.js';
-import type { CheckpointScore } from '../../../core/ops/score.js';
+import type { FigureSpec } from '../figures/types.js';
+import type { ThemeName } from '../figures/theme.js';
+import type { CheckpointScore } from '../../core/ops/score.js';
 
 /** One row of the comparison: a checkpoint at a tap (the shape of `CompareRow` in src/core/ops/compare.ts). */
 export interface CompareRowLike {

@@ -1,5 +1,5 @@
 // Which checkpoints the Compare view starts with, and the probe set a comparison was computed on.
-import type { CompareResultLike } from './specs.js';
+import type { CompareResultLike } from './compare.js';
 
 /**
  * The default comparison: `base`, `dpo` and `decpo` when they exist (in that order), else the base-stage

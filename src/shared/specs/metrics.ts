@@ -2,8 +2,8 @@
 // TRL's names with a one-line definition each, the panels curves are grouped into, the live steps of a
 // running job merged into the stored series, the saturation check, and the figure specs of the curves.
 // Pure data in and out (no DOM, no React), so the CLI renders exactly what the app shows.
-import type { FigureSpec, LineSeries } from '../../figures/types.js';
-import type { ThemeName } from '../../figures/theme.js';
+import type { FigureSpec, LineSeries } from '../figures/types.js';
+import type { ThemeName } from '../figures/theme.js';
 
 /** One metric over the steps where it was logged (the shape of `runs.metrics`). */
 export interface Series {

@@ -1,10 +1,10 @@
 // Figure specs of the Neurons, Heatmap and Features views, built from the API's results as those views
 // build them (same kinds, labels and captions), in a pure module so that `monoscope export figure` draws
 // them without a browser. No DOM, no React: type imports only.
-import { binValues } from '../../figures/histogram.js';
-import type { FigureSpec } from '../../figures/types.js';
-import type { ThemeName } from '../../figures/theme.js';
-import type { OpResult } from '../../../core/service.js';
+import { binValues } from '../figures/histogram.js';
+import type { FigureSpec } from '../figures/types.js';
+import type { ThemeName } from '../figures/theme.js';
+import type { OpResult } from '../../core/service.js';
 
 /** Size, theme, font and title overrides of an exported figure. */
 export interface SpecOptions {

@@ -1,7 +1,7 @@
 // The data behind each figure as CSV: headers, one row per datum, RFC 4180 quoting.
 import { describe, expect, it } from 'vitest';
-import { figureCsv } from '../../../src/renderer/figures/index.js';
-import type { FigureSpec } from '../../../src/renderer/figures/types.js';
+import { figureCsv } from '../../../src/shared/figures/index.js';
+import type { FigureSpec } from '../../../src/shared/figures/types.js';
 import { sampleSpecs } from './samples.js';
 
 const lines = (csv: string) => csv.trimEnd().split('\n');

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { decode } from 'fast-png';
 import { join } from 'node:path';
-import { defaultFontDir, fontFiles, svgToPng } from '../../../src/renderer/figures/export.js';
-import { renderFigure, textWidth } from '../../../src/renderer/figures/index.js';
+import { defaultFontDir, fontFiles, svgToPng } from '../../../src/main/figure-png.js';
+import { renderFigure, textWidth } from '../../../src/shared/figures/index.js';
 import { sampleSpecs } from './samples.js';
 
 /** Pixels that differ from `bg` by more than 24 in any channel. */

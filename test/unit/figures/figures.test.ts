@@ -20,11 +20,11 @@ import {
   darkTheme,
   displayToken,
   textWidth,
-} from '../../../src/renderer/figures/index.js';
-import { linearAxis, logAxis, ticksFit } from '../../../src/renderer/figures/axes.js';
-import { visibleWindow } from '../../../src/renderer/figures/tokenContexts.js';
-import { colourBytes } from '../../../src/renderer/figures/theme.js';
-import type { FigureSpec } from '../../../src/renderer/figures/types.js';
+} from '../../../src/shared/figures/index.js';
+import { linearAxis, logAxis, ticksFit } from '../../../src/shared/figures/axes.js';
+import { visibleWindow } from '../../../src/shared/figures/tokenContexts.js';
+import { colourBytes } from '../../../src/shared/figures/theme.js';
+import type { FigureSpec } from '../../../src/shared/figures/types.js';
 import { allText, byTag, findAll, parseXml, type XmlElement } from './xml.js';
 import { sampleSpecs } from './samples.js';
 

@@ -1,7 +1,7 @@
 // The width tables the figures lay text out with must match the bundled font files.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { defaultFontDir } from '../../../src/renderer/figures/export.js';
+import { defaultFontDir } from '../../../src/main/figure-png.js';
 import {
   INTER_REGULAR_WIDTHS,
   INTER_SEMIBOLD_WIDTHS,
@@ -11,8 +11,8 @@ import {
   textWidth,
   truncateText,
   wrapText,
-} from '../../../src/renderer/figures/text.js';
-import { embedFonts } from '../../../src/renderer/figures/fonts.js';
+} from '../../../src/shared/figures/text.js';
+import { embedFonts } from '../../../src/shared/figures/fonts.js';
 import { advanceWidths } from './ttf.js';
 import { parseXml } from './xml.js';
 

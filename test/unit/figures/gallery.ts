@@ -2,9 +2,9 @@
 //   npx tsx test/unit/figures/gallery.ts
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { svgToPng } from '../../../src/renderer/figures/export.js';
-import { figureCsv, renderFigure } from '../../../src/renderer/figures/index.js';
-import type { FigureSpec } from '../../../src/renderer/figures/types.js';
+import { svgToPng } from '../../../src/main/figure-png.js';
+import { figureCsv, renderFigure } from '../../../src/shared/figures/index.js';
+import type { FigureSpec } from '../../../src/shared/figures/types.js';
 import { sampleSpecs } from './samples.js';
 
 const out = join('test-output', 'figures');

@@ -1,8 +1,8 @@
 // Sample figure specs for the tests and the gallery (test/unit/figures/gallery.ts): synthetic, seeded data
 // shaped like what the analyses produce.
 import { Rng } from '../../../src/core/model/rng.js';
-import { binValues } from '../../../src/renderer/figures/histogram.js';
-import type { FigureSpec } from '../../../src/renderer/figures/types.js';
+import { binValues } from '../../../src/shared/figures/histogram.js';
+import type { FigureSpec } from '../../../src/shared/figures/types.js';
 
 /** A correlation-like symmetric n × n matrix: blocks of correlated neurons plus noise, 1 on the diagonal. */
 export function blockCorrelation(n: number, blocks: number, seed = 1): Float32Array {

@@ -15,7 +15,7 @@ import {
   type JobEvent,
   type MonoscopeClient,
 } from '../../../src/renderer/api/client.js';
-import { encodeEnvelope, ENVELOPE_TYPE } from '../../../src/renderer/api/wire.js';
+import { encodeEnvelope, ENVELOPE_TYPE } from '../../../src/shared/wire.js';
 import type { RunningServer } from '../../../src/main/server.js';
 import { builtServe } from './built-server.js';
 

@@ -15,8 +15,8 @@ import {
   createIpcClient,
   type JobEvent,
   type JobInfo,
-  type MonoscopeBridge,
 } from '../../../src/renderer/api/client.js';
+import type { MonoscopeBridge } from '../../../src/shared/ipc.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const PAGE = { indexUrl: pathToFileURL(join(REPO, 'dist-renderer', 'index.html')).href };

@@ -6,11 +6,12 @@ import { OPS, type OpName } from '../../../src/core/api.js';
 import type * as Host from '../../../src/main/engine-host.js';
 import type { EngineLike, IpcHandler } from '../../../src/main/ipc.js';
 import type * as Client from '../../../src/renderer/api/client.js';
+import type { IpcReply } from '../../../src/shared/ipc.js';
 
 describe('client types', () => {
   it('fit the engine host to the IPC handler and its replies to the client', () => {
     expectTypeOf<Host.EngineHost>().toExtend<EngineLike>();
-    expectTypeOf<ReturnType<IpcHandler>>().toEqualTypeOf<Promise<Client.IpcReply<unknown>>>();
+    expectTypeOf<ReturnType<IpcHandler>>().toEqualTypeOf<Promise<IpcReply<unknown>>>();
   });
 
   it('split the operations into queries and jobs as the contract does', () => {

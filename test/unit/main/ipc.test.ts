@@ -19,7 +19,7 @@ import {
   type IpcSender,
 } from '../../../src/main/ipc.js';
 import type { JobInfo } from '../../../src/main/engine-host.js';
-import type { IpcReply } from '../../../src/renderer/api/client.js';
+import type { IpcReply } from '../../../src/shared/ipc.js';
 
 const INDEX = '/opt/Monoscope/resources/app.asar/dist-renderer/index.html';
 const PAGE: AppPage = { indexUrl: pathToFileURL(INDEX).href };

@@ -9,7 +9,7 @@ import {
   compareMetricSpec,
   heldOutSpec,
   type CompareResultLike,
-} from './specs.js';
+} from '../../../shared/specs/compare.js';
 
 export function CompareCharts({ result, probe }: { result: CompareResultLike; probe?: string }) {
   const caption = useMemo(() => compareCaption(result, { probe }), [result, probe]);

@@ -3,7 +3,13 @@
 import { Figure } from '../components/Figure.js';
 import { ErrorState } from '../components/States.js';
 import { useReloadOnJobEnd } from '../data.js';
-import { curvePanelSpec, metricInfo, panelsWithData, runsCaption, type RunLike } from '../project/metrics.js';
+import {
+  curvePanelSpec,
+  metricInfo,
+  panelsWithData,
+  runsCaption,
+  type RunLike,
+} from '../../../shared/specs/metrics.js';
 import { isPreferenceStage } from '../project/trainForm.js';
 import { useRunSeries } from '../project/useRunSeries.js';
 

@@ -2,7 +2,12 @@
 // held-out scores, then one table per layer with a row per checkpoint.
 import type { ReactNode } from 'react';
 import { fmtNumber, fmtPercent } from '../components/format.js';
-import { COMPARE_METRICS, HELD_OUT_MEASURES, tapLabels, type CompareResultLike } from './specs.js';
+import {
+  COMPARE_METRICS,
+  HELD_OUT_MEASURES,
+  tapLabels,
+  type CompareResultLike,
+} from '../../../shared/specs/compare.js';
 
 /**
  * A scrollable table with a row per checkpoint and a column per measure (its header `headerOf` the measure,

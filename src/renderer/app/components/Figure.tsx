@@ -1,7 +1,7 @@
 // A figure in the app: the SVG drawn by the same function the CLI exports with, and an export panel
 // (SVG, PNG, CSV) at a chosen size, DPI and theme.
 import { useContext, useId, useMemo } from 'react';
-import { renderFigure, type FigureSpec } from '../../figures/index.js';
+import { renderFigure, type FigureSpec } from '../../../shared/figures/index.js';
 import { ThemeContext } from '../theme.js';
 import { FigureExport, sized } from './FigureExport.js';
 import { ErrorState } from './States.js';

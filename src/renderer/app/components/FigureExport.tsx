@@ -2,7 +2,7 @@
 // every figure the app shows (Figure.tsx), and on its own for figures a view shows another way (interactive
 // tokens, the heatmap's canvas). The SVG is the one the CLI's `export figure` writes for the same spec.
 import { useContext, useState } from 'react';
-import { figureCsv, renderFigure, type FigureSpec, type ThemeName } from '../../figures/index.js';
+import { figureCsv, renderFigure, type FigureSpec, type ThemeName } from '../../../shared/figures/index.js';
 import { downloadBlob, selfContainedSvg, svgToPngBlob } from '../exportFigure.js';
 import { ThemeContext } from '../theme.js';
 import { NumberField } from './NumberField.js';

@@ -4,7 +4,7 @@
 import { useState } from 'react';
 import type { OpInput } from '../../../core/api.js';
 import type { OpResult } from '../../../core/service.js';
-import { matchAlignmentSpec, matchScatterSpec } from '../components/viewFigures.js';
+import { matchAlignmentSpec, matchScatterSpec } from '../../../shared/specs/viewFigures.js';
 import { Figure } from '../components/Figure.js';
 import { NumberField } from '../components/NumberField.js';
 import { dec3, int } from '../neurons/format.js';

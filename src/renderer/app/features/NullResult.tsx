@@ -1,8 +1,8 @@
 // A similarity score with its permutation test: the score and its definition (as the analysis labels it),
 // the null's mean and sd, the p-value with its formula, and the null histogram figure.
-import { formatPValue } from '../../figures/index.js';
+import { formatPValue } from '../../../shared/figures/index.js';
 import { Figure } from '../components/Figure.js';
-import { hasNull, nullSpec } from '../components/viewFigures.js';
+import { hasNull, nullSpec } from '../../../shared/specs/viewFigures.js';
 import { dec3, int } from '../neurons/format.js';
 
 export interface ScoreWithNull {

@@ -3,7 +3,7 @@
 import { useId, useState } from 'react';
 import { Figure } from '../components/Figure.js';
 import { NumberField } from '../components/NumberField.js';
-import { saeCurveSpec, saeDensitySpec, saeHasDensity } from '../components/viewFigures.js';
+import { saeCurveSpec, saeDensitySpec, saeHasDensity } from '../../../shared/specs/viewFigures.js';
 import { Empty, ErrorState, Loading } from '../components/States.js';
 import { useQuery, useReloadOnJobEnd } from '../data.js';
 import { dec3, int, num, pct } from '../neurons/format.js';

@@ -2,9 +2,9 @@
 // top tokens belong to it, paired within the category, and SVCCA and RSA of the pairs against a null.
 import type { OpInput } from '../../../core/api.js';
 import type { OpResult } from '../../../core/service.js';
-import { formatPValue } from '../../figures/index.js';
+import { formatPValue } from '../../../shared/figures/index.js';
 import { Figure } from '../components/Figure.js';
-import { subspacesSpec } from '../components/viewFigures.js';
+import { subspacesSpec } from '../../../shared/specs/viewFigures.js';
 import { dec3, int } from '../neurons/format.js';
 import { JobForm, NullFields, useNullSettings } from './JobForm.js';
 import { useRememberedRun } from './results.js';

@@ -4,7 +4,7 @@
 // cell. Wheel or +/− zoom (about the pointer or the centre), drag or arrows pan, 0 fits, hover shows the
 // values, a click or Enter opens the row neuron.
 import { useEffect, useRef, useState, type MutableRefObject } from 'react';
-import { heatmapColourScale, heatmapRaster, type Theme } from '../../figures/index.js';
+import { heatmapColourScale, heatmapRaster, type Theme } from '../../../shared/figures/index.js';
 import { num, signed } from '../neurons/format.js';
 import {
   cellAt,

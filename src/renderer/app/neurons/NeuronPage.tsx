@@ -3,14 +3,14 @@
 // concept means, logit effects, correlated neurons, counterparts in the other checkpoints, live text.
 import { useContext, useId, useMemo, useState, type ReactNode } from 'react';
 import type { OpInput } from '../../../core/api.js';
-import { themeOf } from '../../figures/index.js';
+import { themeOf } from '../../../shared/figures/index.js';
 import { Figure } from '../components/Figure.js';
 import {
   neuronConceptsSpec,
   neuronContextsSpec,
   neuronHistogramSpec,
   neuronLogitsSpec,
-} from '../components/viewFigures.js';
+} from '../../../shared/specs/viewFigures.js';
 import { ErrorState, Loading } from '../components/States.js';
 import { Counterparts } from './Counterparts.js';
 import { FigureExport } from '../components/FigureExport.js';

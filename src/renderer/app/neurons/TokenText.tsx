@@ -1,7 +1,7 @@
 // Tokens on a background whose strength is the activation, as the tokenContexts figure draws them (orange
 // positive, blue negative, opacity |value| / max), with the value, the token and its concept on hover.
 import { useContext } from 'react';
-import { displayToken, themeOf } from '../../figures/index.js';
+import { displayToken, themeOf } from '../../../shared/figures/index.js';
 import { ThemeContext } from '../theme.js';
 import { num } from './format.js';
 

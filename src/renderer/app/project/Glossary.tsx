@@ -1,5 +1,5 @@
 // The metric glossary: TRL's names, one line each, with how to read the confusing ones.
-import { METRICS } from './metrics.js';
+import { METRICS } from '../../../shared/specs/metrics.js';
 
 export function Glossary() {
   return (

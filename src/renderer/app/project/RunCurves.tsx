@@ -14,7 +14,7 @@ import {
   saturation,
   type CurveRun,
   type RunLike,
-} from './metrics.js';
+} from '../../../shared/specs/metrics.js';
 import { useLiveSteps, useRunSeries } from './useRunSeries.js';
 
 export interface ShownRun extends RunLike {

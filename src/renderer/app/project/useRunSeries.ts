@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useClient, useJobs, type JobView } from '../data.js';
 import type { JobInfo } from '../../api/client.js';
-import type { LiveStep, SeriesByName } from './metrics.js';
+import type { LiveStep, SeriesByName } from '../../../shared/specs/metrics.js';
 
 export interface RunSeriesState {
   /** Stored series by run id (runs not yet in the store are absent). */

@@ -11,8 +11,8 @@ import { isNoProject, NoProject } from '../project/NoProject.js';
 import { CompareCharts } from '../compare/CompareCharts.js';
 import { CompareTables } from '../compare/CompareTables.js';
 import { CompareCurves } from '../compare/CompareCurves.js';
-import { compareProbe, defaultSelection } from '../compare/selection.js';
-import type { CompareResultLike } from '../compare/specs.js';
+import { compareProbe, defaultSelection } from '../../../shared/specs/compareSelection.js';
+import type { CompareResultLike } from '../../../shared/specs/compare.js';
 import type { OpInput } from '../../../core/api.js';
 
 const view = VIEWS.find((v) => v.id === 'compare')!;

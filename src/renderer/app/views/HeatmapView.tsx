@@ -3,9 +3,9 @@
 // opens the row neuron's page; export through the heatmap figure. Selection in the hash:
 // #/heatmap/CHECKPOINT/TAP?order=neuron&diff=OTHER.
 import { useContext, useMemo, useRef } from 'react';
-import { themeOf, type FigureSpec } from '../../figures/index.js';
+import { themeOf, type FigureSpec } from '../../../shared/figures/index.js';
 import { Empty, ErrorState, Loading } from '../components/States.js';
-import { heatmapRegionSpec, heatmapSpec, heatmapValues } from '../components/viewFigures.js';
+import { heatmapRegionSpec, heatmapSpec, heatmapValues } from '../../../shared/specs/viewFigures.js';
 import { useQuery } from '../data.js';
 import { ThemeContext } from '../theme.js';
 import { VIEWS } from '../views.js';
