@@ -1,5 +1,5 @@
 /** Helpers to run the built `monoscope` CLI on real files. */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/monoscope.js', import.meta.url));
@@ -23,4 +23,21 @@ export function cli(args: string[], opts: { cwd?: string; timeout?: number } = {
 /** Starts the CLI and returns the child (for signals). */
 export function cliChild(args: string[]) {
   return spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** The URL (it carries the token) that a `monoscope serve` child prints once it listens; rejects if it ends first. */
+export function servedUrl(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const url = /http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+/.exec(out);
+      if (url) resolve(url[0]);
+    });
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('exit', (code) =>
+      reject(new Error(`monoscope serve exited (${code}) before serving: ${err}`)),
+    );
+  });
 }
