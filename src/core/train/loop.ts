@@ -52,7 +52,7 @@ export interface RunSpec {
   checkpointEvery: number;
   /** For dpo/decpo/simpo/l1. */
   objective?: PreferenceObjective;
-  /** The block whose `decorr/mean_abs_corr` is logged in preference stages (defaults to the objective's). */
+  /** Whether preference stages log `decorr/mean_abs_corr` of the objective's tap (its block and tap). */
   monitor?: boolean;
 }
 
