@@ -10,7 +10,7 @@ import { readPreferenceJsonl, tokenizePairsReport } from '../data/jsonl.js';
 import type { TokenizedPair } from '../data/types.js';
 import { preferenceBatch } from '../train/batches.js';
 import { dpoLossHost } from '../train/losses.js';
-import { preferenceMetrics, responseLogps } from '../train/step.js';
+import { DPO_BETA, preferenceMetrics, responseLogps } from '../train/step.js';
 import type { Reporter } from './progress.js';
 
 export interface PairScore {
@@ -73,7 +73,7 @@ export async function evalPairs(
   reporter?: Reporter,
 ): Promise<EvalResult> {
   await initBackend(opts.backend ?? 'auto');
-  const beta = opts.beta ?? 0.1;
+  const beta = opts.beta ?? DPO_BETA;
   const policy = loadCheckpoint(opts.policy);
   const ref = loadCheckpoint(opts.ref);
   if (policy.config.vocabSize !== ref.config.vocabSize || policy.tokenizer.kind !== ref.tokenizer.kind) {

@@ -39,12 +39,18 @@ export interface PreferenceObjective {
   simpoGamma: number;
 }
 
-/** Defaults: TRL's DPO (beta 0.1, sigmoid, sum) and DecPO with `barlow` on block 0's `mlp.post`. */
+/**
+ * TRL's default DPO beta: the default of DPO, DecPO and L1 training, and the beta of the implicit rewards
+ * that evaluation reports (`eval`, the held-out scores of `compare`).
+ */
+export const DPO_BETA = 0.1;
+
+/** Defaults: TRL's DPO (beta `DPO_BETA`, sigmoid, sum) and DecPO with `barlow` on block 0's `mlp.post`. */
 export function preferenceObjective(
   p: Partial<PreferenceObjective> & { stage: PreferenceStage },
 ): PreferenceObjective {
   const o: PreferenceObjective = {
-    beta: p.stage === 'simpo' ? 2.0 : 0.1,
+    beta: p.stage === 'simpo' ? 2.0 : DPO_BETA,
     lossType: 'sigmoid',
     labelSmoothing: 0,
     logpAgg: p.stage === 'simpo' ? 'mean' : 'sum',
