@@ -13,6 +13,8 @@ export interface Tokenizer {
   readonly padId: number;
   /** Ids that are special (BOS/EOS/PAD) and are excluded from top examples by default. */
   readonly specialIds: ReadonlySet<number>;
+  /** Id of the unknown-word token, where the vocabulary has one (word-level; byte-level BPE never needs it). */
+  readonly unkId?: number;
   encode(text: string): number[];
   decode(ids: readonly number[]): string;
   /** The display string of one token (with its leading space, if any). */

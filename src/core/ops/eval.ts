@@ -6,7 +6,7 @@
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { disposeParams, paramsFromArrays } from '../model/gpt.js';
 import { initBackend, type BackendChoice } from '../backend/index.js';
-import { readPreferenceJsonl, tokenizePairsReport } from '../data/jsonl.js';
+import { checkUnknownTokens, readPreferenceJsonl, tokenizePairsReport } from '../data/jsonl.js';
 import type { TokenizedPair } from '../data/types.js';
 import { preferenceBatch } from '../train/batches.js';
 import {
@@ -91,6 +91,7 @@ export async function evalPairs(
   const nCtx = Math.min(policy.config.nCtx, ref.config.nCtx);
   const maxResponse = Math.min(64, Math.floor(nCtx / 2));
   const tok = tokenizePairsReport(raw, policy.tokenizer, { maxPrompt: nCtx - maxResponse, maxResponse });
+  checkUnknownTokens(opts.pairs, tok.pairs, policy.tokenizer, (m) => reporter?.message(m));
   const P = tok.pairs.length;
   const pol = await pairLogps(opts.policy, tok.pairs, 32, reporter, 'policy');
   const rf = await pairLogps(opts.ref, tok.pairs, 32, reporter, 'reference');
