@@ -181,7 +181,8 @@ function preferenceForward(
         penalty = rowcosPenalty(tf.gather(act, t.lastIdx) as tf.Tensor2D, o.rowcosNormalize);
       else penalty = authorsPenalty(tf.gather(act, t.authorsRows) as tf.Tensor2D);
     } else if (o.stage === 'l1') {
-      // L1-Reg baseline (decpo.md §4): mean over sequences of sum_k |u_k| at the last response token.
+      // The L1-Reg baseline of Yan et al. 2024 (arXiv 2406.17969): mean over sequences of sum_k |u_k| at the
+      // last response token.
       penalty = tf.mean(tf.sum(tf.abs(tf.gather(act, t.lastIdx)), 1)) as tf.Scalar;
     }
     if (penalty) loss = tf.add(loss, tf.mul(penalty, o.lambda)) as tf.Scalar;
