@@ -9,6 +9,7 @@ import { loadCheckpoint } from '../../../src/core/model/checkpoint.js';
 import { logitEffects } from '../../../src/core/ops/neurons.js';
 import { Rng } from '../../../src/core/model/rng.js';
 import { makeCheckpoint } from '../record/fixtures.js';
+import { nullSpec, unbinned } from '../../../src/renderer/app/components/viewFigures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'monoscope-histogram-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -68,5 +69,31 @@ describe('the logit-effect histogram of a neuron page', () => {
     expect(Object.keys(h.counts)).toHaveLength(40);
     expect(h.nan).toBe(1);
     expect(h.counts.reduce((a, b) => a + b, 0)).toBe(cfg.vocabSize - 1);
+  });
+});
+
+describe('figures from the core bins', () => {
+  it('a permutation null figure draws the core bins and counts every null value in its caption', () => {
+    const h = histogramOf([0, 1, 1, 3, NaN], 3);
+    const spec = nullSpec(
+      {
+        score: 0.5,
+        pValue: 1 / 6,
+        pFormula: '(1 + #{null >= observed}) / (1 + N)',
+        label: 'SVCCA',
+        shuffles: 5,
+        n: 9,
+      },
+      h,
+      'SVCCA',
+      {},
+    );
+    expect(spec.kind).toBe('nullHistogram');
+    if (spec.kind !== 'nullHistogram') return;
+    // 3 bins over [0, 3] of width 1: 0 | 1, 1 | 3 (the last bin holds the maximum); NaN apart.
+    expect(spec.data.null.counts).toEqual([1, 2, 1]);
+    expect(spec.data.null.edges).toEqual([0, 1, 2, 3]);
+    expect((spec.options?.caption as Record<string, unknown>)['null N']).toBe(5);
+    expect(unbinned(h)).toBe(1);
   });
 });

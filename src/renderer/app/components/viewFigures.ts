@@ -127,6 +127,11 @@ export function heatmapRegionSpec(
 
 type NeuronPageData = OpResult<'neurons.page'>;
 
+/** How many values a core {@link Histogram} left out of its bins: NaN, +Infinity and -Infinity. */
+export function unbinned(h: Histogram): number {
+  return h.nan + h.posInf + h.negInf;
+}
+
 /** The edges and counts of bins the core computed ({@link Histogram}: `lo`, `hi`, equal widths). */
 export function histogramBins({ lo, hi, counts }: Histogram): Bins {
   const w = (hi - lo) / counts.length || 1;
@@ -217,7 +222,6 @@ export function nullSpec(
   if (!hasNull(result, nullHistogram)) {
     throw new Error(`${title}: the result has no permutation null (run it with shuffles > 0)`);
   }
-  const { counts, nan, posInf, negInf } = nullHistogram;
   return {
     kind: 'nullHistogram',
     data: {
@@ -233,7 +237,7 @@ export function nullSpec(
       caption: {
         ...caption,
         [datapoints]: result.n,
-        'null N': counts.reduce((a, b) => a + b, nan + posInf + negInf),
+        'null N': nullHistogram.counts.reduce((a, b) => a + b, unbinned(nullHistogram)),
         p: result.pFormula ?? '',
       },
     },
