@@ -52,7 +52,7 @@ export interface RunSpec {
   checkpointEvery: number;
   /** For dpo/decpo/simpo/l1. */
   objective?: PreferenceObjective;
-  /** Whether preference stages log `decorr/mean_abs_corr` of the objective's tap (its block and tap). */
+  /** Whether preference stages log `decorr/mean_abs_corr`, over the objective's `blocks.{layer}.{tap}`. */
   monitor?: boolean;
 }
 
