@@ -6,6 +6,7 @@
 import { listBackends } from './backend/index.js';
 import { parseInput, ApiError, type OpName, type OpParsed } from './api.js';
 import type { Project } from './store/project.js';
+import { histogramOf, type Histogram } from './analysis/histogram.js';
 import { trainOp } from './ops/train.js';
 import { generateOp } from './ops/generate.js';
 import { silentReporter, type Reporter } from './ops/progress.js';
@@ -24,6 +25,11 @@ type Handler<N extends OpName> = (
   input: OpParsed<N>,
   ctx: Required<CallContext>,
 ) => Promise<unknown> | unknown;
+
+/** A permutation null's scores in the 40 bins of its figure (null when there was no null). */
+function nullHistogram(values: Float32Array | undefined): Histogram | null {
+  return values?.length ? histogramOf(values, 40) : null;
+}
 
 /** Every operation's handler. */
 const handlers = {
@@ -72,7 +78,12 @@ const handlers = {
   },
   similarity: async (p: Project, i: OpParsed<'similarity'>, c: Required<CallContext>) => {
     const r = await similarityOp(p, i, c.reporter, c.signal);
-    return { ...r.result, nullDistribution: r.blobs.null ?? null, reused: r.reused };
+    return {
+      ...r.result,
+      nullDistribution: r.blobs.null ?? null,
+      nullHistogram: nullHistogram(r.blobs.null),
+      reused: r.reused,
+    };
   },
   'sae.train': (p: Project, i: OpParsed<'sae.train'>, c: Required<CallContext>) =>
     saeTrainOp(p, i, c.reporter, c.signal),
@@ -82,6 +93,8 @@ const handlers = {
       ...r.result,
       svccaNull: r.blobs.svccaNull ?? null,
       rsaNull: r.blobs.rsaNull ?? null,
+      svccaNullHistogram: nullHistogram(r.blobs.svccaNull),
+      rsaNullHistogram: nullHistogram(r.blobs.rsaNull),
       reused: r.reused,
     };
   },

@@ -265,7 +265,7 @@ export async function figureSpec(
           ...(r.kA !== undefined ? { 'kept directions': `${r.kA}/${r.kB}` } : {}),
         };
         return withOptions(
-          nullSpec(r, r.nullDistribution ?? [], analysis === 'svcca' ? 'SVCCA' : 'RSA', caption),
+          nullSpec(r, r.nullHistogram, analysis === 'svcca' ? 'SVCCA' : 'RSA', caption),
           look,
         );
       }
@@ -276,7 +276,7 @@ export async function figureSpec(
         throw new Error(
           `export figure: the matching kept ${m.kept} pairs, too few to score with ${measure.toUpperCase()} (need 3 and shuffles > 0)`,
         );
-      const values = (measure === 'svcca' ? m.svccaNull : m.rsaNull) ?? [];
+      const values = measure === 'svcca' ? m.svccaNullHistogram : m.rsaNullHistogram;
       return withOptions(
         nullSpec(
           s,

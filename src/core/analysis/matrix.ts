@@ -65,14 +65,3 @@ export function transpose(m: Matrix): Matrix {
   }
   return { data: out, rows: m.cols, cols: m.rows };
 }
-
-/** Rows of `m` whose token is not in `specialIds` (PAD/BOS masking); returns their indices. */
-export function rowsWithoutSpecial(
-  tokenIds: ArrayLike<number>,
-  specialIds: readonly number[] = [],
-): number[] {
-  const special = new Set(specialIds);
-  const keep: number[] = [];
-  for (let i = 0; i < tokenIds.length; i++) if (!special.has(tokenIds[i])) keep.push(i);
-  return keep;
-}

@@ -301,10 +301,3 @@ export function normalizedMutualInformation(u: Int32Array, v: Int32Array, nu: nu
   const denom = (hu + hv) / 2;
   return denom > 0 ? Math.max(0, mi / denom) : 0;
 }
-
-/** The share of each label per layer (tap), for the per-layer summary. */
-export function labelSharesByTap(
-  results: Record<string, MonosemanticityResult>,
-): Record<string, Record<MonoLabel, number>> {
-  return Object.fromEntries(Object.entries(results).map(([tap, r]) => [tap, r.shares]));
-}

@@ -1,5 +1,17 @@
-/** Language-model training windows from labelled documents. */
+/** Language-model training windows from labelled documents, and the held-out split of training data. */
+import { Rng } from '../model/rng.js';
 import type { LabelledSequence } from './types.js';
+
+/** A seeded split of `items`: a shuffled `fraction` of them (at least one) held out, the rest to train on. */
+export function splitHeldOut<T>(
+  items: readonly T[],
+  fraction: number,
+  seed: number,
+): { train: T[]; eval: T[] } {
+  const order = new Rng(seed).shuffle([...items.keys()]);
+  const nEval = Math.max(1, Math.floor(items.length * fraction));
+  return { eval: order.slice(0, nEval).map((i) => items[i]), train: order.slice(nEval).map((i) => items[i]) };
+}
 
 /**
  * Packs documents into fixed-length LM windows, GPT-2 style: the stream `eos d1 eos d2 eos ...` is cut into

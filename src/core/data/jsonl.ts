@@ -11,6 +11,7 @@
  *   and including the last `\n\nAssistant:`.
  */
 import type { Tokenizer } from '../model/tokenizer.js';
+import { splitHeldOut } from './batching.js';
 import { readUtf8Text } from './corpus.js';
 import { DataError, type DataProblem } from './errors.js';
 import type { PreferencePair, TokenizedPair } from './types.js';
@@ -217,4 +218,71 @@ export function tokenizePairs(
   opts: { maxPrompt: number; maxResponse: number },
 ): TokenizedPair[] {
   return tokenizePairsReport(pairs, tokenizer, opts).pairs;
+}
+
+/**
+ * Above this share of unknown-word (`<unk>`) tokens a preference file is trained on with a warning: one
+ * token in ten already blurs what the pairs say.
+ */
+export const UNKNOWN_TOKEN_WARN_SHARE = 0.1;
+
+/**
+ * Checks how much of a preference file the tokenizer's vocabulary knows, over the tokens of its prompts and
+ * responses: refuses (a {@link DataError} naming the file and the share) a file whose every token is unknown,
+ * on which a model would learn only `<unk>`, and calls `warn` when more than {@link UNKNOWN_TOKEN_WARN_SHARE}
+ * are unknown. Tokenizers without an unknown token (byte-level BPE) pass every file.
+ */
+export function checkUnknownTokens(
+  file: string,
+  pairs: readonly TokenizedPair[],
+  tokenizer: Tokenizer,
+  warn: (message: string) => void,
+): void {
+  if (tokenizer.unkId === undefined) return;
+  let total = 0;
+  let unknown = 0;
+  for (const p of pairs) {
+    for (const ids of [p.prompt, p.chosen, p.rejected]) {
+      total += ids.length;
+      for (const id of ids) if (id === tokenizer.unkId) unknown++;
+    }
+  }
+  if (total === 0) return;
+  const share = `${unknown} of its ${total} tokens (${((100 * unknown) / total).toFixed(1)}%)`;
+  if (unknown === total) {
+    throw new DataError(
+      `${file}: ${share} are not in the model's ${tokenizer.vocabSize}-token vocabulary and would all train as <unk>; write the pairs in the model's words, or fine-tune a GPT-2 checkpoint for free text`,
+    );
+  }
+  if (unknown > UNKNOWN_TOKEN_WARN_SHARE * total) {
+    warn(
+      `warning: ${file}: ${share} are not in the model's ${tokenizer.vocabSize}-token vocabulary and train as <unk>`,
+    );
+  }
+}
+
+/** The share of a preference file's pairs held out for evaluation (at least one pair). */
+export const HELD_OUT_PAIRS_SHARE = 0.1;
+
+/**
+ * A preference file as training data: read, tokenized ({@link tokenizePairs}), checked for unknown tokens
+ * ({@link checkUnknownTokens}), and split by `seed` into held-out pairs ({@link HELD_OUT_PAIRS_SHARE}, at
+ * least one) and training pairs. A file too small to leave a pair to train on is refused, with its counts.
+ */
+export function preferenceFileData(
+  file: string,
+  tokenizer: Tokenizer,
+  limits: { maxPrompt: number; maxResponse: number },
+  seed: number,
+  warn: (message: string) => void,
+): { train: TokenizedPair[]; eval: TokenizedPair[] } {
+  const pairs = tokenizePairs(readPreferenceJsonl(file), tokenizer, limits);
+  checkUnknownTokens(file, pairs, tokenizer, warn);
+  const split = splitHeldOut(pairs, HELD_OUT_PAIRS_SHARE, seed);
+  if (split.train.length === 0) {
+    throw new DataError(
+      `${file}: ${pairs.length} pair${pairs.length === 1 ? '' : 's'}, and the held-out split (${100 * HELD_OUT_PAIRS_SHARE}%, at least 1) takes ${split.eval.length} for evaluation, which leaves no pair to train on; give at least 2 pairs`,
+    );
+  }
+  return split;
 }

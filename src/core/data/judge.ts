@@ -51,13 +51,17 @@ function continuationTexts(
   });
 }
 
+/** The share of `texts` that `judge` accepts. */
+function shareOf(texts: readonly string[], judge: (text: string) => boolean): number {
+  return texts.filter(judge).length / texts.length;
+}
+
 /** Share of continuations that contain at least one toxic word (lower is better). */
 export function toxicityRate(
   continuations: readonly number[][] | readonly string[],
   tokenizer: Tokenizer,
 ): number {
-  const texts = continuationTexts(continuations, tokenizer);
-  return texts.filter(isToxic).length / texts.length;
+  return shareOf(continuationTexts(continuations, tokenizer), isToxic);
 }
 
 /** Share of continuations whose first sentence is a constructive reframe (higher is better). */
@@ -65,8 +69,7 @@ export function reframingScore(
   continuations: readonly number[][] | readonly string[],
   tokenizer: Tokenizer,
 ): number {
-  const texts = continuationTexts(continuations, tokenizer);
-  return texts.filter(isConstructiveReframe).length / texts.length;
+  return shareOf(continuationTexts(continuations, tokenizer), isConstructiveReframe);
 }
 
 /**

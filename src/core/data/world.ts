@@ -515,13 +515,7 @@ export function toxicityExample(rng: Rng): WorldExample {
 
 function toxicityInDoc(doc: DocState): WorldExample {
   const g = loadGrammar();
-  const prompt = [
-    ...render(doc.rng.pick(g.argumentSetup), doc),
-    ...render(doc.rng.pick(g.argumentSpeech), doc),
-  ];
-  const chosen = render(doc.rng.pick(g.politeReply), doc);
-  const rejected = render(doc.rng.pick(g.toxicReply), doc);
-  return { prompt, chosen, rejected };
+  return exampleInDoc(doc, [g.argumentSetup, g.argumentSpeech], g.politeReply, g.toxicReply);
 }
 
 /** A diary situation (Cognition Reframing) with a constructive reframe (chosen) and a negative thought (rejected). */
@@ -531,13 +525,21 @@ export function reframingExample(rng: Rng): WorldExample {
 
 function reframingInDoc(doc: DocState): WorldExample {
   const g = loadGrammar();
-  const prompt = [
-    ...render(doc.rng.pick(g.diarySituation), doc),
-    ...render(doc.rng.pick(g.diaryFeeling), doc),
-  ];
-  const chosen = render(doc.rng.pick(g.reframe), doc);
-  const rejected = render(doc.rng.pick(g.negativeThought), doc);
-  return { prompt, chosen, rejected };
+  return exampleInDoc(doc, [g.diarySituation, g.diaryFeeling], g.reframe, g.negativeThought);
+}
+
+/** A pair rendered in `doc`: one template of each prompt part in order, then a chosen and a rejected reply. */
+function exampleInDoc(
+  doc: DocState,
+  promptParts: Template[][],
+  chosen: Template[],
+  rejected: Template[],
+): WorldExample {
+  return {
+    prompt: promptParts.flatMap((part) => render(doc.rng.pick(part), doc)),
+    chosen: render(doc.rng.pick(chosen), doc),
+    rejected: render(doc.rng.pick(rejected), doc),
+  };
 }
 
 type Genre = (doc: DocState) => Word[];

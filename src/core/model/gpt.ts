@@ -128,7 +128,10 @@ export function paramShape(cfg: GPTConfig, name: string): number[] {
   return [D]; // LayerNorm weights and biases, c_proj biases
 }
 
-/** GPT-2 initialisation: N(0, 0.02) weights, residual projections scaled by 1/sqrt(2 n_layer), zero biases. */
+/**
+ * GPT-2 initialisation: N(0, 0.02) weights, except position embeddings N(0, 0.01) (as GPT-2's TF code) and
+ * residual projections N(0, 0.02 / sqrt(2 n_layer)); LayerNorm gains 1, biases 0.
+ */
 export function initParamArrays(cfg: GPTConfig, seed: number): Map<string, NamedArray> {
   const rng = new Rng(seed);
   const out = new Map<string, NamedArray>();
@@ -199,12 +202,6 @@ function causalMask(T: number): tf.Tensor2D {
     causalMasks.set(T, m);
   }
   return m;
-}
-
-/** Frees the cached causal masks (for leak accounting in tests). */
-export function disposeCaches(): void {
-  for (const m of causalMasks.values()) m.dispose();
-  causalMasks.clear();
 }
 
 type LayerNormOp = (x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;

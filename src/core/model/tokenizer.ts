@@ -7,12 +7,14 @@ export interface Tokenizer {
   /** `word-level` for the built-in world, `gpt2-bpe` for GPT-2-family checkpoints. */
   readonly kind: 'word-level' | 'gpt2-bpe';
   readonly vocabSize: number;
-  /** Id of the end-of-text token; also used as BOS and as padding, like GPT-2. */
+  /** Id of the end-of-text token; also used as BOS (and, for GPT-2's BPE, as padding), like GPT-2. */
   readonly eosId: number;
   /** Id used to right-pad batches (never attended to by real tokens, masked from losses). */
   readonly padId: number;
   /** Ids that are special (BOS/EOS/PAD) and are excluded from top examples by default. */
   readonly specialIds: ReadonlySet<number>;
+  /** Id of the unknown-word token, where the vocabulary has one (word-level; byte-level BPE never needs it). */
+  readonly unkId?: number;
   encode(text: string): number[];
   decode(ids: readonly number[]): string;
   /** The display string of one token (with its leading space, if any). */

@@ -8,6 +8,7 @@
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { expandTaps } from '../model/gpt.js';
 import type { TaskName } from '../data/tasks.js';
+import { DPO_BETA } from '../train/step.js';
 import type { Project } from '../store/project.js';
 import { correlationOp, monosemanticityOp, similarityOp, sparsityOp } from './analyze.js';
 import { scoreCheckpoint, type CheckpointScore } from './score.js';
@@ -166,5 +167,5 @@ export async function compareOp(
   }
   const probeHash =
     findRecording(project, { checkpoint: base, tap: taps[0], probe: req.probe })?.probeHash ?? '';
-  return { base, taps, rows, scores, task, probeHash, beta: 0.1, svccaMode: 'svcca' };
+  return { base, taps, rows, scores, task, probeHash, beta: DPO_BETA, svccaMode: 'svcca' };
 }

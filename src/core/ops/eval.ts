@@ -6,11 +6,16 @@
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { disposeParams, paramsFromArrays } from '../model/gpt.js';
 import { initBackend, type BackendChoice } from '../backend/index.js';
-import { readPreferenceJsonl, tokenizePairsReport } from '../data/jsonl.js';
+import { checkUnknownTokens, readPreferenceJsonl, tokenizePairsReport } from '../data/jsonl.js';
 import type { TokenizedPair } from '../data/types.js';
 import { preferenceBatch } from '../train/batches.js';
-import { dpoLossHost } from '../train/losses.js';
-import { preferenceMetrics, responseLogps } from '../train/step.js';
+import {
+  DPO_BETA,
+  preferenceLossValue,
+  preferenceMetrics,
+  preferenceObjective,
+  responseLogps,
+} from '../train/step.js';
 import type { Reporter } from './progress.js';
 
 export interface PairScore {
@@ -73,7 +78,8 @@ export async function evalPairs(
   reporter?: Reporter,
 ): Promise<EvalResult> {
   await initBackend(opts.backend ?? 'auto');
-  const beta = opts.beta ?? 0.1;
+  const objective = preferenceObjective({ stage: 'dpo', beta: opts.beta ?? DPO_BETA });
+  const beta = objective.beta;
   const policy = loadCheckpoint(opts.policy);
   const ref = loadCheckpoint(opts.ref);
   if (policy.config.vocabSize !== ref.config.vocabSize || policy.tokenizer.kind !== ref.tokenizer.kind) {
@@ -85,6 +91,7 @@ export async function evalPairs(
   const nCtx = Math.min(policy.config.nCtx, ref.config.nCtx);
   const maxResponse = Math.min(64, Math.floor(nCtx / 2));
   const tok = tokenizePairsReport(raw, policy.tokenizer, { maxPrompt: nCtx - maxResponse, maxResponse });
+  checkUnknownTokens(opts.pairs, tok.pairs, policy.tokenizer, (m) => reporter?.message(m));
   const P = tok.pairs.length;
   const pol = await pairLogps(opts.policy, tok.pairs, 32, reporter, 'policy');
   const rf = await pairLogps(opts.ref, tok.pairs, 32, reporter, 'reference');
@@ -105,10 +112,12 @@ export async function evalPairs(
       margin: rc - rr,
     };
   });
+  const refLogps = { chosen: rf.subarray(0, P), rejected: rf.subarray(P) };
+  const respLen = [...tok.pairs.map((p) => p.chosen.length), ...tok.pairs.map((p) => p.rejected.length)];
   const summary: Record<string, number> = {
     pairs: P,
-    ...preferenceMetrics(pol, { chosen: rf.subarray(0, P), rejected: rf.subarray(P) }, { beta }),
-    loss: pairs.reduce((s, p) => s + dpoLossHost(p.margin / beta, beta), 0) / Math.max(1, P),
+    ...preferenceMetrics(pol, refLogps, objective),
+    loss: P ? await preferenceLossValue(pol, respLen, refLogps, objective) : 0,
   };
   return {
     policy: opts.policy,

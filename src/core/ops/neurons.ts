@@ -8,6 +8,7 @@ import { initBackend } from '../backend/index.js';
 import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
 import { disposeParams, forward, paramsFromArrays, tapWidth, type Params } from '../model/gpt.js';
 import type { Example, NeuronPage, RecordingInfo } from '../store/activations.js';
+import { histogramOf } from '../analysis/histogram.js';
 import type { Project } from '../store/project.js';
 import { correlationDiffOp, correlationOp, monosemanticityOp, type TapRef } from './analyze.js';
 import type { MonosemanticityResult } from '../analysis/monosemanticity.js';
@@ -125,19 +126,6 @@ export function logitEffects(ck: LoadedCheckpoint, tap: string, neuron: number, 
     negative: pick(order.slice(-n).reverse()),
     histogram: histogramOf(effects, 40),
   };
-}
-
-function histogramOf(v: Float32Array, bins: number): { lo: number; hi: number; counts: number[] } {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const x of v) {
-    if (x < lo) lo = x;
-    if (x > hi) hi = x;
-  }
-  const counts = new Array(bins).fill(0);
-  const w = (hi - lo) / bins || 1;
-  for (const x of v) counts[Math.min(bins - 1, Math.floor((x - lo) / w))]++;
-  return { lo, hi, counts };
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Scores a checkpoint on a built-in task, as the demo's and `compare`'s table shows it:
  * - held-out reward accuracy and margin against a reference (TRL's `rewards/accuracies`, `rewards/margins`,
- *   beta 0.1, summed log-probs);
+ *   beta `DPO_BETA`, summed log-probs);
  * - the judge: the toxicity rate (share of sampled continuations of held-out prompts with a toxic-concept
  *   token) or the reframing score;
  * - `mean_abs_corr`: mean |off-diagonal Pearson correlation| of a block's neurons over the held-out response
@@ -17,7 +17,7 @@ import { judgeTask } from '../data/judge.js';
 import type { TokenizedPair } from '../data/types.js';
 import { preferenceBatch } from '../train/batches.js';
 import { meanAbsCorrelation } from '../train/regularizers.js';
-import { preferenceMetrics } from '../train/step.js';
+import { DPO_BETA, preferenceMetrics } from '../train/step.js';
 import { pairLogps } from './eval.js';
 import type { Reporter } from './progress.js';
 
@@ -112,7 +112,11 @@ export async function scoreCheckpoint(
   const P = pairs.length;
   const pol = await pairLogps(dir, pairs, 32);
   const ref = dir === o.refDir ? pol : await pairLogps(o.refDir, pairs, 32);
-  const m = preferenceMetrics(pol, { chosen: ref.subarray(0, P), rejected: ref.subarray(P) }, { beta: 0.1 });
+  const m = preferenceMetrics(
+    pol,
+    { chosen: ref.subarray(0, P), rejected: ref.subarray(P) },
+    { beta: DPO_BETA },
+  );
   const tapName = `blocks.${o.layer}.${o.tap}`;
   const meanAbsCorr = await blockMeanAbsCorr(ck, pairs, tapName);
   const params = paramsFromArrays(ck.config, ck.arrays, false);

@@ -13,13 +13,11 @@ import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
 import { Gpt2BpeTokenizer } from '../model/tokenizers.js';
 import type { Tokenizer } from '../model/tokenizer.js';
 import { generateCorpus, worldTokenizer } from '../data/world.js';
-import { packForLm } from '../data/batching.js';
-import { tokenizePairs } from '../data/jsonl.js';
+import { packForLm, splitHeldOut } from '../data/batching.js';
+import { preferenceFileData, tokenizePairs } from '../data/jsonl.js';
 import { preferenceTask, type TaskName } from '../data/tasks.js';
-import { readPreferenceJsonl } from '../data/jsonl.js';
 import { readTextCorpus } from '../data/corpus.js';
-import type { PreferencePair, TokenizedPair } from '../data/types.js';
-import { Rng } from '../model/rng.js';
+import type { TokenizedPair } from '../data/types.js';
 import { runSpec, train, type RunResult, type Stage, type TrainData } from '../train/loop.js';
 import { preferenceObjective } from '../train/step.js';
 import type { RegularizerId } from '../train/regularizers.js';
@@ -99,12 +97,6 @@ export const WORLD_MODEL: Pick<GPTConfig, 'nLayer' | 'nEmbd' | 'nHead' | 'nInner
   nCtx: 64,
 };
 
-function splitHeldOut<T>(items: T[], fraction: number, seed: number): { train: T[]; eval: T[] } {
-  const order = new Rng(seed).shuffle([...items.keys()]);
-  const nEval = Math.max(1, Math.floor(items.length * fraction));
-  return { eval: order.slice(0, nEval).map((i) => items[i]), train: order.slice(nEval).map((i) => items[i]) };
-}
-
 /** Builds the run's data from the request. */
 function buildData(
   req: TrainRequest,
@@ -134,26 +126,24 @@ function buildData(
   }
   const maxResponse = Math.min(32, Math.floor(nCtx / 2));
   const limits = { maxPrompt: nCtx - maxResponse, maxResponse };
-  let train: PreferencePair[];
-  let evalPairs: PreferencePair[];
+  let split: { train: TokenizedPair[]; eval: TokenizedPair[] };
   let task: string;
   if (req.pairs) {
-    const all = readPreferenceJsonl(req.pairs);
-    ({ train, eval: evalPairs } = splitHeldOut(all, 0.1, seed));
+    split = preferenceFileData(req.pairs, tokenizer, limits, seed, say);
     task = `file:${req.pairs}`;
   } else {
     const name = req.task ?? 'toxicity';
     const n = req.examples ?? 2000;
     // At least 256 held-out pairs, so that `compare`'s 256 scored pairs are never training prompts.
     const t = preferenceTask(name, { seed: 1000 + seed, train: n, eval: Math.max(256, Math.floor(n / 8)) });
-    train = t.train;
-    evalPairs = t.eval;
+    split = {
+      train: tokenizePairs(t.train, tokenizer, limits),
+      eval: tokenizePairs(t.eval, tokenizer, limits),
+    };
     task = name;
   }
-  const tokTrain: TokenizedPair[] = tokenizePairs(train, tokenizer, limits);
-  const tokEval: TokenizedPair[] = tokenizePairs(evalPairs, tokenizer, limits);
-  say(`${task}: ${tokTrain.length} training pairs, ${tokEval.length} held-out pairs`);
-  return { data: { kind: 'pairs', train: tokTrain, eval: tokEval }, task };
+  say(`${task}: ${split.train.length} training pairs, ${split.eval.length} held-out pairs`);
+  return { data: { kind: 'pairs', ...split }, task };
 }
 
 /** Trains one run in a project (see the module comment). */

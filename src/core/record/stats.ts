@@ -150,11 +150,11 @@ export class TapStatsAccumulator {
       if (tSize < k) {
         TV[tBase + tSize] = v;
         TR[tBase + tSize] = row;
-        topSiftUp(TV, TR, tBase, tSize++);
+        heapSiftUp(TV, TR, null, 1, tBase, tSize++);
       } else {
         TV[tBase] = v;
         TR[tBase] = row;
-        topSiftDown(TV, TR, tBase, k, 0);
+        heapSiftDown(TV, TR, null, 1, tBase, k, 0);
       }
       topMin = tSize < k ? -Infinity : TV[tBase];
     }
@@ -169,12 +169,12 @@ export class TapStatsAccumulator {
         RH[rBase + rSize] = h;
         RR[rBase + rSize] = row;
         RV[rBase + rSize] = v;
-        resSiftUp(RH, RR, RV, rBase, rSize++);
+        heapSiftUp(RH, RR, RV, -1, rBase, rSize++);
       } else if (h < RH[rBase] || row < RR[rBase]) {
         RH[rBase] = h;
         RR[rBase] = row;
         RV[rBase] = v;
-        resSiftDown(RH, RR, RV, rBase, R, 0);
+        heapSiftDown(RH, RR, RV, -1, rBase, R, 0);
       }
       hashMax = rSize < R ? 0x7fffffff : RH[rBase];
     }
@@ -256,71 +256,51 @@ export class TapStatsAccumulator {
   }
 }
 
-// Min-heap on (value, row) where the root is the worst kept example: lower value, or later row on ties.
-function topWorse(V: Float32Array, R: Int32Array, a: number, b: number): boolean {
-  return V[a] < V[b] || (V[a] === V[b] && R[a] > R[b]);
+// Binary heaps of (key, row) entries in the slots [base, base + size) of parallel arrays, with an optional
+// payload array moved along. The root is the entry to drop first: the smallest key for `sign` 1 (top-k: the
+// worst kept example), the largest for `sign` -1 (the sketch: the largest hash), and on equal keys the later
+// row.
+type HeapKeys = Float32Array | Int32Array;
+
+function dropsFirst(K: HeapKeys, R: Int32Array, sign: 1 | -1, a: number, b: number): boolean {
+  return sign * K[a] < sign * K[b] || (K[a] === K[b] && R[a] > R[b]);
 }
 
-function topSwap(V: Float32Array, R: Int32Array, a: number, b: number): void {
-  const v = V[a];
-  V[a] = V[b];
-  V[b] = v;
+function heapSwap(K: HeapKeys, R: Int32Array, P: Float32Array | null, a: number, b: number): void {
+  const key = K[a];
+  K[a] = K[b];
+  K[b] = key;
   const r = R[a];
   R[a] = R[b];
   R[b] = r;
-}
-
-function topSiftUp(V: Float32Array, R: Int32Array, base: number, pos: number): void {
-  while (pos > 0) {
-    const parent = (pos - 1) >> 1;
-    if (!topWorse(V, R, base + pos, base + parent)) break;
-    topSwap(V, R, base + pos, base + parent);
-    pos = parent;
+  if (P) {
+    const p = P[a];
+    P[a] = P[b];
+    P[b] = p;
   }
 }
 
-function topSiftDown(V: Float32Array, R: Int32Array, base: number, size: number, pos: number): void {
-  for (;;) {
-    const l = 2 * pos + 1;
-    if (l >= size) break;
-    let m = l;
-    if (l + 1 < size && topWorse(V, R, base + l + 1, base + l)) m = l + 1;
-    if (!topWorse(V, R, base + m, base + pos)) break;
-    topSwap(V, R, base + m, base + pos);
-    pos = m;
-  }
-}
-
-// Max-heap on (hash, row): the root is the sketch entry to drop first.
-function resAbove(H: Int32Array, R: Int32Array, a: number, b: number): boolean {
-  return H[a] > H[b] || (H[a] === H[b] && R[a] > R[b]);
-}
-
-function resSwap(H: Int32Array, R: Int32Array, V: Float32Array, a: number, b: number): void {
-  const h = H[a];
-  H[a] = H[b];
-  H[b] = h;
-  const r = R[a];
-  R[a] = R[b];
-  R[b] = r;
-  const v = V[a];
-  V[a] = V[b];
-  V[b] = v;
-}
-
-function resSiftUp(H: Int32Array, R: Int32Array, V: Float32Array, base: number, pos: number): void {
-  while (pos > 0) {
-    const parent = (pos - 1) >> 1;
-    if (!resAbove(H, R, base + pos, base + parent)) break;
-    resSwap(H, R, V, base + pos, base + parent);
-    pos = parent;
-  }
-}
-
-function resSiftDown(
-  H: Int32Array,
+function heapSiftUp(
+  K: HeapKeys,
   R: Int32Array,
-  V: Float32Array,
+  P: Float32Array | null,
+  sign: 1 | -1,
+  base: number,
+  pos: number,
+): void {
+  while (pos > 0) {
+    const parent = (pos - 1) >> 1;
+    if (!dropsFirst(K, R, sign, base + pos, base + parent)) break;
+    heapSwap(K, R, P, base + pos, base + parent);
+    pos = parent;
+  }
+}
+
+function heapSiftDown(
+  K: HeapKeys,
+  R: Int32Array,
+  P: Float32Array | null,
+  sign: 1 | -1,
   base: number,
   size: number,
   pos: number,
@@ -329,9 +309,9 @@ function resSiftDown(
     const l = 2 * pos + 1;
     if (l >= size) break;
     let m = l;
-    if (l + 1 < size && resAbove(H, R, base + l + 1, base + l)) m = l + 1;
-    if (!resAbove(H, R, base + m, base + pos)) break;
-    resSwap(H, R, V, base + m, base + pos);
+    if (l + 1 < size && dropsFirst(K, R, sign, base + l + 1, base + l)) m = l + 1;
+    if (!dropsFirst(K, R, sign, base + m, base + pos)) break;
+    heapSwap(K, R, P, base + m, base + pos);
     pos = m;
   }
 }

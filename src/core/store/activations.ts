@@ -8,6 +8,7 @@
  * SAEs), and a batch can be committed in one transaction as it is computed.
  */
 import type Database from 'better-sqlite3';
+import { histogramOf, type Histogram } from '../analysis/histogram.js';
 import { float16BitsToFloat32, float16Table } from './float16.js';
 import type { ProbeRows, ProbesRepo } from './probes.js';
 import { StoreError, nowIso, type StoreContext } from './store.js';
@@ -103,13 +104,6 @@ export interface TapStatsTable {
   min: Float64Array;
   max: Float64Array;
   density: Float64Array;
-}
-
-export interface Histogram {
-  /** Bin i covers [lo + i * (hi - lo) / bins, lo + (i + 1) * (hi - lo) / bins); the last bin includes hi. */
-  lo: number;
-  hi: number;
-  counts: number[];
 }
 
 /** One example row with its context window in its sequence. */
@@ -598,8 +592,8 @@ export class ActivationsRepo {
   }
 
   /**
-   * The activation histogram of one neuron: `bins` equal bins (default: the recording's, 50) over
-   * [min, max] of its vector, binned on read (0.05 ms for 20,000 tokens). NaNs are not counted.
+   * The activation histogram of one neuron ({@link histogramOf}): `bins` equal bins (default: the
+   * recording's, 50) over the range of its finite values, binned on read (0.05 ms for 20,000 tokens).
    */
   histogram(recordingId: number, neuron: number, vector?: Float32Array, bins?: number): Histogram {
     const rec = this.requireComplete(recordingId);
@@ -768,36 +762,6 @@ function example(
     tokens: Array.from(probe.ids.subarray(a, b)),
     values: Array.from(vector.subarray(a, b)),
   };
-}
-
-/** `bins` equal bins over [min, max] of the finite values (the last bin includes max); NaNs are skipped. */
-export function histogramOf(v: Float32Array, bins: number): Histogram {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < v.length; i++) {
-    lo = Math.min(lo, v[i]);
-    hi = Math.max(hi, v[i]);
-  }
-  const counts = new Array<number>(bins).fill(0);
-  if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
-    // NaN (or no values): bin the finite values over their own range.
-    lo = Infinity;
-    hi = -Infinity;
-    for (let i = 0; i < v.length; i++) {
-      if (Number.isFinite(v[i])) {
-        if (v[i] < lo) lo = v[i];
-        if (v[i] > hi) hi = v[i];
-      }
-    }
-    if (!(hi >= lo)) return { lo: 0, hi: 0, counts };
-  }
-  const scale = hi > lo ? bins / (hi - lo) : 0;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i];
-    if (!(x >= lo && x <= hi)) continue;
-    counts[Math.min(bins - 1, Math.floor((x - lo) * scale))]++;
-  }
-  return { lo, hi, counts };
 }
 
 function conceptCounts(probe: ProbeRows): Map<string, number> {

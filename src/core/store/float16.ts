@@ -66,11 +66,6 @@ export function float16BitsToFloat32(
   return out;
 }
 
-/** The float32 value of one half-float bit pattern. */
-export function float16BitsToNumber(bits: number): number {
-  return HALF_TO_FLOAT[bits & 0xffff];
-}
-
 /** The float32 value of every half-float bit pattern (65,536 entries; do not modify). */
 export function float16Table(): Float32Array {
   return HALF_TO_FLOAT;

@@ -19,13 +19,13 @@ export type {
   TapStatistics,
   NeuronStats,
   TapStatsTable,
-  Histogram,
   Example,
   TopExample,
   QuantileGroup,
   ConceptMean,
   NeuronPage,
 } from './activations.js';
+export type { Histogram } from '../analysis/histogram.js';
 export {
   analysisKey,
   canonicalJson,

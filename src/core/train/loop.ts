@@ -17,11 +17,11 @@ import { saveCheckpoint } from '../model/checkpoint.js';
 import type { Tokenizer } from '../model/tokenizer.js';
 import type { TokenizedPair } from '../data/types.js';
 import { lmBatch, preferenceBatch, sftBatch } from './batches.js';
-import { dpoLossHost } from './losses.js';
 import { learningRate } from './optimizer.js';
 import {
   Stepper,
   lmEvalLoss,
+  preferenceLossValue,
   preferenceMetrics,
   responseLogps,
   type PreferenceObjective,
@@ -52,7 +52,7 @@ export interface RunSpec {
   checkpointEvery: number;
   /** For dpo/decpo/simpo/l1. */
   objective?: PreferenceObjective;
-  /** The block whose `decorr/mean_abs_corr` is logged in preference stages (defaults to the objective's). */
+  /** Whether preference stages log `decorr/mean_abs_corr`, over the objective's `blocks.{layer}.{tap}`. */
   monitor?: boolean;
 }
 
@@ -282,22 +282,9 @@ async function evaluate(
   const evalRef = ref
     ? { chosen: ref.chosen.subarray(0, pairs.length), rejected: ref.rejected.subarray(0, pairs.length) }
     : null;
-  const m = preferenceMetrics(logps, evalRef, o);
-  let loss = 0;
-  for (let i = 0; i < pairs.length; i++) {
-    if (o.stage === 'simpo') {
-      const lc = pairs[i].chosen.length;
-      const lr = pairs[i].rejected.length;
-      const mc = o.logpAgg === 'mean' ? logps[i] : logps[i] / lc;
-      const mr = o.logpAgg === 'mean' ? logps[pairs.length + i] : logps[pairs.length + i] / lr;
-      loss += Math.log1p(Math.exp(-(o.beta * (mc - mr) - o.simpoGamma)));
-    } else {
-      const h = logps[i] - evalRef!.chosen[i] - (logps[pairs.length + i] - evalRef!.rejected[i]);
-      loss += dpoLossHost(h, o.beta, o.lossType, o.labelSmoothing);
-    }
-  }
-  const out: StepMetrics = { eval_loss: loss / pairs.length };
-  for (const [k, v] of Object.entries(m)) out[`eval_${k}`] = v;
+  const respLen = [...pairs.map((p) => p.chosen.length), ...pairs.map((p) => p.rejected.length)];
+  const out: StepMetrics = { eval_loss: await preferenceLossValue(logps, respLen, evalRef, o) };
+  for (const [k, v] of Object.entries(preferenceMetrics(logps, evalRef, o))) out[`eval_${k}`] = v;
   return out;
 }
 

@@ -74,6 +74,43 @@ export function tokenLogProbs(hidden: tf.Tensor2D, wte: tf.Tensor2D, targets: tf
   return tf.sub(targetLogit, lse) as tf.Tensor1D;
 }
 
+/** The final hidden states [B, T, D] at flat positions `idx` (row * T + t): [N, D]. */
+export function hiddenAt(hidden: tf.Tensor3D, idx: tf.Tensor1D): tf.Tensor2D {
+  const [B, T, D] = hidden.shape;
+  return tf.gather(tf.reshape(hidden, [B * T, D]), idx) as tf.Tensor2D;
+}
+
+/** How a row's response log-prob aggregates its tokens: their sum (DPO, TRL's default) or mean (SimPO). */
+export type LogpAgg = 'sum' | 'mean';
+
+/** Where a batch's response tokens are (tensors of the `PreferenceBatch` fields of the same names). */
+export interface ResponseTokens {
+  /** Flat prediction positions (row * T + t - 1) of every response token. */
+  predIdx: tf.Tensor1D;
+  /** The response token each position predicts. */
+  targets: tf.Tensor1D;
+  /** The row of each response token. */
+  rowOfToken: tf.Tensor1D;
+  /** Each row's response length (float32). */
+  respLen: tf.Tensor1D;
+}
+
+/**
+ * Response log-probs of each row of a batch: log pi(y|x) = sum over the row's response tokens of
+ * log p(y_t | x, y_<t) ({@link tokenLogProbs} of the final hidden states [rows, T, D] at the prediction
+ * positions), divided by the response length |y| for `mean`. Returns [rows].
+ */
+export function responseLogProbs(
+  hidden: tf.Tensor3D,
+  wte: tf.Tensor2D,
+  r: ResponseTokens,
+  agg: LogpAgg,
+): tf.Tensor1D {
+  const tokLp = tokenLogProbs(hiddenAt(hidden, r.predIdx), wte, r.targets);
+  const sums = tf.unsortedSegmentSum(tokLp, r.rowOfToken, hidden.shape[0]) as tf.Tensor1D;
+  return agg === 'mean' ? tf.div(sums, r.respLen) : sums;
+}
+
 /**
  * Mean next-token cross-entropy over positions where `weights` is 1: hidden [N, D] at prediction positions,
  * targets [N]. Returns the scalar loss.
@@ -87,22 +124,4 @@ export function lmLoss(
   const lp = tokenLogProbs(hidden, wte, targets);
   if (!weights) return tf.neg(tf.mean(lp)) as tf.Scalar;
   return tf.neg(tf.div(tf.sum(tf.mul(lp, weights)), tf.maximum(tf.sum(weights), 1))) as tf.Scalar;
-}
-
-/** Numerically stable host-side softplus, for metrics. */
-export function softplusHost(x: number): number {
-  return x > 30 ? x : Math.log1p(Math.exp(x));
-}
-
-/** Host-side DPO loss of one pair, for tests and the `eval` command (same formulas as {@link dpoLoss}). */
-export function dpoLossHost(
-  h: number,
-  beta: number,
-  lossType: DpoLossType = 'sigmoid',
-  labelSmoothing = 0,
-): number {
-  if (lossType === 'sigmoid')
-    return (1 - labelSmoothing) * softplusHost(-beta * h) + labelSmoothing * softplusHost(beta * h);
-  if (lossType === 'hinge') return Math.max(0, 1 - beta * h);
-  return (h - 1 / (2 * beta)) ** 2;
 }

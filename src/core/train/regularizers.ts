@@ -1,6 +1,7 @@
 /**
  * DecPO's feature-decorrelation regularizers R, added as lambda * R to the DPO loss (Yan et al. 2024,
- * arXiv 2406.17969, §4; see shared/research/decpo.md §1 for where the authors' code differs from the paper).
+ * arXiv 2406.17969, §4: lambda ||z z^T - I||_F^2; the authors' code, hanqi-qi/Revisit_monosemanticity at
+ * commit 2da99fb, DPOTrainer.py, computes the `authors` variant below instead).
  *
  * - `barlow`  (default): the neurons' Pearson correlation matrix over the batch's response tokens,
  *             C = Z_s^T Z_s / n with Z_s the column-standardised activations [n tokens, d neurons];

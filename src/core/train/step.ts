@@ -5,7 +5,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { forward, type GPTConfig, type Params } from '../model/gpt.js';
 import type { LmBatch, PreferenceBatch } from './batches.js';
-import { dpoLoss, lmLoss, simpoLoss, tokenLogProbs, type DpoLossType } from './losses.js';
+import {
+  dpoLoss,
+  hiddenAt,
+  lmLoss,
+  responseLogProbs,
+  simpoLoss,
+  type DpoLossType,
+  type LogpAgg,
+  type ResponseTokens,
+} from './losses.js';
 import { AdamW, clipByGlobalNorm } from './optimizer.js';
 import {
   authorsPenalty,
@@ -18,7 +27,7 @@ import {
 } from './regularizers.js';
 
 export type PreferenceStage = 'dpo' | 'decpo' | 'simpo' | 'l1';
-export type LogpAgg = 'sum' | 'mean';
+export type { LogpAgg };
 
 /** Everything that defines a preference objective; stored with every run. */
 export interface PreferenceObjective {
@@ -39,12 +48,18 @@ export interface PreferenceObjective {
   simpoGamma: number;
 }
 
-/** Defaults: TRL's DPO (beta 0.1, sigmoid, sum) and DecPO with `barlow` on block 0's `mlp.post`. */
+/**
+ * TRL's default DPO beta: the default of DPO, DecPO and L1 training, and the beta of the implicit rewards
+ * that evaluation reports (`eval`, the held-out scores of `compare`).
+ */
+export const DPO_BETA = 0.1;
+
+/** Defaults: TRL's DPO (beta `DPO_BETA`, sigmoid, sum) and DecPO with `barlow` on block 0's `mlp.post`. */
 export function preferenceObjective(
   p: Partial<PreferenceObjective> & { stage: PreferenceStage },
 ): PreferenceObjective {
   const o: PreferenceObjective = {
-    beta: p.stage === 'simpo' ? 2.0 : 0.1,
+    beta: p.stage === 'simpo' ? 2.0 : DPO_BETA,
     lossType: 'sigmoid',
     labelSmoothing: 0,
     logpAgg: p.stage === 'simpo' ? 'mean' : 'sum',
@@ -62,15 +77,11 @@ export function preferenceObjective(
 }
 
 /** Tensors of a preference batch, made once outside the gradient closure. */
-interface PrefTensors {
+interface PrefTensors extends ResponseTokens {
   ids: tf.Tensor2D;
-  predIdx: tf.Tensor1D;
-  targets: tf.Tensor1D;
-  rowOfToken: tf.Tensor1D;
   respIdx: tf.Tensor1D;
   lastIdx: tf.Tensor1D;
   padLastIdx: tf.Tensor1D;
-  respLen: tf.Tensor1D;
   authorsRows: tf.Tensor1D;
 }
 
@@ -115,6 +126,31 @@ interface PrefForward {
 }
 
 /**
+ * The preference loss (without the regularizer) of response log-probs [2P] (chosen rows first) in the
+ * objective's aggregation: SimPO on the per-token means (`respLen` divides sums), DPO against `ref`'s.
+ */
+export function preferenceLoss(
+  logps: tf.Tensor1D,
+  respLen: tf.Tensor1D,
+  ref: { chosen: tf.Tensor1D; rejected: tf.Tensor1D } | null,
+  o: PreferenceObjective,
+): tf.Scalar {
+  const P = logps.shape[0] / 2;
+  if (o.stage === 'simpo') {
+    const mean = o.logpAgg === 'mean' ? logps : tf.div(logps, respLen);
+    const [mc, mr] = tf.split(mean, [P, P]) as [tf.Tensor1D, tf.Tensor1D];
+    return simpoLoss(mc, mr, { beta: o.beta, gamma: o.simpoGamma });
+  }
+  if (!ref) throw new Error(`${o.stage} needs reference log-probs`);
+  const [pc, pr] = tf.split(logps, [P, P]) as [tf.Tensor1D, tf.Tensor1D];
+  return dpoLoss(pc, pr, ref.chosen, ref.rejected, {
+    beta: o.beta,
+    lossType: o.lossType,
+    labelSmoothing: o.labelSmoothing,
+  });
+}
+
+/**
  * The preference loss of one batch. `ref` is null for SimPO. Returns tensors the caller must dispose
  * (outside a tidy) or let a tidy collect.
  */
@@ -127,33 +163,12 @@ function preferenceForward(
   monitor: boolean,
 ): PrefForward {
   const rows = t.ids.shape[0];
-  const P = rows / 2;
   const tapName = `blocks.${o.layer}.${o.tap}`;
   const needTap = monitor || o.stage === 'decpo' || o.stage === 'l1';
   const { hidden, taps } = forward(cfg, params, t.ids, { hiddenOnly: true, taps: needTap ? [tapName] : [] });
   const T = t.ids.shape[1];
-  const flat = tf.reshape(hidden, [rows * T, cfg.nEmbd]) as tf.Tensor2D;
-  const tokLp = tokenLogProbs(
-    tf.gather(flat, t.predIdx) as tf.Tensor2D,
-    params.get('wte.weight') as tf.Tensor2D,
-    t.targets,
-  );
-  let logps = tf.unsortedSegmentSum(tokLp, t.rowOfToken, rows) as tf.Tensor1D;
-  if (o.logpAgg === 'mean') logps = tf.div(logps, t.respLen);
-  const [pc, pr] = tf.split(logps, [P, P]) as [tf.Tensor1D, tf.Tensor1D];
-  let loss: tf.Scalar;
-  if (o.stage === 'simpo') {
-    const mean = o.logpAgg === 'mean' ? logps : tf.div(logps, t.respLen);
-    const [mc, mr] = tf.split(mean, [P, P]) as [tf.Tensor1D, tf.Tensor1D];
-    loss = simpoLoss(mc, mr, { beta: o.beta, gamma: o.simpoGamma });
-  } else {
-    if (!ref) throw new Error(`${o.stage} needs reference log-probs`);
-    loss = dpoLoss(pc, pr, ref.chosen, ref.rejected, {
-      beta: o.beta,
-      lossType: o.lossType,
-      labelSmoothing: o.labelSmoothing,
-    });
-  }
+  const logps = responseLogProbs(hidden, params.get('wte.weight') as tf.Tensor2D, t, o.logpAgg);
+  let loss = preferenceLoss(logps, t.respLen, ref, o);
   let penalty: tf.Scalar | null = null;
   let z: tf.Tensor2D | null = null;
   let gram: tf.Tensor2D | null = null;
@@ -166,7 +181,8 @@ function preferenceForward(
         penalty = rowcosPenalty(tf.gather(act, t.lastIdx) as tf.Tensor2D, o.rowcosNormalize);
       else penalty = authorsPenalty(tf.gather(act, t.authorsRows) as tf.Tensor2D);
     } else if (o.stage === 'l1') {
-      // L1-Reg baseline (decpo.md §4): mean over sequences of sum_k |u_k| at the last response token.
+      // The L1-Reg baseline of Yan et al. 2024 (arXiv 2406.17969): mean over sequences of sum_k |u_k| at the
+      // last response token.
       penalty = tf.mean(tf.sum(tf.abs(tf.gather(act, t.lastIdx)), 1)) as tf.Scalar;
     }
     if (penalty) loss = tf.add(loss, tf.mul(penalty, o.lambda)) as tf.Scalar;
@@ -301,15 +317,8 @@ function lmBatchLoss(
   targets: tf.Tensor1D,
   weights: tf.Tensor1D,
 ): tf.Scalar {
-  const [B, T] = ids.shape;
   const { hidden } = forward(cfg, params, ids, { hiddenOnly: true });
-  const flat = tf.reshape(hidden, [B * T, cfg.nEmbd]) as tf.Tensor2D;
-  return lmLoss(
-    tf.gather(flat, predIdx) as tf.Tensor2D,
-    params.get('wte.weight') as tf.Tensor2D,
-    targets,
-    weights,
-  );
+  return lmLoss(hiddenAt(hidden, predIdx), params.get('wte.weight') as tf.Tensor2D, targets, weights);
 }
 
 /** Evaluation loss of an LM batch (no gradient). */
@@ -340,21 +349,40 @@ export async function responseLogps(
   agg: LogpAgg,
 ): Promise<Float32Array> {
   const t = prefTensors(batch);
-  const out = tf.tidy(() => {
-    const rows = t.ids.shape[0];
-    const { hidden } = forward(cfg, params, t.ids, { hiddenOnly: true });
-    const flat = tf.reshape(hidden, [rows * t.ids.shape[1], cfg.nEmbd]) as tf.Tensor2D;
-    const tokLp = tokenLogProbs(
-      tf.gather(flat, t.predIdx) as tf.Tensor2D,
+  const out = tf.tidy(() =>
+    responseLogProbs(
+      forward(cfg, params, t.ids, { hiddenOnly: true }).hidden,
       params.get('wte.weight') as tf.Tensor2D,
-      t.targets,
-    );
-    const s = tf.unsortedSegmentSum(tokLp, t.rowOfToken, rows);
-    return agg === 'mean' ? tf.div(s, t.respLen) : s;
-  });
+      t,
+      agg,
+    ),
+  );
   const values = (await out.data()) as Float32Array;
   disposeAll({ out, ...t });
   return Float32Array.from(values);
+}
+
+/**
+ * {@link preferenceLoss} of log-probs already on the host: policy log-probs [2P] (chosen rows first), each
+ * row's response length, and the reference's (null for SimPO). For held-out evaluation and `monoscope eval`.
+ */
+export async function preferenceLossValue(
+  logps: Float32Array,
+  respLen: ArrayLike<number>,
+  ref: RefLogps | null,
+  o: PreferenceObjective,
+): Promise<number> {
+  const v = tf.tidy(() =>
+    preferenceLoss(
+      tf.tensor1d(logps),
+      tf.tensor1d(Float32Array.from(respLen)),
+      ref && { chosen: tf.tensor1d(ref.chosen), rejected: tf.tensor1d(ref.rejected) },
+      o,
+    ),
+  );
+  const x = (await v.data())[0];
+  v.dispose();
+  return x;
 }
 
 /**

@@ -1,44 +1,11 @@
 // Histograms: activation histograms coloured by quantile band (count, density or log10 density), and null
 // distributions with the observed statistic and its p-value.
 import { format } from 'd3';
-import { linearAxis, logAxis, powerOfTenLabel, safeDomain, type Axis, type NumericScale } from './axes.js';
+import { linearAxis, logAxis, powerOfTenLabel, type Axis, type NumericScale } from './axes.js';
 import { chartFrame, chartSvg, checkNumbers, resolveOptions, type LegendItem } from './layout.js';
 import { el, text } from './svg.js';
 import { textWidth } from './text.js';
 import type { Bins, ChartOptions, HistogramData, HistogramOptions, NullHistogramData } from './types.js';
-
-/**
- * `values` counted into `bins` equal-width bins over `domain` (default [min, max] of the finite values);
- * a bin holds [lo, hi) except the last, which also holds its upper edge. Values outside the domain and
- * non-finite values are not counted.
- */
-export function binValues(values: ArrayLike<number>, bins = 50, domain?: [number, number]): Bins {
-  if (!Number.isInteger(bins) || bins < 1)
-    throw new Error(`binValues: bins must be a positive integer, got ${bins}`);
-  let lo = Infinity;
-  let hi = -Infinity;
-  if (domain) {
-    [lo, hi] = domain;
-  } else {
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (Number.isFinite(v)) {
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-    }
-  }
-  [lo, hi] = lo === Infinity ? [0, 1] : safeDomain([lo, hi]);
-  const width = (hi - lo) / bins;
-  const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? hi : lo + i * width));
-  const counts = new Array<number>(bins).fill(0);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (!Number.isFinite(v) || v < lo || v > hi) continue;
-    counts[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
-  }
-  return { edges, counts };
-}
 
 /** Throws unless edges ascend strictly and there is one non-negative count per bin. */
 export function checkBins(figure: string, field: string, bins: Bins): void {

@@ -3,7 +3,7 @@
 export { renderFigure, FIGURE_KINDS } from './render.js';
 export { lineChart, emaSmooth } from './lineChart.js';
 export { groupedBarChart } from './groupedBarChart.js';
-export { histogram, nullHistogram, binValues, binDensities, formatPValue } from './histogram.js';
+export { histogram, nullHistogram, binDensities, formatPValue } from './histogram.js';
 export { heatmap, heatmapColourScale, heatmapRaster, MAX_HEATMAP_SIDE } from './heatmap.js';
 export { scatter } from './scatter.js';
 export { tokenContexts, displayToken } from './tokenContexts.js';

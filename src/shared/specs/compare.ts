@@ -24,6 +24,8 @@ export interface CompareResultLike {
   rows: CompareRowLike[];
   scores: ScoreLike[];
   task: string;
+  /** The DPO beta of the held-out rewards. */
+  beta: number;
 }
 
 /** A per-layer metric of the comparison: its field, label, what it is, and whether it is a share of 1. */
@@ -103,13 +105,13 @@ export const HELD_OUT_MEASURES: { key: keyof ScoreLike; label: string; what: str
   {
     key: 'rewardAccuracy',
     label: 'reward accuracy',
-    what: 'Held-out pairs whose implicit reward (β = 0.1, reference = base) ranks chosen above rejected.',
+    what: 'Held-out pairs whose implicit reward (β (log π − log π_base), β as in the caption) ranks chosen above rejected.',
     percent: true,
   },
   {
     key: 'rewardMargin',
     label: 'reward margin',
-    what: 'Mean held-out r_chosen − r_rejected against the base (β = 0.1).',
+    what: 'Mean held-out r_chosen − r_rejected against the base (β as in the caption).',
   },
   {
     key: 'judgeValue',
@@ -130,8 +132,6 @@ export interface CompareSettings {
   probe?: string;
   /** SVCCA mode of the similarity columns (compare uses the default, `svcca`). */
   svccaMode?: string;
-  /** β of the held-out rewards. */
-  beta?: number;
 }
 
 /** Caption fields of a comparison: checkpoints, base, task, probe hash, β and SVCCA mode. */
@@ -145,7 +145,7 @@ export function compareCaption(
     base: r.base,
     task: r.task,
     ...(s.probe && { probe: s.probe.slice(0, 12) }),
-    beta: s.beta ?? 0.1,
+    beta: r.beta,
     'SVCCA mode': s.svccaMode ?? 'svcca (99% variance)',
   };
 }

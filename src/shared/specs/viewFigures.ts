@@ -1,10 +1,10 @@
 // Figure specs of the Neurons, Heatmap and Features views, built from the API's results as those views
 // build them (same kinds, labels and captions), in a pure module so that `monoscope export figure` draws
 // them without a browser. No DOM, no React: type imports only.
-import { binValues } from '../figures/histogram.js';
-import type { FigureSpec } from '../figures/types.js';
+import type { Bins, FigureSpec } from '../figures/types.js';
 import type { ThemeName } from '../figures/theme.js';
 import type { OpResult } from '../../core/service.js';
+import type { Histogram } from '../../core/analysis/histogram.js';
 
 /** Size, theme, font and title overrides of an exported figure. */
 export interface SpecOptions {
@@ -127,6 +127,17 @@ export function heatmapRegionSpec(
 
 type NeuronPageData = OpResult<'neurons.page'>;
 
+/** How many values a core {@link Histogram} left out of its bins: NaN, +Infinity and -Infinity. */
+export function unbinned(h: Histogram): number {
+  return h.nan + h.posInf + h.negInf;
+}
+
+/** The edges and counts of bins the core computed ({@link Histogram}: `lo`, `hi`, equal widths). */
+export function histogramBins({ lo, hi, counts }: Histogram): Bins {
+  const w = (hi - lo) / counts.length || 1;
+  return { edges: counts.map((_, i) => lo + i * w).concat(lo + counts.length * w), counts };
+}
+
 /**
  * A neuron's activation histogram (`neurons.page`): the stored bins, coloured by the quantile groups of
  * its samples (each band runs to where the next begins; the first from the active threshold, the last to
@@ -136,9 +147,7 @@ export function neuronHistogramSpec(
   p: NeuronPageData,
   yMode: 'count' | 'density' | 'log10-density' = 'count',
 ): FigureSpec {
-  const { lo, hi, counts } = p.histogram;
-  const w = (hi - lo) / counts.length || 1;
-  const edges = counts.map((_, i) => lo + i * w).concat(lo + counts.length * w);
+  const { edges, counts } = histogramBins(p.histogram);
   const groups = p.quantiles;
   const bands = groups
     .map((g, k) => ({
@@ -199,24 +208,24 @@ export interface NullLike {
 
 /**
  * The permutation null of an SVCCA or RSA score against the observed value (the `similarity` job, or the
- * pairs' scores of `match`), binned in 40 bins, with the p-value and its formula in the caption. The
+ * pairs' scores of `match`), in the bins the core computed, with the p-value and its formula in the caption. The
  * observed line is labelled `statistic` (default: `title`); the caption counts the score's datapoints as
  * `datapoints` (default `tokens`; `pairs` for the matched pairs' scores).
  */
 export function nullSpec(
   result: NullLike,
-  nullValues: ArrayLike<number>,
+  nullHistogram: Histogram | null,
   title: string,
   caption: Record<string, string | number | boolean>,
   { statistic = title, datapoints = 'tokens' }: { statistic?: string; datapoints?: string } = {},
 ): FigureSpec {
-  if (!hasNull(result, nullValues)) {
+  if (!hasNull(result, nullHistogram)) {
     throw new Error(`${title}: the result has no permutation null (run it with shuffles > 0)`);
   }
   return {
     kind: 'nullHistogram',
     data: {
-      null: binValues(nullValues, 40),
+      null: histogramBins(nullHistogram),
       observed: result.score,
       pValue: result.pValue!,
       statistic,
@@ -228,7 +237,7 @@ export function nullSpec(
       caption: {
         ...caption,
         [datapoints]: result.n,
-        'null N': nullValues.length,
+        'null N': nullHistogram.counts.reduce((a, b) => a + b, unbinned(nullHistogram)),
         p: result.pFormula ?? '',
       },
     },
@@ -236,8 +245,8 @@ export function nullSpec(
 }
 
 /** Whether a similarity result carries a permutation null to draw (it was run with shuffles > 0). */
-export function hasNull(result: NullLike, nullValues: ArrayLike<number>): boolean {
-  return nullValues.length > 0 && result.pValue !== undefined;
+export function hasNull(result: NullLike, nullHistogram: Histogram | null): nullHistogram is Histogram {
+  return nullHistogram !== null && result.pValue !== undefined;
 }
 
 /**
@@ -307,11 +316,10 @@ export function neuronConceptsSpec(p: NeuronPageData): FigureSpec {
 
 /** The histogram of a neuron's logit effects over the vocabulary (W_out[j] · W_Uᵀ, `neurons.page`). */
 export function neuronLogitsSpec(p: NeuronPageData): FigureSpec {
-  const { lo, hi, counts } = p.logitEffects.histogram;
-  const w = (hi - lo) / counts.length || 1;
+  const { edges, counts } = histogramBins(p.logitEffects.histogram);
   return {
     kind: 'histogram',
-    data: { edges: counts.map((_, i) => lo + i * w).concat(lo + counts.length * w), counts },
+    data: { edges, counts },
     options: {
       width: 560,
       height: 220,

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { decode } from 'fast-png';
 import {
   binDensities,
-  binValues,
   emaSmooth,
   formatPValue,
   groupedBarChart,
@@ -242,15 +241,9 @@ describe('groupedBarChart', () => {
 });
 
 describe('histograms', () => {
-  it('bins values into equal-width bins, the last closed (hand counts)', () => {
-    const b = binValues([0, 0.5, 1, 1, 2, NaN, 3], 2, [0, 2]);
-    expect(b.edges).toEqual([0, 1, 2]);
-    expect(b.counts).toEqual([2, 3]);
-    expect(binDensities(b)).toEqual([0.4, 0.6]);
-    const auto = binValues([1, 2, 3, 4], 3);
-    expect(auto.edges[0]).toBe(1);
-    expect(auto.edges[3]).toBe(4);
-    expect(auto.counts).toEqual([1, 1, 2]);
+  it('bin densities are count / (N width), so that the bars have area 1 (hand counts)', () => {
+    expect(binDensities({ edges: [0, 1, 2], counts: [2, 3] })).toEqual([0.4, 0.6]);
+    expect(binDensities({ edges: [0, 0.5, 2], counts: [1, 3] })).toEqual([0.5, 0.5]);
   });
 
   it('colours bins by quantile band and lists the bands in the legend', () => {

@@ -1,7 +1,8 @@
 // Sample figure specs for the tests and the gallery (test/unit/figures/gallery.ts): synthetic, seeded data
 // shaped like what the analyses produce.
 import { Rng } from '../../../src/core/model/rng.js';
-import { binValues } from '../../../src/shared/figures/histogram.js';
+import { histogramOf } from '../../../src/core/analysis/histogram.js';
+import { histogramBins } from '../../../src/shared/specs/viewFigures.js';
 import type { FigureSpec } from '../../../src/shared/figures/types.js';
 
 /** A correlation-like symmetric n × n matrix: blocks of correlated neurons plus noise, 1 on the diagonal. */
@@ -35,7 +36,12 @@ export function sampleSpecs(): Record<string, FigureSpec> {
   });
   const sorted = activations.slice().sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.floor(p * (sorted.length - 1))];
-  const bins = binValues(activations, 50, [q(0.5), q(1)]);
+  const bins = histogramBins(
+    histogramOf(
+      activations.filter((v) => v >= q(0.5)),
+      50,
+    ),
+  );
 
   const nullStats = Array.from({ length: 1000 }, () => 0.05 + 0.02 * rng.normal());
   const n = 64;
@@ -129,7 +135,12 @@ export function sampleSpecs(): Record<string, FigureSpec> {
     },
     nullHistogram: {
       kind: 'nullHistogram',
-      data: { null: binValues(nullStats, 40), observed: 0.142, pValue: 1 / 1001, statistic: 'mean |r|' },
+      data: {
+        null: histogramBins(histogramOf(nullStats, 40)),
+        observed: 0.142,
+        pValue: 1 / 1001,
+        statistic: 'mean |r|',
+      },
       options: {
         title: 'Cross-run similarity against a permutation null',
         caption: {

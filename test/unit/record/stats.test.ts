@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { rowHash, TapStatsAccumulator } from '../../../src/core/record/stats.js';
-import { histogramOf } from '../../../src/core/store/activations.js';
 import type { RecordingSettings, TapStatistics } from '../../../src/core/store/activations.js';
 import { Rng } from '../../../src/core/model/rng.js';
 
@@ -142,29 +141,5 @@ describe('TapStatsAccumulator', () => {
     expect(q.filter((r) => r >= 0).sort()).toEqual([10, 3]);
     expect(s.topRows[0]).toBe(3);
     expect(Array.from(s.topRows)).not.toContain(0);
-  });
-});
-
-describe('histogramOf', () => {
-  it('bins values into equal bins over [min, max], the max in the last bin', () => {
-    // 8 bins over [1, 4]: width 0.375 -> 1 in bin 0, 2 in bin 2 (2 = 1 + 2.67 widths), 3 in bin 5, 4 in bin 7.
-    expect(histogramOf(Float32Array.from([1, 2, 3, 4]), 8)).toEqual({
-      lo: 1,
-      hi: 4,
-      counts: [1, 0, 1, 0, 0, 1, 0, 1],
-    });
-    expect(histogramOf(Float32Array.from([2, 2]), 3)).toEqual({ lo: 2, hi: 2, counts: [2, 0, 0] });
-  });
-
-  it('matches the definition on random data and skips NaN and infinities', () => {
-    const d = randomData(3, 300, 1);
-    const v = Array.from(d.x.subarray(0, 300));
-    const lo = Math.min(...v);
-    const hi = Math.max(...v);
-    const counts = new Array(8).fill(0);
-    for (const x of v) counts[Math.min(7, Math.floor(((x - lo) / (hi - lo)) * 8))]++;
-    expect(histogramOf(Float32Array.from(v), 8)).toEqual({ lo, hi, counts });
-    const h = histogramOf(Float32Array.from([NaN, 1, Infinity, 3]), 2);
-    expect(h).toEqual({ lo: 1, hi: 3, counts: [1, 1] });
   });
 });

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../helpers/backend.js';
-import { dpoLoss, dpoLossHost, simpoLoss } from '../../../src/core/train/losses.js';
-import { preferenceMetrics } from '../../../src/core/train/step.js';
+import { dpoLoss, responseLogProbs, simpoLoss } from '../../../src/core/train/losses.js';
+import { preferenceLossValue, preferenceMetrics, preferenceObjective } from '../../../src/core/train/step.js';
 
 // A fixed tiny batch of two pairs: summed response log-probs of policy and reference.
 const policy = { chosen: [-1, -2], rejected: [-3, -1.5] };
@@ -39,7 +39,6 @@ describe('DPO loss', () => {
     );
     expect(loss({ beta: 0.1, lossType: 'hinge' })).toBeCloseTo((0.9 + 0.95) / 2, 6);
     expect(loss({ beta: 0.1, lossType: 'ipo' })).toBeCloseTo((16.0 + 20.25) / 2, 4);
-    expect(dpoLossHost(1.0, 0.1)).toBeCloseTo(0.6443966600735709, 12);
   });
   it('rewards, margins and accuracies as TRL logs them', () => {
     const m = preferenceMetrics(
@@ -75,5 +74,57 @@ describe('DPO loss', () => {
       () => simpoLoss(tf.tensor1d([-0.5]), tf.tensor1d([-1.0]), { beta: 2, gamma: 0.2 }).dataSync()[0],
     );
     expect(v).toBeCloseTo(Math.log1p(Math.exp(-(2 * 0.5 - 0.2))), 6);
+  });
+});
+
+describe('response log-probs', () => {
+  // Tied embedding e_0 = (1, 0), e_1 = (0, 1), e_2 = (0, 0): a hidden state (1, 0) or (0, 1) gives logits
+  // with one 1 and two 0s, so log p = logit - log(e + 2); (0, 0) gives log p = -log 3 for every token.
+  const L = Math.log(Math.E + 2);
+  const wte = [1, 0, 0, 1, 0, 0];
+  // Two rows of T = 3 positions. Row 0 predicts targets 0, 1 at positions 0, 1 (its position 2 is not a
+  // response token); row 1 predicts targets 1, 2, 0 at positions 0, 1, 2 (flat 3, 4, 5).
+  const hidden = [1, 0, 0, 1, 0, 0, /* row 1 */ 0, 0, 1, 0, 0, 1];
+  const row0 = 1 - L + (1 - L);
+  const row1 = -Math.log(3) + (0 - L) + (0 - L);
+  function logps(agg: 'sum' | 'mean'): Float32Array {
+    return tf.tidy(
+      () =>
+        responseLogProbs(
+          tf.tensor3d(hidden, [2, 3, 2]),
+          tf.tensor2d(wte, [3, 2]),
+          {
+            predIdx: tf.tensor1d([0, 1, 3, 4, 5], 'int32'),
+            targets: tf.tensor1d([0, 1, 1, 2, 0], 'int32'),
+            rowOfToken: tf.tensor1d([0, 0, 1, 1, 1], 'int32'),
+            respLen: tf.tensor1d([2, 3]),
+          },
+          agg,
+        ).dataSync() as Float32Array,
+    );
+  }
+  it("sum log p over each row's response tokens, by hand", () => {
+    const s = logps('sum');
+    expect(s[0]).toBeCloseTo(row0, 5);
+    expect(s[1]).toBeCloseTo(row1, 5);
+  });
+  it('mean: the sum divided by the response length, by hand', () => {
+    const m = logps('mean');
+    expect(m[0]).toBeCloseTo(row0 / 2, 5);
+    expect(m[1]).toBeCloseTo(row1 / 3, 5);
+  });
+  it('the host-side loss of summed log-probs: SimPO divides by the lengths, DPO uses the reference', async () => {
+    const lp = Float32Array.from([-1, -3]); // one pair: chosen sum -1 over 2 tokens, rejected -3 over 4
+    const simpo = preferenceObjective({ stage: 'simpo', logpAgg: 'sum', beta: 2, simpoGamma: 0.2 });
+    expect(await preferenceLossValue(lp, [2, 4], null, simpo)).toBeCloseTo(
+      Math.log1p(Math.exp(-(2 * (-0.5 - -0.75) - 0.2))),
+      6,
+    );
+    const ref = { chosen: Float32Array.from([-1.5]), rejected: Float32Array.from([-2.5]) };
+    // h = (-1 + 1.5) - (-3 + 2.5) = 1
+    expect(await preferenceLossValue(lp, [2, 4], ref, preferenceObjective({ stage: 'dpo' }))).toBeCloseTo(
+      Math.log1p(Math.exp(-0.1)),
+      6,
+    );
   });
 });

@@ -73,7 +73,7 @@ export function CompareTables({ result }: { result: CompareResultLike }) {
           table="heldout"
           caption={
             <>
-              Held-out {result.task} pairs (reference {result.base}, β = 0.1; mean |corr| of block{' '}
+              Held-out {result.task} pairs (reference {result.base}, β = {result.beta}; mean |corr| of block{' '}
               {result.scores[0].layer})
             </>
           }

@@ -10,7 +10,7 @@ import { NumberField } from '../components/NumberField.js';
 import { dec3, int } from '../neurons/format.js';
 import { JobForm, NullFields, useNullSettings } from './JobForm.js';
 import { NullResult } from './NullResult.js';
-import { asNumbers, useRememberedRun } from './results.js';
+import { useRememberedRun } from './results.js';
 import { SidePair, sidesInput, type SidesPanelProps, useSides } from './TapFields.js';
 
 type MatchInput = OpInput<'match'>;
@@ -213,7 +213,7 @@ function MatchResultView({ result, input }: { result: OpResult<'match'>; input: 
           <NullResult
             title="SVCCA"
             result={result.similarity.svcca}
-            nullValues={asNumbers(result.svccaNull)}
+            nullHistogram={result.svccaNullHistogram}
             statistic="SVCCA"
             fileName="match-svcca-null"
             caption={caption}
@@ -222,7 +222,7 @@ function MatchResultView({ result, input }: { result: OpResult<'match'>; input: 
           <NullResult
             title="RSA"
             result={result.similarity.rsa}
-            nullValues={asNumbers(result.rsaNull)}
+            nullHistogram={result.rsaNullHistogram}
             statistic="RSA"
             fileName="match-rsa-null"
             caption={caption}

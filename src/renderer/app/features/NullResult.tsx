@@ -1,5 +1,6 @@
 // A similarity score with its permutation test: the score and its definition (as the analysis labels it),
 // the null's mean and sd, the p-value with its formula, and the null histogram figure.
+import type { Histogram } from '../../../core/analysis/histogram.js';
 import { formatPValue } from '../../../shared/figures/index.js';
 import { Figure } from '../components/Figure.js';
 import { hasNull, nullSpec } from '../../../shared/specs/viewFigures.js';
@@ -22,7 +23,7 @@ export interface ScoreWithNull {
 export function NullResult({
   title,
   result,
-  nullValues,
+  nullHistogram,
   statistic,
   fileName,
   caption,
@@ -30,7 +31,8 @@ export function NullResult({
 }: {
   title: string;
   result: ScoreWithNull;
-  nullValues: number[];
+  /** The null's scores in the core's bins (null without a null). */
+  nullHistogram: Histogram | null;
   statistic: string;
   fileName: string;
   caption: Record<string, string | number | boolean>;
@@ -41,8 +43,8 @@ export function NullResult({
     result.nullSd && result.nullSd > 0 && result.nullMean !== undefined
       ? (result.score - result.nullMean) / result.nullSd
       : undefined;
-  const spec = hasNull(result, nullValues)
-    ? nullSpec(result, nullValues, title, caption, { statistic, datapoints })
+  const spec = hasNull(result, nullHistogram)
+    ? nullSpec(result, nullHistogram, title, caption, { statistic, datapoints })
     : undefined;
   return (
     <div className="ms-null-result" data-measure={title}>

@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { JobForm, NullFields, useNullSettings } from './JobForm.js';
 import { NullResult } from './NullResult.js';
-import { asNumbers, useRememberedRun } from './results.js';
+import { useRememberedRun } from './results.js';
 import { SidePair, refOf, type SidesPanelProps, useSides } from './TapFields.js';
 
 export function SimilarityPanel({ checkpoints, recordings, initial }: Omit<SidesPanelProps, 'saes'>) {
@@ -86,7 +86,7 @@ export function SimilarityPanel({ checkpoints, recordings, initial }: Omit<Sides
                 : 'RSA'
             }
             result={r}
-            nullValues={asNumbers(r.nullDistribution)}
+            nullHistogram={r.nullHistogram}
             statistic={r.measure === 'svcca' ? 'SVCCA' : 'RSA'}
             fileName={`${r.measure}-${sent.a.checkpoint}-${sent.b.checkpoint}-null`}
             caption={{

@@ -1,10 +1,8 @@
 // The Features view's memory of its last completed runs (this browser), so that reopening a panel re-reads
-// its stored result; and the reading of null distributions (numbers.ts).
+// its stored result.
 import { useEffect, useRef, useState } from 'react';
 import type { OpInput } from '../../../core/api.js';
 import { useJobRun, type JobRun } from '../neurons/useJobRun.js';
-
-export { asNumbers } from './numbers.js';
 
 const STORE = 'monoscope.features.';
 

@@ -10,6 +10,7 @@ import {
   neuronContextsSpec,
   neuronHistogramSpec,
   neuronLogitsSpec,
+  unbinned,
 } from '../../../shared/specs/viewFigures.js';
 import { ErrorState, Loading } from '../components/States.js';
 import { Counterparts } from './Counterparts.js';
@@ -319,6 +320,8 @@ export function NeuronPage({
               {int(p.rows)} tokens in {p.histogram.counts.length} bins. Bins are coloured by the quantile band
               of the active values their centre falls in (the groups sampled below); grey bins are inactive (≤
               0).
+              {unbinned(p.histogram) > 0 &&
+                ` ${int(unbinned(p.histogram))} NaN or infinite values are not binned.`}
             </>
           }
         >
