@@ -185,15 +185,20 @@ export function registerAnalysisCommands(p: Command): void {
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .requiredOption('--run <id>', 'run id (the checkpoint name it produced)')
     .requiredOption('--out <file>', 'output CSV file')
-    .action((o: { project: string; run: string; out: string }) => {
-      const project = openProject(projectDir(o.project), { readonly: true });
-      try {
-        if (!project.store.runs.get(o.run)) throw new Error(`no run '${o.run}' in ${project.dir}`);
-        project.store.runs.exportMetricsCsv(o.run, o.out);
-        console.log(`wrote ${o.out}`);
-      } finally {
-        project.close();
-      }
+    .action(async (o: { project: string; run: string; out: string }) => {
+      const series = await callOp(o.project, 'runs.metrics', { runId: o.run }, { readonly: true });
+      // One row per step, one column per metric (names sorted), empty where a metric was not logged.
+      const names = Object.keys(series).sort();
+      const bySteps = new Map<number, Record<string, number>>();
+      for (const name of names)
+        series[name].steps.forEach((step, i) => {
+          let row = bySteps.get(step);
+          if (!row) bySteps.set(step, (row = { step }));
+          row[name] = series[name].values[i];
+        });
+      const rows = [...bySteps.values()].sort((a, b) => a.step - b.step);
+      writeRecordsCsv(o.out, rows, ['step', ...names]);
+      console.log(`wrote ${o.out}`);
     });
 
   const an = p

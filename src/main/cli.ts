@@ -88,17 +88,17 @@ export function printJson(value: unknown): void {
 
 /**
  * Runs one operation of the contract through the service, the same `call` the server and the app use: the
- * input is validated before the project is opened, progress goes to `progress` (default stderr; JSON lines
- * with `json`), and Ctrl-C cancels.
+ * input is validated before the project is opened (read-only with `readonly`), progress goes to `progress`
+ * (default stderr; JSON lines with `json`), and Ctrl-C cancels.
  */
 export async function callOp<N extends OpName>(
   dir: string | undefined,
   name: N,
   input: OpInput<N>,
-  opts: { json?: boolean; progress?: NodeJS.WriteStream } = {},
+  opts: { json?: boolean; progress?: NodeJS.WriteStream; readonly?: boolean } = {},
 ): Promise<OpResult<N>> {
   parseInput(name, input);
-  const service = createService(openProject(projectDir(dir)));
+  const service = createService(openProject(projectDir(dir), { readonly: opts.readonly }));
   const reporter = terminalReporter({
     stream: opts.json ? process.stderr : (opts.progress ?? process.stderr),
     ...(opts.json ? { json: true } : {}),
@@ -156,12 +156,9 @@ function program(): Command {
       const ops = Object.entries(OPS).map(([name, x]) => ({ name, kind: x.kind, summary: x.summary }));
       if (op === undefined) {
         if (o.json) return printJson(ops);
-        return console.log(
-          textTable(
-            ['operation', 'kind', 'summary'],
-            ops.map((x) => [x.name, x.kind, x.summary]),
-          ),
-        );
+        const width = Math.max(...ops.map((x) => x.name.length));
+        for (const x of ops) console.log(`${x.name.padEnd(width)}  ${x.kind.padEnd(5)}  ${x.summary}`);
+        return;
       }
       if (!isOpName(op))
         throw new ApiError('unknown-op', `unknown operation '${op}' (run \`monoscope api\` for the list)`);

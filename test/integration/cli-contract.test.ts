@@ -267,6 +267,18 @@ describe("the CLI's defaults are the schema's, and bad values are refused with t
     expect(JSON.stringify(cfg)).toMatch(/"k":32\b/);
   });
 
+  it("export metrics reads the run through runs.metrics and writes the store's CSV layout", () => {
+    const out = join(root, 'dpo-metrics.csv');
+    const r = cli(['export', 'metrics', '--project', dir, '--run', 'dpo', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const expected = join(root, 'dpo-metrics-store.csv');
+    service.project.store.runs.exportMetricsCsv('dpo', expected);
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(expected, 'utf8'));
+    const missing = cli(['export', 'metrics', '--project', dir, '--run', 'nope', '--out', out]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no run 'nope'/);
+  });
+
   it('eval --beta 0 is refused, naming beta, before any project is opened', () => {
     const cwd = mkdtempSync(join(root, 'cwd-'));
     const ck = join(dir, 'checkpoints', 'base');
