@@ -105,6 +105,7 @@ const handlers = {
     evalPairs(
       { ...i, policy: resolveCheckpointDir(p, i.policy), ref: resolveCheckpointDir(p, i.ref) },
       c.reporter,
+      c.signal,
     ),
   demo: (p: Project, i: OpParsed<'demo'>, c: Required<CallContext>) => demoOp(p, i, c.reporter, c.signal),
   universality: (p: Project, i: OpParsed<'universality'>, c: Required<CallContext>) =>
