@@ -33,16 +33,8 @@ const preference = {
   layer: 0,
 } as const;
 
-/** Fields that measure time (durations, throughput, wall-clock stamps): dropped from both sides. */
-const TIMING = new Set([
-  'seconds',
-  'timing',
-  'tokens_per_s',
-  'elapsed_s',
-  'startedAt',
-  'endedAt',
-  'createdAt',
-]);
+/** Fields that measure time (the recording's durations and wall-clock stamps): dropped from both sides. */
+const TIMING = new Set(['seconds', 'timing', 'createdAt', 'completedAt']);
 
 const root = mkdtempSync(join(tmpdir(), 'monoscope-contract-'));
 const dir = join(root, 'project');
