@@ -1,6 +1,7 @@
 /**
- * The `monoscope` command line: every command is a thin adapter that parses flags, calls one core operation
- * and prints the result (a table, or JSON with `--json`). Long work shows a progress bar in a terminal and
+ * The `monoscope` command line: every command is a thin adapter that parses its flags into an operation's
+ * input (`core/api.ts`), calls the service as the server and the app do, and prints the result (a table, or
+ * the result as JSON with `--json`). Long work shows a progress bar in a terminal and
  * JSON lines otherwise; Ctrl-C stops it cleanly (a second Ctrl-C exits at once).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -42,11 +43,10 @@ export const backendOption = () =>
 
 /** Parses `--input`: JSON text, or `@FILE` for JSON read from a file. */
 function jsonInput(v: string): unknown {
-  const text = v.startsWith('@') ? readFileSync(v.slice(1), 'utf8') : v;
   try {
-    return JSON.parse(text);
+    return JSON.parse(v.startsWith('@') ? readFileSync(v.slice(1), 'utf8') : v);
   } catch (e) {
-    throw new InvalidArgumentError(`--input is not valid JSON (${(e as Error).message})`);
+    throw new InvalidArgumentError(`--input is not valid JSON or a readable @FILE (${(e as Error).message})`);
   }
 }
 

@@ -300,13 +300,17 @@ describe("the CLI's defaults are the schema's, and bad values are refused with t
     );
   });
 
-  it('api refuses an unknown operation and input that is not JSON with exit code 2', () => {
+  it('api reads its input from @FILE, and refuses an unknown operation and input that is not JSON with exit code 2', () => {
     const a = cli(['api', 'constructor', '--project', dir]);
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/unknown operation 'constructor'/);
     const b = cli(['api', 'runs.list', '--input', '{nope', '--project', dir]);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/--input is not valid JSON/);
+    const file = join(root, 'input.json');
+    writeFileSync(file, JSON.stringify({ runId: 'dpo', names: ['loss'] }));
+    const fromFile = cliJson(['api', 'runs.metrics', '--input', `@${file}`, '--project', dir]);
+    expect(Object.keys(fromFile as object)).toEqual(['loss']);
     const c = cli(['api', '--json']);
     expect(c.code).toBe(0);
     expect(JSON.parse(c.stdout).map((o: { name: string }) => o.name)).toEqual(Object.keys(OPS));
