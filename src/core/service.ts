@@ -23,7 +23,7 @@ import {
 import { correlationMatrix, neuronCounterparts, neuronLive, neuronPage, neuronTable } from './ops/neurons.js';
 import { evalPairs } from './ops/eval.js';
 import { resolveCheckpointDir } from './ops/train.js';
-import { demoOp } from './ops/demo.js';
+import { DEMO_COMPARE, demoOp } from './ops/demo.js';
 import { universalityOp } from './ops/universality.js';
 
 export interface CallContext {
@@ -107,7 +107,11 @@ const handlers = {
       c.reporter,
       c.signal,
     ),
-  demo: (p: Project, i: OpParsed<'demo'>, c: Required<CallContext>) => demoOp(p, i, c.reporter, c.signal),
+  demo: async (p: Project, i: OpParsed<'demo'>, c: Required<CallContext>) => {
+    const r = await demoOp(p, i, c.reporter, c.signal);
+    p.store.analyses.put('compare', DEMO_COMPARE, r.comparison);
+    return r;
+  },
   universality: (p: Project, i: OpParsed<'universality'>, c: Required<CallContext>) =>
     universalityOp(p, i, c.reporter, c.signal),
 } satisfies { [N in OpName]: Handler<N> };

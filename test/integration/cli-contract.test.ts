@@ -259,6 +259,15 @@ describe("the CLI's defaults are the schema's, and bad values are refused with t
     expect(JSON.stringify(cfg)).toMatch(/"k":32\b/);
   });
 
+  it("the demo stores its comparison where the Compare view's default request finds it", async () => {
+    // The demo ran above (service, then CLI); the view asks for base, dpo, decpo on toxicity.
+    const inputs = { checkpoints: ['base', 'dpo', 'decpo'], task: 'toxicity' };
+    const stored = await service.call('analyses.get', { kind: 'compare', inputs });
+    expect(stored).not.toBeNull();
+    const again = await service.call('demo', { quick: true });
+    expect(JSON.parse(jsonText(stored!.result))).toEqual(JSON.parse(jsonText(again.comparison)));
+  });
+
   it("export metrics reads the run through runs.metrics and writes the store's CSV layout", () => {
     const out = join(root, 'dpo-metrics.csv');
     const r = cli(['export', 'metrics', '--project', dir, '--run', 'dpo', '--out', out]);

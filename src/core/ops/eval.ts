@@ -69,7 +69,10 @@ export async function pairLogps(
   return out;
 }
 
-/** Scores every pair of a JSONL file with `policy` against `ref` (both checkpoint folders); `signal` stops it between batches. */
+/**
+ * Scores every pair of a JSONL file with `policy` against `ref` (both checkpoint folders); `signal` stops it
+ * between batches.
+ */
 export async function evalPairs(
   opts: { policy: string; ref: string; pairs: string; beta?: number; backend?: BackendChoice },
   reporter?: Reporter,
