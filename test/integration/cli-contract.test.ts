@@ -2,11 +2,12 @@
 // `--json` output (a child process) deep-equals `service.call` on the same input, on a small project in a
 // temp folder (a tiny model trained by the service: base, dpo, decpo, base-b). Cached operations are called
 // on the service first, so the CLI answers from the store: its `reused` is checked to be true, then dropped.
-// Writers that cannot run twice on one project (train, record) run on twin fresh projects, the service in
-// one and the CLI in the other; their folder paths are made equal and the fields that measure time
-// (TIMING below) are dropped before comparing. Also: the CLI's defaults are the schema's (an SAE trained
-// with default settings is the same stored SAE from the CLI and the service), and bad values are refused
-// by the schema with the field named and exit code 2.
+// Writers whose second call answers differently (train refuses a finished name, record skips what it has)
+// run on twin fresh projects, the service in one and the CLI in the other; their folder paths are made
+// equal and the fields that measure time (TIMING below) are dropped before comparing. Also: the CLI's
+// defaults are the schema's (an SAE trained with default settings is the same stored SAE from the CLI and
+// the service), the demo stores its comparison, and bad values are refused by the schema with the field
+// named and exit code 2.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
