@@ -77,6 +77,7 @@ export const GenerateInput = z.strictObject({
   topK: z.number().int().min(0).default(0),
   seed: Seed.default(0),
   samples: PosInt.max(64).default(1),
+  backend: Backend.optional(),
 });
 
 export const RecordInput = z.strictObject({
@@ -150,6 +151,29 @@ export const CompareInput = z.strictObject({
   base: z.string().min(1).optional(),
 });
 
+export const EvalInput = z.strictObject({
+  /** Checkpoints: names in the project, or folders. */
+  policy: z.string().min(1),
+  ref: z.string().min(1),
+  /** Preference JSONL {"prompt","chosen","rejected"}. */
+  pairs: z.string().min(1),
+  /** DPO beta of the rewards r = beta (log pi - log ref). */
+  beta: z.number().positive().max(100).default(0.1),
+  backend: Backend.optional(),
+});
+
+export const DemoInput = z.strictObject({
+  /** A much smaller run (about a minute), for tests. */
+  quick: z.boolean().optional(),
+  seed: Seed.default(0),
+  backend: Backend.optional(),
+});
+
+export const UniversalityInput = DemoInput.extend({
+  /** Permutations of each null (default 1000; 200 with `quick`). */
+  shuffles: Shuffles.optional(),
+});
+
 /** Every operation: its kind, its input schema, and a one-line summary (used by `--help` and docs). */
 export const OPS = {
   'backends.list': { kind: 'query', input: Empty, summary: 'Which TF.js backends load here, and why not' },
@@ -173,7 +197,8 @@ export const OPS = {
   },
   'neurons.table': {
     kind: 'query',
-    input: TapRefInput,
+    /** `topK`: top activations that define a neuron's dominant concept (default 20). */
+    input: TapRefInput.extend({ topK: PosInt.max(1000).optional() }),
     summary: 'Every neuron of a tap: statistics and monosemanticity, as columns',
   },
   'neurons.page': {
@@ -263,6 +288,26 @@ export const OPS = {
       seed: Seed.default(0),
     }),
     summary: 'Semantic subspaces by concept category',
+  },
+  sparsity: {
+    kind: 'job',
+    input: TapRefInput,
+    summary: 'Fraction active, Hoyer sparsity, effective rank and activation variance of a tap',
+  },
+  eval: {
+    kind: 'job',
+    input: EvalInput,
+    summary: 'Score preference pairs with a policy and a reference: per-pair log-probs, reward metrics',
+  },
+  demo: {
+    kind: 'job',
+    input: DemoInput,
+    summary: 'Pretrain a small GPT, fine-tune it with DPO and DecPO on toxicity, and compare the three',
+  },
+  universality: {
+    kind: 'job',
+    input: UniversalityInput,
+    summary: 'A second base model; SVCCA/RSA of matched SAE features by layer pair, against a null',
   },
 } as const satisfies Record<string, { kind: 'query' | 'job'; input: z.ZodType; summary: string }>;
 

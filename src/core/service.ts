@@ -12,8 +12,20 @@ import { generateOp } from './ops/generate.js';
 import { silentReporter, type Reporter } from './ops/progress.js';
 import { recordOp } from './ops/record.js';
 import { compareOp } from './ops/compare.js';
-import { listSaes, matchOp, saeTrainOp, similarityOp, subspacesOp, weightProxyOp } from './ops/analyze.js';
+import {
+  listSaes,
+  matchOp,
+  saeTrainOp,
+  similarityOp,
+  sparsityOp,
+  subspacesOp,
+  weightProxyOp,
+} from './ops/analyze.js';
 import { correlationMatrix, neuronCounterparts, neuronLive, neuronPage, neuronTable } from './ops/neurons.js';
+import { evalPairs } from './ops/eval.js';
+import { resolveCheckpointDir } from './ops/train.js';
+import { DEMO_COMPARE, demoOp } from './ops/demo.js';
+import { universalityOp } from './ops/universality.js';
 
 export interface CallContext {
   reporter?: Reporter;
@@ -48,7 +60,7 @@ const handlers = {
     return p.store.runs.series(i.runId, i.names);
   },
   'checkpoints.list': (p: Project) => p.store.checkpoints.list(),
-  generate: (p: Project, i: OpParsed<'generate'>) => generateOp(p, i),
+  generate: (p: Project, i: OpParsed<'generate'>) => generateOp(p, i, i.backend),
   'recordings.list': (p: Project, i: OpParsed<'recordings.list'>) =>
     p.store.activations.list({ checkpoint: i.checkpoint }),
   'neurons.table': (p: Project, i: OpParsed<'neurons.table'>, c: Required<CallContext>) =>
@@ -100,6 +112,21 @@ const handlers = {
   },
   subspaces: async (p: Project, i: OpParsed<'subspaces'>, c: Required<CallContext>) =>
     (await subspacesOp(p, i, c.reporter, c.signal)).result,
+  sparsity: async (p: Project, i: OpParsed<'sparsity'>, c: Required<CallContext>) =>
+    (await sparsityOp(p, i, c.reporter, c.signal)).result,
+  eval: (p: Project, i: OpParsed<'eval'>, c: Required<CallContext>) =>
+    evalPairs(
+      { ...i, policy: resolveCheckpointDir(p, i.policy), ref: resolveCheckpointDir(p, i.ref) },
+      c.reporter,
+      c.signal,
+    ),
+  demo: async (p: Project, i: OpParsed<'demo'>, c: Required<CallContext>) => {
+    const r = await demoOp(p, i, c.reporter, c.signal);
+    p.store.analyses.put('compare', DEMO_COMPARE, r.comparison);
+    return r;
+  },
+  universality: (p: Project, i: OpParsed<'universality'>, c: Required<CallContext>) =>
+    universalityOp(p, i, c.reporter, c.signal),
 } satisfies { [N in OpName]: Handler<N> };
 
 /** The result type of an operation. */

@@ -1,47 +1,17 @@
 /**
- * CLI commands over the store: record, export, analyze, compare.
+ * CLI commands over the store: record, export, analyze, compare. Each parses its flags into its operation's
+ * input and calls the service ({@link callOp}); flags left out take the schema's defaults. Exports are file
+ * writers over the store.
  */
 import { Command, Option } from 'commander';
 import { openProject } from '../core/store/project.js';
 import { exportActivations } from '../core/store/export.js';
-import { recordOp } from '../core/ops/record.js';
-import {
-  correlationOp,
-  correlationDiffOp,
-  matchOp,
-  monosemanticityOp,
-  parseTapRef,
-  saeTrainOp,
-  similarityOp,
-  sparsityOp,
-  subspacesOp,
-  weightProxyOp,
-  type TapRef,
-} from '../core/ops/analyze.js';
-import { compareOp, type CompareResult } from '../core/ops/compare.js';
+import { parseTapRef } from '../core/ops/analyze.js';
+import type { CompareResult } from '../core/ops/compare.js';
 import { writeMatrixNpy, writeRecordsCsv } from '../core/analysis/export.js';
-import { backendOption, int, num, printJson, projectDir, withCancel } from './cli.js';
-import { terminalReporter, textTable } from './terminal.js';
+import { backendOption, callOp, int, num, printJson, projectDir } from './cli.js';
+import { textTable } from './terminal.js';
 import { registerFigureCommand } from './cli-figure.js';
-import type { Project } from '../core/store/project.js';
-
-/** Runs `fn` on an open project with a reporter and Ctrl-C as cancel; closes everything after. */
-async function withProject<T>(
-  dir: string,
-  json: boolean | undefined,
-  fn: (p: Project, r: ReturnType<typeof terminalReporter>, signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  const project = openProject(projectDir(dir));
-  const reporter = terminalReporter(
-    json ? { json: true, stream: process.stderr } : { stream: process.stderr },
-  );
-  try {
-    return await withCancel((signal) => fn(project, reporter, signal));
-  } finally {
-    reporter.stop();
-    project.close();
-  }
-}
 
 /** Prints the compare result: the held-out table, then one table per layer. */
 export function printCompare(r: CompareResult): void {
@@ -93,7 +63,7 @@ export function printCompare(r: CompareResult): void {
 /** The options `common` adds to an analysis command. */
 interface CommonOpts {
   project: string;
-  probe: string;
+  probe?: string;
   json?: boolean;
 }
 /** `common` plus one CHECKPOINT and TAP. */
@@ -107,9 +77,14 @@ interface PairOpts extends CommonOpts {
   b: string;
   saeA?: string;
   saeB?: string;
-  shuffles: number;
-  seed: number;
+  shuffles?: number;
+  seed?: number;
 }
+
+/** The tap of a `tapArgs` command, as the operations take it. */
+const tapRef = (o: TapOpts) => ({ checkpoint: o.checkpoint, tap: o.tap, probe: o.probe });
+/** Sides A and B of a `pairArgs` command, as the operations take them. */
+const pairRefs = (o: PairOpts) => ({ a: parseTapRef(o.a, o.probe), b: parseTapRef(o.b, o.probe) });
 
 export function registerAnalysisCommands(p: Command): void {
   p.command('record')
@@ -118,8 +93,7 @@ export function registerAnalysisCommands(p: Command): void {
     .requiredOption('--checkpoint <name>', 'checkpoint (name in the project, or a folder)')
     .option(
       '--probe <probe>',
-      "'builtin' (the world's, 20,000 tokens), a stored probe hash, or a text/JSONL file",
-      'builtin',
+      "'builtin' (the world's, 20,000 tokens; the default), a stored probe hash, or a text/JSONL file",
     )
     .option(
       '--labels <file>',
@@ -127,11 +101,10 @@ export function registerAnalysisCommands(p: Command): void {
     )
     .option(
       '--taps <pattern>',
-      'taps to record, e.g. blocks.*.mlp.post or blocks.0.mlp.pre,blocks.1.resid_post',
-      'blocks.*.mlp.post',
+      'taps to record, e.g. blocks.*.mlp.post (the default) or blocks.0.mlp.pre,blocks.1.resid_post',
     )
     .addOption(
-      new Option('--dtype <t>', 'storage precision').choices(['float16', 'float32']).default('float16'),
+      new Option('--dtype <t>', 'storage precision (default float16)').choices(['float16', 'float32']),
     )
     .option('--batch-size <n>', 'sequences per batch', int('--batch-size'))
     .option('--json', 'print the result as JSON (progress goes to stderr)')
@@ -140,31 +113,17 @@ export function registerAnalysisCommands(p: Command): void {
       async (o: {
         project: string;
         checkpoint: string;
-        probe: string;
+        probe?: string;
         labels?: string;
-        taps: string;
-        dtype: 'float16';
+        taps?: string;
+        dtype?: 'float16';
         batchSize?: number;
         json?: boolean;
-        backend: 'auto';
+        backend?: 'auto';
       }) => {
-        const r = await withProject(o.project, o.json, (project, reporter, signal) =>
-          recordOp(
-            project,
-            {
-              checkpoint: o.checkpoint,
-              probe: o.probe,
-              labels: o.labels,
-              taps: o.taps,
-              dtype: o.dtype,
-              batchSize: o.batchSize,
-              backend: o.backend,
-            },
-            reporter,
-            signal,
-          ),
-        );
-        if (o.json) return printJson(r);
+        const { project, json, ...input } = o;
+        const r = await callOp(project, 'record', input, { json });
+        if (json) return printJson(r);
         console.log(
           textTable(
             ['tap', 'rows', 'neurons', 'dtype', 'status'],
@@ -226,15 +185,20 @@ export function registerAnalysisCommands(p: Command): void {
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .requiredOption('--run <id>', 'run id (the checkpoint name it produced)')
     .requiredOption('--out <file>', 'output CSV file')
-    .action((o: { project: string; run: string; out: string }) => {
-      const project = openProject(projectDir(o.project), { readonly: true });
-      try {
-        if (!project.store.runs.get(o.run)) throw new Error(`no run '${o.run}' in ${project.dir}`);
-        project.store.runs.exportMetricsCsv(o.run, o.out);
-        console.log(`wrote ${o.out}`);
-      } finally {
-        project.close();
-      }
+    .action(async (o: { project: string; run: string; out: string }) => {
+      const series = await callOp(o.project, 'runs.metrics', { runId: o.run }, { readonly: true });
+      // One row per step, one column per metric (names sorted), empty where a metric was not logged.
+      const names = Object.keys(series).sort();
+      const bySteps = new Map<number, Record<string, number>>();
+      for (const name of names)
+        series[name].steps.forEach((step, i) => {
+          let row = bySteps.get(step);
+          if (!row) bySteps.set(step, (row = { step }));
+          row[name] = series[name].values[i];
+        });
+      const rows = [...bySteps.values()].sort((a, b) => a.step - b.step);
+      writeRecordsCsv(o.out, rows, ['step', ...names]);
+      console.log(`wrote ${o.out}`);
     });
 
   const an = p
@@ -243,7 +207,7 @@ export function registerAnalysisCommands(p: Command): void {
   const common = (c: Command) =>
     c
       .option('--project <dir>', 'project folder', 'monoscope-demo')
-      .option('--probe <probe>', 'probe set (builtin, a hash or a file)', 'builtin')
+      .option('--probe <probe>', 'probe set: builtin (the default), a hash or a file')
       .option('--json', 'print JSON (progress goes to stderr)');
   /** Two sides, A and B (CHECKPOINT:TAP each), optional SAEs on each, and the null's shuffles and seed. */
   const pairArgs = (c: Command, opts: { saes: boolean; shufflesHelp: string }) => {
@@ -257,8 +221,8 @@ export function registerAnalysisCommands(p: Command): void {
         'SAE trained on B',
       );
     return c
-      .option('--shuffles <n>', opts.shufflesHelp, int('--shuffles'), 1000)
-      .option('--seed <n>', 'seed', int('--seed'), 0);
+      .option('--shuffles <n>', `${opts.shufflesHelp} (default 1000)`, int('--shuffles'))
+      .option('--seed <n>', 'seed (default 0)', int('--seed'));
   };
   const tapArgs = (c: Command) =>
     c
@@ -275,100 +239,81 @@ export function registerAnalysisCommands(p: Command): void {
     .option('--out <file.npy>', 'write the matrix (neuron order) as npy')
     .option('--csv <file>', 'write the matrix as CSV')
     .option('--diff <checkpoint>', 'also the difference (this - other) to another checkpoint of the same tap')
-    .action(
-      async (
-        o: TapOpts & {
-          out?: string;
-          csv?: string;
-          diff?: string;
-        },
-      ) => {
-        const ref: TapRef = { checkpoint: o.checkpoint, tap: o.tap, probe: o.probe };
-        const r = await withProject(o.project, o.json, async (project, reporter, signal) => {
-          const c = await correlationOp(project, ref, reporter, signal);
-          const d = o.diff
-            ? await correlationDiffOp(project, { ...ref, checkpoint: o.diff }, ref, reporter, signal)
-            : null;
-          return { c, d };
-        });
-        const size = r.c.result.size;
-        if (o.out) writeMatrixNpy(o.out, { data: r.c.blobs.corr, rows: size, cols: size });
-        if (o.csv) {
-          const recs = Array.from({ length: size }, (_, i) =>
-            Object.fromEntries([
-              ['neuron', i],
-              ...Array.from({ length: size }, (_, j) => [`n${j}`, r.c.blobs.corr[i * size + j]]),
-            ]),
-          );
-          writeRecordsCsv(o.csv, recs);
-        }
-        const out = {
-          ...r.c.result,
-          reused: r.c.reused,
-          order: Array.from(r.c.blobs.order),
-          ...(r.d ? { diff: { against: o.diff, meanAbsDiff: r.d.meanAbsDiff } } : {}),
-        };
-        if (o.json) return printJson(out);
-        console.log(
-          textTable(
-            ['metric', 'value'],
-            [
-              ['neurons', size],
-              ['tokens', r.c.result.n],
-              ['dead neurons', r.c.result.dead.length],
-              ['mean |off-diagonal|', r.c.result.meanAbsOffDiagonal],
-              ['||C - I||_F normalised', r.c.result.normalizedFrobenius],
-              ['feature decorrelation (FD)', r.c.result.featureDecorrelation],
-              ...(r.d ? [[`mean |diff| vs ${o.diff}`, r.d.meanAbsDiff] as [string, number]] : []),
-            ],
-          ),
+    .action(async (o: TapOpts & { out?: string; csv?: string; diff?: string }) => {
+      const r = await callOp(o.project, 'correlation.matrix', { ref: tapRef(o), diffWith: o.diff }, o);
+      const size = r.size;
+      if (o.out) writeMatrixNpy(o.out, { data: r.corr, rows: size, cols: size });
+      if (o.csv) {
+        const recs = Array.from({ length: size }, (_, i) =>
+          Object.fromEntries([
+            ['neuron', i],
+            ...Array.from({ length: size }, (_, j) => [`n${j}`, r.corr[i * size + j]]),
+          ]),
         );
-        if (o.out) console.log(`\nwrote ${o.out}`);
-      },
-    );
+        writeRecordsCsv(o.csv, recs);
+      }
+      if (o.json) return printJson(r);
+      const s = r.summary;
+      console.log(
+        textTable(
+          ['metric', 'value'],
+          [
+            ['neurons', size],
+            ['tokens', s.n],
+            ['dead neurons', s.dead.length],
+            ['mean |off-diagonal|', s.meanAbsOffDiagonal],
+            ['||C - I||_F normalised', s.normalizedFrobenius],
+            ['feature decorrelation (FD)', s.featureDecorrelation],
+            ...(r.meanAbsDiff !== undefined
+              ? [[`mean |diff| vs ${r.diffWith}`, r.meanAbsDiff] as [string, number]]
+              : []),
+          ],
+        ),
+      );
+      if (o.out) console.log(`\nwrote ${o.out}`);
+    });
 
   tapArgs(
     common(
       an
         .command('mono')
-        .description('Monosemanticity of every neuron against the probe concepts, and label shares'),
+        .description(
+          'Monosemanticity of every neuron against the probe concepts, with its statistics, and label shares',
+        ),
     ),
   )
-    .option('--top-k <n>', 'top activations for the dominant concept', int('--top-k'), 20)
+    .option('--top-k <n>', 'top activations for the dominant concept (default 20)', int('--top-k'))
     .option('--csv <file>', 'write per-neuron scores as CSV')
-    .action(
-      async (
-        o: TapOpts & {
-          topK: number;
-          csv?: string;
-        },
-      ) => {
-        const r = await withProject(o.project, o.json, (project, reporter, signal) =>
-          monosemanticityOp(
-            project,
-            { checkpoint: o.checkpoint, tap: o.tap, probe: o.probe },
-            { topK: o.topK },
-            reporter,
-            signal,
-          ),
+    .action(async (o: TapOpts & { topK?: number; csv?: string }) => {
+      const r = await callOp(o.project, 'neurons.table', { ...tapRef(o), topK: o.topK }, o);
+      const rows = Array.from({ length: r.neurons }, (_, i) => ({
+        neuron: i,
+        label: r.label[i],
+        dominantConcept: r.dominantConcept[i],
+        topKShare: r.topKShare[i],
+        selectivity: r.selectivity[i],
+        nmi: r.nmi[i],
+        memelMean: r.memelMean[i],
+        mean: r.mean[i],
+        std: r.std[i],
+        max: r.max[i],
+        density: r.density[i],
+      }));
+      if (o.csv) writeRecordsCsv(o.csv, rows);
+      if (o.json) return printJson(r);
+      console.log(textTable(['label', 'share'], Object.entries(r.shares)));
+      const top = rows
+        .filter((n) => n.label === 'monosemantic')
+        .sort((a, b) => b.selectivity - a.selectivity)
+        .slice(0, 10);
+      if (top.length)
+        console.log(
+          `\n${textTable(
+            ['neuron', 'concept', 'top-k share', 'selectivity', 'NMI'],
+            top.map((n) => [n.neuron, n.dominantConcept ?? '', n.topKShare, n.selectivity, n.nmi]),
+          )}`,
         );
-        if (o.csv)
-          writeRecordsCsv(o.csv, r.result.neurons as unknown as Record<string, string | number | null>[]);
-        if (o.json) return printJson(r.result);
-        console.log(textTable(['label', 'share'], Object.entries(r.result.shares)));
-        const top = [...r.result.neurons]
-          .filter((n) => n.label === 'monosemantic')
-          .sort((a, b) => b.selectivity - a.selectivity)
-          .slice(0, 10);
-        if (top.length)
-          console.log(
-            `\n${textTable(
-              ['neuron', 'concept', 'top-k share', 'selectivity', 'NMI'],
-              top.map((n) => [n.neuron, n.dominantConcept ?? '', n.topKShare, n.selectivity, n.nmi]),
-            )}`,
-          );
-      },
-    );
+    });
 
   tapArgs(
     common(
@@ -376,12 +321,10 @@ export function registerAnalysisCommands(p: Command): void {
         .command('sparsity')
         .description('Fraction active, Hoyer sparsity, effective rank and activation variance'),
     ),
-  ).action(async (o: { project: string; probe: string; json?: boolean; checkpoint: string; tap: string }) => {
-    const r = await withProject(o.project, o.json, (project, reporter, signal) =>
-      sparsityOp(project, { checkpoint: o.checkpoint, tap: o.tap, probe: o.probe }, reporter, signal),
-    );
-    if (o.json) return printJson(r.result);
-    console.log(textTable(['metric', 'value'], Object.entries(r.result)));
+  ).action(async (o: TapOpts) => {
+    const r = await callOp(o.project, 'sparsity', tapRef(o), o);
+    if (o.json) return printJson(r);
+    console.log(textTable(['metric', 'value'], Object.entries(r)));
   });
 
   common(
@@ -392,8 +335,8 @@ export function registerAnalysisCommands(p: Command): void {
       ),
   )
     .requiredOption('--checkpoint <name>', 'checkpoint')
-    .action(async (o: { project: string; json?: boolean; checkpoint: string }) => {
-      const r = await withProject(o.project, o.json, async (project) => weightProxyOp(project, o.checkpoint));
+    .action(async (o: CommonOpts & { checkpoint: string }) => {
+      const r = await callOp(o.project, 'weights.proxy', { checkpoint: o.checkpoint }, o);
       if (o.json) return printJson(r);
       console.log(JSON.stringify(r, null, 2));
     });
@@ -411,65 +354,51 @@ export function registerAnalysisCommands(p: Command): void {
       ),
       { saes: false, shufflesHelp: 'permutations for the null' },
     )
-      .option('--max-tokens <n>', 'datapoints (tokens) sampled', int('--max-tokens'))
+      .option(
+        '--max-tokens <n>',
+        'datapoints (tokens) sampled (default 4000 for SVCCA, 1000 for RSA)',
+        int('--max-tokens'),
+      )
       .addOption(
         new Option(
           '--mode <m>',
-          'SVCCA mode: svcca (99% variance) or svcca-paper-compat (k = 1, reproduces the authors)',
-        )
-          .choices(['svcca', 'svcca-paper-compat'])
-          .default('svcca'),
+          'SVCCA mode: svcca (99% variance, the default) or svcca-paper-compat (k = 1, reproduces the authors)',
+        ).choices(['svcca', 'svcca-paper-compat']),
       )
       .option('--null-out <file.npy>', 'write the null distribution')
-      .action(
-        async (
-          o: PairOpts & {
-            maxTokens?: number;
-            mode: 'svcca';
-            nullOut?: string;
+      .action(async (o: PairOpts & { maxTokens?: number; mode?: 'svcca'; nullOut?: string }) => {
+        const r = await callOp(
+          o.project,
+          'similarity',
+          {
+            ...pairRefs(o),
+            measure,
+            mode: o.mode,
+            shuffles: o.shuffles,
+            seed: o.seed,
+            maxTokens: o.maxTokens,
           },
-        ) => {
-          const r = await withProject(o.project, o.json, (project, reporter, signal) =>
-            similarityOp(
-              project,
-              {
-                a: parseTapRef(o.a, o.probe),
-                b: parseTapRef(o.b, o.probe),
-                measure,
-                mode: o.mode,
-                shuffles: o.shuffles,
-                seed: o.seed,
-                maxTokens: o.maxTokens,
-              },
-              reporter,
-              signal,
-            ),
-          );
-          if (o.nullOut && r.blobs.null)
-            writeMatrixNpy(o.nullOut, { data: r.blobs.null, rows: 1, cols: r.blobs.null.length });
-          const out = {
-            ...r.result,
-            nullDistribution: r.blobs.null ? Array.from(r.blobs.null) : undefined,
-            reused: r.reused,
-          };
-          if (o.json) return printJson(out);
-          console.log(r.result.label);
-          console.log(
-            textTable(
-              ['', 'value'],
-              [
-                ['score', r.result.score],
-                ['null mean', r.result.nullMean ?? NaN],
-                ['null sd', r.result.nullSd ?? NaN],
-                ['p', r.result.pValue ?? NaN],
-                ['directions kept A', r.result.kA ?? ''],
-                ['directions kept B', r.result.kB ?? ''],
-                ['tokens', r.result.n],
-              ],
-            ),
-          );
-        },
-      );
+          o,
+        );
+        const nul = r.nullDistribution;
+        if (o.nullOut && nul) writeMatrixNpy(o.nullOut, { data: nul, rows: 1, cols: nul.length });
+        if (o.json) return printJson(r);
+        console.log(r.label);
+        console.log(
+          textTable(
+            ['', 'value'],
+            [
+              ['score', r.score],
+              ['null mean', r.nullMean ?? NaN],
+              ['null sd', r.nullSd ?? NaN],
+              ['p', r.pValue ?? NaN],
+              ['directions kept A', r.kA ?? ''],
+              ['directions kept B', r.kB ?? ''],
+              ['tokens', r.n],
+            ],
+          ),
+        );
+      });
   }
 
   pairArgs(
@@ -483,51 +412,52 @@ export function registerAnalysisCommands(p: Command): void {
     { saes: true, shufflesHelp: 'permutations for the SVCCA/RSA null of the kept pairs' },
   )
     .addOption(
-      new Option('--rule <r>', 'pairing rule')
-        .choices(['many-to-1', 'one-to-one-first', 'one-to-one-best', 'hungarian'])
-        .default('many-to-1'),
+      new Option('--rule <r>', 'pairing rule (default many-to-1)').choices([
+        'many-to-1',
+        'one-to-one-first',
+        'one-to-one-best',
+        'hungarian',
+      ]),
     )
-    .option('--threshold <r>', 'keep pairs with r above this ("none" switches the filter off)', '0.1')
+    .option('--threshold <r>', 'keep pairs with r above this (default 0.1; "none" switches the filter off)')
     .option('--no-token-filters', 'switch off the non-concept and shared-token filters')
     .option('--csv <file>', 'write the kept pairs as CSV')
     .action(
       async (
-        o: PairOpts & {
-          rule: 'many-to-1';
-          threshold: string;
-          tokenFilters: boolean;
-          csv?: string;
-        },
+        o: PairOpts & { rule?: 'many-to-1'; threshold?: string; tokenFilters: boolean; csv?: string },
       ) => {
-        const rThreshold = o.threshold === 'none' ? null : num('--threshold')(o.threshold);
-        const r = await withProject(o.project, o.json, (project, reporter, signal) =>
-          matchOp(
-            project,
-            {
-              a: parseTapRef(o.a, o.probe),
-              b: parseTapRef(o.b, o.probe),
-              saeA: o.saeA,
-              saeB: o.saeB,
-              options: { rule: o.rule, rThreshold, tokenFilters: o.tokenFilters },
-              shuffles: o.shuffles,
-              seed: o.seed,
-            },
-            reporter,
-            signal,
-          ),
+        const options = {
+          ...(o.rule !== undefined && { rule: o.rule }),
+          ...(o.threshold !== undefined && {
+            rThreshold: o.threshold === 'none' ? null : num('--threshold')(o.threshold),
+          }),
+          ...(!o.tokenFilters && { tokenFilters: false }),
+        };
+        const r = await callOp(
+          o.project,
+          'match',
+          {
+            ...pairRefs(o),
+            saeA: o.saeA,
+            saeB: o.saeB,
+            ...(Object.keys(options).length && { options }),
+            shuffles: o.shuffles,
+            seed: o.seed,
+          },
+          o,
         );
-        if (o.csv) writeRecordsCsv(o.csv, r.result.pairs as unknown as Record<string, number>[]);
-        if (o.json) return printJson({ ...r.result, reused: r.reused });
+        if (o.csv) writeRecordsCsv(o.csv, r.pairs as unknown as Record<string, number>[]);
+        if (o.json) return printJson(r);
         console.log(
           textTable(
             ['filter', 'applied', 'before', 'after'],
-            r.result.filters.map((f) => [f.filter, f.applied ? 'yes' : 'no', f.before, f.after]),
+            r.filters.map((f) => [f.filter, f.applied ? 'yes' : 'no', f.before, f.after]),
           ),
         );
         console.log(
-          `\n${r.result.kept} pairs kept; mean r ${r.result.meanCorrelation.toFixed(4)} (all), ${r.result.meanCorrelationFiltered.toFixed(4)} (kept)`,
+          `\n${r.kept} pairs kept; mean r ${r.meanCorrelation.toFixed(4)} (all), ${r.meanCorrelationFiltered.toFixed(4)} (kept)`,
         );
-        const s = r.result.similarity;
+        const s = r.similarity;
         if (s)
           console.log(
             `\n${textTable(
@@ -557,48 +487,33 @@ export function registerAnalysisCommands(p: Command): void {
   )
     .requiredOption('--name <name>', 'SAE name (saved under DIR/saes/NAME)')
     .addOption(
-      new Option('--kind <k>', 'TopK with AuxK, or ReLU + L1 (decoder-norm scaled, warm-up)')
-        .choices(['topk', 'relu-l1'])
-        .default('topk'),
+      new Option(
+        '--kind <k>',
+        'TopK with AuxK (the default), or ReLU + L1 (decoder-norm scaled, warm-up)',
+      ).choices(['topk', 'relu-l1']),
     )
-    .option('--latents <n>', 'dictionary size', int('--latents'), 1024)
-    .option('--k <n>', 'TopK: active latents per token', int('--k'), 16)
+    .option('--latents <n>', 'dictionary size (default 1024)', int('--latents'))
+    .option('--k <n>', 'TopK: active latents per token (default 32)', int('--k'))
     .option('--l1 <x>', 'ReLU+L1: the L1 coefficient', num('--l1'))
-    .option('--steps <n>', 'optimizer steps', int('--steps'), 1000)
-    .option('--batch-size <n>', 'tokens per step', int('--batch-size'), 1024)
-    .option('--seed <n>', 'seed', int('--seed'), 0)
+    .option('--steps <n>', 'optimizer steps (default 1000)', int('--steps'))
+    .option('--batch-size <n>', 'tokens per step (default 1024)', int('--batch-size'))
+    .option('--seed <n>', 'seed (default 0)', int('--seed'))
     .action(
       async (
         o: TapOpts & {
           name: string;
-          kind: 'topk';
-          latents: number;
-          k: number;
+          kind?: 'topk';
+          latents?: number;
+          k?: number;
           l1?: number;
-          steps: number;
-          batchSize: number;
-          seed: number;
+          steps?: number;
+          batchSize?: number;
+          seed?: number;
         },
       ) => {
-        const r = await withProject(o.project, o.json, (project, reporter, signal) =>
-          saeTrainOp(
-            project,
-            {
-              name: o.name,
-              ref: { checkpoint: o.checkpoint, tap: o.tap, probe: o.probe },
-              kind: o.kind,
-              latents: o.latents,
-              k: o.k,
-              l1: o.l1,
-              steps: o.steps,
-              batchSize: o.batchSize,
-              seed: o.seed,
-            },
-            reporter,
-            signal,
-          ),
-        );
-        if (o.json) return printJson(r);
+        const { project, json, probe, checkpoint, tap, ...flags } = o;
+        const r = await callOp(project, 'sae.train', { ...flags, ref: { checkpoint, tap, probe } }, { json });
+        if (json) return printJson(r);
         const m = r.metrics;
         console.log(
           textTable(
@@ -627,26 +542,17 @@ export function registerAnalysisCommands(p: Command): void {
     ),
     { saes: true, shufflesHelp: 'permutations for each null' },
   ).action(async (o: PairOpts) => {
-    const r = await withProject(o.project, o.json, (project, reporter, signal) =>
-      subspacesOp(
-        project,
-        {
-          a: parseTapRef(o.a, o.probe),
-          b: parseTapRef(o.b, o.probe),
-          saeA: o.saeA,
-          saeB: o.saeB,
-          shuffles: o.shuffles,
-          seed: o.seed,
-        },
-        reporter,
-        signal,
-      ),
+    const r = await callOp(
+      o.project,
+      'subspaces',
+      { ...pairRefs(o), saeA: o.saeA, saeB: o.saeB, shuffles: o.shuffles, seed: o.seed },
+      o,
     );
-    if (o.json) return printJson(r.result);
+    if (o.json) return printJson(r);
     console.log(
       textTable(
         ['category', 'features A', 'features B', 'pairs', 'svcca', 'p', 'rsa', 'p'],
-        r.result.categories.map((c) => [
+        r.categories.map((c) => [
           c.category,
           c.nA,
           c.nB,
@@ -662,29 +568,37 @@ export function registerAnalysisCommands(p: Command): void {
 
   p.command('compare')
     .description(
-      'Compare checkpoints side by side, one table per layer (monosemanticity, correlation, sparsity, diversity, similarity to base; held-out rewards and toxicity)',
+      'Compare checkpoints side by side, one table per layer (monosemanticity, correlation, sparsity, diversity, similarity to base; held-out rewards and toxicity); the result is kept in the store',
     )
     .argument('<checkpoints...>', 'checkpoint names; the first is the base')
     .option('--project <dir>', 'project folder', 'monoscope-demo')
-    .option('--taps <pattern>', 'taps', 'blocks.*.mlp.post')
-    .option('--probe <probe>', 'probe set', 'builtin')
+    .option('--taps <pattern>', 'taps (default blocks.*.mlp.post)')
+    .option('--probe <probe>', 'probe set (default builtin)')
     .addOption(
-      new Option('--task <t>', 'built-in task for the reward and judge columns')
-        .choices(['toxicity', 'reframing', 'none'])
-        .default('toxicity'),
+      new Option('--task <t>', 'built-in task for the reward and judge columns (default toxicity)').choices([
+        'toxicity',
+        'reframing',
+        'none',
+      ]),
     )
     .option('--json', 'print JSON (progress goes to stderr)')
     .option('--csv <file>', 'write the per-layer rows as CSV')
     .action(
       async (
         checkpoints: string[],
-        o: { project: string; taps: string; probe: string; task: 'toxicity'; json?: boolean; csv?: string },
+        o: {
+          project: string;
+          taps?: string;
+          probe?: string;
+          task?: 'toxicity';
+          json?: boolean;
+          csv?: string;
+        },
       ) => {
-        const r = await withProject(o.project, o.json, (project, reporter, signal) =>
-          compareOp(project, { checkpoints, taps: o.taps, probe: o.probe, task: o.task }, reporter, signal),
-        );
-        if (o.csv) writeRecordsCsv(o.csv, r.rows as unknown as Record<string, string | number>[]);
-        if (o.json) return printJson(r);
+        const { project, json, csv, ...flags } = o;
+        const r = await callOp(project, 'compare', { checkpoints, ...flags }, { json });
+        if (csv) writeRecordsCsv(csv, r.rows as unknown as Record<string, string | number>[]);
+        if (json) return printJson(r);
         printCompare(r);
       },
     );

@@ -1,18 +1,14 @@
 /**
- * CLI commands that work on a project folder: demo, train, generate, eval.
+ * CLI commands that work on a project folder: demo, train, generate, eval. Each parses its flags into its
+ * operation's input and calls the service ({@link callOp}); flags left out take the schema's defaults.
  */
 import { Command, Option } from 'commander';
-import { openProject } from '../core/store/project.js';
-import { parseInput } from '../core/api.js';
-import { trainOp } from '../core/ops/train.js';
-import { evalPairs } from '../core/ops/eval.js';
-import { demoOp } from '../core/ops/demo.js';
-import { universalityOp, type UniversalityResult } from '../core/ops/universality.js';
-import { generateOp } from '../core/ops/generate.js';
+import type { OpInput } from '../core/api.js';
+import type { UniversalityResult } from '../core/ops/universality.js';
 import { STAGES } from '../core/train/loop.js';
 import { REGULARIZERS } from '../core/train/regularizers.js';
-import { backendOption, int, num, printJson, projectDir, withCancel } from './cli.js';
-import { terminalReporter, textTable } from './terminal.js';
+import { backendOption, callOp, int, num, printJson } from './cli.js';
+import { textTable } from './terminal.js';
 import { printCompare } from './cli-analysis.js';
 
 /** The universality table: one row per layer pair. */
@@ -58,7 +54,7 @@ export function registerProjectCommands(p: Command): void {
       '--universality',
       'instead: a second base model of another size and seed; SVCCA/RSA of matched SAE features by layer pair, against a null',
     )
-    .option('--seed <n>', 'seed', int('--seed'), 0)
+    .option('--seed <n>', 'seed (default 0)', int('--seed'))
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .addOption(backendOption())
     .action(
@@ -66,43 +62,26 @@ export function registerProjectCommands(p: Command): void {
         project: string;
         quick?: boolean;
         universality?: boolean;
-        seed: number;
+        seed?: number;
         json?: boolean;
-        backend: string;
+        backend?: 'auto';
       }) => {
-        const project = openProject(projectDir(o.project));
-        const reporter = terminalReporter(o.json ? { json: true, stream: process.stderr } : {});
-        try {
-          const started = Date.now();
-          if (o.universality) {
-            const u = await withCancel((signal) =>
-              universalityOp(
-                project,
-                { quick: o.quick, seed: o.seed, backend: o.backend as 'auto' },
-                reporter,
-                signal,
-              ),
-            );
-            reporter.stop();
-            if (o.json) return printJson({ ...u, seconds: (Date.now() - started) / 1000 });
-            printUniversality(u);
-            console.log(`Finished in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
-            return;
-          }
-          const r = await withCancel((signal) =>
-            demoOp(project, { quick: o.quick, seed: o.seed, backend: o.backend as 'auto' }, reporter, signal),
-          );
-          reporter.stop();
-          if (o.json) return printJson({ ...r, seconds: (Date.now() - started) / 1000 });
-          printCompare(r.comparison);
-          console.log(
-            `\nCheckpoints in ${project.dir}/checkpoints/{base,dpo,decpo}; store ${project.store.file}`,
-          );
-          console.log(`Finished in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
-        } finally {
-          reporter.stop();
-          project.close();
+        const input = { quick: o.quick, seed: o.seed, backend: o.backend };
+        const started = Date.now();
+        const finished = () => `Finished in ${((Date.now() - started) / 1000).toFixed(0)} s.`;
+        const opts = { json: o.json, progress: process.stdout };
+        if (o.universality) {
+          const u = await callOp(o.project, 'universality', input, opts);
+          if (o.json) return printJson(u);
+          printUniversality(u);
+          console.log(finished());
+          return;
         }
+        const r = await callOp(o.project, 'demo', input, opts);
+        if (o.json) return printJson(r);
+        printCompare(r.comparison);
+        console.log(`\nCheckpoints in ${r.project}/checkpoints/{${Object.keys(r.checkpoints).join(',')}}`);
+        console.log(finished());
       },
     );
 
@@ -120,7 +99,7 @@ export function registerProjectCommands(p: Command): void {
     .option('--batch-size <n>', 'examples (pairs) per step', int('--batch-size'))
     .option('--lr <x>', 'learning rate', num('--lr'))
     .option('--warmup <n>', 'warm-up steps', int('--warmup'))
-    .option('--seed <n>', 'seed', int('--seed'))
+    .option('--seed <n>', 'seed (default 0)', int('--seed'))
     .option('--beta <x>', 'DPO/SimPO beta', num('--beta'))
     .addOption(new Option('--loss-type <t>', 'DPO loss').choices(['sigmoid', 'hinge', 'ipo']))
     .option('--label-smoothing <x>', 'conservative DPO label smoothing', num('--label-smoothing'))
@@ -155,74 +134,24 @@ export function registerProjectCommands(p: Command): void {
     .option('--restart', 'discard an earlier run of this name and start over')
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .addOption(backendOption())
-    .action(async (o: Record<string, unknown>) => {
-      const model = Object.fromEntries(
-        (
-          [
-            ['nLayer', o.nLayer],
-            ['nEmbd', o.nEmbd],
-            ['nHead', o.nHead],
-            ['nInner', o.nInner],
-            ['nCtx', o.nCtx],
-          ] as const
-        ).filter(([, v]) => v !== undefined),
-      );
-      const req = parseInput('train', {
-        ...Object.fromEntries(
-          [
-            'name',
-            'stage',
-            'task',
-            'pairs',
-            'corpus',
-            'init',
-            'ref',
-            'steps',
-            'batchSize',
-            'lr',
-            'warmup',
-            'seed',
-            'beta',
-            'lossType',
-            'labelSmoothing',
-            'logpAgg',
-            'regularizer',
-            'lambda',
-            'layer',
-            'tap',
-            'simpoGamma',
-            'examples',
-            'evalEvery',
-            'checkpointEvery',
-            'restart',
-            'backend',
-            'threads',
-          ]
-            .filter((k) => o[k] !== undefined)
-            .map((k) => [k, o[k]]),
-        ),
-        ...(Object.keys(model).length ? { model } : {}),
-      });
-      const project = openProject(projectDir(o.project as string));
-      const reporter = terminalReporter(o.json ? { json: true, stream: process.stderr } : {});
-      try {
-        const r = await withCancel((signal) => trainOp(project, req, reporter, signal));
-        reporter.stop();
-        if (o.json) printJson(r);
-        else if (r.status === 'completed') {
-          console.log(`\n${req.stage} '${req.name}' done: ${r.step} steps. Checkpoint ${r.checkpointDir}`);
-          if (r.lastEval) console.log(textTable(['held-out metric', 'value'], Object.entries(r.lastEval)));
-        }
-        if (r.status === 'cancelled') {
-          process.stderr.write(`monoscope: ${r.message}\n`);
-          process.exitCode = 130;
-        } else if (r.status === 'failed') {
-          process.stderr.write(`monoscope: ${r.message}\n`);
-          process.exitCode = 1;
-        }
-      } finally {
-        reporter.stop();
-        project.close();
+    .action(async (o: { project: string; json?: boolean } & Record<string, unknown>) => {
+      // Every other flag is named as the input field it sets; the model shape is the nested `model`.
+      const { project, json, nLayer, nEmbd, nHead, nInner, nCtx, ...flags } = o;
+      const shape = { nLayer, nEmbd, nHead, nInner, nCtx };
+      const model = Object.fromEntries(Object.entries(shape).filter(([, v]) => v !== undefined));
+      const input = { ...flags, ...(Object.keys(model).length ? { model } : {}) } as OpInput<'train'>;
+      const r = await callOp(project, 'train', input, { json, progress: process.stdout });
+      if (json) printJson(r);
+      else if (r.status === 'completed') {
+        console.log(`\n${input.stage} '${input.name}' done: ${r.step} steps. Checkpoint ${r.checkpointDir}`);
+        if (r.lastEval) console.log(textTable(['held-out metric', 'value'], Object.entries(r.lastEval)));
+      }
+      if (r.status === 'cancelled') {
+        process.stderr.write(`monoscope: ${r.message}\n`);
+        process.exitCode = 130;
+      } else if (r.status === 'failed') {
+        process.stderr.write(`monoscope: ${r.message}\n`);
+        process.exitCode = 1;
       }
     });
 
@@ -231,11 +160,11 @@ export function registerProjectCommands(p: Command): void {
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .requiredOption('--checkpoint <name>', 'checkpoint (name in the project, or a folder)')
     .requiredOption('--prompt <text...>', 'one or more prompts')
-    .option('--max-new-tokens <n>', 'tokens to sample', int('--max-new-tokens'), 24)
-    .option('--temperature <x>', 'sampling temperature (0 = greedy)', num('--temperature'), 1)
-    .option('--top-k <n>', 'sample among the k most likely tokens (0 = all)', int('--top-k'), 0)
-    .option('--samples <n>', 'continuations per prompt', int('--samples'), 1)
-    .option('--seed <n>', 'seed', int('--seed'), 0)
+    .option('--max-new-tokens <n>', 'tokens to sample (default 24)', int('--max-new-tokens'))
+    .option('--temperature <x>', 'sampling temperature, 0 = greedy (default 1)', num('--temperature'))
+    .option('--top-k <n>', 'sample among the k most likely tokens, 0 = all (default 0)', int('--top-k'))
+    .option('--samples <n>', 'continuations per prompt (default 1)', int('--samples'))
+    .option('--seed <n>', 'seed (default 0)', int('--seed'))
     .option('--json', 'print JSON')
     .addOption(backendOption())
     .action(
@@ -243,31 +172,18 @@ export function registerProjectCommands(p: Command): void {
         project: string;
         checkpoint: string;
         prompt: string[];
-        maxNewTokens: number;
-        temperature: number;
-        topK: number;
-        samples: number;
-        seed: number;
+        maxNewTokens?: number;
+        temperature?: number;
+        topK?: number;
+        samples?: number;
+        seed?: number;
         json?: boolean;
-        backend: string;
+        backend?: 'auto';
       }) => {
-        const input = parseInput('generate', {
-          checkpoint: o.checkpoint,
-          prompts: o.prompt,
-          maxNewTokens: o.maxNewTokens,
-          temperature: o.temperature,
-          topK: o.topK,
-          samples: o.samples,
-          seed: o.seed,
-        });
-        const project = openProject(projectDir(o.project));
-        try {
-          const r = await generateOp(project, input, o.backend as 'auto');
-          if (o.json) return printJson(r);
-          for (const g of r.generations) console.log(`${g.prompt} \x1b[1m${g.continuation}\x1b[0m`);
-        } finally {
-          project.close();
-        }
+        const { project, json, prompt, ...flags } = o;
+        const r = await callOp(project, 'generate', { ...flags, prompts: prompt }, { json });
+        if (json) return printJson(r);
+        for (const g of r.generations) console.log(`${g.prompt} \x1b[1m${g.continuation}\x1b[0m`);
       },
     );
 
@@ -275,30 +191,26 @@ export function registerProjectCommands(p: Command): void {
     .description(
       'Score preference pairs with a policy and a reference: per-pair log-probs, then reward metrics',
     )
-    .requiredOption('--policy <dir>', 'policy checkpoint folder')
-    .requiredOption('--ref <dir>', 'reference checkpoint folder')
+    .option('--project <dir>', 'project folder (for checkpoint names)', 'monoscope-demo')
+    .requiredOption('--policy <checkpoint>', 'policy checkpoint (name in the project, or a folder)')
+    .requiredOption('--ref <checkpoint>', 'reference checkpoint (name in the project, or a folder)')
     .requiredOption('--pairs <file>', 'preference JSONL {"prompt","chosen","rejected"}')
-    .option('--beta <x>', 'DPO beta for the rewards', num('--beta'), 0.1)
+    .option('--beta <x>', 'DPO beta for the rewards, > 0 (default 0.1)', num('--beta'))
     .option('--json', 'print JSON (progress goes to stderr)')
     .addOption(backendOption())
     .action(
       async (o: {
+        project: string;
         policy: string;
         ref: string;
         pairs: string;
-        beta: number;
+        beta?: number;
         json?: boolean;
-        backend: string;
+        backend?: 'auto';
       }) => {
-        const reporter = terminalReporter(
-          o.json ? { json: true, stream: process.stderr } : { stream: process.stderr },
-        );
-        const r = await evalPairs(
-          { policy: o.policy, ref: o.ref, pairs: o.pairs, beta: o.beta, backend: o.backend as 'auto' },
-          reporter,
-        );
-        reporter.stop();
-        if (o.json) return printJson(r);
+        const { project, json, ...input } = o;
+        const r = await callOp(project, 'eval', input, { json });
+        if (json) return printJson(r);
         console.log(
           textTable(
             ['pair', 'policy logp w', 'policy logp l', 'ref logp w', 'ref logp l', 'margin'],

@@ -1,12 +1,16 @@
 /**
- * The `monoscope` command line: every command is a thin adapter that parses flags, calls one core operation
- * and prints the result (a table, or JSON with `--json`). Long work shows a progress bar in a terminal and
+ * The `monoscope` command line: every command is a thin adapter that parses its flags into an operation's
+ * input (`core/api.ts`), calls the service as the server and the app do, and prints the result (a table, or
+ * the result as JSON with `--json`). Long work shows a progress bar in a terminal and
  * JSON lines otherwise; Ctrl-C stops it cleanly (a second Ctrl-C exits at once).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { listBackends, BACKEND_NAMES } from '../core/backend/index.js';
-import { ApiError } from '../core/api.js';
+import { ApiError, OPS, isOpName, parseInput, type OpInput, type OpName } from '../core/api.js';
+import { createService, type OpResult } from '../core/service.js';
+import { openProject } from '../core/store/project.js';
 import { CancelledError } from '../core/ops/progress.js';
 import { terminalReporter, textTable } from './terminal.js';
 import { registerProjectCommands } from './cli-project.js';
@@ -35,7 +39,16 @@ export function int(name: string) {
 }
 
 export const backendOption = () =>
-  new Option('--backend <name>', 'TF.js backend').choices(['auto', ...BACKEND_NAMES]).default('auto');
+  new Option('--backend <name>', 'TF.js backend (default: auto)').choices(['auto', ...BACKEND_NAMES]);
+
+/** Parses `--input`: JSON text, or `@FILE` for JSON read from a file. */
+function jsonInput(v: string): unknown {
+  try {
+    return JSON.parse(v.startsWith('@') ? readFileSync(v.slice(1), 'utf8') : v);
+  } catch (e) {
+    throw new InvalidArgumentError(`--input is not valid JSON or a readable @FILE (${(e as Error).message})`);
+  }
+}
 
 /** Runs async work with Ctrl-C turned into a cancellation signal; returns the exit code. */
 export async function withCancel<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -60,10 +73,42 @@ export async function withCancel<T>(work: (signal: AbortSignal) => Promise<T>): 
   }
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(
-    `${JSON.stringify(value, (_, v) => (v instanceof Float32Array || v instanceof Int32Array ? Array.from(v) : v), 2)}\n`,
+/** A result as the JSON text `--json` prints: typed arrays become arrays. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_, v) => (v instanceof Float32Array || v instanceof Int32Array ? Array.from(v) : v),
+    2,
   );
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${jsonText(value)}\n`);
+}
+
+/**
+ * Runs one operation of the contract through the service, the same `call` the server and the app use: the
+ * input is validated before the project is opened (read-only with `readonly`), progress goes to `progress`
+ * (default stderr; JSON lines with `json`), and Ctrl-C cancels.
+ */
+export async function callOp<N extends OpName>(
+  dir: string | undefined,
+  name: N,
+  input: OpInput<N>,
+  opts: { json?: boolean; progress?: NodeJS.WriteStream; readonly?: boolean } = {},
+): Promise<OpResult<N>> {
+  parseInput(name, input);
+  const service = createService(openProject(projectDir(dir), { readonly: opts.readonly }));
+  const reporter = terminalReporter({
+    stream: opts.json ? process.stderr : (opts.progress ?? process.stderr),
+    ...(opts.json ? { json: true } : {}),
+  });
+  try {
+    return await withCancel((signal) => service.call(name, input, { reporter, signal }));
+  } finally {
+    reporter.stop();
+    service.close();
+  }
 }
 
 function program(): Command {
@@ -94,6 +139,31 @@ function program(): Command {
 
   registerProjectCommands(p);
   registerAnalysisCommands(p);
+
+  p.command('api')
+    .description(
+      'Call any operation of the contract by name, as the server and the app do; prints its result as JSON (without OP: the list)',
+    )
+    .argument('[op]', 'operation, e.g. project.summary or sae.train')
+    .option('--project <dir>', 'project folder', 'monoscope-demo')
+    .option(
+      '--input <json>',
+      "the operation's input: JSON, or @FILE to read it from a file (default {})",
+      jsonInput,
+    )
+    .option('--json', 'progress as JSON lines on stderr (the result is JSON on stdout in any case)')
+    .action(async (op: string | undefined, o: { project: string; input?: unknown; json?: boolean }) => {
+      const ops = Object.entries(OPS).map(([name, x]) => ({ name, kind: x.kind, summary: x.summary }));
+      if (op === undefined) {
+        if (o.json) return printJson(ops);
+        const width = Math.max(...ops.map((x) => x.name.length));
+        for (const x of ops) console.log(`${x.name.padEnd(width)}  ${x.kind.padEnd(5)}  ${x.summary}`);
+        return;
+      }
+      if (!isOpName(op))
+        throw new ApiError('unknown-op', `unknown operation '${op}' (run \`monoscope api\` for the list)`);
+      printJson(await callOp(o.project, op, (o.input ?? {}) as OpInput<typeof op>, { json: o.json }));
+    });
 
   p.command('serve')
     .description(
@@ -127,6 +197,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CancelledError || (e instanceof ApiError && e.code === 'cancelled')) {
       process.stderr.write(`monoscope: ${(e as Error).message}\n`);
       return 130;
+    }
+    if (e instanceof ApiError && (e.code === 'invalid-input' || e.code === 'unknown-op')) {
+      process.stderr.write(`monoscope: ${e.message}\n`);
+      return 2;
     }
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`monoscope: ${msg}\n`);

@@ -72,7 +72,7 @@ describe('analysis from the CLI, on a project made by the demo pipeline', () => 
       '--json',
     ]);
     expect(a.code).toBe(0);
-    const summary = JSON.parse(a.stdout);
+    const corr = JSON.parse(a.stdout);
     const check = py(`
 import json, numpy as np
 x = np.load(${JSON.stringify(npy)})
@@ -87,9 +87,9 @@ off = ~np.eye(c.shape[0], dtype=bool)
 print(json.dumps({"shape": list(x.shape), "maxdiff": float(np.nanmax(np.abs(c - ours))), "meanabs": float(np.abs(c[off]).mean())}))
 `);
     const r = JSON.parse(check);
-    expect(r.shape[1]).toBe(summary.size);
+    expect(r.shape[1]).toBe(corr.size);
     expect(r.maxdiff).toBeLessThan(1e-4);
-    expect(r.meanabs).toBeCloseTo(summary.meanAbsOffDiagonal, 4);
+    expect(r.meanabs).toBeCloseTo(corr.summary.meanAbsOffDiagonal, 4);
   });
 
   it('analyze svcca --json prints the score, the null mean, the p-value and the directions kept', () => {

@@ -16,6 +16,8 @@ export function cli(args: string[], opts: { cwd?: string; timeout?: number } = {
     encoding: 'utf8',
     cwd: opts.cwd,
     timeout: opts.timeout ?? 300_000,
+    // `--json` results hold whole matrices (a correlation matrix of 256 neurons is 2.5 MB of JSON).
+    maxBuffer: 512 * 1024 * 1024,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

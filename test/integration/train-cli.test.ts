@@ -124,7 +124,7 @@ describe('monoscope CLI', () => {
         .join('\n'),
     );
     const ck = join(dir, 'checkpoints', 'base');
-    const r = cli(['eval', '--policy', ck, '--ref', ck, '--pairs', pairs, '--json']);
+    const r = cli(['eval', '--project', dir, '--policy', ck, '--ref', ck, '--pairs', pairs, '--json']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.pairs).toHaveLength(2);

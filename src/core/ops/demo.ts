@@ -63,6 +63,9 @@ export function demoPlan(o: DemoOptions): {
   };
 }
 
+/** The demo's comparison: the input of `compare` (and the key its result is stored under). */
+export const DEMO_COMPARE = { checkpoints: ['base', 'dpo', 'decpo'], task: 'toxicity' } as const;
+
 export interface DemoResult {
   project: string;
   checkpoints: Record<string, string>;
@@ -94,7 +97,7 @@ export async function demoOp(
   reporter.message('\n== recording the neurons of base, dpo and decpo, and comparing them');
   const comparison = await compareOp(
     project,
-    { checkpoints: ['base', 'dpo', 'decpo'], task: 'toxicity' },
+    { ...DEMO_COMPARE, checkpoints: [...DEMO_COMPARE.checkpoints] },
     reporter,
     signal,
   );

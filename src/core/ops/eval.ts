@@ -16,7 +16,7 @@ import {
   preferenceObjective,
   responseLogps,
 } from '../train/step.js';
-import type { Reporter } from './progress.js';
+import { throwIfCancelled, type Reporter } from './progress.js';
 
 export interface PairScore {
   index: number;
@@ -49,12 +49,14 @@ export async function pairLogps(
   batchSize = 32,
   reporter?: Reporter,
   label = dir,
+  signal?: AbortSignal,
 ): Promise<Float32Array> {
   const ck = loadCheckpoint(dir);
   const params = paramsFromArrays(ck.config, ck.arrays, false);
   const out = new Float32Array(2 * pairs.length);
   try {
     for (let i = 0; i < pairs.length; i += batchSize) {
+      throwIfCancelled(signal);
       const chunk = pairs.slice(i, i + batchSize);
       const lp = await responseLogps(ck.config, params, preferenceBatch(chunk, ck.tokenizer.padId), 'sum');
       out.set(lp.subarray(0, chunk.length), i);
@@ -72,10 +74,14 @@ export async function pairLogps(
   return out;
 }
 
-/** Scores every pair of a JSONL file with `policy` against `ref` (both checkpoint folders). */
+/**
+ * Scores every pair of a JSONL file with `policy` against `ref` (both checkpoint folders); `signal` stops it
+ * between batches.
+ */
 export async function evalPairs(
   opts: { policy: string; ref: string; pairs: string; beta?: number; backend?: BackendChoice },
   reporter?: Reporter,
+  signal?: AbortSignal,
 ): Promise<EvalResult> {
   await initBackend(opts.backend ?? 'auto');
   const objective = preferenceObjective({ stage: 'dpo', beta: opts.beta ?? DPO_BETA });
@@ -93,8 +99,8 @@ export async function evalPairs(
   const tok = tokenizePairsReport(raw, policy.tokenizer, { maxPrompt: nCtx - maxResponse, maxResponse });
   checkUnknownTokens(opts.pairs, tok.pairs, policy.tokenizer, (m) => reporter?.message(m));
   const P = tok.pairs.length;
-  const pol = await pairLogps(opts.policy, tok.pairs, 32, reporter, 'policy');
-  const rf = await pairLogps(opts.ref, tok.pairs, 32, reporter, 'reference');
+  const pol = await pairLogps(opts.policy, tok.pairs, 32, reporter, 'policy', signal);
+  const rf = await pairLogps(opts.ref, tok.pairs, 32, reporter, 'reference', signal);
   const pairs: PairScore[] = tok.pairs.map((p, i) => {
     const rc = beta * (pol[i] - rf[i]);
     const rr = beta * (pol[P + i] - rf[P + i]);

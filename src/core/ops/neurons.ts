@@ -60,16 +60,19 @@ async function neuronRecording(
   return rec;
 }
 
-/** Every neuron of a tap at once: statistics and monosemanticity, as columns. */
+/**
+ * Every neuron of a tap at once: statistics and monosemanticity, as columns. `topK`: the top activations
+ * that define a neuron's dominant concept (default 20).
+ */
 export async function neuronTable(
   project: Project,
-  ref: TapRef,
+  { topK, ...ref }: TapRef & { topK?: number },
   reporter: Reporter = silentReporter,
   signal?: AbortSignal,
 ) {
   const rec = await recording(project, ref, reporter, signal);
   const stats = project.store.activations.tapStats(rec.id);
-  const mono = await monosemanticityOp(project, ref, {}, reporter, signal);
+  const mono = await monosemanticityOp(project, ref, { topK }, reporter, signal);
   const n = stats.neurons;
   const neurons = mono.result.neurons;
   return {
