@@ -26,7 +26,7 @@ import {
   type MenuItemConstructorOptions,
 } from 'electron';
 import Database from 'better-sqlite3';
-import { EngineHost, type JobEvent } from './engine-host.js';
+import { EngineHost, type JobEvent, type JobInfo } from './engine-host.js';
 import {
   CHANNELS,
   createIpcHandlers,
@@ -131,25 +131,29 @@ function loadSqlite(): { binding?: string } | null {
   }
 }
 
-function runningJobs(): number {
-  return engine?.listJobs().filter((j) => j.status === 'running').length ?? 0;
+/** Whether a job has not ended: it runs, or waits for a worker. */
+const unfinished = (j: JobInfo) => j.status === 'running' || j.status === 'queued';
+
+function unfinishedJobs(): number {
+  return engine?.listJobs().filter(unfinished).length ?? 0;
 }
 
 /** Opens `dir` as the project (a new engine; the old one and its jobs are closed) and reloads the page. */
 async function openProject(dir: string): Promise<void> {
-  if (runningJobs() > 0 && win) {
+  if (unfinishedJobs() > 0 && win) {
     const { response } = await dialog.showMessageBox(win, {
       type: 'warning',
       buttons: ['Cancel', 'Stop the jobs and open'],
       defaultId: 0,
       cancelId: 0,
-      message: `${runningJobs()} job(s) are running in ${engine!.projectDir}.`,
+      message: `${unfinishedJobs()} job(s) are running or queued in ${engine!.projectDir}.`,
       detail: 'Opening another project stops them.',
     });
     if (response === 0) return;
   }
   await closeEngine();
-  engine = new EngineHost(dir, nativeBinding);
+  engine = new EngineHost(dir, { nativeBinding });
+  engine.ready.catch((e: Error) => dialog.showErrorBox('Monoscope cannot open the project', e.message));
   engine.on('job', (e: JobEvent) => {
     if (win && !win.isDestroyed()) win.webContents.send(CHANNELS.jobEvent, e);
   });
@@ -178,9 +182,9 @@ async function closeEngine(): Promise<void> {
   const host = engine;
   engine = null;
   if (!host) return;
-  for (const j of host.listJobs()) if (j.status === 'running') host.cancel(j.id);
+  for (const j of host.listJobs()) if (unfinished(j)) host.cancel(j.id);
   const until = Date.now() + 10_000;
-  while (host.listJobs().some((j) => j.status === 'running') && Date.now() < until) {
+  while (host.listJobs().some(unfinished) && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 100));
   }
   await host.close();

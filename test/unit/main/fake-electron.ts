@@ -71,11 +71,14 @@ export class FakeHost extends EventEmitter {
   closed = false;
   jobs: { id: string; status: string }[] = [];
   cancelled: string[] = [];
+  readonly nativeBinding?: string;
+  ready = Promise.resolve();
   constructor(
     readonly projectDir: string,
-    readonly nativeBinding?: string,
+    opts: { nativeBinding?: string } = {},
   ) {
     super();
+    this.nativeBinding = opts.nativeBinding;
     state.hosts.push(this);
   }
   query = async (op: string) => ({ answered: op });

@@ -122,6 +122,7 @@ export function JobProgress({ job, compact = false }: { job: JobView; compact?: 
 }
 
 const STATUS_TEXT: Record<JobView['status'], string> = {
+  queued: 'queued',
   running: 'running',
   completed: 'done',
   failed: 'failed',
