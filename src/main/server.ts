@@ -14,25 +14,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OPS, ApiError } from '../core/api.js';
 import { EngineHost, type EngineHostOptions, type JobEvent } from './engine-host.js';
+import { fileInside, mimeType } from './static-files.js';
 import { encodeEnvelope, hasTypedArrays, ENVELOPE_TYPE } from '../renderer/api/wire.js';
 
 const MAX_BODY = 1 << 20;
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.ico': 'image/x-icon',
-};
 const CSP =
   "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
@@ -210,13 +199,11 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   });
 
   function serveStatic(res: ServerResponse, pathname: string): void {
-    const decoded = decodeOrNull(pathname);
-    if (decoded === null)
+    const file = fileInside(rendererDir, pathname);
+    if (file === 'malformed')
       return send(res, 400, { error: { code: 'invalid-input', message: 'malformed %-escape in the path' } });
-    const rel = pathname === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
-    const file = normalize(join(rendererDir, rel));
-    if (!file.startsWith(rendererDir + sep) && file !== rendererDir)
-      return send(res, 404, { error: { code: 'not-found', message: 'no such file' } });
+    if (file === 'outside') return send(res, 404, { error: { code: 'not-found', message: 'no such file' } });
+    // Any other path is a view of the page (it routes by the location's hash).
     const target = existsSync(file) && statSync(file).isFile() ? file : join(rendererDir, 'index.html');
     if (!existsSync(target)) {
       return send(res, 500, {
@@ -226,7 +213,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
         },
       });
     }
-    res.writeHead(200, { 'content-type': MIME[extname(target)] ?? 'application/octet-stream' });
+    res.writeHead(200, { 'content-type': mimeType(target) });
     createReadStream(target).pipe(res);
   }
 
