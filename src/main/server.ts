@@ -273,10 +273,15 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     send(res, 404, { error: { code: 'not-found', message: `no route ${url.pathname}` } });
   }
 
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(port, '127.0.0.1', () => ok());
-  });
+  try {
+    await new Promise<void>((ok, fail) => {
+      server.once('error', fail);
+      server.listen(port, '127.0.0.1', () => ok());
+    });
+  } catch (e) {
+    await host.close();
+    throw e;
+  }
   port = (server.address() as { port: number }).port;
   hosts = ownHosts(port);
   // The URL class leaves out a default port, as browsers do.

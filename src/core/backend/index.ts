@@ -209,19 +209,22 @@ let starting: { choice: BackendChoice; info: Promise<BackendInfo> } | null = nul
  * one backend, and every kernel fails); one that asked for another backend tries its own after a failure.
  */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
-  if (!active) {
-    const flight = (starting ??= { choice, info: startBackend(choice).finally(() => (starting = null)) });
-    try {
-      await flight.info;
-    } catch (e) {
-      if (flight.choice === choice) throw e;
-      return initBackend(choice);
-    }
-  }
-  if (choice === 'auto' || choice === active!.backend) return active!;
+  const info = active ?? (await joinSetup(choice));
+  if (choice === 'auto' || choice === info.backend) return info;
   throw new Error(
-    `the TF.js backend is already '${active!.backend}' in this process; cannot switch to '${choice}'`,
+    `the TF.js backend is already '${info.backend}' in this process; cannot switch to '${choice}'`,
   );
+}
+
+/** The setup under way (or a new one, for `choice`); after another choice's setup failed, one of its own. */
+async function joinSetup(choice: BackendChoice): Promise<BackendInfo> {
+  const flight = (starting ??= { choice, info: startBackend(choice).finally(() => (starting = null)) });
+  try {
+    return await flight.info;
+  } catch (e) {
+    if (flight.choice === choice) throw e;
+    return joinSetup(choice);
+  }
 }
 
 /** Probes the backends of `choice` in order and makes the first usable one TF.js's backend. */
