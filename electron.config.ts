@@ -28,7 +28,7 @@ function devCsp(): Plugin {
 function rendererConfig(): UserConfig {
   return {
     root: path('./src/renderer/'),
-    // Relative asset URLs, so the bundle loads from file:// in Electron and from `monoscope serve`.
+    // Relative asset URLs, so the bundle loads from app://monoscope/ in Electron and from `monoscope serve`.
     base: './',
     publicDir: false,
     plugins: [react(), devCsp()],

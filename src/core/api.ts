@@ -330,7 +330,8 @@ export type EngineEvent =
   | { kind: 'message'; text: string }
   | { kind: 'record'; record: string; data: Record<string, unknown> };
 
-export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+/** `queued`: waiting for a free job worker (the engine runs a few jobs at once). */
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 /** A job, running or finished. */
 export interface JobInfo {
@@ -338,6 +339,7 @@ export interface JobInfo {
   op: OpName;
   input: unknown;
   status: JobStatus;
+  /** When it started running; while it is queued, when it was queued. */
   startedAt: string;
   endedAt?: string;
   /** The latest progress event. */

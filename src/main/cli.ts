@@ -13,6 +13,7 @@ import { createService, type OpResult } from '../core/service.js';
 import { openProject } from '../core/store/project.js';
 import { CancelledError } from '../core/ops/progress.js';
 import { terminalReporter, textTable } from './terminal.js';
+import { DEFAULT_MAX_JOBS } from './engine-host.js';
 import { registerProjectCommands } from './cli-project.js';
 import { registerAnalysisCommands } from './cli-analysis.js';
 
@@ -34,6 +35,15 @@ export function int(name: string) {
     const x = Number(v);
     if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(x))
       throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
+    return x;
+  };
+}
+
+/** Parses an integer flag of at least 1. */
+function atLeastOne(name: string) {
+  return (v: string): number => {
+    const x = int(name)(v);
+    if (x < 1) throw new InvalidArgumentError(`${name} must be at least 1, got ${x}`);
     return x;
   };
 }
@@ -171,9 +181,15 @@ function program(): Command {
     )
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .option('--port <n>', 'port (default: any free port)', int('--port'), 0)
-    .action(async (o: { project: string; port: number }) => {
+    .option(
+      '--max-jobs <n>',
+      'jobs that run at once (each needs about 80 MB); later ones queue',
+      atLeastOne('--max-jobs'),
+      DEFAULT_MAX_JOBS,
+    )
+    .action(async (o: { project: string; port: number; maxJobs: number }) => {
       const { serve } = await import('./server.js');
-      const s = await serve({ projectDir: projectDir(o.project), port: o.port });
+      const s = await serve({ projectDir: projectDir(o.project), port: o.port, maxJobs: o.maxJobs });
       console.log(
         `Monoscope is serving ${projectDir(o.project)}\n\n  ${s.url}\n\nOpen that URL (it carries the access token). Ctrl-C stops the server.`,
       );

@@ -1,10 +1,12 @@
 /**
  * The Electron main process: one window, the menu, the project's engine, and the IPC handlers.
  *
- * - The window runs our page only (`dist-renderer/index.html`, or the Vite dev server when
- *   MONOSCOPE_DEV_SERVER is set in an unpackaged run), sandboxed, with context isolation and no Node; the
- *   preload exposes the API and nothing else. Navigation, new windows, webviews, permission requests and any
- *   request off the machine are refused; the CSP is sent as a header as well as in the page's meta tag.
+ * - The window runs our page only (`dist-renderer/index.html`, served as `app://monoscope/index.html` by our
+ *   own privileged scheme rather than from `file://`; or the Vite dev server when MONOSCOPE_DEV_SERVER is set
+ *   in an unpackaged run), sandboxed, with context isolation and no Node; the preload exposes the API and
+ *   nothing else. Navigation of any frame, new windows, webviews, permission requests, device pickers (HID,
+ *   serial, USB, Bluetooth) and any request off the machine are refused; the CSP is sent as a header as well
+ *   as in the page's meta tag. A path the page sends must lie in the project or come from our own dialogs.
  * - The engine runs in worker threads (`EngineHost`): queries in one long-lived worker, each job in its own,
  *   so this thread only routes messages and the UI never waits on training. Job events go to the window.
  * - The project: `--project DIR`, else the last one opened, else `monoscope-demo` in the working folder if
@@ -14,19 +16,22 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import {
   app,
   BrowserWindow,
   dialog,
   ipcMain,
   Menu,
+  protocol,
   session,
   type IpcMainInvokeEvent,
   type MenuItemConstructorOptions,
 } from 'electron';
 import Database from 'better-sqlite3';
-import { EngineHost, type JobEvent } from './engine-host.js';
+import { EngineHost, type JobEvent, type JobInfo } from './engine-host.js';
+import { APP_INDEX_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, appProtocolHandler } from './app-protocol.js';
+import { PathGrants } from './input-paths.js';
 import {
   CHANNELS,
   createIpcHandlers,
@@ -42,11 +47,12 @@ import {
 const APP_DIR = fileURLToPath(new URL('../../', import.meta.url));
 // Native modules cannot load from inside app.asar: electron-builder unpacks them beside it.
 const UNPACKED_DIR = APP_DIR.replace(/app\.asar(?=[\\/]|$)/, 'app.asar.unpacked');
-const INDEX_HTML = join(APP_DIR, 'dist-renderer', 'index.html');
+const RENDERER_DIR = join(APP_DIR, 'dist-renderer');
+const INDEX_HTML = join(RENDERER_DIR, 'index.html');
 const PRELOAD = join(APP_DIR, 'dist', 'main', 'preload.cjs');
 const NATIVE_DIR = join(UNPACKED_DIR, 'native');
 const DEV_SERVER = app.isPackaged ? undefined : process.env.MONOSCOPE_DEV_SERVER || undefined;
-const PAGE: AppPage = { indexUrl: pathToFileURL(INDEX_HTML).href, devServerUrl: DEV_SERVER };
+const PAGE: AppPage = { indexUrl: APP_INDEX_URL, devServerUrl: DEV_SERVER };
 
 /** The page's CSP (the meta tag's, plus what only a header can say); the dev server needs inline scripts and HMR. */
 const CSP = [
@@ -65,6 +71,8 @@ const CSP = [
 let win: BrowserWindow | null = null;
 let engine: EngineHost | null = null;
 let nativeBinding: string | undefined;
+/** What our own file dialogs returned: the page may name these paths (and those inside the project). */
+const grants = new PathGrants();
 
 // ---------------------------------------------------------------------------------------------------------
 // Settings: the last project opened
@@ -131,25 +139,29 @@ function loadSqlite(): { binding?: string } | null {
   }
 }
 
-function runningJobs(): number {
-  return engine?.listJobs().filter((j) => j.status === 'running').length ?? 0;
+/** Whether a job has not ended: it runs, or waits for a worker. */
+const unfinished = (j: JobInfo) => j.status === 'running' || j.status === 'queued';
+
+function unfinishedJobs(): number {
+  return engine?.listJobs().filter(unfinished).length ?? 0;
 }
 
 /** Opens `dir` as the project (a new engine; the old one and its jobs are closed) and reloads the page. */
 async function openProject(dir: string): Promise<void> {
-  if (runningJobs() > 0 && win) {
+  if (unfinishedJobs() > 0 && win) {
     const { response } = await dialog.showMessageBox(win, {
       type: 'warning',
       buttons: ['Cancel', 'Stop the jobs and open'],
       defaultId: 0,
       cancelId: 0,
-      message: `${runningJobs()} job(s) are running in ${engine!.projectDir}.`,
+      message: `${unfinishedJobs()} job(s) are running or queued in ${engine!.projectDir}.`,
       detail: 'Opening another project stops them.',
     });
     if (response === 0) return;
   }
   await closeEngine();
-  engine = new EngineHost(dir, nativeBinding);
+  engine = new EngineHost(dir, { nativeBinding });
+  engine.ready.catch((e: Error) => dialog.showErrorBox('Monoscope cannot open the project', e.message));
   engine.on('job', (e: JobEvent) => {
     if (win && !win.isDestroyed()) win.webContents.send(CHANNELS.jobEvent, e);
   });
@@ -167,7 +179,9 @@ async function chooseProject(): Promise<void> {
     properties: ['openDirectory', 'createDirectory'],
   };
   const picked = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
-  if (!picked.canceled && picked.filePaths[0]) await openProject(picked.filePaths[0]);
+  if (picked.canceled || !picked.filePaths[0]) return;
+  grants.grant(picked.filePaths[0]);
+  await openProject(picked.filePaths[0]);
 }
 
 /**
@@ -178,9 +192,9 @@ async function closeEngine(): Promise<void> {
   const host = engine;
   engine = null;
   if (!host) return;
-  for (const j of host.listJobs()) if (j.status === 'running') host.cancel(j.id);
+  for (const j of host.listJobs()) if (unfinished(j)) host.cancel(j.id);
   const until = Date.now() + 10_000;
-  while (host.listJobs().some((j) => j.status === 'running') && Date.now() < until) {
+  while (host.listJobs().some(unfinished) && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 100));
   }
   await host.close();
@@ -198,15 +212,23 @@ function senderOf(e: IpcMainInvokeEvent): IpcSender {
 }
 
 function registerIpc(): void {
-  const handlers = createIpcHandlers(() => engine, { windowId: () => win?.webContents.id, page: PAGE });
+  const handlers = createIpcHandlers(() => engine, {
+    windowId: () => win?.webContents.id,
+    page: PAGE,
+    grants,
+  });
   for (const [channel, handle] of Object.entries(handlers)) {
     ipcMain.handle(channel, (e, ...args: unknown[]) => handle(senderOf(e), args));
   }
 }
 
-/** Locks the session down: CSP header, no permissions, nothing fetched from off the machine. */
+/**
+ * Locks the session down: our scheme serves the renderer folder, CSP header, no permissions, no devices,
+ * nothing fetched from off the machine.
+ */
 function secureSession(): void {
   const ses = session.defaultSession;
+  protocol.handle(APP_SCHEME, appProtocolHandler(RENDERER_DIR, CSP));
   ses.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
   });
@@ -217,6 +239,20 @@ function secureSession(): void {
   });
   ses.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   ses.setPermissionCheckHandler(() => false);
+  ses.setDevicePermissionHandler(() => false);
+  // Device pickers: preventDefault takes the choice from Electron, and the callback chooses nothing.
+  ses.on('select-hid-device', (e, _details, callback) => {
+    e.preventDefault();
+    callback(null);
+  });
+  ses.on('select-serial-port', (e, _ports, _contents, callback) => {
+    e.preventDefault();
+    callback('');
+  });
+  ses.on('select-usb-device', (e, _details, callback) => {
+    e.preventDefault();
+    callback();
+  });
 }
 
 function buildMenu(): void {
@@ -267,12 +303,15 @@ function createWindow(): void {
   win.on('closed', () => {
     win = null;
   });
-  if (DEV_SERVER) void win.loadURL(DEV_SERVER);
-  else void win.loadFile(INDEX_HTML);
+  void win.loadURL(DEV_SERVER ?? APP_INDEX_URL);
 }
 
-// Every webContents (ours, and any that might be created): no navigation away, no new windows, no webviews.
+// Every webContents (ours, and any that might be created): no frame navigates away, no new windows, no
+// webviews, no Bluetooth device chosen.
 app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-frame-navigate', (e) => {
+    if (!isAppUrl(e.url, PAGE)) e.preventDefault();
+  });
   contents.on('will-navigate', (e, url) => {
     if (!isAppUrl(url, PAGE)) e.preventDefault();
   });
@@ -281,11 +320,17 @@ app.on('web-contents-created', (_e, contents) => {
   });
   contents.on('will-attach-webview', (e) => e.preventDefault());
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.on('select-bluetooth-device', (e, _devices, callback) => {
+    e.preventDefault();
+    callback('');
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------
 // Start
 
+// Before the app is ready: our scheme behaves as a secure standard one (origin, relative URLs, fetch).
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }]);
 app.enableSandbox();
 if (!app.requestSingleInstanceLock()) {
   app.quit();

@@ -1,7 +1,7 @@
 /**
- * The engine in a worker thread: opens the project, then answers `call` messages with the core service and
- * streams each call's progress back. The app's main process and the HTTP server never run the engine on
- * their own thread.
+ * The engine in a worker thread: opens the project (and says `ready`, or fails with the reason), then
+ * answers `call` messages with the core service and streams each call's progress back. The app's main
+ * process and the HTTP server never run the engine on their own thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openProject } from '../core/store/project.js';
@@ -18,6 +18,8 @@ const port = parentPort!;
 function send(m: WorkerReply): void {
   port.postMessage(m);
 }
+
+send({ type: 'ready' });
 
 port.on('message', async (m: WorkerRequest) => {
   if (m.type === 'cancel') {

@@ -7,7 +7,9 @@
  *    dev server in development);
  * 2. the arguments: their number, the op (a known name, of the right kind for the channel), the input (a
  *    plain JSON object, at most {@link MAX_INPUT_BYTES} as JSON), job ids (UUIDs);
- * 3. the input against the operation's schema (`parseInput`), whose errors name each field.
+ * 3. the input against the operation's schema (`parseInput`), whose errors name each field;
+ * 4. every file or folder the input makes the engine read: inside the open project, or granted by one of the
+ *    main process's own file dialogs (`input-paths.ts`); checkpoint names and stored probes are fine.
  *
  * Replies are {@link IpcReply} values, `{ ok: true, value }` or `{ ok: false, error: { code, message } }`:
  * Electron would keep only the message of a thrown error.
@@ -18,6 +20,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPS, ApiError, isOpName, parseInput, type OpName } from '../core/api.js';
 import type { JobInfo } from './engine-host.js';
+import { inputPaths, PathGrants } from './input-paths.js';
 import { CHANNELS, type IpcReply, type WireError } from '../shared/ipc.js';
 
 export { CHANNELS };
@@ -30,6 +33,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
 
 /** What the handlers need of an engine: `EngineHost` has it. */
 export interface EngineLike {
+  /** The open project's folder. */
+  readonly projectDir: string;
   query(op: string, input: unknown): Promise<unknown>;
   startJob(op: string, input: unknown): JobInfo;
   cancel(jobId: string): boolean;
@@ -48,7 +53,7 @@ export interface IpcSender {
 
 /** Where our page comes from. */
 export interface AppPage {
-  /** `file://…/dist-renderer/index.html`. */
+  /** The page on the app's own scheme, `app://monoscope/index.html` (see `app-protocol.ts`). */
   indexUrl: string;
   /** The Vite dev server (development only), e.g. `http://127.0.0.1:5173/`. */
   devServerUrl?: string;
@@ -74,15 +79,13 @@ export function isAppUrl(url: string, page: AppPage): boolean {
     return false;
   }
   const index = new URL(page.indexUrl);
-  if (u.protocol === 'file:') {
-    return index.protocol === 'file:' && u.host === index.host && u.pathname === index.pathname;
-  }
+  if (u.protocol === index.protocol && u.host === index.host) return u.pathname === index.pathname;
   return page.devServerUrl !== undefined && u.origin === new URL(page.devServerUrl).origin;
 }
 
 /**
- * Whether the page may load `url`: files of our page's folder, data: and blob: URLs, DevTools, and the dev
- * server (its websocket too). Nothing off the machine, and no other file on disk.
+ * Whether the page may load `url`: our scheme's files (its handler serves the renderer folder only), data:
+ * and blob: URLs, DevTools, and the dev server (its websocket too). Nothing off the machine, and no file:.
  */
 export function isAllowedRequest(url: string, page: AppPage): boolean {
   let u: URL;
@@ -92,12 +95,8 @@ export function isAllowedRequest(url: string, page: AppPage): boolean {
     return false;
   }
   if (u.protocol === 'data:' || u.protocol === 'blob:' || u.protocol === 'devtools:') return true;
-  if (u.protocol === 'file:') {
-    const index = new URL(page.indexUrl);
-    const folder = index.pathname.slice(0, index.pathname.lastIndexOf('/') + 1);
-    // The URL parser has already removed '..' segments; encoded separators could still smuggle some in.
-    return u.host === index.host && u.pathname.startsWith(folder) && !/%2f|%5c/i.test(u.pathname);
-  }
+  const index = new URL(page.indexUrl);
+  if (u.protocol !== 'file:' && u.protocol === index.protocol && u.host === index.host) return true;
   if (page.devServerUrl === undefined) return false;
   const dev = new URL(page.devServerUrl);
   return ['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol) && u.host === dev.host;
@@ -223,6 +222,26 @@ export interface IpcOptions {
   windowId: () => number | undefined;
   page: AppPage;
   maxInputBytes?: number;
+  /** Paths the main process's own dialogs returned (default: none; the open project is always allowed). */
+  grants?: PathGrants;
+}
+
+/** Refuses an input that makes the engine read a path the renderer may not name (see {@link PathGrants}). */
+export function checkPaths(
+  channel: string,
+  op: OpName,
+  input: unknown,
+  projectDir: string,
+  grants: PathGrants,
+): void {
+  for (const path of inputPaths(op, input)) {
+    if (!grants.allows(path, projectDir)) {
+      throw new IpcError(
+        'forbidden',
+        `${channel}: ${op} may not read ${path}: it is outside the project (${projectDir}) and was not chosen in a file dialog of the app`,
+      );
+    }
+  }
 }
 
 /** One channel's handler: the sender, and the arguments after the event. */
@@ -237,6 +256,7 @@ export function createIpcHandlers(
   opts: IpcOptions,
 ): Record<string, IpcHandler> {
   const maxBytes = opts.maxInputBytes ?? MAX_INPUT_BYTES;
+  const grants = opts.grants ?? new PathGrants();
 
   function handler(channel: string, argCount: number, body: (args: unknown[]) => unknown): IpcHandler {
     return async (sender, args) => {
@@ -269,11 +289,17 @@ export function createIpcHandlers(
   return {
     [CHANNELS.call]: handler(CHANNELS.call, 2, ([op, input]) => {
       const name = checkOp(CHANNELS.call, op, 'query');
-      return open().query(name, checkInput(name, input, maxBytes));
+      const checked = checkInput(name, input, maxBytes);
+      const e = open();
+      checkPaths(CHANNELS.call, name, checked, e.projectDir, grants);
+      return e.query(name, checked);
     }),
     [CHANNELS.startJob]: handler(CHANNELS.startJob, 2, ([op, input]) => {
       const name = checkOp(CHANNELS.startJob, op, 'job');
-      return open().startJob(name, checkInput(name, input, maxBytes));
+      const checked = checkInput(name, input, maxBytes);
+      const e = open();
+      checkPaths(CHANNELS.startJob, name, checked, e.projectDir, grants);
+      return e.startJob(name, checked);
     }),
     [CHANNELS.cancelJob]: handler(CHANNELS.cancelJob, 1, ([id]) => {
       const jobId = checkJobId(CHANNELS.cancelJob, id);

@@ -3,35 +3,25 @@
  *
  * - `GET /?token=T` serves the app and sets the token as an HttpOnly, SameSite=Strict cookie, so the page's
  *   assets, API calls and event stream carry it; API calls also send it as `X-Monoscope-Token`.
- *   Any request without the token is refused (401), and so is any Host other than 127.0.0.1/localhost (a
- *   DNS-rebinding guard).
+ *   Any request without the token is refused (401), and so is any Host other than 127.0.0.1 or localhost
+ *   with the server's port (a DNS-rebinding guard; on port 80, without it, as browsers send it).
  * - `POST /api/call/OP` runs a query; `POST /api/jobs/OP` starts a job; `POST /api/jobs/ID/cancel`;
  *   `GET /api/jobs`; `GET /api/events` streams job events (server-sent events); `GET /api/ops` lists ops.
  * - Results are JSON, or an envelope when they hold typed arrays (see `src/shared/wire.ts`).
  * Every body is size-limited and validated against the operation's schema before it reaches the engine.
+ * The project's store is opened and checked before the server listens: a broken one is refused at start.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OPS, ApiError } from '../core/api.js';
-import { EngineHost, type JobEvent } from './engine-host.js';
+import { EngineHost, type EngineHostOptions, type JobEvent } from './engine-host.js';
+import { fileInside, mimeType } from './static-files.js';
 import { encodeEnvelope, hasTypedArrays, ENVELOPE_TYPE } from '../shared/wire.js';
 
 const MAX_BODY = 1 << 20;
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.ico': 'image/x-icon',
-};
 const CSP =
   "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
@@ -42,6 +32,8 @@ export interface ServeOptions {
   token?: string;
   /** Folder of the built renderer (default: dist-renderer beside the package). */
   rendererDir?: string;
+  /** How many jobs run at once; later ones queue (see {@link EngineHostOptions.maxJobs}). */
+  maxJobs?: EngineHostOptions['maxJobs'];
 }
 
 export interface RunningServer {
@@ -55,6 +47,12 @@ export interface RunningServer {
 
 function defaultRendererDir(): string {
   return resolve(fileURLToPath(new URL('../../dist-renderer/', import.meta.url)));
+}
+
+/** The Host headers a browser sends for our address: 127.0.0.1 or localhost, with `port` (optional for 80). */
+function ownHosts(port: number): Set<string> {
+  const names = ['127.0.0.1', 'localhost'];
+  return new Set([...names.map((n) => `${n}:${port}`), ...(port === 80 ? names : [])]);
 }
 
 function tokenOf(req: IncomingMessage, url: URL): string | null {
@@ -137,13 +135,24 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** Starts the server; resolves once it listens. */
+/**
+ * Starts the server; resolves once it listens. Rejects, naming the store file, when the project cannot be
+ * opened (a corrupt or foreign store, or one from a newer Monoscope).
+ */
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(32).toString('hex');
   const rendererDir = opts.rendererDir ?? defaultRendererDir();
-  const host = new EngineHost(resolve(opts.projectDir));
+  const projectDir = resolve(opts.projectDir);
+  const host = new EngineHost(projectDir, { maxJobs: opts.maxJobs });
+  try {
+    await host.ready;
+  } catch (e) {
+    await host.close();
+    throw new Error(`cannot serve ${projectDir}: ${(e as Error).message}`);
+  }
   const streams = new Set<ServerResponse>();
   let port = opts.port ?? 0;
+  let hosts = ownHosts(port);
 
   host.on('job', (e: JobEvent) => {
     // Job results travel as JSON text here: typed arrays become plain arrays (not index-keyed objects).
@@ -162,8 +171,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     res.setHeader('content-security-policy', CSP);
     res.setHeader('cache-control', 'no-store');
     try {
-      const hostHeader = req.headers.host ?? '';
-      if (hostHeader !== `127.0.0.1:${port}` && hostHeader !== `localhost:${port}`) {
+      if (!hosts.has(req.headers.host ?? '')) {
         return send(res, 403, { error: { code: 'forbidden', message: 'unexpected Host header' } });
       }
       const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
@@ -191,13 +199,11 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   });
 
   function serveStatic(res: ServerResponse, pathname: string): void {
-    const decoded = decodeOrNull(pathname);
-    if (decoded === null)
+    const file = fileInside(rendererDir, pathname);
+    if (file === 'malformed')
       return send(res, 400, { error: { code: 'invalid-input', message: 'malformed %-escape in the path' } });
-    const rel = pathname === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
-    const file = normalize(join(rendererDir, rel));
-    if (!file.startsWith(rendererDir + sep) && file !== rendererDir)
-      return send(res, 404, { error: { code: 'not-found', message: 'no such file' } });
+    if (file === 'outside') return send(res, 404, { error: { code: 'not-found', message: 'no such file' } });
+    // Any other path is a view of the page (it routes by the location's hash).
     const target = existsSync(file) && statSync(file).isFile() ? file : join(rendererDir, 'index.html');
     if (!existsSync(target)) {
       return send(res, 500, {
@@ -207,7 +213,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
         },
       });
     }
-    res.writeHead(200, { 'content-type': MIME[extname(target)] ?? 'application/octet-stream' });
+    res.writeHead(200, { 'content-type': mimeType(target) });
     createReadStream(target).pipe(res);
   }
 
@@ -267,12 +273,19 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     send(res, 404, { error: { code: 'not-found', message: `no route ${url.pathname}` } });
   }
 
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(port, '127.0.0.1', () => ok());
-  });
+  try {
+    await new Promise<void>((ok, fail) => {
+      server.once('error', fail);
+      server.listen(port, '127.0.0.1', () => ok());
+    });
+  } catch (e) {
+    await host.close();
+    throw e;
+  }
   port = (server.address() as { port: number }).port;
-  const url = `http://127.0.0.1:${port}/?token=${token}`;
+  hosts = ownHosts(port);
+  // The URL class leaves out a default port, as browsers do.
+  const url = new URL(`http://127.0.0.1:${port}/?token=${token}`).href;
   return {
     url,
     port,

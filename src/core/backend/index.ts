@@ -199,17 +199,36 @@ export async function listBackends(): Promise<BackendProbe[]> {
   ];
 }
 
+/** The backend setup under way (the first {@link initBackend} call's), or null. */
+let starting: { choice: BackendChoice; info: Promise<BackendInfo> } | null = null;
+
 /**
  * Sets the TF.js backend for this process and returns what was chosen. `auto` takes the first usable one
  * in the order tensorflow, webgpu, wasm, cpu. Asking for a backend that is not usable throws, with the reason.
+ * Calls made while a setup runs wait for it (single flight: two setups racing leave TF.js's engine half on
+ * one backend, and every kernel fails); one that asked for another backend tries its own after a failure.
  */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
-  if (active) {
-    if (choice === 'auto' || choice === active.backend) return active;
-    throw new Error(
-      `the TF.js backend is already '${active.backend}' in this process; cannot switch to '${choice}'`,
-    );
+  const info = active ?? (await joinSetup(choice));
+  if (choice === 'auto' || choice === info.backend) return info;
+  throw new Error(
+    `the TF.js backend is already '${info.backend}' in this process; cannot switch to '${choice}'`,
+  );
+}
+
+/** The setup under way (or a new one, for `choice`); after another choice's setup failed, one of its own. */
+async function joinSetup(choice: BackendChoice): Promise<BackendInfo> {
+  const flight = (starting ??= { choice, info: startBackend(choice).finally(() => (starting = null)) });
+  try {
+    return await flight.info;
+  } catch (e) {
+    if (flight.choice === choice) throw e;
+    return joinSetup(choice);
   }
+}
+
+/** Probes the backends of `choice` in order and makes the first usable one TF.js's backend. */
+async function startBackend(choice: BackendChoice): Promise<BackendInfo> {
   const order: BackendName[] = choice === 'auto' ? [...BACKEND_NAMES] : [choice];
   const reasons: string[] = [];
   for (const name of order) {

@@ -93,6 +93,7 @@ function applyEvent(job: JobView, e: JobEvent): JobView {
   if (e.type === 'end')
     return { ...job, status: e.status, error: e.error, result: e.result, endedAt: new Date().toISOString() };
   const ev = e.event;
+  if (job.status === 'queued') job = { ...job, status: 'running' }; // a job that reports has started
   if (ev.kind === 'progress') {
     const steps = ev.metrics
       ? [...job.steps.filter((s) => s.done !== ev.done), { done: ev.done, metrics: ev.metrics }]

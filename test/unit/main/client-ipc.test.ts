@@ -5,7 +5,6 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS, createIpcHandlers, type EngineLike, type IpcSender } from '../../../src/main/ipc.js';
@@ -19,7 +18,7 @@ import {
 import type { MonoscopeBridge } from '../../../src/shared/ipc.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
-const PAGE = { indexUrl: pathToFileURL(join(REPO, 'dist-renderer', 'index.html')).href };
+const PAGE = { indexUrl: 'app://monoscope/index.html' };
 const SENDER: IpcSender = { url: PAGE.indexUrl, isMainFrame: true, webContentsId: 1 };
 const JOB_ID = '0d6e2c3a-7f1b-4c5d-9e8f-123456789abc';
 
@@ -84,6 +83,7 @@ function fakeEngine(): EngineLike {
     startedAt: '2025-01-01T00:00:00.000Z',
   };
   return {
+    projectDir: REPO,
     query: async (op, input) => ({ op, input, matrix: new Float32Array([0.5, 2]) }),
     startJob: (op, input) => ({ ...job, input }),
     cancel: (id) => id === JOB_ID,

@@ -27,8 +27,7 @@ vi.mock('../../../src/main/engine-host.js', async () => ({
 }));
 
 const REPO = resolve(import.meta.dirname, '../../..');
-const INDEX = join(REPO, 'dist-renderer', 'index.html');
-const INDEX_URL = pathToFileURL(INDEX).href;
+const INDEX_URL = 'app://monoscope/index.html';
 const { state } = fake;
 
 describe('the Electron main process', () => {
@@ -64,7 +63,7 @@ describe('the Electron main process', () => {
       webviewTag: false,
       backgroundThrottling: false,
     });
-    expect(win.loaded).toEqual([`file:${INDEX}`]);
+    expect(win.loaded).toEqual([`url:${INDEX_URL}`]);
     win.emit('ready-to-show');
     expect(win.shown).toBe(true);
   });
@@ -102,7 +101,8 @@ describe('the Electron main process', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     expect(cancel('https://example.com/tracker.js')).toBe(true);
     expect(cancel('file:///etc/passwd')).toBe(true);
-    expect(cancel(pathToFileURL(join(REPO, 'dist-renderer', 'assets', 'x.js')).href)).toBe(false);
+    expect(cancel(pathToFileURL(join(REPO, 'dist-renderer', 'assets', 'x.js')).href)).toBe(true);
+    expect(cancel('app://monoscope/assets/x.js')).toBe(false);
     warn.mockRestore();
     let granted: boolean | undefined;
     state.permissionRequest!({}, 'media', (ok) => (granted = ok));
@@ -120,9 +120,95 @@ describe('the Electron main process', () => {
     expect(navigate('will-navigate', 'https://example.com/')).toBe(true);
     expect(navigate('will-navigate', 'file:///tmp/other.html')).toBe(true);
     expect(navigate('will-navigate', `${INDEX_URL}#/neurons`)).toBe(false);
+    expect(navigate('will-navigate', pathToFileURL(join(REPO, 'dist-renderer', 'index.html')).href)).toBe(
+      true,
+    );
     expect(navigate('will-redirect', 'https://example.com/')).toBe(true);
     expect(navigate('will-attach-webview', 'https://example.com/')).toBe(true);
     expect(contents.windowOpenHandler!({ url: 'https://example.com/' })).toEqual({ action: 'deny' });
+  });
+
+  it('registers app:// as a privileged scheme before ready, and serves the renderer folder only', async () => {
+    expect(state.privilegedSchemes).toEqual([
+      {
+        scheme: 'app',
+        privileges: { standard: true, secure: true, supportFetchAPI: true },
+        beforeReady: true,
+      },
+    ]);
+    const handle = state.protocols.get('app')!;
+    expect(handle).toBeDefined();
+    const get = async (url: string) => (await handle(new Request(url))).status;
+    for (const url of [
+      'app://monoscope/..%2f..%2fpackage.json',
+      'app://monoscope/%2e%2e/package.json',
+      'app://monoscope/assets/..%2F..%2F..%2Fpackage.json',
+      'app://monoscope/..%5c..%5cpackage.json',
+      'app://monoscope/%00index.html',
+      'app://other/index.html',
+    ]) {
+      expect(await get(url), url).toBe(404);
+    }
+    expect(await get('app://monoscope/%E0%A4%A')).toBe(400);
+  });
+
+  it('refuses navigation of any frame away from the page', () => {
+    const contents = state.contents[0];
+    const frameNavigate = (url: string, isMainFrame: boolean) => {
+      let prevented = false;
+      contents.emit('will-frame-navigate', { url, isMainFrame, preventDefault: () => (prevented = true) });
+      return prevented;
+    };
+    expect(frameNavigate('https://example.com/', false)).toBe(true);
+    expect(frameNavigate('https://example.com/', true)).toBe(true);
+    expect(frameNavigate('file:///etc/passwd', false)).toBe(true);
+    expect(frameNavigate('app://monoscope/other.html', false)).toBe(true);
+    expect(frameNavigate(`${INDEX_URL}#/compare`, true)).toBe(false);
+  });
+
+  it('chooses no device in any picker, and grants no device permission', () => {
+    const ses = fake.electron.session.defaultSession;
+    const pick = (emitter: NodeJS.EventEmitter, event: string, args: unknown[]) => {
+      let prevented = false;
+      const chosen: unknown[][] = [];
+      emitter.emit(event, { preventDefault: () => (prevented = true) }, ...args, (...c: unknown[]) =>
+        chosen.push(c),
+      );
+      return { prevented, chosen };
+    };
+    const device = { deviceId: 'd1', name: 'keyboard' };
+    expect(pick(ses, 'select-hid-device', [{ deviceList: [device], frame: null }])).toEqual({
+      prevented: true,
+      chosen: [[null]],
+    });
+    expect(pick(ses, 'select-serial-port', [[{ portId: 'p1' }], state.contents[0]])).toEqual({
+      prevented: true,
+      chosen: [['']],
+    });
+    expect(pick(ses, 'select-usb-device', [{ deviceList: [device], frame: null }])).toEqual({
+      prevented: true,
+      chosen: [[]],
+    });
+    expect(pick(state.contents[0], 'select-bluetooth-device', [[device]])).toEqual({
+      prevented: true,
+      chosen: [['']],
+    });
+    expect(state.devicePermission!({ deviceType: 'usb', origin: 'app://monoscope', device })).toBe(false);
+  });
+
+  it('lets the page name files inside the project only', async () => {
+    const contents = state.contents[0];
+    const start = state.ipc.get('monoscope:start-job')!;
+    const event = { senderFrame: { url: INDEX_URL, parent: null }, sender: { id: contents.id } };
+    state.hosts[0].startJob = () => ({ started: true }) as never;
+    expect(await start(event, 'record', { checkpoint: 'base', probe: join(project, 'p.txt') })).toEqual({
+      ok: true,
+      value: { started: true },
+    });
+    expect(await start(event, 'record', { checkpoint: 'base', probe: '/etc/passwd' })).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden', message: expect.stringContaining('may not read /etc/passwd') },
+    });
   });
 
   it('answers IPC from its own page only', async () => {

@@ -13,6 +13,11 @@ export const state = {
   onBeforeRequest: null as null | ((d: unknown, cb: (r: unknown) => void) => void),
   permissionRequest: null as null | ((wc: unknown, p: string, cb: (ok: boolean) => void) => void),
   permissionCheck: null as null | ((...a: unknown[]) => boolean),
+  devicePermission: null as null | ((details: unknown) => boolean),
+  /** Schemes registered as privileged, and whether that happened before the app was ready. */
+  privilegedSchemes: [] as { scheme: string; privileges: Record<string, boolean>; beforeReady: boolean }[],
+  protocols: new Map<string, (request: Request) => Response | Promise<Response>>(),
+  isReady: false,
   menu: null as unknown,
   errors: [] as string[][],
   calls: [] as string[],
@@ -71,11 +76,14 @@ export class FakeHost extends EventEmitter {
   closed = false;
   jobs: { id: string; status: string }[] = [];
   cancelled: string[] = [];
+  readonly nativeBinding?: string;
+  ready = Promise.resolve();
   constructor(
     readonly projectDir: string,
-    readonly nativeBinding?: string,
+    opts: { nativeBinding?: string } = {},
   ) {
     super();
+    this.nativeBinding = opts.nativeBinding;
     state.hosts.push(this);
   }
   query = async (op: string) => ({ answered: op });
@@ -95,6 +103,16 @@ export class FakeHost extends EventEmitter {
     this.closed = true;
   }
 }
+/** The default session: device pickers are its events. */
+const defaultSession = Object.assign(new EventEmitter(), {
+  webRequest: {
+    onHeadersReceived: (fn: typeof state.onHeadersReceived) => (state.onHeadersReceived = fn),
+    onBeforeRequest: (fn: typeof state.onBeforeRequest) => (state.onBeforeRequest = fn),
+  },
+  setPermissionRequestHandler: (fn: typeof state.permissionRequest) => (state.permissionRequest = fn),
+  setPermissionCheckHandler: (fn: typeof state.permissionCheck) => (state.permissionCheck = fn),
+  setDevicePermissionHandler: (fn: typeof state.devicePermission) => (state.devicePermission = fn),
+});
 let resolveReady: () => void = () => {};
 const whenReady = new Promise<void>((ok) => (resolveReady = ok));
 export const app = Object.assign(new EventEmitter(), {
@@ -113,14 +131,14 @@ export const electron = {
     handle: (channel: string, fn: (event: unknown, ...args: unknown[]) => unknown) =>
       state.ipc.set(channel, fn),
   },
-  session: {
-    defaultSession: {
-      webRequest: {
-        onHeadersReceived: (fn: typeof state.onHeadersReceived) => (state.onHeadersReceived = fn),
-        onBeforeRequest: (fn: typeof state.onBeforeRequest) => (state.onBeforeRequest = fn),
-      },
-      setPermissionRequestHandler: (fn: typeof state.permissionRequest) => (state.permissionRequest = fn),
-      setPermissionCheckHandler: (fn: typeof state.permissionCheck) => (state.permissionCheck = fn),
+  session: { defaultSession },
+  protocol: {
+    registerSchemesAsPrivileged: (schemes: { scheme: string; privileges: Record<string, boolean> }[]) => {
+      for (const s of schemes) state.privilegedSchemes.push({ ...s, beforeReady: !state.isReady });
+    },
+    handle: (scheme: string, handler: (request: Request) => Response | Promise<Response>) => {
+      if (!state.isReady) throw new Error('protocol.handle before the app is ready');
+      state.protocols.set(scheme, handler);
     },
   },
   Menu: {
@@ -136,9 +154,10 @@ export const electron = {
 
 /** Resolves `app.whenReady()`. */
 export function ready(): void {
+  state.isReady = true;
   resolveReady();
 }
 
 // Named exports too, as `import { app } from 'electron'` expects.
-export const { BrowserWindow, ipcMain, session, Menu, dialog } = electron;
+export const { BrowserWindow, ipcMain, session, protocol, Menu, dialog } = electron;
 export default electron;

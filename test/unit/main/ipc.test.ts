@@ -1,6 +1,6 @@
 // The Electron app's IPC handlers (src/main/ipc.ts), without Electron: every check between the renderer and
 // the engine, over a fake engine that records what reaches it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,11 +18,13 @@ import {
   type EngineLike,
   type IpcSender,
 } from '../../../src/main/ipc.js';
+import { PathGrants } from '../../../src/main/input-paths.js';
 import type { JobInfo } from '../../../src/main/engine-host.js';
 import type { IpcReply } from '../../../src/shared/ipc.js';
 
-const INDEX = '/opt/Monoscope/resources/app.asar/dist-renderer/index.html';
-const PAGE: AppPage = { indexUrl: pathToFileURL(INDEX).href };
+const PAGE: AppPage = { indexUrl: 'app://monoscope/index.html' };
+const PROJECT = mkdtempSync(join(tmpdir(), 'monoscope-ipc-project-'));
+afterAll(() => rmSync(PROJECT, { recursive: true, force: true }));
 const WINDOW_ID = 7;
 const APP: IpcSender = { url: `${PAGE.indexUrl}#/neurons`, isMainFrame: true, webContentsId: WINDOW_ID };
 const JOB_ID = '3b241101-e2bb-4255-8caf-4136c566a962';
@@ -38,6 +40,7 @@ function fakeEngine() {
     startedAt: '2025-01-01T00:00:00.000Z',
   };
   const engine: EngineLike = {
+    projectDir: PROJECT,
     query: async (op, input) => {
       calls.push({ method: 'query', args: [op, input] });
       return { answered: op };
@@ -55,13 +58,14 @@ function fakeEngine() {
   return { engine, calls };
 }
 
-function setup(opts: { maxInputBytes?: number; engine?: EngineLike | null } = {}) {
+function setup(opts: { maxInputBytes?: number; engine?: EngineLike | null; grants?: PathGrants } = {}) {
   const fake = fakeEngine();
   const engine = opts.engine === undefined ? fake.engine : opts.engine;
   const handlers = createIpcHandlers(() => engine, {
     windowId: () => WINDOW_ID,
     page: PAGE,
     maxInputBytes: opts.maxInputBytes,
+    grants: opts.grants,
   });
   const send = (channel: string, args: unknown[], sender: IpcSender = APP) => handlers[channel](sender, args);
   return { send, calls: fake.calls, handlers };
@@ -326,34 +330,109 @@ describe('IPC handlers', () => {
   });
 });
 
+describe('paths the renderer names', () => {
+  const outside = mkdtempSync(join(tmpdir(), 'monoscope-ipc-outside-'));
+  afterAll(() => rmSync(outside, { recursive: true, force: true }));
+  const secret = join(outside, 'secret.jsonl');
+  writeFileSync(secret, '{"prompt":"a","chosen":"b","rejected":"c"}\n');
+  const tap = (checkpoint: string, probe?: string) => ({ checkpoint, tap: 'blocks.0.mlp.post', probe });
+
+  it('refuses every op input that reads a file or folder outside the project', async () => {
+    const { send, calls } = setup();
+    const tries: [string, string, Record<string, unknown>][] = [
+      [CHANNELS.startJob, 'train', { name: 'r', stage: 'dpo', init: 'base', pairs: secret }],
+      [CHANNELS.startJob, 'train', { name: 'r', stage: 'pretrain', corpus: '/etc/passwd' }],
+      [CHANNELS.startJob, 'train', { name: 'r', stage: 'dpo', init: outside }],
+      [CHANNELS.startJob, 'train', { name: 'r', stage: 'dpo', init: 'base', ref: `${PROJECT}/../x` }],
+      [CHANNELS.call, 'generate', { checkpoint: outside, prompts: ['a'] }],
+      [CHANNELS.startJob, 'record', { checkpoint: 'base', probe: '/etc/passwd' }],
+      [CHANNELS.startJob, 'record', { checkpoint: 'base', labels: secret }],
+      [CHANNELS.call, 'neurons.table', tap('base', '/etc/hostname')],
+      [CHANNELS.call, 'neurons.page', { ref: tap('../../etc'), neuron: 0 }],
+      [CHANNELS.call, 'correlation.matrix', { ref: tap('base'), diffWith: outside }],
+      [CHANNELS.call, 'weights.proxy', { checkpoint: '/' }],
+      [CHANNELS.startJob, 'compare', { checkpoints: ['base', outside] }],
+      [CHANNELS.startJob, 'similarity', { a: tap('base'), b: tap('base', secret), measure: 'svcca' }],
+      [CHANNELS.startJob, 'sae.train', { name: 's', ref: tap(outside) }],
+      [CHANNELS.startJob, 'match', { a: tap('base'), b: tap(outside) }],
+      [CHANNELS.startJob, 'subspaces', { a: tap(outside), b: tap('base') }],
+    ];
+    for (const [channel, op, input] of tries) {
+      const e = refused(await send(channel, [op, input]));
+      expect([e.code, e.message], `${op} ${JSON.stringify(input)}`).toEqual([
+        'forbidden',
+        expect.stringMatching(new RegExp(`^${channel}: ${op} may not read /.*outside the project`)),
+      ]);
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it('accepts checkpoint names, stored probes and paths inside the project', async () => {
+    const { send, calls } = setup();
+    const inside = join(PROJECT, 'probe.txt');
+    const ok: [string, string, Record<string, unknown>][] = [
+      [CHANNELS.startJob, 'train', { name: 'r', stage: 'dpo', init: 'base', ref: 'sft' }],
+      [CHANNELS.call, 'generate', { checkpoint: 'base', prompts: ['a'] }],
+      [CHANNELS.call, 'generate', { checkpoint: join(PROJECT, 'checkpoints', 'base'), prompts: ['a'] }],
+      [CHANNELS.startJob, 'record', { checkpoint: 'base', probe: inside, labels: join(PROJECT, 'l.jsonl') }],
+      [CHANNELS.call, 'neurons.table', tap('base', 'builtin')],
+      [CHANNELS.call, 'neurons.table', tap('dpo', 'a3f1c2d4e5b6a7980123')],
+      [CHANNELS.startJob, 'compare', { checkpoints: ['base', 'dpo'], base: 'base', probe: inside }],
+    ];
+    for (const [channel, op, input] of ok) expect((await send(channel, [op, input])).ok, op).toBe(true);
+    expect(calls).toHaveLength(ok.length);
+  });
+
+  it('refuses a symbolic link inside the project that leads out of it', async () => {
+    const link = join(PROJECT, 'link-out');
+    symlinkSync(outside, link);
+    try {
+      const { send } = setup();
+      const e = refused(await send(CHANNELS.startJob, ['record', { checkpoint: link }]));
+      expect(e.code).toBe('forbidden');
+    } finally {
+      rmSync(link);
+    }
+  });
+
+  it('accepts what the main process got from its own file dialogs, and what lies inside it', async () => {
+    const grants = new PathGrants();
+    const { send } = setup({ grants });
+    const input = { name: 'r', stage: 'dpo', init: 'base', pairs: secret };
+    expect(refused(await send(CHANNELS.startJob, ['train', input])).code).toBe('forbidden');
+    grants.grant(secret);
+    expect((await send(CHANNELS.startJob, ['train', input])).ok).toBe(true);
+    const other = join(outside, 'other.jsonl');
+    expect(refused(await send(CHANNELS.startJob, ['train', { ...input, pairs: other }])).code).toBe(
+      'forbidden',
+    );
+    grants.grant(outside);
+    expect((await send(CHANNELS.startJob, ['train', { ...input, pairs: other }])).ok).toBe(true);
+  });
+});
+
 describe('what the page may load', () => {
   it('is our page, any view of it', () => {
     expect(isAppUrl(PAGE.indexUrl, PAGE)).toBe(true);
     expect(isAppUrl(`${PAGE.indexUrl}?x=1#/heatmap`, PAGE)).toBe(true);
+    expect(isAppUrl('app://monoscope/other.html', PAGE)).toBe(false);
+    expect(isAppUrl('app://elsewhere/index.html', PAGE)).toBe(false);
     expect(isAppUrl('file:///etc/passwd', PAGE)).toBe(false);
+    expect(isAppUrl(pathToFileURL('/opt/Monoscope/dist-renderer/index.html').href, PAGE)).toBe(false);
     expect(isAppUrl('not a url', PAGE)).toBe(false);
   });
 
-  it('is files of its folder, data, blobs and DevTools; nothing remote, no other file', () => {
-    const asset = pathToFileURL('/opt/Monoscope/resources/app.asar/dist-renderer/assets/index-abc.js').href;
-    expect(isAllowedRequest(asset, PAGE)).toBe(true);
+  it("is its own scheme's files, data, blobs and DevTools; nothing remote, no file: URL", () => {
+    expect(isAllowedRequest('app://monoscope/assets/index-abc.js', PAGE)).toBe(true);
+    expect(isAllowedRequest('app://other/assets/index-abc.js', PAGE)).toBe(false);
     expect(isAllowedRequest('data:image/png;base64,AAAA', PAGE)).toBe(true);
-    expect(isAllowedRequest('blob:file:///0b6f1c8e-8a3c-4f0a-9d47-3c1f4f0c1a2b', PAGE)).toBe(true);
+    expect(isAllowedRequest('blob:app://monoscope/0b6f1c8e-8a3c-4f0a-9d47-3c1f4f0c1a2b', PAGE)).toBe(true);
     expect(isAllowedRequest('devtools://devtools/bundled/inspector.html', PAGE)).toBe(true);
     expect(isAllowedRequest('https://fonts.googleapis.com/css', PAGE)).toBe(false);
     expect(isAllowedRequest('http://127.0.0.1:5173/', PAGE)).toBe(false);
     expect(isAllowedRequest('file:///home/user/.ssh/id_rsa', PAGE)).toBe(false);
     expect(
-      isAllowedRequest(
-        `${pathToFileURL('/opt/Monoscope/resources/app.asar/dist-renderer/').href}../../secret`,
-        PAGE,
-      ),
-    ).toBe(false);
-    expect(
-      isAllowedRequest(
-        `${pathToFileURL('/opt/Monoscope/resources/app.asar/dist-renderer/').href}..%2f..%2fsecret`,
-        PAGE,
-      ),
+      isAllowedRequest(pathToFileURL('/opt/Monoscope/resources/app.asar/dist-renderer/x.js').href, PAGE),
     ).toBe(false);
     const dev = { ...PAGE, devServerUrl: 'http://127.0.0.1:5173/' };
     expect(isAllowedRequest('http://127.0.0.1:5173/src/app/main.tsx', dev)).toBe(true);

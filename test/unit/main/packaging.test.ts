@@ -21,6 +21,7 @@ interface BuilderConfig {
   mac: { target: string[] };
   win: { target: string[] };
   nsis: Record<string, unknown>;
+  electronFuses: Record<string, boolean>;
 }
 
 describe('electron-builder configuration', () => {
@@ -47,6 +48,22 @@ describe('electron-builder configuration', () => {
     expect(config.asarUnpack).toEqual(expect.arrayContaining(['**/*.node', '**/*.wasm', 'resources/**']));
     // electron-builder's rebuild would turn node_modules/better-sqlite3 into an Electron build.
     expect(config.npmRebuild).toBe(false);
+  });
+
+  it('flips the Electron fuses that close the ways around the app: Node mode, NODE_OPTIONS, inspect, loose code', async () => {
+    const config = (await getConfig(REPO, null, null)) as BuilderConfig;
+    expect(config.electronFuses).toEqual({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      enableCookieEncryption: true,
+      grantFileProtocolExtraPrivileges: false,
+    });
+    // The schema knows each of these names (a misspelt fuse is refused, not ignored).
+    const bad = { ...config, electronFuses: { ...config.electronFuses, runAsnode: false } };
+    await expect(validateConfiguration(bad, new DebugLogger(false))).rejects.toThrow(/electronFuses/);
   });
 
   it('is really checked: a misspelt option is refused', async () => {

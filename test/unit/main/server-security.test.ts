@@ -3,60 +3,14 @@
 // token (query, cookie, header), the DNS-rebinding guard, the CSRF rule for POSTs, body validation, the
 // static files' confinement to the renderer folder, and the security headers.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../../src/main/server.js';
-import { builtServe } from './built-server.js';
+import { builtServe, errorOf, raw } from './built-server.js';
 
 const TOKEN = 'b'.repeat(64);
 const INDEX = '<!doctype html><title>monoscope test page</title>';
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** One raw request to the server; `host` overrides the Host header. */
-function raw(
-  port: number,
-  o: {
-    method?: string;
-    path: string;
-    host?: string;
-    headers?: Record<string, string>;
-    body?: string | Buffer;
-  },
-): Promise<Reply> {
-  return new Promise((ok, fail) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: o.method ?? 'GET',
-        path: o.path,
-        headers: { host: o.host ?? `127.0.0.1:${port}`, ...o.headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          ok({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
-    );
-    req.on('error', fail);
-    req.end(o.body);
-  });
-}
-
-const errorOf = (r: Reply) => (JSON.parse(r.body) as { error: { code: string; message: string } }).error;
 
 describe('monoscope serve: guards', () => {
   let root: string;

@@ -1,4 +1,4 @@
-// Jobs everywhere: a progress bar with ETA for one job, and the toolbar's jobs strip (running jobs with
+// Jobs everywhere: a progress bar with ETA for one job, and the toolbar's jobs strip (unfinished jobs with
 // progress, ETA and cancel, and a list of the recent ones), visible from every view.
 import { useEffect, useRef, useState } from 'react';
 import { useJobs, type JobView } from '../data.js';
@@ -46,7 +46,10 @@ export function useEta(latest: Progress | undefined): number | null {
   return eta;
 }
 
-/** A job's progress: phase, a bar, done/total, ETA, and a Cancel button while it runs. */
+/** Whether a job has not ended: it runs, or waits for a free job worker. */
+const isActive = (job: JobView) => job.status === 'running' || job.status === 'queued';
+
+/** A job's progress: phase, a bar, done/total, ETA, and a Cancel button while it runs or waits its turn. */
 export function JobProgress({ job, compact = false }: { job: JobView; compact?: boolean }) {
   const { cancel } = useJobs();
   const [cancelling, setCancelling] = useState(false);
@@ -74,12 +77,13 @@ export function JobProgress({ job, compact = false }: { job: JobView; compact?: 
           </span>
         )}
         {compact && fraction !== undefined && <span className="job-eta">{Math.round(fraction * 100)}%</span>}
+        {job.status === 'queued' && <span className="job-eta">queued</span>}
         {job.status === 'running' && (
           <span className="job-eta">
             {eta === null ? (p ? 'estimating…' : 'starting…') : `ETA ${fmtDuration(eta)}`}
           </span>
         )}
-        {job.status === 'running' && (
+        {isActive(job) && (
           <button
             type="button"
             className="job-cancel"
@@ -122,25 +126,27 @@ export function JobProgress({ job, compact = false }: { job: JobView; compact?: 
 }
 
 const STATUS_TEXT: Record<JobView['status'], string> = {
+  queued: 'queued',
   running: 'running',
   completed: 'done',
   failed: 'failed',
   cancelled: 'cancelled',
 };
 
-/** The toolbar's jobs: running jobs inline (at most two), and a button listing running and recent jobs. */
+/** The toolbar's jobs: unfinished jobs inline (at most two), and a button listing them and recent jobs. */
 export function JobsStrip() {
   const { jobs } = useJobs();
   const [open, setOpen] = useState(false);
-  const running = jobs.filter((j) => j.status === 'running');
-  const recent = jobs.filter((j) => j.status !== 'running').slice(0, 8);
+  const active = jobs.filter(isActive);
+  const queued = active.filter((j) => j.status === 'queued').length;
+  const recent = jobs.filter((j) => !isActive(j)).slice(0, 8);
   const panel = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (open) panel.current?.focus();
   }, [open]);
   return (
     <div className="jobs-strip">
-      {running.slice(0, 2).map((j) => (
+      {active.slice(0, 2).map((j) => (
         <JobProgress key={j.id} job={j} compact />
       ))}
       <button
@@ -150,7 +156,8 @@ export function JobsStrip() {
         aria-controls="jobs-panel"
         onClick={() => setOpen((o) => !o)}
       >
-        Jobs{running.length > 0 ? ` · ${running.length} running` : ''}
+        Jobs{active.length > 0 ? ` · ${active.length - queued} running` : ''}
+        {queued > 0 ? `, ${queued} queued` : ''}
       </button>
       {open && (
         <div
@@ -168,10 +175,10 @@ export function JobsStrip() {
           }}
         >
           <h2>Jobs</h2>
-          {running.length === 0 && recent.length === 0 && (
+          {active.length === 0 && recent.length === 0 && (
             <p className="muted">No job has run in this session.</p>
           )}
-          {running.map((j) => (
+          {active.map((j) => (
             <JobProgress key={j.id} job={j} />
           ))}
           {recent.length > 0 && (

@@ -1,0 +1,90 @@
+/**
+ * Which files and folders an operation's input makes the engine read, and whether the app's renderer may
+ * name them. The renderer is the least trusted part of the app: a path it sends must lie inside the open
+ * project, or be one the main process got from its own file dialog ({@link PathGrants}). A checkpoint may
+ * also be a name (a folder of the project's `checkpoints/`), and a probe `builtin` or a stored probe's hash.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { Name, parseInput, type OpName, type OpParsed } from '../core/api.js';
+
+/** A value of an input that may name something on disk, and how the engine resolves it. */
+interface Ref {
+  /** `checkpoint`: a name or a folder; `probe`: `builtin`, a stored hash, or a file; `file`: a file. */
+  kind: 'checkpoint' | 'probe' | 'file';
+  value: string | undefined;
+}
+
+const checkpoint = (value: string | undefined): Ref => ({ kind: 'checkpoint', value });
+const file = (value: string | undefined): Ref => ({ kind: 'file', value });
+const tapRef = (r: { checkpoint: string; probe?: string }): Ref[] => [
+  checkpoint(r.checkpoint),
+  { kind: 'probe', value: r.probe },
+];
+
+/** Every operation whose input names things the engine reads, and those values. */
+const READS: { [N in OpName]?: (i: OpParsed<N>) => Ref[] } = {
+  train: (i) => [checkpoint(i.init), checkpoint(i.ref), file(i.pairs), file(i.corpus)],
+  generate: (i) => [checkpoint(i.checkpoint)],
+  record: (i) => [checkpoint(i.checkpoint), { kind: 'probe', value: i.probe }, file(i.labels)],
+  'neurons.table': (i) => tapRef(i),
+  'neurons.page': (i) => tapRef(i.ref),
+  'neurons.live': (i) => tapRef(i.ref),
+  'neurons.counterparts': (i) => tapRef(i.ref),
+  'correlation.matrix': (i) => [...tapRef(i.ref), checkpoint(i.diffWith)],
+  'weights.proxy': (i) => [checkpoint(i.checkpoint)],
+  compare: (i) => [...i.checkpoints.map(checkpoint), checkpoint(i.base), { kind: 'probe', value: i.probe }],
+  similarity: (i) => [...tapRef(i.a), ...tapRef(i.b)],
+  'sae.train': (i) => tapRef(i.ref),
+  match: (i) => [...tapRef(i.a), ...tapRef(i.b)],
+  subspaces: (i) => [...tapRef(i.a), ...tapRef(i.b)],
+};
+
+/** Whether a value names something inside the project without being a path (see the module comment). */
+function isProjectName(ref: Ref & { value: string }): boolean {
+  if (ref.kind === 'checkpoint') return Name.safeParse(ref.value).success;
+  if (ref.kind === 'probe') return ref.value === 'builtin' || /^[0-9a-f]{16,64}$/.test(ref.value);
+  return false;
+}
+
+/**
+ * The paths an operation's (valid) input makes the engine read, resolved as the engine resolves them
+ * (against the working folder); names of the project's own things are left out.
+ */
+export function inputPaths(op: OpName, input: unknown): string[] {
+  const reads = READS[op] as ((i: unknown) => Ref[]) | undefined;
+  if (!reads) return [];
+  return reads(parseInput(op, input)).flatMap((ref) =>
+    ref.value && !isProjectName({ ...ref, value: ref.value }) ? [resolve(ref.value)] : [],
+  );
+}
+
+/** `path` with symbolic links resolved as far as it exists (so a link cannot lead out of a folder). */
+function realPath(path: string): string {
+  let existing = path;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  const real = realpathSync(existing);
+  return resolve(real, relative(existing, path));
+}
+
+/** Whether `path` is `dir` or lies inside it, once both are real paths. */
+export function isInside(path: string, dir: string): boolean {
+  const p = realPath(resolve(path));
+  const d = realPath(resolve(dir));
+  return p === d || p.startsWith(d.endsWith(sep) ? d : d + sep);
+}
+
+/** The files and folders the main process got from its own file dialogs: the renderer may name these. */
+export class PathGrants {
+  private readonly granted = new Set<string>();
+
+  /** Records a path a dialog returned (a folder grants what lies inside it). */
+  grant(path: string): void {
+    this.granted.add(resolve(path));
+  }
+
+  /** Whether `path` lies inside the project folder `projectDir` or inside a granted path. */
+  allows(path: string, projectDir: string): boolean {
+    return isInside(path, projectDir) || [...this.granted].some((g) => isInside(path, g));
+  }
+}
