@@ -4,15 +4,22 @@
  * JSON-able data (typed arrays for matrices).
  */
 import { listBackends } from './backend/index.js';
-import { parseInput, ApiError, type OpName, type OpParsed } from './api.js';
+import { parseInput, ApiError, type OpName, type OpParsed, type OpResult, type StoredResult } from './api.js';
 import type { Project } from './store/project.js';
 import { trainOp } from './ops/train.js';
 import { generateOp } from './ops/generate.js';
 import { silentReporter, type Reporter } from './ops/progress.js';
 import { recordOp } from './ops/record.js';
-import { compareOp } from './ops/compare.js';
-import { listSaes, matchOp, saeTrainOp, similarityOp, subspacesOp, weightProxyOp } from './ops/analyze.js';
+import { compareKey, compareOp } from './ops/compare.js';
+import { similarityKey, similarityOp } from './ops/similarity.js';
+import { listSaes, saeTrainOp } from './ops/sae.js';
+import { matchKey, matchOp } from './ops/match.js';
+import { subspacesKey, subspacesOp } from './ops/subspaces.js';
+import { recordedSide } from './ops/features.js';
+import { weightProxyOp } from './ops/weights.js';
 import { correlationMatrix, neuronCounterparts, neuronLive, neuronPage, neuronTable } from './ops/neurons.js';
+
+export type { OpResult };
 
 export interface CallContext {
   reporter?: Reporter;
@@ -23,7 +30,37 @@ type Handler<N extends OpName> = (
   project: Project,
   input: OpParsed<N>,
   ctx: Required<CallContext>,
-) => Promise<unknown> | unknown;
+) => Promise<OpResult<N>> | OpResult<N>;
+
+/**
+ * The store key of an analysis from the input of the operation that made it (validated with that
+ * operation's schema, so the defaults are the operation's), the same key the operation stores it under.
+ * Undefined when what it names is not recorded (so it cannot have been computed from the current weights).
+ */
+function storedKey(p: Project, i: OpParsed<'analyses.get'>): object | undefined {
+  switch (i.kind) {
+    case 'compare':
+      return compareKey(p, parseInput('compare', i.inputs));
+    case 'similarity': {
+      const r = parseInput('similarity', i.inputs);
+      const a = recordedSide(p, r.a, undefined);
+      const b = recordedSide(p, r.b, undefined);
+      return a && b && similarityKey(r, a.tap, b.tap);
+    }
+    case 'match': {
+      const r = parseInput('match', i.inputs);
+      const a = recordedSide(p, r.a, r.saeA);
+      const b = recordedSide(p, r.b, r.saeB);
+      return a && b && matchKey(r, a, b);
+    }
+    case 'subspaces': {
+      const r = parseInput('subspaces', i.inputs);
+      const a = recordedSide(p, r.a, r.saeA);
+      const b = recordedSide(p, r.b, r.saeB);
+      return a && b && subspacesKey(r, a, b);
+    }
+  }
+}
 
 /** Every operation's handler. */
 const handlers = {
@@ -56,41 +93,26 @@ const handlers = {
     correlationMatrix(p, i.ref, i.diffWith, c.reporter, c.signal),
   'weights.proxy': (p: Project, i: OpParsed<'weights.proxy'>) => weightProxyOp(p, i.checkpoint),
   'saes.list': (p: Project) => listSaes(p),
-  'analyses.get': (p: Project, i: OpParsed<'analyses.get'>) => {
-    const hit = p.store.analyses.get(i.kind, i.inputs);
-    return hit ? { result: hit.result, blobs: hit.blobs } : null;
+  'analyses.get': (p: Project, i: OpParsed<'analyses.get'>): StoredResult | null => {
+    const key = storedKey(p, i);
+    const hit = key && p.store.analyses.get<never>(i.kind, key);
+    return hit ? { kind: i.kind, result: hit.result, blobs: hit.blobs } : null;
   },
   'figures.record': (p: Project, i: OpParsed<'figures.record'>) => ({ id: p.store.figures.record(i) }),
   'figures.list': (p: Project) => p.store.figures.list(),
   train: (p: Project, i: OpParsed<'train'>, c: Required<CallContext>) => trainOp(p, i, c.reporter, c.signal),
   record: (p: Project, i: OpParsed<'record'>, c: Required<CallContext>) =>
     recordOp(p, i, c.reporter, c.signal),
-  compare: async (p: Project, i: OpParsed<'compare'>, c: Required<CallContext>) => {
-    const r = await compareOp(p, i, c.reporter, c.signal);
-    p.store.analyses.put('compare', i, r);
-    return r;
-  },
-  similarity: async (p: Project, i: OpParsed<'similarity'>, c: Required<CallContext>) => {
-    const r = await similarityOp(p, i, c.reporter, c.signal);
-    return { ...r.result, nullDistribution: r.blobs.null ?? null, reused: r.reused };
-  },
+  compare: (p: Project, i: OpParsed<'compare'>, c: Required<CallContext>) =>
+    compareOp(p, i, c.reporter, c.signal),
+  similarity: (p: Project, i: OpParsed<'similarity'>, c: Required<CallContext>) =>
+    similarityOp(p, i, c.reporter, c.signal),
   'sae.train': (p: Project, i: OpParsed<'sae.train'>, c: Required<CallContext>) =>
     saeTrainOp(p, i, c.reporter, c.signal),
-  match: async (p: Project, i: OpParsed<'match'>, c: Required<CallContext>) => {
-    const r = await matchOp(p, i, c.reporter, c.signal);
-    return {
-      ...r.result,
-      svccaNull: r.blobs.svccaNull ?? null,
-      rsaNull: r.blobs.rsaNull ?? null,
-      reused: r.reused,
-    };
-  },
-  subspaces: async (p: Project, i: OpParsed<'subspaces'>, c: Required<CallContext>) =>
-    (await subspacesOp(p, i, c.reporter, c.signal)).result,
+  match: (p: Project, i: OpParsed<'match'>, c: Required<CallContext>) => matchOp(p, i, c.reporter, c.signal),
+  subspaces: (p: Project, i: OpParsed<'subspaces'>, c: Required<CallContext>) =>
+    subspacesOp(p, i, c.reporter, c.signal),
 } satisfies { [N in OpName]: Handler<N> };
-
-/** The result type of an operation. */
-export type OpResult<N extends OpName> = Awaited<ReturnType<(typeof handlers)[N]>>;
 
 export interface Service {
   readonly project: Project;

@@ -5,19 +5,16 @@ import { Command, Option } from 'commander';
 import { openProject } from '../core/store/project.js';
 import { exportActivations } from '../core/store/export.js';
 import { recordOp } from '../core/ops/record.js';
-import {
-  correlationOp,
-  correlationDiffOp,
-  matchOp,
-  monosemanticityOp,
-  parseTapRef,
-  saeTrainOp,
-  similarityOp,
-  sparsityOp,
-  subspacesOp,
-  weightProxyOp,
-  type TapRef,
-} from '../core/ops/analyze.js';
+import { correlationOp, correlationDiffOp } from '../core/ops/correlation.js';
+import { monosemanticityOp } from '../core/ops/monosemanticity.js';
+import { sparsityOp } from '../core/ops/sparsity.js';
+import { weightProxyOp } from '../core/ops/weights.js';
+import { similarityOp } from '../core/ops/similarity.js';
+import { matchOp } from '../core/ops/match.js';
+import { saeTrainOp } from '../core/ops/sae.js';
+import { subspacesOp } from '../core/ops/subspaces.js';
+import { parseTapRef, type TapRef } from '../core/ops/tap.js';
+import { MATCH_R_THRESHOLD, parseInput, SAE_TOPK_K } from '../core/api.js';
 import { compareOp, type CompareResult } from '../core/ops/compare.js';
 import { writeMatrixNpy, writeRecordsCsv } from '../core/analysis/export.js';
 import { backendOption, int, num, printJson, projectDir, withCancel } from './cli.js';
@@ -432,7 +429,7 @@ export function registerAnalysisCommands(p: Command): void {
           const r = await withProject(o.project, o.json, (project, reporter, signal) =>
             similarityOp(
               project,
-              {
+              parseInput('similarity', {
                 a: parseTapRef(o.a, o.probe),
                 b: parseTapRef(o.b, o.probe),
                 measure,
@@ -440,31 +437,27 @@ export function registerAnalysisCommands(p: Command): void {
                 shuffles: o.shuffles,
                 seed: o.seed,
                 maxTokens: o.maxTokens,
-              },
+              }),
               reporter,
               signal,
             ),
           );
-          if (o.nullOut && r.blobs.null)
-            writeMatrixNpy(o.nullOut, { data: r.blobs.null, rows: 1, cols: r.blobs.null.length });
-          const out = {
-            ...r.result,
-            nullDistribution: r.blobs.null ? Array.from(r.blobs.null) : undefined,
-            reused: r.reused,
-          };
+          const nul = r.nullDistribution;
+          if (o.nullOut && nul) writeMatrixNpy(o.nullOut, { data: nul, rows: 1, cols: nul.length });
+          const out = { ...r, nullDistribution: nul ? Array.from(nul) : undefined };
           if (o.json) return printJson(out);
-          console.log(r.result.label);
+          console.log(r.label);
           console.log(
             textTable(
               ['', 'value'],
               [
-                ['score', r.result.score],
-                ['null mean', r.result.nullMean ?? NaN],
-                ['null sd', r.result.nullSd ?? NaN],
-                ['p', r.result.pValue ?? NaN],
-                ['directions kept A', r.result.kA ?? ''],
-                ['directions kept B', r.result.kB ?? ''],
-                ['tokens', r.result.n],
+                ['score', r.score],
+                ['null mean', r.nullMean ?? NaN],
+                ['null sd', r.nullSd ?? NaN],
+                ['p', r.pValue ?? NaN],
+                ['directions kept A', r.kA ?? ''],
+                ['directions kept B', r.kB ?? ''],
+                ['tokens', r.n],
               ],
             ),
           );
@@ -487,23 +480,31 @@ export function registerAnalysisCommands(p: Command): void {
         .choices(['many-to-1', 'one-to-one-first', 'one-to-one-best', 'hungarian'])
         .default('many-to-1'),
     )
-    .option('--threshold <r>', 'keep pairs with r above this ("none" switches the filter off)', '0.1')
+    .option(
+      '--threshold <r>',
+      `keep pairs with r above this ("none" switches the filter off; default ${MATCH_R_THRESHOLD})`,
+    )
     .option('--no-token-filters', 'switch off the non-concept and shared-token filters')
     .option('--csv <file>', 'write the kept pairs as CSV')
     .action(
       async (
         o: PairOpts & {
           rule: 'many-to-1';
-          threshold: string;
+          threshold?: string;
           tokenFilters: boolean;
           csv?: string;
         },
       ) => {
-        const rThreshold = o.threshold === 'none' ? null : num('--threshold')(o.threshold);
+        const rThreshold =
+          o.threshold === undefined
+            ? undefined
+            : o.threshold === 'none'
+              ? null
+              : num('--threshold')(o.threshold);
         const r = await withProject(o.project, o.json, (project, reporter, signal) =>
           matchOp(
             project,
-            {
+            parseInput('match', {
               a: parseTapRef(o.a, o.probe),
               b: parseTapRef(o.b, o.probe),
               saeA: o.saeA,
@@ -511,23 +512,23 @@ export function registerAnalysisCommands(p: Command): void {
               options: { rule: o.rule, rThreshold, tokenFilters: o.tokenFilters },
               shuffles: o.shuffles,
               seed: o.seed,
-            },
+            }),
             reporter,
             signal,
           ),
         );
-        if (o.csv) writeRecordsCsv(o.csv, r.result.pairs as unknown as Record<string, number>[]);
-        if (o.json) return printJson({ ...r.result, reused: r.reused });
+        if (o.csv) writeRecordsCsv(o.csv, r.pairs as unknown as Record<string, number>[]);
+        if (o.json) return printJson(r);
         console.log(
           textTable(
             ['filter', 'applied', 'before', 'after'],
-            r.result.filters.map((f) => [f.filter, f.applied ? 'yes' : 'no', f.before, f.after]),
+            r.filters.map((f) => [f.filter, f.applied ? 'yes' : 'no', f.before, f.after]),
           ),
         );
         console.log(
-          `\n${r.result.kept} pairs kept; mean r ${r.result.meanCorrelation.toFixed(4)} (all), ${r.result.meanCorrelationFiltered.toFixed(4)} (kept)`,
+          `\n${r.kept} pairs kept; mean r ${r.meanCorrelation.toFixed(4)} (all), ${r.meanCorrelationFiltered.toFixed(4)} (kept)`,
         );
-        const s = r.result.similarity;
+        const s = r.similarity;
         if (s)
           console.log(
             `\n${textTable(
@@ -562,18 +563,20 @@ export function registerAnalysisCommands(p: Command): void {
         .default('topk'),
     )
     .option('--latents <n>', 'dictionary size', int('--latents'), 1024)
-    .option('--k <n>', 'TopK: active latents per token', int('--k'), 16)
+    .option('--k <n>', `TopK: active latents per token (default ${SAE_TOPK_K})`, int('--k'))
     .option('--l1 <x>', 'ReLU+L1: the L1 coefficient', num('--l1'))
     .option('--steps <n>', 'optimizer steps', int('--steps'), 1000)
     .option('--batch-size <n>', 'tokens per step', int('--batch-size'), 1024)
     .option('--seed <n>', 'seed', int('--seed'), 0)
+    .option('--overwrite', 'replace an SAE of this name trained with other settings')
     .action(
       async (
         o: TapOpts & {
           name: string;
           kind: 'topk';
           latents: number;
-          k: number;
+          k?: number;
+          overwrite?: boolean;
           l1?: number;
           steps: number;
           batchSize: number;
@@ -583,7 +586,7 @@ export function registerAnalysisCommands(p: Command): void {
         const r = await withProject(o.project, o.json, (project, reporter, signal) =>
           saeTrainOp(
             project,
-            {
+            parseInput('sae.train', {
               name: o.name,
               ref: { checkpoint: o.checkpoint, tap: o.tap, probe: o.probe },
               kind: o.kind,
@@ -593,7 +596,8 @@ export function registerAnalysisCommands(p: Command): void {
               steps: o.steps,
               batchSize: o.batchSize,
               seed: o.seed,
-            },
+              overwrite: o.overwrite,
+            }),
             reporter,
             signal,
           ),
@@ -630,23 +634,23 @@ export function registerAnalysisCommands(p: Command): void {
     const r = await withProject(o.project, o.json, (project, reporter, signal) =>
       subspacesOp(
         project,
-        {
+        parseInput('subspaces', {
           a: parseTapRef(o.a, o.probe),
           b: parseTapRef(o.b, o.probe),
           saeA: o.saeA,
           saeB: o.saeB,
           shuffles: o.shuffles,
           seed: o.seed,
-        },
+        }),
         reporter,
         signal,
       ),
     );
-    if (o.json) return printJson(r.result);
+    if (o.json) return printJson(r);
     console.log(
       textTable(
         ['category', 'features A', 'features B', 'pairs', 'svcca', 'p', 'rsa', 'p'],
-        r.result.categories.map((c) => [
+        r.categories.map((c) => [
           c.category,
           c.nA,
           c.nB,
@@ -681,7 +685,12 @@ export function registerAnalysisCommands(p: Command): void {
         o: { project: string; taps: string; probe: string; task: 'toxicity'; json?: boolean; csv?: string },
       ) => {
         const r = await withProject(o.project, o.json, (project, reporter, signal) =>
-          compareOp(project, { checkpoints, taps: o.taps, probe: o.probe, task: o.task }, reporter, signal),
+          compareOp(
+            project,
+            parseInput('compare', { checkpoints, taps: o.taps, probe: o.probe, task: o.task }),
+            reporter,
+            signal,
+          ),
         );
         if (o.csv) writeRecordsCsv(o.csv, r.rows as unknown as Record<string, string | number>[]);
         if (o.json) return printJson(r);

@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { openProject } from '../core/store/project.js';
 import { createService, type Service } from '../core/service.js';
-import { parseTapRef } from '../core/ops/analyze.js';
+import { parseTapRef } from '../core/ops/tap.js';
 import { writeAll, writeFilesAtomic } from '../core/store/files.js';
 import type { Reporter } from '../core/ops/progress.js';
 import { silentReporter } from '../core/ops/progress.js';
@@ -31,7 +31,6 @@ import {
   compareCaption,
   compareMetricSpec,
   heldOutSpec,
-  type CompareResultLike,
 } from '../renderer/app/compare/specs.js';
 import { compareProbe, defaultSelection } from '../renderer/app/compare/selection.js';
 import {
@@ -147,16 +146,14 @@ async function comparison(service: Service, req: FigureRequest, reporter: Report
         .map((r) => r.task)
         .find((t): t is 'toxicity' | 'reframing' => t === 'toxicity' || t === 'reframing') ?? 'toxicity';
   }
-  // The same input the Compare view sends, so both find the same stored result.
+  // The same input the Compare view sends; `compare` answers from the store when it was computed.
   const input = {
     checkpoints,
     task,
     ...(req.taps && { taps: req.taps }),
     ...(req.probe && { probe: req.probe }),
   };
-  const stored = await service.call('analyses.get', { kind: 'compare', inputs: input });
-  const result = (stored?.result ??
-    (await service.call('compare', input, { reporter, signal }))) as unknown as CompareResultLike;
+  const result = await service.call('compare', input, { reporter, signal });
   const probe = compareProbe(result, await service.call('recordings.list', {}));
   return { result, caption: compareCaption(result, { probe }) };
 }
@@ -320,8 +317,7 @@ export async function figureSpec(
       }
       const m = await matchResult(service, req, a, b, reporter, signal);
       if (req.figure === 'match-alignment') return withOptions(matchAlignmentSpec(m, caption), look);
-      const threshold = req.threshold === undefined ? 0.1 : req.threshold;
-      return withOptions(matchScatterSpec(m, threshold, caption), look);
+      return withOptions(matchScatterSpec(m, m.rThreshold, caption), look);
     }
     case 'sae-curve':
     case 'sae-density': {

@@ -9,7 +9,9 @@ import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
 import { disposeParams, forward, paramsFromArrays, tapWidth, type Params } from '../model/gpt.js';
 import type { Example, NeuronPage, RecordingInfo } from '../store/activations.js';
 import type { Project } from '../store/project.js';
-import { correlationDiffOp, correlationOp, monosemanticityOp, type TapRef } from './analyze.js';
+import { correlationDiffOp, correlationOp } from './correlation.js';
+import { monosemanticityOp } from './monosemanticity.js';
+import type { TapRef } from './tap.js';
 import type { MonosemanticityResult } from '../analysis/monosemanticity.js';
 import { ensureRecording, findRecording } from './record.js';
 import { resolveCheckpointDir } from './train.js';
@@ -321,3 +323,10 @@ export async function correlationMatrix(
     ...(d ? { diffWith, diff: d.diff, meanAbsDiff: d.meanAbsDiff } : {}),
   };
 }
+
+/** The results of the neuron operations, as the contract (`api.ts`) declares them. */
+export type NeuronTable = Awaited<ReturnType<typeof neuronTable>>;
+export type NeuronPageView = Awaited<ReturnType<typeof neuronPage>>;
+export type NeuronLive = Awaited<ReturnType<typeof neuronLive>>;
+export type NeuronCounterparts = Awaited<ReturnType<typeof neuronCounterparts>>;
+export type CorrelationMatrixView = Awaited<ReturnType<typeof correlationMatrix>>;

@@ -27,7 +27,7 @@ import type {
   OpName,
   QueryOp,
 } from '../../core/api.js';
-import type { OpResult } from '../../core/service.js';
+import type { OpResult } from '../../core/api.js';
 import { decodeEnvelope, ENVELOPE_TYPE } from './wire.js';
 
 export type { EngineEvent, JobEvent, JobInfo, JobOp, JobStatus, QueryOp };

@@ -4,7 +4,7 @@
 import { binValues } from '../../figures/histogram.js';
 import type { FigureSpec } from '../../figures/types.js';
 import type { ThemeName } from '../../figures/theme.js';
-import type { OpResult } from '../../../core/service.js';
+import type { OpResult } from '../../../core/api.js';
 
 /** Size, theme, font and title overrides of an exported figure. */
 export interface SpecOptions {
