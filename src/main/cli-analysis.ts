@@ -44,7 +44,7 @@ async function withProject<T>(
 export function printCompare(r: CompareResult): void {
   if (r.scores.length) {
     const judge = r.scores[0].judgeMetric.replace('_', ' ');
-    console.log(`\nHeld-out ${r.task} pairs (reference = ${r.base}, beta 0.1):\n`);
+    console.log(`\nHeld-out ${r.task} pairs (reference = ${r.base}, beta ${r.beta}):\n`);
     console.log(
       textTable(
         ['checkpoint', 'reward acc', 'reward margin', judge, `mean |corr| ${r.scores[0].tap}`],

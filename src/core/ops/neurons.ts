@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/index.js';
-import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
+import { checkpointWeightsHash, loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
 import { disposeParams, forward, paramsFromArrays, tapWidth, type Params } from '../model/gpt.js';
 import type { Example, NeuronPage, RecordingInfo } from '../store/activations.js';
 import type { Project } from '../store/project.js';
@@ -25,9 +25,8 @@ import { ApiError } from '../api.js';
 const checkpointCache = new Map<string, { ck: LoadedCheckpoint; params?: Params }>();
 function cachedCheckpoint(project: Project, name: string): { ck: LoadedCheckpoint; params?: Params } {
   const dir = resolveCheckpointDir(project, name);
-  const known = project.store.checkpoints.get(name);
   const hit = checkpointCache.get(dir);
-  if (hit && (!known || known.hash === hit.ck.hash)) return hit;
+  if (hit && hit.ck.hash === checkpointWeightsHash(dir)) return hit;
   if (hit?.params) disposeParams(hit.params);
   const entry = { ck: loadCheckpoint(dir) };
   checkpointCache.set(dir, entry);
