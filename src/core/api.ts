@@ -151,7 +151,8 @@ export const SaeTrainInput = z.strictObject({
   /** ReLU+L1: the L1 coefficient (default 5). */
   l1: z.number().positive().max(1e4).optional(),
   steps: PosInt.max(1_000_000).default(1000),
-  batchSize: PosInt.max(65_536).default(1024),
+  /** Tokens per step (default 1,024). */
+  batchSize: PosInt.max(65_536).optional(),
   /** Adam learning rate (default 1e-3 for TopK, 5e-4 for ReLU+L1). */
   lr: z.number().positive().max(1).optional(),
   seed: Seed.default(0),

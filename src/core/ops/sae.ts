@@ -46,8 +46,11 @@ export interface SaeRecord {
   /** The tap it was trained on, by content. */
   source: TapKey;
   settings: SaeSettings;
-  /** sha256 of its saved files (weights and config): what analyses of this SAE are keyed by. */
-  weightsHash: string;
+  /**
+   * sha256 of its saved files (weights and config): what analyses of this SAE are keyed by. Absent only for
+   * an SAE recorded before weights hashes whose files are gone.
+   */
+  weightsHash?: string;
   metrics: SaeMetrics;
   /** Training loss every 10 steps. */
   curve: { step: number; loss: number; mse: number; deadLatents: number }[];
