@@ -10,7 +10,7 @@ import { trainOp } from './ops/train.js';
 import { generateOp } from './ops/generate.js';
 import { silentReporter, type Reporter } from './ops/progress.js';
 import { recordOp } from './ops/record.js';
-import { compareKey, compareOp } from './ops/compare.js';
+import { compareOp, storedComparison } from './ops/compare.js';
 import { similarityKey, similarityOp } from './ops/similarity.js';
 import { listSaes, saeTrainOp } from './ops/sae.js';
 import { matchKey, matchOp } from './ops/match.js';
@@ -33,33 +33,41 @@ type Handler<N extends OpName> = (
 ) => Promise<OpResult<N>> | OpResult<N>;
 
 /**
- * The store key of an analysis from the input of the operation that made it (validated with that
- * operation's schema, so the defaults are the operation's), the same key the operation stores it under.
- * Undefined when what it names is not recorded (so it cannot have been computed from the current weights).
+ * A stored analysis, found by the input of the operation that made it (validated with that operation's
+ * schema, so with its defaults) under the key that operation stores it by. Null when it was not computed
+ * from the current weights of what it names.
  */
-function storedKey(p: Project, i: OpParsed<'analyses.get'>): object | undefined {
+function storedResult(p: Project, i: OpParsed<'analyses.get'>): StoredResult | null {
+  let key: object | undefined;
   switch (i.kind) {
-    case 'compare':
-      return compareKey(p, parseInput('compare', i.inputs));
+    case 'compare': {
+      const result = storedComparison(p, parseInput('compare', i.inputs));
+      return result ? { kind: 'compare', result, blobs: {} } : null;
+    }
     case 'similarity': {
       const r = parseInput('similarity', i.inputs);
       const a = recordedSide(p, r.a, undefined);
       const b = recordedSide(p, r.b, undefined);
-      return a && b && similarityKey(r, a.tap, b.tap);
+      key = a && b && similarityKey(r, a.tap, b.tap);
+      break;
     }
     case 'match': {
       const r = parseInput('match', i.inputs);
       const a = recordedSide(p, r.a, r.saeA);
       const b = recordedSide(p, r.b, r.saeB);
-      return a && b && matchKey(r, a, b);
+      key = a && b && matchKey(r, a, b);
+      break;
     }
     case 'subspaces': {
       const r = parseInput('subspaces', i.inputs);
       const a = recordedSide(p, r.a, r.saeA);
       const b = recordedSide(p, r.b, r.saeB);
-      return a && b && subspacesKey(r, a, b);
+      key = a && b && subspacesKey(r, a, b);
+      break;
     }
   }
+  const hit = key && p.store.analyses.get<never>(i.kind, key);
+  return hit ? { kind: i.kind, result: hit.result, blobs: hit.blobs } : null;
 }
 
 /** Every operation's handler. */
@@ -93,11 +101,7 @@ const handlers = {
     correlationMatrix(p, i.ref, i.diffWith, c.reporter, c.signal),
   'weights.proxy': (p: Project, i: OpParsed<'weights.proxy'>) => weightProxyOp(p, i.checkpoint),
   'saes.list': (p: Project) => listSaes(p),
-  'analyses.get': (p: Project, i: OpParsed<'analyses.get'>): StoredResult | null => {
-    const key = storedKey(p, i);
-    const hit = key && p.store.analyses.get<never>(i.kind, key);
-    return hit ? { kind: i.kind, result: hit.result, blobs: hit.blobs } : null;
-  },
+  'analyses.get': (p: Project, i: OpParsed<'analyses.get'>) => storedResult(p, i),
   'figures.record': (p: Project, i: OpParsed<'figures.record'>) => ({ id: p.store.figures.record(i) }),
   'figures.list': (p: Project) => p.store.figures.list(),
   train: (p: Project, i: OpParsed<'train'>, c: Required<CallContext>) => trainOp(p, i, c.reporter, c.signal),

@@ -93,7 +93,7 @@ function compared(req: OpParsed<'compare'>): { base: string; names: string[] } {
  * The stored key of a comparison: the checkpoints' weights hashes (the base's apart), the tap pattern, the
  * probe's hash and the task. Undefined while a checkpoint has no weights or the probe's hash is unknown.
  */
-export function compareKey(project: Project, req: OpParsed<'compare'>) {
+function compareKey(project: Project, req: OpParsed<'compare'>) {
   const { base, names } = compared(req);
   const hashes = names.map((n) => checkpointWeightsHash(resolveCheckpointDir(project, n)));
   const probeHash = probeHashOf(project, req.probe, base, true);
@@ -107,6 +107,28 @@ export function compareKey(project: Project, req: OpParsed<'compare'>) {
   };
 }
 
+/**
+ * The stored comparison of these checkpoints' weights, or undefined. It names the checkpoints as `req` does
+ * (the same weights may have been compared under other names).
+ */
+export function storedComparison(project: Project, req: OpParsed<'compare'>): CompareResult | undefined {
+  const key = compareKey(project, req);
+  const hit = key && project.store.analyses.get<CompareResult>('compare', key);
+  if (!hit) return undefined;
+  const { base, names } = compared(req);
+  const r = hit.result;
+  // Rows come in the order of the compared checkpoints, the same order as `names`.
+  const storedNames = [...new Set(r.rows.map((x) => x.checkpoint))];
+  const rename = new Map(storedNames.map((n, i) => [n, names[i]]));
+  const name = (n: string) => rename.get(n) ?? n;
+  return {
+    ...r,
+    base,
+    rows: r.rows.map((x) => ({ ...x, checkpoint: name(x.checkpoint) })),
+    scores: r.scores.map((x) => ({ ...x, checkpoint: name(x.checkpoint) })),
+  };
+}
+
 /** Builds the comparison (see the module comment), or reads it from the store; stores what it builds. */
 export async function compareOp(
   project: Project,
@@ -114,9 +136,8 @@ export async function compareOp(
   reporter: Reporter = silentReporter,
   signal?: AbortSignal,
 ): Promise<CompareResult> {
-  const known = compareKey(project, req);
-  const hit = known && project.store.analyses.get<CompareResult>('compare', known);
-  if (hit) return hit.result;
+  const stored = storedComparison(project, req);
+  if (stored) return stored;
   const { base, names } = compared(req);
   const cks = names.map((n) => ({ name: n, ck: loadCheckpoint(resolveCheckpointDir(project, n)) }));
   const cfg = cks[0].ck.config;

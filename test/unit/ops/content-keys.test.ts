@@ -50,6 +50,17 @@ describe('content identity of stored analyses', () => {
     expect(svcca(second)).not.toEqual(svcca(first));
   });
 
+  it('a comparison is found again under other names of the same weights, and names them as asked', async () => {
+    const first = await t.service.call('compare', { checkpoints: ['base', 'dpo'], task: 'none' });
+    writeCheckpoint(t.project, 'copy', 2, 'dpo'); // the weights of `dpo` under another name
+    const again = await t.service.call('compare', { checkpoints: ['base', 'copy'], task: 'none' });
+    expect(t.project.store.analyses.list('compare')).toHaveLength(1);
+    expect(again.rows.map((r) => r.checkpoint)).toEqual(
+      first.rows.map((r) => (r.checkpoint === 'dpo' ? 'copy' : r.checkpoint)),
+    );
+    expect(again.rows.map((r) => r.svccaToBase)).toEqual(first.rows.map((r) => r.svccaToBase));
+  });
+
   it('a similarity is found again under other checkpoint names with the same weights', async () => {
     const a = await t.service.call('similarity', {
       a: ref('base'),
