@@ -148,7 +148,7 @@ export function registerAnalysisCommands(p: Command): void {
         const r = await withProject(o.project, o.json, (project, reporter, signal) =>
           recordOp(
             project,
-            {
+            parseInput('record', {
               checkpoint: o.checkpoint,
               probe: o.probe,
               labels: o.labels,
@@ -156,7 +156,7 @@ export function registerAnalysisCommands(p: Command): void {
               dtype: o.dtype,
               batchSize: o.batchSize,
               backend: o.backend,
-            },
+            }),
             reporter,
             signal,
           ),

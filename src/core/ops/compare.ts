@@ -9,7 +9,7 @@
 import { checkpointWeightsHash, loadCheckpoint } from '../model/checkpoint.js';
 import { expandTaps } from '../model/gpt.js';
 import type { TaskName } from '../data/tasks.js';
-import type { OpParsed } from '../api.js';
+import { parseInput, type OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
 import { correlationOp } from './correlation.js';
 import { monosemanticityOp } from './monosemanticity.js';
@@ -152,7 +152,12 @@ export async function compareOp(
   // One forward pass per checkpoint records every tap (a no-op for taps already recorded).
   for (const { name } of cks) {
     throwIfCancelled(signal);
-    await recordOp(project, { checkpoint: name, probe: req.probe, taps: taps.join(',') }, reporter, signal);
+    await recordOp(
+      project,
+      parseInput('record', { checkpoint: name, probe: req.probe, taps: taps.join(',') }),
+      reporter,
+      signal,
+    );
   }
   const rows: CompareRow[] = [];
   for (const tap of taps) {

@@ -10,8 +10,8 @@ import type { ProbeSet } from '../data/types.js';
 import { recordActivations, type RecordResult } from '../record/record.js';
 import type { RecordingInfo } from '../store/activations.js';
 import type { Project } from '../store/project.js';
-import type { ActivationDtype } from '../store/activations.js';
-import { initBackend, type BackendChoice } from '../backend/index.js';
+import { initBackend } from '../backend/index.js';
+import { parseInput, type OpParsed } from '../api.js';
 import { resolveCheckpointDir } from './train.js';
 import { CancelledError, type Reporter } from './progress.js';
 
@@ -36,20 +36,10 @@ export function resolveProbe(
   return probeSetFromText(probe, ck.tokenizer, { nCtx: ck.config.nCtx, labels });
 }
 
-export interface RecordRequest {
-  checkpoint: string;
-  probe: string;
-  taps: string;
-  dtype?: ActivationDtype;
-  batchSize?: number;
-  labels?: string;
-  backend?: BackendChoice;
-}
-
 /** Records the taps of a checkpoint (resumable, idempotent). */
 export async function recordOp(
   project: Project,
-  req: RecordRequest,
+  req: OpParsed<'record'>,
   reporter: Reporter,
   signal?: AbortSignal,
 ): Promise<RecordResult> {
@@ -165,7 +155,7 @@ export async function ensureRecording(
   if (rec && rec.status === 'complete' && rec.checkpointHash === ck.hash) return rec;
   await recordOp(
     project,
-    { checkpoint: ref.checkpoint, probe: ref.probe ?? 'builtin', taps: ref.tap },
+    parseInput('record', { checkpoint: ref.checkpoint, probe: ref.probe, taps: ref.tap }),
     reporter,
     signal,
   );

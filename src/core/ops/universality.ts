@@ -92,7 +92,7 @@ export async function universalityOp(
     const taps = Array.from({ length: n }, (_, i) => `blocks.${i}.resid_post`);
     await recordOp(
       project,
-      { checkpoint: req.name, probe: 'builtin', taps: taps.join(',') },
+      parseInput('record', { checkpoint: req.name, probe: 'builtin', taps: taps.join(',') }),
       reporter,
       signal,
     );
