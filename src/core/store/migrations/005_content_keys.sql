@@ -64,7 +64,8 @@ SELECT key, kind, json_object('name', inputs ->> '$.name')
 FROM analyses WHERE kind = 'sae' ORDER BY created_at DESC;
 
 -- Comparisons: the compared names (the base first when it was not among them) become the weights hashes
--- registered for them, unless a checkpoint was registered again after the comparison (then it is stale).
+-- registered for them, when each checkpoint was recorded with those weights (over the comparison's probe)
+-- before the comparison was made; otherwise its weights changed since, and the comparison is stale.
 WITH c AS (
   SELECT key, inputs, result, created_at,
          coalesce(inputs ->> '$.base', inputs ->> '$.checkpoints[0]') AS base
@@ -76,8 +77,12 @@ WITH c AS (
   SELECT c.key, e.key, e.value FROM c, json_each(c.inputs, '$.checkpoints') e
 ), hashed AS (
   SELECT n.key, json_group_array(ck.hash ORDER BY n.pos) AS hashes, count(*) AS n, count(ck.hash) AS known,
-         max(ck.updated_at) AS updated
-  FROM names n LEFT JOIN checkpoints ck ON ck.name = n.name
+         sum(EXISTS (
+           SELECT 1 FROM recordings r JOIN probes p ON p.id = r.probe_id
+           WHERE r.checkpoint = n.name AND r.checkpoint_hash = ck.hash AND r.status = 'complete'
+             AND p.hash = c.result ->> '$.probeHash' AND r.completed_at <= c.created_at
+         )) AS recorded
+  FROM names n JOIN c ON c.key = n.key LEFT JOIN checkpoints ck ON ck.name = n.name
   GROUP BY n.key
 )
 INSERT INTO rekey (old, kind, inputs)
@@ -89,7 +94,7 @@ SELECT c.key, 'compare', json_object(
   'task', coalesce(c.inputs ->> '$.task', 'toxicity')
 )
 FROM c JOIN hashed h ON h.key = c.key
-WHERE h.known = h.n AND h.updated <= c.created_at AND coalesce(c.result ->> '$.probeHash', '') <> '';
+WHERE h.known = h.n AND h.recorded = h.n;
 
 -- Rows already keyed by content stay as they are.
 DELETE FROM rekey WHERE inputs = (SELECT inputs FROM analyses WHERE key = rekey.old);
