@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { analysisKey, canonicalJson } from '../../../src/core/store/analyses.js';
 import { openProject } from '../../../src/core/store/project.js';
 import { createService } from '../../../src/core/service.js';
-import { testProject, type TestProject } from '../ops/project.js';
+import { testProject, writeCheckpoint, type TestProject } from '../ops/project.js';
 
 const TAP = 'blocks.1.mlp.post';
 const ref = (checkpoint: string) => ({ checkpoint, tap: TAP });
@@ -136,5 +136,19 @@ describe('migration 005: analyses keyed by content', () => {
     expect((await service.call('sae.train', SAE)).seconds).toBe(sae.seconds);
     const integrity = project.store.integrityCheck();
     expect(integrity).toEqual(['ok']);
+  });
+
+  it('drops a comparison whose checkpoint was recorded with other weights after it', async () => {
+    await t.service.call('compare', COMPARE);
+    const names = new Map(t.project.store.checkpoints.list().map((c) => [c.hash, c.name]));
+    names.set(writeCheckpoint(t.project, 'dpo', 9, 'dpo'), 'dpo');
+    await t.service.call('record', { checkpoint: 'dpo', taps: TAP });
+    t.service.close();
+
+    downgrade(t.dir, names, new Map());
+    const project = openProject(t.dir);
+    t = { ...t, project, service: createService(project) };
+    expect(project.store.analyses.list('compare')).toEqual([]);
+    expect(project.store.analyses.list('similarity').length).toBeGreaterThan(0);
   });
 });
