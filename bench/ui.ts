@@ -11,6 +11,7 @@ import { gptConfig, initParamArrays } from '../src/core/model/gpt.js';
 import { saveCheckpoint } from '../src/core/model/checkpoint.js';
 import { worldTokenizer } from '../src/core/data/world.js';
 import { recordOp } from '../src/core/ops/record.js';
+import { parseInput } from '../src/core/api.js';
 import { silentReporter } from '../src/core/ops/progress.js';
 import { Rng } from '../src/core/model/rng.js';
 import { firstPaintMs } from './ui/firstPaint.js';
@@ -91,7 +92,7 @@ async function benchProject(): Promise<string> {
       process.stderr.write(`bench:ui: recording ${name} (${SHAPE.taps} taps × ${SHAPE.neurons} neurons)\n`);
       await recordOp(
         project,
-        { checkpoint: name, probe: 'builtin', taps: 'blocks.*.mlp.post' },
+        parseInput('record', { checkpoint: name, probe: 'builtin', taps: 'blocks.*.mlp.post' }),
         silentReporter,
       );
       if (k === 0) continue;

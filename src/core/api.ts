@@ -10,7 +10,38 @@
  * the field. The renderer imports only the types of this module.
  */
 import { z } from 'zod';
-import { BACKEND_NAMES, REGULARIZERS, STAGES } from './names.js';
+import { BACKEND_NAMES, MATCH_R_THRESHOLD, REGULARIZERS, SAE_TOPK_K, STAGES } from './names.js';
+import type { BackendProbe } from './backend/index.js';
+import type { CheckpointRecord } from './store/checkpoints.js';
+import type { MetricSeries, RunRecord } from './store/runs.js';
+import type { ProbeSummary } from './store/probes.js';
+import type { RecordingInfo } from './store/activations.js';
+import type { FigureRecord } from './store/analyses.js';
+import type { WeightProxy } from './analysis/sparsity.js';
+import type { Generation } from './ops/generate.js';
+import type { TrainResult } from './ops/train.js';
+import type { RecordResult } from './record/record.js';
+import type { CompareResult } from './ops/compare.js';
+import type { SimilarityOpResult, SimilarityResult } from './ops/similarity.js';
+import type { SaeRecord } from './ops/sae.js';
+import type { MatchAnalysis, MatchOpResult } from './ops/match.js';
+import type { SubspacesResult } from './ops/subspaces.js';
+import type { SparsityResult } from './ops/sparsity.js';
+import type { EvalResult } from './ops/eval.js';
+import type { DemoResult } from './ops/demo.js';
+import type { UniversalityResult } from './ops/universality.js';
+import type {
+  CorrelationMatrixView,
+  NeuronCounterparts,
+  NeuronLive,
+  NeuronPageView,
+  NeuronTable,
+} from './ops/neurons.js';
+
+export { MATCH_R_THRESHOLD, SAE_TOPK_K };
+export type { CompareResult, CompareRow } from './ops/compare.js';
+export type { CheckpointScore } from './ops/score.js';
+export type { Histogram } from './analysis/histogram.js';
 
 /** A checkpoint, run or SAE name: letters, digits, '.', '_' and '-'. */
 export const Name = z
@@ -91,23 +122,28 @@ export const RecordInput = z.strictObject({
 });
 
 const Empty = z.strictObject({});
-const Probe = z.string().min(1).max(4096).optional();
+/** A probe set: `builtin`, a stored probe hash, or a text/JSONL file. */
+const Probe = z.string().min(1).max(4096).default('builtin');
 /** A recorded tap: checkpoint, tap, probe set. */
 export const TapRefInput = z.strictObject({
   checkpoint: z.string().min(1).max(4096),
   tap: Tap,
   probe: Probe,
 });
+/** A recorded tap, validated, with its probe set (`builtin` unless named). */
+export type TapRef = z.output<typeof TapRefInput>;
 const Neuron = z.number().int().min(0).max(1_000_000);
-const Shuffles = z.number().int().min(0).max(100_000);
+/** Permutations of a null distribution (0 = none). */
+const Shuffles = z.number().int().min(0).max(100_000).default(1000);
 
 export const SimilarityInput = z.strictObject({
   a: TapRefInput,
   b: TapRefInput,
   measure: z.enum(['svcca', 'rsa']),
   mode: z.enum(['svcca', 'svcca-paper-compat']).optional(),
-  shuffles: Shuffles.default(1000),
+  shuffles: Shuffles,
   seed: Seed.default(0),
+  /** Tokens used, a seeded sample of the non-special rows (default 4,000 for SVCCA, 1,000 for RSA). */
   maxTokens: PosInt.max(50_000).optional(),
 });
 
@@ -116,12 +152,18 @@ export const SaeTrainInput = z.strictObject({
   ref: TapRefInput,
   kind: z.enum(['topk', 'relu-l1']).default('topk'),
   latents: PosInt.max(65_536).default(1024),
-  k: PosInt.max(4096).optional(),
+  /** TopK: active latents per token. */
+  k: PosInt.max(4096).default(SAE_TOPK_K),
+  /** ReLU+L1: the L1 coefficient (default 5). */
   l1: z.number().positive().max(1e4).optional(),
   steps: PosInt.max(1_000_000).default(1000),
+  /** Tokens per step (default 1,024). */
   batchSize: PosInt.max(65_536).optional(),
+  /** Adam learning rate (default 1e-3 for TopK, 5e-4 for ReLU+L1). */
   lr: z.number().positive().max(1).optional(),
-  seed: Seed.optional(),
+  seed: Seed.default(0),
+  /** Replace an SAE of this name trained with other settings (and drop what was computed from it). */
+  overwrite: z.boolean().default(false),
 });
 
 export const MatchInput = z.strictObject({
@@ -131,23 +173,36 @@ export const MatchInput = z.strictObject({
   saeB: Name.optional(),
   options: z
     .strictObject({
-      direction: z.enum(['b-to-a', 'a-to-b']).optional(),
-      rule: z.enum(['many-to-1', 'one-to-one-first', 'one-to-one-best', 'hungarian']).optional(),
-      rThreshold: z.number().min(-1).max(1).nullable().optional(),
-      tokenFilters: z.boolean().optional(),
-      sharedToken: z.boolean().optional(),
-      topK: PosInt.max(100).optional(),
+      direction: z.enum(['b-to-a', 'a-to-b']).default('b-to-a'),
+      rule: z.enum(['many-to-1', 'one-to-one-first', 'one-to-one-best', 'hungarian']).default('many-to-1'),
+      /** Keep pairs with r above this; null switches the filter off. */
+      rThreshold: z.number().min(-1).max(1).nullable().default(MATCH_R_THRESHOLD),
+      /** The junk-token and shared-token filters (they need the tokens). */
+      tokenFilters: z.boolean().default(true),
+      sharedToken: z.boolean().default(true),
+      topK: PosInt.max(100).default(5),
     })
-    .optional(),
-  shuffles: Shuffles.default(1000),
+    .prefault({}),
+  shuffles: Shuffles,
+  seed: Seed.default(0),
+});
+
+export const SubspacesInput = z.strictObject({
+  a: TapRefInput,
+  b: TapRefInput,
+  saeA: Name.optional(),
+  saeB: Name.optional(),
+  shuffles: Shuffles,
   seed: Seed.default(0),
 });
 
 export const CompareInput = z.strictObject({
   checkpoints: z.array(z.string().min(1)).min(1).max(16),
-  taps: z.string().min(1).optional(),
+  taps: z.string().min(1).default('blocks.*.mlp.post'),
   probe: Probe,
-  task: z.enum(['toxicity', 'reframing', 'none']).optional(),
+  /** Built-in task for the reward and judge columns; `none` skips them. */
+  task: z.enum(['toxicity', 'reframing', 'none']).default('toxicity'),
+  /** The checkpoint the others are compared to (default: the first). */
   base: z.string().min(1).optional(),
 });
 
@@ -173,6 +228,10 @@ export const UniversalityInput = DemoInput.extend({
   /** Permutations of each null (default 1000; 200 with `quick`). */
   shuffles: Shuffles.optional(),
 });
+
+/** The kinds of stored analysis that `analyses.get` finds, by the input of the operation that made them. */
+export const STORED_KINDS = ['similarity', 'match', 'subspaces', 'compare'] as const;
+export type StoredKind = (typeof STORED_KINDS)[number];
 
 /** Every operation: its kind, its input schema, and a one-line summary (used by `--help` and docs). */
 export const OPS = {
@@ -231,10 +290,11 @@ export const OPS = {
   'analyses.get': {
     kind: 'query',
     input: z.strictObject({
-      kind: z.enum(['similarity', 'match', 'subspaces', 'compare']),
+      kind: z.enum(STORED_KINDS),
+      /** The input of the operation (`kind`) that made it, as that operation takes it. */
       inputs: z.record(z.string(), z.unknown()),
     }),
-    summary: 'A stored analysis result, if it exists',
+    summary: 'A stored analysis result, if it exists, found by the input of the operation that made it',
   },
   'figures.record': {
     kind: 'query',
@@ -279,14 +339,7 @@ export const OPS = {
   },
   subspaces: {
     kind: 'job',
-    input: z.strictObject({
-      a: TapRefInput,
-      b: TapRefInput,
-      saeA: Name.optional(),
-      saeB: Name.optional(),
-      shuffles: Shuffles.default(1000),
-      seed: Seed.default(0),
-    }),
+    input: SubspacesInput,
     summary: 'Semantic subspaces by concept category',
   },
   sparsity: {
@@ -356,6 +409,59 @@ export type JobEvent = { jobId: string; op: OpName } & (
 export type OpInput<N extends OpName> = z.input<(typeof OPS)[N]['input']>;
 /** The input after validation and defaults. */
 export type OpParsed<N extends OpName> = z.output<(typeof OPS)[N]['input']>;
+
+/** A stored analysis as `analyses.get` returns it: the result of the operation `kind`, and its arrays. */
+export type StoredResult = {
+  [K in StoredKind]: { kind: K; result: StoredResults[K]; blobs: Record<string, Float32Array> };
+}[StoredKind];
+
+interface StoredResults {
+  similarity: SimilarityResult;
+  match: MatchAnalysis;
+  subspaces: SubspacesResult;
+  compare: CompareResult;
+}
+
+/** What each operation returns. */
+export interface OpResults {
+  'backends.list': BackendProbe[];
+  'project.summary': {
+    dir: string;
+    store: string;
+    schemaVersion: number;
+    checkpoints: CheckpointRecord[];
+    runs: RunRecord[];
+    probes: ProbeSummary[];
+  };
+  'runs.list': RunRecord[];
+  'runs.metrics': Record<string, MetricSeries>;
+  'checkpoints.list': CheckpointRecord[];
+  generate: { checkpoint: string; generations: Generation[] };
+  'recordings.list': RecordingInfo[];
+  'neurons.table': NeuronTable;
+  'neurons.page': NeuronPageView;
+  'neurons.live': NeuronLive;
+  'neurons.counterparts': NeuronCounterparts;
+  'correlation.matrix': CorrelationMatrixView;
+  'weights.proxy': WeightProxy;
+  'saes.list': SaeRecord[];
+  'analyses.get': StoredResult | null;
+  'figures.record': { id: number };
+  'figures.list': FigureRecord[];
+  train: TrainResult;
+  record: RecordResult;
+  compare: CompareResult;
+  similarity: SimilarityOpResult;
+  'sae.train': SaeRecord;
+  match: MatchOpResult;
+  subspaces: SubspacesResult;
+  sparsity: SparsityResult;
+  eval: EvalResult;
+  demo: DemoResult;
+  universality: UniversalityResult;
+}
+/** The result of an operation. */
+export type OpResult<N extends OpName> = OpResults[N];
 
 /** An error a transport shows as it is: bad input, a missing thing, a conflict. */
 export class ApiError extends Error {

@@ -14,3 +14,9 @@ export type Stage = (typeof STAGES)[number];
 /** DecPO regularizers. */
 export const REGULARIZERS = ['barlow', 'rowcos', 'authors'] as const;
 export type RegularizerId = (typeof REGULARIZERS)[number];
+
+/** Active latents per token of a TopK SAE when none is given (the CLI, the app and the server share it). */
+export const SAE_TOPK_K = 32;
+
+/** Feature matching keeps pairs whose activation correlation r exceeds this, unless told otherwise. */
+export const MATCH_R_THRESHOLD = 0.1;

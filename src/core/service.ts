@@ -4,28 +4,27 @@
  * JSON-able data (typed arrays for matrices).
  */
 import { listBackends } from './backend/index.js';
-import { parseInput, ApiError, type OpName, type OpParsed } from './api.js';
+import { parseInput, ApiError, type OpName, type OpParsed, type OpResult, type StoredResult } from './api.js';
 import type { Project } from './store/project.js';
-import { histogramOf, type Histogram } from './analysis/histogram.js';
 import { trainOp } from './ops/train.js';
 import { generateOp } from './ops/generate.js';
 import { silentReporter, type Reporter } from './ops/progress.js';
 import { recordOp } from './ops/record.js';
-import { compareOp } from './ops/compare.js';
-import {
-  listSaes,
-  matchOp,
-  saeTrainOp,
-  similarityOp,
-  sparsityOp,
-  subspacesOp,
-  weightProxyOp,
-} from './ops/analyze.js';
+import { compareOp, storedComparison } from './ops/compare.js';
+import { similarityKey, similarityOp } from './ops/similarity.js';
+import { listSaes, saeTrainOp } from './ops/sae.js';
+import { matchKey, matchOp } from './ops/match.js';
+import { subspacesKey, subspacesOp } from './ops/subspaces.js';
+import { recordedSide } from './ops/features.js';
+import { weightProxyOp } from './ops/weights.js';
+import { sparsityOp } from './ops/sparsity.js';
 import { correlationMatrix, neuronCounterparts, neuronLive, neuronPage, neuronTable } from './ops/neurons.js';
 import { evalPairs } from './ops/eval.js';
 import { resolveCheckpointDir } from './ops/train.js';
-import { DEMO_COMPARE, demoOp } from './ops/demo.js';
+import { demoOp } from './ops/demo.js';
 import { universalityOp } from './ops/universality.js';
+
+export type { OpResult };
 
 export interface CallContext {
   reporter?: Reporter;
@@ -36,11 +35,44 @@ type Handler<N extends OpName> = (
   project: Project,
   input: OpParsed<N>,
   ctx: Required<CallContext>,
-) => Promise<unknown> | unknown;
+) => Promise<OpResult<N>> | OpResult<N>;
 
-/** A permutation null's scores in the 40 bins of its figure (null when there was no null). */
-function nullHistogram(values: Float32Array | undefined): Histogram | null {
-  return values?.length ? histogramOf(values, 40) : null;
+/**
+ * A stored analysis, found by the input of the operation that made it (validated with that operation's
+ * schema, so with its defaults) under the key that operation stores it by. Null when it was not computed
+ * from the current weights of what it names.
+ */
+function storedResult(p: Project, i: OpParsed<'analyses.get'>): StoredResult | null {
+  let key: object | undefined;
+  switch (i.kind) {
+    case 'compare': {
+      const result = storedComparison(p, parseInput('compare', i.inputs));
+      return result ? { kind: 'compare', result, blobs: {} } : null;
+    }
+    case 'similarity': {
+      const r = parseInput('similarity', i.inputs);
+      const a = recordedSide(p, r.a, undefined);
+      const b = recordedSide(p, r.b, undefined);
+      key = a && b && similarityKey(r, a.tap, b.tap);
+      break;
+    }
+    case 'match': {
+      const r = parseInput('match', i.inputs);
+      const a = recordedSide(p, r.a, r.saeA);
+      const b = recordedSide(p, r.b, r.saeB);
+      key = a && b && matchKey(r, a, b);
+      break;
+    }
+    case 'subspaces': {
+      const r = parseInput('subspaces', i.inputs);
+      const a = recordedSide(p, r.a, r.saeA);
+      const b = recordedSide(p, r.b, r.saeB);
+      key = a && b && subspacesKey(r, a, b);
+      break;
+    }
+  }
+  const hit = key && p.store.analyses.get<never>(i.kind, key);
+  return hit ? { kind: i.kind, result: hit.result, blobs: hit.blobs } : null;
 }
 
 /** Every operation's handler. */
@@ -74,44 +106,21 @@ const handlers = {
     correlationMatrix(p, i.ref, i.diffWith, c.reporter, c.signal),
   'weights.proxy': (p: Project, i: OpParsed<'weights.proxy'>) => weightProxyOp(p, i.checkpoint),
   'saes.list': (p: Project) => listSaes(p),
-  'analyses.get': (p: Project, i: OpParsed<'analyses.get'>) => {
-    const hit = p.store.analyses.get(i.kind, i.inputs);
-    return hit ? { result: hit.result, blobs: hit.blobs } : null;
-  },
+  'analyses.get': (p: Project, i: OpParsed<'analyses.get'>) => storedResult(p, i),
   'figures.record': (p: Project, i: OpParsed<'figures.record'>) => ({ id: p.store.figures.record(i) }),
   'figures.list': (p: Project) => p.store.figures.list(),
   train: (p: Project, i: OpParsed<'train'>, c: Required<CallContext>) => trainOp(p, i, c.reporter, c.signal),
   record: (p: Project, i: OpParsed<'record'>, c: Required<CallContext>) =>
     recordOp(p, i, c.reporter, c.signal),
-  compare: async (p: Project, i: OpParsed<'compare'>, c: Required<CallContext>) => {
-    const r = await compareOp(p, i, c.reporter, c.signal);
-    p.store.analyses.put('compare', i, r);
-    return r;
-  },
-  similarity: async (p: Project, i: OpParsed<'similarity'>, c: Required<CallContext>) => {
-    const r = await similarityOp(p, i, c.reporter, c.signal);
-    return {
-      ...r.result,
-      nullDistribution: r.blobs.null ?? null,
-      nullHistogram: nullHistogram(r.blobs.null),
-      reused: r.reused,
-    };
-  },
+  compare: (p: Project, i: OpParsed<'compare'>, c: Required<CallContext>) =>
+    compareOp(p, i, c.reporter, c.signal),
+  similarity: (p: Project, i: OpParsed<'similarity'>, c: Required<CallContext>) =>
+    similarityOp(p, i, c.reporter, c.signal),
   'sae.train': (p: Project, i: OpParsed<'sae.train'>, c: Required<CallContext>) =>
     saeTrainOp(p, i, c.reporter, c.signal),
-  match: async (p: Project, i: OpParsed<'match'>, c: Required<CallContext>) => {
-    const r = await matchOp(p, i, c.reporter, c.signal);
-    return {
-      ...r.result,
-      svccaNull: r.blobs.svccaNull ?? null,
-      rsaNull: r.blobs.rsaNull ?? null,
-      svccaNullHistogram: nullHistogram(r.blobs.svccaNull),
-      rsaNullHistogram: nullHistogram(r.blobs.rsaNull),
-      reused: r.reused,
-    };
-  },
-  subspaces: async (p: Project, i: OpParsed<'subspaces'>, c: Required<CallContext>) =>
-    (await subspacesOp(p, i, c.reporter, c.signal)).result,
+  match: (p: Project, i: OpParsed<'match'>, c: Required<CallContext>) => matchOp(p, i, c.reporter, c.signal),
+  subspaces: (p: Project, i: OpParsed<'subspaces'>, c: Required<CallContext>) =>
+    subspacesOp(p, i, c.reporter, c.signal),
   sparsity: async (p: Project, i: OpParsed<'sparsity'>, c: Required<CallContext>) =>
     (await sparsityOp(p, i, c.reporter, c.signal)).result,
   eval: (p: Project, i: OpParsed<'eval'>, c: Required<CallContext>) =>
@@ -120,17 +129,10 @@ const handlers = {
       c.reporter,
       c.signal,
     ),
-  demo: async (p: Project, i: OpParsed<'demo'>, c: Required<CallContext>) => {
-    const r = await demoOp(p, i, c.reporter, c.signal);
-    p.store.analyses.put('compare', DEMO_COMPARE, r.comparison);
-    return r;
-  },
+  demo: (p: Project, i: OpParsed<'demo'>, c: Required<CallContext>) => demoOp(p, i, c.reporter, c.signal),
   universality: (p: Project, i: OpParsed<'universality'>, c: Required<CallContext>) =>
     universalityOp(p, i, c.reporter, c.signal),
 } satisfies { [N in OpName]: Handler<N> };
-
-/** The result type of an operation. */
-export type OpResult<N extends OpName> = Awaited<ReturnType<(typeof handlers)[N]>>;
 
 export interface Service {
   readonly project: Project;

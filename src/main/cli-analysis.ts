@@ -6,8 +6,8 @@
 import { Command, Option } from 'commander';
 import { openProject } from '../core/store/project.js';
 import { exportActivations } from '../core/store/export.js';
-import { parseTapRef } from '../core/ops/analyze.js';
-import type { CompareResult } from '../core/ops/compare.js';
+import { parseTapRef } from '../core/ops/tap.js';
+import { MATCH_R_THRESHOLD, SAE_TOPK_K, type CompareResult } from '../core/api.js';
 import { writeMatrixNpy, writeRecordsCsv } from '../core/analysis/export.js';
 import { backendOption, callOp, int, num, printJson, projectDir } from './cli.js';
 import { textTable } from './terminal.js';
@@ -419,7 +419,10 @@ export function registerAnalysisCommands(p: Command): void {
         'hungarian',
       ]),
     )
-    .option('--threshold <r>', 'keep pairs with r above this (default 0.1; "none" switches the filter off)')
+    .option(
+      '--threshold <r>',
+      `keep pairs with r above this ("none" switches the filter off; default ${MATCH_R_THRESHOLD})`,
+    )
     .option('--no-token-filters', 'switch off the non-concept and shared-token filters')
     .option('--csv <file>', 'write the kept pairs as CSV')
     .action(
@@ -493,11 +496,12 @@ export function registerAnalysisCommands(p: Command): void {
       ).choices(['topk', 'relu-l1']),
     )
     .option('--latents <n>', 'dictionary size (default 1024)', int('--latents'))
-    .option('--k <n>', 'TopK: active latents per token (default 32)', int('--k'))
+    .option('--k <n>', `TopK: active latents per token (default ${SAE_TOPK_K})`, int('--k'))
     .option('--l1 <x>', 'ReLU+L1: the L1 coefficient', num('--l1'))
     .option('--steps <n>', 'optimizer steps (default 1000)', int('--steps'))
     .option('--batch-size <n>', 'tokens per step (default 1024)', int('--batch-size'))
     .option('--seed <n>', 'seed (default 0)', int('--seed'))
+    .option('--overwrite', 'replace an SAE of this name trained with other settings')
     .action(
       async (
         o: TapOpts & {
@@ -505,6 +509,7 @@ export function registerAnalysisCommands(p: Command): void {
           kind?: 'topk';
           latents?: number;
           k?: number;
+          overwrite?: boolean;
           l1?: number;
           steps?: number;
           batchSize?: number;

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { openProject } from '../core/store/project.js';
 import { createService, type Service } from '../core/service.js';
-import { parseTapRef } from '../core/ops/analyze.js';
+import { parseTapRef } from '../core/ops/tap.js';
 import { writeAll, writeFilesAtomic } from '../core/store/files.js';
 import type { Reporter } from '../core/ops/progress.js';
 import { silentReporter } from '../core/ops/progress.js';
@@ -20,13 +20,7 @@ import { BUNDLED_FONTS, embedFonts } from '../shared/figures/fonts.js';
 import type { FigureSpec } from '../shared/figures/types.js';
 import type { ThemeName } from '../shared/figures/theme.js';
 import { panelsWithData, runsCaption, trainingCurvesSpec, type CurveRun } from '../shared/specs/metrics.js';
-import {
-  COMPARE_METRICS,
-  compareCaption,
-  compareMetricSpec,
-  heldOutSpec,
-  type CompareResultLike,
-} from '../shared/specs/compare.js';
+import { COMPARE_METRICS, compareCaption, compareMetricSpec, heldOutSpec } from '../shared/specs/compare.js';
 import { compareProbe, defaultSelection } from '../shared/specs/compareSelection.js';
 import {
   heatmapSpec,
@@ -141,16 +135,14 @@ async function comparison(service: Service, req: FigureRequest, reporter: Report
         .map((r) => r.task)
         .find((t): t is 'toxicity' | 'reframing' => t === 'toxicity' || t === 'reframing') ?? 'toxicity';
   }
-  // The same input the Compare view sends, so both find the same stored result.
+  // The same input the Compare view sends; `compare` answers from the store when it was computed.
   const input = {
     checkpoints,
     task,
     ...(req.taps && { taps: req.taps }),
     ...(req.probe && { probe: req.probe }),
   };
-  const stored = await service.call('analyses.get', { kind: 'compare', inputs: input });
-  const result = (stored?.result ??
-    (await service.call('compare', input, { reporter, signal }))) as unknown as CompareResultLike;
+  const result = await service.call('compare', input, { reporter, signal });
   const probe = compareProbe(result, await service.call('recordings.list', {}));
   return { result, caption: compareCaption(result, { probe }) };
 }
@@ -314,8 +306,7 @@ export async function figureSpec(
       }
       const m = await matchResult(service, req, a, b, reporter, signal);
       if (req.figure === 'match-alignment') return withOptions(matchAlignmentSpec(m, caption), look);
-      const threshold = req.threshold === undefined ? 0.1 : req.threshold;
-      return withOptions(matchScatterSpec(m, threshold, caption), look);
+      return withOptions(matchScatterSpec(m, m.rThreshold, caption), look);
     }
     case 'sae-curve':
     case 'sae-density': {

@@ -17,6 +17,7 @@ import { linearSumAssignment } from 'linear-sum-assignment';
 import { crossCorrelation } from './correlation.js';
 import { checkMatrix, takeRows, type Matrix } from './matrix.js';
 import { topIndices } from './monosemanticity.js';
+import { MATCH_R_THRESHOLD } from '../names.js';
 
 /** The junk tokens of the authors' non-concept filter. */
 export const DEFAULT_JUNK_TOKENS: readonly string[] = [
@@ -41,7 +42,7 @@ export interface MatchOptions {
   /** `b-to-a` (default, the paper): each B feature picks its A partner. `a-to-b`: the reverse. */
   direction?: 'b-to-a' | 'a-to-b';
   rule?: MatchRule;
-  /** Keep pairs with r > this (default 0.1); null switches the filter off. */
+  /** Keep pairs with r > this (default {@link MATCH_R_THRESHOLD}); null switches the filter off. */
   rThreshold?: number | null;
   /** The decoded token of each row; needed by the junk and shared-token filters. */
   tokens?: readonly string[];
@@ -85,6 +86,8 @@ export interface MatchResult {
   n: number;
   rule: MatchRule;
   direction: 'b-to-a' | 'a-to-b';
+  /** The r threshold applied (null: none). */
+  rThreshold: number | null;
 }
 
 /**
@@ -196,7 +199,7 @@ export function matchByActivationCorrelation(a: Matrix, b: Matrix, opts: MatchOp
   });
 
   // 5. Threshold. The pairs it judges are kept too, so a scatter can show what the threshold drops.
-  const thr = opts.rThreshold === undefined ? 0.1 : opts.rThreshold;
+  const thr = opts.rThreshold === undefined ? MATCH_R_THRESHOLD : opts.rThreshold;
   const beforeThreshold = cand.map((c) =>
     direction === 'b-to-a' ? { a: c.t, b: c.s, r: c.r } : { a: c.s, b: c.t, r: c.r },
   );
@@ -217,6 +220,7 @@ export function matchByActivationCorrelation(a: Matrix, b: Matrix, opts: MatchOp
     n: rows.length,
     rule,
     direction,
+    rThreshold: thr,
   };
 }
 

@@ -27,6 +27,7 @@ import { Rng } from '../model/rng.js';
 import { readSafetensors, serializeSafetensors, type NamedArray } from '../model/safetensors.js';
 import { writeAll, writeFilesAtomic } from '../store/files.js';
 import { checkMatrix, type Matrix } from './matrix.js';
+import { SAE_TOPK_K } from '../names.js';
 
 export type SaeKind = 'topk' | 'relu-l1';
 
@@ -194,7 +195,7 @@ export function trainSae(
 ): { sae: Sae; log: SaeStepLog[] } {
   if (!activeBackend()) throw new Error('trainSae: call initBackend() (src/core/backend) before using TF.js');
   checkMatrix(x, 'trainSae activations');
-  const cfg = resolveConfig(config);
+  const cfg = resolveSaeConfig(config);
   if (x.cols !== cfg.dIn)
     throw new Error(`trainSae: activations have ${x.cols} columns but d_in is ${cfg.dIn}`);
   if (x.rows < cfg.batchSize)
@@ -320,7 +321,8 @@ export function trainSae(
 
 type ResolvedConfig = Required<SaeConfig>;
 
-function resolveConfig(c: SaeConfig): ResolvedConfig {
+/** Every setting of an SAE config, defaults applied. */
+export function resolveSaeConfig(c: SaeConfig): ResolvedConfig {
   for (const key of ['dIn', 'dSae'] as const) {
     if (!Number.isInteger(c[key]) || c[key] <= 0)
       throw new Error(`SAE config: ${key} must be a positive integer, got ${c[key]}`);
@@ -329,7 +331,7 @@ function resolveConfig(c: SaeConfig): ResolvedConfig {
     throw new Error(`SAE config: kind must be 'topk' or 'relu-l1', got ${JSON.stringify(c.kind)}`);
   const batchSize = c.batchSize ?? 1024;
   const steps = c.steps ?? 1000;
-  const k = c.k ?? 32;
+  const k = c.k ?? SAE_TOPK_K;
   if (c.kind === 'topk' && (!Number.isInteger(k) || k < 1 || k > c.dSae))
     throw new Error(`SAE config: k must be in 1..d_sae, got ${k}`);
   return {
@@ -427,7 +429,7 @@ export function encodeSae(sae: Sae, x: Matrix, opts: { dense?: boolean; batchSiz
         ) as tf.Tensor2D;
         const pre = preActivations(p, xb);
         if (sae.config.kind === 'topk' && !opts.dense)
-          return tf.mul(tf.relu(pre), topkMask(pre, sae.config.k ?? 32));
+          return tf.mul(tf.relu(pre), topkMask(pre, sae.config.k ?? SAE_TOPK_K));
         return tf.relu(pre);
       });
       out.set(z.dataSync() as Float32Array, r0 * dSae);

@@ -144,6 +144,23 @@ export function hashFile(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
+const weightsHashes = new Map<string, { stamp: string; hash: string }>();
+/**
+ * The content hash of a checkpoint folder's weights (sha256 of `model.safetensors`), or undefined when the
+ * file is missing. Kept per file while its size, modification and change times stay the same.
+ */
+export function checkpointWeightsHash(dir: string): string | undefined {
+  const file = join(dir, 'model.safetensors');
+  const s = statSync(file, { bigint: true, throwIfNoEntry: false });
+  if (!s) return undefined;
+  const stamp = `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}`;
+  const hit = weightsHashes.get(file);
+  if (hit?.stamp === stamp) return hit.hash;
+  const hash = hashFile(file);
+  weightsHashes.set(file, { stamp, hash });
+  return hash;
+}
+
 /**
  * Loads and validates a checkpoint folder. Every problem is reported with the file and the field: a missing
  * folder or file, a config that is not GPT-2, a tensor that is missing or of the wrong shape.

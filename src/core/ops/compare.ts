@@ -3,29 +3,23 @@
  * the monosemantic share, mean |corr|, the paper's feature decorrelation, sparsity and effective rank of the
  * MLP neurons on the probe set; SVCCA and RSA of each checkpoint's neurons to the base's; and, for models
  * of the built-in world, the held-out reward accuracy and margin against the base and the toxicity rate.
- * Every number comes from (and is kept in) the store.
+ * Every number comes from (and is kept in) the store, and so does the comparison itself, keyed by content:
+ * the checkpoints' weights hashes, the probe's hash and the normalised options.
  */
-import { loadCheckpoint } from '../model/checkpoint.js';
+import { checkpointWeightsHash, loadCheckpoint } from '../model/checkpoint.js';
 import { expandTaps } from '../model/gpt.js';
 import type { TaskName } from '../data/tasks.js';
 import { DPO_BETA } from '../train/step.js';
+import { parseInput, type OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
-import { correlationOp, monosemanticityOp, similarityOp, sparsityOp } from './analyze.js';
+import { correlationOp } from './correlation.js';
+import { monosemanticityOp } from './monosemanticity.js';
+import { sparsityOp } from './sparsity.js';
+import { similarityOp } from './similarity.js';
 import { scoreCheckpoint, type CheckpointScore } from './score.js';
 import { resolveCheckpointDir } from './train.js';
-import { findRecording, recordOp } from './record.js';
+import { findRecording, probeHashOf, recordOp } from './record.js';
 import { silentReporter, throwIfCancelled, type Reporter } from './progress.js';
-
-export interface CompareRequest {
-  checkpoints: string[];
-  /** Tap pattern (default `blocks.*.mlp.post`: the neurons of every block). */
-  taps?: string;
-  probe?: string;
-  /** Built-in task for the reward and judge columns (default toxicity); `none` skips them. */
-  task?: TaskName | 'none';
-  /** The checkpoint the others are compared to (default: the first). */
-  base?: string;
-}
 
 export interface CompareRow {
   checkpoint: string;
@@ -90,16 +84,62 @@ export async function cachedScore(
   return s;
 }
 
-/** Builds the comparison (see the module comment). */
+/** The checkpoints a comparison covers, the base first when it was not among them. */
+function compared(req: OpParsed<'compare'>): { base: string; names: string[] } {
+  const base = req.base ?? req.checkpoints[0];
+  return { base, names: req.checkpoints.includes(base) ? req.checkpoints : [base, ...req.checkpoints] };
+}
+
+/**
+ * The stored key of a comparison: the checkpoints' weights hashes (the base's apart), the tap pattern, the
+ * probe's hash and the task. Undefined while a checkpoint has no weights or the probe's hash is unknown.
+ */
+function compareKey(project: Project, req: OpParsed<'compare'>) {
+  const { base, names } = compared(req);
+  const hashes = names.map((n) => checkpointWeightsHash(resolveCheckpointDir(project, n)));
+  const probeHash = probeHashOf(project, req.probe, base, true);
+  if (!probeHash || hashes.some((h) => h === undefined)) return undefined;
+  return {
+    checkpoints: hashes,
+    base: hashes[names.indexOf(base)],
+    taps: req.taps,
+    probeHash,
+    task: req.task,
+  };
+}
+
+/**
+ * The stored comparison of these checkpoints' weights, or undefined. It names the checkpoints as `req` does
+ * (the same weights may have been compared under other names).
+ */
+export function storedComparison(project: Project, req: OpParsed<'compare'>): CompareResult | undefined {
+  const key = compareKey(project, req);
+  const hit = key && project.store.analyses.get<CompareResult>('compare', key);
+  if (!hit) return undefined;
+  const { base, names } = compared(req);
+  const r = hit.result;
+  // Rows come in the order of the compared checkpoints, the same order as `names`.
+  const storedNames = [...new Set(r.rows.map((x) => x.checkpoint))];
+  const rename = new Map(storedNames.map((n, i) => [n, names[i]]));
+  const name = (n: string) => rename.get(n) ?? n;
+  return {
+    ...r,
+    base,
+    rows: r.rows.map((x) => ({ ...x, checkpoint: name(x.checkpoint) })),
+    scores: r.scores.map((x) => ({ ...x, checkpoint: name(x.checkpoint) })),
+  };
+}
+
+/** Builds the comparison (see the module comment), or reads it from the store; stores what it builds. */
 export async function compareOp(
   project: Project,
-  req: CompareRequest,
+  req: OpParsed<'compare'>,
   reporter: Reporter = silentReporter,
   signal?: AbortSignal,
 ): Promise<CompareResult> {
-  if (req.checkpoints.length === 0) throw new Error('compare: name at least one checkpoint');
-  const base = req.base ?? req.checkpoints[0];
-  const names = req.checkpoints.includes(base) ? req.checkpoints : [base, ...req.checkpoints];
+  const stored = storedComparison(project, req);
+  if (stored) return stored;
+  const { base, names } = compared(req);
   const cks = names.map((n) => ({ name: n, ck: loadCheckpoint(resolveCheckpointDir(project, n)) }));
   const cfg = cks[0].ck.config;
   for (const { name, ck } of cks) {
@@ -109,13 +149,13 @@ export async function compareOp(
       );
     }
   }
-  const taps = expandTaps(cfg, req.taps ?? 'blocks.*.mlp.post');
+  const taps = expandTaps(cfg, req.taps);
   // One forward pass per checkpoint records every tap (a no-op for taps already recorded).
   for (const { name } of cks) {
     throwIfCancelled(signal);
     await recordOp(
       project,
-      { checkpoint: name, probe: req.probe ?? 'builtin', taps: taps.join(',') },
+      parseInput('record', { checkpoint: name, probe: req.probe, taps: taps.join(',') }),
       reporter,
       signal,
     );
@@ -130,15 +170,17 @@ export async function compareOp(
       const mono = await monosemanticityOp(project, ref, {}, reporter, signal);
       const corr = await correlationOp(project, ref, reporter, signal);
       const sp = await sparsityOp(project, ref, reporter, signal);
-      const toBase = (measure: 'svcca' | 'rsa') =>
+      const toBase = async (measure: 'svcca' | 'rsa') =>
         name === base
-          ? Promise.resolve({ result: { score: 1 } })
-          : similarityOp(
-              project,
-              { a: { checkpoint: base, tap, probe: req.probe }, b: ref, measure },
-              reporter,
-              signal,
-            );
+          ? 1
+          : (
+              await similarityOp(
+                project,
+                { a: { checkpoint: base, tap, probe: req.probe }, b: ref, measure, shuffles: 0, seed: 0 },
+                reporter,
+                signal,
+              )
+            ).score;
       rows.push({
         checkpoint: name,
         stage: ck.meta.stage,
@@ -152,12 +194,12 @@ export async function compareOp(
         fractionActive: sp.result.fractionActive,
         hoyer: sp.result.hoyer,
         effectiveRank: sp.result.effectiveRank,
-        svccaToBase: (await toBase('svcca')).result.score,
-        rsaToBase: (await toBase('rsa')).result.score,
+        svccaToBase: await toBase('svcca'),
+        rsaToBase: await toBase('rsa'),
       });
     }
   }
-  const task = req.task ?? 'toxicity';
+  const task = req.task;
   const scores: CheckpointScore[] = [];
   if (task !== 'none' && cks.every(({ ck }) => ck.tokenizer.kind === 'word-level')) {
     for (const { name } of cks) {
@@ -167,5 +209,18 @@ export async function compareOp(
   }
   const probeHash =
     findRecording(project, { checkpoint: base, tap: taps[0], probe: req.probe })?.probeHash ?? '';
-  return { base, taps, rows, scores, task, probeHash, beta: DPO_BETA, svccaMode: 'svcca' };
+  const result: CompareResult = {
+    base,
+    taps,
+    rows,
+    scores,
+    task,
+    probeHash,
+    beta: DPO_BETA,
+    svccaMode: 'svcca',
+  };
+  // The checkpoints are registered and recorded now, so the key is known.
+  const key = compareKey(project, req);
+  if (key) project.store.analyses.put('compare', key, result);
+  return result;
 }

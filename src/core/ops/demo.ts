@@ -11,6 +11,7 @@ import { compareOp, type CompareResult } from './compare.js';
 import type { Reporter } from './progress.js';
 import { throwIfCancelled } from './progress.js';
 import type { BackendChoice } from '../backend/index.js';
+import { parseInput } from '../api.js';
 
 export interface DemoOptions {
   backend?: BackendChoice;
@@ -97,7 +98,7 @@ export async function demoOp(
   reporter.message('\n== recording the neurons of base, dpo and decpo, and comparing them');
   const comparison = await compareOp(
     project,
-    { ...DEMO_COMPARE, checkpoints: [...DEMO_COMPARE.checkpoints] },
+    parseInput('compare', { ...DEMO_COMPARE, checkpoints: [...DEMO_COMPARE.checkpoints] }),
     reporter,
     signal,
   );

@@ -5,12 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/index.js';
-import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
+import { checkpointWeightsHash, loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
 import { disposeParams, forward, paramsFromArrays, tapWidth, type Params } from '../model/gpt.js';
 import type { Example, NeuronPage, RecordingInfo } from '../store/activations.js';
 import { histogramOf } from '../analysis/histogram.js';
 import type { Project } from '../store/project.js';
-import { correlationDiffOp, correlationOp, monosemanticityOp, type TapRef } from './analyze.js';
+import { correlationDiffOp, correlationOp } from './correlation.js';
+import { monosemanticityOp } from './monosemanticity.js';
+import type { TapRef } from './tap.js';
 import type { MonosemanticityResult } from '../analysis/monosemanticity.js';
 import { ensureRecording, findRecording } from './record.js';
 import { resolveCheckpointDir } from './train.js';
@@ -24,9 +26,8 @@ import { ApiError } from '../api.js';
 const checkpointCache = new Map<string, { ck: LoadedCheckpoint; params?: Params }>();
 function cachedCheckpoint(project: Project, name: string): { ck: LoadedCheckpoint; params?: Params } {
   const dir = resolveCheckpointDir(project, name);
-  const known = project.store.checkpoints.get(name);
   const hit = checkpointCache.get(dir);
-  if (hit && (!known || known.hash === hit.ck.hash)) return hit;
+  if (hit && hit.ck.hash === checkpointWeightsHash(dir)) return hit;
   if (hit?.params) disposeParams(hit.params);
   const entry = { ck: loadCheckpoint(dir) };
   checkpointCache.set(dir, entry);
@@ -312,3 +313,10 @@ export async function correlationMatrix(
     ...(d ? { diffWith, diff: d.diff, meanAbsDiff: d.meanAbsDiff } : {}),
   };
 }
+
+/** The results of the neuron operations, as the contract (`api.ts`) declares them. */
+export type NeuronTable = Awaited<ReturnType<typeof neuronTable>>;
+export type NeuronPageView = Awaited<ReturnType<typeof neuronPage>>;
+export type NeuronLive = Awaited<ReturnType<typeof neuronLive>>;
+export type NeuronCounterparts = Awaited<ReturnType<typeof neuronCounterparts>>;
+export type CorrelationMatrixView = Awaited<ReturnType<typeof correlationMatrix>>;

@@ -3,15 +3,15 @@
  * checkpoint's taps over it with {@link recordActivations}, reporting progress. Also `ensureRecording`,
  * which analyses use to record a tap on demand.
  */
-import { loadCheckpoint } from '../model/checkpoint.js';
+import { checkpointWeightsHash, loadCheckpoint } from '../model/checkpoint.js';
 import { expandTaps } from '../model/gpt.js';
 import { builtinProbeSet, DEFAULT_PROBE, probeSetFromText } from '../data/probe.js';
 import type { ProbeSet } from '../data/types.js';
 import { recordActivations, type RecordResult } from '../record/record.js';
 import type { RecordingInfo } from '../store/activations.js';
 import type { Project } from '../store/project.js';
-import type { ActivationDtype } from '../store/activations.js';
-import { initBackend, type BackendChoice } from '../backend/index.js';
+import { initBackend } from '../backend/index.js';
+import { parseInput, type OpParsed } from '../api.js';
 import { resolveCheckpointDir } from './train.js';
 import { CancelledError, type Reporter } from './progress.js';
 
@@ -36,20 +36,10 @@ export function resolveProbe(
   return probeSetFromText(probe, ck.tokenizer, { nCtx: ck.config.nCtx, labels });
 }
 
-export interface RecordRequest {
-  checkpoint: string;
-  probe: string;
-  taps: string;
-  dtype?: ActivationDtype;
-  batchSize?: number;
-  labels?: string;
-  backend?: BackendChoice;
-}
-
 /** Records the taps of a checkpoint (resumable, idempotent). */
 export async function recordOp(
   project: Project,
-  req: RecordRequest,
+  req: OpParsed<'record'>,
   reporter: Reporter,
   signal?: AbortSignal,
 ): Promise<RecordResult> {
@@ -108,26 +98,41 @@ function builtinProbeHash(nCtx: number): string {
 }
 
 /**
- * The complete recording of a tap, found from the store alone (no checkpoint or probe file is read): the
- * checkpoint's registered hash, the built-in probe's hash or a stored probe hash. Undefined when it is not
- * recorded yet, or the probe is a file (then {@link ensureRecording} resolves it).
+ * The hash of a probe set for a checkpoint: the built-in probe's hash for its context length, a stored
+ * probe's hash as given, or (`resolveFiles`) the hash of a text or JSONL file read with its tokenizer.
+ * Undefined when the checkpoint is not registered, or the probe is a file and `resolveFiles` is off.
+ */
+export function probeHashOf(
+  project: Project,
+  probe: string,
+  checkpoint: string,
+  resolveFiles = false,
+): string | undefined {
+  if (/^[0-9a-f]{16,64}$/.test(probe)) return probe;
+  if (probe === 'builtin') {
+    const nCtx = (project.store.checkpoints.get(checkpoint)?.config as { nCtx?: number } | undefined)?.nCtx;
+    return nCtx ? builtinProbeHash(nCtx) : undefined;
+  }
+  return resolveFiles
+    ? resolveProbe(project, probe, resolveCheckpointDir(project, checkpoint)).hash
+    : undefined;
+}
+
+/**
+ * The complete recording of a tap from the checkpoint's current weights, found from the store and the
+ * weights' content hash (re-read only when the file changed). Undefined when it is not recorded yet, the
+ * weights changed since, or the probe is a file (then {@link ensureRecording} resolves it).
  */
 export function findRecording(
   project: Project,
   ref: { checkpoint: string; tap: string; probe?: string },
 ): RecordingInfo | undefined {
   const ck = project.store.checkpoints.get(ref.checkpoint);
-  if (!ck) return undefined;
-  const probe = ref.probe ?? 'builtin';
-  let probeHash: string | undefined;
-  if (probe === 'builtin') {
-    const nCtx = (ck.config as { nCtx?: number }).nCtx;
-    if (!nCtx) return undefined;
-    probeHash = builtinProbeHash(nCtx);
-  } else if (/^[0-9a-f]{16,64}$/.test(probe)) probeHash = probe;
-  else return undefined;
+  const probeHash = probeHashOf(project, ref.probe ?? 'builtin', ref.checkpoint);
+  if (!ck || !probeHash) return undefined;
   const rec = project.store.activations.find({ checkpoint: ref.checkpoint, tap: ref.tap, probeHash });
-  return rec && rec.status === 'complete' && rec.checkpointHash === ck.hash ? rec : undefined;
+  if (!rec || rec.status !== 'complete') return undefined;
+  return rec.checkpointHash === checkpointWeightsHash(ck.dir) ? rec : undefined;
 }
 
 /** The complete recording of a checkpoint's tap over a probe (recording it first if needed). */
@@ -150,7 +155,7 @@ export async function ensureRecording(
   if (rec && rec.status === 'complete' && rec.checkpointHash === ck.hash) return rec;
   await recordOp(
     project,
-    { checkpoint: ref.checkpoint, probe: ref.probe ?? 'builtin', taps: ref.tap },
+    parseInput('record', { checkpoint: ref.checkpoint, probe: ref.probe, taps: ref.tap }),
     reporter,
     signal,
   );

@@ -9,7 +9,9 @@
 import { benjaminiHochberg } from '../analysis/nulls.js';
 import type { Project } from '../store/project.js';
 import type { BackendChoice } from '../backend/index.js';
-import { matchOp, saeTrainOp, type TapRef } from './analyze.js';
+import { matchOp } from './match.js';
+import { saeTrainOp } from './sae.js';
+import { MATCH_R_THRESHOLD, parseInput, type TapRef } from '../api.js';
 import { recordOp } from './record.js';
 import { trainOp, type TrainRequest } from './train.js';
 import { demoPlan } from './demo.js';
@@ -90,7 +92,7 @@ export async function universalityOp(
     const taps = Array.from({ length: n }, (_, i) => `blocks.${i}.resid_post`);
     await recordOp(
       project,
-      { checkpoint: req.name, probe: 'builtin', taps: taps.join(',') },
+      parseInput('record', { checkpoint: req.name, probe: 'builtin', taps: taps.join(',') }),
       reporter,
       signal,
     );
@@ -98,11 +100,11 @@ export async function universalityOp(
     for (const tap of taps) {
       throwIfCancelled(signal);
       const name = `${req.name}-${tap.replace(/\./g, '-')}`;
-      const ref: TapRef = { checkpoint: req.name, tap };
+      const ref: TapRef = { checkpoint: req.name, tap, probe: 'builtin' };
       reporter.message(`SAE ${name}: TopK, ${4 * dModel} latents, k 16`);
       const s = await saeTrainOp(
         project,
-        {
+        parseInput('sae.train', {
           name,
           ref,
           kind: 'topk',
@@ -111,7 +113,7 @@ export async function universalityOp(
           steps: o.quick ? 100 : 400,
           batchSize: 1024,
           seed: o.seed ?? 0,
-        },
+        }),
         reporter,
         signal,
       );
@@ -130,19 +132,25 @@ export async function universalityOp(
   for (let la = 0; la < layers(A); la++) {
     for (let lb = 0; lb < layers(B); lb++) {
       throwIfCancelled(signal);
-      const a: TapRef = { checkpoint: A, tap: `blocks.${la}.resid_post` };
-      const b: TapRef = { checkpoint: B, tap: `blocks.${lb}.resid_post` };
+      const a: TapRef = { checkpoint: A, tap: `blocks.${la}.resid_post`, probe: 'builtin' };
+      const b: TapRef = { checkpoint: B, tap: `blocks.${lb}.resid_post`, probe: 'builtin' };
       const saeA = saeOf.get(`${A}:${a.tap}`)!;
       const saeB = saeOf.get(`${B}:${b.tap}`)!;
       reporter.message(`match ${A} layer ${la} <-> ${B} layer ${lb}`);
-      const m = (
-        await matchOp(
-          project,
-          { a, b, saeA, saeB, options: { rule: 'many-to-1', rThreshold: 0.1 }, shuffles, seed: o.seed ?? 0 },
-          reporter,
-          signal,
-        )
-      ).result;
+      const m = await matchOp(
+        project,
+        parseInput('match', {
+          a,
+          b,
+          saeA,
+          saeB,
+          options: { rule: 'many-to-1', rThreshold: MATCH_R_THRESHOLD },
+          shuffles,
+          seed: o.seed ?? 0,
+        }),
+        reporter,
+        signal,
+      );
       const s = m.similarity;
       pairs.push({
         layerA: la,

@@ -233,10 +233,19 @@ export class ActivationsRepo {
 
   // ---- recordings -------------------------------------------------------------------------------------
 
-  /** A recording by id. */
+  /**
+   * A recording by id. A complete one is kept, and served again while its row is the same one: SQLite
+   * reuses the id of a deleted recording (a checkpoint registered with new weights drops its recordings).
+   */
   get(id: number): RecordingInfo | undefined {
     const cached = this.completeCache.get(id);
-    if (cached) return cached;
+    if (cached) {
+      const now = this.stmt('SELECT completed_at, checkpoint_hash FROM recordings WHERE id = ?').get(id) as
+        { completed_at: string | null; checkpoint_hash: string } | undefined;
+      if (now?.completed_at === cached.completedAt && now.checkpoint_hash === cached.checkpointHash)
+        return cached;
+      this.completeCache.delete(id);
+    }
     const r = this.stmt(`${RECORDING_SELECT} WHERE r.id = ?`).get(id) as RecordingRow | undefined;
     if (!r) return undefined;
     const info = toInfo(r);

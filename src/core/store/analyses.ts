@@ -93,6 +93,11 @@ export class AnalysesRepo {
     return key;
   }
 
+  /** Deletes a stored result and its arrays; returns how many results were deleted (0 or 1). */
+  remove(key: string): number {
+    return this.ctx.write(() => this.ctx.db.prepare('DELETE FROM analyses WHERE key = ?').run(key).changes);
+  }
+
   /** Keys and kinds of the stored results, newest first. */
   list(kind?: string): { key: string; kind: string; inputs: Record<string, unknown>; createdAt: string }[] {
     const rows = (

@@ -14,6 +14,7 @@
 import { existsSync, openSync, readSync, closeSync, statSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { RunsRepo } from './runs.js';
 import { CheckpointsRepo } from './checkpoints.js';
@@ -252,6 +253,10 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     }
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -32768'); // 32 MiB page cache
+    // sha256(text) in hex, for migrations that compute analysis keys (see analyses.ts `analysisKey`).
+    db.function('sha256', { deterministic: true }, (text) =>
+      createHash('sha256').update(String(text)).digest('hex'),
+    );
     const ctx = makeContext(db, file, readonly);
     if (!readonly) migrate(ctx, latest);
     const schemaVersion = db.pragma('user_version', { simple: true }) as number;

@@ -27,7 +27,7 @@ import type {
   OpName,
   QueryOp,
 } from '../../core/api.js';
-import type { OpResult } from '../../core/service.js';
+import type { OpResult } from '../../core/api.js';
 import type { IpcReply, MonoscopeBridge, WireError } from '../../shared/ipc.js';
 import { decodeEnvelope, ENVELOPE_TYPE } from '../../shared/wire.js';
 

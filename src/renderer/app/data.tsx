@@ -20,7 +20,7 @@ import {
   type QueryOp,
 } from '../api/client.js';
 import type { OpInput } from '../../core/api.js';
-import type { OpResult } from '../../core/service.js';
+import type { OpResult } from '../../core/api.js';
 
 const ClientContext = createContext<MonoscopeClient | null>(null);
 

@@ -4,33 +4,16 @@
 // --figure compare|compare-heldout` draw the same specs.
 import type { FigureSpec } from '../figures/types.js';
 import type { ThemeName } from '../figures/theme.js';
-import type { CheckpointScore } from '../../core/ops/score.js';
+import type { CheckpointScore, CompareResult, CompareRow } from '../../core/api.js';
 
-/** One row of the comparison: a checkpoint at a tap (the shape of `CompareRow` in src/core/ops/compare.ts). */
-export interface CompareRowLike {
-  checkpoint: string;
-  stage: string;
-  tap: string;
-  layer: number;
-  [metric: string]: string | number;
-}
-
-/** A checkpoint's held-out scores, as the `compare` operation stores them. */
-export type ScoreLike = CheckpointScore;
-
-export interface CompareResultLike {
-  base: string;
-  taps: string[];
-  rows: CompareRowLike[];
-  scores: ScoreLike[];
-  task: string;
-  /** The DPO beta of the held-out rewards. */
-  beta: number;
-}
+/** The numeric per-layer fields of a comparison row. */
+export type CompareMetricKey = {
+  [K in keyof CompareRow]: CompareRow[K] extends number ? K : never;
+}[keyof CompareRow];
 
 /** A per-layer metric of the comparison: its field, label, what it is, and whether it is a share of 1. */
 export interface CompareMetric {
-  key: string;
+  key: CompareMetricKey;
   label: string;
   what: string;
   percent?: boolean;
@@ -101,7 +84,12 @@ export const COMPARE_METRICS: CompareMetric[] = [
 ];
 
 /** The held-out measures of `compare` (per checkpoint, built-in tasks only). */
-export const HELD_OUT_MEASURES: { key: keyof ScoreLike; label: string; what: string; percent?: boolean }[] = [
+export const HELD_OUT_MEASURES: {
+  key: keyof CheckpointScore;
+  label: string;
+  what: string;
+  percent?: boolean;
+}[] = [
   {
     key: 'rewardAccuracy',
     label: 'reward accuracy',
@@ -135,10 +123,7 @@ export interface CompareSettings {
 }
 
 /** Caption fields of a comparison: checkpoints, base, task, probe hash, β and SVCCA mode. */
-export function compareCaption(
-  r: CompareResultLike,
-  s: CompareSettings = {},
-): Record<string, string | number> {
+export function compareCaption(r: CompareResult, s: CompareSettings = {}): Record<string, string | number> {
   const checkpoints = [...new Set(r.rows.map((x) => x.checkpoint))];
   return {
     checkpoints: checkpoints.join(', '),
@@ -160,7 +145,7 @@ export interface CompareFigureOptions {
 }
 
 /** The checkpoints of a comparison in the order they were compared (base first). */
-export function compareCheckpoints(r: CompareResultLike): { name: string; stage: string }[] {
+export function compareCheckpoints(r: CompareResult): { name: string; stage: string }[] {
   const seen = new Map<string, string>();
   for (const row of r.rows) if (!seen.has(row.checkpoint)) seen.set(row.checkpoint, row.stage);
   for (const s of r.scores) if (!seen.has(s.checkpoint)) seen.set(s.checkpoint, s.stage);
@@ -187,7 +172,7 @@ function stageOf(checkpoints: { stage: string }[], i: number): string | undefine
  * their stage colours. Throws naming the metric when it is unknown.
  */
 export function compareMetricSpec(
-  r: CompareResultLike,
+  r: CompareResult,
   metric: string,
   o: CompareFigureOptions = {},
 ): FigureSpec {
@@ -202,8 +187,7 @@ export function compareMetricSpec(
     stage: stageOf(checkpoints, i),
     values: r.taps.map((tap) => {
       const row = r.rows.find((x) => x.checkpoint === c.name && x.tap === tap);
-      const v = row?.[metric];
-      return typeof v === 'number' ? v : NaN;
+      return row ? row[m.key] : NaN;
     }),
   }));
   const kind = new Set(r.taps.map((t) => t.split('.').slice(2).join('.')));
@@ -229,7 +213,7 @@ export function compareMetricSpec(
  * one bar per checkpoint in its stage colour, as small multiples under one caption. Throws when the
  * comparison has no held-out scores (task `none`, or models outside the built-in world).
  */
-export function heldOutSpec(r: CompareResultLike, o: CompareFigureOptions = {}): FigureSpec {
+export function heldOutSpec(r: CompareResult, o: CompareFigureOptions = {}): FigureSpec {
   if (r.scores.length === 0) {
     throw new Error(
       `compare: no held-out scores in this comparison (task '${r.task}'); they exist for models of the built-in world with a task`,

@@ -1,5 +1,5 @@
 // Which checkpoints the Compare view starts with, and the probe set a comparison was computed on.
-import type { CompareResultLike } from './compare.js';
+import type { CompareResult } from '../../core/api.js';
 
 /**
  * The default comparison: `base`, `dpo` and `decpo` when they exist (in that order), else the base-stage
@@ -15,7 +15,7 @@ export function defaultSelection(checkpoints: { name: string; stage: string }[])
 
 /** The probe hash of the recordings a comparison read (the one shared by its checkpoints and taps), if any. */
 export function compareProbe(
-  r: CompareResultLike,
+  r: CompareResult,
   recordings: { checkpoint: string; tap: string; probeHash: string }[],
 ): string | undefined {
   const names = new Set(r.rows.map((x) => x.checkpoint));

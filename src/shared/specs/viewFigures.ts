@@ -3,8 +3,7 @@
 // them without a browser. No DOM, no React: type imports only.
 import type { Bins, FigureSpec } from '../figures/types.js';
 import type { ThemeName } from '../figures/theme.js';
-import type { OpResult } from '../../core/service.js';
-import type { Histogram } from '../../core/analysis/histogram.js';
+import type { Histogram, OpResult } from '../../core/api.js';
 
 /** Size, theme, font and title overrides of an exported figure. */
 export interface SpecOptions {

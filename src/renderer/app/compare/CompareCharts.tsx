@@ -8,10 +8,10 @@ import {
   compareCaption,
   compareMetricSpec,
   heldOutSpec,
-  type CompareResultLike,
 } from '../../../shared/specs/compare.js';
+import type { CompareResult } from '../../../core/api.js';
 
-export function CompareCharts({ result, probe }: { result: CompareResultLike; probe?: string }) {
+export function CompareCharts({ result, probe }: { result: CompareResult; probe?: string }) {
   const caption = useMemo(() => compareCaption(result, { probe }), [result, probe]);
   const names = [...new Set(result.rows.map((r) => r.checkpoint))].join('-');
   return (

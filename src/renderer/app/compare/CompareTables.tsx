@@ -2,12 +2,8 @@
 // held-out scores, then one table per layer with a row per checkpoint.
 import type { ReactNode } from 'react';
 import { fmtNumber, fmtPercent } from '../components/format.js';
-import {
-  COMPARE_METRICS,
-  HELD_OUT_MEASURES,
-  tapLabels,
-  type CompareResultLike,
-} from '../../../shared/specs/compare.js';
+import { COMPARE_METRICS, HELD_OUT_MEASURES, tapLabels } from '../../../shared/specs/compare.js';
+import type { CompareResult } from '../../../core/api.js';
 
 /**
  * A scrollable table with a row per checkpoint and a column per measure (its header `headerOf` the measure,
@@ -62,7 +58,7 @@ function MeasuresTable<T extends { checkpoint: string }>({
   );
 }
 
-export function CompareTables({ result }: { result: CompareResultLike }) {
+export function CompareTables({ result }: { result: CompareResult }) {
   const labels = tapLabels(result.taps);
   return (
     <section className="panel" aria-labelledby="numbers-heading">

@@ -3,7 +3,7 @@
 // against the threshold, and SVCCA/RSA of the kept pairs with their permutation nulls.
 import { useState } from 'react';
 import type { OpInput } from '../../../core/api.js';
-import type { OpResult } from '../../../core/service.js';
+import type { OpResult } from '../../../core/api.js';
 import { matchAlignmentSpec, matchScatterSpec } from '../../../shared/specs/viewFigures.js';
 import { Figure } from '../components/Figure.js';
 import { NumberField } from '../components/NumberField.js';
@@ -137,7 +137,7 @@ export function MatchPanel({ checkpoints, recordings, saes, initial }: SidesPane
 }
 
 function MatchResultView({ result, input }: { result: OpResult<'match'>; input: MatchInput }) {
-  const thr = input.options?.rThreshold === undefined ? 0.1 : input.options.rThreshold;
+  const thr = result.rThreshold;
   const caption = {
     A: describe(input, 'a'),
     B: describe(input, 'b'),

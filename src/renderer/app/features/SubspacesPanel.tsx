@@ -1,7 +1,7 @@
 // Semantic subspaces (`subspaces` job, Lan et al. §4): per concept category, the features of A and B whose
 // top tokens belong to it, paired within the category, and SVCCA and RSA of the pairs against a null.
 import type { OpInput } from '../../../core/api.js';
-import type { OpResult } from '../../../core/service.js';
+import type { OpResult } from '../../../core/api.js';
 import { formatPValue } from '../../../shared/figures/index.js';
 import { Figure } from '../components/Figure.js';
 import { subspacesSpec } from '../../../shared/specs/viewFigures.js';

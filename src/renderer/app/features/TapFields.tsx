@@ -1,6 +1,6 @@
 // The A and B sides of a cross-checkpoint analysis: a checkpoint and tap each, optionally an SAE each.
 import { useState } from 'react';
-import type { OpResult } from '../../../core/service.js';
+import type { OpResult } from '../../../core/api.js';
 import { TapPicker, type TapValue } from '../neurons/TapPicker.js';
 import type { CheckpointInfo, RecordingInfo } from '../neurons/taps.js';
 

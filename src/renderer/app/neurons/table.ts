@@ -1,5 +1,5 @@
 // The neuron table's columns, filters and sort, as plain functions over the columns of `neurons.table`.
-import type { OpResult } from '../../../core/service.js';
+import type { OpResult } from '../../../core/api.js';
 import { dec3, num, pct } from './format.js';
 
 export type NeuronTableData = OpResult<'neurons.table'>;

@@ -1,6 +1,6 @@
 // Checkpoints, taps and recordings as the pickers see them: which taps a model has, and which of them have
 // a usable recording (complete, and made from the checkpoint's current weights).
-import type { OpResult } from '../../../core/service.js';
+import type { OpResult } from '../../../core/api.js';
 
 export type CheckpointInfo = OpResult<'checkpoints.list'>[number];
 export type RecordingInfo = OpResult<'recordings.list'>[number];

@@ -2,7 +2,7 @@
 import { useCallback, useState } from 'react';
 import type { JobOp } from '../../api/client.js';
 import type { OpInput } from '../../../core/api.js';
-import type { OpResult } from '../../../core/service.js';
+import type { OpResult } from '../../../core/api.js';
 import { useJobs, type JobView } from '../data.js';
 
 export interface JobRun<N extends JobOp> {

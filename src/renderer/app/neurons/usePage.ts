@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'react';
 import type { MonoscopeClient } from '../../api/client.js';
 import type { OpInput } from '../../../core/api.js';
-import type { OpResult } from '../../../core/service.js';
+import type { OpResult } from '../../../core/api.js';
 import { useClient } from '../data.js';
 
 export type NeuronPageData = OpResult<'neurons.page'>;

@@ -4,7 +4,7 @@ import { Empty, ErrorState, Loading } from '../components/States.js';
 import { SelectableTable, type Column } from '../components/SelectableTable.js';
 import { Time } from '../components/Time.js';
 import type { QueryState } from '../data.js';
-import type { OpResult } from '../../../core/service.js';
+import type { OpResult } from '../../../core/api.js';
 import { useState } from 'react';
 
 type Checkpoint = OpResult<'checkpoints.list'>[number];

@@ -12,8 +12,7 @@ import { CompareCharts } from '../compare/CompareCharts.js';
 import { CompareTables } from '../compare/CompareTables.js';
 import { CompareCurves } from '../compare/CompareCurves.js';
 import { compareProbe, defaultSelection } from '../../../shared/specs/compareSelection.js';
-import type { CompareResultLike } from '../../../shared/specs/compare.js';
-import type { OpInput } from '../../../core/api.js';
+import type { CompareResult, OpInput } from '../../../core/api.js';
 
 const view = VIEWS.find((v) => v.id === 'compare')!;
 const TASKS = ['toxicity', 'reframing', 'none'] as const;
@@ -44,8 +43,8 @@ export function CompareView() {
   useReloadOnJobEnd(cached.reload, ['compare']);
   const job = jobs.find((j) => j.op === 'compare' && JSON.stringify(j.input) === inputKey);
   const running = job?.status === 'running' ? job : undefined;
-  const result = (cached.data?.result ?? (job?.status === 'completed' ? job.result : undefined)) as
-    CompareResultLike | undefined;
+  const stored = cached.data?.kind === 'compare' ? cached.data.result : undefined;
+  const result = stored ?? (job?.status === 'completed' ? (job.result as CompareResult) : undefined);
   const probe = result ? compareProbe(result, recordings.data ?? []) : undefined;
   // The runs that wrote the compared checkpoints.
   const comparedRuns = (runs.data ?? []).filter((r) =>

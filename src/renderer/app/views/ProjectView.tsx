@@ -15,7 +15,7 @@ import { Glossary } from '../project/Glossary.js';
 import { trainJobOf, useListedJobs } from '../project/useRunSeries.js';
 import { isNoProject, NoProject } from '../project/NoProject.js';
 import type { OpInput } from '../../../core/api.js';
-import type { OpResult } from '../../../core/service.js';
+import type { OpResult } from '../../../core/api.js';
 
 const view = VIEWS.find((v) => v.id === 'project')!;
 

@@ -1,0 +1,125 @@
+/**
+ * Feature matching across checkpoints or models: features (or neurons) of A and B matched by activation
+ * correlation on the same tokens with Lan et al.'s filters, then the kept pairs scored with SVCCA and RSA.
+ */
+import {
+  matchByActivationCorrelation,
+  pairedSimilarity,
+  takeRows,
+  type MatchResult,
+} from '../analysis/index.js';
+import type { OpParsed } from '../api.js';
+import type { Project } from '../store/project.js';
+import { cached, cancellable, tapKey, usableRows, type TapKey } from './tap.js';
+import { featureActs, transposeCols } from './features.js';
+import { nullHistogram, RSA_LABEL, similarityResult, type SimilarityResult } from './similarity.js';
+import type { Histogram } from '../analysis/histogram.js';
+import { silentReporter, type Reporter } from './progress.js';
+
+/** A stored match: the matching, and (with shuffles and at least 3 pairs) the pairs' SVCCA and RSA. */
+export interface MatchAnalysis extends MatchResult {
+  similarity?: { svcca: SimilarityResult; rsa: SimilarityResult };
+}
+
+/** What the `match` operation returns: the analysis, its null distributions, and whether it was stored. */
+export type MatchOpResult = MatchAnalysis & {
+  svccaNull: Float32Array | null;
+  rsaNull: Float32Array | null;
+  svccaNullHistogram: Histogram | null;
+  rsaNullHistogram: Histogram | null;
+  reused: boolean;
+};
+
+/** The stored key of a match: both sides by content (tap, SAE weights) and the options with their defaults. */
+export function matchKey(
+  req: OpParsed<'match'>,
+  a: { tap: TapKey; saeHash?: string },
+  b: { tap: TapKey; saeHash?: string },
+) {
+  return {
+    a: a.tap,
+    b: b.tap,
+    saeA: a.saeHash,
+    saeB: b.saeHash,
+    options: req.options,
+    shuffles: req.shuffles,
+    seed: req.seed,
+  };
+}
+
+/**
+ * Matches features (or neurons) of A and B by activation correlation on the same tokens with Lan et al.'s
+ * filters, then (with `shuffles`) scores the kept pairs with SVCCA and RSA on their decoder rows (SAEs) or
+ * activation columns (neurons), against a permutation null.
+ */
+export async function matchOp(
+  project: Project,
+  req: OpParsed<'match'>,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+): Promise<MatchOpResult> {
+  const fa = await featureActs(project, req.a, req.saeA, reporter, signal);
+  const fb = await featureActs(project, req.b, req.saeB, reporter, signal);
+  if (fa.t.rec.probeHash !== fb.t.rec.probeHash)
+    throw new Error('both sides must be recorded over the same probe set');
+  const { tokenFilters, ...options } = req.options;
+  const { shuffles, seed } = req;
+  const inputs = matchKey(
+    req,
+    { tap: tapKey(fa.t.rec), saeHash: fa.saeHash },
+    { tap: tapKey(fb.t.rec), saeHash: fb.saeHash },
+  );
+  const r = await cached<MatchAnalysis>(project, 'match', inputs, async () => {
+    const tokens = Array.from(fa.t.ids, (id) => fa.t.tokenizer.tokenString(id));
+    const m = matchByActivationCorrelation(fa.acts, fb.acts, {
+      ...options,
+      ...(tokenFilters ? { tokens } : { junkTokens: null, sharedToken: false }),
+      tokenIds: fa.t.ids,
+      specialIds: fa.t.specialIds,
+    });
+    if (shuffles === 0 || m.pairs.length < 3) return { result: m };
+    const ia = Int32Array.from(m.pairs.map((p) => p.a));
+    const ib = Int32Array.from(m.pairs.map((p) => p.b));
+    // Paired representations: decoder rows (SAE features) or activation columns over tokens (neurons).
+    const repA = fa.rep ? takeRows(fa.rep, ia) : transposeCols(fa.acts, ia, usableRows(fa.t, 2000, seed));
+    const repB = fb.rep ? takeRows(fb.rep, ib) : transposeCols(fb.acts, ib, usableRows(fa.t, 2000, seed));
+    reporter.message(`scoring ${m.pairs.length} matched pairs with SVCCA and RSA (${shuffles} shuffles)`);
+    const ps = await cancellable(signal, () => pairedSimilarity(repA, repB, { shuffles, seed, signal }));
+    const { svcca, rsa } = ps;
+    const svccaScore = {
+      measure: 'svcca' as const,
+      mode: svcca.mode,
+      label: svcca.label,
+      score: svcca.score,
+    };
+    return {
+      result: {
+        ...m,
+        similarity: {
+          svcca: similarityResult(
+            { ...svccaScore, n: svcca.n, kA: svcca.kA, kB: svcca.kB, warnings: svcca.warnings },
+            svcca.null,
+            shuffles,
+          ),
+          rsa: similarityResult(
+            { measure: 'rsa', label: RSA_LABEL, score: rsa.score, n: rsa.n, warnings: [] },
+            rsa.null,
+            shuffles,
+          ),
+        },
+      },
+      blobs: {
+        ...(svcca.null ? { svccaNull: Float32Array.from(svcca.null.null) } : {}),
+        ...(rsa.null ? { rsaNull: Float32Array.from(rsa.null.null) } : {}),
+      },
+    };
+  });
+  return {
+    ...r.result,
+    svccaNull: r.blobs.svccaNull ?? null,
+    rsaNull: r.blobs.rsaNull ?? null,
+    svccaNullHistogram: nullHistogram(r.blobs.svccaNull),
+    rsaNullHistogram: nullHistogram(r.blobs.rsaNull),
+    reused: r.reused,
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * Sparse autoencoders on a tap: training one under a name (`DIR/saes/NAME`), the record of each, and the
+ * content identity of its weights. The record of an SAE is found by its name; what is computed from an SAE
+ * (matches, subspaces) is keyed by its weights hash, so retraining it never serves an old result.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng } from '../model/rng.js';
+import {
+  trainSae,
+  evaluateSae,
+  saveSae,
+  resolveSaeConfig,
+  takeRows,
+  type SaeKind,
+  type SaeMetrics,
+} from '../analysis/index.js';
+import { canonicalJson } from '../store/analyses.js';
+import { ApiError, type OpParsed, type TapRef } from '../api.js';
+import type { Project } from '../store/project.js';
+import { loadTap, tapKey, usableRows, type TapKey } from './tap.js';
+import { silentReporter, type Reporter } from './progress.js';
+
+/** The training settings of an SAE with every default applied (what makes two SAEs the same model). */
+export interface SaeSettings {
+  kind: SaeKind;
+  latents: number;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  /** TopK only. */
+  k?: number;
+  /** ReLU+L1 only. */
+  l1?: number;
+}
+
+export interface SaeRecord {
+  name: string;
+  dir: string;
+  ref: TapRef;
+  kind: SaeKind;
+  dIn: number;
+  dSae: number;
+  /** The tap it was trained on, by content. */
+  source: TapKey;
+  settings: SaeSettings;
+  /**
+   * sha256 of its saved files (weights and config): what analyses of this SAE are keyed by. Absent only for
+   * an SAE recorded before weights hashes whose files are gone.
+   */
+  weightsHash?: string;
+  metrics: SaeMetrics;
+  /** Training loss every 10 steps. */
+  curve: { step: number; loss: number; mse: number; deadLatents: number }[];
+  seconds: number;
+  tokensPerS: number;
+}
+
+/** The SAE record's key in the store: one record per name. */
+const recordKey = (name: string) => ({ name });
+
+/** sha256 (hex) of an SAE's saved files: the weights, then the config (its input scale is part of the model). */
+export function saeWeightsHash(dir: string): string {
+  const h = createHash('sha256');
+  for (const f of ['sae_weights.safetensors', 'cfg.json']) h.update(readFileSync(join(dir, f)));
+  return h.digest('hex');
+}
+
+/** The settings of a training request over a tap of `dIn` columns, defaults applied. */
+export function saeSettings(req: OpParsed<'sae.train'>, dIn: number): SaeSettings {
+  const c = resolveSaeConfig({
+    kind: req.kind,
+    dIn,
+    dSae: req.latents,
+    k: req.k,
+    l1Coefficient: req.l1,
+    steps: req.steps,
+    batchSize: req.batchSize,
+    lr: req.lr,
+    seed: req.seed,
+  });
+  const common = {
+    kind: c.kind,
+    latents: c.dSae,
+    steps: c.steps,
+    batchSize: c.batchSize,
+    lr: c.lr,
+    seed: c.seed,
+  };
+  return c.kind === 'topk' ? { ...common, k: c.k } : { ...common, l1: c.l1Coefficient };
+}
+
+/** The SAE named `name`, or undefined. A record from before weights hashes gets its hash from its files. */
+export function getSae(project: Project, name: string): SaeRecord | undefined {
+  const r = project.store.analyses.get<SaeRecord>('sae', recordKey(name))?.result;
+  if (!r) return undefined;
+  if (!r.weightsHash && existsSync(join(r.dir, 'cfg.json')))
+    return { ...r, weightsHash: saeWeightsHash(r.dir) };
+  return r;
+}
+
+/** The SAEs of the project, newest first. */
+export function listSaes(project: Project): SaeRecord[] {
+  return project.store.analyses
+    .list('sae')
+    .map((a) => getSae(project, String(a.inputs.name)))
+    .filter((r): r is SaeRecord => !!r);
+}
+
+/** The SAE named `name`; fails when there is none. */
+export function findSae(project: Project, name: string): SaeRecord {
+  const r = getSae(project, name);
+  if (!r)
+    throw new ApiError(
+      'not-found',
+      `no SAE named '${name}' in ${project.dir} (train one with \`monoscope analyze sae\`)`,
+    );
+  return r;
+}
+
+/** Deletes what was computed from an SAE's weights (matches and subspaces that name its weights hash). */
+function dropAnalysesOfSae(project: Project, weightsHash: string): number {
+  let n = 0;
+  for (const kind of ['match', 'subspaces']) {
+    for (const a of project.store.analyses.list(kind)) {
+      if (a.inputs.saeA === weightsHash || a.inputs.saeB === weightsHash)
+        n += project.store.analyses.remove(a.key);
+    }
+  }
+  return n;
+}
+
+/**
+ * Trains an SAE on a tap (held-out 10% of the non-special tokens for its metrics), saves it under
+ * `DIR/saes/NAME`. The same name with the same settings on the same tap returns the existing SAE; the same
+ * name with other settings is refused unless `overwrite`, which also drops what was computed from the old
+ * weights.
+ */
+export async function saeTrainOp(
+  project: Project,
+  req: OpParsed<'sae.train'>,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+): Promise<SaeRecord> {
+  const t = await loadTap(project, req.ref, reporter, signal);
+  const source = tapKey(t.rec);
+  const settings = saeSettings(req, t.x.cols);
+  const dir = join(project.saesDir, req.name);
+  const old = getSae(project, req.name);
+  if (old) {
+    const same =
+      canonicalJson({ source, settings }) === canonicalJson({ source: old.source, settings: old.settings });
+    const intact = existsSync(join(dir, 'cfg.json')) && saeWeightsHash(dir) === old.weightsHash;
+    if (same && intact) return old;
+    if (!same && !req.overwrite)
+      throw new ApiError(
+        'conflict',
+        `an SAE named '${req.name}' exists, trained with other settings or on other activations; pick another name, or overwrite it (--overwrite) to replace it and drop what was computed from it`,
+      );
+    if (old.weightsHash) dropAnalysesOfSae(project, old.weightsHash);
+  }
+  const rows = usableRows(t, undefined, settings.seed);
+  const order = new Rng(settings.seed).shuffle(Array.from(rows));
+  const nEval = Math.max(1, Math.floor(order.length / 10));
+  const evalRows = Int32Array.from(order.slice(0, nEval).sort((a, b) => a - b));
+  const trainRows = Int32Array.from(order.slice(nEval).sort((a, b) => a - b));
+  const steps = settings.steps;
+  const started = performance.now();
+  const { sae, log } = trainSae(
+    takeRows(t.x, trainRows),
+    {
+      kind: settings.kind,
+      dIn: t.x.cols,
+      dSae: settings.latents,
+      k: settings.k,
+      l1Coefficient: settings.l1,
+      steps,
+      batchSize: settings.batchSize,
+      lr: settings.lr,
+      seed: settings.seed,
+    },
+    (s) => {
+      if (s.step % 10 === 0 || s.step === steps)
+        reporter.progress({
+          phase: `sae ${req.name}`,
+          done: s.step,
+          total: steps,
+          unit: 'step',
+          metrics: { loss: s.loss, mse: s.mse },
+        });
+    },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const metrics = evaluateSae(sae, takeRows(t.x, evalRows));
+  mkdirSync(project.saesDir, { recursive: true });
+  saveSae(dir, sae, {
+    tap: req.ref.tap,
+    checkpoint: req.ref.checkpoint,
+    checkpointHash: t.rec.checkpointHash,
+    probeHash: t.rec.probeHash,
+  });
+  const record: SaeRecord = {
+    name: req.name,
+    dir,
+    ref: req.ref,
+    kind: settings.kind,
+    dIn: t.x.cols,
+    dSae: settings.latents,
+    source,
+    settings,
+    weightsHash: saeWeightsHash(dir),
+    metrics,
+    curve: log
+      .filter((s) => s.step % 10 === 0 || s.step === steps)
+      .map((s) => ({ step: s.step, loss: s.loss, mse: s.mse, deadLatents: s.deadLatents })),
+    seconds,
+    tokensPerS: (steps * settings.batchSize) / seconds,
+  };
+  project.store.analyses.put('sae', recordKey(req.name), record);
+  return record;
+}

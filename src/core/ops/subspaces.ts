@@ -1,0 +1,91 @@
+/**
+ * Semantic subspaces by concept category: features of each category on each side (by their top tokens),
+ * paired within the category, scored with SVCCA and RSA against a null.
+ */
+import { semanticSubspaceSimilarity, type PermutationNull, type SubspaceResult } from '../analysis/index.js';
+import type { Tokenizer } from '../model/tokenizer.js';
+import type { OpParsed } from '../api.js';
+import type { Project } from '../store/project.js';
+import { cached, cancellable, tapKey, usableRows, type TapKey } from './tap.js';
+import { featureActs, transposeCols } from './features.js';
+import { silentReporter, type Reporter } from './progress.js';
+
+export interface SubspacesResult {
+  categories: SubspaceResult[];
+}
+
+/** The stored key of a subspaces analysis: both sides by content (tap, SAE weights) and the options. */
+export function subspacesKey(
+  req: OpParsed<'subspaces'>,
+  a: { tap: TapKey; saeHash?: string },
+  b: { tap: TapKey; saeHash?: string },
+) {
+  return {
+    a: a.tap,
+    b: b.tap,
+    saeA: a.saeHash,
+    saeB: b.saeHash,
+    categories: 'default',
+    shuffles: req.shuffles,
+    seed: req.seed,
+  };
+}
+
+/**
+ * Semantic subspaces (see the module comment). Categories: the world's concepts (words from the concept
+ * lexicon) for word-level models, Lan et al.'s lists otherwise.
+ */
+export async function subspacesOp(
+  project: Project,
+  req: OpParsed<'subspaces'>,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+): Promise<SubspacesResult> {
+  const fa = await featureActs(project, req.a, req.saeA, reporter, signal);
+  const fb = await featureActs(project, req.b, req.saeB, reporter, signal);
+  const { shuffles, seed } = req;
+  const inputs = subspacesKey(
+    req,
+    { tap: tapKey(fa.t.rec), saeHash: fa.saeHash },
+    { tap: tapKey(fb.t.rec), saeHash: fb.saeHash },
+  );
+  const r = await cached<SubspacesResult>(project, 'subspaces', inputs, async () => {
+    const tokens = Array.from(fa.t.ids, (id) => fa.t.tokenizer.tokenString(id));
+    const categories = await defaultCategories(fa.t.tokenizer);
+    const rowsForRep = usableRows(fa.t, 2000, seed);
+    const allColumns = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+    const repA = fa.rep ?? transposeCols(fa.acts, allColumns(fa.acts.cols), rowsForRep);
+    const repB = fb.rep ?? transposeCols(fb.acts, allColumns(fb.acts.cols), rowsForRep);
+    const result = await cancellable(signal, () =>
+      semanticSubspaceSimilarity({
+        actsA: fa.acts,
+        actsB: fb.acts,
+        tokens,
+        repA,
+        repB,
+        sequenceIds: fa.t.seqOf,
+        categories,
+        similarity: { shuffles, seed, signal },
+      }),
+    );
+    return { result: { categories: result.map((c) => stripNull(c)) } };
+  });
+  return r.result;
+}
+
+/** Null distributions are large; keep their summaries in the JSON result. */
+function stripNull(c: SubspaceResult): SubspaceResult {
+  if (!c.similarity) return c;
+  const s = c.similarity;
+  const strip = <T extends { null?: PermutationNull }>(x: T): T =>
+    x.null ? { ...x, null: { ...x.null, null: Array.from(x.null.null) as unknown as Float64Array } } : x;
+  return { ...c, similarity: { svcca: strip(s.svcca), rsa: strip(s.rsa) } };
+}
+
+async function defaultCategories(tokenizer: Tokenizer): Promise<Record<string, string[]> | undefined> {
+  if (tokenizer.kind !== 'word-level') return undefined;
+  const { worldWordSenses } = await import('../data/world.js');
+  const out: Record<string, string[]> = {};
+  for (const [word, senses] of worldWordSenses()) for (const c of senses) (out[c] ??= []).push(word);
+  return out;
+}
