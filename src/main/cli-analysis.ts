@@ -30,8 +30,9 @@ async function withProject<T>(
   dir: string,
   json: boolean | undefined,
   fn: (p: Project, r: ReturnType<typeof terminalReporter>, signal: AbortSignal) => Promise<T>,
+  create = false,
 ): Promise<T> {
-  const project = openProject(projectDir(dir));
+  const project = openProject(projectDir(dir), { create });
   const reporter = terminalReporter(
     json ? { json: true, stream: process.stderr } : { stream: process.stderr },
   );
@@ -148,21 +149,25 @@ export function registerAnalysisCommands(p: Command): void {
         json?: boolean;
         backend: 'auto';
       }) => {
-        const r = await withProject(o.project, o.json, (project, reporter, signal) =>
-          recordOp(
-            project,
-            {
-              checkpoint: o.checkpoint,
-              probe: o.probe,
-              labels: o.labels,
-              taps: o.taps,
-              dtype: o.dtype,
-              batchSize: o.batchSize,
-              backend: o.backend,
-            },
-            reporter,
-            signal,
-          ),
+        const r = await withProject(
+          o.project,
+          o.json,
+          (project, reporter, signal) =>
+            recordOp(
+              project,
+              {
+                checkpoint: o.checkpoint,
+                probe: o.probe,
+                labels: o.labels,
+                taps: o.taps,
+                dtype: o.dtype,
+                batchSize: o.batchSize,
+                backend: o.backend,
+              },
+              reporter,
+              signal,
+            ),
+          true,
         );
         if (o.json) return printJson(r);
         console.log(

@@ -70,7 +70,7 @@ export function registerProjectCommands(p: Command): void {
         json?: boolean;
         backend: string;
       }) => {
-        const project = openProject(projectDir(o.project));
+        const project = openProject(projectDir(o.project), { create: true });
         const reporter = terminalReporter(o.json ? { json: true, stream: process.stderr } : {});
         try {
           const started = Date.now();
@@ -203,7 +203,7 @@ export function registerProjectCommands(p: Command): void {
         ),
         ...(Object.keys(model).length ? { model } : {}),
       });
-      const project = openProject(projectDir(o.project as string));
+      const project = openProject(projectDir(o.project as string), { create: true });
       const reporter = terminalReporter(o.json ? { json: true, stream: process.stderr } : {});
       try {
         const r = await withCancel((signal) => trainOp(project, req, reporter, signal));

@@ -149,7 +149,7 @@ async function openProject(dir: string): Promise<void> {
     if (response === 0) return;
   }
   await closeEngine();
-  engine = new EngineHost(dir, nativeBinding);
+  engine = new EngineHost(dir, nativeBinding, true); // the app's Open Project also makes new projects
   engine.on('job', (e: JobEvent) => {
     if (win && !win.isDestroyed()) win.webContents.send(CHANNELS.jobEvent, e);
   });

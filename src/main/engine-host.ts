@@ -42,9 +42,9 @@ class WorkerClient {
   /** Why the worker is gone (it failed to start, crashed or was ended); later calls fail with it. */
   private dead: Error | null = null;
 
-  constructor(projectDir: string, nativeBinding?: string) {
+  constructor(projectDir: string, nativeBinding?: string, create = false) {
     this.worker = new Worker(new URL('./engine-worker.js', import.meta.url), {
-      workerData: { projectDir, nativeBinding },
+      workerData: { projectDir, nativeBinding, create },
     });
     this.worker.on('message', (m: WorkerReply) => {
       const p = this.pending.get(m.id);
@@ -97,12 +97,14 @@ export class EngineHost extends EventEmitter {
   private readonly jobs = new Map<string, { info: JobInfo; client: WorkerClient; callId: number }>();
   private readonly finished: JobInfo[] = [];
 
+  /** `create`: a missing project folder or store becomes a new project (else the workers refuse it). */
   constructor(
     readonly projectDir: string,
     private readonly nativeBinding?: string,
+    private readonly create = false,
   ) {
     super();
-    this.queries = new WorkerClient(projectDir, nativeBinding);
+    this.queries = new WorkerClient(projectDir, nativeBinding, create);
   }
 
   /** Runs a query in the query worker. Input is validated here first, so bad input never reaches a worker. */
@@ -128,7 +130,7 @@ export class EngineHost extends EventEmitter {
       status: 'running',
       startedAt: new Date().toISOString(),
     };
-    const client = new WorkerClient(this.projectDir, this.nativeBinding);
+    const client = new WorkerClient(this.projectDir, this.nativeBinding, this.create);
     const { id: callId, done } = client.call(op, input, (event) => {
       if (event.kind === 'progress') info.progress = event;
       this.emit('job', { jobId: info.id, op: name, type: 'event', event } satisfies JobEvent);

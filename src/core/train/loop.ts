@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs
 import { join } from 'node:path';
 import { disposeParams, paramsFromArrays, toNamedArrays, type GPTConfig } from '../model/gpt.js';
 import { Rng } from '../model/rng.js';
-import { readSafetensors, writeFileAtomic, writeSafetensors, type NamedArray } from '../model/safetensors.js';
+import { readSafetensors, writeSafetensors, type NamedArray } from '../model/safetensors.js';
+import { writeAtomic } from '../store/files.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import type { Tokenizer } from '../model/tokenizer.js';
 import type { TokenizedPair } from '../data/types.js';
@@ -310,7 +311,7 @@ async function saveState(stepper: Stepper, runDir: string, step: number, hash: s
   writeSafetensors(join(tmp, 'model.safetensors'), await toNamedArrays(stepper.params));
   const opt = await stepper.optimizer.state();
   writeSafetensors(join(tmp, 'optimizer.safetensors'), opt.arrays, { t: String(opt.t) });
-  writeFileAtomic(
+  writeAtomic(
     join(tmp, 'state.json'),
     JSON.stringify({ step, specHash: hash, savedAt: new Date().toISOString() }),
   );
@@ -365,7 +366,7 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
   }
   mkdirSync(io.runDir, { recursive: true });
   const hash = specHash(spec, dataKey(data), model.refHash);
-  writeFileAtomic(
+  writeAtomic(
     join(io.runDir, 'spec.json'),
     JSON.stringify({ spec, specHash: hash, model: model.config }, null, 2),
   );

@@ -167,7 +167,7 @@ describe('openStore', () => {
 
   it('opens a project folder with its sub-folders', () => {
     const dir = join(root, 'proj');
-    const p = openProject(dir);
+    const p = openProject(dir, { create: true });
     for (const sub of ['checkpoints', 'runs', 'saes', 'exports'])
       expect(existsSync(join(dir, sub))).toBe(true);
     expect(p.checkpointDir('dpo-1')).toBe(join(dir, 'checkpoints', 'dpo-1'));
