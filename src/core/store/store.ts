@@ -271,6 +271,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
   } catch (e) {
     throw new StoreError('corrupt', `${file}: cannot open the store: ${(e as Error).message}`);
   }
+  nameFileInErrors(db, file);
   try {
     if (!readonly) {
       db.pragma('journal_mode = WAL');
@@ -361,6 +362,49 @@ function makeContext(
       }
     },
   };
+}
+
+/**
+ * Makes the statements of `db` throw {@link translateSqliteError}'s errors, which name the store file, when
+ * running or iterating them fails (a page found corrupt while reading, a full disk).
+ */
+function nameFileInErrors(db: Database.Database, file: string): void {
+  const translated =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
+    (...args: A): R => {
+      try {
+        return fn(...args);
+      } catch (e) {
+        throw translateSqliteError(file, e);
+      }
+    };
+  const wrap = (stmt: Database.Statement): Database.Statement => {
+    const proxy: Database.Statement = new Proxy(stmt, {
+      get(target, key) {
+        const v = Reflect.get(target, key, target) as unknown;
+        if (typeof v !== 'function') return v;
+        return translated((...args: unknown[]) => {
+          const r = (v as (...a: unknown[]) => unknown).apply(target, args);
+          if (r === target) return proxy; // pluck(), raw(), bind(), ... chain
+          if (key === 'iterate') {
+            const it = r as IterableIterator<unknown>;
+            const iterator: IterableIterator<unknown> = {
+              next: translated(() => it.next()),
+              return: it.return?.bind(it),
+              [Symbol.iterator]: () => iterator,
+            };
+            return iterator;
+          }
+          return r;
+        });
+      },
+    });
+    return proxy;
+  };
+  const prepare = db.prepare.bind(db);
+  (db as { prepare: (sql: string) => Database.Statement }).prepare = translated((sql: string) =>
+    wrap(prepare(sql)),
+  );
 }
 
 /** Turns SQLite's full-disk, busy and corruption errors into {@link StoreError}s that say what to do. */
