@@ -75,8 +75,8 @@ describe('locks', () => {
   });
 });
 
-describe('two train calls of one name through the service', () => {
-  it('refuses the second as a conflict while the first trains to the end', async () => {
+describe('two writers of one thing through the service', () => {
+  it('refuses the second train of a name as a conflict while the first trains to the end, and so for a recording', async () => {
     const dir = join(root, 'service');
     const service = createService(openProject(dir, { create: true }));
     const input = (lr: number) => ({
@@ -103,6 +103,22 @@ describe('two train calls of one name through the service', () => {
     const run = service.project.store.runs.get('base')!;
     expect(run.status).toBe('completed');
     expect((run.config as { spec: { lr: number } }).spec.lr).toBe(0.001);
+
+    // Two recordings of one checkpoint over one probe set conflict too; an analysis that needs the
+    // recording waits for the writer instead, and reads what it stored.
+    const record = { checkpoint: 'base', taps: 'blocks.0.mlp.post', backend: 'wasm' };
+    const [r1, r2, table] = await Promise.allSettled([
+      service.call('record', record),
+      service.call('record', record),
+      service.call('neurons.table', { checkpoint: 'base', tap: 'blocks.0.mlp.post' }),
+    ]);
+    expect(r1.status).toBe('fulfilled');
+    expect((r2 as PromiseRejectedResult).reason).toMatchObject({
+      code: 'conflict',
+      message: expect.stringMatching(/^recording 'base\+[0-9a-f]+' is being written by process/),
+    });
+    expect(table.status, String((table as PromiseRejectedResult).reason)).toBe('fulfilled');
+    expect(service.project.store.activations.list({ checkpoint: 'base' })).toHaveLength(1);
     service.close();
   });
 });
