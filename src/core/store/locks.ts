@@ -9,7 +9,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { processAlive, writeAtomic } from './files.js';
+import { processAlive, sweepStaleTemps, writeAtomic } from './files.js';
 import { StoreError, nowIso } from './store.js';
 
 export type LockKind = 'run' | 'recording' | 'sae';
@@ -104,7 +104,7 @@ function acquire(projectDir: string, holder: LockHolder): { file: string; stale?
       if (!isStale(current)) {
         throw new StoreError(
           'locked',
-          `${holder.kind} '${holder.name}' is being written by process ${current!.pid} on ${current!.hostname} since ${current!.startedAt} (lock ${file}); wait for it to finish or stop it`,
+          `${holder.kind} '${holder.name}' is being written by process ${current!.pid} on ${current!.hostname} since ${current!.startedAt}; wait for it to finish or stop it (if no such process is writing it, remove ${file})`,
         );
       }
       if (removeStale(file, current)) stale = current ?? stale;
@@ -161,7 +161,10 @@ export async function lockReleased(
   }
 }
 
-/** Removes the stale locks of a project (their writers died) and returns their holders. */
+/**
+ * Removes the stale locks of a project (their writers died) and returns their holders; also removes what a
+ * writer killed while taking or taking over a lock left beside them.
+ */
 export function sweepStaleLocks(projectDir: string): LockHolder[] {
   let names: string[];
   try {
@@ -170,10 +173,13 @@ export function sweepStaleLocks(projectDir: string): LockHolder[] {
     return [];
   }
   const swept: LockHolder[] = [];
-  for (const n of names.filter((n) => n.endsWith('.lock'))) {
+  for (const n of names.filter((n) => !n.includes('.monoscope-tmp-'))) {
     const file = join(locksDir(projectDir), n);
     const h = readHolder(file);
-    if (h && isStale(h) && removeStale(file, h)) swept.push(h);
+    if (!h || !isStale(h)) continue;
+    if (!n.endsWith('.lock')) rmSync(file, { force: true });
+    else if (removeStale(file, h)) swept.push(h);
   }
+  sweepStaleTemps(locksDir(projectDir));
   return swept;
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,33 @@ describe('locks', () => {
     await expect(withLock(dir, 'run', 'a', async () => 0)).rejects.toMatchObject({ code: 'locked' });
     plantLock(dir, 'b', { pid: deadPid(), hostname: 'elsewhere' });
     await expect(withLock(dir, 'run', 'b', async () => 0)).rejects.toThrow(/on elsewhere/);
+  });
+});
+
+describe('opening a project', () => {
+  it('sweeps the locks of dead writers, marking their runs interrupted, and keeps live ones', () => {
+    const dir = join(root, 'sweep');
+    const p = openProject(dir, { create: true });
+    for (const id of ['killed', 'live', 'done'])
+      p.store.runs.create({ id, stage: 'dpo', config: {}, backend: {}, seed: 0 });
+    p.store.runs.setStatus('done', 'completed');
+    p.close();
+    const dead = deadPid();
+    plantLock(dir, 'killed', { pid: dead });
+    plantLock(dir, 'done', { pid: dead });
+    plantLock(dir, 'live', { pid: process.pid });
+    const leftover = readFileSync(join(dir, '.locks', 'run.killed.lock'));
+    writeFileSync(join(dir, '.locks', 'run.killed.lock.0123456789abcdef'), leftover); // killed while locking
+
+    const q = openProject(dir);
+    expect(q.store.runs.get('killed')).toMatchObject({
+      status: 'interrupted',
+      message: expect.stringContaining(`process ${dead} ended without finishing`),
+    });
+    expect(q.store.runs.get('done')!.status).toBe('completed');
+    expect(q.store.runs.get('live')!.status).toBe('running');
+    q.close();
+    expect(readdirSync(join(dir, '.locks'))).toEqual(['run.live.lock']);
   });
 });
 
