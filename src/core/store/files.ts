@@ -33,8 +33,17 @@ export interface PendingFile {
   write(fd: number): void;
 }
 
-/** `NAME.monoscope-tmp-PID-RANDOM`: the temporary name of a file being written by process PID. */
+/** `NAME.monoscope-tmp-PID-RANDOM`: the temporary name of a file or folder being written by process PID. */
 const TEMP_NAME = /\.monoscope-tmp-(\d+)-[0-9a-f]{16}$/;
+
+/** A fresh temporary name beside `target`, for this process: `TARGET.monoscope-tmp-PID-RANDOM`. */
+export function tempPath(target: string): string {
+  const abs = resolve(target);
+  return join(
+    dirname(abs),
+    `${basename(abs)}.monoscope-tmp-${process.pid}-${randomBytes(8).toString('hex')}`,
+  );
+}
 
 /** Whether a process with this id runs on this host (a process we may not signal still runs). */
 export function processAlive(pid: number): boolean {
@@ -46,7 +55,7 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Removes the temporary files of our naming in `dir` whose writer process is dead; returns how many. */
+/** Removes the temporary files and folders of our naming in `dir` whose writer process is dead; returns how many. */
 export function sweepStaleTemps(dir: string): number {
   let names: string[];
   try {
@@ -58,7 +67,7 @@ export function sweepStaleTemps(dir: string): number {
   for (const name of names) {
     const m = TEMP_NAME.exec(name);
     if (m && !processAlive(Number(m[1]))) {
-      rmSync(join(dir, name), { force: true });
+      rmSync(join(dir, name), { recursive: true, force: true });
       removed++;
     }
   }
@@ -95,10 +104,7 @@ export function writeFilesAtomic(files: readonly PendingFile[]): void {
       const dir = dirname(resolve(f.file));
       mkdirSync(dir, { recursive: true });
       sweepStaleTemps(dir);
-      const tmp = join(
-        dir,
-        `${basename(f.file)}.monoscope-tmp-${process.pid}-${randomBytes(8).toString('hex')}`,
-      );
+      const tmp = tempPath(f.file);
       const fd = openSync(tmp, flags, 0o666);
       tmps.push(tmp);
       try {

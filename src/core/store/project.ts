@@ -76,7 +76,7 @@ export function openProject(dir: string, opts: OpenProjectOptions = {}): Project
 /** Removes what killed writers left: stale temporary files and locks (marking their runs interrupted). */
 function sweep(root: string, store: Store): void {
   for (const h of sweepStaleLocks(root)) if (h.kind === 'run') markInterrupted(store, h.name, h.pid);
-  const folders = [root, join(root, 'exports')];
+  const folders = [root, join(root, 'exports'), join(root, 'checkpoints')];
   for (const sub of ['runs', 'saes'])
     for (const name of readdirSync(join(root, sub))) folders.push(join(root, sub, name));
   for (const f of folders) sweepStaleTemps(f);

@@ -8,10 +8,11 @@ import {
   openSync,
   readdirSync,
   rmSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -110,6 +111,32 @@ describe('missing projects', () => {
     q.close();
     expect(e.code).toBe('corrupt');
     expect(e.message).toContain(file);
+  });
+});
+
+describe('opening a writable project', () => {
+  it("sweeps the temporary files and folders that killed writers left, and keeps a live writer's", () => {
+    const dir = join(root, 'sweep');
+    makeProject(dir);
+    const dead = Number(
+      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout,
+    );
+    const left = [
+      `checkpoints/dpo.monoscope-tmp-${dead}-0123456789abcdef/model.safetensors`,
+      `runs/dpo/state.monoscope-tmp-${dead}-0123456789abcdef/state.json`,
+      `exports/big.csv.monoscope-tmp-${dead}-0123456789abcdef`,
+      `saes/s1/cfg.json.monoscope-tmp-${dead}-0123456789abcdef`,
+    ];
+    const live = `exports/other.csv.monoscope-tmp-${process.pid}-0123456789abcdef`;
+    for (const rel of [...left, live]) {
+      mkdirSync(dirname(join(dir, rel)), { recursive: true });
+      writeFileSync(join(dir, rel), 'partial');
+    }
+    openProject(dir).close();
+    expect(readdirSync(join(dir, 'checkpoints'))).toEqual([]);
+    expect(readdirSync(join(dir, 'runs', 'dpo'))).toEqual([]);
+    expect(readdirSync(join(dir, 'saes', 's1'))).toEqual([]);
+    expect(readdirSync(join(dir, 'exports'))).toEqual([basename(live)]);
   });
 });
 
