@@ -23,7 +23,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 /** The store's file name inside a project folder. */
 export const STORE_FILE = 'monoscope.db';
 /** The project's folders that only Monoscope writes (the lock folder included). */
-export const MANAGED_FOLDERS = ['checkpoints', 'runs', 'saes', '.locks'] as const;
+const MANAGED_FOLDERS = ['checkpoints', 'runs', 'saes', '.locks'] as const;
 /** The store file and SQLite's companions of it. */
 const STORE_FILES = [STORE_FILE, `${STORE_FILE}-wal`, `${STORE_FILE}-shm`, `${STORE_FILE}-journal`];
 
@@ -55,23 +55,18 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Removes the temporary files and folders of our naming in `dir` whose writer process is dead; returns how many. */
-export function sweepStaleTemps(dir: string): number {
+/** Removes the temporary files and folders of our naming in `dir` whose writer process is dead. */
+export function sweepStaleTemps(dir: string): void {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
-    return 0;
+    return; // not a folder (or gone)
   }
-  let removed = 0;
   for (const name of names) {
     const m = TEMP_NAME.exec(name);
-    if (m && !processAlive(Number(m[1]))) {
-      rmSync(join(dir, name), { recursive: true, force: true });
-      removed++;
-    }
+    if (m && !processAlive(Number(m[1]))) rmSync(join(dir, name), { recursive: true, force: true });
   }
-  return removed;
 }
 
 /**
