@@ -80,7 +80,7 @@ function probeSet(vocab: number, seed: number): ProbeSet {
 const root = mkdtempSync(join(tmpdir(), 'monoscope-bench-store-'));
 try {
   const backend = await initBackend('wasm');
-  const project = openProject(join(root, 'proj'));
+  const project = openProject(join(root, 'proj'), { create: true });
   const store = project.store;
 
   // ---- recording throughput ------------------------------------------------------------------------------

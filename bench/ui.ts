@@ -57,7 +57,7 @@ async function benchProject(): Promise<string> {
   const done = join(PROJECT, '.bench-complete');
   if (existsSync(done)) return PROJECT;
   rmSync(PROJECT, { recursive: true, force: true });
-  const project = openProject(PROJECT);
+  const project = openProject(PROJECT, { create: true });
   try {
     const tokenizer = worldTokenizer();
     const config = gptConfig({

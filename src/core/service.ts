@@ -6,6 +6,7 @@
 import { listBackends } from './backend/index.js';
 import { parseInput, ApiError, type OpName, type OpParsed, type OpResult, type StoredResult } from './api.js';
 import type { Project } from './store/project.js';
+import { StoreError } from './store/store.js';
 import { trainOp } from './ops/train.js';
 import { generateOp } from './ops/generate.js';
 import { silentReporter, type Reporter } from './ops/progress.js';
@@ -147,10 +148,16 @@ export function createService(project: Project): Service {
     async call<N extends OpName>(name: N, input: unknown, ctx: CallContext = {}): Promise<OpResult<N>> {
       const parsed = parseInput(name, input);
       const handler = handlers[name] as unknown as Handler<N>;
-      return (await handler(project, parsed, {
-        reporter: ctx.reporter ?? silentReporter,
-        signal: ctx.signal ?? new AbortController().signal,
-      })) as OpResult<N>;
+      try {
+        return (await handler(project, parsed, {
+          reporter: ctx.reporter ?? silentReporter,
+          signal: ctx.signal ?? new AbortController().signal,
+        })) as OpResult<N>;
+      } catch (e) {
+        // Another writer holds the thing this call writes (a run, a recording, an SAE of that name).
+        if (e instanceof StoreError && e.code === 'locked') throw new ApiError('conflict', e.message);
+        throw e;
+      }
     },
     close: () => project.close(),
   };

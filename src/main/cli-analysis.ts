@@ -122,7 +122,7 @@ export function registerAnalysisCommands(p: Command): void {
         backend?: 'auto';
       }) => {
         const { project, json, ...input } = o;
-        const r = await callOp(project, 'record', input, { json });
+        const r = await callOp(project, 'record', input, { json, create: true });
         if (json) return printJson(r);
         console.log(
           textTable(

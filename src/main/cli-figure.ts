@@ -10,7 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { openProject } from '../core/store/project.js';
 import { createService, type Service } from '../core/service.js';
 import { parseTapRef } from '../core/ops/tap.js';
-import { writeAll, writeFilesAtomic } from '../core/store/files.js';
+import { checkUserOutputs, writeAll, writeUserFiles } from '../core/store/files.js';
 import type { Reporter } from '../core/ops/progress.js';
 import { silentReporter } from '../core/ops/progress.js';
 import { renderFigure } from '../shared/figures/render.js';
@@ -393,7 +393,7 @@ export async function writeFigure(
     });
   if (to.png) outputs.push({ format: 'png', file: resolve(to.png), data: svgToPng(svg, { dpi }) });
   if (to.csv) outputs.push({ format: 'csv', file: resolve(to.csv), data: figureCsv(spec) });
-  writeFilesAtomic(outputs.map((o) => ({ file: o.file, write: (fd: number) => writeAll(fd, o.data) })));
+  writeUserFiles(outputs.map((o) => ({ file: o.file, write: (fd: number) => writeAll(fd, o.data) })));
   const files: ExportedFile[] = [];
   for (const o of outputs) {
     await service.call('figures.record', {
@@ -535,6 +535,7 @@ export function registerFigureCommand(exp: Command): void {
       const targets: ExportTargets = { svg: out, png, csv, dpi, embedFonts: embed };
       if (!out && !png && !csv)
         throw new Error('export figure: give at least one of --out FILE.svg, --png FILE.png, --csv FILE.csv');
+      checkUserOutputs([out, png, csv].filter((f) => f !== undefined)); // before the figure is computed
       const project = openProject(projectDir(dir));
       const service = createService(project);
       const reporter = terminalReporter({ stream: process.stderr });

@@ -105,10 +105,12 @@ export async function callOp<N extends OpName>(
   dir: string | undefined,
   name: N,
   input: OpInput<N>,
-  opts: { json?: boolean; progress?: NodeJS.WriteStream; readonly?: boolean } = {},
+  opts: { json?: boolean; progress?: NodeJS.WriteStream; readonly?: boolean; create?: boolean } = {},
 ): Promise<OpResult<N>> {
   parseInput(name, input);
-  const service = createService(openProject(projectDir(dir), { readonly: opts.readonly }));
+  const service = createService(
+    openProject(projectDir(dir), { readonly: opts.readonly, create: opts.create }),
+  );
   const reporter = terminalReporter({
     stream: opts.json ? process.stderr : (opts.progress ?? process.stderr),
     ...(opts.json ? { json: true } : {}),

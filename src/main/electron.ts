@@ -160,7 +160,8 @@ async function openProject(dir: string): Promise<void> {
     if (response === 0) return;
   }
   await closeEngine();
-  engine = new EngineHost(dir, { nativeBinding });
+  // The app's Open Project also makes new projects.
+  engine = new EngineHost(dir, { nativeBinding, create: true });
   engine.ready.catch((e: Error) => dialog.showErrorBox('Monoscope cannot open the project', e.message));
   engine.on('job', (e: JobEvent) => {
     if (win && !win.isDestroyed()) win.webContents.send(CHANNELS.jobEvent, e);

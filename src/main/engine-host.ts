@@ -48,9 +48,9 @@ class WorkerClient {
   /** Resolves once the worker has opened the project; rejects with the reason it could not. */
   readonly ready: Promise<void>;
 
-  constructor(projectDir: string, nativeBinding?: string) {
+  constructor(projectDir: string, nativeBinding?: string, create = false) {
     this.worker = new Worker(new URL('./engine-worker.js', import.meta.url), {
-      workerData: { projectDir, nativeBinding },
+      workerData: { projectDir, nativeBinding, create },
     });
     let opened = () => {};
     let failed: (e: Error) => void = () => {};
@@ -115,6 +115,8 @@ export interface EngineHostOptions {
   nativeBinding?: string;
   /** How many jobs run at once, each in a worker of its own (default {@link DEFAULT_MAX_JOBS}). */
   maxJobs?: number;
+  /** Make the project when the folder has none (the app's Open Project); `serve` refuses a missing one. */
+  create?: boolean;
 }
 
 /** A job that has not ended: queued (no worker yet) or running as call `callId` of its worker. */
@@ -142,11 +144,13 @@ export class EngineHost extends EventEmitter {
   /** Resolves once the project is open; rejects with the reason (a missing, corrupt or foreign store). */
   readonly ready: Promise<void>;
   private readonly nativeBinding?: string;
+  private readonly create: boolean;
   private readonly queries: WorkerClient;
   /** Queued and running jobs, in the order they were started. */
   private readonly jobs = new Map<string, LiveJob>();
   private readonly finished: JobInfo[] = [];
 
+  /** `create`: a missing project folder or store becomes a new project (else the workers refuse it). */
   constructor(
     readonly projectDir: string,
     opts: EngineHostOptions = {},
@@ -157,7 +161,8 @@ export class EngineHost extends EventEmitter {
       throw new RangeError(`maxJobs must be a whole number of at least 1, got ${this.maxJobs}`);
     }
     this.nativeBinding = opts.nativeBinding;
-    this.queries = new WorkerClient(projectDir, opts.nativeBinding);
+    this.create = opts.create ?? false;
+    this.queries = new WorkerClient(projectDir, opts.nativeBinding, this.create);
     this.ready = this.queries.ready;
   }
 
@@ -196,7 +201,7 @@ export class EngineHost extends EventEmitter {
     const { info } = job;
     info.status = 'running';
     info.startedAt = new Date().toISOString();
-    const client = new WorkerClient(this.projectDir, this.nativeBinding);
+    const client = new WorkerClient(this.projectDir, this.nativeBinding, this.create);
     const { id, done } = client.call(info.op, info.input, (event) => {
       if (event.kind === 'progress') info.progress = event;
       this.emit('job', { jobId: info.id, op: info.op, type: 'event', event } satisfies JobEvent);

@@ -10,8 +10,12 @@ import type { OpName } from '../core/api.js';
 import type { ProgressEvent } from '../core/ops/progress.js';
 import type { WorkerReply, WorkerRequest } from './engine-host.js';
 
-const { projectDir, nativeBinding } = workerData as { projectDir: string; nativeBinding?: string };
-const service = createService(openProject(projectDir, nativeBinding ? { nativeBinding } : {}));
+const { projectDir, nativeBinding, create } = workerData as {
+  projectDir: string;
+  nativeBinding?: string;
+  create: boolean;
+};
+const service = createService(openProject(projectDir, { create, ...(nativeBinding && { nativeBinding }) }));
 const controllers = new Map<number, AbortController>();
 const port = parentPort!;
 

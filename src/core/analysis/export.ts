@@ -1,11 +1,11 @@
 /**
  * Exports of analysis results: matrices as `.npy` (float32, C order; the store's header writer) and
- * per-neuron / per-pair tables as CSV (RFC 4180, numbers that read back exactly). Both written atomically.
+ * per-neuron / per-pair tables as CSV (RFC 4180, numbers that read back exactly). Both written atomically,
+ * never inside a project's managed files.
  *
  *   C = numpy.load('corr.npy'); table = pandas.read_csv('neurons.csv')
  */
-import { writeFileAtomic } from '../model/safetensors.js';
-import { csvField, formatNumber } from '../store/files.js';
+import { csvField, formatNumber, writeUserFile } from '../store/files.js';
 import { npyHeader } from '../store/export.js';
 import type { Matrix } from './matrix.js';
 
@@ -21,7 +21,7 @@ export function matrixNpy(m: Matrix): Buffer {
 
 /** Writes `m` to `file` as `.npy`. */
 export function writeMatrixNpy(file: string, m: Matrix): void {
-  writeFileAtomic(file, matrixNpy(m));
+  writeUserFile(file, matrixNpy(m));
 }
 
 type Cell = string | number | boolean | null | undefined;
@@ -45,5 +45,5 @@ export function writeRecordsCsv(
   records: readonly Record<string, Cell>[],
   columns?: readonly string[],
 ): void {
-  writeFileAtomic(file, recordsCsv(records, columns));
+  writeUserFile(file, recordsCsv(records, columns));
 }

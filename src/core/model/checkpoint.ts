@@ -7,9 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gptConfig, paramNames, paramShape, type GPTConfig } from './gpt.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from './safetensors.js';
+import { tempPath } from '../store/files.js';
 import { loadTokenizer } from './tokenizers.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -113,9 +114,9 @@ export function saveCheckpoint(
   tokenizer: Tokenizer,
   meta: Omit<CheckpointMeta, 'format' | 'formatVersion' | 'createdAt'> & { createdAt?: string },
 ): string {
-  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+  mkdirSync(dirname(dir), { recursive: true });
+  const tmp = tempPath(dir);
+  mkdirSync(tmp);
   const ordered = new Map<string, NamedArray>();
   for (const name of paramNames(cfg)) {
     const a = arrays.get(name);
@@ -132,7 +133,7 @@ export function saveCheckpoint(
     ...meta,
   };
   writeFileSync(join(tmp, 'monoscope.json'), JSON.stringify(full, null, 2));
-  const old = `${tmp}.old`;
+  const old = tempPath(dir);
   if (existsSync(dir)) renameSync(dir, old);
   renameSync(tmp, dir);
   rmSync(old, { recursive: true, force: true });

@@ -3,7 +3,8 @@
  * `{name: {dtype, shape, data_offsets}}`, then the raw little-endian bytes), as Hugging Face does.
  * Float16 and bfloat16 tensors are widened to float32 on read.
  */
-import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeAtomic } from '../store/files.js';
 import { getFloat16 } from '@petamoriken/float16';
 
 export type SafeDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'U8' | 'F64' | 'BOOL' | 'I8' | 'I16' | 'U16';
@@ -144,24 +145,11 @@ export function serializeSafetensors(
   return out;
 }
 
-/** Writes a file atomically: to a temporary name, fsync, then rename over the target. */
-export function writeFileAtomic(file: string, data: Buffer | string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-}
-
 /** Writes a safetensors file atomically. */
 export function writeSafetensors(
   file: string,
   tensors: Map<string, NamedArray>,
   metadata: Record<string, string> = {},
 ): void {
-  writeFileAtomic(file, serializeSafetensors(tensors, metadata));
+  writeAtomic(file, serializeSafetensors(tensors, metadata));
 }

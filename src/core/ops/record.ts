@@ -1,7 +1,8 @@
 /**
  * The `record` operation: resolves a probe set (`builtin`, a text or JSONL file), stores it, and records a
- * checkpoint's taps over it with {@link recordActivations}, reporting progress. Also `ensureRecording`,
- * which analyses use to record a tap on demand.
+ * checkpoint's taps over it with {@link recordActivations}, reporting progress, holding the project's
+ * `recording` lock of the checkpoint and probe set. Also `ensureRecording`, which analyses use to record a
+ * tap on demand (waiting for another writer of the same recording instead of failing).
  */
 import { checkpointWeightsHash, loadCheckpoint } from '../model/checkpoint.js';
 import { expandTaps } from '../model/gpt.js';
@@ -10,6 +11,8 @@ import type { ProbeSet } from '../data/types.js';
 import { recordActivations, type RecordResult } from '../record/record.js';
 import type { RecordingInfo } from '../store/activations.js';
 import type { Project } from '../store/project.js';
+import { lockReleased, withLock } from '../store/locks.js';
+import { StoreError } from '../store/store.js';
 import { initBackend } from '../backend/index.js';
 import { parseInput, type OpParsed } from '../api.js';
 import { resolveCheckpointDir } from './train.js';
@@ -36,6 +39,11 @@ export function resolveProbe(
   return probeSetFromText(probe, ck.tokenizer, { nCtx: ck.config.nCtx, labels });
 }
 
+/** The name of the `recording` lock of a checkpoint over a probe set. */
+function recordingLock(checkpoint: string, probeHash: string): string {
+  return `${checkpoint}+${probeHash}`;
+}
+
 /** Records the taps of a checkpoint (resumable, idempotent). */
 export async function recordOp(
   project: Project,
@@ -46,44 +54,45 @@ export async function recordOp(
   await initBackend(req.backend ?? 'auto');
   const dir = resolveCheckpointDir(project, req.checkpoint);
   const ck = loadCheckpoint(dir);
-  const hash = ck.hash;
-  const known = project.store.checkpoints.get(req.checkpoint);
-  if (!known || known.hash !== hash) {
-    project.store.checkpoints.register({
-      name: req.checkpoint,
-      dir,
-      hash,
-      stage: ck.meta.stage,
-      runId: ck.meta.runId,
-      parent: ck.meta.parent,
-      config: ck.config,
-    });
-  }
   const probe = resolveProbe(project, req.probe, dir, req.labels);
-  project.store.probes.put(probe);
-  const taps = req.taps.split(',').flatMap((p) => expandTaps(ck.config, p.trim()));
-  reporter.message(
-    `recording ${req.checkpoint}: ${taps.join(', ')} over probe '${probe.name}' (${probe.sequences.reduce((n, s) => n + s.ids.length, 0)} tokens)`,
-  );
-  const result = await recordActivations(project.store, {
-    checkpointName: req.checkpoint,
-    checkpointDir: dir,
-    probe,
-    taps,
-    dtype: req.dtype,
-    batchSize: req.batchSize,
-    signal,
-    onProgress: (p) =>
-      reporter.progress({
-        phase: `record ${req.checkpoint}`,
-        done: p.done,
-        total: p.total,
-        unit: 'token',
-        metrics: { tokens_per_s: p.tokensPerS },
-      }),
+  return withLock(project.dir, 'recording', recordingLock(req.checkpoint, probe.hash), async () => {
+    const known = project.store.checkpoints.get(req.checkpoint);
+    if (!known || known.hash !== ck.hash) {
+      project.store.checkpoints.register({
+        name: req.checkpoint,
+        dir,
+        hash: ck.hash,
+        stage: ck.meta.stage,
+        runId: ck.meta.runId,
+        parent: ck.meta.parent,
+        config: ck.config,
+      });
+    }
+    project.store.probes.put(probe);
+    const taps = req.taps.split(',').flatMap((p) => expandTaps(ck.config, p.trim()));
+    reporter.message(
+      `recording ${req.checkpoint}: ${taps.join(', ')} over probe '${probe.name}' (${probe.sequences.reduce((n, s) => n + s.ids.length, 0)} tokens)`,
+    );
+    const result = await recordActivations(project.store, {
+      checkpointName: req.checkpoint,
+      checkpointDir: dir,
+      probe,
+      taps,
+      dtype: req.dtype,
+      batchSize: req.batchSize,
+      signal,
+      onProgress: (p) =>
+        reporter.progress({
+          phase: `record ${req.checkpoint}`,
+          done: p.done,
+          total: p.total,
+          unit: 'token',
+          metrics: { tokens_per_s: p.tokensPerS },
+        }),
+    });
+    if (result.cancelled) throw new CancelledError('recording cancelled; run the same command to resume');
+    return result;
   });
-  if (result.cancelled) throw new CancelledError('recording cancelled; run the same command to resume');
-  return result;
 }
 
 const builtinHashes = new Map<number, string>();
@@ -153,12 +162,21 @@ export async function ensureRecording(
     probeHash: probe.hash,
   });
   if (rec && rec.status === 'complete' && rec.checkpointHash === ck.hash) return rec;
-  await recordOp(
-    project,
-    parseInput('record', { checkpoint: ref.checkpoint, probe: ref.probe, taps: ref.tap }),
-    reporter,
-    signal,
-  );
+  for (;;) {
+    try {
+      await recordOp(
+        project,
+        parseInput('record', { checkpoint: ref.checkpoint, probe: ref.probe, taps: ref.tap }),
+        reporter,
+        signal,
+      );
+      break;
+    } catch (e) {
+      if (!(e instanceof StoreError && e.code === 'locked')) throw e;
+      reporter.message(`waiting for another recording of ${ref.checkpoint} over this probe set to finish`);
+      await lockReleased(project.dir, 'recording', recordingLock(ref.checkpoint, probe.hash), signal);
+    }
+  }
   const done = project.store.activations.find({
     checkpoint: ref.checkpoint,
     tap: ref.tap,

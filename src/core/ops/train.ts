@@ -1,7 +1,8 @@
 /**
  * The `train` operation: builds a run from a request (stage, data, parent checkpoint, hyperparameters),
  * trains it with {@link train}, writes every step's metrics to the store as it goes, and registers the
- * final checkpoint. Re-running the same request resumes an interrupted run.
+ * final checkpoint. Re-running the same request resumes an interrupted run. A run holds the project's
+ * `run` lock of its name while it trains, so a second writer of the same name is refused.
  */
 import { existsSync, rmSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -22,7 +23,8 @@ import { runSpec, train, type RunResult, type Stage, type TrainData } from '../t
 import { preferenceObjective } from '../train/step.js';
 import type { RegularizerId } from '../train/regularizers.js';
 import type { DpoLossType } from '../train/losses.js';
-import type { Project } from '../store/project.js';
+import { markInterrupted, type Project } from '../store/project.js';
+import { withLock } from '../store/locks.js';
 import type { Reporter } from './progress.js';
 
 /** A training request, as the CLI, the HTTP API and the app send it (validated by api.ts). */
@@ -153,17 +155,23 @@ export async function trainOp(
   reporter: Reporter,
   signal?: AbortSignal,
 ): Promise<TrainResult> {
-  const backend = { ...(await initBackend(req.backend ?? 'auto')) };
-  // On wasm, big matrix products can use a second core through our GEMM worker (bit-identical results).
-  const threads =
-    backend.backend === 'wasm' ? (req.threads ?? (availableParallelism() >= 2 ? 2 : 1)) : undefined;
-  if (threads === 2) await startWasmGemmWorker();
-  if (threads) backend.threads = threads;
-  try {
-    return await trainWith(project, req, backend, reporter, signal);
-  } finally {
-    if (threads === 2) await stopWasmGemmWorker();
-  }
+  return withLock(project.dir, 'run', req.name, async (stale) => {
+    if (stale) {
+      markInterrupted(project.store, req.name, stale.pid);
+      reporter.message(`run '${req.name}': its process ${stale.pid} ended without finishing; resuming it`);
+    }
+    const backend = { ...(await initBackend(req.backend ?? 'auto')) };
+    // On wasm, big matrix products can use a second core through our GEMM worker (bit-identical results).
+    const threads =
+      backend.backend === 'wasm' ? (req.threads ?? (availableParallelism() >= 2 ? 2 : 1)) : undefined;
+    if (threads === 2) await startWasmGemmWorker();
+    if (threads) backend.threads = threads;
+    try {
+      return await trainWith(project, req, backend, reporter, signal);
+    } finally {
+      if (threads === 2) await stopWasmGemmWorker();
+    }
+  });
 }
 
 async function trainWith(

@@ -1,11 +1,11 @@
 /**
  * Exports a recorded tap so any tool can take over: `OUT` (npy float32 [rows, neurons], or CSV with one
  * column per neuron), `OUT.tokens.json` (the probe's sequences as token ids, in row order) and
- * `OUT.concepts.json` (the concept label of each row, null for none). All three are written atomically.
+ * `OUT.concepts.json` (the concept label of each row, null for none). All three are written atomically, never inside a project's managed files.
  *
  *   x = numpy.load(OUT); seqs = json.load(open(OUT + '.tokens.json')); labels = json.load(open(OUT + '.concepts.json'))
  */
-import { writeAll, writeFilesAtomic, formatFloat32 } from './files.js';
+import { checkUserOutputs, writeAll, writeUserFiles, formatFloat32 } from './files.js';
 import { StoreError, type Store } from './store.js';
 
 export interface ExportActivationsOptions {
@@ -41,6 +41,8 @@ export function exportActivations(
 ): { files: string[]; rows: number; cols: number } {
   if (o.format !== 'npy' && o.format !== 'csv')
     throw new StoreError('invalid', `export: format must be npy or csv, got ${JSON.stringify(o.format)}`);
+  const files = [o.out, `${o.out}.tokens.json`, `${o.out}.concepts.json`];
+  checkUserOutputs(files); // before the tap is read
   const rec = store.activations.find({ checkpoint: o.checkpoint, tap: o.tap, probeHash: o.probe });
   if (!rec) {
     const probe = o.probe ? ` over probe set ${o.probe}` : '';
@@ -60,8 +62,7 @@ export function exportActivations(
           writeAll(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         }
       : (fd: number) => writeCsv(fd, data, rows, cols);
-  const files = [o.out, `${o.out}.tokens.json`, `${o.out}.concepts.json`];
-  writeFilesAtomic([
+  writeUserFiles([
     { file: files[0], write: main },
     { file: files[1], write: (fd) => writeAll(fd, tokens) },
     { file: files[2], write: (fd) => writeAll(fd, concepts) },

@@ -1,9 +1,31 @@
 /**
- * Small helpers for the files the store writes next to itself (exports): atomic writes and number formats
- * that numpy and pandas read back exactly.
+ * The files the store writes beside itself: atomic writes (random, exclusive temporary names in the target
+ * folder, renamed into place), the guard that keeps user-named outputs out of a project's managed files,
+ * and number formats that numpy and pandas read back exactly.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+
+/** The store's file name inside a project folder. */
+export const STORE_FILE = 'monoscope.db';
+/** The project's folders that only Monoscope writes (the lock folder included). */
+const MANAGED_FOLDERS = ['checkpoints', 'runs', 'saes', '.locks'] as const;
+/** The store file and SQLite's companions of it. */
+const STORE_FILES = [STORE_FILE, `${STORE_FILE}-wal`, `${STORE_FILE}-shm`, `${STORE_FILE}-journal`];
 
 export interface PendingFile {
   file: string;
@@ -11,18 +33,75 @@ export interface PendingFile {
   write(fd: number): void;
 }
 
+/** `NAME.monoscope-tmp-PID-RANDOM`: the temporary name of a file or folder being written by process PID. */
+const TEMP_NAME = /\.monoscope-tmp-(\d+)-[0-9a-f]{16}$/;
+
+/** A fresh temporary name beside `target`, for this process: `TARGET.monoscope-tmp-PID-RANDOM`. */
+export function tempPath(target: string): string {
+  const abs = resolve(target);
+  return join(
+    dirname(abs),
+    `${basename(abs)}.monoscope-tmp-${process.pid}-${randomBytes(8).toString('hex')}`,
+  );
+}
+
+/** Whether a process with this id runs on this host (a process we may not signal still runs). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the temporary files and folders of our naming in `dir` whose writer process is dead. */
+export function sweepStaleTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // not a folder (or gone)
+  }
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (m && !processAlive(Number(m[1]))) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+}
+
 /**
- * Writes every file under a temporary name beside it, flushes them to disk, then renames them into place,
- * so a crash never leaves a half-written file under a final name. On error the temporaries are removed.
+ * Refuses targets that cannot be written by renaming a file over them: a folder, or the same file named
+ * twice (each would replace the other).
+ */
+function checkTargets(files: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const f of files) {
+    const abs = resolve(f);
+    if (seen.has(abs)) throw new Error(`${abs} is named twice as an output; give each output its own path`);
+    seen.add(abs);
+    if (existsSync(abs) && statSync(abs).isDirectory())
+      throw new Error(`${abs} is a folder; give a file name`);
+  }
+}
+
+/**
+ * Writes every file under a random temporary name beside it (created exclusively and never through a
+ * symbolic link), flushes them to disk, then renames them into place, so a crash never leaves a
+ * half-written file under a final name. Stale temporaries of dead processes in the target folders are
+ * swept first; on any error every temporary of this call is removed.
  */
 export function writeFilesAtomic(files: readonly PendingFile[]): void {
+  checkTargets(files.map((f) => f.file));
   const tmps: string[] = [];
+  const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW;
   try {
     for (const f of files) {
-      mkdirSync(dirname(f.file), { recursive: true });
-      const tmp = `${f.file}.tmp-${process.pid}`;
+      const dir = dirname(resolve(f.file));
+      mkdirSync(dir, { recursive: true });
+      sweepStaleTemps(dir);
+      const tmp = tempPath(f.file);
+      const fd = openSync(tmp, flags, 0o666);
       tmps.push(tmp);
-      const fd = openSync(tmp, 'w');
       try {
         f.write(fd);
         fsyncSync(fd);
@@ -30,16 +109,67 @@ export function writeFilesAtomic(files: readonly PendingFile[]): void {
         closeSync(fd);
       }
     }
+    files.forEach((f, i) => renameSync(tmps[i], f.file));
   } catch (e) {
     for (const t of tmps) rmSync(t, { force: true });
     throw new Error(`cannot write ${files.map((f) => f.file).join(', ')}: ${(e as Error).message}`);
   }
-  files.forEach((f, i) => renameSync(tmps[i], f.file));
 }
 
 /** Writes one file atomically (see {@link writeFilesAtomic}). */
 export function writeAtomic(file: string, data: string | Uint8Array): void {
   writeFilesAtomic([{ file, write: (fd) => writeAll(fd, data) }]);
+}
+
+/** `path` with the symbolic links of its longest existing folder prefix resolved. */
+function realPath(path: string): string {
+  const abs = resolve(path);
+  let dir = abs;
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(realpathSync(dir), relative(dir, abs));
+}
+
+/**
+ * The root of the project whose managed files include `file`, if any: every folder above the file that
+ * holds a `monoscope.db` is a project root, and its managed files are the store (with its `-wal`, `-shm`
+ * and `-journal`) and everything under `checkpoints/`, `runs/`, `saes/` and `.locks/`.
+ */
+export function managingProject(file: string): string | undefined {
+  const real = realPath(file);
+  for (let root = dirname(real); ; root = dirname(root)) {
+    if (existsSync(join(root, STORE_FILE))) {
+      const first = relative(root, real).split(sep)[0].toLowerCase();
+      if (STORE_FILES.includes(first) || (MANAGED_FOLDERS as readonly string[]).includes(first)) return root;
+    }
+    if (dirname(root) === root) return undefined;
+  }
+}
+
+/**
+ * Refuses a set of user-named outputs before anything is written: a path inside a project's managed files
+ * (an export must never replace the store, a checkpoint, a run's state or an SAE), a folder, or one path
+ * named twice.
+ */
+export function checkUserOutputs(files: readonly string[]): void {
+  for (const f of files) {
+    const project = managingProject(f);
+    if (project)
+      throw new Error(
+        `${resolve(f)} is inside the Monoscope project ${project}, whose store and checkpoints/, runs/, saes/ only Monoscope writes; choose a path outside them (for example under ${join(project, 'exports')})`,
+      );
+  }
+  checkTargets(files);
+}
+
+/** Writes user-named output files atomically, after {@link checkUserOutputs} accepts their paths. */
+export function writeUserFiles(files: readonly PendingFile[]): void {
+  checkUserOutputs(files.map((f) => f.file));
+  writeFilesAtomic(files);
+}
+
+/** Writes one user-named output file atomically (see {@link writeUserFiles}). */
+export function writeUserFile(file: string, data: string | Uint8Array): void {
+  writeUserFiles([{ file, write: (fd) => writeAll(fd, data) }]);
 }
 
 /** Writes a whole string or byte array to a file descriptor. */

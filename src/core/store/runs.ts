@@ -3,11 +3,12 @@
  * transaction, so a crash loses at most the step being written; re-logging a step replaces its values.
  */
 import { randomBytes } from 'node:crypto';
-import { writeAtomic, csvField, formatNumber } from './files.js';
+import { writeUserFile, csvField, formatNumber } from './files.js';
 import { StoreError, nowIso, type StoreContext } from './store.js';
 
-export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
-const STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'cancelled'];
+/** `interrupted`: its writer was killed (found by its stale lock); running it again resumes it. */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+const STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'cancelled', 'interrupted'];
 
 export interface NewRun {
   id?: string;
@@ -170,6 +171,18 @@ export class RunsRepo {
     });
   }
 
+  /** Marks a run `interrupted` if it is still `running` (its writer died); returns whether it did. */
+  markInterrupted(runId: string, message: string): boolean {
+    return this.ctx.write(
+      () =>
+        this.ctx.db
+          .prepare(
+            `UPDATE runs SET status = 'interrupted', message = ?, updated_at = ? WHERE id = ? AND status = 'running'`,
+          )
+          .run(message, nowIso(), runId).changes > 0,
+    );
+  }
+
   /** Deletes a run and its metrics (for a restarted run). Returns whether it existed. */
   remove(runId: string): boolean {
     return this.ctx.write(() => this.ctx.db.prepare('DELETE FROM runs WHERE id = ?').run(runId).changes > 0);
@@ -213,7 +226,7 @@ export class RunsRepo {
 
   /**
    * Writes a run's metrics as CSV, one row per step and one column per metric (names sorted), empty where a
-   * metric was not logged at that step: `pandas.read_csv(file)` reads it as is. Written atomically.
+   * metric was not logged at that step: `pandas.read_csv(file)` reads it as is. Written atomically, never inside a project's managed files.
    */
   exportMetricsCsv(runId: string, file: string): void {
     const rows = this.metrics(runId);
@@ -231,7 +244,7 @@ export class RunsRepo {
         [String(step), ...Array.from(values, (v) => (v === undefined ? '' : formatNumber(v)))].join(','),
       );
     }
-    writeAtomic(file, lines.join('\n') + '\n');
+    writeUserFile(file, lines.join('\n') + '\n');
   }
 
   private requireRun(runId: string): void {

@@ -11,9 +11,19 @@
  * to one store at the same time; `synchronous = NORMAL` in WAL mode keeps every committed transaction
  * across a crash of the process (a power cut may lose the last few).
  */
-import { existsSync, openSync, readSync, closeSync, statSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  openSync,
+  readSync,
+  closeSync,
+  statSync,
+  readdirSync,
+  readFileSync,
+} from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { RunsRepo } from './runs.js';
@@ -36,7 +46,9 @@ export type StoreErrorCode =
   | 'full'
   | 'busy'
   | 'invalid'
-  | 'incomplete';
+  | 'incomplete'
+  | 'locked'
+  | 'read-only';
 
 /** An error about a store file, with a code a caller can branch on and a message that names the file. */
 export class StoreError extends Error {
@@ -50,7 +62,10 @@ export class StoreError extends Error {
 }
 
 export interface OpenStoreOptions {
-  /** Open without writing (the file must exist and be at the current schema). */
+  /**
+   * Open without writing (the file must exist and be at the current schema). A store whose file or folder
+   * this process may not write is opened read-only anyway, and its writes say why they are refused.
+   */
   readonly?: boolean;
   /** Path of a better-sqlite3 `.node` addon built for this runtime's ABI (Electron differs from Node). */
   nativeBinding?: string;
@@ -181,6 +196,14 @@ function identify(file: string, nativeBinding: string | undefined): FileIdentity
     return { applicationId, userVersion, objects };
   } catch (e) {
     if (e instanceof StoreError) throw e;
+    if (
+      (e as { code?: string }).code === 'SQLITE_READONLY_DIRECTORY' ||
+      (e as { code?: string }).code === 'SQLITE_CANTOPEN'
+    )
+      throw new StoreError(
+        'read-only',
+        `${file}: cannot read the store: its folder is read-only and SQLite needs to create the store's -shm file there (the store was left in WAL mode); open it once where it can be written, or copy the project somewhere writable`,
+      );
     throw new StoreError(
       'corrupt',
       `${file}: cannot read the store (${(e as Error).message}); the file is corrupt or not a SQLite database`,
@@ -195,10 +218,12 @@ function identify(file: string, nativeBinding: string | undefined): FileIdentity
  * file when it is missing (read-only), not SQLite, truncated, corrupt, foreign, or from a newer Monoscope.
  */
 export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
-  const readonly = opts.readonly ?? false;
+  const denied = writeDenied(file);
+  const readonly = (opts.readonly ?? false) || denied !== undefined;
   const latest = latestSchemaVersion();
   let fresh = false;
   if (!existsSync(file)) {
+    if (denied) throw new StoreError('read-only', `${file}: cannot create the store: ${denied}`);
     if (readonly) throw new StoreError('not-found', `${file}: no such store`);
     fresh = true;
   } else {
@@ -229,11 +254,12 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
       } else if (readonly && id.userVersion < latest) {
         throw new StoreError(
           'needs-migration',
-          `${file}: this store has schema version ${id.userVersion} and needs upgrading to ${latest}; open it once for writing`,
+          `${file}: this store has schema version ${id.userVersion} and needs upgrading to ${latest}; open it once for writing${denied ? ` (it cannot be written now: ${denied})` : ''}`,
         );
       }
     }
   }
+  if (fresh && denied) throw new StoreError('read-only', `${file}: cannot initialise the store: ${denied}`);
   if (fresh && readonly) throw new StoreError('not-found', `${file}: not initialised`);
 
   let db: Database.Database;
@@ -246,6 +272,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
   } catch (e) {
     throw new StoreError('corrupt', `${file}: cannot open the store: ${(e as Error).message}`);
   }
+  nameFileInErrors(db, file);
   try {
     if (!readonly) {
       db.pragma('journal_mode = WAL');
@@ -257,7 +284,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     db.function('sha256', { deterministic: true }, (text) =>
       createHash('sha256').update(String(text)).digest('hex'),
     );
-    const ctx = makeContext(db, file, readonly);
+    const ctx = makeContext(db, file, readonly, denied);
     if (!readonly) migrate(ctx, latest);
     const schemaVersion = db.pragma('user_version', { simple: true }) as number;
     const store: Store = {
@@ -275,7 +302,10 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
       checkpointWal: () => {
         if (!readonly) db.pragma('wal_checkpoint(TRUNCATE)');
       },
-      close: () => db.close(),
+      close: () => {
+        if (!readonly) leaveWalMode(db);
+        db.close();
+      },
     };
     (store as { activations: ActivationsRepo }).activations = new ActivationsRepo(ctx, store.probes);
     return store;
@@ -285,13 +315,51 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
   }
 }
 
-function makeContext(db: Database.Database, file: string, readonly: boolean): StoreContext {
+/** Why this process may not write the store file or its folder (SQLite writes `-wal` and `-shm` there). */
+function writeDenied(file: string): string | undefined {
+  for (const path of existsSync(file) ? [dirname(file), file] : [dirname(file)]) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      return `${path} is read-only (${code})`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Switches a store back from WAL to a rollback journal when this is its last connection (SQLite refuses
+ * while another connection has it open; it then stays in WAL until that one closes). A store left so has
+ * no `-wal` or `-shm` companion, and can be read where its folder cannot be written: a WAL store there
+ * cannot be opened, since every reader must create the `-shm` file.
+ */
+function leaveWalMode(db: Database.Database): void {
+  try {
+    db.pragma('busy_timeout = 0');
+    db.pragma('journal_mode = DELETE');
+  } catch {
+    // Another connection is open: it leaves WAL mode when it closes.
+  }
+}
+
+function makeContext(
+  db: Database.Database,
+  file: string,
+  readonly: boolean,
+  denied: string | undefined,
+): StoreContext {
   return {
     db,
     file,
     readonly,
     write<T>(fn: () => T): T {
-      if (readonly) throw new StoreError('invalid', `${file}: the store is open read-only`);
+      if (readonly)
+        throw new StoreError(
+          'read-only',
+          `${file}: cannot write: ${denied ?? 'the store is open read-only'}; nothing was written`,
+        );
       try {
         return db.transaction(fn).immediate();
       } catch (e) {
@@ -299,6 +367,49 @@ function makeContext(db: Database.Database, file: string, readonly: boolean): St
       }
     },
   };
+}
+
+/**
+ * Makes the statements of `db` throw {@link translateSqliteError}'s errors, which name the store file, when
+ * running or iterating them fails (a page found corrupt while reading, a full disk).
+ */
+function nameFileInErrors(db: Database.Database, file: string): void {
+  const translated =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
+    (...args: A): R => {
+      try {
+        return fn(...args);
+      } catch (e) {
+        throw translateSqliteError(file, e);
+      }
+    };
+  const wrap = (stmt: Database.Statement): Database.Statement => {
+    const proxy: Database.Statement = new Proxy(stmt, {
+      get(target, key) {
+        const v = Reflect.get(target, key, target) as unknown;
+        if (typeof v !== 'function') return v;
+        return translated((...args: unknown[]) => {
+          const r = (v as (...a: unknown[]) => unknown).apply(target, args);
+          if (r === target) return proxy; // pluck(), raw(), bind(), ... chain
+          if (key === 'iterate') {
+            const it = r as IterableIterator<unknown>;
+            const iterator: IterableIterator<unknown> = {
+              next: translated(() => it.next()),
+              return: it.return?.bind(it),
+              [Symbol.iterator]: () => iterator,
+            };
+            return iterator;
+          }
+          return r;
+        });
+      },
+    });
+    return proxy;
+  };
+  const prepare = db.prepare.bind(db);
+  (db as { prepare: (sql: string) => Database.Statement }).prepare = translated((sql: string) =>
+    wrap(prepare(sql)),
+  );
 }
 
 /** Turns SQLite's full-disk, busy and corruption errors into {@link StoreError}s that say what to do. */

@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs
 import { join } from 'node:path';
 import { disposeParams, paramsFromArrays, toNamedArrays, type GPTConfig } from '../model/gpt.js';
 import { Rng } from '../model/rng.js';
-import { readSafetensors, writeFileAtomic, writeSafetensors, type NamedArray } from '../model/safetensors.js';
+import { readSafetensors, writeSafetensors, type NamedArray } from '../model/safetensors.js';
+import { tempPath, writeAtomic } from '../store/files.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import type { Tokenizer } from '../model/tokenizer.js';
 import type { TokenizedPair } from '../data/types.js';
@@ -291,17 +292,16 @@ async function evaluate(
 /** Writes the resumable state (weights, optimizer, step) atomically into `runDir/state`. */
 async function saveState(stepper: Stepper, runDir: string, step: number, hash: string): Promise<void> {
   const dir = join(runDir, 'state');
-  const tmp = join(runDir, `.state.tmp-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+  const tmp = tempPath(dir);
+  mkdirSync(tmp);
   writeSafetensors(join(tmp, 'model.safetensors'), await toNamedArrays(stepper.params));
   const opt = await stepper.optimizer.state();
   writeSafetensors(join(tmp, 'optimizer.safetensors'), opt.arrays, { t: String(opt.t) });
-  writeFileAtomic(
+  writeAtomic(
     join(tmp, 'state.json'),
     JSON.stringify({ step, specHash: hash, savedAt: new Date().toISOString() }),
   );
-  const old = join(runDir, `.state.old-${process.pid}`);
+  const old = tempPath(dir);
   if (existsSync(dir)) renameSync(dir, old);
   renameSync(tmp, dir);
   rmSync(old, { recursive: true, force: true });
@@ -352,7 +352,7 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
   }
   mkdirSync(io.runDir, { recursive: true });
   const hash = specHash(spec, dataKey(data), model.refHash);
-  writeFileAtomic(
+  writeAtomic(
     join(io.runDir, 'spec.json'),
     JSON.stringify({ spec, specHash: hash, model: model.config }, null, 2),
   );

@@ -39,7 +39,7 @@ describe('monoscope export figure', () => {
     dir = mkdtempSync(join(tmpdir(), 'monoscope-figure-'));
     cpSync(source, join(dir, 'project'), { recursive: true });
     out = join(dir, 'out');
-    service = createService(openProject(join(dir, 'project')));
+    service = createService(openProject(join(dir, 'project'), { create: true }));
   });
   afterAll(() => {
     service?.close();

@@ -17,6 +17,7 @@ import {
 } from '../../../src/renderer/api/client.js';
 import { encodeEnvelope, ENVELOPE_TYPE } from '../../../src/shared/wire.js';
 import type { RunningServer } from '../../../src/main/server.js';
+import { openProject } from '../../../src/core/store/project.js';
 import { builtServe } from './built-server.js';
 
 const TOKEN = 'a'.repeat(64);
@@ -56,6 +57,7 @@ describe('HTTP client against monoscope serve', () => {
   beforeAll(async () => {
     const serve = await builtServe();
     dir = mkdtempSync(join(tmpdir(), 'monoscope-client-'));
+    openProject(dir, { create: true }).close();
     server = await serve({ projectDir: dir, token: TOKEN, rendererDir: dir });
     client = createHttpClient({
       baseUrl: `http://127.0.0.1:${server.port}/`,

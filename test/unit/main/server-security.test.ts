@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../../src/main/server.js';
+import { openProject } from '../../../src/core/store/project.js';
 import { builtServe, errorOf, raw } from './built-server.js';
 
 const TOKEN = 'b'.repeat(64);
@@ -30,7 +31,7 @@ describe('monoscope serve: guards', () => {
     writeFileSync(join(renderer, 'index.html'), INDEX);
     writeFileSync(join(renderer, 'app.js'), 'export {};');
     writeFileSync(join(root, 'secret.txt'), 'not for the browser');
-    mkdirSync(join(root, 'project'));
+    openProject(join(root, 'project'), { create: true }).close();
     server = await serve({ projectDir: join(root, 'project'), token: TOKEN, rendererDir: renderer });
     port = server.port;
   });

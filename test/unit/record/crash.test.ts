@@ -17,7 +17,7 @@ const probe = makeProbe(21, 48, 8, 24);
 
 beforeAll(async () => {
   await initBackend('wasm');
-  const p = openProject(dir);
+  const p = openProject(dir, { create: true });
   makeCheckpoint(p.checkpointDir('base'), { seed: 5, nLayer: 2, nEmbd: 32, nInner: 128, nCtx: 24 });
   p.close();
   writeFileSync(probeFile, JSON.stringify(probe));

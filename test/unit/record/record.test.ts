@@ -24,7 +24,7 @@ const TAPS = ['blocks.*.mlp.post', 'blocks.0.resid_post'];
 
 beforeAll(async () => {
   await initBackend('wasm');
-  project = openProject(join(root, 'proj'));
+  project = openProject(join(root, 'proj'), { create: true });
   ckDir = project.checkpointDir('base');
   makeCheckpoint(ckDir, { seed: 3 });
 });

@@ -105,7 +105,7 @@ describe('migration 005: analyses keyed by content', () => {
     const project = openProject(t.dir);
     const service = createService(project);
     t = { ...t, project, service };
-    expect(project.store.schemaVersion).toBe(5);
+    expect(project.store.schemaVersion).toBe(6);
     // Everything but the match keyed by an SAE's name is still there.
     const left = project.store.analyses
       .list()

@@ -13,7 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { APPLICATION_ID, latestSchemaVersion, openStore, StoreError } from '../../../src/core/store/store.js';
+import {
+  APPLICATION_ID,
+  latestSchemaVersion,
+  loadMigrations,
+  openStore,
+  StoreError,
+} from '../../../src/core/store/store.js';
 import { openProject } from '../../../src/core/store/project.js';
 
 const root = mkdtempSync(join(tmpdir(), 'monoscope-store-'));
@@ -167,7 +173,7 @@ describe('openStore', () => {
 
   it('opens a project folder with its sub-folders', () => {
     const dir = join(root, 'proj');
-    const p = openProject(dir);
+    const p = openProject(dir, { create: true });
     for (const sub of ['checkpoints', 'runs', 'saes', 'exports'])
       expect(existsSync(join(dir, sub))).toBe(true);
     expect(p.checkpointDir('dpo-1')).toBe(join(dir, 'checkpoints', 'dpo-1'));
@@ -177,5 +183,42 @@ describe('openStore', () => {
     const copy = join(root, 'copy.db');
     copyFileSync(join(dir, 'monoscope.db'), copy);
     openStore(copy, { readonly: true }).close();
+  });
+});
+
+describe('migration 006 (runs can be interrupted)', () => {
+  it('rebuilds runs and metrics keeping every row, the cascade, and nothing else', () => {
+    const f = join(root, 'v5.db');
+    const db = new Database(f);
+    db.pragma('foreign_keys = ON');
+    for (const m of loadMigrations().slice(0, 5))
+      db.transaction(() => {
+        db.exec(m.sql);
+        db.pragma(`user_version = ${m.version}`);
+      }).immediate();
+    db.prepare(
+      `INSERT INTO runs (id, stage, config, backend, seed, status, created_at, updated_at)
+       VALUES ('dpo', 'dpo', '{}', '{}', 0, 'running', 't', 't')`,
+    ).run();
+    db.prepare(`INSERT INTO metrics VALUES ('dpo', 'loss', 1, 0.5), ('dpo', 'loss', 2, NULL)`).run();
+    db.close();
+
+    const s = openStore(f);
+    expect(s.schemaVersion).toBeGreaterThanOrEqual(6);
+    expect(s.runs.metrics('dpo')).toEqual([
+      { step: 1, name: 'loss', value: 0.5 },
+      { step: 2, name: 'loss', value: NaN },
+    ]);
+    expect(s.db.pragma('foreign_key_check')).toEqual([]);
+    expect(s.integrityCheck()).toEqual(['ok']);
+    expect(s.runs.markInterrupted('dpo', 'killed')).toBe(true);
+    expect(s.runs.get('dpo')).toMatchObject({ status: 'interrupted', message: 'killed' });
+    expect(s.runs.markInterrupted('dpo', 'again')).toBe(false); // only a running run
+    s.runs.remove('dpo');
+    expect(s.db.prepare('SELECT count(*) FROM metrics').pluck().get()).toBe(0);
+    expect(
+      s.db.prepare(`SELECT name FROM sqlite_schema WHERE name LIKE '%_new' OR name LIKE '%before%'`).all(),
+    ).toEqual([]);
+    s.close();
   });
 });

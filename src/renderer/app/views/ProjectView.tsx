@@ -80,6 +80,7 @@ const STATUS_HELP: Record<RunRow['status'], string> = {
   completed: 'Finished; its checkpoint is in the list.',
   failed: 'Stopped by an error.',
   cancelled: 'Stopped on request; its state is saved.',
+  interrupted: 'Its process ended without finishing (killed or crashed); its last saved state is kept.',
 };
 
 const COLUMNS: Column<RunRow>[] = [
@@ -210,7 +211,10 @@ export function ProjectView() {
                 Failed: {selected.message ?? selected.job?.error ?? 'no message'}
               </p>
             )}
-            {(selected.status === 'cancelled' || selected.status === 'failed' || orphaned) &&
+            {(selected.status === 'cancelled' ||
+              selected.status === 'failed' ||
+              selected.status === 'interrupted' ||
+              orphaned) &&
               selected.request && (
                 <p className="resume-hint">
                   {orphaned
