@@ -3,6 +3,7 @@
  * content identity of its weights. The record of an SAE is found by its name; what is computed from an SAE
  * (matches, subspaces) is keyed by its weights hash, so retraining it never serves an old result.
  */
+import { withLock } from '../store/locks.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -147,77 +148,80 @@ export async function saeTrainOp(
   const t = await loadTap(project, req.ref, reporter, signal);
   const source = tapKey(t.rec);
   const settings = saeSettings(req, t.x.cols);
-  const dir = join(project.saesDir, req.name);
-  const old = getSae(project, req.name);
-  if (old) {
-    const same =
-      canonicalJson({ source, settings }) === canonicalJson({ source: old.source, settings: old.settings });
-    const intact = existsSync(join(dir, 'cfg.json')) && saeWeightsHash(dir) === old.weightsHash;
-    if (same && intact) return old;
-    if (!same && !req.overwrite)
-      throw new ApiError(
-        'conflict',
-        `an SAE named '${req.name}' exists, trained with other settings or on other activations; pick another name, or overwrite it (--overwrite) to replace it and drop what was computed from it`,
-      );
-    if (old.weightsHash) dropAnalysesOfSae(project, old.weightsHash);
-  }
-  const rows = usableRows(t, undefined, settings.seed);
-  const order = new Rng(settings.seed).shuffle(Array.from(rows));
-  const nEval = Math.max(1, Math.floor(order.length / 10));
-  const evalRows = Int32Array.from(order.slice(0, nEval).sort((a, b) => a - b));
-  const trainRows = Int32Array.from(order.slice(nEval).sort((a, b) => a - b));
-  const steps = settings.steps;
-  const started = performance.now();
-  const { sae, log } = trainSae(
-    takeRows(t.x, trainRows),
-    {
+  // One writer per SAE name: a second `sae.train` of the same name while this one runs is refused (locked).
+  return withLock(project.dir, 'sae', req.name, async () => {
+    const dir = join(project.saesDir, req.name);
+    const old = getSae(project, req.name);
+    if (old) {
+      const same =
+        canonicalJson({ source, settings }) === canonicalJson({ source: old.source, settings: old.settings });
+      const intact = existsSync(join(dir, 'cfg.json')) && saeWeightsHash(dir) === old.weightsHash;
+      if (same && intact) return old;
+      if (!same && !req.overwrite)
+        throw new ApiError(
+          'conflict',
+          `an SAE named '${req.name}' exists, trained with other settings or on other activations; pick another name, or overwrite it (--overwrite) to replace it and drop what was computed from it`,
+        );
+      if (old.weightsHash) dropAnalysesOfSae(project, old.weightsHash);
+    }
+    const rows = usableRows(t, undefined, settings.seed);
+    const order = new Rng(settings.seed).shuffle(Array.from(rows));
+    const nEval = Math.max(1, Math.floor(order.length / 10));
+    const evalRows = Int32Array.from(order.slice(0, nEval).sort((a, b) => a - b));
+    const trainRows = Int32Array.from(order.slice(nEval).sort((a, b) => a - b));
+    const steps = settings.steps;
+    const started = performance.now();
+    const { sae, log } = trainSae(
+      takeRows(t.x, trainRows),
+      {
+        kind: settings.kind,
+        dIn: t.x.cols,
+        dSae: settings.latents,
+        k: settings.k,
+        l1Coefficient: settings.l1,
+        steps,
+        batchSize: settings.batchSize,
+        lr: settings.lr,
+        seed: settings.seed,
+      },
+      (s) => {
+        if (s.step % 10 === 0 || s.step === steps)
+          reporter.progress({
+            phase: `sae ${req.name}`,
+            done: s.step,
+            total: steps,
+            unit: 'step',
+            metrics: { loss: s.loss, mse: s.mse },
+          });
+      },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const metrics = evaluateSae(sae, takeRows(t.x, evalRows));
+    mkdirSync(project.saesDir, { recursive: true });
+    saveSae(dir, sae, {
+      tap: req.ref.tap,
+      checkpoint: req.ref.checkpoint,
+      checkpointHash: t.rec.checkpointHash,
+      probeHash: t.rec.probeHash,
+    });
+    const record: SaeRecord = {
+      name: req.name,
+      dir,
+      ref: req.ref,
       kind: settings.kind,
       dIn: t.x.cols,
       dSae: settings.latents,
-      k: settings.k,
-      l1Coefficient: settings.l1,
-      steps,
-      batchSize: settings.batchSize,
-      lr: settings.lr,
-      seed: settings.seed,
-    },
-    (s) => {
-      if (s.step % 10 === 0 || s.step === steps)
-        reporter.progress({
-          phase: `sae ${req.name}`,
-          done: s.step,
-          total: steps,
-          unit: 'step',
-          metrics: { loss: s.loss, mse: s.mse },
-        });
-    },
-  );
-  const seconds = (performance.now() - started) / 1000;
-  const metrics = evaluateSae(sae, takeRows(t.x, evalRows));
-  mkdirSync(project.saesDir, { recursive: true });
-  saveSae(dir, sae, {
-    tap: req.ref.tap,
-    checkpoint: req.ref.checkpoint,
-    checkpointHash: t.rec.checkpointHash,
-    probeHash: t.rec.probeHash,
+      source,
+      settings,
+      weightsHash: saeWeightsHash(dir),
+      metrics,
+      curve: log
+        .filter((s) => s.step % 10 === 0 || s.step === steps)
+        .map((s) => ({ step: s.step, loss: s.loss, mse: s.mse, deadLatents: s.deadLatents })),
+      seconds,
+      tokensPerS: (steps * settings.batchSize) / seconds,
+    };
+    project.store.analyses.put('sae', recordKey(req.name), record);
+    return record;
   });
-  const record: SaeRecord = {
-    name: req.name,
-    dir,
-    ref: req.ref,
-    kind: settings.kind,
-    dIn: t.x.cols,
-    dSae: settings.latents,
-    source,
-    settings,
-    weightsHash: saeWeightsHash(dir),
-    metrics,
-    curve: log
-      .filter((s) => s.step % 10 === 0 || s.step === steps)
-      .map((s) => ({ step: s.step, loss: s.loss, mse: s.mse, deadLatents: s.deadLatents })),
-    seconds,
-    tokensPerS: (steps * settings.batchSize) / seconds,
-  };
-  project.store.analyses.put('sae', recordKey(req.name), record);
-  return record;
 }
