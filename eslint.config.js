@@ -1,8 +1,8 @@
 // Lint rules, including the boundaries between the four rooms (see README, Architecture):
 //   src/core      the engine (Node): imports no other room, no UI, no DOM
 //   src/shared    code that src/main and src/renderer both run: neither Node nor the DOM nor React,
-//                 and only types from core
-//   src/renderer  the React app: src/shared and core's types; no Node, no engine packages, no src/main
+//                 and only the contract's types (core/api.ts) from core
+//   src/renderer  the React app: src/shared and the contract's types; no Node, no engine packages, no src/main
 //   src/main      the CLI, the server, the Electron main process: core and shared, nothing of the renderer
 // Each boundary is a regular expression on the import specifier, checked on static imports and exports
 // (no-restricted-imports, which lets type-only imports through where a room may use another's types) and on
@@ -20,7 +20,10 @@ const room = (name) => `^\\.{1,2}/(?:.*/)?${name}(?:/|$)`;
 const pkg = (packages) =>
   `^(?:${packages.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?:/|$)`;
 
-const CORE = room('core');
+/** The contract, `core/api.ts`: the one module of core whose types the UI rooms may use. */
+const CORE_API = `^\\.{1,2}/(?:.*/)?core/api\\.js$`;
+/** Any other module of core. */
+const CORE_BUT_API = `^\\.{1,2}/(?:.*/)?core/(?!api\\.js$)`;
 const MAIN = room('main');
 const RENDERER = room('renderer');
 const SHARED = room('shared');
@@ -112,7 +115,8 @@ export default tseslint.config(
     files: ['src/shared/**/*.ts'],
     rules: boundaryRules(
       [
-        { regex: CORE, types: true, message: 'src/shared imports only types from core.' },
+        { regex: CORE_BUT_API, message: 'src/shared imports types from the contract (core/api.ts) only.' },
+        { regex: CORE_API, types: true, message: 'src/shared imports only types from core.' },
         { regex: MAIN, message: 'src/shared does not import src/main.' },
         { regex: RENDERER, message: 'src/shared does not import src/renderer.' },
         { regex: REACT, message: 'src/shared is plain functions, no React.' },
@@ -132,7 +136,11 @@ export default tseslint.config(
       ...reactHooks.configs.recommended.rules,
       ...boundaryRules(
         [
-          { regex: CORE, types: true, message: 'The renderer imports only types from core.' },
+          {
+            regex: CORE_BUT_API,
+            message: 'The renderer imports types from the contract (core/api.ts) only.',
+          },
+          { regex: CORE_API, types: true, message: 'The renderer imports only types from core.' },
           { regex: MAIN, message: 'The renderer does not import src/main.' },
           { regex: ELECTRON, message: 'The renderer reaches Electron only through the preload API.' },
           { regex: NODE, message: 'No Node modules in the renderer.' },

@@ -54,7 +54,7 @@ beforeAll(async () => {
       .map((p) => JSON.stringify(p))
       .join('\n'),
   );
-  service = createService(openProject(dir));
+  service = createService(openProject(dir, { create: true }));
   await service.call('train', { name: 'base', ...pretrain });
   await service.call('train', { name: 'base-b', ...pretrain, seed: 1 });
   await service.call('train', { name: 'dpo', stage: 'dpo', ...preference });
@@ -213,7 +213,7 @@ describe('the CLI and the service give the same result for every operation', () 
     it(`${op}`, async () => {
       const svcDir = c.twin ? twinService : dir;
       const cliDir = c.twin ? twinCli : dir;
-      const svc = c.twin ? createService(openProject(svcDir)) : service;
+      const svc = c.twin ? createService(openProject(svcDir, { create: true })) : service;
       let fromService: unknown;
       try {
         fromService = JSON.parse(jsonText(await svc.call(op, c.input)));

@@ -1,6 +1,6 @@
 /**
- * The fault suite for the writers: `kill -9` at random points (several seeds) of `train`, `record` and
- * `export`, and two `train` runs of one name at once. After each, the store passes `PRAGMA
+ * The fault suite for the writers: `kill -9` at random points (several seeds) of `train`, `record`,
+ * `analyze sae` and `export`, and two `train` (or `analyze sae`) runs of one name at once. After each, the store passes `PRAGMA
  * integrity_check`, keeps what was committed, and the rerun ends with exactly the uninterrupted result.
  */
 import { createHash } from 'node:crypto';
@@ -126,8 +126,57 @@ function temps(dir: string): string[] {
   return readdirSync(dir).filter((n) => /\.tmp|monoscope-tmp/.test(n));
 }
 
+const SAE_STEPS = 200;
+const saeArgs = (name: string, extra: string[] = []) => [
+  'analyze',
+  'sae',
+  '--project',
+  project,
+  '--checkpoint',
+  'ref',
+  '--tap',
+  'blocks.0.mlp.post',
+  '--name',
+  name,
+  '--latents',
+  '128',
+  '--k',
+  '8',
+  '--steps',
+  String(SAE_STEPS),
+  '--batch-size',
+  '256',
+  ...extra,
+];
+
+/** The SAE records of the store, by name, and its integrity (read without writing). */
+function readSaes(): {
+  byName: Map<string, { weightsHash?: string; settings?: { k?: number } }>;
+  integrity: string[];
+} {
+  const s = openStore(storeFile, { readonly: true });
+  try {
+    const byName = new Map(
+      s.analyses
+        .list('sae')
+        .map(
+          (a) =>
+            s.analyses.get<{ name: string; weightsHash?: string; settings?: { k?: number } }>(
+              'sae',
+              a.inputs,
+            )!.result,
+        )
+        .map((r) => [r.name, r] as const),
+    );
+    return { byName, integrity: s.integrityCheck() };
+  } finally {
+    s.close();
+  }
+}
+
 let refMetrics: MetricRow[];
 let refHash: string;
+let refSaeHash: string;
 
 beforeAll(() => {
   const r = cli(trainArgs('ref', ['--json']));
@@ -138,7 +187,11 @@ beforeAll(() => {
   const rec = cli(['record', '--project', project, '--checkpoint', 'ref', '--batch-size', '2']);
   expect(rec.code, rec.stderr).toBe(0);
   expect(cli(exportArgs('ref', join(root, 'ref.csv'))).code).toBe(0);
-}, 120_000);
+  const sae = cli(saeArgs('sae-ref', ['--json']));
+  expect(sae.code, sae.stderr).toBe(0);
+  refSaeHash = JSON.parse(sae.stdout).weightsHash;
+  expect(refSaeHash).toMatch(/^[0-9a-f]{64}$/);
+}, 180_000);
 
 describe('kill -9', () => {
   it.each(SEEDS)(
@@ -204,6 +257,29 @@ describe('kill -9', () => {
   );
 
   it.each(SEEDS)(
+    'of analyze sae at a random step (seed %i): no record and no temporary of it survive, the rerun trains the same SAE',
+    async (seed) => {
+      const name = `sae-${seed}`;
+      const at = 20 + Math.floor(uniform(seed)() * (SAE_STEPS - 40));
+      const r = await killWhen(saeArgs(name), (out) => lastDone(out, `sae ${name}`) >= at);
+      expect(r.signal, r.stderr).toBe('SIGKILL');
+      const killed = readSaes();
+      expect(killed.integrity).toEqual(['ok']);
+      expect(killed.byName.has(name)).toBe(false); // the record is written only once the weights are saved
+      expect(killed.byName.get('sae-ref')?.weightsHash).toBe(refSaeHash);
+
+      const again = cli(saeArgs(name, ['--json']));
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout).weightsHash).toBe(refSaeHash);
+      expect(readSaes().byName.get(name)?.weightsHash).toBe(refSaeHash);
+      expect(temps(join(project, 'saes'))).toEqual([]);
+      expect(temps(join(project, 'saes', name))).toEqual([]);
+      expect(readdirSync(join(project, '.locks'))).toEqual([]);
+    },
+    120_000,
+  );
+
+  it.each(SEEDS)(
     'of a big CSV export while it writes (seed %i): no temporary is left after the rerun, which writes the whole file',
     async (seed) => {
       const folder = join(project, 'exports');
@@ -253,5 +329,30 @@ describe('two train runs of one name started 0.3 s apart', () => {
     const weights = readFileSync(join(project, 'checkpoints', 'race', 'model.safetensors'));
     expect(s.checkpoints.get('race')!.hash).toBe(createHash('sha256').update(weights).digest('hex'));
     s.close();
+  }, 120_000);
+});
+
+describe('two analyze sae runs of one name at once', () => {
+  it('refuses the second with the lock holder, and stores the first one whole', async () => {
+    const first = finished(cliChild(saeArgs('sae-race')));
+    await new Promise((ok) => setTimeout(ok, 300));
+    const second = finished(cliChild(saeArgs('sae-race', ['--k', '4'])));
+    const results = await Promise.all([first, second]);
+    const winner = results.findIndex((x) => x.code === 0);
+    expect(winner, results.map((x) => x.stderr).join('\n')).toBeGreaterThanOrEqual(0);
+    const loser = results[1 - winner];
+    expect(loser.code).not.toBe(0);
+    // Refused by the lock while the first trains, or (if the first had already finished) as a name in use.
+    expect(loser.stderr).toMatch(
+      /sae 'sae-race' is being written by process \d+ on |an SAE named 'sae-race' exists, trained with other settings/,
+    );
+    const { byName, integrity } = readSaes();
+    expect(integrity).toEqual(['ok']);
+    // The files and the record are the winner's, both of them.
+    const cfg = JSON.parse(readFileSync(join(project, 'saes', 'sae-race', 'cfg.json'), 'utf8'));
+    expect(cfg.k).toBe(winner === 0 ? 8 : 4);
+    const record = byName.get('sae-race')!;
+    expect(record.settings?.k).toBe(cfg.k);
+    if (winner === 0) expect(record.weightsHash).toBe(refSaeHash);
   }, 120_000);
 });

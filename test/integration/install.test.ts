@@ -36,7 +36,7 @@ beforeAll(() => {
   clone = join(root, 'monoscope');
   copyWorkingTree(clone);
   // The README's project, made beforehand: `serve` needs a project, not the minutes of `monoscope demo`.
-  openProject(join(root, 'monoscope-demo')).close();
+  openProject(join(root, 'monoscope-demo'), { create: true }).close();
 });
 
 afterAll(async () => {

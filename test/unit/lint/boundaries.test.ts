@@ -86,6 +86,8 @@ room(
   [
     "import { OPS } from '../../core/api.js'; OPS;",
     "export const m = await import('../../core/api.js');",
+    "import type { Histogram } from '../../core/analysis/histogram.js'; export type H = Histogram;",
+    "import type { OpResult } from '../../core/service.js'; export type R = OpResult<'runs.list'>;",
     "import { serve } from '../../main/server.js'; serve;",
     "export const m = await import('../../main/server.js');",
     "import type { RunningServer } from '../../main/server.js'; export type S = RunningServer;",
@@ -125,6 +127,8 @@ room(
     "export { OPS } from '../../core/api.js';",
     "export const m = await import('../../core/api.js');",
     "export const m = await import('../../core/service.js');",
+    "import type { CompareResult } from '../../core/ops/compare.js'; export type C = CompareResult;",
+    "export type { Project } from '../../core/store/project.js';",
     "import { serve } from '../../main/server.js'; serve;",
     "import type { RunningServer } from '../../main/server.js'; export type S = RunningServer;",
     "export const m = await import('../../main/server.js');",

@@ -11,6 +11,14 @@ import { latestSchemaVersion, openStore } from '../../../src/core/store/store.js
 import { cli } from '../../integration/cli.js';
 import { makeCheckpoint } from '../record/fixtures.js';
 import { builtServe, errorOf, raw } from './built-server.js';
+import { openProject } from '../../../src/core/store/project.js';
+
+/** A new, empty project in a temporary folder (serve opens only existing projects). */
+function newProject(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  openProject(dir, { create: true }).close();
+  return dir;
+}
 
 const TOKEN = 'e'.repeat(64);
 const json = { 'content-type': 'application/json', 'x-monoscope-token': TOKEN };
@@ -23,7 +31,7 @@ describe('monoscope serve: concurrent first calls', () => {
   let root: string;
 
   beforeAll(() => {
-    root = mkdtempSync(join(tmpdir(), 'monoscope-burst-'));
+    root = newProject('monoscope-burst-');
     mkdirSync(join(root, 'checkpoints'), { recursive: true });
     makeCheckpoint(join(root, 'checkpoints', 'tiny'), { seed: 3 });
   });
@@ -71,7 +79,7 @@ describe('monoscope serve: op names and routes', () => {
   let server: RunningServer;
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'monoscope-edges-'));
+    root = newProject('monoscope-edges-');
     server = await (await builtServe())({ projectDir: root, token: TOKEN, rendererDir: root });
   });
   afterAll(async () => {
@@ -101,7 +109,7 @@ describe('monoscope serve: op names and routes', () => {
 describe('monoscope serve --port 80', () => {
   // Browsers omit the default port: the URL printed for port 80 is sent with `Host: 127.0.0.1`.
   it('prints a URL whose requests, as a browser sends them, are served', async (ctx) => {
-    const root = mkdtempSync(join(tmpdir(), 'monoscope-port80-'));
+    const root = newProject('monoscope-port80-');
     writeFileSync(join(root, 'index.html'), '<!doctype html><title>port 80</title>');
     let server: RunningServer | undefined;
     try {
@@ -154,7 +162,7 @@ describe('monoscope serve: the cap on concurrent jobs', () => {
   let server: RunningServer;
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'monoscope-queue-'));
+    root = newProject('monoscope-queue-');
     server = await (await builtServe())({ projectDir: root, token: TOKEN, rendererDir: root, maxJobs: 1 });
   });
   afterAll(async () => {
@@ -208,7 +216,7 @@ describe('monoscope serve: the cap on concurrent jobs', () => {
   });
 
   it('defaults to two concurrent jobs, and refuses a cap below one', async () => {
-    const root2 = mkdtempSync(join(tmpdir(), 'monoscope-queue-'));
+    const root2 = newProject('monoscope-queue-');
     try {
       const serve = await builtServe();
       const s = await serve({ projectDir: root2, token: TOKEN, rendererDir: root2 });

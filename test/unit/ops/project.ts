@@ -37,7 +37,7 @@ export interface TestProject {
 /** A fresh project with checkpoints `base` (seed 1) and `dpo` (seed 2). */
 export function testProject(): TestProject {
   const dir = mkdtempSync(join(tmpdir(), 'monoscope-ops-'));
-  const project = openProject(dir);
+  const project = openProject(dir, { create: true });
   writeCheckpoint(project, 'base', 1);
   writeCheckpoint(project, 'dpo', 2, 'dpo');
   const service = createService(project);

@@ -191,6 +191,7 @@ describe('migration 006 (runs can be interrupted)', () => {
     const f = join(root, 'v5.db');
     const db = new Database(f);
     db.pragma('foreign_keys = ON');
+    db.function('sha256', (text) => createHash('sha256').update(String(text)).digest('hex')); // as openStore
     for (const m of loadMigrations().slice(0, 5))
       db.transaction(() => {
         db.exec(m.sql);

@@ -15,7 +15,7 @@ const root = mkdtempSync(join(tmpdir(), 'monoscope-pairs-'));
 let project: Project;
 
 beforeAll(() => {
-  project = openProject(join(root, 'proj'));
+  project = openProject(join(root, 'proj'), { create: true });
   makeCheckpoint(project.checkpointDir('base'), { seed: 2 }); // its vocabulary: fixtures' WORDS
 });
 afterAll(() => {

@@ -1,6 +1,6 @@
 // A similarity score with its permutation test: the score and its definition (as the analysis labels it),
 // the null's mean and sd, the p-value with its formula, and the null histogram figure.
-import type { Histogram } from '../../../core/analysis/histogram.js';
+import type { Histogram } from '../../../core/api.js';
 import { formatPValue } from '../../../shared/figures/index.js';
 import { Figure } from '../components/Figure.js';
 import { hasNull, nullSpec } from '../../../shared/specs/viewFigures.js';
