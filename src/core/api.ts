@@ -42,6 +42,7 @@ export { MATCH_R_THRESHOLD, SAE_TOPK_K };
 export type { CompareResult, CompareRow } from './ops/compare.js';
 export type { CheckpointScore } from './ops/score.js';
 export type { Histogram } from './analysis/histogram.js';
+export type { RunRecord } from './store/runs.js';
 
 /** A checkpoint, run or SAE name: letters, digits, '.', '_' and '-'. */
 export const Name = z

@@ -16,7 +16,7 @@ import { similarityKey, similarityOp } from './ops/similarity.js';
 import { listSaes, saeTrainOp } from './ops/sae.js';
 import { matchKey, matchOp } from './ops/match.js';
 import { subspacesKey, subspacesOp } from './ops/subspaces.js';
-import { recordedSide } from './ops/features.js';
+import { recordedSides } from './ops/features.js';
 import { weightProxyOp } from './ops/weights.js';
 import { sparsityOp } from './ops/sparsity.js';
 import { correlationMatrix, neuronCounterparts, neuronLive, neuronPage, neuronTable } from './ops/neurons.js';
@@ -52,23 +52,20 @@ function storedResult(p: Project, i: OpParsed<'analyses.get'>): StoredResult | n
     }
     case 'similarity': {
       const r = parseInput('similarity', i.inputs);
-      const a = recordedSide(p, r.a, undefined);
-      const b = recordedSide(p, r.b, undefined);
-      key = a && b && similarityKey(r, a.tap, b.tap);
+      const s = recordedSides(p, r);
+      key = s && similarityKey(r, s.a.tap, s.b.tap);
       break;
     }
     case 'match': {
       const r = parseInput('match', i.inputs);
-      const a = recordedSide(p, r.a, r.saeA);
-      const b = recordedSide(p, r.b, r.saeB);
-      key = a && b && matchKey(r, a, b);
+      const s = recordedSides(p, r);
+      key = s && matchKey(r, s.a, s.b);
       break;
     }
     case 'subspaces': {
       const r = parseInput('subspaces', i.inputs);
-      const a = recordedSide(p, r.a, r.saeA);
-      const b = recordedSide(p, r.b, r.saeB);
-      key = a && b && subspacesKey(r, a, b);
+      const s = recordedSides(p, r);
+      key = s && subspacesKey(r, s.a, s.b);
       break;
     }
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadSae, encodeSae, saeDecoderRows, takeRows, takeCols, type Matrix } from '../analysis/index.js';
 import type { TapRef } from '../api.js';
 import type { Project } from '../store/project.js';
-import { loadTap, recordedTapKey, type TapData, type TapKey } from './tap.js';
+import { loadTap, recordedTapKey, tapKey, type TapData, type TapKey } from './tap.js';
 import { findSae, getSae, saeWeightsHash } from './sae.js';
 import type { Reporter } from './progress.js';
 
@@ -40,22 +40,53 @@ export async function featureActs(
   };
 }
 
-/**
- * The content of one side of a match or subspaces request, from the store alone: its recorded tap and its
- * SAE's weights hash. Undefined when the tap is not recorded from its checkpoint's current weights or the
- * SAE does not exist.
- */
-export function recordedSide(
+/** The content of one side of a pair request: its recorded tap, and the weights hash of its SAE if any. */
+export interface SideKey {
+  tap: TapKey;
+  saeHash?: string;
+}
+
+/** A request over two sides, A and B, each a tap with an optional SAE (match, subspaces, similarity). */
+interface PairRequest {
+  a: TapRef;
+  b: TapRef;
+  saeA?: string;
+  saeB?: string;
+}
+
+/** Both sides of a pair request by content: what the stored keys of match and subspaces start with. */
+export function sidesKey(a: SideKey, b: SideKey) {
+  return { a: a.tap, b: b.tap, saeA: a.saeHash, saeB: b.saeHash };
+}
+
+/** The features of both sides of a pair request (recording their taps if needed), and their content. */
+export async function featureSides(
   project: Project,
-  ref: TapRef,
-  saeName: string | undefined,
-): { tap: TapKey; saeHash?: string } | undefined {
-  const tap = recordedTapKey(project, ref);
-  if (!tap) return undefined;
-  if (!saeName) return { tap };
-  const rec = getSae(project, saeName);
-  if (!rec || !existsSync(join(rec.dir, 'cfg.json'))) return undefined;
-  return { tap, saeHash: saeWeightsHash(rec.dir) };
+  req: PairRequest,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<{ fa: Features; fb: Features; a: SideKey; b: SideKey }> {
+  const fa = await featureActs(project, req.a, req.saeA, reporter, signal);
+  const fb = await featureActs(project, req.b, req.saeB, reporter, signal);
+  const side = (f: Features): SideKey => ({ tap: tapKey(f.t.rec), saeHash: f.saeHash });
+  return { fa, fb, a: side(fa), b: side(fb) };
+}
+
+/**
+ * The content of both sides of a pair request from the store alone. Undefined when a tap is not recorded
+ * from its checkpoint's current weights or an SAE does not exist.
+ */
+export function recordedSides(project: Project, req: PairRequest): { a: SideKey; b: SideKey } | undefined {
+  const side = (ref: TapRef, saeName: string | undefined): SideKey | undefined => {
+    const tap = recordedTapKey(project, ref);
+    if (!tap || !saeName) return tap && { tap };
+    const rec = getSae(project, saeName);
+    if (!rec || !existsSync(join(rec.dir, 'cfg.json'))) return undefined;
+    return { tap, saeHash: saeWeightsHash(rec.dir) };
+  };
+  const a = side(req.a, req.saeA);
+  const b = side(req.b, req.saeB);
+  return a && b && { a, b };
 }
 
 /** Columns `cols` of `m` over rows `rows`, as rows: [cols.length, rows.length] (a neuron's activation profile). */

@@ -10,8 +10,8 @@ import {
 } from '../analysis/index.js';
 import type { OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
-import { cached, cancellable, tapKey, usableRows, type TapKey } from './tap.js';
-import { featureActs, transposeCols } from './features.js';
+import { cached, cancellable, usableRows } from './tap.js';
+import { featureSides, sidesKey, transposeCols, type SideKey } from './features.js';
 import { nullHistogram, RSA_LABEL, similarityResult, type SimilarityResult } from './similarity.js';
 import type { Histogram } from '../analysis/histogram.js';
 import { silentReporter, type Reporter } from './progress.js';
@@ -31,16 +31,9 @@ export type MatchOpResult = MatchAnalysis & {
 };
 
 /** The stored key of a match: both sides by content (tap, SAE weights) and the options with their defaults. */
-export function matchKey(
-  req: OpParsed<'match'>,
-  a: { tap: TapKey; saeHash?: string },
-  b: { tap: TapKey; saeHash?: string },
-) {
+export function matchKey(req: OpParsed<'match'>, a: SideKey, b: SideKey) {
   return {
-    a: a.tap,
-    b: b.tap,
-    saeA: a.saeHash,
-    saeB: b.saeHash,
+    ...sidesKey(a, b),
     options: req.options,
     shuffles: req.shuffles,
     seed: req.seed,
@@ -58,17 +51,12 @@ export async function matchOp(
   reporter: Reporter = silentReporter,
   signal?: AbortSignal,
 ): Promise<MatchOpResult> {
-  const fa = await featureActs(project, req.a, req.saeA, reporter, signal);
-  const fb = await featureActs(project, req.b, req.saeB, reporter, signal);
+  const { fa, fb, a, b } = await featureSides(project, req, reporter, signal);
   if (fa.t.rec.probeHash !== fb.t.rec.probeHash)
     throw new Error('both sides must be recorded over the same probe set');
   const { tokenFilters, ...options } = req.options;
   const { shuffles, seed } = req;
-  const inputs = matchKey(
-    req,
-    { tap: tapKey(fa.t.rec), saeHash: fa.saeHash },
-    { tap: tapKey(fb.t.rec), saeHash: fb.saeHash },
-  );
+  const inputs = matchKey(req, a, b);
   const r = await cached<MatchAnalysis>(project, 'match', inputs, async () => {
     const tokens = Array.from(fa.t.ids, (id) => fa.t.tokenizer.tokenString(id));
     const m = matchByActivationCorrelation(fa.acts, fb.acts, {

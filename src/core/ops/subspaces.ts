@@ -6,8 +6,8 @@ import { semanticSubspaceSimilarity, type PermutationNull, type SubspaceResult }
 import type { Tokenizer } from '../model/tokenizer.js';
 import type { OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
-import { cached, cancellable, tapKey, usableRows, type TapKey } from './tap.js';
-import { featureActs, transposeCols } from './features.js';
+import { cached, cancellable, usableRows } from './tap.js';
+import { featureSides, sidesKey, transposeCols, type SideKey } from './features.js';
 import { silentReporter, type Reporter } from './progress.js';
 
 export interface SubspacesResult {
@@ -15,16 +15,9 @@ export interface SubspacesResult {
 }
 
 /** The stored key of a subspaces analysis: both sides by content (tap, SAE weights) and the options. */
-export function subspacesKey(
-  req: OpParsed<'subspaces'>,
-  a: { tap: TapKey; saeHash?: string },
-  b: { tap: TapKey; saeHash?: string },
-) {
+export function subspacesKey(req: OpParsed<'subspaces'>, a: SideKey, b: SideKey) {
   return {
-    a: a.tap,
-    b: b.tap,
-    saeA: a.saeHash,
-    saeB: b.saeHash,
+    ...sidesKey(a, b),
     categories: 'default',
     shuffles: req.shuffles,
     seed: req.seed,
@@ -41,14 +34,9 @@ export async function subspacesOp(
   reporter: Reporter = silentReporter,
   signal?: AbortSignal,
 ): Promise<SubspacesResult> {
-  const fa = await featureActs(project, req.a, req.saeA, reporter, signal);
-  const fb = await featureActs(project, req.b, req.saeB, reporter, signal);
+  const { fa, fb, a, b } = await featureSides(project, req, reporter, signal);
   const { shuffles, seed } = req;
-  const inputs = subspacesKey(
-    req,
-    { tap: tapKey(fa.t.rec), saeHash: fa.saeHash },
-    { tap: tapKey(fb.t.rec), saeHash: fb.saeHash },
-  );
+  const inputs = subspacesKey(req, a, b);
   const r = await cached<SubspacesResult>(project, 'subspaces', inputs, async () => {
     const tokens = Array.from(fa.t.ids, (id) => fa.t.tokenizer.tokenString(id));
     const categories = await defaultCategories(fa.t.tokenizer);

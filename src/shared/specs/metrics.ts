@@ -4,6 +4,7 @@
 // Pure data in and out (no DOM, no React), so the CLI renders exactly what the app shows.
 import type { FigureSpec, LineSeries } from '../figures/types.js';
 import type { ThemeName } from '../figures/theme.js';
+import type { RunRecord } from '../../core/api.js';
 
 /** One metric over the steps where it was logged (the shape of `runs.metrics`). */
 export interface Series {
@@ -283,14 +284,7 @@ export function trainingCurvesSpec(runs: CurveRun[], panels: string[][], o: Curv
 }
 
 /** A run's record as `runs.list` returns it (the fields the captions read). */
-export interface RunLike {
-  id: string;
-  stage: string;
-  task: string | null;
-  config: Record<string, unknown>;
-  backend: Record<string, unknown>;
-  seed: number;
-}
+export type RunLike = Pick<RunRecord, 'id' | 'stage' | 'task' | 'config' | 'backend' | 'seed'>;
 
 /**
  * Caption fields naming a run and the settings a reader needs to reproduce its curves: stage, task, and
