@@ -34,6 +34,19 @@ export function checkMatrix(m: Matrix, what = 'matrix'): void {
   }
 }
 
+/**
+ * Checks two views whose rows are paired (row i of A and row i of B are one datapoint), at least 3 of them,
+ * and returns that number of rows; `what` names the measure in errors.
+ */
+export function checkPairedRows(a: Matrix, b: Matrix, what: string): number {
+  checkMatrix(a, `${what} A`);
+  checkMatrix(b, `${what} B`);
+  if (a.rows !== b.rows)
+    throw new Error(`${what}: A has ${a.rows} rows but B has ${b.rows}; rows must be paired`);
+  if (a.rows < 3) throw new Error(`${what}: need at least 3 paired rows, got ${a.rows}`);
+  return a.rows;
+}
+
 /** The rows of `m` listed in `idx`, in that order, as a new matrix. */
 export function takeRows(m: Matrix, idx: ArrayLike<number>): Matrix {
   const out = new Float32Array(idx.length * m.cols);

@@ -4,7 +4,7 @@
  * dissimilarity matrix, RDM, up to the sign), then the Spearman correlation between the two upper
  * triangles without the diagonal.
  */
-import { checkMatrix, type Matrix } from './matrix.js';
+import { checkPairedRows, type Matrix } from './matrix.js';
 
 /** The n x n Pearson correlation between the rows of `m` (float64; constant rows correlate 0). */
 export function rowCorrelationMatrix(m: Matrix): Float64Array {
@@ -89,12 +89,7 @@ export interface RsaPrepared {
 
 /** Builds both RDMs and ranks their upper triangles. */
 export function prepareRsa(a: Matrix, b: Matrix): RsaPrepared {
-  checkMatrix(a, 'rsa A');
-  checkMatrix(b, 'rsa B');
-  if (a.rows !== b.rows)
-    throw new Error(`rsa: A has ${a.rows} rows but B has ${b.rows}; rows must be paired`);
-  const n = a.rows;
-  if (n < 3) throw new Error(`rsa: need at least 3 paired rows, got ${n}`);
+  const n = checkPairedRows(a, b, 'rsa');
   const tri = (r: Float64Array): Float64Array => {
     const out = new Float64Array((n * (n - 1)) / 2);
     let t = 0;

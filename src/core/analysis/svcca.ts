@@ -17,7 +17,7 @@
  */
 import { matmul, view } from './gemm.js';
 import { centerColumns, gramSpectrum, leftSingularVectors, symmetricEigen } from './linalg.js';
-import { checkMatrix, type Matrix } from './matrix.js';
+import { checkPairedRows, type Matrix } from './matrix.js';
 
 export type SvccaMode = 'svcca' | 'svcca-paper-compat';
 
@@ -61,12 +61,7 @@ export interface SvccaPrepared {
 
 /** Centres, decomposes and truncates both sides (see the file comment). */
 export function prepareSvcca(a: Matrix, b: Matrix, opts: SvccaOptions = {}): SvccaPrepared {
-  checkMatrix(a, 'svcca A');
-  checkMatrix(b, 'svcca B');
-  if (a.rows !== b.rows)
-    throw new Error(`svcca: A has ${a.rows} rows but B has ${b.rows}; rows must be paired`);
-  const n = a.rows;
-  if (n < 3) throw new Error(`svcca: need at least 3 paired rows, got ${n}`);
+  const n = checkPairedRows(a, b, 'svcca');
   const mode = opts.mode ?? 'svcca';
   const thr = opts.varianceThreshold ?? 0.99;
   if (!(thr > 0 && thr <= 1)) throw new Error(`svcca: varianceThreshold must be in (0, 1], got ${thr}`);
