@@ -101,6 +101,29 @@ function shapeScratch(m: WasmModule): number {
   return p;
 }
 
+/** A block of the heap: its byte offset and its number of float32 elements. */
+type Block = [offset: number, size: number];
+
+/**
+ * Calls a binary kernel on C++ views of the blocks `a`, `b` and `out` (their ids, and the shape scratch
+ * buffer `s` to write shapes into), then drops the views.
+ */
+function onViews(
+  be: WasmBackend,
+  a: Block,
+  b: Block,
+  out: Block,
+  kernel: (m: WasmModule, aId: number, bId: number, outId: number, s: number) => void,
+): void {
+  const aId = view(be, ...a);
+  const bId = view(be, ...b);
+  const outId = view(be, ...out);
+  kernel(be.wasm, aId, bId, outId, shapeScratch(be.wasm));
+  dropView(be, aId);
+  dropView(be, bId);
+  dropView(be, outId);
+}
+
 /**
  * out[M, N] = a[M, K] · b[K, N], all row-major float32 at byte offsets in the heap, by one call of the wasm
  * backend's XNNPACK fully-connected path (the fast one: it is only taken for a single, untransposed
@@ -115,30 +138,18 @@ export function xnnMatMul(
   K: number,
   N: number,
 ): void {
-  const m = be.wasm;
-  const aId = view(be, a, M * K);
-  const bId = view(be, b, K * N);
-  const outId = view(be, out, M * N);
-  const s = shapeScratch(m);
-  m.HEAP32.set([1, M, K, 1, K, N], s >> 2);
-  m._BatchMatMul(aId, s, 3, bId, s + 12, 3, 0, 0, outId);
-  dropView(be, aId);
-  dropView(be, bId);
-  dropView(be, outId);
+  onViews(be, [a, M * K], [b, K * N], [out, M * N], (m, aId, bId, outId, s) => {
+    m.HEAP32.set([1, M, K, 1, K, N], s >> 2);
+    m._BatchMatMul(aId, s, 3, bId, s + 12, 3, 0, 0, outId);
+  });
 }
 
 /** out[n] = a[n] + b[n] for float32 blocks of n elements at byte offsets (the wasm `Add` kernel, SIMD). */
 export function heapAdd(be: WasmBackend, a: number, b: number, out: number, n: number): void {
-  const m = be.wasm;
-  const aId = view(be, a, n);
-  const bId = view(be, b, n);
-  const outId = view(be, out, n);
-  const s = shapeScratch(m);
-  m.HEAP32[s >> 2] = n;
-  m._Add(aId, s, 1, bId, s, 1, 0 /* float32 */, outId);
-  dropView(be, aId);
-  dropView(be, bId);
-  dropView(be, outId);
+  onViews(be, [a, n], [b, n], [out, n], (m, aId, bId, outId, s) => {
+    m.HEAP32[s >> 2] = n;
+    m._Add(aId, s, 1, bId, s, 1, 0 /* float32 */, outId);
+  });
 }
 
 /**
