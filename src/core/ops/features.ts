@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadSae, encodeSae, saeDecoderRows, takeRows, takeCols, type Matrix } from '../analysis/index.js';
 import type { TapRef } from '../api.js';
 import type { Project } from '../store/project.js';
-import { loadTap, recordedTapKey, tapKey, type TapData, type TapKey } from './tap.js';
+import { loadTap, recordedTapKey, tapKey, usableRows, type TapData, type TapKey } from './tap.js';
 import { findSae, getSae, saeWeightsHash } from './sae.js';
 import type { Reporter } from './progress.js';
 
@@ -90,10 +90,37 @@ export function recordedSides(project: Project, req: PairRequest): { a: SideKey;
 }
 
 /** Columns `cols` of `m` over rows `rows`, as rows: [cols.length, rows.length] (a neuron's activation profile). */
-export function transposeCols(m: Matrix, cols: Int32Array, rows: Int32Array): Matrix {
+function transposeCols(m: Matrix, cols: Int32Array, rows: Int32Array): Matrix {
   const sub = takeCols(takeRows(m, rows), cols);
   const out = new Float32Array(sub.rows * sub.cols);
   for (let r = 0; r < sub.rows; r++)
     for (let c = 0; c < sub.cols; c++) out[c * sub.rows + r] = sub.data[r * sub.cols + c];
   return { data: out, rows: sub.cols, cols: sub.rows };
+}
+
+/** The probe's tokens, one string per row of the tap. */
+export function tokenStrings(t: TapData): string[] {
+  return Array.from(t.ids, (id) => t.tokenizer.tokenString(id));
+}
+
+/** Neurons' activation profiles are taken over a seeded sample of at most this many non-special tokens. */
+const PROFILE_TOKENS = 2000;
+
+/**
+ * The paired representations of features `ia` of A and `ib` of B (all of a side's features when absent):
+ * an SAE's decoder rows, or for neurons their activation profiles over a sample of the probe's tokens.
+ */
+export function featureReps(
+  fa: Features,
+  fb: Features,
+  seed: number,
+  ia?: Int32Array,
+  ib?: Int32Array,
+): { repA: Matrix; repB: Matrix } {
+  const rows = usableRows(fa.t, PROFILE_TOKENS, seed);
+  const rep = (f: Features, cols: Int32Array | undefined): Matrix => {
+    if (f.rep) return cols ? takeRows(f.rep, cols) : f.rep;
+    return transposeCols(f.acts, cols ?? Int32Array.from({ length: f.acts.cols }, (_, i) => i), rows);
+  };
+  return { repA: rep(fa, ia), repB: rep(fb, ib) };
 }

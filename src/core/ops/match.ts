@@ -2,16 +2,11 @@
  * Feature matching across checkpoints or models: features (or neurons) of A and B matched by activation
  * correlation on the same tokens with Lan et al.'s filters, then the kept pairs scored with SVCCA and RSA.
  */
-import {
-  matchByActivationCorrelation,
-  pairedSimilarity,
-  takeRows,
-  type MatchResult,
-} from '../analysis/index.js';
+import { matchByActivationCorrelation, pairedSimilarity, type MatchResult } from '../analysis/index.js';
 import type { OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
-import { cached, cancellable, usableRows } from './tap.js';
-import { featureSides, sidesKey, transposeCols, type SideKey } from './features.js';
+import { cached, cancellable } from './tap.js';
+import { featureReps, featureSides, sidesKey, tokenStrings, type SideKey } from './features.js';
 import { nullHistogram, RSA_LABEL, similarityResult, type SimilarityResult } from './similarity.js';
 import type { Histogram } from '../analysis/histogram.js';
 import { silentReporter, type Reporter } from './progress.js';
@@ -58,19 +53,16 @@ export async function matchOp(
   const { shuffles, seed } = req;
   const inputs = matchKey(req, a, b);
   const r = await cached<MatchAnalysis>(project, 'match', inputs, async () => {
-    const tokens = Array.from(fa.t.ids, (id) => fa.t.tokenizer.tokenString(id));
     const m = matchByActivationCorrelation(fa.acts, fb.acts, {
       ...options,
-      ...(tokenFilters ? { tokens } : { junkTokens: null, sharedToken: false }),
+      ...(tokenFilters ? { tokens: tokenStrings(fa.t) } : { junkTokens: null, sharedToken: false }),
       tokenIds: fa.t.ids,
       specialIds: fa.t.specialIds,
     });
     if (shuffles === 0 || m.pairs.length < 3) return { result: m };
     const ia = Int32Array.from(m.pairs.map((p) => p.a));
     const ib = Int32Array.from(m.pairs.map((p) => p.b));
-    // Paired representations: decoder rows (SAE features) or activation columns over tokens (neurons).
-    const repA = fa.rep ? takeRows(fa.rep, ia) : transposeCols(fa.acts, ia, usableRows(fa.t, 2000, seed));
-    const repB = fb.rep ? takeRows(fb.rep, ib) : transposeCols(fb.acts, ib, usableRows(fa.t, 2000, seed));
+    const { repA, repB } = featureReps(fa, fb, seed, ia, ib);
     reporter.message(`scoring ${m.pairs.length} matched pairs with SVCCA and RSA (${shuffles} shuffles)`);
     const ps = await cancellable(signal, () => pairedSimilarity(repA, repB, { shuffles, seed, signal }));
     const { svcca, rsa } = ps;

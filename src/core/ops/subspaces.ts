@@ -6,8 +6,8 @@ import { semanticSubspaceSimilarity, type PermutationNull, type SubspaceResult }
 import type { Tokenizer } from '../model/tokenizer.js';
 import type { OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
-import { cached, cancellable, usableRows } from './tap.js';
-import { featureSides, sidesKey, transposeCols, type SideKey } from './features.js';
+import { cached, cancellable } from './tap.js';
+import { featureReps, featureSides, sidesKey, tokenStrings, type SideKey } from './features.js';
 import { silentReporter, type Reporter } from './progress.js';
 
 export interface SubspacesResult {
@@ -38,17 +38,13 @@ export async function subspacesOp(
   const { shuffles, seed } = req;
   const inputs = subspacesKey(req, a, b);
   const r = await cached<SubspacesResult>(project, 'subspaces', inputs, async () => {
-    const tokens = Array.from(fa.t.ids, (id) => fa.t.tokenizer.tokenString(id));
     const categories = await defaultCategories(fa.t.tokenizer);
-    const rowsForRep = usableRows(fa.t, 2000, seed);
-    const allColumns = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
-    const repA = fa.rep ?? transposeCols(fa.acts, allColumns(fa.acts.cols), rowsForRep);
-    const repB = fb.rep ?? transposeCols(fb.acts, allColumns(fb.acts.cols), rowsForRep);
+    const { repA, repB } = featureReps(fa, fb, seed);
     const result = await cancellable(signal, () =>
       semanticSubspaceSimilarity({
         actsA: fa.acts,
         actsB: fb.acts,
-        tokens,
+        tokens: tokenStrings(fa.t),
         repA,
         repB,
         sequenceIds: fa.t.seqOf,
