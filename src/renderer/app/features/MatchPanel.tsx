@@ -136,8 +136,14 @@ export function MatchPanel({ checkpoints, recordings, saes, initial }: SidesPane
   );
 }
 
+/** The two scores of the kept pairs, each shown with its null. */
+const MEASURES = [
+  { measure: 'svcca', title: 'SVCCA' },
+  { measure: 'rsa', title: 'RSA' },
+] as const;
+
 function MatchResultView({ result, input }: { result: OpResult<'match'>; input: MatchInput }) {
-  const thr = result.rThreshold;
+  const { rThreshold: thr, similarity } = result;
   const caption = {
     A: describe(input, 'a'),
     B: describe(input, 'b'),
@@ -208,26 +214,20 @@ function MatchResultView({ result, input }: { result: OpResult<'match'>; input: 
           </div>
         </div>
       )}
-      {result.similarity ? (
+      {similarity ? (
         <div className="ms-panels">
-          <NullResult
-            title="SVCCA"
-            result={result.similarity.svcca}
-            nullHistogram={result.svccaNullHistogram}
-            statistic="SVCCA"
-            fileName="match-svcca-null"
-            caption={caption}
-            datapoints="pairs"
-          />
-          <NullResult
-            title="RSA"
-            result={result.similarity.rsa}
-            nullHistogram={result.rsaNullHistogram}
-            statistic="RSA"
-            fileName="match-rsa-null"
-            caption={caption}
-            datapoints="pairs"
-          />
+          {MEASURES.map(({ measure, title }) => (
+            <NullResult
+              key={measure}
+              title={title}
+              result={similarity[measure]}
+              nullHistogram={result[`${measure}NullHistogram`]}
+              statistic={title}
+              fileName={`match-${measure}-null`}
+              caption={caption}
+              datapoints="pairs"
+            />
+          ))}
         </div>
       ) : (
         <p className="ms-muted">
