@@ -239,6 +239,8 @@ export function NeuronPage({
     1e-9,
   );
   const labelOf = (j: number) => table?.label[j];
+  /** The export file name of one of the page's figures. */
+  const fileName = (figure: string) => `${p.checkpoint}-${p.tap}-n${p.neuron}-${figure}`;
   return (
     <article
       className={page.stale ? 'ms-page stale' : 'ms-page'}
@@ -331,7 +333,7 @@ export function NeuronPage({
           </label>
           <Figure
             spec={neuronHistogramSpec(p, logDensity ? 'log10-density' : 'count')}
-            fileName={`${p.checkpoint}-${p.tap}-n${p.neuron}-histogram`}
+            fileName={fileName('histogram')}
           />
         </Panel>
 
@@ -340,10 +342,7 @@ export function NeuronPage({
           what="Mean activation on the tokens of each probe concept (tokens per concept in the caption)."
         >
           {p.conceptMeans.length > 0 ? (
-            <Figure
-              spec={neuronConceptsSpec(p)}
-              fileName={`${p.checkpoint}-${p.tap}-n${p.neuron}-concepts`}
-            />
+            <Figure spec={neuronConceptsSpec(p)} fileName={fileName('concepts')} />
           ) : (
             <p className="ms-muted">This probe set has no concept labels.</p>
           )}
@@ -371,7 +370,7 @@ export function NeuronPage({
             )}
             <FigureExport
               spec={() => neuronContextsSpec(p)}
-              fileName={`${p.checkpoint}-${p.tap}-n${p.neuron}-contexts`}
+              fileName={fileName('contexts')}
               label="Export contexts figure"
             />
           </>
@@ -409,7 +408,7 @@ export function NeuronPage({
               <LogitList items={p.logitEffects.negative} max={logitMax} sign="negative" />
             </div>
           </div>
-          <Figure spec={neuronLogitsSpec(p)} fileName={`${p.checkpoint}-${p.tap}-n${p.neuron}-logits`} />
+          <Figure spec={neuronLogitsSpec(p)} fileName={fileName('logits')} />
         </Panel>
 
         <Panel
