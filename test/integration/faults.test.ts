@@ -302,11 +302,29 @@ describe('kill -9', () => {
   );
 });
 
+/** Resolves once the child has printed a progress line of `phase` (so it holds its lock), at least `ms` after it started. */
+async function working(child: ReturnType<typeof cliChild>, phase: string, ms: number): Promise<void> {
+  const started = Date.now();
+  await new Promise<void>((ok) => {
+    let out = '';
+    for (const stream of [child.stdout, child.stderr])
+      stream.on('data', (d: Buffer) => {
+        out += d;
+        if (lastDone(out, phase) >= 0) ok();
+      });
+  });
+  await new Promise((ok) => setTimeout(ok, Math.max(0, ms - (Date.now() - started))));
+}
+
 describe('two train runs of one name started 0.3 s apart', () => {
+  // The second starts while the first trains (0.3 s after it started, or once its first step is out, if
+  // later): long enough runs that the first still holds the run's lock when the second asks for it.
+  const longRun = ['--checkpoint-every', '50', '--eval-every', '0'];
   it('refuses the second with the lock holder, and leaves the first run consistent', async () => {
-    const first = finished(cliChild(trainArgs('race', ['--lr', '0.002', '--steps', '10'])));
-    await new Promise((ok) => setTimeout(ok, 300));
-    const second = finished(cliChild(trainArgs('race', ['--lr', '0.004', '--steps', '12'])));
+    const firstChild = cliChild(trainArgs('race', ['--lr', '0.002', '--steps', '400', ...longRun]));
+    const first = finished(firstChild);
+    await working(firstChild, 'pretrain', 300);
+    const second = finished(cliChild(trainArgs('race', ['--lr', '0.004', '--steps', '420', ...longRun])));
     const results = await Promise.all([first, second]);
     const winner = results.findIndex((x) => x.code === 0);
     const loser = results[1 - winner];
@@ -314,7 +332,7 @@ describe('two train runs of one name started 0.3 s apart', () => {
     expect(loser.code).not.toBe(0);
     expect(loser.stderr).toMatch(/run 'race' is being written by process \d+ on /);
 
-    const [lr, steps] = winner === 0 ? [0.002, 10] : [0.004, 12];
+    const [lr, steps] = winner === 0 ? [0.002, 400] : [0.004, 420];
     const spec = JSON.parse(readFileSync(join(project, 'runs', 'race', 'spec.json'), 'utf8')).spec;
     expect(spec).toMatchObject({ lr, steps });
     const s = openStore(storeFile, { readonly: true });
@@ -334,8 +352,9 @@ describe('two train runs of one name started 0.3 s apart', () => {
 
 describe('two analyze sae runs of one name at once', () => {
   it('refuses the second with the lock holder, and stores the first one whole', async () => {
-    const first = finished(cliChild(saeArgs('sae-race')));
-    await new Promise((ok) => setTimeout(ok, 300));
+    const firstChild = cliChild(saeArgs('sae-race'));
+    const first = finished(firstChild);
+    await working(firstChild, 'sae sae-race', 300);
     const second = finished(cliChild(saeArgs('sae-race', ['--k', '4'])));
     const results = await Promise.all([first, second]);
     const winner = results.findIndex((x) => x.code === 0);
