@@ -4,8 +4,8 @@
  * project, or be one the main process got from its own file dialog ({@link PathGrants}). A checkpoint may
  * also be a name (a folder of the project's `checkpoints/`), and a probe `builtin` or a stored probe's hash.
  */
-import { existsSync, realpathSync } from 'node:fs';
-import { dirname, relative, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
+import { realPath } from '../core/store/files.js';
 import { Name, parseInput, type OpName, type OpParsed } from '../core/api.js';
 
 /** A value of an input that may name something on disk, and how the engine resolves it. */
@@ -22,8 +22,29 @@ const tapRef = (r: { checkpoint: string; probe?: string }): Ref[] => [
   { kind: 'probe', value: r.probe },
 ];
 
-/** Every operation whose input names things the engine reads, and those values. */
-const READS: { [N in OpName]?: (i: OpParsed<N>) => Ref[] } = {
+const nothing = (): Ref[] => [];
+
+/**
+ * What every operation's input names that the engine reads. Every operation is listed, so that a new one
+ * cannot reach the engine from the renderer before it is decided here.
+ */
+const READS: { [N in OpName]: (i: OpParsed<N>) => Ref[] } = {
+  'backends.list': nothing,
+  'project.summary': nothing,
+  'runs.list': nothing,
+  'runs.metrics': nothing,
+  'checkpoints.list': nothing,
+  'recordings.list': nothing,
+  'saes.list': nothing,
+  // A stored analysis is found by the input of the operation that made it; it reads no file.
+  'analyses.get': nothing,
+  // Logged only: the file is never read.
+  'figures.record': nothing,
+  'figures.list': nothing,
+  demo: nothing,
+  universality: nothing,
+  eval: (i) => [checkpoint(i.policy), checkpoint(i.ref), file(i.pairs)],
+  sparsity: (i) => tapRef(i),
   train: (i) => [checkpoint(i.init), checkpoint(i.ref), file(i.pairs), file(i.corpus)],
   generate: (i) => [checkpoint(i.checkpoint)],
   record: (i) => [checkpoint(i.checkpoint), { kind: 'probe', value: i.probe }, file(i.labels)],
@@ -52,25 +73,16 @@ function isProjectName(ref: Ref & { value: string }): boolean {
  * (against the working folder); names of the project's own things are left out.
  */
 export function inputPaths(op: OpName, input: unknown): string[] {
-  const reads = READS[op] as ((i: unknown) => Ref[]) | undefined;
-  if (!reads) return [];
+  const reads = READS[op] as (i: unknown) => Ref[];
   return reads(parseInput(op, input)).flatMap((ref) =>
     ref.value && !isProjectName({ ...ref, value: ref.value }) ? [resolve(ref.value)] : [],
   );
 }
 
-/** `path` with symbolic links resolved as far as it exists (so a link cannot lead out of a folder). */
-function realPath(path: string): string {
-  let existing = path;
-  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
-  const real = realpathSync(existing);
-  return resolve(real, relative(existing, path));
-}
-
 /** Whether `path` is `dir` or lies inside it, once both are real paths. */
 export function isInside(path: string, dir: string): boolean {
-  const p = realPath(resolve(path));
-  const d = realPath(resolve(dir));
+  const p = realPath(path);
+  const d = realPath(dir);
   return p === d || p.startsWith(d.endsWith(sep) ? d : d + sep);
 }
 

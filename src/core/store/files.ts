@@ -121,8 +121,8 @@ export function writeAtomic(file: string, data: string | Uint8Array): void {
   writeFilesAtomic([{ file, write: (fd) => writeAll(fd, data) }]);
 }
 
-/** `path` with the symbolic links of its longest existing folder prefix resolved. */
-function realPath(path: string): string {
+/** `path` with the symbolic links of its longest existing prefix resolved (a link cannot lead out). */
+export function realPath(path: string): string {
   const abs = resolve(path);
   let dir = abs;
   while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);

@@ -356,6 +356,9 @@ describe('paths the renderer names', () => {
       [CHANNELS.startJob, 'sae.train', { name: 's', ref: tap(outside) }],
       [CHANNELS.startJob, 'match', { a: tap('base'), b: tap(outside) }],
       [CHANNELS.startJob, 'subspaces', { a: tap(outside), b: tap('base') }],
+      [CHANNELS.startJob, 'sparsity', tap('base', secret)],
+      [CHANNELS.startJob, 'eval', { policy: 'dpo', ref: 'base', pairs: secret }],
+      [CHANNELS.startJob, 'eval', { policy: outside, ref: 'base', pairs: join(PROJECT, 'p.jsonl') }],
     ];
     for (const [channel, op, input] of tries) {
       const e = refused(await send(channel, [op, input]));
