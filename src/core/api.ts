@@ -10,7 +10,7 @@
  * the field. The renderer imports only the types of this module.
  */
 import { z } from 'zod';
-import { BACKEND_NAMES, MATCH_R_THRESHOLD, REGULARIZERS, SAE_TOPK_K, STAGES } from './names.js';
+import { BACKEND_NAMES, DPO_BETA, MATCH_R_THRESHOLD, REGULARIZERS, SAE_TOPK_K, STAGES } from './names.js';
 import type { BackendProbe } from './backend/index.js';
 import type { CheckpointRecord } from './store/checkpoints.js';
 import type { MetricSeries, RunRecord } from './store/runs.js';
@@ -61,13 +61,20 @@ const Seed = z
   .max(2 ** 31 - 1);
 
 export const TrainInput = z.strictObject({
+  /** Name of the checkpoint this run produces (and of the run). */
   name: Name,
   stage: z.enum(STAGES),
+  /** Built-in world task for sft and preference stages. */
   task: z.enum(['toxicity', 'reframing']).optional(),
+  /** A user preference JSONL file instead of the built-in task. */
   pairs: z.string().min(1).optional(),
+  /** A user plain-text corpus for pretraining instead of the built-in world. */
   corpus: z.string().min(1).optional(),
+  /** Parent checkpoint (name in the project, or a folder): required except for pretrain. */
   init: z.string().min(1).optional(),
+  /** Reference checkpoint for DPO-family stages (default: the parent). */
   ref: z.string().min(1).optional(),
+  /** Model shape for pretraining from scratch. */
   model: z
     .strictObject({
       nLayer: PosInt.max(48),
@@ -94,10 +101,12 @@ export const TrainInput = z.strictObject({
   simpoGamma: z.number().min(0).max(100).optional(),
   evalEvery: z.number().int().min(0).optional(),
   checkpointEvery: z.number().int().min(0).optional(),
+  /** Documents (pretrain) or pairs (preference) generated from the built-in world. */
   examples: PosInt.max(10_000_000).optional(),
   backend: Backend.optional(),
   /** wasm: matrix products on 1 or 2 threads (default 2 where the machine has 2 cores or more). */
   threads: z.number().int().min(1).max(2).optional(),
+  /** Discard an earlier run of the same name and start over. */
   restart: z.boolean().optional(),
 });
 
@@ -214,7 +223,7 @@ export const EvalInput = z.strictObject({
   /** Preference JSONL {"prompt","chosen","rejected"}. */
   pairs: z.string().min(1),
   /** DPO beta of the rewards r = beta (log pi - log ref). */
-  beta: z.number().positive().max(100).default(0.1),
+  beta: z.number().positive().max(100).default(DPO_BETA),
   backend: Backend.optional(),
 });
 

@@ -20,3 +20,9 @@ export const SAE_TOPK_K = 32;
 
 /** Feature matching keeps pairs whose activation correlation r exceeds this, unless told otherwise. */
 export const MATCH_R_THRESHOLD = 0.1;
+
+/**
+ * TRL's default DPO beta: the default of DPO, DecPO and L1 training, and the beta of the implicit rewards
+ * that evaluation reports (`eval`, the held-out scores of `compare`).
+ */
+export const DPO_BETA = 0.1;

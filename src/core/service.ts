@@ -90,7 +90,7 @@ const handlers = {
     return p.store.runs.series(i.runId, i.names);
   },
   'checkpoints.list': (p: Project) => p.store.checkpoints.list(),
-  generate: (p: Project, i: OpParsed<'generate'>) => generateOp(p, i, i.backend),
+  generate: (p: Project, i: OpParsed<'generate'>) => generateOp(p, i),
   'recordings.list': (p: Project, i: OpParsed<'recordings.list'>) =>
     p.store.activations.list({ checkpoint: i.checkpoint }),
   'neurons.table': (p: Project, i: OpParsed<'neurons.table'>, c: Required<CallContext>) =>

@@ -122,7 +122,7 @@ export function registerAnalysisCommands(p: Command): void {
         backend?: 'auto';
       }) => {
         const { project, json, ...input } = o;
-        const r = await callOp(project, 'record', input, { json, create: true });
+        const r = await callOp(project, 'record', input, { json });
         if (json) return printJson(r);
         console.log(
           textTable(

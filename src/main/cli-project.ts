@@ -69,7 +69,7 @@ export function registerProjectCommands(p: Command): void {
         const input = { quick: o.quick, seed: o.seed, backend: o.backend };
         const started = Date.now();
         const finished = () => `Finished in ${((Date.now() - started) / 1000).toFixed(0)} s.`;
-        const opts = { json: o.json, progress: process.stdout, create: true };
+        const opts = { json: o.json, progress: process.stdout };
         if (o.universality) {
           const u = await callOp(o.project, 'universality', input, opts);
           if (o.json) return printJson(u);
@@ -140,7 +140,7 @@ export function registerProjectCommands(p: Command): void {
       const shape = { nLayer, nEmbd, nHead, nInner, nCtx };
       const model = Object.fromEntries(Object.entries(shape).filter(([, v]) => v !== undefined));
       const input = { ...flags, ...(Object.keys(model).length ? { model } : {}) } as OpInput<'train'>;
-      const r = await callOp(project, 'train', input, { json, progress: process.stdout, create: true });
+      const r = await callOp(project, 'train', input, { json, progress: process.stdout });
       if (json) printJson(r);
       else if (r.status === 'completed') {
         console.log(`\n${input.stage} '${input.name}' done: ${r.step} steps. Checkpoint ${r.checkpointDir}`);

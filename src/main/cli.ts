@@ -8,8 +8,16 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { listBackends, BACKEND_NAMES } from '../core/backend/index.js';
-import { ApiError, OPS, isOpName, parseInput, type OpInput, type OpName } from '../core/api.js';
-import { createService, type OpResult } from '../core/service.js';
+import {
+  ApiError,
+  OPS,
+  isOpName,
+  parseInput,
+  type OpInput,
+  type OpName,
+  type OpResult,
+} from '../core/api.js';
+import { createService } from '../core/service.js';
 import { openProject } from '../core/store/project.js';
 import { CancelledError } from '../core/ops/progress.js';
 import { terminalReporter, textTable } from './terminal.js';
@@ -96,20 +104,24 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${jsonText(value)}\n`);
 }
 
+/** The operations that make things from nothing, and so may create the project they write to. */
+const CREATING_OPS: ReadonlySet<OpName> = new Set(['train', 'record', 'demo', 'universality']);
+
 /**
  * Runs one operation of the contract through the service, the same `call` the server and the app use: the
- * input is validated before the project is opened (read-only with `readonly`), progress goes to `progress`
- * (default stderr; JSON lines with `json`), and Ctrl-C cancels.
+ * input is validated before the project is opened (read-only with `readonly`; created only by the
+ * operations of {@link CREATING_OPS}, so a mistyped `--project` creates nothing), progress goes to
+ * `progress` (default stderr; JSON lines with `json`), and Ctrl-C cancels.
  */
 export async function callOp<N extends OpName>(
   dir: string | undefined,
   name: N,
   input: OpInput<N>,
-  opts: { json?: boolean; progress?: NodeJS.WriteStream; readonly?: boolean; create?: boolean } = {},
+  opts: { json?: boolean; progress?: NodeJS.WriteStream; readonly?: boolean } = {},
 ): Promise<OpResult<N>> {
   parseInput(name, input);
   const service = createService(
-    openProject(projectDir(dir), { readonly: opts.readonly, create: opts.create }),
+    openProject(projectDir(dir), { readonly: opts.readonly, create: CREATING_OPS.has(name) }),
   );
   const reporter = terminalReporter({
     stream: opts.json ? process.stderr : (opts.progress ?? process.stderr),

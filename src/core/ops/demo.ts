@@ -10,15 +10,10 @@ import { trainOp, type TrainRequest } from './train.js';
 import { compareOp, type CompareResult } from './compare.js';
 import type { Reporter } from './progress.js';
 import { throwIfCancelled } from './progress.js';
-import type { BackendChoice } from '../backend/index.js';
-import { parseInput } from '../api.js';
+import { parseInput, type OpInput } from '../api.js';
 
-export interface DemoOptions {
-  backend?: BackendChoice;
-  /** A much smaller run, for tests (about a minute). */
-  quick?: boolean;
-  seed?: number;
-}
+/** The demo's input, as the contract takes it (defaults not yet applied). */
+export type DemoOptions = OpInput<'demo'>;
 
 /** The demo's settings: the whole pipeline fits in under 10 minutes on a 2-core CPU (wasm backend). */
 export function demoPlan(o: DemoOptions): {

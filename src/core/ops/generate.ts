@@ -1,7 +1,7 @@
 /**
  * The `generate` operation: sample continuations of prompts from a checkpoint.
  */
-import { initBackend, type BackendChoice } from '../backend/index.js';
+import { initBackend } from '../backend/index.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { disposeParams, paramsFromArrays } from '../model/gpt.js';
 import { generate } from '../model/generate.js';
@@ -20,9 +20,8 @@ export interface Generation {
 export async function generateOp(
   project: Project,
   input: OpParsed<'generate'>,
-  backend: BackendChoice = 'auto',
 ): Promise<{ checkpoint: string; generations: Generation[] }> {
-  await initBackend(backend);
+  await initBackend(input.backend ?? 'auto');
   const ck = loadCheckpoint(resolveCheckpointDir(project, input.checkpoint));
   const params = paramsFromArrays(ck.config, ck.arrays, false);
   try {

@@ -17,7 +17,7 @@ import type { MonosemanticityResult } from '../analysis/monosemanticity.js';
 import { ensureRecording, findRecording } from './record.js';
 import { resolveCheckpointDir } from './train.js';
 import { silentReporter, type Reporter } from './progress.js';
-import { ApiError } from '../api.js';
+import { ApiError, type OpParsed } from '../api.js';
 
 /**
  * Loaded checkpoints (and their TF.js weights, made on first use) by folder, kept while their content hash
@@ -67,7 +67,7 @@ async function neuronRecording(
  */
 export async function neuronTable(
   project: Project,
-  { topK, ...ref }: TapRef & { topK?: number },
+  { topK, ...ref }: OpParsed<'neurons.table'>,
   reporter: Reporter = silentReporter,
   signal?: AbortSignal,
 ) {

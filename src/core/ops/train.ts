@@ -7,7 +7,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { initBackend, type BackendChoice, type BackendInfo } from '../backend/index.js';
+import { initBackend, type BackendInfo } from '../backend/index.js';
 import { startWasmGemmWorker, stopWasmGemmWorker } from '../backend/wasm-threads.js';
 import { gptConfig, initParamArrays, countParams, type GPTConfig } from '../model/gpt.js';
 import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
@@ -16,58 +16,18 @@ import type { Tokenizer } from '../model/tokenizer.js';
 import { generateCorpus, worldTokenizer } from '../data/world.js';
 import { packForLm, splitHeldOut } from '../data/batching.js';
 import { preferenceFileData, tokenizePairs } from '../data/jsonl.js';
-import { preferenceTask, type TaskName } from '../data/tasks.js';
+import { preferenceTask } from '../data/tasks.js';
 import { readTextCorpus } from '../data/corpus.js';
 import type { TokenizedPair } from '../data/types.js';
-import { runSpec, train, type RunResult, type Stage, type TrainData } from '../train/loop.js';
+import { runSpec, train, type RunResult, type TrainData } from '../train/loop.js';
 import { preferenceObjective } from '../train/step.js';
-import type { RegularizerId } from '../train/regularizers.js';
-import type { DpoLossType } from '../train/losses.js';
 import { markInterrupted, type Project } from '../store/project.js';
+import type { OpParsed } from '../api.js';
 import { withLock } from '../store/locks.js';
 import type { Reporter } from './progress.js';
 
-/** A training request, as the CLI, the HTTP API and the app send it (validated by api.ts). */
-export interface TrainRequest {
-  /** Name of the checkpoint this run produces (and of the run). */
-  name: string;
-  stage: Stage;
-  /** Built-in world task for sft and preference stages. */
-  task?: TaskName;
-  /** A user preference JSONL file instead of the built-in task. */
-  pairs?: string;
-  /** A user plain-text corpus for pretraining instead of the built-in world. */
-  corpus?: string;
-  /** Parent checkpoint (name in the project, or a folder): required except for pretrain. */
-  init?: string;
-  /** Reference checkpoint for DPO-family stages (default: the parent). */
-  ref?: string;
-  /** Model shape for pretraining from scratch. */
-  model?: Partial<Pick<GPTConfig, 'nLayer' | 'nEmbd' | 'nHead' | 'nInner' | 'nCtx'>>;
-  steps?: number;
-  batchSize?: number;
-  lr?: number;
-  warmup?: number;
-  seed?: number;
-  beta?: number;
-  lossType?: DpoLossType;
-  labelSmoothing?: number;
-  logpAgg?: 'sum' | 'mean';
-  regularizer?: RegularizerId;
-  lambda?: number;
-  layer?: number;
-  tap?: 'mlp.post' | 'mlp.pre';
-  simpoGamma?: number;
-  evalEvery?: number;
-  checkpointEvery?: number;
-  /** Documents (pretrain) or pairs (preference) generated from the built-in world. */
-  examples?: number;
-  backend?: BackendChoice;
-  /** wasm: matrix products on 1 or 2 threads (default 2 where the machine has 2 cores or more). */
-  threads?: number;
-  /** Discard an earlier run of the same name and start over. */
-  restart?: boolean;
-}
+/** A training request, as the CLI, the HTTP API and the app send it, validated by the contract. */
+export type TrainRequest = OpParsed<'train'>;
 
 export interface TrainResult extends RunResult {
   runId: string;

@@ -8,21 +8,16 @@
  */
 import { benjaminiHochberg } from '../analysis/nulls.js';
 import type { Project } from '../store/project.js';
-import type { BackendChoice } from '../backend/index.js';
 import { matchOp } from './match.js';
 import { saeTrainOp } from './sae.js';
-import { MATCH_R_THRESHOLD, parseInput, type TapRef } from '../api.js';
+import { MATCH_R_THRESHOLD, parseInput, type OpInput, type TapRef } from '../api.js';
 import { recordOp } from './record.js';
 import { trainOp, type TrainRequest } from './train.js';
 import { demoPlan } from './demo.js';
 import { throwIfCancelled, type Reporter } from './progress.js';
 
-export interface UniversalityOptions {
-  quick?: boolean;
-  seed?: number;
-  backend?: BackendChoice;
-  shuffles?: number;
-}
+/** The universality demo's input, as the contract takes it (defaults not yet applied). */
+export type UniversalityOptions = OpInput<'universality'>;
 
 export interface LayerPairResult {
   layerA: number;

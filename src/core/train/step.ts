@@ -15,6 +15,7 @@ import {
   type LogpAgg,
   type ResponseTokens,
 } from './losses.js';
+import { DPO_BETA } from '../names.js';
 import { AdamW, clipByGlobalNorm } from './optimizer.js';
 import {
   authorsPenalty,
@@ -48,11 +49,7 @@ export interface PreferenceObjective {
   simpoGamma: number;
 }
 
-/**
- * TRL's default DPO beta: the default of DPO, DecPO and L1 training, and the beta of the implicit rewards
- * that evaluation reports (`eval`, the held-out scores of `compare`).
- */
-export const DPO_BETA = 0.1;
+export { DPO_BETA };
 
 /** Defaults: TRL's DPO (beta `DPO_BETA`, sigmoid, sum) and DecPO with `barlow` on block 0's `mlp.post`. */
 export function preferenceObjective(
