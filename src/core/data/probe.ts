@@ -61,7 +61,7 @@ export function builtinProbeSet(opts: { tokens: number; seed: number; nCtx: numb
     throw new Error(`probe set: tokens must be a positive integer`);
   }
   const rng = new Rng(opts.seed);
-  const bos = worldTokenizer().eosId;
+  const bos = worldTokenizer().bosId;
   const sequences: LabelledSequence[] = [];
   let total = 0;
   while (total < opts.tokens) {
@@ -162,7 +162,7 @@ export function probeSetFromText(
   const sequences: LabelledSequence[] = [];
   for (const d of docs) {
     const seq = labelText(d.text, d.spans, tokenizer);
-    if (seq.ids.length > 0) sequences.push(...withBos(seq, opts.nCtx, tokenizer.eosId));
+    if (seq.ids.length > 0) sequences.push(...withBos(seq, opts.nCtx, tokenizer.bosId));
   }
   if (sequences.length === 0) throw new DataError(`${file}: no tokens to probe with`);
   return makeProbeSet(basename(file), sequences);

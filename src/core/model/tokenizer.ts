@@ -4,17 +4,26 @@
  * `tokenizer.json` WordLevel model) and GPT-2's byte-level BPE (offline).
  */
 export interface Tokenizer {
-  /** `word-level` for the built-in world, `gpt2-bpe` for GPT-2-family checkpoints. */
-  readonly kind: 'word-level' | 'gpt2-bpe';
+  /**
+   * `word-level` for the built-in world, `gpt2-bpe` for GPT-2 checkpoints without a `tokenizer.json`, `hf`
+   * for a Hugging Face `tokenizer.json` read by `@huggingface/tokenizers`.
+   */
+  readonly kind: 'word-level' | 'gpt2-bpe' | 'hf';
   readonly vocabSize: number;
   /** Id of the end-of-text token; also used as BOS (and, for GPT-2's BPE, as padding), like GPT-2. */
   readonly eosId: number;
+  /**
+   * Id that starts a window of text, as the model expects: the tokenizer's BOS where it has one (Llama,
+   * Gemma), else the end-of-text token (GPT-2, Pythia, the world), as TransformerLens prepends it.
+   */
+  readonly bosId: number;
   /** Id used to right-pad batches (never attended to by real tokens, masked from losses). */
   readonly padId: number;
   /** Ids that are special (BOS/EOS/PAD) and are excluded from top examples by default. */
   readonly specialIds: ReadonlySet<number>;
   /** Id of the unknown-word token, where the vocabulary has one (word-level; byte-level BPE never needs it). */
   readonly unkId?: number;
+  /** The ids of a text, with no special tokens added (windows add {@link bosId} themselves). */
   encode(text: string): number[];
   decode(ids: readonly number[]): string;
   /** The display string of one token (with its leading space, if any). */

@@ -26,6 +26,7 @@ export function pretokenize(text: string): string[] {
 export class WordLevelTokenizer implements Tokenizer {
   readonly kind = 'word-level' as const;
   readonly eosId = 0;
+  readonly bosId = 0;
   readonly padId = 1;
   readonly unkId = 2;
   readonly specialIds: ReadonlySet<number> = new Set([0, 1, 2]);
@@ -140,6 +141,7 @@ export class Gpt2BpeTokenizer implements Tokenizer {
   readonly kind = 'gpt2-bpe' as const;
   readonly vocabSize = 50257;
   readonly eosId = 50256;
+  readonly bosId = 50256;
   readonly padId = 50256;
   readonly specialIds: ReadonlySet<number> = new Set([50256]);
 
