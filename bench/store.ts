@@ -15,13 +15,8 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/core/backend/index.js';
 import { saveCheckpoint } from '../src/core/model/checkpoint.js';
-import {
-  disposeParams,
-  forward,
-  gptConfig,
-  initParamArrays,
-  paramsFromArrays,
-} from '../src/core/model/gpt.js';
+import { disposeParams, forward, paramsFromArrays } from '../src/core/model/models.js';
+import { gptConfig, initParamArrays } from '../src/core/model/arch/gpt2.js';
 import { Rng } from '../src/core/model/rng.js';
 import { WordLevelTokenizer } from '../src/core/model/tokenizers.js';
 import type { ProbeSet } from '../src/core/data/types.js';

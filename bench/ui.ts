@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO, buildRenderer, launchChromium, serveCompiled } from '../test/e2e/harness.js';
 import { openProject } from '../src/core/store/project.js';
-import { gptConfig, initParamArrays } from '../src/core/model/gpt.js';
+import { gptConfig, initParamArrays } from '../src/core/model/arch/gpt2.js';
 import { saveCheckpoint } from '../src/core/model/checkpoint.js';
 import { worldTokenizer } from '../src/core/data/world.js';
 import { recordOp } from '../src/core/ops/record.js';

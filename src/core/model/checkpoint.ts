@@ -1,15 +1,36 @@
 /**
- * Checkpoint folders in the Hugging Face GPT-2 layout: `model.safetensors` (names `wte.weight`,
- * `h.{i}.attn.c_attn.weight`, ..., Conv1D weights [in, out]), `config.json` (GPT2Config keys) and the
- * tokenizer files, plus `monoscope.json` with our provenance (stage, run, parent, backend). A folder
- * written here loads unchanged with `GPT2LMHeadModel.from_pretrained(folder)`; GPT-2-family folders
- * (gpt2, distilgpt2, gpt2-medium, ...) with `model.safetensors` load here.
+ * Checkpoint folders in the Hugging Face layout: `config.json` (its `model_type` picks the architecture,
+ * see models.ts), the weights in `model.safetensors` or sharded as `model.safetensors.index.json` plus the
+ * shards it names (stored as F32, F16, BF16 or F64, computed in float32), the tokenizer files, and, for
+ * folders we write, `monoscope.json` with our provenance (stage, run, parent, backend). A folder written
+ * here loads unchanged with `AutoModelForCausalLM.from_pretrained(folder)`; a folder `save_pretrained`
+ * wrote loads here. We never unpickle: a folder with only `pytorch_model.bin` is refused with how to
+ * convert it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
-import { gptConfig, paramNames, paramShape, type GPTConfig } from './gpt.js';
-import { readSafetensors, writeSafetensors, type NamedArray } from './safetensors.js';
+import type { ModelConfig } from './architecture.js';
+import { architecture, modelConfigJson, paramSpecs, parseModelConfig } from './models.js';
+import {
+  isFloatDtype,
+  readSafetensorsHeader,
+  readTensor,
+  writeSafetensors,
+  type NamedArray,
+  type TensorEntry,
+} from './safetensors.js';
 import { tempPath } from '../store/files.js';
 import { loadTokenizer } from './tokenizers.js';
 import type { Tokenizer } from './tokenizer.js';
@@ -32,75 +53,16 @@ export interface CheckpointMeta {
 
 export interface LoadedCheckpoint {
   dir: string;
-  config: GPTConfig;
+  config: ModelConfig;
   arrays: Map<string, NamedArray>;
   tokenizer: Tokenizer;
   meta: CheckpointMeta;
-  /** sha256 of model.safetensors. */
+  /** The weights' content hash, see {@link checkpointWeightsHash}. */
   hash: string;
-}
-
-const SUPPORTED_ACTIVATIONS = new Set(['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast']);
-
-/** The Hugging Face `config.json` for a config. */
-export function hfConfigJson(cfg: GPTConfig): Record<string, unknown> {
-  return {
-    architectures: ['GPT2LMHeadModel'],
-    model_type: 'gpt2',
-    vocab_size: cfg.vocabSize,
-    n_positions: cfg.nCtx,
-    n_ctx: cfg.nCtx,
-    n_embd: cfg.nEmbd,
-    n_layer: cfg.nLayer,
-    n_head: cfg.nHead,
-    n_inner: cfg.nInner,
-    activation_function: 'gelu_new',
-    resid_pdrop: 0.0,
-    embd_pdrop: 0.0,
-    attn_pdrop: 0.0,
-    layer_norm_epsilon: cfg.layerNormEps,
-    initializer_range: 0.02,
-    scale_attn_weights: true,
-    tie_word_embeddings: true,
-    bos_token_id: cfg.bosTokenId,
-    eos_token_id: cfg.eosTokenId,
-    use_cache: true,
-    torch_dtype: 'float32',
-  };
-}
-
-/** Reads and validates a Hugging Face GPT-2 `config.json`. */
-export function parseHfConfig(json: Record<string, unknown>, file: string): GPTConfig {
-  const need = (k: string): number => {
-    const v = json[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-      throw new Error(`${file}: field '${k}' must be a positive integer, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  };
-  if (json.model_type !== 'gpt2') {
-    throw new Error(
-      `${file}: model_type is ${JSON.stringify(json.model_type)}; only GPT-2-family checkpoints ('gpt2') are supported`,
-    );
-  }
-  const act = (json.activation_function as string | undefined) ?? 'gelu_new';
-  if (!SUPPORTED_ACTIVATIONS.has(act)) {
-    throw new Error(`${file}: activation_function '${act}' is not supported (expected gelu_new)`);
-  }
-  if (json.tie_word_embeddings === false) throw new Error(`${file}: untied LM heads are not supported`);
-  const nEmbd = need('n_embd');
-  const vocabSize = need('vocab_size');
-  return gptConfig({
-    vocabSize,
-    nCtx: need('n_positions'),
-    nEmbd,
-    nLayer: need('n_layer'),
-    nHead: need('n_head'),
-    nInner: typeof json.n_inner === 'number' ? json.n_inner : 4 * nEmbd,
-    layerNormEps: typeof json.layer_norm_epsilon === 'number' ? json.layer_norm_epsilon : 1e-5,
-    bosTokenId: typeof json.bos_token_id === 'number' ? json.bos_token_id : vocabSize - 1,
-    eosTokenId: typeof json.eos_token_id === 'number' ? json.eos_token_id : vocabSize - 1,
-  });
+  /** The dtype the weights are stored in (F32, F16, BF16 or F64; `mixed` when they differ). */
+  dtype: string;
+  /** Bytes of the weight files. */
+  bytes: number;
 }
 
 /**
@@ -109,7 +71,7 @@ export function parseHfConfig(json: Record<string, unknown>, file: string): GPTC
  */
 export function saveCheckpoint(
   dir: string,
-  cfg: GPTConfig,
+  cfg: ModelConfig,
   arrays: Map<string, NamedArray>,
   tokenizer: Tokenizer,
   meta: Omit<CheckpointMeta, 'format' | 'formatVersion' | 'createdAt'> & { createdAt?: string },
@@ -118,13 +80,13 @@ export function saveCheckpoint(
   const tmp = tempPath(dir);
   mkdirSync(tmp);
   const ordered = new Map<string, NamedArray>();
-  for (const name of paramNames(cfg)) {
+  for (const { name } of paramSpecs(cfg)) {
     const a = arrays.get(name);
     if (!a) throw new Error(`cannot save checkpoint: parameter '${name}' is missing`);
     ordered.set(name, a);
   }
   writeSafetensors(join(tmp, 'model.safetensors'), ordered, { format: 'pt' });
-  writeFileSync(join(tmp, 'config.json'), JSON.stringify(hfConfigJson(cfg), null, 2));
+  writeFileSync(join(tmp, 'config.json'), JSON.stringify(modelConfigJson(cfg), null, 2));
   tokenizer.save(tmp);
   const full: CheckpointMeta = {
     format: 'monoscope-checkpoint',
@@ -140,33 +102,94 @@ export function saveCheckpoint(
   return hashFile(join(dir, 'model.safetensors'));
 }
 
-/** sha256 of a file, hex. */
+/** sha256 of a file, hex, read in 16 MiB chunks (weight files can outgrow a Buffer). */
 export function hashFile(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
+  const h = createHash('sha256');
+  const chunk = Buffer.alloc(16 << 20);
+  const fd = openSync(file, 'r');
+  try {
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) h.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+const INDEX = 'model.safetensors.index.json';
+
+/**
+ * The weight files of a checkpoint folder: `model.safetensors`, or the shards a
+ * `model.safetensors.index.json` names (with the index's name of each tensor's shard). Errors name the
+ * folder or the index; a folder with only PyTorch pickles is told how to convert.
+ */
+export function weightFiles(dir: string): { files: string[]; index?: Map<string, string> } {
+  const single = join(dir, 'model.safetensors');
+  if (existsSync(single)) return { files: [single] };
+  const indexFile = join(dir, INDEX);
+  if (existsSync(indexFile)) {
+    let json: { weight_map?: Record<string, unknown> };
+    try {
+      json = JSON.parse(readFileSync(indexFile, 'utf8'));
+    } catch (e) {
+      throw new Error(`${indexFile}: invalid JSON: ${(e as Error).message}`);
+    }
+    const map = json.weight_map;
+    if (!map || typeof map !== 'object') throw new Error(`${indexFile}: field 'weight_map' is missing`);
+    const index = new Map<string, string>();
+    for (const [name, shard] of Object.entries(map)) {
+      if (typeof shard !== 'string' || !/^[^/\\]+\.safetensors$/.test(shard))
+        throw new Error(`${indexFile}: weight_map['${name}'] must name a .safetensors file in the folder`);
+      index.set(name, join(dir, shard));
+    }
+    const files = [...new Set(index.values())].sort();
+    for (const f of files) if (!existsSync(f)) throw new Error(`${indexFile}: shard ${f} is missing`);
+    return { files, index };
+  }
+  const pickles = ['pytorch_model.bin', 'pytorch_model.bin.index.json'].filter((f) =>
+    existsSync(join(dir, f)),
+  );
+  const hint = pickles.length
+    ? ` (found ${pickles.join(', ')}: Monoscope does not unpickle; convert with \`AutoModelForCausalLM.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)\`)`
+    : '';
+  throw new Error(`${dir}: no model.safetensors or ${INDEX}${hint}`);
 }
 
 const weightsHashes = new Map<string, { stamp: string; hash: string }>();
 /**
- * The content hash of a checkpoint folder's weights (sha256 of `model.safetensors`), or undefined when the
- * file is missing. Kept per file while its size, modification and change times stay the same.
+ * The content hash of a checkpoint folder's weights, or undefined when it has none: the sha256 of
+ * `model.safetensors`, or for a sharded folder the sha256 of the index file followed by each shard's
+ * sha256. Kept per folder while every file's size, modification and change times stay the same.
  */
 export function checkpointWeightsHash(dir: string): string | undefined {
-  const file = join(dir, 'model.safetensors');
-  const s = statSync(file, { bigint: true, throwIfNoEntry: false });
-  if (!s) return undefined;
-  const stamp = `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}`;
-  const hit = weightsHashes.get(file);
+  let files: string[];
+  try {
+    const w = weightFiles(dir);
+    files = w.index ? [join(dir, INDEX), ...w.files] : w.files;
+  } catch {
+    return undefined;
+  }
+  const stamps: string[] = [];
+  for (const f of files) {
+    const s = statSync(f, { bigint: true, throwIfNoEntry: false });
+    if (!s) return undefined;
+    stamps.push(`${f}:${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}`);
+  }
+  const stamp = stamps.join('|');
+  const hit = weightsHashes.get(dir);
   if (hit?.stamp === stamp) return hit.hash;
-  const hash = hashFile(file);
-  weightsHashes.set(file, { stamp, hash });
+  const hash =
+    files.length === 1
+      ? hashFile(files[0])
+      : createHash('sha256')
+          .update(readFileSync(files[0]))
+          .update(files.slice(1).map(hashFile).join(''))
+          .digest('hex');
+  weightsHashes.set(dir, { stamp, hash });
   return hash;
 }
 
-/**
- * Loads and validates a checkpoint folder. Every problem is reported with the file and the field: a missing
- * folder or file, a config that is not GPT-2, a tensor that is missing or of the wrong shape.
- */
-export function loadCheckpoint(dir: string): LoadedCheckpoint {
+/** Reads and validates a folder's `config.json`. */
+export function readModelConfig(dir: string): ModelConfig {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new Error(`checkpoint folder not found: ${dir}`);
   const cfgFile = join(dir, 'config.json');
@@ -177,29 +200,71 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   } catch (e) {
     throw new Error(`${cfgFile}: invalid JSON: ${(e as Error).message}`);
   }
-  const config = parseHfConfig(json, cfgFile);
-  const weights = join(dir, 'model.safetensors');
-  if (!existsSync(weights)) {
-    const hint = existsSync(join(dir, 'pytorch_model.bin'))
-      ? ' (found pytorch_model.bin: save it with `model.save_pretrained(dir, safe_serialization=True)`)'
-      : '';
-    throw new Error(`${dir}: no model.safetensors${hint}`);
+  return parseModelConfig(json, cfgFile);
+}
+
+/**
+ * The tensors of a folder's weight files, by stored name, checked against the model: every parameter
+ * present (under one of its stored names) with the shape config.json implies and a floating dtype, and no
+ * tensor left over but the architecture's known buffers. Errors name the file and the tensor.
+ */
+function locateWeights(dir: string, config: ModelConfig): Map<string, { file: string; entry: TensorEntry }> {
+  const arch = architecture(config);
+  const { files, index } = weightFiles(dir);
+  const stored = new Map<string, { file: string; entry: TensorEntry }>();
+  for (const file of files) {
+    for (const entry of readSafetensorsHeader(file).entries) {
+      if (index && index.get(entry.name) !== file)
+        throw new Error(`${file}: tensor '${entry.name}' is not listed for this shard in ${INDEX}`);
+      stored.set(entry.name, { file, entry });
+    }
   }
-  const { tensors } = readSafetensors(weights);
-  const arrays = new Map<string, NamedArray>();
-  for (const name of paramNames(config)) {
-    const t = tensors.get(name) ?? tensors.get(`transformer.${name}`);
-    if (!t) throw new Error(`${weights}: tensor '${name}' is missing`);
-    const shape = paramShape(config, name);
-    if (t.shape.join(',') !== shape.join(',')) {
+  if (index) {
+    for (const [name, file] of index)
+      if (!stored.has(name)) throw new Error(`${file}: tensor '${name}' (listed in ${INDEX}) is missing`);
+  }
+  const out = new Map<string, { file: string; entry: TensorEntry }>();
+  const used = new Set<string>();
+  const where = files.length === 1 ? files[0] : `${join(dir, INDEX)}`;
+  for (const { name, shape } of paramSpecs(config)) {
+    const key = (arch.storedNames?.(name) ?? [name]).find((n) => stored.has(n));
+    if (!key) throw new Error(`${where}: tensor '${name}' is missing`);
+    const hit = stored.get(key)!;
+    if (hit.entry.shape.join(',') !== shape.join(',')) {
       throw new Error(
-        `${weights}: tensor '${name}' has shape [${t.shape}] but config.json implies [${shape}]`,
+        `${hit.file}: tensor '${key}' has shape [${hit.entry.shape}] but config.json implies [${shape}]`,
       );
     }
-    if (!(t.data instanceof Float32Array))
-      throw new Error(`${weights}: tensor '${name}' is not floating point`);
-    arrays.set(name, t);
+    if (!isFloatDtype(hit.entry.dtype))
+      throw new Error(`${hit.file}: tensor '${key}' is ${hit.entry.dtype}, not floating point`);
+    out.set(name, hit);
+    used.add(key);
   }
+  for (const [name, { file }] of stored) {
+    if (!used.has(name) && !arch.buffers?.test(name)) {
+      throw new Error(
+        `${file}: unexpected tensor '${name}': not a parameter of a ${config.arch} model with this config.json`,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * Loads and validates a checkpoint folder. Every problem is reported with the file and the field: a missing
+ * folder or file, an unsupported or inconsistent config, a tensor that is missing, unexpected or of the
+ * wrong shape.
+ */
+export function loadCheckpoint(dir: string): LoadedCheckpoint {
+  const config = readModelConfig(dir);
+  const located = locateWeights(dir, config);
+  const arrays = new Map<string, NamedArray>();
+  const dtypes = new Set<string>();
+  for (const [name, { file, entry }] of located) {
+    arrays.set(name, readTensor(file, entry));
+    dtypes.add(entry.dtype);
+  }
+  const { files } = weightFiles(dir);
   const tokenizer = loadTokenizer(dir, config.vocabSize);
   const metaFile = join(dir, 'monoscope.json');
   let meta: CheckpointMeta;
@@ -214,8 +279,17 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
       format: 'monoscope-checkpoint',
       formatVersion: 1,
       stage: 'imported',
-      createdAt: statSync(weights).mtime.toISOString(),
+      createdAt: statSync(files[0]).mtime.toISOString(),
     };
   }
-  return { dir, config, arrays, tokenizer, meta, hash: hashFile(weights) };
+  return {
+    dir,
+    config,
+    arrays,
+    tokenizer,
+    meta,
+    hash: checkpointWeightsHash(dir)!,
+    dtype: dtypes.size === 1 ? [...dtypes][0] : 'mixed',
+    bytes: files.reduce((n, f) => n + statSync(f).size, 0),
+  };
 }

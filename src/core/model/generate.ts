@@ -4,7 +4,8 @@
  * its own last position.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { forward, lmHead, type GPTConfig, type Params } from './gpt.js';
+import { forward, headLogits, modelHead } from './models.js';
+import type { ModelConfig, Params } from './architecture.js';
 import { Rng } from './rng.js';
 
 export interface GenerateOptions {
@@ -21,7 +22,7 @@ export interface GenerateOptions {
 
 /** Continues each prompt; returns only the new tokens of each row. */
 export async function generate(
-  cfg: GPTConfig,
+  cfg: ModelConfig,
   params: Params,
   prompts: number[][],
   opts: GenerateOptions,
@@ -54,7 +55,7 @@ export async function generate(
         tf.reshape(hidden, [active.length * T, cfg.nEmbd]),
         tf.tensor1d(last, 'int32'),
       ) as tf.Tensor2D;
-      return lmHead(params, h);
+      return headLogits(modelHead(cfg, params), h);
     });
     const values = (await logits.data()) as Float32Array;
     logits.dispose();

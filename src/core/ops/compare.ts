@@ -7,7 +7,7 @@
  * the checkpoints' weights hashes, the probe's hash and the normalised options.
  */
 import { checkpointWeightsHash, loadCheckpoint } from '../model/checkpoint.js';
-import { expandTaps } from '../model/gpt.js';
+import { expandTaps } from '../model/models.js';
 import type { TaskName } from '../data/tasks.js';
 import { DPO_BETA } from '../train/step.js';
 import { parseInput, type OpParsed } from '../api.js';

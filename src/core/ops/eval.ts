@@ -4,7 +4,7 @@
  * the summary reward metrics under TRL's names (r = beta (log pi - log ref)).
  */
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { disposeParams, paramsFromArrays } from '../model/gpt.js';
+import { disposeParams, paramsFromArrays } from '../model/models.js';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import { checkUnknownTokens, readPreferenceJsonl, tokenizePairsReport } from '../data/jsonl.js';
 import type { TokenizedPair } from '../data/types.js';

@@ -3,7 +3,7 @@
  */
 import { initBackend } from '../backend/index.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { disposeParams, paramsFromArrays } from '../model/gpt.js';
+import { disposeParams, paramsFromArrays } from '../model/models.js';
 import { generate } from '../model/generate.js';
 import type { Project } from '../store/project.js';
 import type { OpParsed } from '../api.js';

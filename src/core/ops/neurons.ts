@@ -6,7 +6,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/index.js';
 import { checkpointWeightsHash, loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
-import { disposeParams, forward, paramsFromArrays, tapWidth, type Params } from '../model/gpt.js';
+import {
+  disposeParams,
+  forward,
+  headArray,
+  paramsFromArrays,
+  tapWidth,
+  unitDirection,
+} from '../model/models.js';
+import { type Params } from '../model/architecture.js';
 import type { Example, NeuronPage, RecordingInfo } from '../store/activations.js';
 import { histogramOf } from '../analysis/histogram.js';
 import type { Project } from '../store/project.js';
@@ -105,17 +113,14 @@ export interface ExampleView extends Example {
 }
 
 /**
- * The logit effects of a neuron: its output direction through the tied unembedding, W_out[j] W_U^T
- * (the final LayerNorm is ignored, as sae_vis and Neuronpedia do). MLP neurons write through
- * `c_proj.weight[j]`; a residual dimension k writes e_k. Top and bottom `n` tokens.
+ * The logit effects of a neuron: its output direction through the unembedding, W_out[j] W_U^T (the final
+ * norm is ignored, as sae_vis and Neuronpedia do). MLP neurons write through their row or column of the
+ * MLP's output projection; a residual dimension k writes e_k. Top and bottom `n` tokens.
  */
 export function logitEffects(ck: LoadedCheckpoint, tap: string, neuron: number, n = 10) {
   const { nEmbd: D, vocabSize: V } = ck.config;
-  const [, layer, kind] = /^blocks\.(\d+)\.(mlp\.pre|mlp\.post|resid_post)$/.exec(tap) ?? [];
-  const dir = new Float32Array(D);
-  if (kind === 'resid_post') dir[neuron] = 1;
-  else dir.set(ck.arrays.get(`h.${layer}.mlp.c_proj.weight`)!.data.subarray(neuron * D, (neuron + 1) * D));
-  const wte = ck.arrays.get('wte.weight')!.data as Float32Array;
+  const dir = unitDirection(ck.config, ck.arrays, tap, neuron);
+  const wte = headArray(ck.config, ck.arrays);
   const effects = new Float32Array(V);
   for (let v = 0; v < V; v++) {
     let s = 0;

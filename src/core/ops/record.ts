@@ -5,7 +5,7 @@
  * tap on demand (waiting for another writer of the same recording instead of failing).
  */
 import { checkpointWeightsHash, loadCheckpoint } from '../model/checkpoint.js';
-import { expandTaps } from '../model/gpt.js';
+import { expandTaps } from '../model/models.js';
 import { builtinProbeSet, DEFAULT_PROBE, probeSetFromText } from '../data/probe.js';
 import type { ProbeSet } from '../data/types.js';
 import { recordActivations, type RecordResult } from '../record/record.js';

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
-import { disposeParams, forward, paramsFromArrays } from '../model/gpt.js';
+import { disposeParams, forward, paramsFromArrays } from '../model/models.js';
 import { generate } from '../model/generate.js';
 import { tokenizePairs } from '../data/jsonl.js';
 import { preferenceTask, type TaskName } from '../data/tasks.js';

@@ -9,7 +9,9 @@ import { isAbsolute, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { initBackend, type BackendInfo } from '../backend/index.js';
 import { startWasmGemmWorker, stopWasmGemmWorker } from '../backend/wasm-threads.js';
-import { gptConfig, initParamArrays, countParams, type GPTConfig } from '../model/gpt.js';
+import { gptConfig, initParamArrays, type GPTConfig } from '../model/arch/gpt2.js';
+import type { ModelConfig } from '../model/architecture.js';
+import { countParams } from '../model/models.js';
 import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
 import { Gpt2BpeTokenizer } from '../model/tokenizers.js';
 import type { Tokenizer } from '../model/tokenizer.js';
@@ -152,7 +154,7 @@ async function trainWith(
   }
 
   let parent: LoadedCheckpoint | null = null;
-  let config: GPTConfig;
+  let config: ModelConfig;
   let tokenizer: Tokenizer;
   let arrays;
   if (req.stage === 'pretrain') {
@@ -161,14 +163,15 @@ async function trainWith(
       ({ config, tokenizer, arrays } = parent);
     } else {
       tokenizer = req.corpus ? new Gpt2BpeTokenizer() : worldTokenizer();
-      config = gptConfig({
+      const gpt = gptConfig({
         vocabSize: tokenizer.vocabSize,
         ...WORLD_MODEL,
         ...req.model,
         bosTokenId: tokenizer.eosId,
         eosTokenId: tokenizer.eosId,
       });
-      arrays = initParamArrays(config, seed);
+      config = gpt;
+      arrays = initParamArrays(gpt, seed);
     }
   } else {
     if (!req.init)

@@ -19,15 +19,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { activeBackend, initBackend } from '../backend/index.js';
 import type { ProbeSet } from '../data/types.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import {
-  disposeParams,
-  expandTaps,
-  forward,
-  paramsFromArrays,
-  tapWidth,
-  type GPTConfig,
-  type Params,
-} from '../model/gpt.js';
+import { disposeParams, expandTaps, forward, paramsFromArrays, tapWidth } from '../model/models.js';
+import type { ModelConfig, Params } from '../model/architecture.js';
 import type { Worker } from 'node:worker_threads';
 import { startWorkerScript } from '../worker-script.js';
 import type { ActivationDtype, RecordingInfo, RecordingSettings } from '../store/activations.js';
@@ -101,7 +94,7 @@ interface TapWork {
 }
 
 /** Checks that a probe set fits a model: ids inside the vocabulary, sequences no longer than the context. */
-export function checkProbeFitsModel(probe: ProbeSet, cfg: GPTConfig): void {
+export function checkProbeFitsModel(probe: ProbeSet, cfg: ModelConfig): void {
   probe.sequences.forEach((s, i) => {
     if (s.ids.length > cfg.nCtx) {
       throw new StoreError(
@@ -395,7 +388,7 @@ function threadSink(store: Store, init: WriterInit): Sink {
  * flat), returning each tap's activations row-major [(s1 - s0) * maxLen, neurons], pads included.
  */
 async function forwardBatch(
-  cfg: GPTConfig,
+  cfg: ModelConfig,
   params: Params,
   probe: ProbeRows,
   s0: number,

@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { disposeParams, paramsFromArrays, toNamedArrays, type GPTConfig } from '../model/gpt.js';
+import { disposeParams, paramsFromArrays, toNamedArrays } from '../model/models.js';
+import type { ModelConfig } from '../model/architecture.js';
 import { Rng } from '../model/rng.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from '../model/safetensors.js';
 import { tempPath, writeAtomic } from '../store/files.js';
@@ -92,7 +93,7 @@ export interface PairData {
 export type TrainData = LmData | PairData;
 
 export interface RunModel {
-  config: GPTConfig;
+  config: ModelConfig;
   /** Initial weights (from scratch, or the parent checkpoint). */
   arrays: Map<string, NamedArray>;
   tokenizer: Tokenizer;

@@ -13,6 +13,8 @@
  * SimPO (Meng et al. 2024, arXiv 2405.14734, Eq. 6): L = -log sigma(beta/|y_w| log pi(y_w) - beta/|y_l| log pi(y_l) - gamma).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { Head } from '../model/architecture.js';
+import { headLogits } from '../model/models.js';
 
 export type DpoLossType = 'sigmoid' | 'hinge' | 'ipo';
 
@@ -64,13 +66,15 @@ const logSumExpRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
 }) as (x: tf.Tensor2D) => tf.Tensor1D;
 
 /**
- * log p(target) at selected positions: hidden [N, D] (already gathered at the prediction positions) against
- * the tied embedding [V, D]. log p = <h, e_target> - logsumexp_v <h, e_v>. Returns [N].
+ * log p(target) at selected positions: hidden [N, D] (already gathered at the prediction positions) through
+ * the model's head (unembedding W [V, D], soft-capped where the model caps). log p = l_target -
+ * logsumexp_v l_v with l_v = <h, w_v> (or cap tanh(<h, w_v> / cap)). Returns [N].
  */
-export function tokenLogProbs(hidden: tf.Tensor2D, wte: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
-  const logits = tf.matMul(hidden, wte, false, true) as tf.Tensor2D;
-  const lse = logSumExpRows(logits);
-  const targetLogit = tf.sum(tf.mul(hidden, tf.gather(wte, targets)), -1);
+export function tokenLogProbs(hidden: tf.Tensor2D, head: Head, targets: tf.Tensor1D): tf.Tensor1D {
+  const lse = logSumExpRows(headLogits(head, hidden));
+  let targetLogit = tf.sum(tf.mul(hidden, tf.gather(head.weight, targets)), -1);
+  if (head.softcap !== undefined)
+    targetLogit = tf.mul(tf.tanh(tf.div(targetLogit, head.softcap)), head.softcap);
   return tf.sub(targetLogit, lse) as tf.Tensor1D;
 }
 
@@ -102,11 +106,11 @@ export interface ResponseTokens {
  */
 export function responseLogProbs(
   hidden: tf.Tensor3D,
-  wte: tf.Tensor2D,
+  head: Head,
   r: ResponseTokens,
   agg: LogpAgg,
 ): tf.Tensor1D {
-  const tokLp = tokenLogProbs(hiddenAt(hidden, r.predIdx), wte, r.targets);
+  const tokLp = tokenLogProbs(hiddenAt(hidden, r.predIdx), head, r.targets);
   const sums = tf.unsortedSegmentSum(tokLp, r.rowOfToken, hidden.shape[0]) as tf.Tensor1D;
   return agg === 'mean' ? tf.div(sums, r.respLen) : sums;
 }
@@ -117,11 +121,11 @@ export function responseLogProbs(
  */
 export function lmLoss(
   hidden: tf.Tensor2D,
-  wte: tf.Tensor2D,
+  head: Head,
   targets: tf.Tensor1D,
   weights?: tf.Tensor1D,
 ): tf.Scalar {
-  const lp = tokenLogProbs(hidden, wte, targets);
+  const lp = tokenLogProbs(hidden, head, targets);
   if (!weights) return tf.neg(tf.mean(lp)) as tf.Scalar;
   return tf.neg(tf.div(tf.sum(tf.mul(lp, weights)), tf.maximum(tf.sum(weights), 1))) as tf.Scalar;
 }

@@ -3,7 +3,8 @@
  * and the step's metrics under TRL's names. The benchmark times exactly {@link Stepper.preferenceStep}.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { forward, type GPTConfig, type Params } from '../model/gpt.js';
+import { forward, modelHead } from '../model/models.js';
+import type { ModelConfig, Params } from '../model/architecture.js';
 import type { LmBatch, PreferenceBatch } from './batches.js';
 import {
   dpoLoss,
@@ -152,7 +153,7 @@ export function preferenceLoss(
  * (outside a tidy) or let a tidy collect.
  */
 function preferenceForward(
-  cfg: GPTConfig,
+  cfg: ModelConfig,
   params: Params,
   t: PrefTensors,
   ref: { chosen: tf.Tensor1D; rejected: tf.Tensor1D } | null,
@@ -164,7 +165,7 @@ function preferenceForward(
   const needTap = monitor || o.stage === 'decpo' || o.stage === 'l1';
   const { hidden, taps } = forward(cfg, params, t.ids, { hiddenOnly: true, taps: needTap ? [tapName] : [] });
   const T = t.ids.shape[1];
-  const logps = responseLogProbs(hidden, params.get('wte.weight') as tf.Tensor2D, t, o.logpAgg);
+  const logps = responseLogProbs(hidden, modelHead(cfg, params), t, o.logpAgg);
   let loss = preferenceLoss(logps, t.respLen, ref, o);
   let penalty: tf.Scalar | null = null;
   let z: tf.Tensor2D | null = null;
@@ -197,7 +198,7 @@ export class Stepper {
   readonly optimizer: AdamW;
 
   constructor(
-    readonly cfg: GPTConfig,
+    readonly cfg: ModelConfig,
     readonly params: Params,
     opts: { weightDecay: number; beta1?: number; beta2?: number; eps?: number; maxGradNorm: number },
   ) {
@@ -307,7 +308,7 @@ export class Stepper {
 
 /** Weighted next-token loss of an LM batch. */
 function lmBatchLoss(
-  cfg: GPTConfig,
+  cfg: ModelConfig,
   params: Params,
   ids: tf.Tensor2D,
   predIdx: tf.Tensor1D,
@@ -315,11 +316,11 @@ function lmBatchLoss(
   weights: tf.Tensor1D,
 ): tf.Scalar {
   const { hidden } = forward(cfg, params, ids, { hiddenOnly: true });
-  return lmLoss(hiddenAt(hidden, predIdx), params.get('wte.weight') as tf.Tensor2D, targets, weights);
+  return lmLoss(hiddenAt(hidden, predIdx), modelHead(cfg, params), targets, weights);
 }
 
 /** Evaluation loss of an LM batch (no gradient). */
-export async function lmEvalLoss(cfg: GPTConfig, params: Params, batch: LmBatch): Promise<number> {
+export async function lmEvalLoss(cfg: ModelConfig, params: Params, batch: LmBatch): Promise<number> {
   const v = tf.tidy(() =>
     lmBatchLoss(
       cfg,
@@ -340,7 +341,7 @@ export async function lmEvalLoss(cfg: GPTConfig, params: Params, batch: LmBatch)
  * chosen aggregation. Used for the cached reference log-probs, evaluation, and `monoscope eval`.
  */
 export async function responseLogps(
-  cfg: GPTConfig,
+  cfg: ModelConfig,
   params: Params,
   batch: PreferenceBatch,
   agg: LogpAgg,
@@ -349,7 +350,7 @@ export async function responseLogps(
   const out = tf.tidy(() =>
     responseLogProbs(
       forward(cfg, params, t.ids, { hiddenOnly: true }).hidden,
-      params.get('wte.weight') as tf.Tensor2D,
+      modelHead(cfg, params),
       t,
       agg,
     ),

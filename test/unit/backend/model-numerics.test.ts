@@ -7,16 +7,10 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../helpers/backend.js';
 import { Rng } from '../../../src/core/model/rng.js';
-import {
-  disposeParams,
-  forward,
-  geluNew,
-  gptConfig,
-  layerNorm,
-  initParamArrays,
-  paramsFromArrays,
-  toNamedArrays,
-} from '../../../src/core/model/gpt.js';
+import { disposeParams, forward, paramsFromArrays, toNamedArrays } from '../../../src/core/model/models.js';
+import { geluTanh } from '../../../src/core/model/layers/activations.js';
+import { gptConfig, initParamArrays } from '../../../src/core/model/arch/gpt2.js';
+import { layerNorm } from '../../../src/core/model/layers/norm.js';
 import { tokenLogProbs } from '../../../src/core/train/losses.js';
 import { meanAbsCorrelation } from '../../../src/core/train/regularizers.js';
 import { preferenceBatch } from '../../../src/core/train/batches.js';
@@ -43,7 +37,7 @@ describe('model numerics on wasm', () => {
   it('GELU equals 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) in float64, tiny and large inputs too', async () => {
     await useBackend('wasm');
     const xs = [-8, -3, -1.5, -0.5, -1e-3, -1e-7, 0, 1e-7, 1e-3, 0.5, 1, 1.5, 3, 8];
-    const got = tf.tidy(() => geluNew(tf.tensor1d(xs)).dataSync());
+    const got = tf.tidy(() => geluTanh(tf.tensor1d(xs)).dataSync());
     xs.forEach((x, i) => {
       const want = 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
       expect(Math.abs(got[i] - want)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want)));
@@ -55,7 +49,7 @@ describe('model numerics on wasm', () => {
     const xs = [-4, -2, -1, -0.3, 0, 0.2, 0.7, 1.3, 2.5, 5];
     const g = tf.tidy(() =>
       tf
-        .grad((x: tf.Tensor) => tf.sum(geluNew(x)))(tf.tensor1d(xs))
+        .grad((x: tf.Tensor) => tf.sum(geluTanh(x)))(tf.tensor1d(xs))
         .dataSync(),
     );
     const f = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
@@ -128,7 +122,7 @@ describe('model numerics on wasm', () => {
       return tf.sum(tf.mul(lp, weights));
     };
     const ours = (hh: tf.Tensor, ww: tf.Tensor) =>
-      tf.sum(tf.mul(tokenLogProbs(hh as tf.Tensor2D, ww as tf.Tensor2D, targets), weights));
+      tf.sum(tf.mul(tokenLogProbs(hh as tf.Tensor2D, { weight: ww as tf.Tensor2D }, targets), weights));
     const [a, b] = tf.tidy(() =>
       [plain, ours].map((f) =>
         tf

@@ -4,15 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../helpers/backend.js';
-import {
-  forward,
-  gptConfig,
-  initParamArrays,
-  paramsFromArrays,
-  disposeParams,
-  geluNew,
-  expandTaps,
-} from '../../../src/core/model/gpt.js';
+import { forward, paramsFromArrays, disposeParams, expandTaps } from '../../../src/core/model/models.js';
+import { gptConfig, initParamArrays } from '../../../src/core/model/arch/gpt2.js';
+import { geluTanh } from '../../../src/core/model/layers/activations.js';
 import { loadCheckpoint, saveCheckpoint } from '../../../src/core/model/checkpoint.js';
 import { WordLevelTokenizer } from '../../../src/core/model/tokenizers.js';
 import { parseSafetensors, serializeSafetensors } from '../../../src/core/model/safetensors.js';
@@ -85,7 +79,7 @@ describe('checkpoints', () => {
 
   it('taps: mlp.post = gelu_new(mlp.pre), resid_post of the last block feeds ln_f', () => {
     const [, pre, post] = logits(initParamArrays(cfg, 3), ['blocks.1.mlp.pre', 'blocks.1.mlp.post']);
-    const expected = tf.tidy(() => geluNew(tf.tensor1d(pre)).dataSync());
+    const expected = tf.tidy(() => geluTanh(tf.tensor1d(pre)).dataSync());
     for (let i = 0; i < pre.length; i += 17) expect(post[i]).toBeCloseTo(expected[i], 6);
     expect(pre.length).toBe(2 * 8 * 32);
     expect(expandTaps(cfg, 'blocks.*.mlp.post')).toEqual(['blocks.0.mlp.post', 'blocks.1.mlp.post']);
@@ -114,12 +108,14 @@ describe('checkpoints', () => {
     expect(() => loadCheckpoint(ck)).toThrow(
       /model\.safetensors: tensor 'wte\.weight' has shape \[13,8\] but config\.json implies \[13,16\]/,
     );
-    writeFileSync(cfgFile, good.replace('"gpt2"', '"llama"'));
-    expect(() => loadCheckpoint(ck)).toThrow(/config\.json: model_type is "llama"/);
+    writeFileSync(cfgFile, good.replace('"gpt2"', '"bert"'));
+    expect(() => loadCheckpoint(ck)).toThrow(
+      /config\.json: field 'model_type': model_type "bert" is not supported/,
+    );
     writeFileSync(cfgFile, '{ not json');
     expect(() => loadCheckpoint(ck)).toThrow(/config\.json: invalid JSON/);
     writeFileSync(cfgFile, good.replace('"n_layer": 2', '"n_layer": -1'));
-    expect(() => loadCheckpoint(ck)).toThrow(/field 'n_layer' must be a positive integer/);
+    expect(() => loadCheckpoint(ck)).toThrow(/field 'n_layer' must be an integer >= 1, got -1/);
     writeFileSync(cfgFile, good);
     writeFileSync(join(ck, 'model.safetensors'), Buffer.from('garbage!garbage!'));
     expect(() => loadCheckpoint(ck)).toThrow(/model\.safetensors: not a safetensors file/);

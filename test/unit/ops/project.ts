@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gptConfig, initParamArrays } from '../../../src/core/model/gpt.js';
+import { gptConfig, initParamArrays } from '../../../src/core/model/arch/gpt2.js';
 import { saveCheckpoint } from '../../../src/core/model/checkpoint.js';
 import { worldTokenizer } from '../../../src/core/data/world.js';
 import { openProject, type Project } from '../../../src/core/store/project.js';

@@ -3,7 +3,7 @@
  * sets (random ids and labels), so the tests depend on nothing but the model code.
  */
 import { createHash } from 'node:crypto';
-import { gptConfig, initParamArrays, type GPTConfig } from '../../../src/core/model/gpt.js';
+import { gptConfig, initParamArrays, type GPTConfig } from '../../../src/core/model/arch/gpt2.js';
 import { saveCheckpoint } from '../../../src/core/model/checkpoint.js';
 import { WordLevelTokenizer } from '../../../src/core/model/tokenizers.js';
 import { Rng } from '../../../src/core/model/rng.js';

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/core/backend/index.js';
 import { loadCheckpoint } from '../../../src/core/model/checkpoint.js';
-import { disposeParams, forward, paramsFromArrays } from '../../../src/core/model/gpt.js';
+import { disposeParams, forward, paramsFromArrays } from '../../../src/core/model/models.js';
 import { recordActivations, type RecordOptions } from '../../../src/core/record/record.js';
 import { exportActivations } from '../../../src/core/store/export.js';
 import { openProject, type Project } from '../../../src/core/store/project.js';

@@ -4,14 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../helpers/backend.js';
-import {
-  forward,
-  gptConfig,
-  initParamArrays,
-  paramsFromArrays,
-  disposeParams,
-  type GPTConfig,
-} from '../../../src/core/model/gpt.js';
+import { forward, paramsFromArrays, disposeParams } from '../../../src/core/model/models.js';
+import { gptConfig, initParamArrays, type GPTConfig } from '../../../src/core/model/arch/gpt2.js';
 import { WordLevelTokenizer } from '../../../src/core/model/tokenizers.js';
 import { Rng } from '../../../src/core/model/rng.js';
 import { readSafetensors } from '../../../src/core/model/safetensors.js';

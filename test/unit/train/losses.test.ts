@@ -92,7 +92,7 @@ describe('response log-probs', () => {
       () =>
         responseLogProbs(
           tf.tensor3d(hidden, [2, 3, 2]),
-          tf.tensor2d(wte, [3, 2]),
+          { weight: tf.tensor2d(wte, [3, 2]) },
           {
             predIdx: tf.tensor1d([0, 1, 3, 4, 5], 'int32'),
             targets: tf.tensor1d([0, 1, 1, 2, 0], 'int32'),
