@@ -100,8 +100,9 @@ def forward(config: dict, weights: dict, ids: torch.LongTensor):
         if config.get("scale_attn_by_inverse_layer_idx", False):
             scale /= i + 1
         h = layer_norm(x, w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps)
-        q, k, v = (h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]).split(config["n_embd"], dim=-1)
-        z = merge_heads(causal_attention(split_heads(q, heads), split_heads(k, heads), split_heads(v, heads), scale))
+        qkv = h @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
+        q, k, v = (split_heads(part, heads) for part in qkv.split(config["n_embd"], dim=-1))
+        z = merge_heads(causal_attention(q, k, v, scale))
         attn_out = z @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
         x = x + attn_out
         taps[f"blocks.{i}.attn_out"] = attn_out

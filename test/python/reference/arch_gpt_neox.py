@@ -128,7 +128,11 @@ def forward(config: dict, weights: dict, ids: torch.LongTensor):
     parallel = config.get("use_parallel_residual", True)
 
     def rope(x):
-        return torch.cat((apply_rope(x[..., :rotary_ndims], positions, inv_freq), x[..., rotary_ndims:]), dim=-1)
+        rotated = apply_rope(x[..., :rotary_ndims], positions, inv_freq)
+        return torch.cat((rotated, x[..., rotary_ndims:]), dim=-1)
+
+    def norm(name, x):
+        return layer_norm(x, w[name + ".weight"], w[name + ".bias"], eps)
 
     def attention(p, h):
         b, t, _ = h.shape
@@ -142,14 +146,14 @@ def forward(config: dict, weights: dict, ids: torch.LongTensor):
     for i in range(config["num_hidden_layers"]):
         p = f"gpt_neox.layers.{i}."
         taps[f"blocks.{i}.resid_pre"] = x
-        attn_out = attention(p, layer_norm(x, w[p + "input_layernorm.weight"], w[p + "input_layernorm.bias"], eps))
+        attn_out = attention(p, norm(p + "input_layernorm", x))
         taps[f"blocks.{i}.attn_out"] = attn_out
         if parallel:
             mlp_in = x
         else:
             mlp_in = x + attn_out
             taps[f"blocks.{i}.resid_mid"] = mlp_in
-        h = layer_norm(mlp_in, w[p + "post_attention_layernorm.weight"], w[p + "post_attention_layernorm.bias"], eps)
+        h = norm(p + "post_attention_layernorm", mlp_in)
         pre = linear(w, p + "mlp.dense_h_to_4h", h)
         post = act(pre)
         mlp_out = linear(w, p + "mlp.dense_4h_to_h", post)
@@ -158,7 +162,7 @@ def forward(config: dict, weights: dict, ids: torch.LongTensor):
         taps[f"blocks.{i}.mlp.post"] = post
         taps[f"blocks.{i}.mlp_out"] = mlp_out
         taps[f"blocks.{i}.resid_post"] = x
-    h = layer_norm(x, w["gpt_neox.final_layer_norm.weight"], w["gpt_neox.final_layer_norm.bias"], eps)
+    h = norm("gpt_neox.final_layer_norm", x)
     tied = config.get("tie_word_embeddings", False)
     head = w["gpt_neox.embed_in.weight"] if tied else w["embed_out.weight"]
     return h @ head.T, taps

@@ -63,7 +63,8 @@ def write_safetensors(path: str, tensors: dict, dtype: str):
     offset = 0
     for name in sorted(tensors):
         data = encode(tensors[name], dtype).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
+        shape = list(tensors[name].shape)
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     text = json.dumps(header, separators=(",", ":")).encode()
@@ -99,7 +100,8 @@ def split_in_shards(names: list, sizes: dict, shards: int) -> list:
     done = 0
     for i, name in enumerate(names):
         unopened = shards - len(groups)
-        if groups[-1] and unopened > 0 and (done >= total * len(groups) / shards or len(names) - i == unopened):
+        share_reached = done >= total * len(groups) / shards
+        if groups[-1] and unopened > 0 and (share_reached or len(names) - i == unopened):
             groups.append([])
         groups[-1].append(name)
         done += sizes[name]

@@ -68,7 +68,9 @@ def forward(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     m = commands.add_parser("make", help="write a random-weight checkpoint")
     m.add_argument("--model-type", required=True)
