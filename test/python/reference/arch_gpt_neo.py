@@ -12,7 +12,7 @@ configuration_gpt_neo.py.
 import numpy as np
 import torch
 
-from layers import activation, causal_attention, layer_norm, matrix, merge_heads, norm_weight, split_heads
+from layers import activation, causal_attention, layer_norm, merge_heads, norm_weight, normal, split_heads
 
 MODEL_TYPES = ["gpt_neo"]
 
@@ -65,27 +65,27 @@ def random_weights(config: dict, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     d, inner = config["hidden_size"], inner_size(config)
     w = {
-        "transformer.wte.weight": matrix(rng, config["vocab_size"], d),
-        "transformer.wpe.weight": matrix(rng, config["max_position_embeddings"], d),
+        "transformer.wte.weight": normal(rng, config["vocab_size"], d),
+        "transformer.wpe.weight": normal(rng, config["max_position_embeddings"], d),
     }
     for i in range(config["num_layers"]):
         p = f"transformer.h.{i}."
         w[p + "ln_1.weight"] = norm_weight(rng, d)
-        w[p + "ln_1.bias"] = matrix(rng, d)
+        w[p + "ln_1.bias"] = normal(rng, d)
         for name in ("k_proj", "v_proj", "q_proj"):
-            w[p + f"attn.attention.{name}.weight"] = matrix(rng, d, d)
-        w[p + "attn.attention.out_proj.weight"] = matrix(rng, d, d)
-        w[p + "attn.attention.out_proj.bias"] = matrix(rng, d)
+            w[p + f"attn.attention.{name}.weight"] = normal(rng, d, d)
+        w[p + "attn.attention.out_proj.weight"] = normal(rng, d, d)
+        w[p + "attn.attention.out_proj.bias"] = normal(rng, d)
         w[p + "ln_2.weight"] = norm_weight(rng, d)
-        w[p + "ln_2.bias"] = matrix(rng, d)
-        w[p + "mlp.c_fc.weight"] = matrix(rng, inner, d)
-        w[p + "mlp.c_fc.bias"] = matrix(rng, inner)
-        w[p + "mlp.c_proj.weight"] = matrix(rng, d, inner)
-        w[p + "mlp.c_proj.bias"] = matrix(rng, d)
+        w[p + "ln_2.bias"] = normal(rng, d)
+        w[p + "mlp.c_fc.weight"] = normal(rng, inner, d)
+        w[p + "mlp.c_fc.bias"] = normal(rng, inner)
+        w[p + "mlp.c_proj.weight"] = normal(rng, d, inner)
+        w[p + "mlp.c_proj.bias"] = normal(rng, d)
     w["transformer.ln_f.weight"] = norm_weight(rng, d)
-    w["transformer.ln_f.bias"] = matrix(rng, d)
+    w["transformer.ln_f.bias"] = normal(rng, d)
     if not config.get("tie_word_embeddings", True):
-        w["lm_head.weight"] = matrix(rng, config["vocab_size"], d)
+        w["lm_head.weight"] = normal(rng, config["vocab_size"], d)
     return w
 
 

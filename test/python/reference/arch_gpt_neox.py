@@ -22,7 +22,7 @@ from layers import (
     apply_rope,
     causal_attention,
     layer_norm,
-    matrix,
+    normal,
     merge_heads,
     norm_weight,
     rope_inv_freq,
@@ -86,26 +86,26 @@ def random_weights(config: dict, seed: int) -> dict:
     """GPTNeoXForCausalLM's state dict as save_pretrained writes it (nn.Linear weights [out, in])."""
     rng = np.random.default_rng(seed)
     d, inner, vocab = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
-    w = {"gpt_neox.embed_in.weight": matrix(rng, vocab, d)}
+    w = {"gpt_neox.embed_in.weight": normal(rng, vocab, d)}
     for i in range(config["num_hidden_layers"]):
         p = f"gpt_neox.layers.{i}."
         w[p + "input_layernorm.weight"] = norm_weight(rng, d)
-        w[p + "input_layernorm.bias"] = matrix(rng, d)
+        w[p + "input_layernorm.bias"] = normal(rng, d)
         w[p + "post_attention_layernorm.weight"] = norm_weight(rng, d)
-        w[p + "post_attention_layernorm.bias"] = matrix(rng, d)
-        w[p + "attention.query_key_value.weight"] = matrix(rng, 3 * d, d)
-        w[p + "attention.dense.weight"] = matrix(rng, d, d)
+        w[p + "post_attention_layernorm.bias"] = normal(rng, d)
+        w[p + "attention.query_key_value.weight"] = normal(rng, 3 * d, d)
+        w[p + "attention.dense.weight"] = normal(rng, d, d)
         if config.get("attention_bias", True):
-            w[p + "attention.query_key_value.bias"] = matrix(rng, 3 * d)
-            w[p + "attention.dense.bias"] = matrix(rng, d)
-        w[p + "mlp.dense_h_to_4h.weight"] = matrix(rng, inner, d)
-        w[p + "mlp.dense_h_to_4h.bias"] = matrix(rng, inner)
-        w[p + "mlp.dense_4h_to_h.weight"] = matrix(rng, d, inner)
-        w[p + "mlp.dense_4h_to_h.bias"] = matrix(rng, d)
+            w[p + "attention.query_key_value.bias"] = normal(rng, 3 * d)
+            w[p + "attention.dense.bias"] = normal(rng, d)
+        w[p + "mlp.dense_h_to_4h.weight"] = normal(rng, inner, d)
+        w[p + "mlp.dense_h_to_4h.bias"] = normal(rng, inner)
+        w[p + "mlp.dense_4h_to_h.weight"] = normal(rng, d, inner)
+        w[p + "mlp.dense_4h_to_h.bias"] = normal(rng, d)
     w["gpt_neox.final_layer_norm.weight"] = norm_weight(rng, d)
-    w["gpt_neox.final_layer_norm.bias"] = matrix(rng, d)
+    w["gpt_neox.final_layer_norm.bias"] = normal(rng, d)
     if not config.get("tie_word_embeddings", False):
-        w["embed_out.weight"] = matrix(rng, vocab, d)
+        w["embed_out.weight"] = normal(rng, vocab, d)
     return w
 
 

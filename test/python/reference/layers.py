@@ -12,7 +12,7 @@ import torch
 STD = 0.2  # std of random matrices, and of norm weights around 1 and biases around 0
 
 
-def matrix(rng: np.random.Generator, *shape) -> np.ndarray:
+def normal(rng: np.random.Generator, *shape) -> np.ndarray:
     """A float32 array of N(0, STD^2) entries."""
     return (rng.standard_normal(shape) * STD).astype(np.float32)
 
