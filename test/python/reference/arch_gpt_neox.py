@@ -22,9 +22,9 @@ from layers import (
     apply_rope,
     causal_attention,
     layer_norm,
-    normal,
     merge_heads,
     norm_weight,
+    normal,
     rope_inv_freq,
 )
 
