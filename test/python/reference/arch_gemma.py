@@ -7,14 +7,15 @@ Gemma is Llama with: RMSNorm scaled by (1 + w); embeddings multiplied by sqrt(hi
 Gemma 2 adds: post_attention_layernorm on the attention output and pre/post_feedforward_layernorm around the
 MLP (so h += post_attn_norm(attn(input_norm(h))); h += post_ff_norm(mlp(pre_ff_norm(h)))); attention scores
 scaled by query_pre_attn_scalar^-0.5 and soft-capped to cap * tanh(s / cap) before the mask; final logits
-soft-capped the same way; a sliding window on the even layers (0, 2, ...), full attention on the odd ones.
+soft-capped the same way; a sliding window on the even layers (0, 2, ...), full attention on the odd ones
+(or as `layer_types` lists them).
 """
 
 import math
 
 import numpy as np
 
-from arch_llama import attention, gated_mlp, projection_weights, rms_norm, rope_frequencies
+from arch_llama import attention, gated_mlp, layer_windows, projection_weights, rms_norm, rope_frequencies
 from layers import activation, matrix, softcap
 
 MODEL_TYPES = ["gemma", "gemma2"]
@@ -100,7 +101,8 @@ def forward(config, weights, ids):
     embed = weights["model.embed_tokens.weight"]
     h = embed[ids] * math.sqrt(config["hidden_size"])
     taps = {}
-    for i in range(config["num_hidden_layers"]):
+    windows = layer_windows(config, config.get("sliding_window"), lambda i: gemma2 and i % 2 == 0)
+    for i, window in enumerate(windows):
         p = f"model.layers.{i}."
         taps[f"blocks.{i}.resid_pre"] = h
         attn_out = attention(
@@ -114,7 +116,7 @@ def forward(config, weights, ids):
             scale=scale,
             qkv_bias=config.get("attention_bias", False),
             o_bias=config.get("attention_bias", False),
-            window=config["sliding_window"] if gemma2 and i % 2 == 0 else None,
+            window=window,
             cap=config.get("attn_logit_softcapping") if gemma2 else None,
         )
         if gemma2:

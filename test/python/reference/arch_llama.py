@@ -107,14 +107,24 @@ def _biases(config):
     return False, False, False
 
 
+def layer_windows(config, window, sliding):
+    """Each layer's sliding window (None: full causal attention): `window` on the layers that `layer_types`
+    marks "sliding_attention" when the config lists them (newer transformers write the list), else on the
+    layers i where sliding(i)."""
+    n = config["num_hidden_layers"]
+    kinds = config.get("layer_types") or ["sliding_attention" if sliding(i) else "full_attention" for i in range(n)]
+    return [window if kind == "sliding_attention" else None for kind in kinds]
+
+
 def _windows(config):
-    """The sliding window of each layer (None: full causal attention). Mistral: `sliding_window` on every
-    layer. Qwen2: only with `use_sliding_window`, on layers i >= max_window_layers. Llama: none."""
+    """The sliding window of each layer. Mistral: `sliding_window` on every layer. Qwen2: only with
+    `use_sliding_window`, on layers i >= max_window_layers. Llama: none."""
     n, window = config["num_hidden_layers"], config.get("sliding_window")
     if config["model_type"] == "mistral":
         return [window] * n
-    if config["model_type"] == "qwen2" and config.get("use_sliding_window") and window is not None:
-        return [window if i >= config["max_window_layers"] else None for i in range(n)]
+    if config["model_type"] == "qwen2":
+        window = window if config.get("use_sliding_window") else None
+        return layer_windows(config, window, lambda i: i >= config["max_window_layers"])
     return [None] * n
 
 

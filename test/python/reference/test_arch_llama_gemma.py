@@ -129,10 +129,15 @@ class SlidingWindow(unittest.TestCase):
         on = {"num_hidden_layers": 1, "use_sliding_window": True}
         self.assertEqual(reach(arch_llama, "qwen2", 8, max_window_layers=0, **on), [0, 1, 2, 3])
         self.assertEqual(reach(arch_llama, "qwen2", 8, max_window_layers=1, **on), list(range(8)))
+        listed = {"max_window_layers": 1, "layer_types": ["sliding_attention"]}
+        self.assertEqual(reach(arch_llama, "qwen2", 8, **listed, **on), [0, 1, 2, 3])
+        self.assertEqual(reach(arch_llama, "qwen2", 8, num_hidden_layers=1, **listed), list(range(8)))
 
     def test_gemma2_even_layers_slide(self):
         self.assertEqual(reach(arch_gemma, "gemma2", 8, num_hidden_layers=1), [0, 1, 2, 3])
         self.assertEqual(reach(arch_gemma, "gemma2", 8, num_hidden_layers=2), list(range(8)))
+        listed = {"num_hidden_layers": 1, "layer_types": ["full_attention"]}
+        self.assertEqual(reach(arch_gemma, "gemma2", 8, **listed), list(range(8)))
         config, weights = build(arch_gemma, "gemma2")
         x = ids(3, 1, 12, config["vocab_size"])
         y = x.clone()
