@@ -75,16 +75,21 @@ def merge_heads(x):
     return x.transpose(1, 2).reshape(b, t, h * d)
 
 
-def causal_attention(q, k, v, scale: float, window: int = None):
-    """softmax(q k^T * scale + mask) v per head: query i sees keys j <= i, and with a window only the last
-    `window` of them (i - window < j <= i)."""
+def softcap(x, cap: float = None):
+    """Soft-capping (Gemma 2): cap * tanh(x / cap), or x when cap is None."""
+    return x if cap is None else cap * torch.tanh(x / cap)
+
+
+def causal_attention(q, k, v, scale: float, window: int = None, cap: float = None):
+    """softmax(softcap(q k^T * scale, cap) + mask) v per head: query i sees keys j <= i, and with a window only
+    the last `window` of them (i - window < j <= i)."""
     t = q.shape[-2]
     i = torch.arange(t).view(t, 1)
     j = torch.arange(t).view(1, t)
     allowed = j <= i
     if window is not None:
         allowed = allowed & (j > i - window)
-    scores = (q @ k.transpose(-1, -2)) * scale
+    scores = softcap((q @ k.transpose(-1, -2)) * scale, cap)
     scores = scores.masked_fill(~allowed, -math.inf)
     return torch.softmax(scores, dim=-1) @ v
 
