@@ -51,18 +51,12 @@ export interface CheckpointMeta {
   extra?: Record<string, unknown>;
 }
 
-export interface LoadedCheckpoint {
+export interface LoadedCheckpoint extends LoadedWeights {
   dir: string;
-  config: ModelConfig;
-  arrays: Map<string, NamedArray>;
   tokenizer: Tokenizer;
   meta: CheckpointMeta;
   /** The weights' content hash, see {@link checkpointWeightsHash}. */
   hash: string;
-  /** The dtype the weights are stored in (F32, F16, BF16 or F64; `mixed` when they differ). */
-  dtype: string;
-  /** Bytes of the weight files. */
-  bytes: number;
 }
 
 /**
@@ -250,12 +244,18 @@ function locateWeights(dir: string, config: ModelConfig): Map<string, { file: st
   return out;
 }
 
-/**
- * Loads and validates a checkpoint folder. Every problem is reported with the file and the field: a missing
- * folder or file, an unsupported or inconsistent config, a tensor that is missing, unexpected or of the
- * wrong shape.
- */
-export function loadCheckpoint(dir: string): LoadedCheckpoint {
+/** A folder's model without its tokenizer: what {@link loadWeights} reads. */
+export interface LoadedWeights {
+  config: ModelConfig;
+  arrays: Map<string, NamedArray>;
+  /** The dtype the weights are stored in (F32, F16, BF16 or F64; `mixed` when they differ). */
+  dtype: string;
+  /** Bytes of the weight files. */
+  bytes: number;
+}
+
+/** Reads and validates a folder's config and weights (widened to float32), see {@link locateWeights}. */
+export function loadWeights(dir: string): LoadedWeights {
   const config = readModelConfig(dir);
   const located = locateWeights(dir, config);
   const arrays = new Map<string, NamedArray>();
@@ -265,6 +265,21 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
     dtypes.add(entry.dtype);
   }
   const { files } = weightFiles(dir);
+  return {
+    config,
+    arrays,
+    dtype: dtypes.size === 1 ? [...dtypes][0] : 'mixed',
+    bytes: files.reduce((n, f) => n + statSync(f).size, 0),
+  };
+}
+
+/**
+ * Loads and validates a checkpoint folder: its model ({@link loadWeights}), tokenizer and provenance. Every
+ * problem is reported with the file and the field: a missing folder or file, an unsupported or
+ * inconsistent config, a tensor that is missing, unexpected or of the wrong shape.
+ */
+export function loadCheckpoint(dir: string): LoadedCheckpoint {
+  const { config, arrays, dtype, bytes } = loadWeights(dir);
   const tokenizer = loadTokenizer(dir, config.vocabSize);
   const metaFile = join(dir, 'monoscope.json');
   let meta: CheckpointMeta;
@@ -279,17 +294,8 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
       format: 'monoscope-checkpoint',
       formatVersion: 1,
       stage: 'imported',
-      createdAt: statSync(files[0]).mtime.toISOString(),
+      createdAt: statSync(weightFiles(dir).files[0]).mtime.toISOString(),
     };
   }
-  return {
-    dir,
-    config,
-    arrays,
-    tokenizer,
-    meta,
-    hash: checkpointWeightsHash(dir)!,
-    dtype: dtypes.size === 1 ? [...dtypes][0] : 'mixed',
-    bytes: files.reduce((n, f) => n + statSync(f).size, 0),
-  };
+  return { dir, config, arrays, tokenizer, meta, hash: checkpointWeightsHash(dir)!, dtype, bytes };
 }

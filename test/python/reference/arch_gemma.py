@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from arch_llama import attention, gated_mlp, layer_windows, projection_weights, rms_norm, rope_frequencies
-from layers import activation, matrix, softcap
+from layers import activation, normal, softcap
 
 MODEL_TYPES = ["gemma", "gemma2"]
 
@@ -75,14 +75,14 @@ def random_weights(config, seed):
     norms = ["input_layernorm", "post_attention_layernorm"]
     if config["model_type"] == "gemma2":
         norms += ["pre_feedforward_layernorm", "post_feedforward_layernorm"]
-    weights = {"model.embed_tokens.weight": matrix(rng, vocab, hidden)}
+    weights = {"model.embed_tokens.weight": normal(rng, vocab, hidden)}
     for i in range(config["num_hidden_layers"]):
         p = f"model.layers.{i}."
-        weights.update({p + name + ".weight": matrix(rng, hidden) for name in norms})
+        weights.update({p + name + ".weight": normal(rng, hidden) for name in norms})
         weights.update(projection_weights(rng, config, p, bias, bias, False))
-    weights["model.norm.weight"] = matrix(rng, hidden)
+    weights["model.norm.weight"] = normal(rng, hidden)
     if not config.get("tie_word_embeddings", True):
-        weights["lm_head.weight"] = matrix(rng, vocab, hidden)
+        weights["lm_head.weight"] = normal(rng, vocab, hidden)
     return weights
 
 

@@ -17,7 +17,7 @@ from layers import (
     activation,
     apply_rope,
     causal_attention,
-    matrix,
+    normal,
     merge_heads,
     norm_weight,
     rope_inv_freq,
@@ -212,9 +212,9 @@ def projection_weights(rng, config, prefix, qkv_bias, o_bias, mlp_bias):
     ]
     weights = {}
     for name, out, into, bias in shapes:
-        weights[prefix + name + ".weight"] = matrix(rng, out, into)
+        weights[prefix + name + ".weight"] = normal(rng, out, into)
         if bias:
-            weights[prefix + name + ".bias"] = matrix(rng, out)
+            weights[prefix + name + ".bias"] = normal(rng, out)
     return weights
 
 
@@ -223,7 +223,7 @@ def random_weights(config, seed):
     omitted when tied); norm weights are 1 + N(0, 0.2^2), everything else N(0, 0.2^2)."""
     rng = np.random.default_rng(seed)
     hidden, vocab = config["hidden_size"], config["vocab_size"]
-    weights = {"model.embed_tokens.weight": matrix(rng, vocab, hidden)}
+    weights = {"model.embed_tokens.weight": normal(rng, vocab, hidden)}
     for i in range(config["num_hidden_layers"]):
         p = f"model.layers.{i}."
         weights[p + "input_layernorm.weight"] = norm_weight(rng, hidden)
@@ -231,7 +231,7 @@ def random_weights(config, seed):
         weights.update(projection_weights(rng, config, p, *_biases(config)))
     weights["model.norm.weight"] = norm_weight(rng, hidden)
     if not config.get("tie_word_embeddings", False):
-        weights["lm_head.weight"] = matrix(rng, vocab, hidden)
+        weights["lm_head.weight"] = normal(rng, vocab, hidden)
     return weights
 
 
