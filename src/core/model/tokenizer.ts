@@ -1,7 +1,8 @@
 /**
- * The tokenizer contract every model uses. Two kinds implement it (`model/tokenizers.ts`): the
- * word-level tokenizer of the built-in world (`worldTokenizer()` in `data/world.ts`, saved as a Hugging Face
- * `tokenizer.json` WordLevel model) and GPT-2's byte-level BPE (offline).
+ * The tokenizer contract every model uses. Three kinds implement it: the word-level tokenizer of the
+ * built-in world (`worldTokenizer()` in `data/world.ts`, saved as a Hugging Face `tokenizer.json` WordLevel
+ * model) and GPT-2's byte-level BPE (offline), both in `model/tokenizers.ts`, and any other Hugging Face
+ * `tokenizer.json` (`model/hf-tokenizer.ts`).
  */
 export interface Tokenizer {
   /**
