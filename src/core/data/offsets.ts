@@ -70,6 +70,7 @@ function wordLevelOffsets(text: string, tok: WordLevelTokenizer): TokenOffsets {
 }
 
 const utf8 = new TextEncoder();
+const text8 = new TextDecoder();
 
 /**
  * `floor[b]` / `ceil[b]`: the character offset at or before / at or after byte offset `b` of the UTF-8 text
@@ -108,7 +109,7 @@ function byteOffsets(text: string, tok: Gpt2BpeTokenizer | HfTokenizer): TokenOf
   let i = 0;
   while (i < ids.length) {
     if (isAdded(ids[i])) {
-      const content = new TextDecoder().decode(tok.tokenBytes(ids[i]));
+      const content = text8.decode(tok.tokenBytes(ids[i]));
       if (!text.startsWith(content, pos)) fail(pos);
       out.start.push(pos);
       out.end.push(pos + content.length);
@@ -119,7 +120,7 @@ function byteOffsets(text: string, tok: Gpt2BpeTokenizer | HfTokenizer): TokenOf
     // A section: the ordinary tokens up to the next added token, and the text up to its content.
     let j = i;
     while (j < ids.length && !isAdded(ids[j])) j++;
-    const next = j < ids.length ? new TextDecoder().decode(tok.tokenBytes(ids[j])) : undefined;
+    const next = j < ids.length ? text8.decode(tok.tokenBytes(ids[j])) : undefined;
     const sectionEnd = next === undefined ? text.length : text.indexOf(next, pos);
     if (sectionEnd < 0) fail(pos);
     const section = text.slice(pos, sectionEnd);

@@ -5,11 +5,13 @@
  * padding and special, and how a token spells bytes, for display and for character offsets
  * (`data/offsets.ts`).
  */
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Tokenizer as LibTokenizer } from '@huggingface/tokenizers';
 import type { Tokenizer } from './tokenizer.js';
 import { byteFallbackByte, byteLevelBytes, concatBytes, displayBytes } from './token-bytes.js';
+
+const utf8 = new TextEncoder();
 
 /** The files of a Hugging Face tokenizer that {@link HfTokenizer.save} carries into a checkpoint. */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
@@ -46,9 +48,9 @@ function components(c: Component | null | undefined): Component[] {
   return [c, ...children.flatMap(components)];
 }
 
-function readJson(file: string): unknown {
+function parseJson(file: string, content: Buffer): unknown {
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    return JSON.parse(content.toString('utf8'));
   } catch (e) {
     throw new Error(`${file}: cannot read tokenizer: ${(e as Error).message}`);
   }
@@ -74,16 +76,30 @@ export class HfTokenizer implements Tokenizer {
   private readonly tokens: string[] = [];
   private readonly added = new Set<number>();
   private readonly byteLevel: boolean;
+  /** Whether the model spells unknown characters as `<0xNN>` byte tokens (`byte_fallback`). */
+  private readonly byteFallback: boolean;
   /** The character that stands for a space in SentencePiece-style vocabularies (`▁`). */
   private readonly spaceMark: string;
   private readonly bytesCache = new Map<number, Uint8Array>();
+  /** The folder's tokenizer files as read, by name, for {@link save}. */
+  private readonly files = new Map<string, Buffer>();
 
   /** Reads `tokenizer.json` and `tokenizer_config.json` (optional) from `dir`. */
-  constructor(readonly dir: string) {
+  constructor(dir: string) {
     this.file = join(dir, 'tokenizer.json');
-    const json = readJson(this.file) as TokenizerJson;
     const configFile = join(dir, 'tokenizer_config.json');
-    const config = (existsSync(configFile) ? readJson(configFile) : {}) as Record<string, unknown>;
+    for (const f of TOKENIZER_FILES) {
+      if (f === 'tokenizer.json' || existsSync(join(dir, f))) {
+        try {
+          this.files.set(f, readFileSync(join(dir, f)));
+        } catch (e) {
+          throw new Error(`${join(dir, f)}: cannot read tokenizer: ${(e as Error).message}`);
+        }
+      }
+    }
+    const json = parseJson(this.file, this.files.get('tokenizer.json')!) as TokenizerJson;
+    const configText = this.files.get('tokenizer_config.json');
+    const config = (configText ? parseJson(configFile, configText) : {}) as Record<string, unknown>;
     try {
       this.lib = new LibTokenizer({ added_tokens: [], ...json }, config);
     } catch (e) {
@@ -96,6 +112,7 @@ export class HfTokenizer implements Tokenizer {
 
     const all = [json.normalizer, json.pre_tokenizer, json.decoder].flatMap(components);
     this.byteLevel = all.some((c) => c.type === 'ByteLevel');
+    this.byteFallback = json.model?.byte_fallback === true;
     const metaspace = components(json.pre_tokenizer).find((c) => c.type === 'Metaspace');
     this.spaceMark = (metaspace ?? all.find((c) => c.type === 'Metaspace'))?.replacement ?? '\u2581';
     const prepend = components(json.normalizer).find((c) => c.type === 'Prepend')?.prepend;
@@ -154,19 +171,19 @@ export class HfTokenizer implements Tokenizer {
   }
 
   /**
-   * The bytes a token stands for: an added token's content; a byte-level token through GPT-2's alphabet
-   * (`Ġthe` -> ` the`); a byte-fallback token `<0xNN>` -> the byte NN; otherwise its text with `▁` as space.
+   * The bytes a token stands for: an added token's content; a byte-fallback token `<0xNN>` -> the byte NN;
+   * a byte-level token through GPT-2's alphabet (`Ġthe` -> ` the`); otherwise its text with `▁` as space.
+   * An id with no token (the padding rows of an embedding, e.g. Pythia's 50,277..50,303) stands for
+   * nothing, as Hugging Face's decode skips it.
    */
   tokenBytes(id: number): Uint8Array {
     let bytes = this.bytesCache.get(id);
     if (bytes) return bytes;
-    const token = this.tokens[id];
-    if (token === undefined) throw new Error(`${this.file}: token id ${id} is out of range`);
-    const byte = this.added.has(id) ? undefined : byteFallbackByte(token);
-    bytes =
-      this.added.has(id) ? new TextEncoder().encode(token)
-      : byte !== undefined ? Uint8Array.of(byte)
-      : ((this.byteLevel ? byteLevelBytes(token) : undefined) ?? new TextEncoder().encode(this.spell(token))); // prettier-ignore
+    const token = this.tokens[id] ?? '';
+    const fallback = this.byteFallback && !this.added.has(id) ? byteFallbackByte(token) : undefined;
+    if (this.added.has(id)) bytes = utf8.encode(token);
+    else if (fallback !== undefined) bytes = Uint8Array.of(fallback);
+    else bytes = (this.byteLevel ? byteLevelBytes(token) : undefined) ?? utf8.encode(this.spell(token));
     this.bytesCache.set(id, bytes);
     return bytes;
   }
@@ -185,11 +202,8 @@ export class HfTokenizer implements Tokenizer {
     return displayBytes(this.tokenBytes(id));
   }
 
-  /** Copies the original tokenizer files into `dir` (a checkpoint folder), unless they are already there. */
+  /** Writes the original tokenizer files, as they were read, into `dir` (a checkpoint folder). */
   save(dir: string): void {
-    if (resolve(dir) === resolve(this.dir)) return;
-    for (const f of TOKENIZER_FILES) {
-      if (existsSync(join(this.dir, f))) copyFileSync(join(this.dir, f), join(dir, f));
-    }
+    for (const [f, content] of this.files) writeFileSync(join(dir, f), content);
   }
 }

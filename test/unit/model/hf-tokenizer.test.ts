@@ -156,11 +156,20 @@ describe('HfTokenizer: Llama-style SentencePiece BPE', () => {
     expect(new HfTokenizer(plain).bosId).toBe(2);
   });
 
-  it('save() copies the original files, and the copy encodes the same', () => {
+  it('save() writes the original files as read, even once their folder is gone, and the copy encodes the same', () => {
+    const src = folder('llama-source');
+    writeLlamaTokenizer(src);
+    const original = new Map(
+      ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'].map((f) => [
+        f,
+        readFileSync(join(src, f), 'utf8'),
+      ]),
+    );
+    const read = new HfTokenizer(src);
+    rmSync(src, { recursive: true });
     const out = folder('llama-saved');
-    tok.save(out);
-    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'])
-      expect(readFileSync(join(out, f), 'utf8')).toBe(readFileSync(join(dir, f), 'utf8'));
+    read.save(out);
+    for (const [f, content] of original) expect(readFileSync(join(out, f), 'utf8')).toBe(content);
     expect(new HfTokenizer(out).encode(VARIED)).toEqual(tok.encode(VARIED));
   });
 });
@@ -186,6 +195,8 @@ describe('loadTokenizer', () => {
     const tok = loadTokenizer(dir, 50304);
     expect(tok.kind).toBe('hf');
     expect(tok.encode('Hello world')).toEqual([15496, 995]);
+    // An embedding row past the vocabulary (a model may sample it) stands for no text.
+    expect(tok.decode([15496, 50300, 995])).toBe('Hello world');
   });
 
   it('names the file or folder when it cannot give a tokenizer', () => {
