@@ -28,13 +28,15 @@ export interface TokenOffsets {
   end: number[];
 }
 
-/** The ids of `text` (exactly `tokenizer.encode(text)`) with each token's character range. */
+/**
+ * The ids of `text` (exactly `tokenizer.encode(text)`) with each token's character range. Self-checks:
+ * word-level pieces must give encode()'s ids; byte-spelled tokens must spell the text.
+ */
 export function tokenizeWithOffsets(text: string, tokenizer: Tokenizer): TokenOffsets {
-  const out =
-    tokenizer.kind === 'word-level'
-      ? wordLevelOffsets(text, tokenizer as WordLevelTokenizer)
-      : byteOffsets(text, tokenizer as Gpt2BpeTokenizer | HfTokenizer);
   const expected = tokenizer.encode(text);
+  if (tokenizer.kind !== 'word-level')
+    return byteOffsets(text, expected, tokenizer as Gpt2BpeTokenizer | HfTokenizer);
+  const out = wordLevelOffsets(text, tokenizer as WordLevelTokenizer);
   if (expected.length !== out.ids.length || expected.some((id, i) => id !== out.ids[i])) {
     throw new Error(
       `token offsets disagree with ${tokenizer.kind} encode() on a text starting ${JSON.stringify(text.slice(0, 40))}`,
@@ -93,8 +95,8 @@ function byteToChar(text: string): { floor: number[]; ceil: number[] } {
   return { floor, ceil };
 }
 
-function byteOffsets(text: string, tok: Gpt2BpeTokenizer | HfTokenizer): TokenOffsets {
-  const ids = tok.encode(text);
+/** The character ranges of `ids` (`tok.encode(text)`), through each token's bytes; see the module comment. */
+function byteOffsets(text: string, ids: number[], tok: Gpt2BpeTokenizer | HfTokenizer): TokenOffsets {
   const source = tok instanceof HfTokenizer ? tok.file : 'GPT-2 BPE';
   const isAdded = (id: number) => (tok instanceof HfTokenizer ? tok.isAdded(id) : id === tok.eosId);
   const prefix = utf8.encode(tok instanceof HfTokenizer ? tok.prefix : '');
