@@ -11,7 +11,7 @@ export interface Tokenizer {
    */
   readonly kind: 'word-level' | 'gpt2-bpe' | 'hf';
   readonly vocabSize: number;
-  /** Id of the end-of-text token; also used as BOS (and, for GPT-2's BPE, as padding), like GPT-2. */
+  /** Id of the end-of-text token (EOS); also BOS and padding where the tokenizer has none, like GPT-2. */
   readonly eosId: number;
   /**
    * Id that starts a window of text, as the model expects: the tokenizer's BOS where it has one (Llama,

@@ -79,6 +79,22 @@ describe('tokenizeWithOffsets for Hugging Face tokenizers', () => {
     expect(pieces[eos + 1]).toEqual([' the', 'the']);
   });
 
+  it('metaspace pre-tokenizer (prepend_scheme first): only the first section gets the prepended space', () => {
+    const meta = tokenizer('llama-metaspace', writeLlamaTokenizer, (j) => {
+      j.normalizer = null;
+      j.pre_tokenizer = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first', split: false };
+      j.decoder = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first', split: false };
+    });
+    expect(meta.encode('the cat')).toEqual(llama.encode('the cat'));
+    const text = 'the cat</s>the dog';
+    const { ids, start, end } = tokenizeWithOffsets(text, meta);
+    const eos = ids.indexOf(meta.eosId);
+    expect([meta.tokenString(ids[0]), text.slice(start[0], end[0])]).toEqual([' the', 'the']);
+    expect([meta.tokenString(ids[eos + 1]), text.slice(start[eos + 1], end[eos + 1])]).toEqual(['t', 't']);
+    expect(meta.decode(ids)).toBe(text);
+    expectTiles(text, start, end);
+  });
+
   it('gpt2: a character split over two tokens is covered by both', () => {
     const text = 'a 😀';
     const { start, end } = tokenizeWithOffsets(text, gpt2);
