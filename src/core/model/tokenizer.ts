@@ -1,7 +1,8 @@
 /**
- * The tokenizer contract every model uses. Two kinds implement it (`model/tokenizers.ts`): the
- * word-level tokenizer of the built-in world (`worldTokenizer()` in `data/world.ts`, saved as a Hugging Face
- * `tokenizer.json` WordLevel model) and GPT-2's byte-level BPE (offline).
+ * The tokenizer contract every model uses. Three kinds implement it: the word-level tokenizer of the
+ * built-in world (`worldTokenizer()` in `data/world.ts`, saved as a Hugging Face `tokenizer.json` WordLevel
+ * model) and GPT-2's byte-level BPE (offline), both in `model/tokenizers.ts`, and any other Hugging Face
+ * `tokenizer.json` (`model/hf-tokenizer.ts`).
  */
 export interface Tokenizer {
   /**
@@ -10,7 +11,7 @@ export interface Tokenizer {
    */
   readonly kind: 'word-level' | 'gpt2-bpe' | 'hf';
   readonly vocabSize: number;
-  /** Id of the end-of-text token; also used as BOS (and, for GPT-2's BPE, as padding), like GPT-2. */
+  /** Id of the end-of-text token (EOS); also BOS and padding where the tokenizer has none, like GPT-2. */
   readonly eosId: number;
   /**
    * Id that starts a window of text, as the model expects: the tokenizer's BOS where it has one (Llama,

@@ -1,5 +1,6 @@
 /**
- * The two tokenizers and their files in a checkpoint folder (Hugging Face layout):
+ * The built-in tokenizers and their files in a checkpoint folder (Hugging Face layout), and
+ * {@link loadTokenizer}, which picks a folder's tokenizer (any other `tokenizer.json` is `hf-tokenizer.ts`'s):
  * - {@link WordLevelTokenizer}: the built-in world's. `tokenizer.json` is a `tokenizers` WordLevel model
  *   with a Lowercase normalizer and the Whitespace pre-tokenizer (`\w+|[^\w\s]+`), so
  *   `PreTrainedTokenizerFast.from_pretrained(folder)` reads it.
@@ -9,7 +10,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode as bpeEncode } from 'gpt-tokenizer/encoding/r50k_base';
 import bpeRanks from 'gpt-tokenizer/bpeRanks/r50k_base';
+import { HfTokenizer } from './hf-tokenizer.js';
 import type { Tokenizer } from './tokenizer.js';
+import { concatBytes, displayBytes } from './token-bytes.js';
 
 export const EOS_TOKEN = '<|endoftext|>';
 export const PAD_TOKEN = '<pad>';
@@ -145,8 +148,14 @@ export class Gpt2BpeTokenizer implements Tokenizer {
   readonly padId = 50256;
   readonly specialIds: ReadonlySet<number> = new Set([50256]);
 
+  /**
+   * BPE of the text between `<|endoftext|>`s, which each become {@link eosId} (as the added token of GPT-2's
+   * `tokenizer.json`; gpt-tokenizer 4.0's r50k_base spells it out as text even when it is allowed).
+   */
   encode(text: string): number[] {
-    return bpeEncode(text, { allowedSpecial: new Set([EOS_TOKEN]) });
+    return text
+      .split(EOS_TOKEN)
+      .flatMap((part, i) => (i === 0 ? bpeEncode(part) : [this.eosId, ...bpeEncode(part)]));
   }
 
   /** The raw bytes of a token (GPT-2 tokens are byte sequences, not always whole UTF-8 characters). */
@@ -158,18 +167,11 @@ export class Gpt2BpeTokenizer implements Tokenizer {
   }
 
   /**
-   * Concatenates the tokens' bytes and decodes them as UTF-8 (a fresh, non-streaming decoder per call:
-   * gpt-tokenizer's own `decode` carries a cut-off UTF-8 tail over into the next call).
+   * The tokens' bytes as text (`displayBytes`: a fresh decode per call, as gpt-tokenizer's own `decode`
+   * carries a cut-off UTF-8 tail over into the next call; a cut-off character shows as `\xNN`).
    */
   decode(ids: readonly number[]): string {
-    const parts = ids.map((id) => this.tokenBytes(id));
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let pos = 0;
-    for (const p of parts) {
-      out.set(p, pos);
-      pos += p.length;
-    }
-    return new TextDecoder('utf-8').decode(out);
+    return displayBytes(concatBytes(ids.map((id) => this.tokenBytes(id))));
   }
 
   tokenString(id: number): string {
@@ -196,8 +198,10 @@ export class Gpt2BpeTokenizer implements Tokenizer {
 }
 
 /**
- * The tokenizer of a checkpoint folder: a WordLevel `tokenizer.json` gives the world tokenizer; GPT-2's
- * files (`vocab.json` + `merges.txt`, or a BPE `tokenizer.json`, or none with a 50257 vocabulary) give BPE.
+ * The tokenizer of a checkpoint folder with `vocabSize` embedding rows (config.json): a WordLevel
+ * `tokenizer.json` gives the world tokenizer; any other `tokenizer.json` a {@link HfTokenizer} whose ids all
+ * fit the embedding (models pad it: Pythia has 50,304 rows for 50,277 tokens); without one, GPT-2's
+ * `vocab.json` + `merges.txt` or a 50257 vocabulary give GPT-2's BPE.
  */
 export function loadTokenizer(dir: string, vocabSize: number): Tokenizer {
   const tj = join(dir, 'tokenizer.json');
@@ -212,6 +216,13 @@ export function loadTokenizer(dir: string, vocabSize: number): Tokenizer {
       }
       return tok;
     }
+    const tok = new HfTokenizer(dir);
+    if (tok.vocabSize > vocabSize) {
+      throw new Error(
+        `${tj}: the tokenizer has ids up to ${tok.vocabSize - 1} but config.json says vocab_size ${vocabSize}`,
+      );
+    }
+    return tok;
   }
   const vj = join(dir, 'vocab.json');
   if (existsSync(vj)) {
@@ -223,7 +234,7 @@ export function loadTokenizer(dir: string, vocabSize: number): Tokenizer {
       );
     }
   }
-  if (vocabSize === 50257 || existsSync(vj) || existsSync(tj)) {
+  if (vocabSize === 50257 || existsSync(vj)) {
     if (vocabSize < 50257)
       throw new Error(`${dir}: GPT-2 BPE needs vocab_size >= 50257, config.json says ${vocabSize}`);
     return new Gpt2BpeTokenizer();
