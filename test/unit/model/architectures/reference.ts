@@ -47,14 +47,14 @@ export function oursForward(dir: string, ids: number[][]) {
   const { config, arrays } = loadWeights(dir);
   const params = paramsFromArrays(config, arrays, false);
   const taps = tapNames(config);
+  const out = new Map<string, Float32Array>();
   try {
-    return tf.tidy(() => {
+    tf.tidy(() => {
       const r = forward(config, params, tf.tensor2d(ids, [ids.length, ids[0].length], 'int32'), { taps });
-      const out = new Map<string, Float32Array>();
       out.set('logprobs', tf.logSoftmax(r.logits!).dataSync() as Float32Array);
       for (const [name, t] of r.taps) out.set(name, t.dataSync() as Float32Array);
-      return { config, out };
     });
+    return { config, out };
   } finally {
     disposeParams(params);
   }
