@@ -10,7 +10,7 @@
  * - raw HH-RLHF `{"chosen", "rejected"}` transcripts without a prompt: the prompt is the shared text up to
  *   and including the last `\n\nAssistant:`.
  */
-import type { Tokenizer } from '../model/tokenizer.js';
+import { modelInput, type Tokenizer } from '../model/tokenizer.js';
 import { splitHeldOut } from './batching.js';
 import { readUtf8Text } from './corpus.js';
 import { DataError, type DataProblem } from './errors.js';
@@ -197,10 +197,11 @@ export function tokenizePairsReport(
     let prompt = tokenizer.encode(p.prompt);
     let chosen = tokenizer.encode(p.chosen);
     let rejected = tokenizer.encode(p.rejected);
-    if (prompt.length > opts.maxPrompt) {
-      prompt = opts.maxPrompt === 0 ? [] : prompt.slice(-opts.maxPrompt);
-      truncatedPrompts++;
-    }
+    // A tokenizer that starts every text with BOS (Llama, Gemma) puts it in front of the prompt, as TRL's
+    // DPOTrainer tokenizes prompts; it counts towards maxPrompt and survives truncation.
+    const full = modelInput(tokenizer, prompt, Infinity).length;
+    if (full > opts.maxPrompt) truncatedPrompts++;
+    prompt = modelInput(tokenizer, prompt, opts.maxPrompt);
     if (chosen.length > opts.maxResponse || rejected.length > opts.maxResponse) {
       chosen = chosen.slice(0, opts.maxResponse);
       rejected = rejected.slice(0, opts.maxResponse);

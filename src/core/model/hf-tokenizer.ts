@@ -62,6 +62,7 @@ export class HfTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly eosId: number;
   readonly bosId: number;
+  readonly addsBos: boolean;
   readonly padId: number;
   readonly unkId?: number;
   readonly specialIds: ReadonlySet<number>;
@@ -133,18 +134,20 @@ export class HfTokenizer implements Tokenizer {
     this.eosId = eos;
     this.padId = id(config.pad_token as ConfigToken, 'pad_token') ?? eos;
     this.unkId = json.model?.unk_token ? this.lib.token_to_id(json.model.unk_token) : undefined;
-    this.bosId = this.addedBos(
+    const bos = this.addedBos(
       id(config.bos_token as ConfigToken, 'bos_token'),
       config.add_bos_token === true,
     );
+    this.bosId = bos ?? eos;
+    this.addsBos = bos !== undefined;
   }
 
   /**
    * The token the model's own tokenization puts first: the post-processor's leading special token (Llama's
    * `TemplateProcessing` `<s> $A`), or `bos_token` where `tokenizer_config.json` says `add_bos_token`;
-   * else EOS, as GPT-2 and Pythia windows start (TransformerLens prepends it).
+   * undefined when it adds none (GPT-2, Pythia: their windows start with EOS, as TransformerLens prepends).
    */
-  private addedBos(bos: number | undefined, addBos: boolean): number {
+  private addedBos(bos: number | undefined, addBos: boolean): number | undefined {
     const plain = this.encode('a');
     const withSpecials = this.lib.encode('a', { add_special_tokens: true }).ids;
     if (
@@ -153,7 +156,7 @@ export class HfTokenizer implements Tokenizer {
       this.specialIds.has(withSpecials[0])
     )
       return withSpecials[0];
-    return addBos && bos !== undefined ? bos : this.eosId;
+    return addBos ? bos : undefined;
   }
 
   /** Whether `id` is an added token (`added_tokens`), matched verbatim in the text before normalization. */

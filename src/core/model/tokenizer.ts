@@ -18,6 +18,11 @@ export interface Tokenizer {
    * Gemma), else the end-of-text token (GPT-2, Pythia, the world), as TransformerLens prepends it.
    */
   readonly bosId: number;
+  /**
+   * Whether the model's own tokenization starts every text with {@link bosId} (Llama, Gemma): prompts and
+   * probe windows then start with it too. GPT-2, Pythia and the world add nothing.
+   */
+  readonly addsBos: boolean;
   /** Id used to right-pad batches (never attended to by real tokens, masked from losses). */
   readonly padId: number;
   /** Ids that are special (BOS/EOS/PAD) and are excluded from top examples by default. */
@@ -31,4 +36,29 @@ export interface Tokenizer {
   tokenString(id: number): string;
   /** Writes the tokenizer files into a checkpoint folder (Hugging Face layout). */
   save(dir: string): void;
+}
+
+/**
+ * The ids a model reads for a text's ids as its own tokenization gives them: BOS in front where the
+ * tokenizer adds one, keeping at most `room` ids in all (the text's last ones when it is too long).
+ */
+export function modelInput(tokenizer: Tokenizer, ids: readonly number[], room: number): number[] {
+  const bos = tokenizer.addsBos && room > 0 ? [tokenizer.bosId] : [];
+  const keep = room - bos.length;
+  return [...bos, ...(keep <= 0 ? [] : ids.slice(-keep))];
+}
+
+const SAMPLE = 'The quick brown fox, 42 times: naïve café <3 — 東京 🙂\n  indented';
+
+/**
+ * Whether two tokenizers give the same ids (same BOS, EOS, and the same ids of a sample text mixing
+ * words, digits, punctuation, accents, CJK, emoji and whitespace), so that two models can score the same
+ * tokens. A GPT-2 folder's `tokenizer.json` and the built-in GPT-2 BPE agree; the world's vocabulary and
+ * GPT-2's do not.
+ */
+export function sameTokenization(a: Tokenizer, b: Tokenizer): boolean {
+  if (a.bosId !== b.bosId || a.eosId !== b.eosId || a.addsBos !== b.addsBos) return false;
+  const x = a.encode(SAMPLE);
+  const y = b.encode(SAMPLE);
+  return x.length === y.length && x.every((id, i) => id === y[i]);
 }

@@ -30,6 +30,7 @@ export class WordLevelTokenizer implements Tokenizer {
   readonly kind = 'word-level' as const;
   readonly eosId = 0;
   readonly bosId = 0;
+  readonly addsBos = false;
   readonly padId = 1;
   readonly unkId = 2;
   readonly specialIds: ReadonlySet<number> = new Set([0, 1, 2]);
@@ -145,6 +146,7 @@ export class Gpt2BpeTokenizer implements Tokenizer {
   readonly vocabSize = 50257;
   readonly eosId = 50256;
   readonly bosId = 50256;
+  readonly addsBos = false;
   readonly padId = 50256;
   readonly specialIds: ReadonlySet<number> = new Set([50256]);
 

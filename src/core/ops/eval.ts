@@ -4,6 +4,7 @@
  * the summary reward metrics under TRL's names (r = beta (log pi - log ref)).
  */
 import { loadCheckpoint } from '../model/checkpoint.js';
+import { sameTokenization } from '../model/tokenizer.js';
 import { disposeParams, paramsFromArrays } from '../model/models.js';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import { checkUnknownTokens, readPreferenceJsonl, tokenizePairsReport } from '../data/jsonl.js';
@@ -88,7 +89,10 @@ export async function evalPairs(
   const beta = objective.beta;
   const policy = loadCheckpoint(opts.policy);
   const ref = loadCheckpoint(opts.ref);
-  if (policy.config.vocabSize !== ref.config.vocabSize || policy.tokenizer.kind !== ref.tokenizer.kind) {
+  if (
+    policy.config.vocabSize !== ref.config.vocabSize ||
+    !sameTokenization(policy.tokenizer, ref.tokenizer)
+  ) {
     throw new Error(
       `${opts.policy} and ${opts.ref} use different tokenizers; they cannot score the same tokens`,
     );

@@ -1,6 +1,7 @@
 /**
  * The `generate` operation: sample continuations of prompts from a checkpoint.
  */
+import { modelInput } from '../model/tokenizer.js';
 import { initBackend } from '../backend/index.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { disposeParams, paramsFromArrays } from '../model/models.js';
@@ -27,10 +28,10 @@ export async function generateOp(
   try {
     const rows: { prompt: string; sample: number; ids: number[] }[] = [];
     for (const prompt of input.prompts) {
-      const ids = ck.tokenizer.encode(prompt);
-      if (ids.length === 0) throw new Error(`prompt ${JSON.stringify(prompt)} has no tokens`);
-      for (let s = 0; s < input.samples; s++)
-        rows.push({ prompt, sample: s, ids: ids.slice(-(ck.config.nCtx - 1)) });
+      const text = ck.tokenizer.encode(prompt);
+      if (text.length === 0) throw new Error(`prompt ${JSON.stringify(prompt)} has no tokens`);
+      const ids = modelInput(ck.tokenizer, text, ck.config.nCtx - 1);
+      for (let s = 0; s < input.samples; s++) rows.push({ prompt, sample: s, ids });
     }
     const out = await generate(
       ck.config,

@@ -3,6 +3,7 @@
  * feature-page panels), its activation on typed text, its counterparts in other checkpoints, and the
  * correlation matrix of a tap for the heatmap.
  */
+import { modelInput } from '../model/tokenizer.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/index.js';
 import { checkpointWeightsHash, loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
@@ -214,8 +215,10 @@ export async function neuronLive(project: Project, ref: TapRef, neuron: number, 
   const width = tapWidth(ck.config, ref.tap);
   if (!Number.isInteger(neuron) || neuron < 0 || neuron >= width)
     throw new ApiError('not-found', `neuron ${neuron} does not exist in ${ref.tap}`);
-  let ids = ck.tokenizer.encode(text);
-  if (ids.length === 0) return { tokens: [], values: [], truncated: false };
+  const textIds = ck.tokenizer.encode(text);
+  if (textIds.length === 0) return { tokens: [], values: [], truncated: false };
+  // BOS first where the model's tokenizer adds it; a text longer than the context keeps its start.
+  let ids = modelInput(ck.tokenizer, textIds, Infinity);
   const truncated = ids.length > ck.config.nCtx;
   ids = ids.slice(0, ck.config.nCtx);
   entry.params ??= paramsFromArrays(ck.config, ck.arrays, false);

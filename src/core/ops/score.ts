@@ -7,6 +7,7 @@
  * - `mean_abs_corr`: mean |off-diagonal Pearson correlation| of a block's neurons over the held-out response
  *   tokens (the quantity DecPO's `barlow` regularizer lowers).
  */
+import { modelInput } from '../model/tokenizer.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
 import { disposeParams, forward, paramsFromArrays } from '../model/models.js';
@@ -122,7 +123,7 @@ export async function scoreCheckpoint(
   const params = paramsFromArrays(ck.config, ck.arrays, false);
   const promptIds = prompts
     .slice(0, o.prompts)
-    .map((p) => ck.tokenizer.encode(p).slice(-(ck.config.nCtx - o.maxNewTokens)));
+    .map((p) => modelInput(ck.tokenizer, ck.tokenizer.encode(p), ck.config.nCtx - o.maxNewTokens));
   const continuations: number[][] = [];
   try {
     for (let i = 0; i < promptIds.length; i += 64) {
