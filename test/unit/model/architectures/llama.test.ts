@@ -4,12 +4,16 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../../helpers/backend.js';
 import { loadWeights } from '../../../../src/core/model/checkpoint.js';
 import {
   countParams,
+  disposeParams,
+  forward,
   modelConfigJson,
+  paramsFromArrays,
   parseModelConfig,
   tapNames,
 } from '../../../../src/core/model/models.js';
@@ -93,6 +97,70 @@ describe('llama against its PyTorch reference', () => {
     expect(() => loadWeights(ck)).toThrow(
       /model\.safetensors: unexpected tensor 'model\.layers\.0\.self_attn\.rotary\.freqs'/,
     );
+  });
+
+  it('the wasm backend agrees too', async () => {
+    const ck = makeReferenceCheckpoint('llama', join(dir, 'wasm'), {
+      seed: 17,
+      set: { attention_bias: true },
+    });
+    await useBackend('wasm');
+    try {
+      expectMatchesReference(ck, tokenIds(2, 12, 512, 12), join(dir, 'wasm.out.safetensors'));
+    } finally {
+      await useBackend('cpu');
+    }
+  });
+
+  it('differentiable: every parameter gets a gradient, and it matches a finite difference', () => {
+    const ck = makeReferenceCheckpoint('llama', join(dir, 'grad'), {
+      seed: 13,
+      set: { attention_bias: true, mlp_bias: true },
+    });
+    const { config, arrays } = loadWeights(ck);
+    const params = paramsFromArrays(config, arrays, true);
+    const vars = [...params.values()];
+    try {
+      // Next-token cross-entropy on 2 x 8 tokens.
+      const ids = tokenIds(2, 9, config.vocabSize, 21);
+      const inputs = tf.tensor2d(
+        ids.flatMap((r) => r.slice(0, -1)),
+        [2, 8],
+        'int32',
+      );
+      const targets = tf.oneHot(
+        tf.tensor2d(
+          ids.flatMap((r) => r.slice(1)),
+          [2, 8],
+          'int32',
+        ),
+        config.vocabSize,
+      );
+      const loss = () => {
+        const logp = tf.logSoftmax(forward(config, params, inputs).logits!);
+        return tf.neg(tf.mean(tf.sum(tf.mul(logp, targets), -1))) as tf.Scalar;
+      };
+      const { grads } = tf.variableGrads(loss, vars);
+      for (const [name, v] of params) {
+        const g = grads[v.name].dataSync();
+        expect(g.every(Number.isFinite) && g.some((x) => x !== 0), name).toBe(true);
+      }
+
+      // Along a random unit direction d: (loss(p + eps d) - loss(p - eps d)) / (2 eps) = <grad, d>.
+      const n = countParams(config);
+      const d = vars.map((v, i) => tf.div(tf.randomNormal(v.shape, 0, 1, 'float32', i + 1), Math.sqrt(n)));
+      const along = vars.reduce((s, v, i) => s + tf.sum(tf.mul(grads[v.name], d[i])).dataSync()[0], 0);
+      const original = vars.map((v) => tf.clone(v));
+      const lossAt = (eps: number): number => {
+        vars.forEach((v, i) => v.assign(tf.add(original[i], tf.mul(d[i], eps))));
+        return tf.tidy(() => loss().dataSync()[0]);
+      };
+      const eps = 1e-2;
+      const numeric = (lossAt(eps) - lossAt(-eps)) / (2 * eps);
+      expect(Math.abs(numeric - along)).toBeLessThan(1e-3 * Math.abs(along));
+    } finally {
+      disposeParams(params);
+    }
   });
 });
 
