@@ -105,7 +105,8 @@ export function ropeFromConfig(c: ConfigReader, file: string, dim: number, base 
   if (nested !== undefined && nested !== null && (typeof nested !== 'object' || Array.isArray(nested)))
     c.fail(field, 'must be an object');
   const s = configReader((nested ?? {}) as Record<string, unknown>, `${file}: field '${field}'`);
-  const theta = field === 'rope_parameters' ? s.num('rope_theta', base) : c.num('rope_theta', base);
+  // rope_parameters always holds its theta; one without is keyed by layer type, which we do not read.
+  const theta = field === 'rope_parameters' ? s.num('rope_theta') : c.num('rope_theta', base);
   const key = s.pick('rope_type', 'type');
   const type = key === undefined ? 'default' : s.raw(key);
   if (type === 'default') return { dim, base: theta };

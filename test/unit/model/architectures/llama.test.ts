@@ -187,6 +187,12 @@ describe('llama config.json', () => {
     );
   });
 
+  it('refuses an activation it does not implement', () => {
+    expect(() => parseModelConfig({ ...base(), hidden_act: 'relu2' }, 'c.json')).toThrow(
+      /c\.json: field 'hidden_act' is "relu2"; supported: /,
+    );
+  });
+
   it('refuses key/value heads that do not divide the query heads, and an odd head_dim', () => {
     expect(() => parseModelConfig({ ...base(), num_key_value_heads: 3 }, 'c.json')).toThrow(
       /c\.json: field 'num_key_value_heads' must divide num_attention_heads \(4\)/,
@@ -226,6 +232,10 @@ describe('llama config.json', () => {
     const v5 = { ...base(), num_key_value_heads: 4 } as Record<string, unknown>;
     v5.rope_parameters = { rope_type: 'linear', rope_theta: 500000.0, factor: 2 };
     expect(parseModelConfig(v5, 'c.json')).toEqual(cfg);
+    const byLayerType = { ...v5, rope_parameters: { full_attention: v5.rope_parameters } };
+    expect(() => parseModelConfig(byLayerType, 'c.json')).toThrow(
+      /c\.json: field 'rope_parameters': field 'rope_theta' is required/,
+    );
   });
 
   it('configJson reads back as the same config', () => {
