@@ -10,6 +10,7 @@ import { loadWeights } from '../../../../src/core/model/checkpoint.js';
 import { modelConfigJson, paramSpecs, parseModelConfig } from '../../../../src/core/model/models.js';
 import { expectMatchesReference, makeReferenceCheckpoint, tokenIds } from './reference.js';
 import { addTensors, patchConfig } from './folders.js';
+import { expectConsistentModel } from './consistency.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'monoscope-neo-ref-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -62,6 +63,11 @@ describe('gpt_neo against its PyTorch reference', () => {
     writeFileSync(file, JSON.stringify(modelConfigJson(config)));
     expect(parseModelConfig(modelConfigJson(config), file)).toEqual(config);
     expectMatchesReference(ck, tokenIds(2, 12, 512), join(dir, 'ours.out.safetensors'));
+  });
+
+  it('head, neuron directions and gradients agree with the forward pass', () => {
+    const ck = makeReferenceCheckpoint('gpt_neo', join(dir, 'consistency'), { seed: 11 });
+    expectConsistentModel(ck, tokenIds(2, 12, 512));
   });
 
   it("older saves' buffers (masks, the tied head's copy) load; any other extra tensor is refused by name", () => {

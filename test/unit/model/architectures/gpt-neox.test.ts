@@ -15,6 +15,7 @@ import {
 } from '../../../../src/core/model/models.js';
 import { expectMatchesReference, makeReferenceCheckpoint, tokenIds } from './reference.js';
 import { addTensors, patchConfig } from './folders.js';
+import { expectConsistentModel } from './consistency.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'monoscope-neox-ref-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -85,6 +86,11 @@ describe('gpt_neox against its PyTorch reference', () => {
     writeFileSync(file, JSON.stringify(modelConfigJson(config)));
     expect(parseModelConfig(modelConfigJson(config), file)).toEqual(config);
     expectMatchesReference(ck, tokenIds(2, 10, 512), join(dir, 'ours.out.safetensors'));
+  });
+
+  it('head, neuron directions and gradients agree with the forward pass', () => {
+    const ck = makeReferenceCheckpoint('gpt_neox', join(dir, 'consistency'), { seed: 11 });
+    expectConsistentModel(ck, tokenIds(2, 12, 512));
   });
 
   it("older saves' buffers (masks, rotary inv_freq) load; any other extra tensor is refused by name", () => {
