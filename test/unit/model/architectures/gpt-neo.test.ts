@@ -132,3 +132,13 @@ describe('gpt_neo config and tensor errors name the file and the field or tensor
     );
   });
 });
+
+describe('gpt_neo on the wasm backend', () => {
+  beforeAll(() => useBackend('wasm'));
+  afterAll(() => useBackend('cpu'));
+
+  it('log-probs and every tap agree with the reference', () => {
+    const ck = makeReferenceCheckpoint('gpt_neo', join(dir, 'wasm'), { seed: 12 });
+    expectMatchesReference(ck, tokenIds(2, 20, 512, 3), join(dir, 'wasm.out.safetensors'));
+  });
+});

@@ -153,3 +153,16 @@ describe('gpt_neox config and tensor errors name the file and the field or tenso
     );
   });
 });
+
+describe('gpt_neox on the wasm backend', () => {
+  beforeAll(() => useBackend('wasm'));
+  afterAll(() => useBackend('cpu'));
+
+  it('log-probs and every tap agree with the reference', () => {
+    const ck = makeReferenceCheckpoint('gpt_neox', join(dir, 'wasm'), {
+      seed: 12,
+      set: { use_parallel_residual: false },
+    });
+    expectMatchesReference(ck, tokenIds(2, 16, 512, 3), join(dir, 'wasm.out.safetensors'));
+  });
+});
