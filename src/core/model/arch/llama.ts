@@ -36,7 +36,8 @@ import {
 import { configReader, type ConfigReader } from '../config.js';
 import { ACTIVATION_CONFIG_NAMES, activationByName, type ActivationName } from '../layers/activations.js';
 import { attention, splitHeads } from '../layers/attention.js';
-import { gatedMlp, linear } from '../layers/mlp.js';
+import { linear } from '../layers/linear.js';
+import { gatedMlp } from '../layers/mlp.js';
 import { rmsNorm } from '../layers/norm.js';
 import { applyRotary, ropeConfigJson, ropeFromConfig, type RopeSpec } from '../layers/rotary.js';
 

@@ -1,17 +1,10 @@
 /**
- * Linear maps in PyTorch's `nn.Linear` layout (weight [out, in]) and the gated MLP built from them
- * (Shazeer 2020, "GLU Variants Improve Transformer"):
- *   linear(x) = x W^T + b
+ * The gated MLP, built from `nn.Linear` maps (linear.ts) (Shazeer 2020, "GLU Variants Improve Transformer"):
  *   mlp(x) = down(act(gate(x)) * up(x)),  SwiGLU with SiLU (Llama, Mistral, Qwen2), GeGLU with GELU (Gemma).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { activate, type ActivationName } from './activations.js';
-
-/** x [N, in] W^T (+ b) for W [out, in], b [out]. */
-export function linear(x: tf.Tensor2D, w: tf.Tensor, b?: tf.Tensor): tf.Tensor2D {
-  const y = tf.matMul(x, w as tf.Tensor2D, false, true);
-  return (b === undefined ? y : tf.add(y, b)) as tf.Tensor2D;
-}
+import { linear } from './linear.js';
 
 /** The projections of a gated MLP, each an `nn.Linear` (`bias` undefined where the model has none). */
 export interface GatedMlpWeights {
