@@ -167,7 +167,7 @@ export function registerAnalysisCommands(p: Command): void {
   exp
     .command('activations')
     .description(
-      'A recorded tap as npy (float32 [rows, neurons]) or CSV, with FILE.tokens.json and FILE.concepts.json',
+      'A recorded tap as npy (float32 [rows, neurons]) or CSV, with FILE.tokens.json, FILE.concepts.json and FILE.ambiguous.json',
     )
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .requiredOption('--checkpoint <name>', 'checkpoint name')
