@@ -83,7 +83,8 @@ export function hyponymClosure(nouns: ReadonlyMap<number, Synset>, roots: readon
 /**
  * The senses a reader most likely means, per lower-cased lemma, for nouns (`n`) or adjectives (`a`, head
  * and satellite): the word's first sense (WordNet orders senses by how often they were tagged in its
- * semantic concordance) and any sense tagged at least a quarter as often as the word's most tagged sense.
+ * semantic concordance) and any sense tagged at least a quarter as often as the word's most tagged sense;
+ * every sense of a word none of whose senses was tagged (no evidence: `turquoise` the colour and the stone).
  * Keys are `lemma offset`.
  */
 export function commonSenses(pos: 'n' | 'a'): Set<string> {
@@ -102,7 +103,7 @@ export function commonSenses(pos: 'n' | 'a'): Set<string> {
   for (const [lemma, senses] of byLemma) {
     const top = Math.max(...senses.map((s) => s.tags));
     for (const s of senses) {
-      if (s.rank === 1 || (s.tags > 0 && 4 * s.tags >= top)) out.add(`${lemma} ${s.offset}`);
+      if (s.rank === 1 || top === 0 || (s.tags > 0 && 4 * s.tags >= top)) out.add(`${lemma} ${s.offset}`);
     }
   }
   return out;

@@ -167,7 +167,7 @@ describe('labelText and probeSetFromText', () => {
 
   it('reads a text file with a labels file, naming labels:line for unknown text', () => {
     const corpus = join(dir, 'notes.txt');
-    writeFileSync(corpus, 'The red fox slept.\n\nMy sister ate an apple and felt happy.\n');
+    writeFileSync(corpus, 'The red cat slept.\n\nMy sister ate an apple and felt happy.\n');
     const labels = join(dir, 'labels.jsonl');
     writeFileSync(
       labels,
@@ -199,7 +199,7 @@ describe('labelText and probeSetFromText', () => {
     expect(err!.message).toBe(`${labels}:2: text "a blue whale" does not occur in ${corpus}`);
     writeFileSync(
       labels,
-      JSON.stringify({ text: 'red fox', spans: [{ start: 0, end: 99, concept: 'x' }] }) + '\n',
+      JSON.stringify({ text: 'red cat', spans: [{ start: 0, end: 99, concept: 'x' }] }) + '\n',
     );
     expect(() => probeSetFromText(corpus, world, { nCtx: 8, labels })).toThrow(
       `${labels}:1: spans[0]: [0, 99)`,
