@@ -60,7 +60,7 @@ export function resolveProbe(
   if (probe === 'builtin') {
     if (ck.tokenizer.kind !== 'word-level') {
       throw new Error(
-        `the built-in probe set is written in the world's vocabulary; ${checkpointDir} uses ${ck.tokenizer.kind}: give --probe FILE (a text file)`,
+        `the built-in probe set is written in the world's vocabulary; ${checkpointDir} uses ${ck.tokenizer.kind}: give --probe ${ENGLISH_PROBE} (real English shipped with Monoscope) or --probe FILE (a text file)`,
       );
     }
     return builtinProbeSet({ ...DEFAULT_PROBE, nCtx: ck.config.nCtx });
