@@ -15,7 +15,7 @@ const checkpoint = 'ck';
 // A word-level model (red, blue, cat, dog, one, happy, the, a, ...) with a context of 16 tokens.
 makeCheckpoint(join(project, 'checkpoints', checkpoint), { nCtx: 16 });
 const lexicon = join(root, 'articles.json');
-writeFileSync(lexicon, JSON.stringify({ article: ['the', 'a'] }));
+writeFileSync(lexicon, JSON.stringify({ article: ['the', 'a'], pet: ['dog'] }));
 const text = join(root, 'notes.txt');
 writeFileSync(
   text,
@@ -70,10 +70,30 @@ describe('record --probe english / FILE with --context and --lexicon', () => {
     const notes = probes().filter((p) => p.name === 'notes.txt');
     expect(notes.map((p) => p.concepts)).toEqual([
       ['animal', 'colour', 'emotion'],
-      ['animal', 'article', 'colour', 'emotion'],
-      ['article'],
+      ['animal', 'article', 'colour', 'emotion'], // `dog` is animal and pet: ambiguous, unlabelled
+      ['article', 'pet'],
     ]);
     expect(new Set(notes.map((p) => p.hash)).size).toBe(3);
+
+    // The neuron page shows the candidates of the ambiguous `dog` on its tokens.
+    const ref = { checkpoint, tap: 'blocks.0.mlp.post', probe: notes[1].hash };
+    const page = cli([
+      'api',
+      'neurons.page',
+      '--project',
+      project,
+      '--input',
+      JSON.stringify({ ref, neuron: 0 }),
+    ]);
+    expect(page.code).toBe(0);
+    const { topExamples } = JSON.parse(page.stdout) as {
+      topExamples: { text: string[]; concepts: (string | null)[]; ambiguous: (string[] | null)[] }[];
+    };
+    const tokens = topExamples.flatMap((e) => e.text.map((t, i) => [t, e.concepts[i], e.ambiguous[i]]));
+    expect(tokens.filter(([t]) => t === ' dog').length).toBeGreaterThan(0);
+    for (const [t, c, a] of tokens) {
+      expect([t, c, a]).toEqual(t === ' dog' ? [' dog', null, ['animal', 'pet']] : [t, c, null]);
+    }
   });
 
   it('refuses a context longer than the model, a bad lexicon, and options the built-in probe ignores', () => {
@@ -91,6 +111,6 @@ describe('record --probe english / FILE with --context and --lexicon', () => {
     const builtin = record('--lexicon', lexicon);
     expect(builtin.code).not.toBe(0);
     expect(builtin.stderr).toContain("the built-in probe's windows and labels are fixed");
-    expect(readFileSync(lexicon, 'utf8')).toBe('{"article":["the","a"]}');
+    expect(readFileSync(lexicon, 'utf8')).toBe('{"article":["the","a"],"pet":["dog"]}');
   });
 });
