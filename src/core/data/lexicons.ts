@@ -77,12 +77,6 @@ export function lexiconSenses(word: string): readonly string[] {
   return [];
 }
 
-/** The primary concept of a word (see {@link lexiconSenses}); digits are `number`; null if none. */
-export function lexiconConcept(word: string): string | null {
-  if (/^\p{N}+$/u.test(word)) return 'number';
-  return lexiconSenses(word)[0] ?? null;
-}
-
 /** A word of a text with its character range `[start, end)`, lower-cased. */
 export interface TextWord {
   word: string;

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../../../src/core/data/errors.js';
-import { conceptLexicon, lexiconConcept, semanticSubspaces } from '../../../src/core/data/lexicons.js';
+import {
+  builtinLexicon,
+  conceptLexicon,
+  lexiconMatches,
+  semanticSubspaces,
+} from '../../../src/core/data/lexicons.js';
 import { tokenizeWithOffsets } from '../../../src/core/data/offsets.js';
 import {
   builtinProbeSet,
@@ -222,6 +227,12 @@ describe('labelText and probeSetFromText', () => {
     expect(probe.hash).toBe(probeSetFromText(path, world, { nCtx: 64 }).hash);
   });
 });
+
+/** The label the world's lexicon gives a word standing alone (null for none). */
+function lexiconConcept(word: string): string | null {
+  const m = lexiconMatches(word, builtinLexicon('world'));
+  return m.length === 1 ? m[0].concepts[0] : null;
+}
 
 describe('lexicons', () => {
   it('agree with the world on every unambiguous world word', () => {
