@@ -94,6 +94,34 @@ describe('record --probe english / FILE with --context and --lexicon', () => {
     for (const [t, c, a] of tokens) {
       expect([t, c, a]).toEqual(t === ' dog' ? [' dog', null, ['animal', 'pet']] : [t, c, null]);
     }
+
+    // The export writes them per row, beside the token ids and labels.
+    const out = join(root, 'acts.npy');
+    const e = cli([
+      'export',
+      'activations',
+      '--project',
+      project,
+      '--checkpoint',
+      checkpoint,
+      '--tap',
+      ref.tap,
+      '--probe',
+      ref.probe,
+      '--out',
+      out,
+    ]);
+    expect(e.code).toBe(0);
+    const ids = (JSON.parse(readFileSync(`${out}.tokens.json`, 'utf8')) as number[][]).flat();
+    const labels = JSON.parse(readFileSync(`${out}.concepts.json`, 'utf8')) as (string | null)[];
+    const ambiguous = JSON.parse(readFileSync(`${out}.ambiguous.json`, 'utf8')) as (string[] | null)[];
+    expect(ambiguous).toHaveLength(ids.length);
+    const dog = ids[ambiguous.findIndex((a) => a !== null)];
+    expect(ids.map((id, i) => [id === dog, labels[i], ambiguous[i]]).filter(([isDog]) => isDog)).toEqual(
+      ids.filter((id) => id === dog).map(() => [true, null, ['animal', 'pet']]),
+    );
+    expect(ambiguous.filter((a) => a !== null)).toHaveLength(ids.filter((id) => id === dog).length);
+    expect(ids.filter((id) => id === dog)).toHaveLength(20);
   });
 
   it('refuses a context longer than the model, a bad lexicon, and options the built-in probe ignores', () => {
