@@ -128,6 +128,12 @@ export const RecordInput = z.strictObject({
   dtype: z.enum(['float16', 'float32']).default('float16'),
   batchSize: PosInt.max(4096).optional(),
   labels: z.string().optional(),
+  /** Tokens per window of a text probe, BOS included (default the lesser of 128 and the model's context). */
+  context: z.number().int().min(2).max(1_048_576).optional(),
+  /** A lexicon file for a text probe's labels, JSON `{"concept": ["word", "multi word phrase", ...]}`. */
+  lexicon: z.string().min(1).optional(),
+  /** Whether `lexicon` adds to the built-in lexicon or replaces it. */
+  lexiconMode: z.enum(['add', 'replace']).default('add'),
   backend: Backend.optional(),
 });
 

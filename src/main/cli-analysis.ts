@@ -93,11 +93,28 @@ export function registerAnalysisCommands(p: Command): void {
     .requiredOption('--checkpoint <name>', 'checkpoint (name in the project, or a folder)')
     .option(
       '--probe <probe>',
-      "'builtin' (the world's, 20,000 tokens; the default), a stored probe hash, or a text/JSONL file",
+      "'builtin' (the world's, 20,000 tokens; the default), 'english' (real English shipped with Monoscope: " +
+        "WordNet's example sentences, about 20,000 GPT-2 tokens), a stored probe hash, or a text file " +
+        '(documents separated by blank lines) or JSONL file ({"text": ...} per line)',
     )
     .option(
       '--labels <file>',
       'JSONL of {"text","spans":[{"start","end","concept"}]} labels for a text probe',
+    )
+    .option(
+      '--context <n>',
+      "tokens per window of a text probe, BOS included (default the lesser of 128 and the model's context)",
+      int('--context'),
+    )
+    .option(
+      '--lexicon <file>',
+      'concept lexicon for a text probe\'s labels, JSON {"concept": ["word", "multi word phrase", ...]}',
+    )
+    .addOption(
+      new Option(
+        '--lexicon-mode <mode>',
+        'add the --lexicon to the built-in lexicons (default) or replace them',
+      ).choices(['add', 'replace']),
     )
     .option(
       '--taps <pattern>',
@@ -115,6 +132,9 @@ export function registerAnalysisCommands(p: Command): void {
         checkpoint: string;
         probe?: string;
         labels?: string;
+        context?: number;
+        lexicon?: string;
+        lexiconMode?: 'add';
         taps?: string;
         dtype?: 'float16';
         batchSize?: number;
@@ -147,7 +167,7 @@ export function registerAnalysisCommands(p: Command): void {
   exp
     .command('activations')
     .description(
-      'A recorded tap as npy (float32 [rows, neurons]) or CSV, with FILE.tokens.json and FILE.concepts.json',
+      'A recorded tap as npy (float32 [rows, neurons]) or CSV, with FILE.tokens.json, FILE.concepts.json and FILE.ambiguous.json',
     )
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .requiredOption('--checkpoint <name>', 'checkpoint name')

@@ -2,9 +2,11 @@
  * Which files and folders an operation's input makes the engine read, and whether the app's renderer may
  * name them. The renderer is the least trusted part of the app: a path it sends must lie inside the open
  * project, or be one the main process got from its own file dialog ({@link PathGrants}). A checkpoint may
- * also be a name (a folder of the project's `checkpoints/`), and a probe `builtin` or a stored probe's hash.
+ * also be a name (a folder of the project's `checkpoints/`), and a probe `builtin`, `english` or a stored
+ * probe's hash.
  */
 import { resolve, sep } from 'node:path';
+import { ENGLISH_PROBE } from '../core/data/english-probe.js';
 import { realPath } from '../core/store/files.js';
 import { Name, parseInput, type OpName, type OpParsed } from '../core/api.js';
 
@@ -47,7 +49,12 @@ const READS: { [N in OpName]: (i: OpParsed<N>) => Ref[] } = {
   sparsity: (i) => tapRef(i),
   train: (i) => [checkpoint(i.init), checkpoint(i.ref), file(i.pairs), file(i.corpus)],
   generate: (i) => [checkpoint(i.checkpoint)],
-  record: (i) => [checkpoint(i.checkpoint), { kind: 'probe', value: i.probe }, file(i.labels)],
+  record: (i) => [
+    checkpoint(i.checkpoint),
+    { kind: 'probe', value: i.probe },
+    file(i.labels),
+    file(i.lexicon),
+  ],
   'neurons.table': (i) => tapRef(i),
   'neurons.page': (i) => tapRef(i.ref),
   'neurons.live': (i) => tapRef(i.ref),
@@ -64,7 +71,8 @@ const READS: { [N in OpName]: (i: OpParsed<N>) => Ref[] } = {
 /** Whether a value names something inside the project without being a path (see the module comment). */
 function isProjectName(ref: Ref & { value: string }): boolean {
   if (ref.kind === 'checkpoint') return Name.safeParse(ref.value).success;
-  if (ref.kind === 'probe') return ref.value === 'builtin' || /^[0-9a-f]{16,64}$/.test(ref.value);
+  if (ref.kind === 'probe')
+    return ref.value === 'builtin' || ref.value === ENGLISH_PROBE || /^[0-9a-f]{16,64}$/.test(ref.value);
   return false;
 }
 

@@ -25,6 +25,11 @@ export interface TokenizedPair {
 export interface LabelledSequence {
   ids: number[];
   concepts: (string | null)[];
+  /**
+   * Per token, the candidate concepts of an ambiguous word (one a lexicon lists under several concepts;
+   * its label is null), sorted, or null. Present only when some token of the sequence is ambiguous.
+   */
+  ambiguous?: (string[] | null)[];
 }
 
 /** A named, fixed set of sequences run through every checkpoint so that comparisons mean something. */

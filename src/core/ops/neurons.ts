@@ -111,6 +111,8 @@ export async function neuronTable(
 export interface ExampleView extends Example {
   text: string[];
   concepts: (string | null)[];
+  /** Per token, the candidate concepts of an ambiguous word (no label: "ambiguous: colour, food"), or null. */
+  ambiguous: (readonly string[] | null)[];
 }
 
 /**
@@ -182,6 +184,9 @@ export async function neuronPage(
       const c = rows.concept[rows.seqStart[e.sequence] + e.contextStart + i];
       return c < 0 ? null : rows.concepts[c];
     }),
+    ambiguous: e.tokens.map(
+      (_, i) => rows.ambiguous.get(rows.seqStart[e.sequence] + e.contextStart + i) ?? null,
+    ),
   });
   const { mono, corr, size } = await pageAnalyses(project, ref, rec, reporter, signal);
   const row = corr.subarray(neuron * size, (neuron + 1) * size);

@@ -1,12 +1,14 @@
 /**
- * The `record` operation: resolves a probe set (`builtin`, a text or JSONL file), stores it, and records a
+ * The `record` operation: resolves a probe set (`builtin`, `english`, a text or JSONL file), stores it, and records a
  * checkpoint's taps over it with {@link recordActivations}, reporting progress, holding the project's
  * `recording` lock of the checkpoint and probe set. Also `ensureRecording`, which analyses use to record a
  * tap on demand (waiting for another writer of the same recording instead of failing).
  */
 import { checkpointWeightsHash, loadCheckpoint } from '../model/checkpoint.js';
 import { expandTaps } from '../model/models.js';
-import { builtinProbeSet, DEFAULT_PROBE, probeSetFromText } from '../data/probe.js';
+import { ENGLISH_PROBE } from '../data/english-probe.js';
+import type { LexiconMode } from '../data/lexicons.js';
+import { builtinProbeSet, DEFAULT_PROBE, englishProbeSet, probeSetFromText } from '../data/probe.js';
 import type { ProbeSet } from '../data/types.js';
 import { recordActivations, type RecordResult } from '../record/record.js';
 import type { RecordingInfo } from '../store/activations.js';
@@ -18,25 +20,53 @@ import { parseInput, type OpParsed } from '../api.js';
 import { resolveCheckpointDir } from './train.js';
 import { CancelledError, type Reporter } from './progress.js';
 
-/** Resolves a probe reference for a checkpoint: `builtin` (the world's, 20k tokens), a stored hash, or a file. */
+/** The longest window of a text probe by default: windows are the lesser of this and the model's context. */
+export const DEFAULT_PROBE_CONTEXT = 128;
+
+/** How a text probe is read: its labels file, window length and user lexicon (see `RecordInput`). */
+export interface TextProbeRequest {
+  labels?: string;
+  context?: number;
+  lexicon?: string;
+  lexiconMode?: LexiconMode;
+}
+
+/**
+ * Resolves a probe reference for a checkpoint: `builtin` (the world's, 20k tokens), `english` (WordNet's
+ * example sentences), a stored hash, or a text or JSONL file. Text probes are cut into windows of
+ * `context` tokens (default the lesser of 128 and the model's context) and labelled with the built-in
+ * lexicon and the user's.
+ */
 export function resolveProbe(
   project: Project,
   probe: string,
   checkpointDir: string,
-  labels?: string,
+  req: TextProbeRequest = {},
 ): ProbeSet {
   const ck = loadCheckpoint(checkpointDir);
+  const nCtx = req.context ?? Math.min(DEFAULT_PROBE_CONTEXT, ck.config.nCtx);
+  if (nCtx > ck.config.nCtx) {
+    throw new Error(`context: ${nCtx} tokens is more than the model's context of ${ck.config.nCtx}`);
+  }
+  const lexicon = req.lexicon ? { file: req.lexicon, mode: req.lexiconMode ?? 'add' } : undefined;
+  if (probe === ENGLISH_PROBE) return englishProbeSet(ck.tokenizer, { nCtx, lexicon });
+  const stored = /^[0-9a-f]{16,64}$/.test(probe) ? project.store.probes.get(probe) : undefined;
+  const fixed = probe === 'builtin' ? "the built-in probe's" : stored ? "a stored probe's" : undefined;
+  if (fixed && (req.context !== undefined || lexicon || req.labels)) {
+    throw new Error(
+      `--context, --lexicon and --labels shape a text probe (a file or '${ENGLISH_PROBE}'); ${fixed} windows and labels are fixed`,
+    );
+  }
   if (probe === 'builtin') {
     if (ck.tokenizer.kind !== 'word-level') {
       throw new Error(
-        `the built-in probe set is written in the world's vocabulary; ${checkpointDir} uses ${ck.tokenizer.kind}: give --probe FILE (a text file)`,
+        `the built-in probe set is written in the world's vocabulary; ${checkpointDir} uses ${ck.tokenizer.kind}: give --probe ${ENGLISH_PROBE} (real English shipped with Monoscope) or --probe FILE (a text file)`,
       );
     }
     return builtinProbeSet({ ...DEFAULT_PROBE, nCtx: ck.config.nCtx });
   }
-  const stored = /^[0-9a-f]{16,64}$/.test(probe) ? project.store.probes.get(probe) : undefined;
   if (stored) return stored;
-  return probeSetFromText(probe, ck.tokenizer, { nCtx: ck.config.nCtx, labels });
+  return probeSetFromText(probe, ck.tokenizer, { nCtx, labels: req.labels, lexicon });
 }
 
 /** The name of the `recording` lock of a checkpoint over a probe set. */
@@ -54,7 +84,7 @@ export async function recordOp(
   await initBackend(req.backend ?? 'auto');
   const dir = resolveCheckpointDir(project, req.checkpoint);
   const ck = loadCheckpoint(dir);
-  const probe = resolveProbe(project, req.probe, dir, req.labels);
+  const probe = resolveProbe(project, req.probe, dir, req);
   return withLock(project.dir, 'recording', recordingLock(req.checkpoint, probe.hash), async () => {
     const known = project.store.checkpoints.get(req.checkpoint);
     if (!known || known.hash !== ck.hash) {

@@ -1,7 +1,9 @@
 /**
  * Exports a recorded tap so any tool can take over: `OUT` (npy float32 [rows, neurons], or CSV with one
  * column per neuron), `OUT.tokens.json` (the probe's sequences as token ids, in row order) and
- * `OUT.concepts.json` (the concept label of each row, null for none). All three are written atomically, never inside a project's managed files.
+ * `OUT.concepts.json` (the concept label of each row, null for none) and `OUT.ambiguous.json` (per row, the
+ * candidate concepts of an ambiguous word, which has no label, or null). All four are written atomically,
+ * never inside a project's managed files.
  *
  *   x = numpy.load(OUT); seqs = json.load(open(OUT + '.tokens.json')); labels = json.load(open(OUT + '.concepts.json'))
  */
@@ -34,14 +36,14 @@ export function npyHeader(shape: readonly number[]): Buffer {
   return Buffer.concat([head, Buffer.from(dict, 'latin1')]);
 }
 
-/** Writes one recorded tap and its token and concept files; returns the paths written. */
+/** Writes one recorded tap and its token, concept and ambiguity files; returns the paths written. */
 export function exportActivations(
   store: Store,
   o: ExportActivationsOptions,
 ): { files: string[]; rows: number; cols: number } {
   if (o.format !== 'npy' && o.format !== 'csv')
     throw new StoreError('invalid', `export: format must be npy or csv, got ${JSON.stringify(o.format)}`);
-  const files = [o.out, `${o.out}.tokens.json`, `${o.out}.concepts.json`];
+  const files = [o.out, `${o.out}.tokens.json`, `${o.out}.concepts.json`, `${o.out}.ambiguous.json`];
   checkUserOutputs(files); // before the tap is read
   const rec = store.activations.find({ checkpoint: o.checkpoint, tap: o.tap, probeHash: o.probe });
   if (!rec) {
@@ -55,6 +57,7 @@ export function exportActivations(
   const probe = store.probes.get(rec.probeId)!;
   const tokens = JSON.stringify(probe.sequences.map((s) => s.ids));
   const concepts = JSON.stringify(probe.sequences.flatMap((s) => s.concepts));
+  const ambiguous = JSON.stringify(probe.sequences.flatMap((s) => s.ambiguous ?? s.ids.map(() => null)));
   const main =
     o.format === 'npy'
       ? (fd: number) => {
@@ -66,6 +69,7 @@ export function exportActivations(
     { file: files[0], write: main },
     { file: files[1], write: (fd) => writeAll(fd, tokens) },
     { file: files[2], write: (fd) => writeAll(fd, concepts) },
+    { file: files[3], write: (fd) => writeAll(fd, ambiguous) },
   ]);
   return { files, rows, cols };
 }

@@ -1,8 +1,9 @@
 /**
- * Probe sets: fixed token sequences with a concept label per token, stored once by content hash. Every
- * recording over a probe set has one row per token, in sequence order.
+ * Probe sets: fixed token sequences with a concept label per token (and the candidate concepts of ambiguous
+ * tokens), stored once by content hash. Every recording over a probe set has one row per token, in sequence
+ * order.
  */
-import type { ProbeSet } from '../data/types.js';
+import type { LabelledSequence, ProbeSet } from '../data/types.js';
 import { StoreError, nowIso, type StoreContext } from './store.js';
 
 export interface StoredProbe extends ProbeSet {
@@ -33,6 +34,8 @@ export interface ProbeRows {
   seqOf: Int32Array;
   /** First row of each sequence, plus the total row count at the end (length nSequences + 1). */
   seqStart: Int32Array;
+  /** The candidate concepts of each ambiguous row (unlabelled: its word is under several concepts), sorted. */
+  ambiguous: ReadonlyMap<number, readonly string[]>;
 }
 
 /** Checks a probe set's shape, naming the sequence and field at fault. */
@@ -66,6 +69,23 @@ export function validateProbe(p: ProbeSet): void {
         throw new StoreError(
           'invalid',
           `${where}: sequences[${i}].concepts[${j}] = ${JSON.stringify(c)} is not in 'concepts'`,
+        );
+    });
+    if (s.ambiguous === undefined) return;
+    if (!Array.isArray(s.ambiguous) || s.ambiguous.length !== s.ids.length) {
+      throw new StoreError(
+        'invalid',
+        `${where}: sequences[${i}].ambiguous must have one entry per token (${s.ids.length})`,
+      );
+    }
+    s.ambiguous.forEach((a, j) => {
+      const ok =
+        a === null ||
+        (Array.isArray(a) && a.length >= 2 && a.every((c) => typeof c === 'string' && c.length > 0));
+      if (!ok || (a !== null && s.concepts[j] !== null))
+        throw new StoreError(
+          'invalid',
+          `${where}: sequences[${i}].ambiguous[${j}] must be null or, for an unlabelled token, two or more concept names`,
         );
     });
   });
@@ -102,13 +122,21 @@ export class ProbesRepo {
       );
       const index = new Map(probe.concepts.map((c, i) => [c, i]));
       const ins = db.prepare(
-        'INSERT INTO probe_sequences (probe_id, seq, row_start, ids, concepts) VALUES (?, ?, ?, ?, ?)',
+        'INSERT INTO probe_sequences (probe_id, seq, row_start, ids, concepts, ambiguous) VALUES (?, ?, ?, ?, ?, ?)',
       );
       let row = 0;
       probe.sequences.forEach((s, seq) => {
         const ids = Int32Array.from(s.ids);
         const labels = Int16Array.from(s.concepts, (c) => (c === null ? -1 : index.get(c)!));
-        ins.run(id, seq, row, Buffer.from(ids.buffer), Buffer.from(labels.buffer));
+        const ambiguous = s.ambiguous?.flatMap((a, j) => (a ? [[j, a] as const] : [])) ?? [];
+        ins.run(
+          id,
+          seq,
+          row,
+          Buffer.from(ids.buffer),
+          Buffer.from(labels.buffer),
+          ambiguous.length > 0 ? JSON.stringify(Object.fromEntries(ambiguous)) : null,
+        );
         row += s.ids.length;
       });
       return id;
@@ -124,10 +152,17 @@ export class ProbesRepo {
     for (let s = 0; s < p.nSequences; s++) {
       const a = rows.seqStart[s];
       const b = rows.seqStart[s + 1];
-      sequences.push({
+      const seq: LabelledSequence = {
         ids: Array.from(rows.ids.subarray(a, b)),
         concepts: Array.from(rows.concept.subarray(a, b), (c) => (c < 0 ? null : p.concepts[c])),
-      });
+      };
+      if (Array.from({ length: b - a }, (_, j) => rows.ambiguous.has(a + j)).some(Boolean)) {
+        seq.ambiguous = Array.from({ length: b - a }, (_, j) => {
+          const c = rows.ambiguous.get(a + j);
+          return c ? [...c] : null;
+        });
+      }
+      sequences.push(seq);
     }
     return { id: p.id, name: p.name, hash: p.hash, concepts: p.concepts, nTokens: p.nTokens, sequences };
   }
@@ -158,8 +193,17 @@ export class ProbesRepo {
     const seqOf = new Int32Array(p.nTokens);
     const seqStart = new Int32Array(p.nSequences + 1);
     const seqs = this.ctx.db
-      .prepare('SELECT seq, row_start, ids, concepts FROM probe_sequences WHERE probe_id = ? ORDER BY seq')
-      .all(probeId) as { seq: number; row_start: number; ids: Buffer; concepts: Buffer }[];
+      .prepare(
+        'SELECT seq, row_start, ids, concepts, ambiguous FROM probe_sequences WHERE probe_id = ? ORDER BY seq',
+      )
+      .all(probeId) as {
+      seq: number;
+      row_start: number;
+      ids: Buffer;
+      concepts: Buffer;
+      ambiguous: string | null;
+    }[];
+    const ambiguous = new Map<number, string[]>();
     if (seqs.length !== p.nSequences)
       throw new StoreError(
         'corrupt',
@@ -179,9 +223,20 @@ export class ProbesRepo {
       );
       seqOf.fill(s.seq, s.row_start, s.row_start + n);
       seqStart[s.seq] = s.row_start;
+      const amb = s.ambiguous ? (JSON.parse(s.ambiguous) as Record<string, string[]>) : {};
+      for (const [j, c] of Object.entries(amb)) ambiguous.set(s.row_start + Number(j), c);
     }
     seqStart[p.nSequences] = p.nTokens;
-    const rows: ProbeRows = { probeId, hash: p.hash, concepts: p.concepts, ids, concept, seqOf, seqStart };
+    const rows: ProbeRows = {
+      probeId,
+      hash: p.hash,
+      concepts: p.concepts,
+      ids,
+      concept,
+      seqOf,
+      seqStart,
+      ambiguous,
+    };
     this.rowsCache.set(probeId, rows);
     return rows;
   }

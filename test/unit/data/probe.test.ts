@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../../../src/core/data/errors.js';
-import { conceptLexicon, lexiconConcept, semanticSubspaces } from '../../../src/core/data/lexicons.js';
+import {
+  builtinLexicon,
+  conceptLexicon,
+  lexiconMatches,
+  semanticSubspaces,
+} from '../../../src/core/data/lexicons.js';
 import { tokenizeWithOffsets } from '../../../src/core/data/offsets.js';
 import {
   builtinProbeSet,
@@ -167,7 +172,7 @@ describe('labelText and probeSetFromText', () => {
 
   it('reads a text file with a labels file, naming labels:line for unknown text', () => {
     const corpus = join(dir, 'notes.txt');
-    writeFileSync(corpus, 'The red fox slept.\n\nMy sister ate an apple and felt happy.\n');
+    writeFileSync(corpus, 'The red cat slept.\n\nMy sister ate an apple and felt happy.\n');
     const labels = join(dir, 'labels.jsonl');
     writeFileSync(
       labels,
@@ -199,7 +204,7 @@ describe('labelText and probeSetFromText', () => {
     expect(err!.message).toBe(`${labels}:2: text "a blue whale" does not occur in ${corpus}`);
     writeFileSync(
       labels,
-      JSON.stringify({ text: 'red fox', spans: [{ start: 0, end: 99, concept: 'x' }] }) + '\n',
+      JSON.stringify({ text: 'red cat', spans: [{ start: 0, end: 99, concept: 'x' }] }) + '\n',
     );
     expect(() => probeSetFromText(corpus, world, { nCtx: 8, labels })).toThrow(
       `${labels}:1: spans[0]: [0, 99)`,
@@ -222,6 +227,12 @@ describe('labelText and probeSetFromText', () => {
     expect(probe.hash).toBe(probeSetFromText(path, world, { nCtx: 64 }).hash);
   });
 });
+
+/** The label the world's lexicon gives a word standing alone (null for none). */
+function lexiconConcept(word: string): string | null {
+  const m = lexiconMatches(word, builtinLexicon('world'));
+  return m.length === 1 ? m[0].concepts[0] : null;
+}
 
 describe('lexicons', () => {
   it('agree with the world on every unambiguous world word', () => {

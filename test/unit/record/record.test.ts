@@ -326,7 +326,7 @@ describe('exportActivations', () => {
       format: 'npy',
       out,
     });
-    expect(files).toEqual([out, `${out}.tokens.json`, `${out}.concepts.json`]);
+    expect(files).toEqual([out, `${out}.tokens.json`, `${out}.concepts.json`, `${out}.ambiguous.json`]);
     const rec = project.store.activations.find({ checkpoint: 'f16', tap: 'blocks.1.mlp.post' })!;
     const m = project.store.activations.tapMatrix(rec.id);
     const buf = readFileSync(out);
@@ -342,6 +342,8 @@ describe('exportActivations', () => {
     const concepts = JSON.parse(readFileSync(files[2], 'utf8'));
     expect(concepts).toEqual(probe.sequences.flatMap((s) => s.concepts));
     expect(concepts).toHaveLength(rows);
+    // The world's probe has no ambiguous words: one null per row.
+    expect(JSON.parse(readFileSync(files[3], 'utf8'))).toEqual(concepts.map(() => null));
     if (numpyPython) {
       const py = `import numpy, json, sys
 x = numpy.load(sys.argv[1])

@@ -107,6 +107,7 @@ function Example({
         max={max}
         focus={e.position - e.contextStart}
         concepts={e.concepts}
+        ambiguous={e.ambiguous}
       />
       {right && <span className="ms-muted ms-small">{right}</span>}
     </li>

@@ -1,5 +1,6 @@
 // Tokens on a background whose strength is the activation, as the tokenContexts figure draws them (orange
-// positive, blue negative, opacity |value| / max), with the value, the token and its concept on hover.
+// positive, blue negative, opacity |value| / max), with the value, the token and its concept (or, for an
+// ambiguous word, its candidate concepts) on hover.
 import { useContext } from 'react';
 import { displayToken, themeOf } from '../../../shared/figures/index.js';
 import { ThemeContext } from '../theme.js';
@@ -27,6 +28,7 @@ export function TokenText({
   max,
   focus,
   concepts,
+  ambiguous,
 }: {
   tokens: string[];
   values: number[];
@@ -35,6 +37,8 @@ export function TokenText({
   /** Index of the token the row is about (outlined). */
   focus?: number;
   concepts?: (string | null)[];
+  /** Per token, the candidate concepts of an ambiguous word (which has no concept), or null. */
+  ambiguous?: (readonly string[] | null)[];
 }) {
   const theme = themeOf(useContext(ThemeContext));
   const alphaMax = theme.name === 'dark' ? 0.8 : 0.9;
@@ -44,7 +48,8 @@ export function TokenText({
         const v = values[i];
         const bg = tokenBackground(v, max, theme.positive, theme.negative, alphaMax);
         const strong = theme.name === 'dark' && Math.abs(v) / (max || 1) > 0.6;
-        const concept = concepts?.[i];
+        const candidates = ambiguous?.[i];
+        const concept = concepts?.[i] ?? (candidates ? `ambiguous: ${candidates.join(', ')}` : null);
         return (
           <span
             key={i}
