@@ -129,7 +129,9 @@ describe('heatmap tiles and export', () => {
     const spec = heatmapSpec(m, 'cluster');
     if (spec.kind !== 'heatmap') throw new Error('not a heatmap');
     expect([spec.data.rows, spec.data.cols]).toEqual([Math.ceil(n / 3), Math.ceil(n / 3)]);
-    expect(String(spec.options.caption?.downsampled)).toContain('block means of 3 × 3 cells');
+    expect(String((spec.options?.caption as Record<string, unknown>).downsampled)).toContain(
+      'block means of 3 × 3 cells',
+    );
     expect(spec.data.rowNames?.[1]).toBe('3–5');
     // Exported cell (1, 2): the mean of display rows 3–5 and columns 6–8, i.e. neurons n − 1 − those.
     let sum = 0;
@@ -147,6 +149,6 @@ describe('heatmap tiles and export', () => {
     const small = heatmapRegionSpec(m, 'cluster', [0, 10], [5, 20]);
     if (small.kind !== 'heatmap') throw new Error('not a heatmap');
     expect(small.data.colNames?.[0]).toBe(String(n - 1 - 5));
-    expect(small.options.caption?.downsampled).toBeUndefined();
+    expect((small.options?.caption as Record<string, unknown>).downsampled).toBeUndefined();
   });
 });
