@@ -61,7 +61,7 @@ export function HeatmapCanvas({
   theme,
   diff,
   onOpen,
-  controls,
+  controls: controlsRef,
 }: HeatmapCanvasProps) {
   const wrap = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -84,7 +84,7 @@ export function HeatmapCanvas({
     }
     let alive = true;
     /** Level L (factor 2^L): its side in pixels and its tiles, row-major; coloured coarsest first. */
-    const levels: { size: number; tiles: ImageBitmap[] }[] = [];
+    let levels: { size: number; tiles: ImageBitmap[] }[] = [];
     /** Levels from `finest` up are all coloured. */
     let finest = Infinity;
     let v: Viewport = { scale: 1, x: 0, y: 0 };
@@ -213,7 +213,7 @@ export function HeatmapCanvas({
       }
       request();
     };
-    controls.current = {
+    controlsRef.current = {
       zoom: (factor) => zoomAbout(factor, w / 2, h / 2, true),
       fit: () => {
         anim = null;
@@ -281,7 +281,7 @@ export function HeatmapCanvas({
       else if (e.key === 'ArrowDown') pan(0, -step);
       else if (e.key === '+' || e.key === '=') zoomAbout(ZOOM_STEP, w / 2, h / 2, true);
       else if (e.key === '-' || e.key === '_') zoomAbout(1 / ZOOM_STEP, w / 2, h / 2, true);
-      else if (e.key === '0') controls.current?.fit();
+      else if (e.key === '0') controlsRef.current?.fit();
       else if (e.key === 'Enter') {
         const cell = hover ?? cellAt(v, w / 2, h / 2, n);
         if (cell) onOpenRef.current(neuronAt(cell.row));
@@ -313,7 +313,7 @@ export function HeatmapCanvas({
         const grids: Grid[] = [{ values: permuted(values, n, order), rows: n, cols: n }];
         while (grids[grids.length - 1].rows > 128)
           grids.push(blockReduce(grids[grids.length - 1], 2, reduce));
-        for (const g of grids) levels.push({ size: g.rows, tiles: [] });
+        levels = grids.map((g) => ({ size: g.rows, tiles: [] }));
         for (let level = grids.length - 1; level >= 0; level--) {
           const g = grids[level];
           const tiles: ImageBitmap[] = [];
@@ -334,9 +334,9 @@ export function HeatmapCanvas({
               await new Promise((r) => setTimeout(r, 0));
             }
           }
-          levels[level].tiles = tiles;
+          levels = levels.map((l, i) => (i === level ? { size: l.size, tiles } : l));
           finest = level;
-          grids.length = level; // the finer grids are all that is still needed
+          grids.splice(level); // the finer grids are all that is still needed
           request();
         }
         if (alive) {
@@ -354,10 +354,10 @@ export function HeatmapCanvas({
       observer.disconnect();
       if (frame) cancelAnimationFrame(frame);
       for (const l of levels) for (const b of l.tiles) b.close();
-      controls.current = null;
+      controlsRef.current = null;
       listening.abort();
     };
-  }, [n, values, corr, order, domain, reduce, theme, diff, controls]);
+  }, [n, values, corr, order, domain, reduce, theme, diff, controlsRef]);
 
   return (
     <div ref={wrap} className="ms-hm-canvas-wrap" aria-busy={!ready}>
