@@ -30,8 +30,8 @@ const SHAPE = { checkpoints: 4, taps: 4, neurons: 2048 };
 const TARGET = { checkpoint: 'dpo', tap: 'blocks.1.mlp.post' };
 /**
  * The real-width project: GPT-2 small's and Pythia-160m's MLP width in 12 blocks, and one tap of 8,192
- * neurons (Llama-3.2-1B's width), recorded over 2,000 probe tokens (not 20,000: recording 12 blocks of
- * d_model 768 and the 8,192² correlation matrix over 20,000 tokens would take many minutes on 2 cores).
+ * neurons (Llama-3.2-1B's width), d_model 128, recorded over 2,000 probe tokens (not 20,000: the 8,192²
+ * correlation matrix over 20,000 tokens alone would take minutes on 2 cores).
  */
 const REAL: RealWidthShape = { layers: 12, neurons: 3072, wide: 8192, tokens: 2000 };
 const REAL_PROJECT = join(REPO, 'test-output', 'bench-ui-real-width');
@@ -180,7 +180,7 @@ async function realWidth(browser: Browser, rendererDir: string) {
     const page = await neuronPageMs({ baseUrl, browser, checkpoint: 'model', tap: 'blocks.5.mlp.post' });
     const heatmap = await heatmapFrameMs({ baseUrl, browser, checkpoint: 'wide', tap: 'blocks.0.mlp.post' });
     return {
-      project: { ...REAL, dModel: 768, note: 'random weights; probe: the built-in world text, 2,000 tokens' },
+      project: { ...REAL, dModel: 128, note: 'random weights; probe: the built-in world text, 2,000 tokens' },
       projectSetupSeconds: setupSeconds,
       allLayersTable: table,
       neuronPageMs: page,

@@ -1,9 +1,10 @@
-// A project at real widths for the views: a random-weight GPT of GPT-2 small's MLP width (d_model 768,
-// `layers` blocks of `neurons` neurons, the built-in world's vocabulary) as checkpoint `model`, optionally a
-// one-block GPT of `wide` neurons as checkpoint `wide`, every `blocks.*.mlp.post` tap recorded over the
-// built-in world's text (`tokens` tokens of it, written to a probe file). The weights are random, so the
-// numbers mean nothing, but the sizes are real. Made once per shape into `dir` (remade when the shape
-// differs), for the e2e tests and `npm run bench:ui`.
+// A project at real widths for the views: a random-weight GPT with MLP taps as wide as a real model's
+// (`layers` blocks of `neurons` neurons, e.g. GPT-2 small's 12 × 3,072; the built-in world's vocabulary) as
+// checkpoint `model`, optionally a one-block GPT of `wide` neurons as checkpoint `wide`, every
+// `blocks.*.mlp.post` tap recorded over the built-in world's text (`tokens` tokens of it, written to a probe
+// file). The views read only the taps, so d_model is kept small (128) to keep recording quick; the weights
+// are random, so the numbers mean nothing, but the tables and matrices have their real sizes. Made once per
+// shape into `dir` (remade when the shape differs), for the e2e tests and `npm run bench:ui`.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openProject } from '../../src/core/store/project.js';
@@ -25,11 +26,13 @@ export interface RealWidthShape {
 }
 
 const N_CTX = 128;
+const D_MODEL = 128;
 
 /** The project of `shape` in `dir`: made on first use, reused while `.real-width` records the same shape. */
 export async function realWidthProject(dir: string, shape: RealWidthShape): Promise<string> {
   const marker = join(dir, '.real-width');
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === JSON.stringify(shape)) return dir;
+  const made = JSON.stringify({ ...shape, dModel: D_MODEL, nCtx: N_CTX });
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === made) return dir;
   rmSync(dir, { recursive: true, force: true });
   const project = openProject(dir, { create: true });
   try {
@@ -44,8 +47,8 @@ export async function realWidthProject(dir: string, shape: RealWidthShape): Prom
       const config = gptConfig({
         vocabSize: tokenizer.vocabSize,
         nLayer,
-        nEmbd: 768,
-        nHead: 12,
+        nEmbd: D_MODEL,
+        nHead: 4,
         nInner,
         nCtx: N_CTX,
         bosTokenId: tokenizer.eosId,
@@ -61,7 +64,7 @@ export async function realWidthProject(dir: string, shape: RealWidthShape): Prom
         silentReporter,
       );
     }
-    writeFileSync(marker, JSON.stringify(shape));
+    writeFileSync(marker, made);
   } finally {
     project.close();
   }
