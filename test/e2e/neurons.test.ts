@@ -154,9 +154,10 @@ describe('Neurons view', () => {
     for (const n of [0, 2, 7]) {
       expect(await cell(n, 1)).toBe(table.label[n]);
       expect(await cell(n, 2)).toBe(table.dominantConcept[n] ?? '—');
-      expect(await cell(n, 5)).toBe(num(table.max[n]));
-      expect(await cell(n, 6)).toBe(pct(table.density[n]));
-      expect(await cell(n, 8)).toBe(dec3(table.selectivity[n]));
+      expect(await cell(n, 3)).toBe(table.topToken[n] ?? '—');
+      expect(await cell(n, 6)).toBe(num(table.max[n]));
+      expect(await cell(n, 7)).toBe(pct(table.density[n]));
+      expect(await cell(n, 9)).toBe(dec3(table.selectivity[n]));
     }
     // The shares line names the label rule and the shares the API computed.
     expect(await page.locator('.ms-shares').textContent()).toContain(pct(table.shares.monosemantic));
