@@ -12,11 +12,11 @@ import { openServedSuite, type ServedSuite } from './served-project.js';
 import type { MonoscopeClient } from '../../src/renderer/api/client.js';
 import { heatmapColourScale, heatmapRaster, themeOf } from '../../src/shared/figures/index.js';
 import { dec3, num, signed } from '../../src/renderer/app/neurons/format.js';
+import { blockReduce } from '../../src/shared/specs/pyramid.js';
 import {
   cellAt,
   clampViewport,
   fitViewport,
-  halve,
   permuted,
   pyramidLevel,
   visibleRange,
@@ -51,9 +51,16 @@ describe('heatmap viewport', () => {
     // Rows and columns 0..2 in the order [2, 0, 1]: out[i][j] = m[order[i]][order[j]].
     expect(Array.from(permuted(m, 3, [2, 0, 1]))).toEqual([NaN, 7, 8, 3, 1, 2, 6, 4, 5]);
     // 3 × 3 → 2 × 2: [1 2 4 5] → 3, [3 6] → 4.5, [7 8] → 7.5, [NaN] → NaN.
-    const h = halve(m, 3);
-    expect(h.size).toBe(2);
+    const h = blockReduce({ values: m, rows: 3, cols: 3 }, 2, 'mean');
+    expect([h.rows, h.cols]).toEqual([2, 2]);
     expect(Array.from(h.values)).toEqual([3, 4.5, 7.5, NaN]);
+    // Max |r|: [1 2 4 5] → 5, [3 6] → 6, [7 8] → 8.
+    expect(Array.from(blockReduce({ values: m, rows: 3, cols: 3 }, 2, 'maxabs').values)).toEqual([
+      5,
+      6,
+      8,
+      NaN,
+    ]);
     expect(pyramidLevel(1, 5)).toBe(0);
     expect(pyramidLevel(0.5, 5)).toBe(1);
     expect(pyramidLevel(0.34, 5)).toBe(2); // 0.34 × 4 = 1.36 device px per drawn pixel

@@ -12,7 +12,14 @@ import type { MonoscopeClient } from '../../src/renderer/api/client.js';
 import { displayToken } from '../../src/shared/figures/index.js';
 import { dec3, num, pct } from '../../src/renderer/app/neurons/format.js';
 import { formatHash, parseHash } from '../../src/renderer/app/neurons/hash.js';
-import { NO_FILTER, filteredOrder, type NeuronTableData } from '../../src/renderer/app/neurons/table.js';
+import {
+  NO_FILTER,
+  cellText,
+  columnsOf,
+  filteredOrder,
+  neuronRows,
+  type NeuronTableData,
+} from '../../src/renderer/app/neurons/table.js';
 
 const REF = { checkpoint: 'dpo', tap: 'blocks.1.mlp.post' };
 
@@ -34,11 +41,13 @@ describe('neuron table functions', () => {
     selectivity: Float32Array.from([0.1, 0, 0.8, 0.6]),
     nmi: Float32Array.from([0, 0, 0.5, 0.4]),
     memelMean: Float32Array.from([1, 1, 2, 1.5]),
+    topToken: ['the', null, 'bread', 'Cat'],
   } as unknown as NeuronTableData;
+  const rows = neuronRows(t.tap, [t]);
 
   it('sorts by any column, ties by index and NaN last, and filters by label, concept, density and score', () => {
     const order = (f = NO_FILTER, key: string = 'neuron', descending = false) =>
-      Array.from(filteredOrder(t, f, { key: key as 'neuron', descending }));
+      Array.from(filteredOrder(rows, f, { key: key as 'neuron', descending }));
     expect(order()).toEqual([0, 1, 2, 3]);
     expect(order(NO_FILTER, 'max', true)).toEqual([1, 3, 0, 2]); // 5, 5 (tie: index), 2, 1
     expect(order(NO_FILTER, 'mean', false)).toEqual([0, 3, 1, 2]); // NaN last ascending…
@@ -50,6 +59,45 @@ describe('neuron table functions', () => {
     expect(order({ ...NO_FILTER, densityMin: 0.2, densityMax: 0.6 })).toEqual([0, 3]);
     expect(order({ ...NO_FILTER, score: 'selectivity', scoreMin: 0.6 })).toEqual([2, 3]);
     expect(order({ ...NO_FILTER, score: 'mean', scoreMin: 0 })).toEqual([0, 1, 3]); // NaN fails a threshold
+    expect(order({ ...NO_FILTER, search: 'CAT' })).toEqual([3]); // top token, any case
+    expect(order({ ...NO_FILTER, search: 'oo' })).toEqual([2]); // concept "food"
+    expect(order(NO_FILTER, 'topToken')).toEqual([1, 2, 3, 0]); // '' (none) < bread < Cat < the
+  });
+
+  it('joins the tables of several layers into one: rows by layer, then neuron, sortable and searchable', () => {
+    const t3 = {
+      ...t,
+      ...Object.fromEntries(
+        (['mean', 'std', 'topKShare', 'selectivity', 'nmi', 'memelMean'] as const).map((k) => [
+          k,
+          t[k].slice(0, 2),
+        ]),
+      ),
+      tap: 'blocks.3.mlp.post',
+      neurons: 2,
+      max: Float32Array.from([9, 0]),
+      density: Float32Array.from([0.3, 0.4]),
+      label: ['monosemantic', 'polysemantic'],
+      dominantConcept: ['animal', null],
+      topToken: ['dog', 'of'],
+    } as unknown as NeuronTableData;
+    const all = neuronRows('blocks.*.mlp.post', [t, t3]);
+    expect(all.neurons).toBe(6);
+    expect(Array.from(all.layer)).toEqual([0, 0, 0, 0, 3, 3]);
+    expect(Array.from(all.neuronOf)).toEqual([0, 1, 2, 3, 0, 1]);
+    expect(all.shares.monosemantic).toBeCloseTo(3 / 6, 12);
+    expect(columnsOf(all)[0].key).toBe('layer');
+    expect(columnsOf(rows).some((c) => c.key === 'layer')).toBe(false);
+    const order = (f = NO_FILTER, key: string = 'layer', descending = false) =>
+      Array.from(filteredOrder(all, f, { key: key as 'layer', descending }));
+    expect(order(NO_FILTER, 'max', true)).toEqual([4, 1, 3, 0, 2, 5]); // 9, 5, 5, 2, 1, 0
+    expect(order(NO_FILTER, 'neuron')).toEqual([0, 4, 1, 5, 2, 3]); // neuron, then layer
+    expect(order(NO_FILTER, 'layer', true)).toEqual([4, 5, 0, 1, 2, 3]); // ties in row order
+    expect(order({ ...NO_FILTER, concept: 'animal' })).toEqual([3, 4]);
+    expect(order({ ...NO_FILTER, search: 'do' })).toEqual([4]);
+    const col = (k: string) => columnsOf(all).find((c) => c.key === k)!;
+    expect([cellText(all, col('layer'), 5), cellText(all, col('neuron'), 5)]).toEqual(['3', '1']);
+    expect(cellText(all, col('topToken'), 1)).toBe('—');
   });
 
   it('reads and writes the selection in the hash', () => {
@@ -106,9 +154,10 @@ describe('Neurons view', () => {
     for (const n of [0, 2, 7]) {
       expect(await cell(n, 1)).toBe(table.label[n]);
       expect(await cell(n, 2)).toBe(table.dominantConcept[n] ?? '—');
-      expect(await cell(n, 5)).toBe(num(table.max[n]));
-      expect(await cell(n, 6)).toBe(pct(table.density[n]));
-      expect(await cell(n, 8)).toBe(dec3(table.selectivity[n]));
+      expect(await cell(n, 3)).toBe(table.topToken[n] ?? '—');
+      expect(await cell(n, 6)).toBe(num(table.max[n]));
+      expect(await cell(n, 7)).toBe(pct(table.density[n]));
+      expect(await cell(n, 9)).toBe(dec3(table.selectivity[n]));
     }
     // The shares line names the label rule and the shares the API computed.
     expect(await page.locator('.ms-shares').textContent()).toContain(pct(table.shares.monosemantic));

@@ -71,8 +71,8 @@ async function neuronRecording(
 }
 
 /**
- * Every neuron of a tap at once: statistics and monosemanticity, as columns. `topK`: the top activations
- * that define a neuron's dominant concept (default 20).
+ * Every neuron of a tap at once: statistics, monosemanticity and the token of its largest activation, as
+ * columns. `topK`: the top activations that define a neuron's dominant concept (default 20).
  */
 export async function neuronTable(
   project: Project,
@@ -85,6 +85,10 @@ export async function neuronTable(
   const mono = await monosemanticityOp(project, ref, { topK }, reporter, signal);
   const n = stats.neurons;
   const neurons = mono.result.neurons;
+  const { tokenizer } = checkpoint(project, ref.checkpoint);
+  const topToken = Array.from(project.store.activations.topTokens(rec.id), (id) =>
+    id < 0 ? null : tokenizer.tokenString(id),
+  );
   return {
     checkpoint: ref.checkpoint,
     tap: rec.tap,
@@ -104,6 +108,7 @@ export async function neuronTable(
     selectivity: Float32Array.from(neurons, (x) => x.selectivity),
     nmi: Float32Array.from(neurons, (x) => x.nmi),
     memelMean: Float32Array.from(neurons, (x) => x.memelMean),
+    topToken,
   };
 }
 

@@ -601,6 +601,24 @@ export class ActivationsRepo {
   }
 
   /**
+   * The probe token of every neuron's largest activation (special tokens excluded, as in
+   * {@link topExamples}), as token ids, −1 for a neuron with none: one read of the first top row of each.
+   */
+  topTokens(recordingId: number): Int32Array {
+    const rec = this.requireComplete(recordingId);
+    const probe = this.probes.rows(rec.probeId);
+    const out = new Int32Array(rec.cols).fill(-1);
+    const it = this.stmt('SELECT neuron, substr(top_rows, 1, 4) FROM neuron_examples WHERE recording_id = ?')
+      .raw()
+      .iterate(recordingId) as IterableIterator<[number, Buffer]>;
+    for (const [neuron, first] of it) {
+      const row = first.length === 4 ? first.readInt32LE(0) : -1;
+      if (row >= 0) out[neuron] = probe.ids[row];
+    }
+    return out;
+  }
+
+  /**
    * The activation histogram of one neuron ({@link histogramOf}): `bins` equal bins (default: the
    * recording's, 50) over the range of its finite values, binned on read (0.05 ms for 20,000 tokens).
    */

@@ -1,6 +1,8 @@
 // Figure specs of the Neurons, Heatmap and Features views, built from the API's results as those views
 // build them (same kinds, labels and captions), in a pure module so that `monoscope export figure` draws
-// them without a browser. No DOM, no React: type imports only.
+// them without a browser. No DOM, no React: type
+// imports only, and the block reductions of ./pyramid.js.
+import { blockReduce } from './pyramid.js';
 import type { Bins, FigureSpec } from '../figures/types.js';
 import type { ThemeName } from '../figures/theme.js';
 import type { Histogram, OpResult } from '../../core/api.js';
@@ -67,6 +69,7 @@ function heatmapLabels(m: CorrelationMatrix, order: 'neuron' | 'cluster', diff: 
  * `diffWith` the difference Δr = r(checkpoint) − r(other) on a symmetric range; in neuron or cluster order.
  */
 export function heatmapSpec(m: CorrelationMatrix, order: 'neuron' | 'cluster'): FigureSpec {
+  if (m.size > EXPORT_SIDE) return heatmapRegionSpec(m, order, [0, m.size], [0, m.size]);
   const { values, diff, domain } = heatmapValues(m);
   const ord = order === 'cluster' ? Array.from(m.order) : undefined;
   const { colourbarLabel, title, caption } = heatmapLabels(m, order, diff);
@@ -85,9 +88,14 @@ export function heatmapSpec(m: CorrelationMatrix, order: 'neuron' | 'cluster'): 
   };
 }
 
+/** Largest side of an exported heatmap; a larger matrix or region is exported downsampled. */
+export const EXPORT_SIDE = 1024;
+
 /**
  * A rectangle of the heatmap of {@link heatmapSpec}: display rows `rows[0]` to `rows[1] − 1` and columns
- * `cols[0]` to `cols[1] − 1` (in `order`), each named by its neuron, on the whole matrix's colour range.
+ * `cols[0]` to `cols[1] − 1` (in `order`), each named by its neuron, on the whole matrix's colour range. A
+ * rectangle with a side over {@link EXPORT_SIDE} is exported as block means of f × f cells (f the smallest
+ * factor that fits), its rows and columns named by the display positions they span, and the caption says so.
  */
 export function heatmapRegionSpec(
   m: CorrelationMatrix,
@@ -104,22 +112,36 @@ export function heatmapRegionSpec(
   for (let i = 0; i < rn; i++)
     for (let j = 0; j < cn; j++) sub[i * cn + j] = values[at(rows[0] + i) * n + at(cols[0] + j)];
   const { colourbarLabel, title, caption } = heatmapLabels(m, order, diff);
+  const f = Math.ceil(Math.max(rn, cn) / EXPORT_SIDE);
+  const grid = f > 1 ? blockReduce({ values: sub, rows: rn, cols: cn }, f, 'mean') : undefined;
+  /** Names of the exported rows (or columns) starting at display position `first`, `count` of them. */
+  const names = (first: number, count: number, length: number) =>
+    Array.from({ length }, (_, i) =>
+      f > 1 ? `${first + i * f}–${first + Math.min(count, (i + 1) * f) - 1}` : String(at(first + i)),
+    );
   return {
     kind: 'heatmap',
     data: {
-      rows: rn,
-      cols: cn,
-      values: sub,
-      rowNames: Array.from({ length: rn }, (_, i) => String(at(rows[0] + i))),
-      colNames: Array.from({ length: cn }, (_, j) => String(at(cols[0] + j))),
+      rows: grid?.rows ?? rn,
+      cols: grid?.cols ?? cn,
+      values: grid?.values ?? sub,
+      rowNames: names(rows[0], rn, grid?.rows ?? rn),
+      colNames: names(cols[0], cn, grid?.cols ?? cn),
     },
     options: {
       domain,
       colourbarLabel,
       title,
-      caption: { ...caption, rows: `${rows[0]}–${rows[1] - 1}`, cols: `${cols[0]}–${cols[1] - 1}` },
-      xLabel: 'neuron',
-      yLabel: 'neuron',
+      caption: {
+        ...caption,
+        rows: `${rows[0]}–${rows[1] - 1}`,
+        cols: `${cols[0]}–${cols[1] - 1}`,
+        ...(f > 1 && {
+          downsampled: `block means of ${f} × ${f} cells; rows and columns named by the display positions they span`,
+        }),
+      },
+      xLabel: f > 1 ? `neuron (${order} order position)` : 'neuron',
+      yLabel: f > 1 ? `neuron (${order} order position)` : 'neuron',
     },
   };
 }

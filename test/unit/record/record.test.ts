@@ -115,6 +115,8 @@ describe('recordActivations', () => {
     const rec = project.store.activations.find({ checkpoint: 'f16', tap: 'blocks.1.mlp.post' })!;
     const rows = project.store.probes.rows(rec.probeId);
     const table = project.store.activations.tapStats(rec.id);
+    const topTokens = project.store.activations.topTokens(rec.id);
+    expect(topTokens).toHaveLength(rec.cols);
     for (const i of [0, 5, 31]) {
       const page = project.store.activations.neuronPage(rec.id, i);
       const v = Array.from(page.vector);
@@ -142,6 +144,7 @@ describe('recordActivations', () => {
         .sort((p, q) => q[0] - p[0] || p[1] - q[1])
         .slice(0, 4);
       expect(page.topExamples.map((e) => [e.value, e.row])).toEqual(want);
+      expect(topTokens[i]).toBe(rows.ids[want[0][1]]);
       for (const e of page.topExamples) {
         const seq = probe.sequences[e.sequence].ids;
         expect(seq[e.position]).toBe(rows.ids[e.row]);

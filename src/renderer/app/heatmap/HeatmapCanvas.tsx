@@ -1,19 +1,23 @@
 // The correlation matrix on a 2D canvas. The matrix is coloured once, with the heatmap figure's colour
-// scale and raster function (so the export matches), into an image pyramid (full size, then halved by 2 × 2
-// means down to ≤ 128 px); each frame draws one image of it under the current zoom and pan, never cell by
-// cell. Wheel or +/− zoom (about the pointer or the centre), drag or arrows pan, 0 fits, hover shows the
-// values, a click or Enter opens the row neuron.
+// scale and raster function (so the export matches), into an image pyramid: level L is the matrix reduced
+// by 2^L (block means, or the value of largest |r| of each block) down to ≤ 128 px, each level cut into
+// tiles of at most 1,024² pixels. Coarse levels are coloured first, so a large matrix shows at once and
+// sharpens; each frame draws only the tiles of one level that the view overlaps, never cell by cell. Wheel
+// or +/− zoom (about the pointer or the centre), drag or arrows pan, 0 fits, hover shows the values, a
+// click or Enter opens the row neuron.
 import { useEffect, useRef, useState, type MutableRefObject } from 'react';
 import { heatmapColourScale, heatmapRaster, type Theme } from '../../../shared/figures/index.js';
 import { num, signed } from '../neurons/format.js';
+import { blockReduce, subGrid, type BlockReduction, type Grid } from '../../../shared/specs/pyramid.js';
 import {
+  TILE,
   cellAt,
   clampViewport,
   fitViewport,
-  halve,
   permuted,
   pyramidLevel,
   visibleRange,
+  visibleTiles,
   zoomAt,
   type Viewport,
 } from './viewport.js';
@@ -35,6 +39,8 @@ export interface HeatmapCanvasProps {
   /** Display order (`order[i]` is the neuron at row and column i), or null for neuron order. */
   order: Int32Array | null;
   domain: [number, number];
+  /** How the zoomed-out levels reduce a block of cells. */
+  reduce: BlockReduction;
   theme: Theme;
   /** Names of the two checkpoints when `values` are differences (this − other). */
   diff?: { self: string; other: string };
@@ -51,10 +57,11 @@ export function HeatmapCanvas({
   corr,
   order,
   domain,
+  reduce,
   theme,
   diff,
   onOpen,
-  controls,
+  controls: controlsRef,
 }: HeatmapCanvasProps) {
   const wrap = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -76,7 +83,10 @@ export function HeatmapCanvas({
       return;
     }
     let alive = true;
-    let levels: ImageBitmap[] = [];
+    /** Level L (factor 2^L): its side in pixels and its tiles, row-major; coloured coarsest first. */
+    let levels: { size: number; tiles: ImageBitmap[] }[] = [];
+    /** Levels from `finest` up are all coloured. */
+    let finest = Infinity;
     let v: Viewport = { scale: 1, x: 0, y: 0 };
     let w = 0;
     let h = 0;
@@ -102,13 +112,27 @@ export function HeatmapCanvas({
       ctx.setTransform(1, 0, 0, 1, 0, 0);
       ctx.fillStyle = theme.background;
       ctx.fillRect(0, 0, el.width, el.height);
-      if (levels.length === 0) return;
+      if (finest === Infinity) return;
       const device = v.scale * dpr;
-      const level = pyramidLevel(device, levels.length);
+      const level = Math.max(finest, pyramidLevel(device, levels.length));
+      const { size, tiles } = levels[level];
+      const factor = 2 ** level;
+      const across = Math.ceil(size / TILE);
+      const { rows, cols } = visibleRange(v, n, w, h);
       ctx.imageSmoothingEnabled = level > 0;
       ctx.imageSmoothingQuality = 'low';
       ctx.setTransform(device, 0, 0, device, v.x * dpr, v.y * dpr);
-      ctx.drawImage(levels[level], 0, 0, n, n);
+      // A level's last pixel may stand for a partial block: nothing is drawn past the matrix's edge.
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(0, 0, n, n);
+      ctx.clip();
+      for (const [ti, tj] of visibleTiles(size, factor, rows, cols)) {
+        const tile = tiles[ti * across + tj];
+        const s0 = TILE * factor;
+        ctx.drawImage(tile, tj * s0, ti * s0, tile.width * factor, tile.height * factor);
+      }
+      ctx.restore();
       el.dataset.level = String(level);
       if (hover) {
         ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -189,7 +213,7 @@ export function HeatmapCanvas({
       }
       request();
     };
-    controls.current = {
+    controlsRef.current = {
       zoom: (factor) => zoomAbout(factor, w / 2, h / 2, true),
       fit: () => {
         anim = null;
@@ -257,7 +281,7 @@ export function HeatmapCanvas({
       else if (e.key === 'ArrowDown') pan(0, -step);
       else if (e.key === '+' || e.key === '=') zoomAbout(ZOOM_STEP, w / 2, h / 2, true);
       else if (e.key === '-' || e.key === '_') zoomAbout(1 / ZOOM_STEP, w / 2, h / 2, true);
-      else if (e.key === '0') controls.current?.fit();
+      else if (e.key === '0') controlsRef.current?.fit();
       else if (e.key === 'Enter') {
         const cell = hover ?? cellAt(v, w / 2, h / 2, n);
         if (cell) onOpenRef.current(neuronAt(cell.row));
@@ -281,29 +305,39 @@ export function HeatmapCanvas({
     el.addEventListener('pointerleave', onLeave, { signal });
     el.addEventListener('keydown', onKey, { signal });
 
-    // Colour the matrix once per level, yielding between levels so the page stays responsive.
+    // Reduce the matrix level by level, then colour the levels coarsest first, tile by tile, yielding
+    // between tiles so the page stays responsive.
     (async () => {
       try {
         const scale = heatmapColourScale(values, { domain }, theme);
-        let m = permuted(values, n, order);
-        let size = n;
-        for (;;) {
-          const rgba = heatmapRaster({ rows: size, cols: size, values: m }, { domain }, scale, theme, 1);
-          const image = new ImageData(
-            new Uint8ClampedArray(rgba.buffer as ArrayBuffer, rgba.byteOffset, rgba.length),
-            size,
-            size,
-          );
-          const bitmap = await createImageBitmap(image);
-          if (!alive) {
-            bitmap.close();
-            return;
+        const grids: Grid[] = [{ values: permuted(values, n, order), rows: n, cols: n }];
+        while (grids[grids.length - 1].rows > 128)
+          grids.push(blockReduce(grids[grids.length - 1], 2, reduce));
+        levels = grids.map((g) => ({ size: g.rows, tiles: [] }));
+        for (let level = grids.length - 1; level >= 0; level--) {
+          const g = grids[level];
+          const tiles: ImageBitmap[] = [];
+          for (let r0 = 0; r0 < g.rows; r0 += TILE) {
+            for (let c0 = 0; c0 < g.cols; c0 += TILE) {
+              const tile = subGrid(g, r0, c0, Math.min(TILE, g.rows - r0), Math.min(TILE, g.cols - c0));
+              const rgba = heatmapRaster(tile, { domain }, scale, theme, 1);
+              const image = new ImageData(
+                new Uint8ClampedArray(rgba.buffer as ArrayBuffer, rgba.byteOffset, rgba.length),
+                tile.cols,
+                tile.rows,
+              );
+              tiles.push(await createImageBitmap(image));
+              if (!alive) {
+                for (const b of tiles) b.close();
+                return;
+              }
+              await new Promise((r) => setTimeout(r, 0));
+            }
           }
-          levels = [...levels, bitmap];
-          if (levels.length === 1) request();
-          if (size <= 128) break;
-          ({ values: m, size } = halve(m, size));
-          await new Promise((r) => setTimeout(r, 0));
+          levels = levels.map((l, i) => (i === level ? { size: l.size, tiles } : l));
+          finest = level;
+          grids.splice(level); // the finer grids are all that is still needed
+          request();
         }
         if (alive) {
           el.dataset.ready = 'true';
@@ -319,11 +353,11 @@ export function HeatmapCanvas({
       alive = false;
       observer.disconnect();
       if (frame) cancelAnimationFrame(frame);
-      for (const b of levels) b.close();
-      controls.current = null;
+      for (const l of levels) for (const b of l.tiles) b.close();
+      controlsRef.current = null;
       listening.abort();
     };
-  }, [n, values, corr, order, domain, theme, diff, controls]);
+  }, [n, values, corr, order, domain, reduce, theme, diff, controlsRef]);
 
   return (
     <div ref={wrap} className="ms-hm-canvas-wrap" aria-busy={!ready}>

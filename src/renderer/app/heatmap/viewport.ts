@@ -1,6 +1,6 @@
 // The heatmap's view as plain numbers: how many screen pixels a cell spans and where the matrix's corner
 // sits, with zoom about a point, panning kept inside the matrix, the cell under a point, and the level of the
-// image pyramid to draw at a given zoom.
+// image pyramid to draw at a given zoom, and the tiles of a pyramid level the view shows.
 
 /** `scale` CSS px per cell; (x, y) the screen position (CSS px) of the matrix's top-left corner. */
 export interface Viewport {
@@ -90,32 +90,26 @@ export function permuted(
   return out;
 }
 
+/** Side of a pyramid tile (level pixels): one bitmap each, well inside any GPU's texture limit. */
+export const TILE = 1024;
+
 /**
- * One level down the pyramid: each cell the mean of a 2 × 2 block of `m` (side n), NaN cells left out
- * (a block of NaN stays NaN); an odd last row or column averages what it has.
+ * The tiles (tile row, tile column) of a pyramid level `size` pixels wide, each pixel `factor` × `factor`
+ * cells, that overlap the display cells `rows` × `cols` ([first, last), e.g. {@link visibleRange}).
  */
-export function halve(m: Float32Array, n: number): { values: Float32Array; size: number } {
-  const size = Math.ceil(n / 2);
-  const out = new Float32Array(size * size);
-  for (let i = 0; i < size; i++) {
-    for (let j = 0; j < size; j++) {
-      let s = 0;
-      let c = 0;
-      for (let di = 0; di < 2; di++) {
-        const r = 2 * i + di;
-        if (r >= n) continue;
-        for (let dj = 0; dj < 2; dj++) {
-          const q = 2 * j + dj;
-          if (q >= n) continue;
-          const v = m[r * n + q];
-          if (!Number.isNaN(v)) {
-            s += v;
-            c++;
-          }
-        }
-      }
-      out[i * size + j] = c > 0 ? s / c : NaN;
-    }
-  }
-  return { values: out, size };
+export function visibleTiles(
+  size: number,
+  factor: number,
+  rows: [number, number],
+  cols: [number, number],
+): [number, number][] {
+  const span = ([a, b]: [number, number]) => {
+    const last = Math.ceil(size / TILE) - 1;
+    return [Math.floor(a / factor / TILE), Math.min(last, Math.floor((b - 1) / factor / TILE))];
+  };
+  const [r0, r1] = span(rows);
+  const [c0, c1] = span(cols);
+  const out: [number, number][] = [];
+  for (let i = r0; i <= r1; i++) for (let j = c0; j <= c1; j++) out.push([i, j]);
+  return out;
 }

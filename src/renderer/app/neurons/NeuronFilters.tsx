@@ -1,4 +1,4 @@
-// Filters of the neuron table: label, dominant concept, density range and a minimum score.
+// Filters of the neuron table: a text search, label, dominant concept, density range and a minimum score.
 import { useId } from 'react';
 import { COLUMNS, NO_FILTER, SCORE_KEYS, type NeuronFilter, type NumericKey } from './table.js';
 import { int } from './format.js';
@@ -28,6 +28,16 @@ export function NeuronFilters({
   return (
     <fieldset className="ms-filters">
       <legend className="visually-hidden">Filters</legend>
+      <label htmlFor={`${id}-search`} title="Rows whose concept, top token or label contains this text">
+        Search
+        <input
+          id={`${id}-search`}
+          type="search"
+          placeholder="concept or token"
+          value={filter.search}
+          onChange={(e) => set({ search: e.target.value })}
+        />
+      </label>
       <label htmlFor={`${id}-label`}>
         Label
         <select id={`${id}-label`} value={filter.label} onChange={(e) => set({ label: e.target.value })}>

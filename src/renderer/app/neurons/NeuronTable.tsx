@@ -1,11 +1,10 @@
-// Every neuron of a tap in a virtualized grid (only the visible rows are in the DOM): headers sort, arrow
-// keys move the active row, Enter or a click opens the neuron's page.
+// Every neuron of a tap (or of every layer) in a virtualized grid (only the visible rows are in the DOM):
+// headers sort, arrow keys move the active row, Enter or a click opens the neuron's page.
 import { memo, useEffect, useId, useRef, type KeyboardEvent } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { COLUMNS, cellText, type ColumnKey, type NeuronTableData, type Sort } from './table.js';
+import { cellText, columnsOf, type ColumnKey, type NeuronRows, type Sort } from './table.js';
 
 const ROW_HEIGHT = 30;
-const TEMPLATE = COLUMNS.map((c) => (c.width === '1fr' ? 'minmax(62px, 1fr)' : c.width)).join(' ');
 
 /** The grid; memoized, so that it is left alone while a neuron's page is open over it. */
 export const NeuronTable = memo(function NeuronTable({
@@ -18,17 +17,20 @@ export const NeuronTable = memo(function NeuronTable({
   onOpen,
   height = 480,
 }: {
-  table: NeuronTableData;
-  /** Neuron indices in display order (after filters and sort). */
+  table: NeuronRows;
+  /** Row indices in display order (after filters and sort). */
   order: Int32Array;
   sort: Sort;
   onSort: (s: Sort) => void;
   /** Position of the active row in `order`. */
   active: number;
   onActive: (position: number) => void;
-  onOpen: (neuron: number) => void;
+  /** Opens the neuron of a row (an index into the table's rows). */
+  onOpen: (row: number) => void;
   height?: number;
 }) {
+  const columns = columnsOf(table);
+  const template = columns.map((c) => (c.width === '1fr' ? 'minmax(62px, 1fr)' : c.width)).join(' ');
   const scroller = useRef<HTMLDivElement>(null);
   const hintId = useId();
   const rows = useVirtualizer({
@@ -66,7 +68,7 @@ export const NeuronTable = memo(function NeuronTable({
     onSort(
       sort.key === key
         ? { key, descending: !sort.descending }
-        : { key, descending: key !== 'neuron' && key !== 'label' && key !== 'dominantConcept' },
+        : { key, descending: !['layer', 'neuron', 'label', 'dominantConcept', 'topToken'].includes(key) },
     );
 
   const activeId = active >= 0 && active < order.length ? `neuron-row-${order[active]}` : undefined;
@@ -76,7 +78,7 @@ export const NeuronTable = memo(function NeuronTable({
       role="grid"
       aria-label={`Neurons of ${table.tap} in ${table.checkpoint}`}
       aria-rowcount={order.length + 1}
-      aria-colcount={COLUMNS.length}
+      aria-colcount={columns.length}
       tabIndex={0}
       aria-activedescendant={activeId}
       aria-describedby={hintId}
@@ -85,8 +87,8 @@ export const NeuronTable = memo(function NeuronTable({
       <span id={hintId} hidden>
         Arrow keys, Page Up, Page Down, Home and End move; Enter opens the neuron.
       </span>
-      <div className="ms-grid-head" role="row" aria-rowindex={1} style={{ gridTemplateColumns: TEMPLATE }}>
-        {COLUMNS.map((c) => {
+      <div className="ms-grid-head" role="row" aria-rowindex={1} style={{ gridTemplateColumns: template }}>
+        {columns.map((c) => {
           const sorted = sort.key === c.key;
           return (
             <div
@@ -117,18 +119,19 @@ export const NeuronTable = memo(function NeuronTable({
                 aria-rowindex={v.index + 2}
                 aria-selected={v.index === active}
                 className={v.index === active ? 'ms-row active' : 'ms-row'}
-                data-neuron={i}
+                data-neuron={table.neuronOf[i]}
+                data-tap={table.tables[table.tapOf[i]].tap}
                 style={{
                   transform: `translateY(${v.start}px)`,
                   height: ROW_HEIGHT,
-                  gridTemplateColumns: TEMPLATE,
+                  gridTemplateColumns: template,
                 }}
                 onClick={() => {
                   onActive(v.index);
                   onOpen(i);
                 }}
               >
-                {COLUMNS.map((c) => (
+                {columns.map((c) => (
                   <div
                     key={c.key}
                     role="gridcell"

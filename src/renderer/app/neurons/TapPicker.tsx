@@ -1,6 +1,15 @@
 // Checkpoint and tap pickers: every tap of the checkpoint's model, marked when it has no recording yet.
 import { useId } from 'react';
-import { layersOf, tapsOf, usableRecordings, type CheckpointInfo, type RecordingInfo } from './taps.js';
+import {
+  TAP_KINDS,
+  isLayerPattern,
+  layerPattern,
+  layersOf,
+  tapsOf,
+  usableRecordings,
+  type CheckpointInfo,
+  type RecordingInfo,
+} from './taps.js';
 
 export interface TapValue {
   checkpoint: string;
@@ -14,6 +23,7 @@ export function TapPicker({
   onChange,
   label = '',
   recordedOnly = false,
+  allLayers = false,
 }: {
   checkpoints: CheckpointInfo[];
   recordings: RecordingInfo[];
@@ -23,6 +33,8 @@ export function TapPicker({
   label?: string;
   /** List only recorded taps (for analyses that would otherwise record on demand). */
   recordedOnly?: boolean;
+  /** Offer every layer of each tap kind (`blocks.*.mlp.post`) as one choice. */
+  allLayers?: boolean;
 }) {
   const id = useId();
   const ck = checkpoints.find((c) => c.name === value.checkpoint);
@@ -34,8 +46,9 @@ export function TapPicker({
     const next = checkpoints.find((c) => c.name === name);
     const nextTaps = tapsOf(layersOf(next));
     const rec = (t: string) => usableRecordings(recordings, checkpoints, name, t).length > 0;
-    // Keep the tap when the other model has it; else its first recorded tap.
-    const tap = nextTaps.includes(value.tap) ? value.tap : (nextTaps.find(rec) ?? nextTaps[0] ?? value.tap);
+    // Keep the tap (or every layer) when the other model has it; else its first recorded tap.
+    const keep = nextTaps.includes(value.tap) || isLayerPattern(value.tap);
+    const tap = keep ? value.tap : (nextTaps.find(rec) ?? nextTaps[0] ?? value.tap);
     onChange({ checkpoint: name, tap });
   };
   return (
@@ -59,7 +72,16 @@ export function TapPicker({
           value={value.tap}
           onChange={(e) => onChange({ ...value, tap: e.target.value })}
         >
-          {!taps.includes(value.tap) && <option value={value.tap}>{value.tap || '—'}</option>}
+          {!taps.includes(value.tap) && !(allLayers && isLayerPattern(value.tap)) && (
+            <option value={value.tap}>{value.tap || '—'}</option>
+          )}
+          {allLayers &&
+            taps.length > 0 &&
+            TAP_KINDS.map((k) => (
+              <option key={k} value={layerPattern(k)}>
+                {layerPattern(k)} (all layers)
+              </option>
+            ))}
           {shown.map((t) => (
             <option key={t} value={t}>
               {t}

@@ -1,4 +1,5 @@
-// The neuron table's columns, filters and sort, as plain functions over the columns of `neurons.table`.
+// The neuron table's rows, columns, filters and sort, as plain functions over the columns of
+// `neurons.table`: of one tap, or of every layer of a tap kind (`blocks.*.mlp.post`) one after another.
 import type { OpResult } from '../../../core/api.js';
 import { dec3, num, pct } from './format.js';
 
@@ -6,7 +7,92 @@ export type NeuronTableData = OpResult<'neurons.table'>;
 
 export type NumericKey =
   'mean' | 'std' | 'max' | 'density' | 'topKShare' | 'selectivity' | 'nmi' | 'memelMean';
-export type ColumnKey = 'neuron' | 'label' | 'dominantConcept' | NumericKey;
+export type ColumnKey = 'layer' | 'neuron' | 'label' | 'dominantConcept' | 'topToken' | NumericKey;
+type TextKey = 'label' | 'dominantConcept' | 'topToken';
+
+const NUMERIC_KEYS: NumericKey[] = [
+  'mean',
+  'std',
+  'max',
+  'density',
+  'topKShare',
+  'selectivity',
+  'nmi',
+  'memelMean',
+];
+
+/**
+ * The table's rows: the neurons of one or more taps (each tap's table as `neurons.table` gives it, in
+ * `tables`), their columns concatenated; row i is neuron `neuronOf[i]` of tap `tables[tapOf[i]]`, in block
+ * `layer[i]`.
+ */
+export interface NeuronRows extends Pick<NeuronTableData, 'checkpoint' | 'rows' | 'thresholds' | TextKey> {
+  tables: NeuronTableData[];
+  /** The tap, or the taps' pattern (`blocks.*.mlp.post`). */
+  tap: string;
+  /** Rows in all. */
+  neurons: number;
+  concepts: string[];
+  shares: Record<'monosemantic' | 'polysemantic' | 'dead', number>;
+  tapOf: Int32Array;
+  neuronOf: Int32Array;
+  layer: Int32Array;
+  numeric: Record<NumericKey, Float32Array>;
+}
+
+/** Block index of a tap name (`blocks.{i}.…`), −1 for another name. */
+export function layerOf(tap: string): number {
+  const m = /^blocks\.(\d+)\./.exec(tap);
+  return m ? Number(m[1]) : -1;
+}
+
+/** The rows of `tables` (one per tap, in order) as one table named `tap`, shares over all rows. */
+export function neuronRows(tap: string, tables: NeuronTableData[]): NeuronRows {
+  const total = tables.reduce((s, t) => s + t.neurons, 0);
+  const tapOf = new Int32Array(total);
+  const neuronOf = new Int32Array(total);
+  const layer = new Int32Array(total);
+  const numeric = Object.fromEntries(NUMERIC_KEYS.map((k) => [k, new Float32Array(total)])) as Record<
+    NumericKey,
+    Float32Array
+  >;
+  const label: NeuronTableData['label'] = [];
+  const text: Record<'dominantConcept' | 'topToken', (string | null)[]> = {
+    dominantConcept: [],
+    topToken: [],
+  };
+  let at = 0;
+  tables.forEach((t, k) => {
+    for (let i = 0; i < t.neurons; i++) {
+      tapOf[at + i] = k;
+      neuronOf[at + i] = i;
+      layer[at + i] = layerOf(t.tap);
+    }
+    for (const key of NUMERIC_KEYS) numeric[key].set(t[key], at);
+    label.push(...t.label);
+    text.dominantConcept.push(...t.dominantConcept);
+    text.topToken.push(...t.topToken);
+    at += t.neurons;
+  });
+  const count = (name: string) => label.filter((l) => l === name).length / Math.max(1, total);
+  return {
+    tables,
+    checkpoint: tables[0].checkpoint,
+    tap,
+    rows: tables[0].rows,
+    thresholds: tables[0].thresholds,
+    neurons: total,
+    concepts: [...new Set(tables.flatMap((t) => t.concepts))],
+    shares: { monosemantic: count('monosemantic'), polysemantic: count('polysemantic'), dead: count('dead') },
+    tapOf,
+    neuronOf,
+    layer,
+    numeric,
+    label,
+    dominantConcept: text.dominantConcept,
+    topToken: text.topToken,
+  };
+}
 
 export interface Column {
   key: ColumnKey;
@@ -21,6 +107,14 @@ export interface Column {
 
 /** The table's columns in display order. */
 export const COLUMNS: Column[] = [
+  {
+    key: 'layer',
+    label: 'Layer',
+    definition: 'The block of the tap the neuron is in (shown when the table holds every layer).',
+    numeric: true,
+    format: String,
+    width: '58px',
+  },
   {
     key: 'neuron',
     label: 'Neuron',
@@ -43,6 +137,14 @@ export const COLUMNS: Column[] = [
     label: 'Concept',
     definition:
       'The most frequent probe concept among the tokens of the neuron’s 20 highest activations (— when none).',
+    numeric: false,
+    format: String,
+    width: '96px',
+  },
+  {
+    key: 'topToken',
+    label: 'Top token',
+    definition: 'The probe token of the neuron’s largest activation (special tokens left out).',
     numeric: false,
     format: String,
     width: '96px',
@@ -127,7 +229,14 @@ export const SCORE_KEYS: NumericKey[] = [
   'std',
 ];
 
+/** The columns of a table of one tap, or with the layer of each row when it holds several. */
+export function columnsOf(t: NeuronRows): Column[] {
+  return t.tables.length > 1 ? COLUMNS : COLUMNS.filter((c) => c.key !== 'layer');
+}
+
 export interface NeuronFilter {
+  /** Text a row's concept, top token or label must contain (case-insensitive); '' keeps all. */
+  search: string;
   /** `all`, or one of monosemantic, polysemantic, dead. */
   label: string;
   /** `all`, `none` (no dominant concept), or a concept. */
@@ -140,6 +249,7 @@ export interface NeuronFilter {
 }
 
 export const NO_FILTER: NeuronFilter = {
+  search: '',
   label: 'all',
   concept: 'all',
   densityMin: 0,
@@ -153,19 +263,22 @@ export interface Sort {
   descending: boolean;
 }
 
-/** The value a column sorts by for neuron `i`: numbers as they are, text columns by their text. */
-function sortValue(t: NeuronTableData, key: ColumnKey, i: number): number | string {
-  if (key === 'neuron') return i;
+/** The value a column sorts by for row `i`: numbers as they are, text columns by their text. */
+function sortValue(t: NeuronRows, key: ColumnKey, i: number): number | string {
+  if (key === 'layer') return t.layer[i];
+  if (key === 'neuron') return t.neuronOf[i];
   if (key === 'label') return t.label[i];
-  if (key === 'dominantConcept') return t.dominantConcept[i] ?? '';
-  return t[key][i];
+  if (key === 'dominantConcept' || key === 'topToken') return t[key][i] ?? '';
+  return t.numeric[key][i];
 }
 
 /**
- * The neurons that pass `filter`, in `sort` order (ties by neuron index; NaN last whatever the direction),
- * as indices into the table's columns.
+ * The rows that pass `filter`, in `sort` order (ties by row, i.e. by layer then neuron; NaN last whatever the
+ * direction), as indices into the table's rows.
  */
-export function filteredOrder(t: NeuronTableData, filter: NeuronFilter, sort: Sort): Int32Array {
+export function filteredOrder(t: NeuronRows, filter: NeuronFilter, sort: Sort): Int32Array {
+  const search = filter.search.trim().toLowerCase();
+  const has = (s: string | null) => s !== null && s.toLowerCase().includes(search);
   const keep: number[] = [];
   for (let i = 0; i < t.neurons; i++) {
     if (filter.label !== 'all' && t.label[i] !== filter.label) continue;
@@ -175,32 +288,37 @@ export function filteredOrder(t: NeuronTableData, filter: NeuronFilter, sort: So
         : filter.concept !== 'all' && t.dominantConcept[i] !== filter.concept
     )
       continue;
-    const d = t.density[i];
+    const d = t.numeric.density[i];
     if (d < filter.densityMin || d > filter.densityMax) continue;
-    if (filter.scoreMin !== null && !(t[filter.score][i] >= filter.scoreMin)) continue;
+    if (filter.scoreMin !== null && !(t.numeric[filter.score][i] >= filter.scoreMin)) continue;
+    if (search && !has(t.dominantConcept[i]) && !has(t.topToken[i]) && !has(t.label[i])) continue;
     keep.push(i);
   }
+  // Sort keys read once into arrays: a comparator that reads columns by key is slow over 36,864 rows.
+  const keys = keep.map((i) => sortValue(t, sort.key, i));
+  const at = keep.map((_, k) => k);
   const sign = sort.descending ? -1 : 1;
-  keep.sort((a, b) => {
-    const va = sortValue(t, sort.key, a);
-    const vb = sortValue(t, sort.key, b);
+  at.sort((p, q) => {
+    const va = keys[p];
+    const vb = keys[q];
     if (typeof va === 'number' && typeof vb === 'number') {
       const na = Number.isNaN(va);
       const nb = Number.isNaN(vb);
-      if (na || nb) return na === nb ? a - b : na ? 1 : -1;
+      if (na || nb) return na === nb ? keep[p] - keep[q] : na ? 1 : -1;
       if (va !== vb) return sign * (va - vb);
     } else if (va !== vb) {
       return sign * String(va).localeCompare(String(vb));
     }
-    return a - b;
+    return keep[p] - keep[q];
   });
-  return Int32Array.from(keep);
+  return Int32Array.from(at, (k) => keep[k]);
 }
 
 /** A cell's text. */
-export function cellText(t: NeuronTableData, col: Column, i: number): string {
-  if (col.key === 'neuron') return String(i);
+export function cellText(t: NeuronRows, col: Column, i: number): string {
+  if (col.key === 'layer') return String(t.layer[i]);
+  if (col.key === 'neuron') return String(t.neuronOf[i]);
   if (col.key === 'label') return t.label[i];
-  if (col.key === 'dominantConcept') return t.dominantConcept[i] ?? '—';
-  return col.format(t[col.key][i]);
+  if (col.key === 'dominantConcept' || col.key === 'topToken') return t[col.key][i] ?? '—';
+  return col.format(t.numeric[col.key][i]);
 }

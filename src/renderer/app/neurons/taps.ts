@@ -15,6 +15,22 @@ export function tapsOf(nLayer: number): string[] {
   return out;
 }
 
+/** Every layer's tap of a kind, as the record op's pattern spells it: `blocks.*.mlp.post`. */
+export function layerPattern(kind: string): string {
+  return `blocks.*.${kind}`;
+}
+
+/** Whether `tap` names every layer of a tap kind (`blocks.*.mlp.post`) rather than one tap. */
+export function isLayerPattern(tap: string): boolean {
+  return /^blocks\.\*\.[^*]+$/.test(tap);
+}
+
+/** Whether `tap` is one of the taps `pattern` names (`blocks.*.mlp.post` matches `blocks.3.mlp.post`). */
+export function matchesPattern(pattern: string, tap: string): boolean {
+  const kind = pattern.slice('blocks.*.'.length);
+  return new RegExp(`^blocks\\.\\d+\\.${kind.replace(/\./g, '\\.')}$`).test(tap);
+}
+
 /** Number of blocks in a checkpoint's config (0 when the config says nothing). */
 export function layersOf(ck: CheckpointInfo | undefined): number {
   const n = (ck?.config as { nLayer?: unknown } | undefined)?.nLayer;

@@ -1,11 +1,12 @@
 // The Heatmap view: a tap's neuron × neuron Pearson correlation matrix (`correlation.matrix`) on a canvas,
 // in cluster or neuron order, or its difference to another checkpoint; zoom, pan, values on hover, a click
 // opens the row neuron's page; export through the heatmap figure. Selection in the hash:
-// #/heatmap/CHECKPOINT/TAP?order=neuron&diff=OTHER.
+// #/heatmap/CHECKPOINT/TAP?order=neuron&diff=OTHER&blocks=maxabs.
 import { useContext, useMemo, useRef } from 'react';
 import { themeOf, type FigureSpec } from '../../../shared/figures/index.js';
 import { Empty, ErrorState, Loading } from '../components/States.js';
 import { heatmapRegionSpec, heatmapSpec, heatmapValues } from '../../../shared/specs/viewFigures.js';
+import type { BlockReduction } from '../../../shared/specs/pyramid.js';
 import { useQuery } from '../data.js';
 import { ThemeContext } from '../theme.js';
 import { VIEWS } from '../views.js';
@@ -36,6 +37,7 @@ export function HeatmapView() {
   const { checkpoints: cks, recordings: recs } = taps;
   const { checkpoint, tap } = startingTap(cks, recs, route.parts[0], route.parts[1]);
   const order = route.params.get('order') === 'neuron' ? 'neuron' : 'cluster';
+  const blocks: BlockReduction = route.params.get('blocks') === 'maxabs' ? 'maxabs' : 'mean';
   const here = usableRecordings(recs, cks, checkpoint, tap);
   const width = tapWidth(
     cks.find((c) => c.name === checkpoint),
@@ -50,13 +52,20 @@ export function HeatmapView() {
   );
   const diffParam = route.params.get('diff') ?? undefined;
   const diff = diffParam && others.some((c) => c.name === diffParam) ? diffParam : undefined;
-  const go = (next: { checkpoint?: string; tap?: string; order?: string; diff?: string | null }) => {
+  const go = (next: {
+    checkpoint?: string;
+    tap?: string;
+    order?: string;
+    diff?: string | null;
+    blocks?: BlockReduction;
+  }) => {
     const ck = next.checkpoint ?? checkpoint;
     const tp = next.tap ?? tap;
     navigate(
       formatHash('heatmap', [ck, tp], {
         order: (next.order ?? order) === 'neuron' ? 'neuron' : undefined,
         diff: next.diff === null ? undefined : (next.diff ?? diff),
+        blocks: (next.blocks ?? blocks) === 'maxabs' ? 'maxabs' : undefined,
       }),
     );
   };
@@ -73,6 +82,20 @@ export function HeatmapView() {
           <select aria-label="Order" value={order} onChange={(e) => go({ order: e.target.value })}>
             <option value="cluster">cluster order</option>
             <option value="neuron">neuron index</option>
+          </select>
+        </label>
+        <label
+          className="ms-inline-field"
+          title="Zoomed out, a screen pixel stands for a block of cells: their mean, or the value of largest |r|"
+        >
+          Zoomed out
+          <select
+            aria-label="Zoomed out"
+            value={blocks}
+            onChange={(e) => go({ blocks: e.target.value as BlockReduction })}
+          >
+            <option value="mean">block mean</option>
+            <option value="maxabs">block max |r|</option>
           </select>
         </label>
         <label className="ms-inline-field">
@@ -102,6 +125,7 @@ export function HeatmapView() {
           tap={tap}
           probe={here[0].probeHash}
           order={order}
+          blocks={blocks}
           diff={diff}
           onOpen={(neuron) => {
             rememberTap(checkpoint, tap);
@@ -118,6 +142,7 @@ function Matrix({
   tap,
   probe,
   order,
+  blocks,
   diff,
   onOpen,
 }: {
@@ -125,6 +150,7 @@ function Matrix({
   tap: string;
   probe: string;
   order: 'cluster' | 'neuron';
+  blocks: BlockReduction;
   diff: string | undefined;
   onOpen: (neuron: number) => void;
 }) {
@@ -180,12 +206,13 @@ function Matrix({
     <div className="ms-hm-layout">
       <div className="ms-hm-main">
         <HeatmapCanvas
-          key={`${themeName}|${order}|${diff ?? ''}|${n}`}
+          key={`${themeName}|${order}|${blocks}|${diff ?? ''}|${n}`}
           n={n}
           values={values}
           corr={m.corr}
           order={displayOrder}
           domain={domain}
+          reduce={blocks}
           theme={theme}
           diff={diffNames}
           onOpen={onOpen}

@@ -1,8 +1,9 @@
-// The Neurons view: checkpoint and tap pickers, the table of every neuron of the tap (sortable, filterable,
-// virtualized), and a neuron's page. The selection lives in the hash: #/neurons/CHECKPOINT/TAP/NEURON.
+// The Neurons view: checkpoint and tap pickers, the table of every neuron of the tap or of every layer
+// (sortable, filterable, searchable, virtualized), and a neuron's page. The selection lives in the hash:
+// #/neurons/CHECKPOINT/TAP/NEURON, or for every layer #/neurons/CHECKPOINT/blocks.*.mlp.post/TAP/NEURON.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Empty, ErrorState, Loading } from '../components/States.js';
-import { useClient, useQuery } from '../data.js';
+import { useClient } from '../data.js';
 import { VIEWS } from '../views.js';
 import { ViewShell } from './ViewShell.js';
 import { int, pct } from '../neurons/format.js';
@@ -11,9 +12,10 @@ import { NeuronPage } from '../neurons/NeuronPage.js';
 import { NeuronTable } from '../neurons/NeuronTable.js';
 import { RecordOffer } from '../neurons/RecordOffer.js';
 import { formatHash, rememberTap, startingTap, useRoute } from '../neurons/route.js';
-import { COLUMNS, NO_FILTER, filteredOrder, type NeuronFilter, type Sort } from '../neurons/table.js';
+import { NO_FILTER, columnsOf, filteredOrder, type NeuronFilter, type Sort } from '../neurons/table.js';
 import { TapPicker, type TapValue } from '../neurons/TapPicker.js';
-import { usableRecordings } from '../neurons/taps.js';
+import { isLayerPattern, layersOf, matchesPattern, tapsOf, usableRecordings } from '../neurons/taps.js';
+import { useNeuronRows, type TableTap } from '../neurons/useNeuronRows.js';
 import { prefetchPage } from '../neurons/usePage.js';
 import { UnknownCheckpoint, useProjectTaps } from '../neurons/useProjectTaps.js';
 import '../neurons/neurons.css';
@@ -40,15 +42,23 @@ export function NeuronsView() {
   if (taps.kind === 'no-project') return taps.element;
   if (taps.kind === 'pending') return <ViewShell view={view}>{taps.element}</ViewShell>;
   const { checkpoints, recordings } = taps;
-  const [ckPart, tapPart, neuronPart] = route.parts;
+  const [ckPart, tapPart, ...rest] = route.parts;
   const { checkpoint, tap } = startingTap(checkpoints, recordings, ckPart, tapPart);
+  // Every layer (`blocks.*.mlp.post`): the page's tap comes before its neuron in the hash.
+  const all = isLayerPattern(tap);
+  const [pageTap, neuronPart] = all ? rest : [tap, rest[0]];
   const neuron = neuronPart !== undefined && /^\d+$/.test(neuronPart) ? Number(neuronPart) : undefined;
-  const recs = usableRecordings(recordings, checkpoints, checkpoint, tap);
+  const ck = checkpoints.find((c) => c.name === checkpoint);
+  const tableTaps = (all ? tapsOf(layersOf(ck)).filter((t) => matchesPattern(tap, t)) : [tap]).flatMap(
+    (t) => {
+      const r = usableRecordings(recordings, checkpoints, checkpoint, t)[0];
+      return r ? [{ tap: t, probe: r.probeHash, recordingId: r.id }] : [];
+    },
+  );
   const select = (v: TapValue) => {
-    rememberTap(v.checkpoint, v.tap);
+    if (!isLayerPattern(v.tap)) rememberTap(v.checkpoint, v.tap);
     navigate(formatHash('neurons', [v.checkpoint, v.tap]));
   };
-  const known = checkpoints.some((c) => c.name === checkpoint);
   return (
     <ViewShell view={view}>
       <div className="ms-toolbar">
@@ -57,20 +67,20 @@ export function NeuronsView() {
           recordings={recordings}
           value={{ checkpoint, tap }}
           onChange={select}
+          allLayers
         />
       </div>
-      {!known ? (
+      {!ck ? (
         <UnknownCheckpoint name={checkpoint} checkpoints={checkpoints} />
-      ) : recs.length === 0 ? (
+      ) : tableTaps.length === 0 ? (
         <RecordOffer checkpoint={checkpoint} tap={tap} what="The neuron table and pages" />
       ) : (
         <TapNeurons
-          key={`${checkpoint}|${tap}|${recs[0].id}`}
+          key={`${checkpoint}|${tap}|${tableTaps.map((t) => t.recordingId).join(',')}`}
           checkpoint={checkpoint}
           tap={tap}
-          probe={recs[0].probeHash}
-          recordingId={recs[0].id}
-          neuron={neuron}
+          taps={tableTaps}
+          selected={neuron === undefined || pageTap === undefined ? undefined : { tap: pageTap, neuron }}
           navigate={navigate}
         />
       )}
@@ -78,41 +88,66 @@ export function NeuronsView() {
   );
 }
 
-/** The table and page of one recorded tap. */
+/** The table of one recorded tap, or of every recorded layer of a tap kind, and a neuron's page. */
 function TapNeurons({
   checkpoint,
   tap,
-  probe,
-  recordingId,
-  neuron,
+  taps,
+  selected,
   navigate,
 }: {
   checkpoint: string;
+  /** The tap, or the pattern of the layers shown. */
   tap: string;
-  probe: string;
-  recordingId: number;
-  neuron: number | undefined;
+  taps: (TableTap & { recordingId: number })[];
+  selected: { tap: string; neuron: number } | undefined;
   navigate: (hash: string, push?: boolean) => void;
 }) {
   const client = useClient();
-  const ref = useMemo(() => ({ checkpoint, tap, probe }), [checkpoint, tap, probe]);
-  const table = useQuery('neurons.table', ref);
+  const all = isLayerPattern(tap);
+  const table = useNeuronRows(
+    checkpoint,
+    tap,
+    useMemo(() => taps.map(({ tap: name, probe }) => ({ tap: name, probe })), [taps]),
+  );
   const [filter, setFilter] = useState<NeuronFilter>(NO_FILTER);
-  const [sort, setSort] = useState<Sort>({ key: 'neuron', descending: false });
+  const [sort, setSort] = useState<Sort>({ key: all ? 'layer' : 'neuron', descending: false });
   const [active, setActive] = useState(0);
   const grid = useRef<HTMLDivElement>(null);
   const t = table.data;
   const order = useMemo(() => (t ? filteredOrder(t, filter, sort) : new Int32Array(0)), [t, filter, sort]);
-  const position = neuron === undefined ? -1 : order.indexOf(neuron);
+  /** The table's row of a neuron of one of its taps (rows are the taps' neurons one after another). */
+  const rowOf = useCallback(
+    (name: string, n: number) => {
+      if (!t) return -1;
+      let at = 0;
+      for (const x of t.tables) {
+        if (x.tap === name) return n < x.neurons ? at + n : -1;
+        at += x.neurons;
+      }
+      return -1;
+    },
+    [t],
+  );
+  const neuron = selected?.neuron;
+  const selectedRow = selected ? rowOf(selected.tap, selected.neuron) : -1;
+  const position = selectedRow < 0 ? -1 : order.indexOf(selectedRow);
+  const pageOf = selected ? taps.find((x) => x.tap === selected.tap) : undefined;
 
-  const open = useCallback(
-    (n: number, ck = checkpoint) => navigate(formatHash('neurons', [ck, tap, n]), true),
-    [navigate, checkpoint, tap],
+  /** The hash of neuron `n` of tap `name`, or of the table (no neuron). */
+  const hashOf = useCallback(
+    (name?: string, n?: number, ck = checkpoint) =>
+      formatHash('neurons', n === undefined ? [ck, tap] : all ? [ck, tap, name!, n] : [ck, name!, n]),
+    [checkpoint, tap, all],
+  );
+  const openRow = useCallback(
+    (row: number) => t && navigate(hashOf(t.tables[t.tapOf[row]].tap, t.neuronOf[row]), true),
+    [t, navigate, hashOf],
   );
   const back = useCallback(() => {
     if (position >= 0) setActive(position);
-    navigate(formatHash('neurons', [checkpoint, tap]), true);
-  }, [navigate, checkpoint, tap, position]);
+    navigate(hashOf(), true);
+  }, [navigate, hashOf, position]);
 
   // Back from a page (Escape, the button, the browser's back), the table has the focus again.
   const wasOnPage = useRef(false);
@@ -124,12 +159,12 @@ function TapNeurons({
   const step = useCallback(
     (delta: -1 | 1) => {
       const next = position + delta;
-      if (position >= 0 && next >= 0 && next < order.length) {
+      if (t && position >= 0 && next >= 0 && next < order.length) {
         setActive(next);
-        navigate(formatHash('neurons', [checkpoint, tap, order[next]]));
+        navigate(hashOf(t.tables[t.tapOf[order[next]]].tap, t.neuronOf[order[next]]));
       }
     },
-    [position, order, navigate, checkpoint, tap],
+    [t, position, order, navigate, hashOf],
   );
 
   // Keys of the page: Escape back to the table, [ and ] step through the table's order.
@@ -157,16 +192,26 @@ function TapNeurons({
 
   // The neighbours in the table's order are likely next: ask for them while the user reads.
   useEffect(() => {
-    if (neuron === undefined || position < 0) return;
+    if (!t || neuron === undefined || position < 0) return;
     const timer = setTimeout(() => {
       for (const k of [position + 1, position - 1]) {
-        if (k >= 0 && k < order.length) prefetchPage(client, { ref, neuron: order[k] }, recordingId);
+        if (k < 0 || k >= order.length) continue;
+        const x = taps[t.tapOf[order[k]]];
+        prefetchPage(
+          client,
+          { ref: { checkpoint, tap: x.tap, probe: x.probe }, neuron: t.neuronOf[order[k]] },
+          x.recordingId,
+        );
       }
     }, 400);
     return () => clearTimeout(timer);
-  }, [client, ref, neuron, position, order, recordingId]);
+  }, [client, t, taps, checkpoint, neuron, position, order]);
+  const pageRef = useMemo(
+    () => (pageOf ? { checkpoint, tap: pageOf.tap, probe: pageOf.probe } : undefined),
+    [checkpoint, pageOf],
+  );
 
-  const onPage = neuron !== undefined;
+  const onPage = neuron !== undefined && pageOf !== undefined;
   return (
     <>
       <div ref={grid} hidden={onPage} className="ms-table-area">
@@ -178,12 +223,15 @@ function TapNeurons({
           />
         ) : !t ? (
           <div className="ms-table-placeholder">
-            <Loading what={`the neurons of ${tap}`} />
+            <Loading
+              what={`the neurons of ${tap}${taps.length > 1 ? ` (${table.done} of ${taps.length} layers read)` : ''}`}
+            />
           </div>
         ) : (
           <>
             <p className="ms-shares">
-              {int(t.neurons)} neurons over {int(t.rows)} probe tokens:{' '}
+              {int(t.neurons)} neurons{all ? ` in ${t.tables.length} layers` : ''} over {int(t.rows)} probe
+              tokens:{' '}
               {(['monosemantic', 'polysemantic', 'dead'] as const).map((k, i) => (
                 <span key={k}>
                   {i > 0 && ' · '}
@@ -220,13 +268,13 @@ function TapNeurons({
                 onSort={setSort}
                 active={Math.min(active, order.length - 1)}
                 onActive={setActive}
-                onOpen={open}
+                onOpen={openRow}
               />
             )}
             <details className="ms-definitions">
               <summary>What the columns mean</summary>
               <dl>
-                {COLUMNS.map((c) => (
+                {columnsOf(t).map((c) => (
                   <div key={c.key}>
                     <dt>{c.label}</dt>
                     <dd>{c.definition}</dd>
@@ -237,13 +285,18 @@ function TapNeurons({
           </>
         )}
       </div>
-      {onPage && (
+      {onPage && pageOf && pageRef && (
         <NeuronPage
-          refInput={ref}
-          version={recordingId}
+          refInput={pageRef}
+          version={pageOf.recordingId}
           neuron={neuron}
-          table={t}
-          onOpen={(ck, n) => (ck === checkpoint ? open(n) : open(n, ck))}
+          table={t?.tables.find((x) => x.tap === pageOf.tap)}
+          onOpen={(ck, n) =>
+            navigate(
+              ck === checkpoint ? hashOf(pageOf.tap, n) : formatHash('neurons', [ck, pageOf.tap, n]),
+              true,
+            )
+          }
           onBack={back}
           onStep={position >= 0 ? step : undefined}
           position={position >= 0 ? { index: position, count: order.length } : undefined}
