@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openProject } from '../../src/core/store/project.js';
-import { gptConfig, initParamArrays } from '../../src/core/model/gpt.js';
+import { gptConfig, initParamArrays } from '../../src/core/model/arch/gpt2.js';
 import { saveCheckpoint } from '../../src/core/model/checkpoint.js';
 import { worldTokenizer } from '../../src/core/data/world.js';
 import { builtinProbeSet, DEFAULT_PROBE } from '../../src/core/data/probe.js';
