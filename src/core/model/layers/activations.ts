@@ -56,3 +56,8 @@ export function activationByName(name: unknown, file: string, field: string): Ac
 export function activate(name: ActivationName, x: tf.Tensor): tf.Tensor {
   return name === 'gelu_tanh' ? geluTanh(x) : name === 'gelu' ? geluExact(x) : silu(x);
 }
+
+/** The name a config.json gives an activation (what `save_pretrained` writes for it). */
+export function hfActivationName(name: ActivationName): string {
+  return name === 'gelu_tanh' ? 'gelu_pytorch_tanh' : name;
+}

@@ -13,6 +13,7 @@
  *   theta' = (1 - s) theta / factor + s theta.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { configReader, type ConfigReader } from '../config.js';
 
 export type RopeScaling =
   | { type: 'linear'; factor: number }
@@ -90,4 +91,52 @@ export function applyRotary(x: tf.Tensor4D, spec: RopeSpec): tf.Tensor4D {
   return spec.dim === hd
     ? rotated
     : tf.concat([rotated, tf.slice(x, [0, 0, 0, spec.dim], [B, H, T, hd - spec.dim])], 3);
+}
+
+/**
+ * The RoPE of a config.json, rotating `dim` features per head: the base `rope_theta` (default 10000) and
+ * `rope_scaling` by its `rope_type` (`type` in older saves): absent, null or `default` (none), `linear` or
+ * `llama3`; transformers v5 writes both inside `rope_parameters`. Any other type is refused with an error
+ * naming `file` and the field.
+ */
+export function readRope(c: ConfigReader, file: string, dim: number): RopeSpec {
+  const field = c.pick('rope_parameters', 'rope_scaling');
+  const raw = field === undefined ? {} : c.raw(field);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return c.fail(field!, 'must be an object');
+  const r = configReader(raw as Record<string, unknown>, `${file}: field '${field}'`);
+  const spec: RopeSpec = { dim, base: r.num('rope_theta', c.num('rope_theta', 10000)) };
+  const typeKey = r.pick('rope_type', 'type') ?? 'rope_type';
+  const type = r.raw(typeKey) ?? 'default';
+  if (type === 'linear') spec.scaling = { type, factor: r.num('factor') };
+  else if (type === 'llama3') {
+    spec.scaling = {
+      type,
+      factor: r.num('factor'),
+      lowFreqFactor: r.num('low_freq_factor'),
+      highFreqFactor: r.num('high_freq_factor'),
+      originalMaxPositions: r.int('original_max_position_embeddings'),
+    };
+  } else if (type !== 'default') r.fail(typeKey, 'is not a supported RoPE type (default, linear, llama3)');
+  return spec;
+}
+
+/** The config.json fields of a RoPE, as transformers v4 writes them: `rope_theta` and `rope_scaling`. */
+export function ropeConfigJson(spec: RopeSpec): Record<string, unknown> {
+  const s = spec.scaling;
+  return {
+    rope_theta: spec.base,
+    rope_scaling:
+      s?.type === 'linear'
+        ? { rope_type: 'linear', factor: s.factor }
+        : s?.type === 'llama3'
+          ? {
+              rope_type: 'llama3',
+              factor: s.factor,
+              low_freq_factor: s.lowFreqFactor,
+              high_freq_factor: s.highFreqFactor,
+              original_max_position_embeddings: s.originalMaxPositions,
+            }
+          : null,
+  };
 }
