@@ -74,6 +74,15 @@ describe('gemma against its PyTorch reference', () => {
     expect(cfg.activation).toBe('gelu');
   });
 
+  it('the exact GELU and multi-query attention on the wasm backend too', async () => {
+    await useBackend('wasm');
+    try {
+      check('wasm', { set: { hidden_activation: 'gelu' }, seed: 15 });
+    } finally {
+      await useBackend('cpu');
+    }
+  });
+
   it('grouped-query attention (2 key/value heads for 4 query heads)', () => {
     check('gqa', { set: { num_key_value_heads: 2 }, seed: 8 });
   });

@@ -104,6 +104,15 @@ describe('gemma2 against its PyTorch reference', () => {
     expect(cfg).toMatchObject({ nKvHead: 1, attentionBias: true, tiedHead: false });
   });
 
+  it('on the wasm backend too', async () => {
+    await useBackend('wasm');
+    try {
+      check('wasm', { seed: 12 });
+    } finally {
+      await useBackend('cpu');
+    }
+  });
+
   it("the eval path's response log-probs (soft-capped head) equal the reference's at those positions", async () => {
     const ck = join(dir, 'base');
     const [a, b, c] = tokenIds(3, 7, 512, 21);
@@ -145,26 +154,44 @@ describe('gemma2 against its PyTorch reference', () => {
     }
   });
 
-  it('differentiable: every parameter gets a finite, nonzero gradient', () => {
-    const { config, arrays } = loadWeights(join(dir, 'base'));
-    const params = paramsFromArrays(config, arrays, true);
-    try {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`differentiable on ${backend}: every parameter's gradient is nonzero and agrees with a finite difference`, async () => {
+      await useBackend(backend);
+      const { config, arrays } = loadWeights(join(dir, 'base'));
+      const params = paramsFromArrays(config, arrays, true);
       const ids = tf.tensor2d(tokenIds(1, 9, 512, 3), [1, 9], 'int32');
-      const { grads, value } = tf.variableGrads(() => {
-        const logits = forward(config, params, ids).logits!;
-        return tf.mean(tf.logSoftmax(logits)) as tf.Scalar;
-      });
-      expect(Number.isFinite(value.dataSync()[0])).toBe(true);
-      expect(Object.keys(grads)).toHaveLength(params.size);
-      for (const [name, variable] of params) {
-        const v = grads[variable.name].abs().max().dataSync()[0];
-        expect(Number.isFinite(v) && v > 0, name).toBe(true);
+      const loss = (): tf.Scalar =>
+        tf.tidy(() => tf.mean(tf.logSoftmax(forward(config, params, ids).logits!)) as tf.Scalar);
+      const vars = [...params.values()];
+      const start = vars.map((v) => tf.clone(v));
+      const dirs = vars.map((v, i) => tf.randomNormal(v.shape, 0, 1, 'float32', i + 1));
+      try {
+        const { grads, value } = tf.variableGrads(loss);
+        expect(Object.keys(grads)).toHaveLength(params.size);
+        for (const [name, v] of params) {
+          const m = grads[v.name].abs().max().dataSync()[0];
+          expect(Number.isFinite(m) && m > 0, name).toBe(true);
+        }
+        // The slope along a random direction d, sum <grad, d>, against (L(w + e d) - L(w - e d)) / 2e.
+        const slope = vars.reduce((s, v, i) => s + tf.sum(tf.mul(grads[v.name], dirs[i])).dataSync()[0], 0);
+        const lossAt = (e: number): number => {
+          vars.forEach((v, i) => tf.tidy(() => v.assign(tf.add(start[i], tf.mul(dirs[i], e)))));
+          const l = loss();
+          const x = l.dataSync()[0];
+          l.dispose();
+          return x;
+        };
+        const e = 1e-3;
+        const finite = (lossAt(e) - lossAt(-e)) / (2 * e);
+        expect(Math.abs(finite - slope)).toBeLessThan(1e-2 * Math.abs(slope));
+        tf.dispose([value, ...Object.values(grads)]);
+      } finally {
+        tf.dispose([ids, ...start, ...dirs]);
+        disposeParams(params);
+        await useBackend('cpu');
       }
-      tf.dispose([ids, value, ...Object.values(grads)]);
-    } finally {
-      disposeParams(params);
-    }
-  });
+    });
+  }
 
   it('config.json round-trips through configJson', () => {
     const cfg = parseWith((j) => {
