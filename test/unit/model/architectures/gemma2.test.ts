@@ -3,7 +3,7 @@
 // response log-probs of the eval path (`responseLogps`: the soft-capped head through `tokenLogProbs`). The
 // reference's tiny config: grouped-query attention (4 heads, 2 key/value heads), head_dim 16,
 // query_pre_attn_scalar 24, attention and final soft caps 3 and 5, a sliding window of 4 on layers 0 and 2.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,6 +17,7 @@ import {
   paramsFromArrays,
   parseModelConfig,
 } from '../../../../src/core/model/models.js';
+import { writeSafetensors } from '../../../../src/core/model/safetensors.js';
 import { preferenceBatch } from '../../../../src/core/train/batches.js';
 import { responseLogps } from '../../../../src/core/train/step.js';
 import type { Gemma2Config } from '../../../../src/core/model/arch/gemma2.js';
@@ -192,6 +193,28 @@ describe('gemma2 against its PyTorch reference', () => {
       }
     });
   }
+
+  it('a folder written from our config.json and weights runs the same in the reference', () => {
+    const src = makeReferenceCheckpoint('gemma2', join(dir, 'ours-src'), {
+      set: {
+        tie_word_embeddings: false,
+        rope_scaling: { rope_type: 'linear', factor: 2 },
+        sliding_window: 3,
+      },
+      seed: 13,
+    });
+    const { config, arrays } = loadWeights(src);
+    const ours = join(dir, 'ours');
+    mkdirSync(ours);
+    writeFileSync(join(ours, 'config.json'), JSON.stringify(modelConfigJson(config)));
+    writeSafetensors(join(ours, 'model.safetensors'), arrays, { format: 'pt' });
+    const ids = tokenIds(2, 10, 512, 13);
+    expectMatchesReference(ours, ids, join(dir, 'ours.out.safetensors'));
+    // The reference reads our config.json as the same model as the original's.
+    const a = referenceForward(src, ids, join(dir, 'src.out.safetensors')).get('logprobs')!.data;
+    const b = referenceForward(ours, ids, join(dir, 'ours.out.safetensors')).get('logprobs')!.data;
+    expect(b).toEqual(a);
+  });
 
   it('config.json round-trips through configJson', () => {
     const cfg = parseWith((j) => {
