@@ -14,7 +14,8 @@
  * The head is the token embedding (`tie_word_embeddings`, true by default; an untied `lm_head` loads too).
  * The activation is `hidden_activation`, the tanh GELU when that is unset, whatever `hidden_act` says:
  * Gemma 1.0's configs ship `hidden_act: "gelu"` (the exact GELU) for models trained with the tanh
- * approximation, and transformers read Gemma's activation this way from PR 29402 until v4.48.
+ * approximation, and transformers' GemmaMLP read its activation this way after PR 29402 (v4.48 went back to
+ * `hidden_act`, and so to the exact GELU for those folders).
  *
  * Gemma 2 (gemma2.ts) is built from this file's pieces: config reading, parameters, embedding, attention,
  * MLP, final norm and head. Taps: resid_pre, attn_out, resid_mid, mlp_out, resid_post, mlp.pre (the gate
@@ -235,11 +236,12 @@ export function gemmaOutput(
   return { logits, hidden, taps: rec.taps };
 }
 
-/** The unembedding's parameter: the token embedding, or `lm_head` when untied. */
+/** The unembedding's parameter. */
 export function gemmaHeadName(cfg: GemmaConfig): string {
   return cfg.tiedHead ? 'model.embed_tokens.weight' : 'lm_head.weight';
 }
 
+/** The unembedding: the token embedding, or `lm_head` when untied. */
 export function gemmaHead(cfg: GemmaConfig, params: Params): Head {
   return { weight: params.get(gemmaHeadName(cfg)) as tf.Tensor2D };
 }

@@ -18,7 +18,7 @@
  * output norms).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { TapRecorder, type Architecture, type Head } from '../architecture.js';
+import { TapRecorder, type Architecture, type Head, type Params } from '../architecture.js';
 import { configReader } from '../config.js';
 import {
   GEMMA_BUFFERS,
@@ -26,6 +26,7 @@ import {
   gemmaAttention,
   gemmaConfigJson,
   gemmaEmbed,
+  gemmaHead,
   gemmaHeadName,
   gemmaMlp,
   gemmaMlpOut,
@@ -109,8 +110,9 @@ function parseConfig(json: Record<string, unknown>, file: string): Gemma2Config 
   };
 }
 
-function head(cfg: Gemma2Config, params: Map<string, tf.Variable>): Head {
-  return { weight: params.get(gemmaHeadName(cfg)) as tf.Tensor2D, softcap: cfg.finalSoftcap };
+/** Gemma's head, its logits soft-capped by `final_logit_softcapping`. */
+function head(cfg: Gemma2Config, params: Params): Head {
+  return { ...gemmaHead(cfg, params), softcap: cfg.finalSoftcap };
 }
 
 export const gemma2: Architecture<Gemma2Config> = {
