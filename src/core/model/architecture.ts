@@ -79,6 +79,12 @@ export interface Head {
   softcap?: number;
 }
 
+/** Logits [N, V] of final hidden states [N, D] through the head (soft-capped where the model caps). */
+export function headLogits(head: Head, hidden: tf.Tensor2D): tf.Tensor2D {
+  const logits = tf.matMul(hidden, head.weight, false, true) as tf.Tensor2D;
+  return head.softcap === undefined ? logits : tf.mul(tf.tanh(tf.div(logits, head.softcap)), head.softcap);
+}
+
 /** One architecture: its config, its parameters by name, and its forward pass. */
 export interface Architecture<C extends ModelConfig = ModelConfig> {
   /** The `model_type` values this architecture reads. */

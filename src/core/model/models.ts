@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NamedArray } from './safetensors.js';
 import {
   TAP_KINDS,
+  headLogits,
   type Architecture,
   type ForwardOptions,
   type ForwardResult,
@@ -16,12 +17,23 @@ import {
   type TapKind,
 } from './architecture.js';
 import { gpt2 } from './arch/gpt2.js';
+import { gemma } from './arch/gemma.js';
+import { gemma2 } from './arch/gemma2.js';
 import { gptNeo } from './arch/gpt-neo.js';
 import { gptNeox } from './arch/gpt-neox.js';
 import { llama, mistral } from './arch/llama.js';
 import { qwen2 } from './arch/qwen2.js';
 
-const ARCHITECTURES: readonly Architecture<any>[] = [gpt2, gptNeox, gptNeo, llama, mistral, qwen2];
+const ARCHITECTURES: readonly Architecture<any>[] = [
+  gpt2,
+  gptNeox,
+  gptNeo,
+  llama,
+  mistral,
+  qwen2,
+  gemma,
+  gemma2,
+];
 
 /** Every `model_type` Monoscope opens. */
 export const MODEL_TYPES: readonly string[] = ARCHITECTURES.flatMap((a) => a.modelTypes);
@@ -180,11 +192,8 @@ export function headArray(cfg: ModelConfig, arrays: Map<string, NamedArray>): Fl
   return arrays.get(architecture(cfg).headName(cfg))!.data as Float32Array;
 }
 
-/** Logits [N, V] of final hidden states [N, D] through the head (soft-capped where the model caps). */
-export function headLogits(head: Head, hidden: tf.Tensor2D): tf.Tensor2D {
-  const logits = tf.matMul(hidden, head.weight, false, true) as tf.Tensor2D;
-  return head.softcap === undefined ? logits : tf.mul(tf.tanh(tf.div(logits, head.softcap)), head.softcap);
-}
+// Architectures compute their logits with it too (they cannot import this module: it imports them).
+export { headLogits };
 
 /** Creates variables from host arrays; names and shapes are checked against the config. */
 export function paramsFromArrays(
