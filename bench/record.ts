@@ -47,7 +47,7 @@ import type { ProbeSet } from '../src/core/data/types.js';
 import { Rng } from '../src/core/model/rng.js';
 import { WordLevelTokenizer } from '../src/core/model/tokenizers.js';
 import { recordOp } from '../src/core/ops/record.js';
-import { silentReporter } from '../src/core/ops/progress.js';
+import type { Reporter } from '../src/core/ops/progress.js';
 import { parseInput } from '../src/core/api.js';
 import { openProject } from '../src/core/store/project.js';
 
@@ -83,6 +83,15 @@ const SHAPES: Record<string, Record<string, unknown>> = {
     n_ctx: 2048,
   },
 };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const round = (x: number, digits = 1): number => Number(x.toFixed(digits));
+const load1 = (): number => round(loadavg()[0], 2);
 
 interface Args {
   arch: string;
@@ -176,6 +185,15 @@ interface OursRun {
   bytesOnDisk: number;
 }
 
+/** Progress on stderr, one line per committed batch (a 20,000-token run takes minutes). */
+const stderrReporter: Reporter = {
+  progress: (e) =>
+    process.stderr.write(
+      `bench:record: ${e.done} / ${e.total} tokens, ${round(e.metrics?.tokens_per_s ?? 0)} tokens/s\n`,
+    ),
+  message: (text) => process.stderr.write(`bench:record: ${text}\n`),
+};
+
 /** One recording in this process (the child's side): a fresh project, the `record` operation, its figures. */
 async function recordOnce(checkpoint: string, tokens: number, window: number): Promise<OursRun> {
   const backend = await initBackend('auto');
@@ -191,7 +209,7 @@ async function recordOnce(checkpoint: string, tokens: number, window: number): P
     const reopened = openProject(dir);
     const t0 = performance.now();
     const req = parseInput('record', { checkpoint: NAME, probe: probe.hash, taps: TAPS, batchSize: BATCH });
-    const result = await recordOp(reopened, req, silentReporter);
+    const result = await recordOp(reopened, req, stderrReporter);
     const opSeconds = (performance.now() - t0) / 1000;
     reopened.close();
     const { forwardSeconds, writerWaitSeconds, finishSeconds } = result.timing;
@@ -260,15 +278,6 @@ function torchRun(args: Args, checkpoint: string, windowsFile: string): TorchRun
     throw new Error(`bench:record: record_torch.py failed: ${r.stderr || r.error?.message}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchRun;
 }
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const round = (x: number, digits = 1): number => Number(x.toFixed(digits));
-const load1 = (): number => round(loadavg()[0], 2);
 
 async function main(args: Args): Promise<void> {
   const checkpoint = ensureCheckpoint(args.arch);
