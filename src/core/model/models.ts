@@ -16,8 +16,10 @@ import {
   type TapKind,
 } from './architecture.js';
 import { gpt2 } from './arch/gpt2.js';
+import { gptNeo } from './arch/gpt-neo.js';
+import { gptNeox } from './arch/gpt-neox.js';
 
-const ARCHITECTURES: readonly Architecture<any>[] = [gpt2];
+const ARCHITECTURES: readonly Architecture<any>[] = [gpt2, gptNeox, gptNeo];
 
 /** Every `model_type` Monoscope opens. */
 export const MODEL_TYPES: readonly string[] = ARCHITECTURES.flatMap((a) => a.modelTypes);
