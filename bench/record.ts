@@ -183,6 +183,7 @@ interface OursRun {
   timing: { forwardSeconds: number; writerWaitSeconds: number; finishSeconds: number };
   peakRssMb: number;
   bytesOnDisk: number;
+  sequencesPerForward: number;
 }
 
 /** Progress on stderr, one line per committed batch (a 20,000-token run takes minutes). */
@@ -222,6 +223,7 @@ async function recordOnce(checkpoint: string, tokens: number, window: number): P
       timing: result.timing,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       bytesOnDisk: folderBytes(dir) - before,
+      sequencesPerForward: result.sequencesPerForward,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -306,6 +308,7 @@ async function main(args: Args): Promise<void> {
       tokens: ours[0].tokens,
       window: args.window,
       batch: BATCH,
+      sequences_per_forward: ours[0].sequencesPerForward,
       probe: `seeded random token stream (Rng ${SEED}), ids uniform over 3..${VOCAB - 1}`,
       runs: args.runs,
       backend: ours[0].backend,
