@@ -1,6 +1,6 @@
 /**
  * Recording benchmark at a real size: `npm run bench:record [-- --arch gpt_neox|gpt2 --tokens 20000
- * --window 128 --runs 3 --probe-tokens 5000 --torch-threads 2]`.
+ * --window 128 --runs 3 --probe-tokens 10000 --torch-threads 2]`.
  *
  * The model: a random-weight checkpoint of Pythia-160m's exact shape (gpt_neox, 12 layers, d_model 768,
  * 12 heads, 3,072 neurons, vocab 50,304, rotary_pct 0.25, parallel residual, 2,048 positions; F32), written
@@ -24,7 +24,11 @@
  *   torch_tokens_per_s  tokens / seconds of PyTorch's forward passes; ratio = tokens_per_s / torch's;
  *   peak_rss_mb         our recording process's peak resident set (process.resourceUsage().maxRSS);
  *   bytes_on_disk       the project folder's growth (store file and WAL, after closing);
- *   streaming           peak RSS at `--probe-tokens` and at `--tokens` tokens, each in its own process;
+ *   streaming           peak RSS at `--probe-tokens` and at `--tokens` tokens, each in its own process,
+ *                       and the resident set after each committed batch of both. Memory is bounded by the
+ *                       batch (32 windows x 12 taps x 3,072 neurons = 604 MB of float32 per batch, two
+ *                       batches in flight), so the smaller probe must have two full batches too: 10,000
+ *                       tokens does (5,000 tokens, 40 windows, never has two full batches in flight);
  * and the machine (cores, CPU model, 1-minute load average before and after), backend, counts and timings.
  */
 import { spawnSync, fork } from 'node:child_process';
@@ -109,7 +113,7 @@ function parseArgs(argv: string[]): Args {
     tokens: 20_000,
     window: 128,
     runs: 3,
-    probeTokens: 5_000,
+    probeTokens: 10_000,
     torchThreads: 2,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -184,14 +188,21 @@ interface OursRun {
   peakRssMb: number;
   bytesOnDisk: number;
   sequencesPerForward: number;
+  /** The process's resident set after each committed batch. */
+  rssByBatchMb: number[];
 }
+
+/** The resident set after each committed batch, sampled by {@link stderrReporter}. */
+const rssByBatchMb: number[] = [];
 
 /** Progress on stderr, one line per committed batch (a 20,000-token run takes minutes). */
 const stderrReporter: Reporter = {
-  progress: (e) =>
+  progress: (e) => {
+    rssByBatchMb.push(round(process.memoryUsage().rss / 2 ** 20));
     process.stderr.write(
       `bench:record: ${e.done} / ${e.total} tokens, ${round(e.metrics?.tokens_per_s ?? 0)} tokens/s\n`,
-    ),
+    );
+  },
   message: (text) => process.stderr.write(`bench:record: ${text}\n`),
 };
 
@@ -224,6 +235,7 @@ async function recordOnce(checkpoint: string, tokens: number, window: number): P
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       bytesOnDisk: folderBytes(dir) - before,
       sequencesPerForward: result.sequencesPerForward,
+      rssByBatchMb,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -326,6 +338,7 @@ async function main(args: Args): Promise<void> {
       streaming: {
         probe_tokens: [args.probeTokens, args.tokens],
         peak_rss_mb: [round(probe.peakRssMb), round(median(ours.map((r) => r.peakRssMb)))],
+        rss_after_each_batch_mb: [probe.rssByBatchMb, ours[0].rssByBatchMb],
       },
       runs_tokens_per_s: ours.map((r) => round(r.tokens / r.recordSeconds)),
       runs_torch_tokens_per_s: torch.map((r) => r.torch_tokens_per_s),
