@@ -65,6 +65,13 @@ export interface RecordOptions {
   reservoirSize?: number;
   /** Keep special tokens (BOS/EOS/PAD) in top examples and quantile samples (default false). */
   includeSpecial?: boolean;
+  /**
+   * Bytes of tensors one forward pass may hold (default {@link FORWARD_BYTES}). TF.js keeps every
+   * intermediate of a `tidy` until it ends, about 330 MB per 128-token sequence at Pythia-160m's size, and
+   * the wasm heap holds at most 4 GiB; so a batch runs in chunks of as many sequences as fit, learnt from
+   * the bytes per sequence of the first chunk (one sequence). Storage and statistics still go by batch.
+   */
+  forwardBytes?: number;
   /** Store batches in a worker thread, overlapping the next forward pass (default), or inline. */
   writer?: 'thread' | 'inline';
   signal?: AbortSignal;
@@ -84,7 +91,12 @@ export interface RecordResult {
   seconds: number;
   /** Where the time went: forward passes, waiting for the writer, and writing the statistics. */
   timing: { forwardSeconds: number; writerWaitSeconds: number; finishSeconds: number };
+  /** The most sequences one forward pass ran at once (a batch runs in chunks, see `forwardBytes`). */
+  sequencesPerForward: number;
 }
+
+/** The default budget of one forward pass's tensors, see {@link RecordOptions.forwardBytes}. */
+export const FORWARD_BYTES = 1 << 30;
 
 interface TapWork {
   tap: string;
@@ -222,10 +234,12 @@ export async function recordActivations(store: Store, opts: RecordOptions): Prom
   let batchesReplayed = 0;
   const timing = { forwardSeconds: 0, writerWaitSeconds: 0, finishSeconds: 0 };
   const since = (t: number): number => (performance.now() - t) / 1000;
+  const sizing: ForwardSizing = { budget: FORWARD_BYTES, bytesPerSequence: 0, largestChunk: 0 };
   if (work.length > 0) {
     const init: WriterInit = { recordingIds: work.map((w) => w.rec.id), maxLen };
     const sink = opts.writer === 'inline' ? inlineSink(store, init) : threadSink(store, init);
     const params = paramsFromArrays(cfg, ck.arrays, false);
+    sizing.budget = opts.forwardBytes ?? FORWARD_BYTES;
     try {
       let failure: unknown = null;
       // The writer starts (and replays committed batches) while the first forward pass runs.
@@ -245,7 +259,17 @@ export async function recordActivations(store: Store, opts: RecordOptions): Prom
         const s1 = Math.min(nSeq, s0 + batchSize);
         const tForward = performance.now();
         const names = live.map((w) => w.tap);
-        const outs = await forwardBatch(cfg, params, probe, s0, s1, maxLen, ck.tokenizer.padId, names);
+        const outs = await forwardBatch(
+          cfg,
+          params,
+          probe,
+          s0,
+          s1,
+          maxLen,
+          ck.tokenizer.padId,
+          names,
+          sizing,
+        );
         timing.forwardSeconds += since(tForward);
         const taps: TapBatch[] = live.map((w, i) => ({ recordingId: w.rec.id, data: outs[i] }));
         live.forEach((w) => (w.done = b + 1));
@@ -295,6 +319,7 @@ export async function recordActivations(store: Store, opts: RecordOptions): Prom
     rowsComputed,
     seconds: since(t0),
     timing,
+    sequencesPerForward: sizing.largestChunk,
   };
 }
 
@@ -384,8 +409,20 @@ function threadSink(store: Store, init: WriterInit): Sink {
 }
 
 /**
+ * What chunks a batch's forward pass runs in: the budget, the bytes per sequence once measured, and the
+ * largest chunk run so far.
+ */
+interface ForwardSizing {
+  budget: number;
+  bytesPerSequence: number;
+  largestChunk: number;
+}
+
+/**
  * The forward pass over sequences [s0, s1), right-padded to `maxLen` (a fixed shape keeps the tensor count
- * flat), returning each tap's activations row-major [(s1 - s0) * maxLen, neurons], pads included.
+ * flat), returning each tap's activations row-major [(s1 - s0) * maxLen, neurons], pads included. It runs
+ * in chunks of sequences whose tensors fit `sizing.budget` (one sequence until the bytes per sequence are
+ * known, see {@link RecordOptions.forwardBytes}), each in its own `tidy`.
  */
 async function forwardBatch(
   cfg: ModelConfig,
@@ -396,18 +433,31 @@ async function forwardBatch(
   maxLen: number,
   padId: number,
   taps: string[],
+  sizing: ForwardSizing,
 ): Promise<Float32Array[]> {
-  const B = s1 - s0;
-  const ids = new Int32Array(B * maxLen).fill(padId);
-  for (let s = s0; s < s1; s++)
-    ids.set(probe.ids.subarray(probe.seqStart[s], probe.seqStart[s + 1]), (s - s0) * maxLen);
-  const outs = tf.tidy(() => {
-    const got = forward(cfg, params, tf.tensor2d(ids, [B, maxLen], 'int32'), { taps, hiddenOnly: true }).taps;
-    return taps.map((t) => got.get(t)!);
-  });
-  try {
-    return (await Promise.all(outs.map((o) => o.data()))) as Float32Array[];
-  } finally {
-    tf.dispose(outs);
+  const widths = taps.map((t) => tapWidth(cfg, t));
+  const outs = widths.map((w) => new Float32Array((s1 - s0) * maxLen * w));
+  for (let a = s0; a < s1;) {
+    const per = sizing.bytesPerSequence;
+    const b = Math.min(s1, a + (per > 0 ? Math.max(1, Math.floor(sizing.budget / per)) : 1));
+    sizing.largestChunk = Math.max(sizing.largestChunk, b - a);
+    const ids = new Int32Array((b - a) * maxLen).fill(padId);
+    for (let s = a; s < b; s++)
+      ids.set(probe.ids.subarray(probe.seqStart[s], probe.seqStart[s + 1]), (s - a) * maxLen);
+    const before = tf.memory().numBytes;
+    const chunk = tf.tidy(() => {
+      const input = tf.tensor2d(ids, [b - a, maxLen], 'int32');
+      const got = forward(cfg, params, input, { taps, hiddenOnly: true }).taps;
+      sizing.bytesPerSequence = Math.max(per, (tf.memory().numBytes - before) / (b - a));
+      return taps.map((t) => got.get(t)!);
+    });
+    try {
+      const data = await Promise.all(chunk.map((o) => o.data()));
+      data.forEach((d, i) => outs[i].set(d as Float32Array, (a - s0) * maxLen * widths[i]));
+    } finally {
+      tf.dispose(chunk);
+    }
+    a = b;
   }
+  return outs;
 }

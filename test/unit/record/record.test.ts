@@ -73,6 +73,7 @@ describe('recordActivations', () => {
       'blocks.0.resid_post',
     ]);
     expect(res.batchesComputed).toBe(5);
+    expect(res.sequencesPerForward).toBe(5); // the default budget holds a whole batch of this tiny model
     const rows = probe.sequences.reduce((s, q) => s + q.ids.length, 0);
     for (const rec of res.recordings) {
       expect(rec).toMatchObject({
@@ -109,6 +110,29 @@ describe('recordActivations', () => {
     let exact = 0;
     for (let i = 0; i < a.length; i++) if (b[i] === f16round(a[i])) exact++;
     expect(exact).toBe(a.length);
+  });
+
+  it('runs a batch’s forward pass in chunks of sequences when it needs more than forwardBytes, storing the same values', async () => {
+    // A budget of one byte: every sequence of each 5-sequence batch runs alone.
+    const res = await recordActivations(
+      project.store,
+      opts('chunked', { dtype: 'float32', forwardBytes: 1 }),
+    );
+    expect(res.batchesComputed).toBe(5);
+    expect(res.sequencesPerForward).toBe(1);
+    for (const rec of res.recordings) {
+      const whole = project.store.activations.find({
+        checkpoint: 'f32',
+        tap: rec.tap,
+        probeHash: probe.hash,
+      })!;
+      const a = project.store.activations.tapMatrix(whole.id).data;
+      const b = project.store.activations.tapMatrix(rec.id).data;
+      expect(b.length).toBe(a.length);
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      expect(worst, rec.tap).toBeLessThan(1e-5);
+    }
   });
 
   it('computes each neuron’s statistics, examples and concept means from the stored vector', () => {
