@@ -138,6 +138,10 @@ export async function recordActivations(store: Store, opts: RecordOptions): Prom
     runId: ck.meta.runId,
     parent: ck.meta.parent,
     config: cfg,
+    arch: cfg.arch,
+    params: ck.params,
+    dtype: ck.dtype,
+    bytes: ck.bytes,
   });
   const probeId = store.probes.put(opts.probe);
   const probe = store.probes.rows(probeId);
