@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { analysisKey, canonicalJson } from '../../../src/core/store/analyses.js';
 import { openProject } from '../../../src/core/store/project.js';
+import { latestSchemaVersion } from '../../../src/core/store/store.js';
 import { createService } from '../../../src/core/service.js';
 import { testProject, writeCheckpoint, type TestProject } from '../ops/project.js';
 
@@ -72,6 +73,10 @@ function downgrade(dir: string, names: Map<string, string>, saeNames: Map<string
       db.prepare('UPDATE analysis_blobs SET analysis_key = ? WHERE analysis_key = ?').run(key, r.key);
       db.prepare('DELETE FROM analyses WHERE key = ?').run(r.key);
     }
+    // Added by migration 008.
+    db.exec('DROP INDEX checkpoints_by_source');
+    for (const c of ['source', 'copied', 'arch', 'n_params', 'dtype', 'bytes'])
+      db.exec(`ALTER TABLE checkpoints DROP COLUMN ${c}`);
     db.pragma('user_version = 4');
   })();
   db.close();
@@ -105,7 +110,7 @@ describe('migration 005: analyses keyed by content', () => {
     const project = openProject(t.dir);
     const service = createService(project);
     t = { ...t, project, service };
-    expect(project.store.schemaVersion).toBe(6);
+    expect(project.store.schemaVersion).toBe(latestSchemaVersion());
     // Everything but the match keyed by an SAE's name is still there.
     const left = project.store.analyses
       .list()
