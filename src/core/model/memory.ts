@@ -72,14 +72,15 @@ export interface MemoryLimit {
 }
 
 /**
- * The memory a model may use on `backend`: `MONOSCOPE_MEMORY_LIMIT` when set; else the machine's available
- * memory (`os.freemem()`, MemAvailable on Linux), and on `wasm` at most {@link WASM_HEAP_LIMIT} for what lives
- * in the wasm heap (the backend's copy and the batch).
+ * The memory a model may use on `backend`: on the host, `MONOSCOPE_MEMORY_LIMIT` when set, else the
+ * machine's available memory (`os.freemem()`, MemAvailable on Linux); on `wasm` also at most
+ * {@link WASM_HEAP_LIMIT} for what lives in the wasm heap (the backend's copy and the batch).
  */
 export function memoryLimits(backend: string): { host: MemoryLimit; heap?: MemoryLimit } {
   const env = process.env[MEMORY_LIMIT_ENV];
-  if (env) return { host: { bytes: parseBytes(env), source: `${MEMORY_LIMIT_ENV}=${env}` } };
-  const host = { bytes: freemem(), source: 'available memory' };
+  const host = env
+    ? { bytes: parseBytes(env), source: `${MEMORY_LIMIT_ENV}=${env}` }
+    : { bytes: freemem(), source: 'available memory' };
   return backend === 'wasm'
     ? { host, heap: { bytes: WASM_HEAP_LIMIT, source: 'the wasm heap ceiling' } }
     : { host };
@@ -93,12 +94,12 @@ export function formatBytes(n: number): string {
 /** Why a model does not fit, or undefined when it does. */
 function overLimit(e: MemoryEstimate, backend: string): string | undefined {
   const limits = memoryLimits(backend);
-  const parts = `${formatBytes(e.host)} of float32 weights on the host${e.backend ? ` + ${formatBytes(e.backend)} for the ${backend} backend's copy` : ''} + ${formatBytes(e.batch)} of activations`;
-  if (e.total > limits.host.bytes)
-    return `needs about ${formatBytes(e.total)} on the ${backend} backend (${parts}), more than the limit of ${formatBytes(limits.host.bytes)} (${limits.host.source})`;
   const inHeap = e.backend + e.batch;
   if (limits.heap && inHeap > limits.heap.bytes)
     return `needs about ${formatBytes(inHeap)} in the wasm heap (${formatBytes(e.backend)} of weights + ${formatBytes(e.batch)} of activations), more than the limit of ${formatBytes(limits.heap.bytes)} (${limits.heap.source}); use --backend cpu or tensorflow`;
+  const parts = `${formatBytes(e.host)} of float32 weights on the host${e.backend ? ` + ${formatBytes(e.backend)} for the ${backend} backend's copy` : ''} + ${formatBytes(e.batch)} of activations`;
+  if (e.total > limits.host.bytes)
+    return `needs about ${formatBytes(e.total)} on the ${backend} backend (${parts}), more than the limit of ${formatBytes(limits.host.bytes)} (${limits.host.source})`;
   return undefined;
 }
 
