@@ -230,6 +230,8 @@ export async function recordActivations(store: Store, opts: RecordOptions): Prom
     const init: WriterInit = { recordingIds: work.map((w) => w.rec.id), maxLen };
     const sink = opts.writer === 'inline' ? inlineSink(store, init) : threadSink(store, init);
     const params = paramsFromArrays(cfg, ck.arrays, false);
+    // The backend holds the weights now: the host arrays go (on cpu they are the backend's own, and stay).
+    ck.arrays.clear();
     try {
       let failure: unknown = null;
       // The writer starts (and replays committed batches) while the first forward pass runs.
