@@ -46,9 +46,10 @@ export function resolveCheckpoint(
   if (source.startsWith(own + sep) && !source.slice(own.length + 1).includes(sep)) {
     return byName(project, basename(source), opts.copy);
   }
-  const ck = openCheckpoint(source);
-  const known = project.store.checkpoints.bySource(source, ck.hash);
+  const hash = checkpointWeightsHash(source);
+  const known = hash && project.store.checkpoints.bySource(source, hash);
   if (known) return byName(project, known.name, opts.copy);
+  const ck = openCheckpoint(source);
   if (project.store.readonly) {
     throw new Error(
       `${source} is not a checkpoint of ${project.dir} yet (and the project is open read-only): use it once with \`monoscope record --checkpoint ${ref}\` or \`monoscope checkpoints add ${ref}\``,
