@@ -128,6 +128,13 @@ const CASES: { [N in OpName]: Case<N> } = {
     input: { path: join(dir, 'checkpoints', 'base'), copy: true },
     argv: ['checkpoints', 'add', join(dir, 'checkpoints', 'base'), '--copy'],
     twin: true,
+    // Registered just now on each side: its update time is its creation time (a TIMING field).
+    check: (s, k) => {
+      for (const side of [s, k]) {
+        expect(side.updatedAt).toBe(side.createdAt);
+        delete side.updatedAt;
+      }
+    },
   },
   generate: {
     input: { checkpoint: 'dpo', prompts: ['the cat is', 'my mother'], maxNewTokens: 4, samples: 2 },
