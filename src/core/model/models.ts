@@ -16,8 +16,10 @@ import {
   type TapKind,
 } from './architecture.js';
 import { gpt2 } from './arch/gpt2.js';
+import { llama, mistral } from './arch/llama.js';
+import { qwen2 } from './arch/qwen2.js';
 
-const ARCHITECTURES: readonly Architecture<any>[] = [gpt2];
+const ARCHITECTURES: readonly Architecture<any>[] = [gpt2, llama, mistral, qwen2];
 
 /** Every `model_type` Monoscope opens. */
 export const MODEL_TYPES: readonly string[] = ARCHITECTURES.flatMap((a) => a.modelTypes);

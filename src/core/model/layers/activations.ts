@@ -52,6 +52,13 @@ export function activationByName(name: unknown, file: string, field: string): Ac
   );
 }
 
+/** The name Hugging Face configs give each activation (`hidden_act`). */
+export const ACTIVATION_CONFIG_NAMES: Record<ActivationName, string> = {
+  gelu_tanh: 'gelu_pytorch_tanh',
+  gelu: 'gelu',
+  silu: 'silu',
+};
+
 /** Applies a named activation. */
 export function activate(name: ActivationName, x: tf.Tensor): tf.Tensor {
   return name === 'gelu_tanh' ? geluTanh(x) : name === 'gelu' ? geluExact(x) : silu(x);

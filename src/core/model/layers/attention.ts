@@ -51,10 +51,17 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, o: Att
   const Hkv = k.shape[1];
   if (H % Hkv !== 0) throw new Error(`attention: ${H} query heads do not divide into ${Hkv} key/value heads`);
   const rep = H / Hkv;
+  // Each key/value head repeated rep times in place; tiled as [B, Hkv, 1, T*hd] since TF.js differentiates
+  // tile only up to rank 4.
   const repeat = (t: tf.Tensor4D): tf.Tensor4D =>
     rep === 1
       ? t
-      : (tf.reshape(tf.tile(tf.expandDims(t, 2), [1, 1, rep, 1, 1]), [B, H, T, hd]) as tf.Tensor4D);
+      : (tf.reshape(tf.tile(tf.reshape(t, [B, Hkv, 1, T * hd]), [1, 1, rep, 1]), [
+          B,
+          H,
+          T,
+          hd,
+        ]) as tf.Tensor4D);
   let scores = tf.mul(tf.matMul(q, repeat(k), false, true), o.scale);
   if (o.softcap !== undefined) scores = tf.mul(tf.tanh(tf.div(scores, o.softcap)), o.softcap);
   const att = tf.softmax(tf.add(scores, causalMask(T, o.window)));

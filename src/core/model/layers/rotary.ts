@@ -13,6 +13,7 @@
  *   theta' = (1 - s) theta / factor + s theta.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { configReader, type ConfigReader } from '../config.js';
 
 export type RopeScaling =
   | { type: 'linear'; factor: number }
@@ -90,4 +91,53 @@ export function applyRotary(x: tf.Tensor4D, spec: RopeSpec): tf.Tensor4D {
   return spec.dim === hd
     ? rotated
     : tf.concat([rotated, tf.slice(x, [0, 0, 0, spec.dim], [B, H, T, hd - spec.dim])], 3);
+}
+
+/**
+ * The RoPE a Hugging Face config asks for over `dim` rotated features: `rope_theta` (default `base`) and
+ * `rope_scaling` (`rope_type`, spelled `type` by older configs: default, linear or llama3), or the single
+ * `rope_parameters` object transformers 5 writes in their place. Other scaling types (dynamic, yarn,
+ * longrope, ...) are refused with an error naming the file and the field.
+ */
+export function ropeFromConfig(c: ConfigReader, file: string, dim: number, base = 10000): RopeSpec {
+  const field = c.pick('rope_parameters') ?? 'rope_scaling';
+  const nested = c.raw(field);
+  if (nested !== undefined && nested !== null && (typeof nested !== 'object' || Array.isArray(nested)))
+    c.fail(field, 'must be an object');
+  const s = configReader((nested ?? {}) as Record<string, unknown>, `${file}: field '${field}'`);
+  // rope_parameters always holds its theta; one without is keyed by layer type, which we do not read.
+  const theta = field === 'rope_parameters' ? s.num('rope_theta') : c.num('rope_theta', base);
+  const key = s.pick('rope_type', 'type');
+  const type = key === undefined ? 'default' : s.raw(key);
+  if (type === 'default') return { dim, base: theta };
+  if (type === 'linear') return { dim, base: theta, scaling: { type, factor: s.num('factor') } };
+  if (type === 'llama3') {
+    const scaling = {
+      type,
+      factor: s.num('factor'),
+      lowFreqFactor: s.num('low_freq_factor'),
+      highFreqFactor: s.num('high_freq_factor'),
+      originalMaxPositions: s.int('original_max_position_embeddings'),
+    } as const;
+    return { dim, base: theta, scaling };
+  }
+  return c.fail(field, `has rope_type ${JSON.stringify(type)}; supported: default, linear, llama3`);
+}
+
+/** The `rope_theta` and `rope_scaling` fields of a spec, as Hugging Face configs write them. */
+export function ropeConfigJson(spec: RopeSpec): Record<string, unknown> {
+  const s = spec.scaling;
+  const scaling =
+    s === undefined
+      ? null
+      : s.type === 'linear'
+        ? { rope_type: 'linear', factor: s.factor }
+        : {
+            rope_type: 'llama3',
+            factor: s.factor,
+            low_freq_factor: s.lowFreqFactor,
+            high_freq_factor: s.highFreqFactor,
+            original_max_position_embeddings: s.originalMaxPositions,
+          };
+  return { rope_theta: spec.base, rope_scaling: scaling };
 }
