@@ -1,7 +1,8 @@
 // Checkpoint folders anywhere, through the built CLI: a random-weight Hugging Face GPT-2 folder (written by
 // the float64 reference's `make`, with a Llama-style tokenizer.json) is recorded, exported, sampled and
 // evaluated by its path; it is registered once, by content hash, and listed by `monoscope checkpoints` with
-// its architecture, parameters (counted here from GPT-2's published shapes), dtype and size; new weights in
+// its architecture, parameters (counted here from GPT-2's published shapes), dtype and size (and a Qwen2
+// folder, BF16 in two shards, likewise); new weights in
 // the folder make a new checkpoint and the old name refuses the new weights; `--copy` copies the folder into
 // the project; every bad folder is refused naming the file and the tensor, and leaves the store as it was;
 // a model over the memory limit is refused with the figure and the limit.
@@ -37,11 +38,14 @@ const probe = join(root, 'probe.txt');
 const pairs = join(root, 'pairs.jsonl');
 let vocab = 0;
 
-/** Writes a random-weight GPT-2 folder (the reference's tiny config: 2 blocks, d_model 48) with a tokenizer. */
-function makeFolder(dir: string, seed: number, extra: string[] = []): string {
+/**
+ * Writes a random-weight folder of `modelType` (the reference's tiny config; GPT-2's: 2 blocks, d_model 48)
+ * with a tokenizer; `extra` are more arguments of the reference's `make`.
+ */
+function makeFolder(dir: string, seed: number, extra: string[] = [], modelType = 'gpt2'): string {
   mkdirSync(dir, { recursive: true });
   vocab = writeLlamaTokenizer(dir);
-  const args = ['make', '--model-type', 'gpt2', '--out', dir, '--seed', String(seed)];
+  const args = ['make', '--model-type', modelType, '--out', dir, '--seed', String(seed)];
   args.push('--set', `vocab_size=${vocab}`, '--set', 'bos_token_id=1', '--set', 'eos_token_id=2', ...extra);
   const r = spawnSync(PYTHON, [join(REFERENCE, 'run.py'), ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`reference make failed: ${r.stderr}`);
@@ -166,6 +170,34 @@ describe('checkpoint folders', () => {
     expect(ev.pairs).toHaveLength(1);
     expect(ev.pairs[0].policy_chosen_logp).not.toBe(ev.pairs[0].ref_chosen_logp);
     expect(listed().map((c) => c.name)).toEqual(['tiny', 'other']);
+  });
+
+  it('a Qwen2 folder in BF16, in two shards, records by its path and is listed as such', () => {
+    const folder = makeFolder(join(root, 'models', 'qwen'), 0, ['--dtype', 'BF16', '--shards', '2'], 'qwen2');
+    ok([
+      'record',
+      '--project',
+      project,
+      '--checkpoint',
+      folder,
+      '--probe',
+      probe,
+      '--taps',
+      'blocks.*.mlp.pre_linear',
+      '--json',
+    ]);
+    const shards = readdirSync(folder).filter((f) => f.endsWith('.safetensors'));
+    expect(shards).toHaveLength(2);
+    // Qwen2's tiny config: d_model 64, 4 heads of 16, 2 key/value heads, d_mlp 128, 3 blocks, tied head.
+    const D = 64;
+    const block = D * D + D + 2 * (32 * D + 32) + D * D + 3 * 128 * D + 2 * D;
+    expect(listed().find((c) => c.name === 'qwen')).toMatchObject({
+      arch: 'qwen2',
+      params: vocab * D + 3 * block + D,
+      dtype: 'BF16',
+      bytes: shards.reduce((n, f) => n + statSync(join(folder, f)).size, 0),
+      source: realpathSync(folder),
+    });
   });
 
   it('new weights in the folder are a new checkpoint; the old name refuses them', () => {
