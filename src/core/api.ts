@@ -122,7 +122,10 @@ export const GenerateInput = z.strictObject({
 });
 
 export const RecordInput = z.strictObject({
+  /** A checkpoint name of the project, or a folder (registered on first use). */
   checkpoint: z.string().min(1),
+  /** A folder's weights are copied into the project's checkpoints/ rather than read where they are. */
+  copy: z.boolean().optional(),
   probe: z.string().min(1).default('builtin'),
   taps: z.string().min(1).default('blocks.*.mlp.post'),
   dtype: z.enum(['float16', 'float32']).default('float16'),
@@ -263,7 +266,21 @@ export const OPS = {
     input: z.strictObject({ runId: Name, names: z.array(z.string().min(1)).max(64).optional() }),
     summary: "A run's metric series (TRL names)",
   },
-  'checkpoints.list': { kind: 'query', input: Empty, summary: 'Checkpoints of the project' },
+  'checkpoints.list': {
+    kind: 'query',
+    input: Empty,
+    summary: 'Checkpoints of the project, with architecture, parameters, dtype, size and source folder',
+  },
+  'checkpoints.add': {
+    kind: 'job',
+    input: z.strictObject({
+      /** A checkpoint folder (or the name of one already registered, with `copy`). */
+      path: z.string().min(1).max(4096),
+      /** Copy its weights into the project's checkpoints/ rather than read them where they are. */
+      copy: z.boolean().optional(),
+    }),
+    summary: 'Register a checkpoint folder in the project (by content hash; copied with `copy`)',
+  },
   generate: { kind: 'query', input: GenerateInput, summary: 'Sample continuations from a checkpoint' },
   'recordings.list': {
     kind: 'query',
@@ -452,6 +469,7 @@ export interface OpResults {
   'runs.list': RunRecord[];
   'runs.metrics': Record<string, MetricSeries>;
   'checkpoints.list': CheckpointRecord[];
+  'checkpoints.add': CheckpointRecord;
   generate: { checkpoint: string; generations: Generation[] };
   'recordings.list': RecordingInfo[];
   'neurons.table': NeuronTable;

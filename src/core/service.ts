@@ -21,7 +21,7 @@ import { weightProxyOp } from './ops/weights.js';
 import { sparsityOp } from './ops/sparsity.js';
 import { correlationMatrix, neuronCounterparts, neuronLive, neuronPage, neuronTable } from './ops/neurons.js';
 import { evalPairs } from './ops/eval.js';
-import { resolveCheckpointDir } from './ops/train.js';
+import { resolveCheckpoint, withCheckpointNames } from './ops/checkpoints.js';
 import { demoOp } from './ops/demo.js';
 import { universalityOp } from './ops/universality.js';
 
@@ -90,6 +90,16 @@ const handlers = {
     return p.store.runs.series(i.runId, i.names);
   },
   'checkpoints.list': (p: Project) => p.store.checkpoints.list(),
+  'checkpoints.add': (p: Project, i: OpParsed<'checkpoints.add'>) => {
+    const { name } = resolveCheckpoint(p, i.path, { copy: i.copy });
+    const rec = p.store.checkpoints.get(name);
+    if (!rec)
+      throw new ApiError(
+        'not-found',
+        `checkpoint '${name}' is a folder of the project that no operation registered`,
+      );
+    return rec;
+  },
   generate: (p: Project, i: OpParsed<'generate'>) => generateOp(p, i),
   'recordings.list': (p: Project, i: OpParsed<'recordings.list'>) =>
     p.store.activations.list({ checkpoint: i.checkpoint }),
@@ -123,7 +133,7 @@ const handlers = {
     (await sparsityOp(p, i, c.reporter, c.signal)).result,
   eval: (p: Project, i: OpParsed<'eval'>, c: Required<CallContext>) =>
     evalPairs(
-      { ...i, policy: resolveCheckpointDir(p, i.policy), ref: resolveCheckpointDir(p, i.ref) },
+      { ...i, policy: resolveCheckpoint(p, i.policy).dir, ref: resolveCheckpoint(p, i.ref).dir },
       c.reporter,
       c.signal,
     ),
@@ -143,7 +153,7 @@ export function createService(project: Project): Service {
   return {
     project,
     async call<N extends OpName>(name: N, input: unknown, ctx: CallContext = {}): Promise<OpResult<N>> {
-      const parsed = parseInput(name, input);
+      const parsed = withCheckpointNames(project, name, parseInput(name, input));
       const handler = handlers[name] as unknown as Handler<N>;
       try {
         return (await handler(project, parsed, {

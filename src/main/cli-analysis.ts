@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { openProject } from '../core/store/project.js';
+import { resolveCheckpoint } from '../core/ops/checkpoints.js';
 import { exportActivations } from '../core/store/export.js';
 import { parseTapRef } from '../core/ops/tap.js';
 import { MATCH_R_THRESHOLD, SAE_TOPK_K, type CompareResult } from '../core/api.js';
@@ -123,13 +124,22 @@ export function registerAnalysisCommands(p: Command): void {
     .addOption(
       new Option('--dtype <t>', 'storage precision (default float16)').choices(['float16', 'float32']),
     )
-    .option('--batch-size <n>', 'sequences per batch', int('--batch-size'))
+    .option(
+      '--batch-size <n>',
+      'sequences per batch (default: up to 32, as many as fit in memory)',
+      int('--batch-size'),
+    )
+    .option(
+      '--copy',
+      "a folder's weights are copied into the project's checkpoints/ (default: read where they are)",
+    )
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .addOption(backendOption())
     .action(
       async (o: {
         project: string;
         checkpoint: string;
+        copy?: boolean;
         probe?: string;
         labels?: string;
         context?: number;
@@ -170,7 +180,7 @@ export function registerAnalysisCommands(p: Command): void {
       'A recorded tap as npy (float32 [rows, neurons]) or CSV, with FILE.tokens.json, FILE.concepts.json and FILE.ambiguous.json',
     )
     .option('--project <dir>', 'project folder', 'monoscope-demo')
-    .requiredOption('--checkpoint <name>', 'checkpoint name')
+    .requiredOption('--checkpoint <name>', 'checkpoint (name in the project, or a folder it recorded)')
     .requiredOption('--tap <tap>', 'tap, e.g. blocks.0.mlp.post')
     .option('--probe <hash>', 'probe set hash (when the tap was recorded over several)')
     .addOption(new Option('--format <f>', 'file format').choices(['npy', 'csv']).default('npy'))
@@ -187,7 +197,7 @@ export function registerAnalysisCommands(p: Command): void {
         const project = openProject(projectDir(o.project), { readonly: true });
         try {
           const r = exportActivations(project.store, {
-            checkpoint: o.checkpoint,
+            checkpoint: resolveCheckpoint(project, o.checkpoint).name,
             tap: o.tap,
             probe: o.probe,
             format: o.format,

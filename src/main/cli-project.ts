@@ -1,9 +1,10 @@
 /**
- * CLI commands that work on a project folder: demo, train, generate, eval. Each parses its flags into its
+ * CLI commands that work on a project folder: demo, train, generate, eval, checkpoints. Each parses its flags into its
  * operation's input and calls the service ({@link callOp}); flags left out take the schema's defaults.
  */
 import { Command, Option } from 'commander';
-import type { OpInput } from '../core/api.js';
+import type { OpInput, OpResult } from '../core/api.js';
+import { formatBytes } from '../core/model/memory.js';
 import type { UniversalityResult } from '../core/ops/universality.js';
 import { STAGES } from '../core/train/loop.js';
 import { REGULARIZERS } from '../core/train/regularizers.js';
@@ -43,7 +44,70 @@ function printUniversality(u: UniversalityResult): void {
   );
 }
 
+/** A parameter count as people say it: 124.4M, 1.24B. */
+function formatCount(n: number): string {
+  return n >= 1e9
+    ? `${(n / 1e9).toFixed(2)}B`
+    : n >= 1e6
+      ? `${(n / 1e6).toFixed(1)}M`
+      : `${(n / 1e3).toFixed(1)}K`;
+}
+
+/** The checkpoints table: what each is, and where its weights are read from. */
+function printCheckpoints(list: OpResult<'checkpoints.list'>): void {
+  if (list.length === 0) return console.log('no checkpoints yet');
+  console.log(
+    textTable(
+      ['name', 'arch', 'params', 'dtype', 'size', 'stage', 'weights'],
+      list.map((c) => [
+        c.name,
+        c.arch ?? '?',
+        c.params === null ? '?' : formatCount(c.params),
+        c.dtype ?? '?',
+        c.bytes === null ? '?' : formatBytes(c.bytes),
+        c.stage,
+        c.source ? (c.copied ? `copied from ${c.source}` : c.source) : 'project',
+      ]),
+    ),
+  );
+}
+
 export function registerProjectCommands(p: Command): void {
+  const checkpoints = p
+    .command('checkpoints')
+    .description(
+      'List the checkpoints of a project (architecture, parameters, dtype, size), or add a checkpoint folder',
+    );
+  checkpoints
+    .command('list', { isDefault: true })
+    .description('List the checkpoints of a project (the default)')
+    .option('--project <dir>', 'project folder', 'monoscope-demo')
+    .option('--json', 'print JSON')
+    .action(async (o: { project: string; json?: boolean }) => {
+      const list = await callOp(o.project, 'checkpoints.list', {}, { readonly: true });
+      if (o.json) return printJson(list);
+      printCheckpoints(list);
+    });
+  checkpoints
+    .command('add')
+    .description(
+      'Register a checkpoint folder (Hugging Face layout) in the project by its content hash; other commands do this on first use',
+    )
+    .argument('<dir>', 'checkpoint folder')
+    .option('--project <dir>', 'project folder', 'monoscope-demo')
+    .option(
+      '--copy',
+      "copy the weights into the project's checkpoints/ instead of reading them where they are",
+    )
+    .option('--json', 'print JSON')
+    .action(async (dir: string, o: { project: string; copy?: boolean; json?: boolean }) => {
+      // A bare folder name is a path here, not a checkpoint name.
+      const path = dir.includes('/') || dir.includes('\\') ? dir : `./${dir}`;
+      const r = await callOp(o.project, 'checkpoints.add', { path, copy: o.copy }, { json: o.json });
+      if (o.json) return printJson(r);
+      printCheckpoints([r]);
+    });
+
   p.command('demo')
     .description(
       'The main job on the built-in world: pretrain a small GPT, then DPO and DecPO on `toxicity`, and compare them',

@@ -105,7 +105,13 @@ export function printJson(value: unknown): void {
 }
 
 /** The operations that make things from nothing, and so may create the project they write to. */
-const CREATING_OPS: ReadonlySet<OpName> = new Set(['train', 'record', 'demo', 'universality']);
+const CREATING_OPS: ReadonlySet<OpName> = new Set([
+  'train',
+  'record',
+  'demo',
+  'universality',
+  'checkpoints.add',
+]);
 
 /**
  * Runs one operation of the contract through the service, the same `call` the server and the app use: the

@@ -123,6 +123,19 @@ const CASES: { [N in OpName]: Case<N> } = {
   'runs.list': { input: {} },
   'runs.metrics': { input: { runId: 'dpo', names: ['loss', 'rewards/margins'] } },
   'checkpoints.list': { input: {} },
+  // A folder outside the twin projects, copied into each.
+  'checkpoints.add': {
+    input: { path: join(dir, 'checkpoints', 'base'), copy: true },
+    argv: ['checkpoints', 'add', join(dir, 'checkpoints', 'base'), '--copy'],
+    twin: true,
+    // Registered just now on each side: its update time is its creation time (a TIMING field).
+    check: (s, k) => {
+      for (const side of [s, k]) {
+        expect(side.updatedAt).toBe(side.createdAt);
+        delete side.updatedAt;
+      }
+    },
+  },
   generate: {
     input: { checkpoint: 'dpo', prompts: ['the cat is', 'my mother'], maxNewTokens: 4, samples: 2 },
     argv: ['generate', '--checkpoint', 'dpo', '--prompt', 'the cat is', 'my mother'].concat([

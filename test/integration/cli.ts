@@ -10,11 +10,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the CLI to completion. */
-export function cli(args: string[], opts: { cwd?: string; timeout?: number } = {}): CliResult {
+/** Runs the CLI to completion (`env`: variables added to this process's environment). */
+export function cli(
+  args: string[],
+  opts: { cwd?: string; timeout?: number; env?: Record<string, string> } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     cwd: opts.cwd,
+    env: opts.env && { ...process.env, ...opts.env },
     timeout: opts.timeout ?? 300_000,
     // `--json` results hold whole matrices (a correlation matrix of 256 neurons is 2.5 MB of JSON).
     maxBuffer: 512 * 1024 * 1024,

@@ -33,6 +33,8 @@ import {
 } from './safetensors.js';
 import { tempPath } from '../store/files.js';
 import { loadTokenizer } from './tokenizers.js';
+import { checkMemory } from './memory.js';
+import { activeBackend } from '../backend/index.js';
 import type { Tokenizer } from './tokenizer.js';
 
 /** Provenance kept beside the weights. */
@@ -51,13 +53,16 @@ export interface CheckpointMeta {
   extra?: Record<string, unknown>;
 }
 
-export interface LoadedCheckpoint extends LoadedWeights {
+/** A checkpoint folder without its weights' values: what {@link openCheckpoint} reads. */
+export interface OpenedCheckpoint extends WeightsInfo {
   dir: string;
   tokenizer: Tokenizer;
   meta: CheckpointMeta;
   /** The weights' content hash, see {@link checkpointWeightsHash}. */
   hash: string;
 }
+
+export interface LoadedCheckpoint extends OpenedCheckpoint, LoadedWeights {}
 
 /**
  * Writes a checkpoint folder. The folder is built under a temporary name and renamed into place, so a crash
@@ -244,58 +249,96 @@ function locateWeights(dir: string, config: ModelConfig): Map<string, { file: st
   return out;
 }
 
-/** A folder's model without its tokenizer: what {@link loadWeights} reads. */
-export interface LoadedWeights {
+/** What a folder's weights are, read from its config and the files' headers alone. */
+export interface WeightsInfo {
   config: ModelConfig;
-  arrays: Map<string, NamedArray>;
   /** The dtype the weights are stored in (F32, F16, BF16 or F64; `mixed` when they differ). */
   dtype: string;
   /** Bytes of the weight files. */
   bytes: number;
+  /** Number of parameters. */
+  params: number;
 }
 
-/** Reads and validates a folder's config and weights (widened to float32), see {@link locateWeights}. */
-export function loadWeights(dir: string): LoadedWeights {
+/** A folder's model without its tokenizer: what {@link loadWeights} reads. */
+export interface LoadedWeights extends WeightsInfo {
+  arrays: Map<string, NamedArray>;
+}
+
+/** The config, located tensors and description of a folder's weights, validated by {@link locateWeights}. */
+function inspectWeights(dir: string): WeightsInfo & { located: ReturnType<typeof locateWeights> } {
   const config = readModelConfig(dir);
   const located = locateWeights(dir, config);
-  const arrays = new Map<string, NamedArray>();
-  const dtypes = new Set<string>();
-  for (const [name, { file, entry }] of located) {
-    arrays.set(name, readTensor(file, entry));
-    dtypes.add(entry.dtype);
-  }
-  const { files } = weightFiles(dir);
+  const dtypes = new Set([...located.values()].map((l) => l.entry.dtype));
+  let params = 0;
+  for (const { entry } of located.values()) params += entry.shape.reduce((a, b) => a * b, 1);
   return {
     config,
-    arrays,
+    located,
     dtype: dtypes.size === 1 ? [...dtypes][0] : 'mixed',
-    bytes: files.reduce((n, f) => n + statSync(f).size, 0),
+    bytes: weightFiles(dir).files.reduce((n, f) => n + statSync(f).size, 0),
+    params,
   };
 }
 
 /**
- * Loads and validates a checkpoint folder: its model ({@link loadWeights}), tokenizer and provenance. Every
- * problem is reported with the file and the field: a missing folder or file, an unsupported or
- * inconsistent config, a tensor that is missing, unexpected or of the wrong shape.
+ * Validates a folder's config and weights as {@link loadWeights} does, reading only the files' headers,
+ * and says what they are.
  */
-export function loadCheckpoint(dir: string): LoadedCheckpoint {
-  const { config, arrays, dtype, bytes } = loadWeights(dir);
-  const tokenizer = loadTokenizer(dir, config.vocabSize);
+export function describeWeights(dir: string): WeightsInfo {
+  const { located: _, ...info } = inspectWeights(dir);
+  return info;
+}
+
+/**
+ * Reads and validates a folder's config and weights (widened to float32), see {@link locateWeights}; a
+ * model that would not fit in memory on the active backend (with one sequence of up to 128 tokens) is
+ * refused before its weights are read, see {@link checkMemory}.
+ */
+export function loadWeights(dir: string): LoadedWeights {
+  const { located, ...info } = inspectWeights(dir);
+  const tokens = Math.min(128, info.config.nCtx);
+  checkMemory(dir, info.config, info.params, activeBackend()?.backend ?? 'cpu', {
+    sequences: 1,
+    tokens,
+    logits: true,
+  });
+  const arrays = new Map<string, NamedArray>();
+  for (const [name, { file, entry }] of located) arrays.set(name, readTensor(file, entry));
+  return { ...info, arrays };
+}
+
+/** A folder's provenance: its `monoscope.json`, or for a foreign folder stage `imported` as of its weights. */
+export function readCheckpointMeta(dir: string): CheckpointMeta {
   const metaFile = join(dir, 'monoscope.json');
-  let meta: CheckpointMeta;
-  if (existsSync(metaFile)) {
-    try {
-      meta = JSON.parse(readFileSync(metaFile, 'utf8'));
-    } catch (e) {
-      throw new Error(`${metaFile}: invalid JSON: ${(e as Error).message}`);
-    }
-  } else {
-    meta = {
+  if (!existsSync(metaFile)) {
+    return {
       format: 'monoscope-checkpoint',
       formatVersion: 1,
       stage: 'imported',
       createdAt: statSync(weightFiles(dir).files[0]).mtime.toISOString(),
     };
   }
-  return { dir, config, arrays, tokenizer, meta, hash: checkpointWeightsHash(dir)!, dtype, bytes };
+  try {
+    return JSON.parse(readFileSync(metaFile, 'utf8'));
+  } catch (e) {
+    throw new Error(`${metaFile}: invalid JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Opens and validates a checkpoint folder without reading its weights' values: config, weights' headers,
+ * tokenizer, provenance and content hash. Every problem is reported with the file and the field: a
+ * missing folder or file, an unsupported or inconsistent config, a tensor that is missing, unexpected or
+ * of the wrong shape, a missing or inconsistent tokenizer.
+ */
+export function openCheckpoint(dir: string): OpenedCheckpoint {
+  const info = describeWeights(dir);
+  const tokenizer = loadTokenizer(dir, info.config.vocabSize);
+  return { dir, ...info, tokenizer, meta: readCheckpointMeta(dir), hash: checkpointWeightsHash(dir)! };
+}
+
+/** Loads and validates a checkpoint folder: {@link openCheckpoint} and its weights ({@link loadWeights}). */
+export function loadCheckpoint(dir: string): LoadedCheckpoint {
+  return { ...openCheckpoint(dir), ...loadWeights(dir) };
 }

@@ -17,7 +17,7 @@ import { monosemanticityOp } from './monosemanticity.js';
 import { sparsityOp } from './sparsity.js';
 import { similarityOp } from './similarity.js';
 import { scoreCheckpoint, type CheckpointScore } from './score.js';
-import { resolveCheckpointDir } from './train.js';
+import { resolveCheckpoint } from './checkpoints.js';
 import { findRecording, probeHashOf, recordOp } from './record.js';
 import { silentReporter, throwIfCancelled, type Reporter } from './progress.js';
 
@@ -61,8 +61,8 @@ export async function cachedScore(
   layer: number,
   reporter: Reporter,
 ): Promise<CheckpointScore> {
-  const dir = resolveCheckpointDir(project, name);
-  const refDir = resolveCheckpointDir(project, base);
+  const dir = resolveCheckpoint(project, name).dir;
+  const refDir = resolveCheckpoint(project, base).dir;
   const ck = loadCheckpoint(dir);
   const ref = loadCheckpoint(refDir);
   const opts = {
@@ -96,7 +96,7 @@ function compared(req: OpParsed<'compare'>): { base: string; names: string[] } {
  */
 function compareKey(project: Project, req: OpParsed<'compare'>) {
   const { base, names } = compared(req);
-  const hashes = names.map((n) => checkpointWeightsHash(resolveCheckpointDir(project, n)));
+  const hashes = names.map((n) => checkpointWeightsHash(resolveCheckpoint(project, n).dir));
   const probeHash = probeHashOf(project, req.probe, base, true);
   if (!probeHash || hashes.some((h) => h === undefined)) return undefined;
   return {
@@ -140,7 +140,7 @@ export async function compareOp(
   const stored = storedComparison(project, req);
   if (stored) return stored;
   const { base, names } = compared(req);
-  const cks = names.map((n) => ({ name: n, ck: loadCheckpoint(resolveCheckpointDir(project, n)) }));
+  const cks = names.map((n) => ({ name: n, ck: loadCheckpoint(resolveCheckpoint(project, n).dir) }));
   const cfg = cks[0].ck.config;
   for (const { name, ck } of cks) {
     if (ck.config.nLayer !== cfg.nLayer || ck.config.nInner !== cfg.nInner || ck.config.nEmbd !== cfg.nEmbd) {

@@ -8,7 +8,7 @@ import { disposeParams, paramsFromArrays } from '../model/models.js';
 import { generate } from '../model/generate.js';
 import type { Project } from '../store/project.js';
 import type { OpParsed } from '../api.js';
-import { resolveCheckpointDir } from './train.js';
+import { resolveCheckpoint } from './checkpoints.js';
 
 export interface Generation {
   prompt: string;
@@ -23,7 +23,7 @@ export async function generateOp(
   input: OpParsed<'generate'>,
 ): Promise<{ checkpoint: string; generations: Generation[] }> {
   await initBackend(input.backend ?? 'auto');
-  const ck = loadCheckpoint(resolveCheckpointDir(project, input.checkpoint));
+  const ck = loadCheckpoint(resolveCheckpoint(project, input.checkpoint).dir);
   const params = paramsFromArrays(ck.config, ck.arrays, false);
   try {
     const rows: { prompt: string; sample: number; ids: number[] }[] = [];

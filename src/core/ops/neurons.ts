@@ -24,7 +24,7 @@ import { monosemanticityOp } from './monosemanticity.js';
 import type { TapRef } from './tap.js';
 import type { MonosemanticityResult } from '../analysis/monosemanticity.js';
 import { ensureRecording, findRecording } from './record.js';
-import { resolveCheckpointDir } from './train.js';
+import { resolveCheckpoint } from './checkpoints.js';
 import { silentReporter, type Reporter } from './progress.js';
 import { ApiError, type OpParsed } from '../api.js';
 
@@ -34,7 +34,7 @@ import { ApiError, type OpParsed } from '../api.js';
  */
 const checkpointCache = new Map<string, { ck: LoadedCheckpoint; params?: Params }>();
 function cachedCheckpoint(project: Project, name: string): { ck: LoadedCheckpoint; params?: Params } {
-  const dir = resolveCheckpointDir(project, name);
+  const dir = resolveCheckpoint(project, name).dir;
   const hit = checkpointCache.get(dir);
   if (hit && hit.ck.hash === checkpointWeightsHash(dir)) return hit;
   if (hit?.params) disposeParams(hit.params);

@@ -4,7 +4,8 @@
  * `recording` lock of the checkpoint and probe set. Also `ensureRecording`, which analyses use to record a
  * tap on demand (waiting for another writer of the same recording instead of failing).
  */
-import { checkpointWeightsHash, loadCheckpoint } from '../model/checkpoint.js';
+import { checkpointWeightsHash, openCheckpoint } from '../model/checkpoint.js';
+import { fittingBatch } from '../model/memory.js';
 import { expandTaps } from '../model/models.js';
 import { ENGLISH_PROBE } from '../data/english-probe.js';
 import type { LexiconMode } from '../data/lexicons.js';
@@ -17,7 +18,7 @@ import { lockReleased, withLock } from '../store/locks.js';
 import { StoreError } from '../store/store.js';
 import { initBackend } from '../backend/index.js';
 import { parseInput, type OpParsed } from '../api.js';
-import { resolveCheckpointDir } from './train.js';
+import { resolveCheckpoint } from './checkpoints.js';
 import { CancelledError, type Reporter } from './progress.js';
 
 /** The longest window of a text probe by default: windows are the lesser of this and the model's context. */
@@ -43,7 +44,7 @@ export function resolveProbe(
   checkpointDir: string,
   req: TextProbeRequest = {},
 ): ProbeSet {
-  const ck = loadCheckpoint(checkpointDir);
+  const ck = openCheckpoint(checkpointDir);
   const nCtx = req.context ?? Math.min(DEFAULT_PROBE_CONTEXT, ck.config.nCtx);
   if (nCtx > ck.config.nCtx) {
     throw new Error(`context: ${nCtx} tokens is more than the model's context of ${ck.config.nCtx}`);
@@ -81,23 +82,14 @@ export async function recordOp(
   reporter: Reporter,
   signal?: AbortSignal,
 ): Promise<RecordResult> {
-  await initBackend(req.backend ?? 'auto');
-  const dir = resolveCheckpointDir(project, req.checkpoint);
-  const ck = loadCheckpoint(dir);
+  const { backend } = await initBackend(req.backend ?? 'auto');
+  const dir = resolveCheckpoint(project, req.checkpoint).dir;
+  const ck = openCheckpoint(dir);
   const probe = resolveProbe(project, req.probe, dir, req);
+  // Without --batch-size, as many sequences a batch (up to 32) as fit in memory.
+  const longest = Math.max(1, ...probe.sequences.map((s) => s.ids.length));
+  const batchSize = req.batchSize ?? fittingBatch(req.checkpoint, ck.config, ck.params, backend, longest, 32);
   return withLock(project.dir, 'recording', recordingLock(req.checkpoint, probe.hash), async () => {
-    const known = project.store.checkpoints.get(req.checkpoint);
-    if (!known || known.hash !== ck.hash) {
-      project.store.checkpoints.register({
-        name: req.checkpoint,
-        dir,
-        hash: ck.hash,
-        stage: ck.meta.stage,
-        runId: ck.meta.runId,
-        parent: ck.meta.parent,
-        config: ck.config,
-      });
-    }
     project.store.probes.put(probe);
     const taps = req.taps.split(',').flatMap((p) => expandTaps(ck.config, p.trim()));
     reporter.message(
@@ -109,7 +101,7 @@ export async function recordOp(
       probe,
       taps,
       dtype: req.dtype,
-      batchSize: req.batchSize,
+      batchSize,
       signal,
       onProgress: (p) =>
         reporter.progress({
@@ -153,7 +145,7 @@ export function probeHashOf(
     return nCtx ? builtinProbeHash(nCtx) : undefined;
   }
   return resolveFiles
-    ? resolveProbe(project, probe, resolveCheckpointDir(project, checkpoint)).hash
+    ? resolveProbe(project, probe, resolveCheckpoint(project, checkpoint).dir).hash
     : undefined;
 }
 
@@ -183,8 +175,8 @@ export async function ensureRecording(
 ): Promise<RecordingInfo> {
   const fast = findRecording(project, ref);
   if (fast) return fast;
-  const dir = resolveCheckpointDir(project, ref.checkpoint);
-  const ck = loadCheckpoint(dir);
+  const dir = resolveCheckpoint(project, ref.checkpoint).dir;
+  const ck = openCheckpoint(dir);
   const probe = resolveProbe(project, ref.probe ?? 'builtin', dir);
   const rec = project.store.activations.find({
     checkpoint: ref.checkpoint,

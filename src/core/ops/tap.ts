@@ -12,7 +12,7 @@ import type { TapRef } from '../api.js';
 import type { RecordingInfo } from '../store/activations.js';
 import type { Project } from '../store/project.js';
 import { ensureRecording, findRecording } from './record.js';
-import { resolveCheckpointDir } from './train.js';
+import { resolveCheckpoint } from './checkpoints.js';
 import { silentReporter, throwIfCancelled, type Reporter } from './progress.js';
 
 export type { TapRef };
@@ -52,7 +52,7 @@ export async function loadTap(
 function readTap(project: Project, ref: TapRef, rec: RecordingInfo): TapData {
   const m = project.store.activations.tapMatrix(rec.id);
   const rows = project.store.probes.rows(rec.probeId);
-  const ck = loadCheckpoint(resolveCheckpointDir(project, ref.checkpoint));
+  const ck = loadCheckpoint(resolveCheckpoint(project, ref.checkpoint).dir);
   return {
     ref,
     rec,

@@ -5,14 +5,14 @@
  * `run` lock of its name while it trains, so a second writer of the same name is refused.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { initBackend, type BackendInfo } from '../backend/index.js';
 import { startWasmGemmWorker, stopWasmGemmWorker } from '../backend/wasm-threads.js';
 import { gptConfig, initParamArrays, type GPTConfig } from '../model/arch/gpt2.js';
 import type { ModelConfig } from '../model/architecture.js';
 import { countParams } from '../model/models.js';
-import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
+import { describeWeights, loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
+import { resolveCheckpoint } from './checkpoints.js';
 import { Gpt2BpeTokenizer } from '../model/tokenizers.js';
 import type { Tokenizer } from '../model/tokenizer.js';
 import { generateCorpus, worldTokenizer } from '../data/world.js';
@@ -37,19 +37,6 @@ export interface TrainResult extends RunResult {
   checkpointDir: string;
   backend: BackendInfo;
   params: number;
-}
-
-/** Resolves a checkpoint reference: a name in the project's `checkpoints/`, or a folder path. */
-export function resolveCheckpointDir(project: Project, ref: string): string {
-  if (ref.includes('/') || ref.includes('\\') || isAbsolute(ref)) return resolve(ref);
-  const dir = project.checkpointDir(ref);
-  if (!existsSync(dir)) {
-    const known = project.store.checkpoints.list().map((c) => c.name);
-    throw new Error(
-      `no checkpoint named '${ref}' in ${project.dir}${known.length ? ` (known: ${known.join(', ')})` : ''}`,
-    );
-  }
-  return dir;
 }
 
 /** The default shape of a model pretrained on the built-in world: small enough to train in minutes. */
@@ -159,7 +146,7 @@ async function trainWith(
   let arrays;
   if (req.stage === 'pretrain') {
     if (req.init) {
-      parent = loadCheckpoint(resolveCheckpointDir(project, req.init));
+      parent = loadCheckpoint(resolveCheckpoint(project, req.init).dir);
       ({ config, tokenizer, arrays } = parent);
     } else {
       tokenizer = req.corpus ? new Gpt2BpeTokenizer() : worldTokenizer();
@@ -176,10 +163,10 @@ async function trainWith(
   } else {
     if (!req.init)
       throw new Error(`stage '${req.stage}' fine-tunes a checkpoint: give init (e.g. --init base)`);
-    parent = loadCheckpoint(resolveCheckpointDir(project, req.init));
+    parent = loadCheckpoint(resolveCheckpoint(project, req.init).dir);
     ({ config, tokenizer, arrays } = parent);
   }
-  const ref = req.ref ? loadCheckpoint(resolveCheckpointDir(project, req.ref)) : parent;
+  const ref = req.ref ? loadCheckpoint(resolveCheckpoint(project, req.ref).dir) : parent;
   if (ref && ref !== parent && parent && ref.config.vocabSize !== parent.config.vocabSize) {
     throw new Error(`reference '${req.ref}' and parent '${req.init}' have different vocabularies`);
   }
@@ -269,6 +256,7 @@ async function trainWith(
   }
   project.store.runs.setStatus(runId, result.status, result.message);
   if (result.status === 'completed') {
+    const weights = describeWeights(ckDir);
     project.store.checkpoints.register({
       name: req.name,
       dir: ckDir,
@@ -277,6 +265,10 @@ async function trainWith(
       runId,
       parent: req.init,
       config,
+      arch: weights.config.arch,
+      params: weights.params,
+      dtype: weights.dtype,
+      bytes: weights.bytes,
     });
   }
   return {

@@ -2,10 +2,10 @@
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { weightProxy, mlpInputLayers, type WeightProxy } from '../analysis/index.js';
 import type { Project } from '../store/project.js';
-import { resolveCheckpointDir } from './train.js';
+import { resolveCheckpoint } from './checkpoints.js';
 
 /** The paper's weight-based proxy (median ||w_in|| b_in per layer, normalised across layers). */
 export function weightProxyOp(project: Project, checkpoint: string): WeightProxy {
-  const ck = loadCheckpoint(resolveCheckpointDir(project, checkpoint));
+  const ck = loadCheckpoint(resolveCheckpoint(project, checkpoint).dir);
   return weightProxy(mlpInputLayers(ck.arrays));
 }

@@ -150,6 +150,10 @@ export async function recordActivations(store: Store, opts: RecordOptions): Prom
     runId: ck.meta.runId,
     parent: ck.meta.parent,
     config: cfg,
+    arch: cfg.arch,
+    params: ck.params,
+    dtype: ck.dtype,
+    bytes: ck.bytes,
   });
   const probeId = store.probes.put(opts.probe);
   const probe = store.probes.rows(probeId);
@@ -240,6 +244,8 @@ export async function recordActivations(store: Store, opts: RecordOptions): Prom
     const sink = opts.writer === 'inline' ? inlineSink(store, init) : threadSink(store, init);
     const params = paramsFromArrays(cfg, ck.arrays, false);
     sizing.budget = opts.forwardBytes ?? FORWARD_BYTES;
+    // The backend holds the weights now: the host arrays go (on cpu they are the backend's own, and stay).
+    ck.arrays.clear();
     try {
       let failure: unknown = null;
       // The writer starts (and replays committed batches) while the first forward pass runs.

@@ -1,7 +1,8 @@
 /**
  * The project's checkpoints, known by name. Registering is idempotent for the same name and weights hash;
  * a new hash under a known name is an update, and it drops the recordings of the old weights (their
- * activations, statistics and examples), which no longer describe the checkpoint.
+ * activations, statistics and examples), which no longer describe the checkpoint. A checkpoint registered
+ * from a folder outside the project keeps its `source` (see migration 008), and is found by it.
  */
 import { StoreError, nowIso, type StoreContext } from './store.js';
 
@@ -14,6 +15,15 @@ export interface CheckpointInput {
   runId?: string;
   parent?: string;
   config: object;
+  /** The folder it was registered from, when the project did not write it (kept when left out). */
+  source?: string;
+  /** Whether `dir` is the project's copy of `source` (kept when left out). */
+  copied?: boolean;
+  /** What it is (kept when left out): `model_type`, parameters, stored dtype, bytes of the weight files. */
+  arch?: string;
+  params?: number;
+  dtype?: string;
+  bytes?: number;
 }
 
 export interface CheckpointRecord {
@@ -24,6 +34,12 @@ export interface CheckpointRecord {
   runId: string | null;
   parent: string | null;
   config: Record<string, unknown>;
+  source: string | null;
+  copied: boolean;
+  arch: string | null;
+  params: number | null;
+  dtype: string | null;
+  bytes: number | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -43,6 +59,12 @@ interface CheckpointRow {
   run_id: string | null;
   parent: string | null;
   config: string;
+  source: string | null;
+  copied: number;
+  arch: string | null;
+  n_params: number | null;
+  dtype: string | null;
+  bytes: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -74,16 +96,29 @@ export class CheckpointsRepo {
         { hash: string } | undefined;
       const now = nowIso();
       const fields = [c.dir, c.hash, c.stage, c.runId ?? null, c.parent ?? null, JSON.stringify(c.config)];
+      const about = [
+        c.source ?? null,
+        c.copied === undefined ? null : Number(c.copied),
+        c.arch ?? null,
+        c.params ?? null,
+        c.dtype ?? null,
+        c.bytes ?? null,
+      ];
       if (!old) {
         db.prepare(
-          `INSERT INTO checkpoints (name, dir, hash, stage, run_id, parent, config, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(c.name, ...fields, now, now);
+          `INSERT INTO checkpoints (name, dir, hash, stage, run_id, parent, config, source, copied, arch, n_params,
+             dtype, bytes, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 0), ?, ?, ?, ?, ?, ?)`,
+        ).run(c.name, ...fields, ...about, now, now);
         return { status: 'created', droppedRecordings: 0 };
       }
       db.prepare(
-        'UPDATE checkpoints SET dir = ?, hash = ?, stage = ?, run_id = ?, parent = ?, config = ?, updated_at = ? WHERE name = ?',
-      ).run(...fields, now, c.name);
+        `UPDATE checkpoints SET dir = ?, hash = ?, stage = ?, run_id = ?, parent = ?, config = ?,
+           source = coalesce(?, source), copied = coalesce(?, copied), arch = coalesce(?, arch),
+           n_params = coalesce(?, n_params), dtype = coalesce(?, dtype), bytes = coalesce(?, bytes),
+           updated_at = ?
+         WHERE name = ?`,
+      ).run(...fields, ...about, now, c.name);
       if (old.hash === c.hash) return { status: 'unchanged', droppedRecordings: 0 };
       const dropped = db
         .prepare('DELETE FROM recordings WHERE checkpoint = ? AND checkpoint_hash <> ?')
@@ -96,6 +131,14 @@ export class CheckpointsRepo {
   get(name: string): CheckpointRecord | undefined {
     const r = this.ctx.db.prepare('SELECT * FROM checkpoints WHERE name = ?').get(name) as
       CheckpointRow | undefined;
+    return r && toRecord(r);
+  }
+
+  /** The checkpoint registered from folder `source` with weights `hash`, if any. */
+  bySource(source: string, hash: string): CheckpointRecord | undefined {
+    const r = this.ctx.db
+      .prepare('SELECT * FROM checkpoints WHERE source = ? AND hash = ? ORDER BY created_at LIMIT 1')
+      .get(source, hash) as CheckpointRow | undefined;
     return r && toRecord(r);
   }
 
@@ -116,6 +159,12 @@ function toRecord(r: CheckpointRow): CheckpointRecord {
     runId: r.run_id,
     parent: r.parent,
     config: JSON.parse(r.config),
+    source: r.source,
+    copied: r.copied === 1,
+    arch: r.arch,
+    params: r.n_params,
+    dtype: r.dtype,
+    bytes: r.bytes,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -74,6 +74,10 @@ function downgrade(dir: string, names: Map<string, string>, saeNames: Map<string
       db.prepare('DELETE FROM analyses WHERE key = ?').run(r.key);
     }
     db.exec('ALTER TABLE probe_sequences DROP COLUMN ambiguous'); // added by migration 007
+    // Added by migration 008.
+    db.exec('DROP INDEX checkpoints_by_source');
+    for (const c of ['source', 'copied', 'arch', 'n_params', 'dtype', 'bytes'])
+      db.exec(`ALTER TABLE checkpoints DROP COLUMN ${c}`);
     db.pragma('user_version = 4');
   })();
   db.close();

@@ -1,0 +1,205 @@
+/**
+ * Checkpoint references: every input that names a checkpoint takes a checkpoint name of the project or a
+ * folder path, and {@link resolveCheckpoint} turns either into the project's name and the folder to read.
+ * A folder outside the project is registered on first use, by its weights' content hash, architecture and
+ * source path, under a readable unique name (the folder's name, or that name and a short hash when it is
+ * taken), without copying its weights unless asked; the same folder unchanged resolves to the same name,
+ * and a folder whose weights changed is a new checkpoint. A folder that does not open (no config.json, an
+ * unknown model_type, only pickles, a missing, unexpected or misshapen tensor, a broken index or tokenizer)
+ * is refused with the loader's error, and nothing is registered.
+ */
+import { cpSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { basename, isAbsolute, join, resolve, sep } from 'node:path';
+import { checkpointWeightsHash, openCheckpoint } from '../model/checkpoint.js';
+import type { CheckpointRecord } from '../store/checkpoints.js';
+import { realPath, tempPath } from '../store/files.js';
+import type { Project } from '../store/project.js';
+import type { OpName, OpParsed } from '../api.js';
+
+/** A resolved checkpoint: its name in the project and the folder its weights are read from. */
+export interface ResolvedCheckpoint {
+  name: string;
+  dir: string;
+}
+
+/** Whether a reference is a folder path (it has a path separator, or is `.` or `..`) rather than a name. */
+export function isFolderRef(ref: string): boolean {
+  return ref.includes('/') || ref.includes('\\') || isAbsolute(ref) || ref === '.' || ref === '..';
+}
+
+/** Files of other frameworks' weights that a copy leaves behind (we read safetensors only). */
+const FOREIGN_WEIGHTS = /\.(bin|pt|pth|ckpt|msgpack|h5|onnx|gguf)$/;
+
+/**
+ * Resolves a checkpoint reference (see the module comment). With `copy`, a folder's files (but other
+ * frameworks' weights) are copied into the project's `checkpoints/NAME/` (written under a temporary name
+ * and renamed into place) and read from there. On a read-only project a folder is only looked up.
+ */
+export function resolveCheckpoint(
+  project: Project,
+  ref: string,
+  opts: { copy?: boolean } = {},
+): ResolvedCheckpoint {
+  if (!isFolderRef(ref)) return byName(project, ref, opts.copy);
+  const source = realPath(resolve(ref));
+  const own = realPath(join(project.dir, 'checkpoints'));
+  if (source.startsWith(own + sep) && !source.slice(own.length + 1).includes(sep)) {
+    return byName(project, basename(source), opts.copy);
+  }
+  const hash = checkpointWeightsHash(source);
+  const known = hash && project.store.checkpoints.bySource(source, hash);
+  if (known) return byName(project, known.name, opts.copy);
+  const ck = openCheckpoint(source);
+  if (project.store.readonly) {
+    throw new Error(
+      `${source} is not a checkpoint of ${project.dir} yet (and the project is open read-only): use it once with \`monoscope record --checkpoint ${ref}\` or \`monoscope checkpoints add ${ref}\``,
+    );
+  }
+  const name = uniqueName(project, basename(source), ck.hash);
+  const dir = opts.copy ? copyIn(project, source, name) : source;
+  project.store.checkpoints.register({
+    name,
+    dir,
+    hash: ck.hash,
+    stage: ck.meta.stage,
+    runId: ck.meta.runId,
+    parent: ck.meta.parent,
+    config: ck.config,
+    source,
+    copied: !!opts.copy,
+    arch: ck.config.arch,
+    params: ck.params,
+    dtype: ck.dtype,
+    bytes: ck.bytes,
+  });
+  return { name, dir };
+}
+
+/**
+ * A checkpoint by name: a registered one (a folder's checkpoint is refused once the folder's weights
+ * changed, since the name stands for the old ones), or a folder of the project's `checkpoints/`.
+ */
+function byName(project: Project, name: string, copy?: boolean): ResolvedCheckpoint {
+  const rec = project.store.checkpoints.get(name);
+  if (rec?.source && !rec.copied) {
+    const now = checkpointWeightsHash(rec.dir);
+    if (now !== rec.hash) {
+      throw new Error(
+        now === undefined
+          ? `checkpoint '${name}' was registered from ${rec.dir}, which has no weights any more`
+          : `checkpoint '${name}' was registered from ${rec.dir}, whose weights have changed since: give the folder's path to register its new content as a new checkpoint`,
+      );
+    }
+    if (!copy) return { name, dir: rec.dir };
+    const dir = copyIn(project, rec.dir, name);
+    project.store.checkpoints.register({ ...recordInput(rec), dir, copied: true });
+    return { name, dir };
+  }
+  const dir = project.checkpointDir(name);
+  if (!rec && !existsSync(dir)) {
+    const known = project.store.checkpoints.list().map((c) => c.name);
+    const folder = existsSync(resolve(name)) ? ` (to open the folder ${resolve(name)}, write ./${name})` : '';
+    throw new Error(
+      `no checkpoint named '${name}' in ${project.dir}${known.length ? ` (known: ${known.join(', ')})` : ''}${folder}`,
+    );
+  }
+  return { name, dir };
+}
+
+/** A record's fields as {@link CheckpointsRepo.register} takes them. */
+function recordInput(r: CheckpointRecord) {
+  return {
+    name: r.name,
+    dir: r.dir,
+    hash: r.hash,
+    stage: r.stage,
+    runId: r.runId ?? undefined,
+    parent: r.parent ?? undefined,
+    config: r.config,
+  };
+}
+
+/**
+ * A free checkpoint name for a folder: its name made a checkpoint name (letters, digits, '.', '_', '-', at
+ * most 40 characters), then that name and 8, then 16 characters of the hash, then a counter.
+ */
+function uniqueName(project: Project, folder: string, hash: string): string {
+  const base =
+    folder
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 40) || 'checkpoint';
+  const taken = (n: string) =>
+    !!project.store.checkpoints.get(n) || existsSync(join(project.dir, 'checkpoints', n));
+  for (const n of [base, `${base}-${hash.slice(0, 8)}`, `${base}-${hash.slice(0, 16)}`])
+    if (!taken(n)) return n;
+  for (let i = 2; ; i++)
+    if (!taken(`${base}-${hash.slice(0, 8)}-${i}`)) return `${base}-${hash.slice(0, 8)}-${i}`;
+}
+
+/** Copies a folder into the project's `checkpoints/NAME/` atomically; returns the copy's path. */
+function copyIn(project: Project, source: string, name: string): string {
+  const dest = project.checkpointDir(name);
+  const tmp = tempPath(dest);
+  try {
+    cpSync(source, tmp, { recursive: true, filter: (f) => !FOREIGN_WEIGHTS.test(f) });
+    renameSync(tmp, dest);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return dest;
+}
+
+/** Rewrites the checkpoint references of one operation's input with `name(ref, copy)`. */
+type RefRewrite<N extends OpName> = (i: OpParsed<N>, name: (ref: string) => string) => OpParsed<N>;
+
+const tapRef = <T extends { checkpoint: string }>(r: T, name: (ref: string) => string): T => ({
+  ...r,
+  checkpoint: name(r.checkpoint),
+});
+const optional = (ref: string | undefined, name: (ref: string) => string) => ref && name(ref);
+
+/** Every input field that names a checkpoint, by operation. */
+const CHECKPOINT_REFS: { [N in OpName]?: RefRewrite<N> } = {
+  'checkpoints.add': (i, name) => ({ ...i, path: name(i.path) }),
+  'recordings.list': (i, name) => ({ ...i, checkpoint: optional(i.checkpoint, name) }),
+  generate: tapRef,
+  record: tapRef,
+  'weights.proxy': tapRef,
+  sparsity: tapRef,
+  'neurons.table': tapRef,
+  'neurons.page': (i, name) => ({ ...i, ref: tapRef(i.ref, name) }),
+  'neurons.live': (i, name) => ({ ...i, ref: tapRef(i.ref, name) }),
+  'neurons.counterparts': (i, name) => ({ ...i, ref: tapRef(i.ref, name) }),
+  'correlation.matrix': (i, name) => ({
+    ...i,
+    ref: tapRef(i.ref, name),
+    diffWith: optional(i.diffWith, name),
+  }),
+  'sae.train': (i, name) => ({ ...i, ref: tapRef(i.ref, name) }),
+  similarity: (i, name) => ({ ...i, a: tapRef(i.a, name), b: tapRef(i.b, name) }),
+  match: (i, name) => ({ ...i, a: tapRef(i.a, name), b: tapRef(i.b, name) }),
+  subspaces: (i, name) => ({ ...i, a: tapRef(i.a, name), b: tapRef(i.b, name) }),
+  compare: (i, name) => ({ ...i, checkpoints: i.checkpoints.map(name), base: optional(i.base, name) }),
+  eval: (i, name) => ({ ...i, policy: name(i.policy), ref: name(i.ref) }),
+  train: (i, name) => ({ ...i, init: optional(i.init, name), ref: optional(i.ref, name) }),
+};
+
+/**
+ * An operation's input with every folder path that names a checkpoint replaced by the checkpoint's name in
+ * the project (registering the folder on first use; `copy` where the input asks for it), so operations
+ * deal in names only.
+ */
+export function withCheckpointNames<N extends OpName>(
+  project: Project,
+  op: N,
+  input: OpParsed<N>,
+): OpParsed<N> {
+  const rewrite = CHECKPOINT_REFS[op] as RefRewrite<N> | undefined;
+  if (!rewrite) return input;
+  const copy = (input as { copy?: boolean }).copy;
+  return rewrite(input, (ref) =>
+    isFolderRef(ref) || copy ? resolveCheckpoint(project, ref, { copy }).name : ref,
+  );
+}
