@@ -107,7 +107,7 @@ function reduceToBand(
   const ptr = {} as Record<Buf, number>;
   try {
     for (const k of Object.keys(floats) as Buf[]) ptr[k] = heapAlloc(be, floats[k] * 4);
-    const at = (k: Buf): number => ptr[k] >> 2;
+    const at = (k: Buf): number => ptr[k] >>> 2;
     // The working matrix S (s x s, contiguous on the heap), both triangles from a's lower one.
     let h = be.wasm.HEAPF32;
     const S = at('S');

@@ -49,9 +49,9 @@ for (;;) {
       heapFloats = floats;
     }
     const h = wasm.wasm.HEAPF32;
-    h.set(data.subarray(0, M * K + K * N), heap >> 2);
+    h.set(data.subarray(0, M * K + K * N), heap >>> 2);
     xnnMatMul(wasm, heap, heap + M * K * 4, heap + (M * K + K * N) * 4, M, K, N);
-    const out = (heap >> 2) + M * K + K * N;
+    const out = (heap >>> 2) + M * K + K * N;
     data.set(wasm.wasm.HEAPF32.subarray(out, out + M * N), M * K + K * N);
   }
   Atomics.store(ctrl, 0, 0);

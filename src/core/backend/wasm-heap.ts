@@ -6,6 +6,11 @@
  * never free memory (JS does). So we can give the C++ kernels a *view*: register a fresh id on any
  * offset inside an existing block (one matrix of a batch, a temporary buffer), call the kernel, and forget
  * the id again. That is how {@link xnnMatMul} runs XNNPACK's fast GEMM on pieces of tensors without copies.
+ *
+ * The heap grows to 4 GiB, so byte offsets are unsigned 32-bit: an element index of a 4-byte view is
+ * `offset >>> 2`, never `offset >> 2`, which turns offsets past 2 GiB negative, and typed arrays' `fill`,
+ * `copyWithin` and `subarray` count negative indices from the end of the heap (a GPT-2-small forward pass
+ * reaches ~3 GiB; `test/unit/backend/wasm-high-heap.test.ts`).
  */
 import type * as tf from '@tensorflow/tfjs-core';
 
@@ -139,7 +144,7 @@ export function xnnMatMul(
   N: number,
 ): void {
   onViews(be, [a, M * K], [b, K * N], [out, M * N], (m, aId, bId, outId, s) => {
-    m.HEAP32.set([1, M, K, 1, K, N], s >> 2);
+    m.HEAP32.set([1, M, K, 1, K, N], s >>> 2);
     m._BatchMatMul(aId, s, 3, bId, s + 12, 3, 0, 0, outId);
   });
 }
@@ -147,7 +152,7 @@ export function xnnMatMul(
 /** out[n] = a[n] + b[n] for float32 blocks of n elements at byte offsets (the wasm `Add` kernel, SIMD). */
 export function heapAdd(be: WasmBackend, a: number, b: number, out: number, n: number): void {
   onViews(be, [a, n], [b, n], [out, n], (m, aId, bId, outId, s) => {
-    m.HEAP32[s >> 2] = n;
+    m.HEAP32[s >>> 2] = n;
     m._Add(aId, s, 1, bId, s, 1, 0 /* float32 */, outId);
   });
 }
@@ -169,8 +174,8 @@ export function transposeHeap(
   const h = be.wasm.HEAPF32;
   const TILE = 64;
   for (let b = 0; b < batch; b++) {
-    const s0 = (src >> 2) + b * R * C;
-    const d0 = (dst >> 2) + b * R * C;
+    const s0 = (src >>> 2) + b * R * C;
+    const d0 = (dst >>> 2) + b * R * C;
     for (let c0 = 0; c0 < C; c0 += TILE) {
       const c1 = Math.min(c0 + TILE, C);
       for (let r0 = 0; r0 < R; r0 += TILE) {
@@ -214,8 +219,8 @@ export function transposeBlocksHeap(
   if (inner === 1) return transposeHeap(be, src, dst, batch, R, C);
   const h = be.wasm.HEAPF32;
   for (let b = 0; b < batch; b++) {
-    const s0 = (src >> 2) + b * R * C * inner;
-    const d0 = (dst >> 2) + b * R * C * inner;
+    const s0 = (src >>> 2) + b * R * C * inner;
+    const d0 = (dst >>> 2) + b * R * C * inner;
     for (let r = 0; r < R; r++) {
       for (let c = 0; c < C; c++) {
         const s = s0 + (r * C + c) * inner;

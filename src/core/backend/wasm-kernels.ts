@@ -60,10 +60,10 @@ const unsortedSegmentSum: KernelFunc = ({ inputs, attrs, backend }) => {
   const rowSize = prod(rowShape);
   const out = be.makeOutput([numSegments, ...rowShape], x.dtype);
   const h = be.wasm.HEAPF32;
-  const o = offsetOf(be, out) >> 2;
+  const o = offsetOf(be, out) >>> 2;
   h.fill(0, o, o + numSegments * rowSize);
-  const xs = offsetOf(be, x) >> 2;
-  const ids = be.wasm.HEAP32.subarray(offsetOf(be, segmentIds) >> 2, (offsetOf(be, segmentIds) >> 2) + n);
+  const xs = offsetOf(be, x) >>> 2;
+  const ids = be.wasm.HEAP32.subarray(offsetOf(be, segmentIds) >>> 2, (offsetOf(be, segmentIds) >>> 2) + n);
   for (let r = 0; r < n; r++) {
     const s = ids[r];
     if (s < 0 || s >= numSegments) continue;
@@ -140,7 +140,7 @@ function fastBatchMatMul(
   if (batch * M * N === 0) return out;
   const outOff = offsetOf(be, out);
   if (K === 0) {
-    be.wasm.HEAPF32.fill(0, outOff >> 2, (outOff >> 2) + batch * M * N);
+    be.wasm.HEAPF32.fill(0, outOff >>> 2, (outOff >>> 2) + batch * M * N);
     return out;
   }
   const aOff = offsetOf(be, a);
@@ -242,8 +242,8 @@ function leadingAxesReduce(be: WasmBackend, args: KernelArgs, mean: boolean): tf
       rows = half;
     }
     const h = be.wasm.HEAPF32;
-    const o = outOff >> 2;
-    h.copyWithin(o, src >> 2, (src >> 2) + C);
+    const o = outOff >>> 2;
+    h.copyWithin(o, src >>> 2, (src >>> 2) + C);
     if (mean) for (let c = 0; c < C; c++) h[o + c] = h[o + c] / R;
   } finally {
     for (const p of [...bufs, row]) heapFree(be, p);
@@ -271,8 +271,8 @@ function gatherRows(be: WasmBackend, args: KernelArgs): tf.TensorInfo | null {
   const out = be.makeOutput([...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)], x.dtype);
   const n = idx.length;
   if (outer * n * inner === 0) return out;
-  const xo = offsetOf(be, x) >> 2;
-  const oo = offsetOf(be, out) >> 2;
+  const xo = offsetOf(be, x) >>> 2;
+  const oo = offsetOf(be, out) >>> 2;
   const h = be.wasm.HEAP32; // 4-byte elements either way: a bit copy
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < n; j++) {
@@ -345,8 +345,8 @@ function sliceHeap(be: WasmBackend, x: tf.TensorInfo, begin: number[], size: num
   while (k > 0 && begin[k] === 0 && size[k] === x.shape[k]) k--;
   const run = size[k] * strides[k];
   const h = be.wasm.HEAP32;
-  const xs = (offsetOf(be, x) >> 2) + begin[k] * strides[k];
-  const os = offsetOf(be, out) >> 2;
+  const xs = (offsetOf(be, x) >>> 2) + begin[k] * strides[k];
+  const os = offsetOf(be, out) >>> 2;
   const idx = new Array<number>(k).fill(0);
   for (let i = 0; i < count / run; i++) {
     let src = xs;

@@ -117,9 +117,9 @@ export function parallelMatMul(
     waitIdle(w);
   }
   const h = be.wasm.HEAPF32;
-  const in2 = (inOff >> 2) + M1 * K;
+  const in2 = (inOff >>> 2) + M1 * K;
   w.data.set(h.subarray(in2, in2 + M2 * K), 0);
-  w.data.set(h.subarray(wOff >> 2, (wOff >> 2) + K * N), M2 * K);
+  w.data.set(h.subarray(wOff >>> 2, (wOff >>> 2) + K * N), M2 * K);
   w.ctrl[1] = M2;
   w.ctrl[2] = K;
   w.ctrl[3] = N;
@@ -128,5 +128,5 @@ export function parallelMatMul(
   xnnMatMul(be, inOff, wOff, outOff, M1, K, N);
   waitIdle(w);
   const o = M2 * K + K * N;
-  be.wasm.HEAPF32.set(w.data.subarray(o, o + M2 * N), (outOff >> 2) + M1 * N);
+  be.wasm.HEAPF32.set(w.data.subarray(o, o + M2 * N), (outOff >>> 2) + M1 * N);
 }
