@@ -3,12 +3,15 @@
  * operation's input and calls the service ({@link callOp}); flags left out take the schema's defaults.
  */
 import { Command, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { OpInput, OpResult } from '../core/api.js';
 import { formatBytes } from '../core/model/memory.js';
 import type { UniversalityResult } from '../core/ops/universality.js';
+import { isFolderRef } from '../core/ops/checkpoints.js';
 import { STAGES } from '../core/train/loop.js';
 import { REGULARIZERS } from '../core/train/regularizers.js';
-import { backendOption, callOp, int, num, printJson } from './cli.js';
+import { backendOption, callOp, evalFolders, int, num, printJson, projectDir } from './cli.js';
 import { textTable } from './terminal.js';
 import { printCompare } from './cli-analysis.js';
 
@@ -255,7 +258,11 @@ export function registerProjectCommands(p: Command): void {
     .description(
       'Score preference pairs with a policy and a reference: per-pair log-probs, then reward metrics',
     )
-    .option('--project <dir>', 'project folder (for checkpoint names)', 'monoscope-demo')
+    .option(
+      '--project <dir>',
+      'project folder (for checkpoint names; two folders are scored without one when there is none)',
+      'monoscope-demo',
+    )
     .requiredOption('--policy <checkpoint>', 'policy checkpoint (name in the project, or a folder)')
     .requiredOption('--ref <checkpoint>', 'reference checkpoint (name in the project, or a folder)')
     .requiredOption('--pairs <file>', 'preference JSONL {"prompt","chosen","rejected"}')
@@ -273,7 +280,14 @@ export function registerProjectCommands(p: Command): void {
         backend?: 'auto';
       }) => {
         const { project, json, ...input } = o;
-        const r = await callOp(project, 'eval', input, { json });
+        // Two folders need no project: without one there, they are scored as they are.
+        const projectless =
+          isFolderRef(input.policy) &&
+          isFolderRef(input.ref) &&
+          !existsSync(join(projectDir(project), 'monoscope.db'));
+        const r = projectless
+          ? await evalFolders(input, { json })
+          : await callOp(project, 'eval', input, { json });
         if (json) return printJson(r);
         console.log(
           textTable(

@@ -20,6 +20,7 @@ import {
 import { createService } from '../core/service.js';
 import { openProject } from '../core/store/project.js';
 import { CancelledError } from '../core/ops/progress.js';
+import { evalPairs } from '../core/ops/eval.js';
 import { terminalReporter, textTable } from './terminal.js';
 import { DEFAULT_MAX_JOBS } from './engine-host.js';
 import { registerProjectCommands } from './cli-project.js';
@@ -129,16 +130,40 @@ export async function callOp<N extends OpName>(
   const service = createService(
     openProject(projectDir(dir), { readonly: opts.readonly, create: CREATING_OPS.has(name) }),
   );
-  const reporter = terminalReporter({
-    stream: opts.json ? process.stderr : (opts.progress ?? process.stderr),
-    ...(opts.json ? { json: true } : {}),
-  });
+  const reporter = cliReporter(opts);
   try {
     return await withCancel((signal) => service.call(name, input, { reporter, signal }));
   } finally {
     reporter.stop();
     service.close();
   }
+}
+
+/**
+ * `eval` of two checkpoint folders where no project is: the same validated input and result as the
+ * contract's `eval`, computed on the folders themselves (nothing is registered, no project is created).
+ */
+export async function evalFolders(
+  input: OpInput<'eval'>,
+  opts: { json?: boolean },
+): Promise<OpResult<'eval'>> {
+  const parsed = parseInput('eval', input);
+  const reporter = cliReporter(opts);
+  try {
+    return await withCancel((signal) =>
+      evalPairs({ ...parsed, policy: resolve(parsed.policy), ref: resolve(parsed.ref) }, reporter, signal),
+    );
+  } finally {
+    reporter.stop();
+  }
+}
+
+/** Progress on stderr: a bar on a terminal, JSON lines with `json`. */
+function cliReporter(opts: { json?: boolean; progress?: NodeJS.WriteStream }) {
+  return terminalReporter({
+    stream: opts.json ? process.stderr : (opts.progress ?? process.stderr),
+    ...(opts.json ? { json: true } : {}),
+  });
 }
 
 function program(): Command {
