@@ -456,6 +456,9 @@ interface StoredResults {
 }
 
 /** What each operation returns. */
+/** A checkpoint as `checkpoints.list` gives it: its record and the tap kinds of its blocks, in order. */
+export type CheckpointListing = CheckpointRecord & { tapKinds: string[] };
+
 export interface OpResults {
   'backends.list': BackendProbe[];
   'project.summary': {
@@ -468,7 +471,7 @@ export interface OpResults {
   };
   'runs.list': RunRecord[];
   'runs.metrics': Record<string, MetricSeries>;
-  'checkpoints.list': CheckpointRecord[];
+  'checkpoints.list': CheckpointListing[];
   'checkpoints.add': CheckpointRecord;
   generate: { checkpoint: string; generations: Generation[] };
   'recordings.list': RecordingInfo[];

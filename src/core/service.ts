@@ -6,6 +6,8 @@
 import { listBackends } from './backend/index.js';
 import { parseInput, ApiError, type OpName, type OpParsed, type OpResult, type StoredResult } from './api.js';
 import type { Project } from './store/project.js';
+import type { ModelConfig } from './model/architecture.js';
+import { tapKindsOf } from './model/models.js';
 import { StoreError } from './store/store.js';
 import { trainOp } from './ops/train.js';
 import { generateOp } from './ops/generate.js';
@@ -89,7 +91,10 @@ const handlers = {
     if (!p.store.runs.get(i.runId)) throw new ApiError('not-found', `no run '${i.runId}'`);
     return p.store.runs.series(i.runId, i.names);
   },
-  'checkpoints.list': (p: Project) => p.store.checkpoints.list(),
+  'checkpoints.list': (p: Project) =>
+    p.store.checkpoints
+      .list()
+      .map((c) => ({ ...c, tapKinds: [...tapKindsOf(c.config as unknown as ModelConfig)] })),
   'checkpoints.add': (p: Project, i: OpParsed<'checkpoints.add'>) => {
     const { name } = resolveCheckpoint(p, i.path, { copy: i.copy });
     const rec = p.store.checkpoints.get(name);

@@ -57,7 +57,7 @@ function formatCount(n: number): string {
 }
 
 /** The checkpoints table: what each is, and where its weights are read from. */
-function printCheckpoints(list: OpResult<'checkpoints.list'>): void {
+function printCheckpoints(list: OpResult<'checkpoints.add'>[]): void {
   if (list.length === 0) return console.log('no checkpoints yet');
   console.log(
     textTable(

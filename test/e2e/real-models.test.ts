@@ -119,6 +119,13 @@ describe('Pythia- and Llama-style checkpoints on the real-English probe', () => 
         .flatMap((e) => e.concepts)
         .filter((c): c is string => c !== null);
       for (const c of new Set(concepts)) expect(tips.some((t) => t.endsWith(` · ${c}`))).toBe(true);
+      // The tap picker offers the model's own taps: Llama's up projection (a gated MLP), no resid_mid for
+      // Pythia's parallel blocks.
+      const ck = (await api.call('checkpoints.list')).find((c) => c.name === name)!;
+      const gated = name === 'llama';
+      expect(ck.tapKinds.includes('mlp.pre_linear')).toBe(gated);
+      expect(ck.tapKinds.includes('resid_mid')).toBe(gated);
+      expect(await page.locator('option[value="blocks.0.mlp.pre_linear"]').count()).toBe(gated ? 1 : 0);
       await page.screenshot({ path: join(SCREENSHOTS, `real-model-${name}-neuron.png`) });
       expect(problems).toEqual([]);
     },

@@ -92,6 +92,11 @@ export function canonicalTap(name: string): string {
   return `blocks.${m[1]}.${HOOK_ALIASES[m[2]] ?? m[2]}`;
 }
 
+/** The tap kinds of a model's blocks, in the order the architecture lists them. */
+export function tapKindsOf(cfg: ModelConfig): readonly TapKind[] {
+  return architecture(cfg).tapKinds(cfg);
+}
+
 /** Every tap of a model, block by block, in the order the architecture lists its kinds. */
 export function tapNames(cfg: ModelConfig): string[] {
   const kinds = architecture(cfg).tapKinds(cfg);

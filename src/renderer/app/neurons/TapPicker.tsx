@@ -1,10 +1,9 @@
 // Checkpoint and tap pickers: every tap of the checkpoint's model, marked when it has no recording yet.
 import { useId } from 'react';
 import {
-  TAP_KINDS,
+  tapKindsOf,
   isLayerPattern,
   layerPattern,
-  layersOf,
   tapsOf,
   usableRecordings,
   type CheckpointInfo,
@@ -38,13 +37,13 @@ export function TapPicker({
 }) {
   const id = useId();
   const ck = checkpoints.find((c) => c.name === value.checkpoint);
-  const taps = tapsOf(layersOf(ck));
+  const taps = tapsOf(ck);
   const recorded = (tap: string) =>
     usableRecordings(recordings, checkpoints, value.checkpoint, tap).length > 0;
   const shown = recordedOnly ? taps.filter((t) => recorded(t) || t === value.tap) : taps;
   const pickCheckpoint = (name: string) => {
     const next = checkpoints.find((c) => c.name === name);
-    const nextTaps = tapsOf(layersOf(next));
+    const nextTaps = tapsOf(next);
     const rec = (t: string) => usableRecordings(recordings, checkpoints, name, t).length > 0;
     // Keep the tap (or every layer) when the other model has it; else its first recorded tap.
     const keep = nextTaps.includes(value.tap) || isLayerPattern(value.tap);
@@ -77,7 +76,7 @@ export function TapPicker({
           )}
           {allLayers &&
             taps.length > 0 &&
-            TAP_KINDS.map((k) => (
+            tapKindsOf(ck).map((k) => (
               <option key={k} value={layerPattern(k)}>
                 {layerPattern(k)} (all layers)
               </option>

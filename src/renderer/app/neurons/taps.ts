@@ -5,13 +5,32 @@ import type { OpResult } from '../../../core/api.js';
 export type CheckpointInfo = OpResult<'checkpoints.list'>[number];
 export type RecordingInfo = OpResult<'recordings.list'>[number];
 
-/** The activation taps of a block, in the order the pickers list them. */
-export const TAP_KINDS = ['mlp.post', 'mlp.pre', 'resid_post'] as const;
+/**
+ * The order the pickers list a block's tap kinds in: the neurons first, then the MLP's other taps, then the
+ * residual stream and what the sublayers write into it (TransformerLens's names).
+ */
+const PICKER_ORDER = [
+  'mlp.post',
+  'mlp.pre',
+  'mlp.pre_linear',
+  'resid_post',
+  'resid_pre',
+  'resid_mid',
+  'attn_out',
+  'mlp_out',
+];
 
-/** Every tap of a model with `nLayer` blocks: `blocks.{i}.mlp.post`, `.mlp.pre`, `.resid_post`. */
-export function tapsOf(nLayer: number): string[] {
+/** The tap kinds a checkpoint's blocks have (as `checkpoints.list` says), in picker order. */
+export function tapKindsOf(ck: CheckpointInfo | undefined): string[] {
+  const kinds = ck?.tapKinds ?? [];
+  return PICKER_ORDER.filter((k) => kinds.includes(k));
+}
+
+/** Every tap of a checkpoint, block by block: `blocks.{i}.mlp.post`, `.mlp.pre`, ... */
+export function tapsOf(ck: CheckpointInfo | undefined): string[] {
+  const kinds = tapKindsOf(ck);
   const out: string[] = [];
-  for (let i = 0; i < nLayer; i++) for (const k of TAP_KINDS) out.push(`blocks.${i}.${k}`);
+  for (let i = 0; i < layersOf(ck); i++) for (const k of kinds) out.push(`blocks.${i}.${k}`);
   return out;
 }
 
@@ -37,11 +56,11 @@ export function layersOf(ck: CheckpointInfo | undefined): number {
   return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 0;
 }
 
-/** Width of a tap: d_mlp for the MLP taps, d_model for the residual stream. */
+/** Width of a tap: d_mlp for the MLP's taps (`mlp.*`), d_model for the residual stream and sublayer outputs. */
 export function tapWidth(ck: CheckpointInfo | undefined, tap: string): number | undefined {
   const cfg = ck?.config as { nInner?: number; nEmbd?: number } | undefined;
   if (!cfg) return undefined;
-  return tap.endsWith('resid_post') ? cfg.nEmbd : (cfg.nInner ?? (cfg.nEmbd ? 4 * cfg.nEmbd : undefined));
+  return /\.mlp\./.test(tap) ? (cfg.nInner ?? (cfg.nEmbd ? 4 * cfg.nEmbd : undefined)) : cfg.nEmbd;
 }
 
 /** The complete recordings of `checkpoint`'s `tap` made from its current weights, newest first. */
@@ -70,7 +89,7 @@ export function firstRecorded(
   checkpoints: CheckpointInfo[] | undefined,
 ): { checkpoint: string; tap: string } | undefined {
   for (const ck of checkpoints ?? []) {
-    for (const tap of tapsOf(layersOf(ck))) {
+    for (const tap of tapsOf(ck)) {
       if (usableRecordings(recordings, checkpoints, ck.name, tap).length > 0)
         return { checkpoint: ck.name, tap };
     }

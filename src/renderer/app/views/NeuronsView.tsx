@@ -14,7 +14,7 @@ import { RecordOffer } from '../neurons/RecordOffer.js';
 import { formatHash, rememberTap, startingTap, useRoute } from '../neurons/route.js';
 import { NO_FILTER, columnsOf, filteredOrder, type NeuronFilter, type Sort } from '../neurons/table.js';
 import { TapPicker, type TapValue } from '../neurons/TapPicker.js';
-import { isLayerPattern, layersOf, matchesPattern, tapsOf, usableRecordings } from '../neurons/taps.js';
+import { isLayerPattern, matchesPattern, tapsOf, usableRecordings } from '../neurons/taps.js';
 import { useNeuronRows, type TableTap } from '../neurons/useNeuronRows.js';
 import { prefetchPage } from '../neurons/usePage.js';
 import { UnknownCheckpoint, useProjectTaps } from '../neurons/useProjectTaps.js';
@@ -49,12 +49,10 @@ export function NeuronsView() {
   const [pageTap, neuronPart] = all ? rest : [tap, rest[0]];
   const neuron = neuronPart !== undefined && /^\d+$/.test(neuronPart) ? Number(neuronPart) : undefined;
   const ck = checkpoints.find((c) => c.name === checkpoint);
-  const tableTaps = (all ? tapsOf(layersOf(ck)).filter((t) => matchesPattern(tap, t)) : [tap]).flatMap(
-    (t) => {
-      const r = usableRecordings(recordings, checkpoints, checkpoint, t)[0];
-      return r ? [{ tap: t, probe: r.probeHash, recordingId: r.id }] : [];
-    },
-  );
+  const tableTaps = (all ? tapsOf(ck).filter((t) => matchesPattern(tap, t)) : [tap]).flatMap((t) => {
+    const r = usableRecordings(recordings, checkpoints, checkpoint, t)[0];
+    return r ? [{ tap: t, probe: r.probeHash, recordingId: r.id }] : [];
+  });
   const select = (v: TapValue) => {
     if (!isLayerPattern(v.tap)) rememberTap(v.checkpoint, v.tap);
     navigate(formatHash('neurons', [v.checkpoint, v.tap]));
