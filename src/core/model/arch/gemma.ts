@@ -31,6 +31,7 @@ import {
   type ModelConfig,
   type ParamSpec,
   type Params,
+  TAP_KINDS,
   type TapKind,
 } from '../architecture.js';
 import { rmsNorm } from '../layers/norm.js';
@@ -259,16 +260,8 @@ export function gemmaMlpOut(_cfg: GemmaConfig, i: number): { name: string; layou
 /** Rotary frequencies older saves keep per layer, and the tied head saved as a copy. */
 export const GEMMA_BUFFERS = /^(model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq|lm_head\.weight)$/;
 
-export const GEMMA_TAPS: readonly TapKind[] = [
-  'resid_pre',
-  'attn_out',
-  'resid_mid',
-  'mlp_out',
-  'resid_post',
-  'mlp.pre',
-  'mlp.pre_linear',
-  'mlp.post',
-];
+/** A Gemma block has every tap kind: sequential residual, gated MLP. */
+export const GEMMA_TAPS: readonly TapKind[] = TAP_KINDS;
 
 /** GemmaConfig's defaults (gemma-7b's shape). */
 const DEFAULTS: GemmaDefaults = {

@@ -31,6 +31,7 @@ import {
   type ModelConfig,
   type ParamSpec,
   type Params,
+  TAP_KINDS,
   type TapKind,
 } from '../architecture.js';
 import { configReader, type ConfigReader } from '../config.js';
@@ -222,16 +223,8 @@ function forward(cfg: LlamaConfig, params: Params, ids: tf.Tensor2D, opts: Forwa
   return { logits: logits as tf.Tensor3D, hidden, taps: rec.taps };
 }
 
-const TAPS: readonly TapKind[] = [
-  'resid_pre',
-  'attn_out',
-  'resid_mid',
-  'mlp_out',
-  'resid_post',
-  'mlp.pre',
-  'mlp.pre_linear',
-  'mlp.post',
-];
+/** A Llama-style block has every tap kind: sequential residual, gated MLP. */
+const TAPS: readonly TapKind[] = TAP_KINDS;
 
 /**
  * A Llama-style architecture: the shared parameters and forward pass, with a family's config reader and
