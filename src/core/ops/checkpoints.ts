@@ -55,24 +55,34 @@ export function resolveCheckpoint(
       `${source} is not a checkpoint of ${project.dir} yet (and the project is open read-only): use it once with \`monoscope record --checkpoint ${ref}\` or \`monoscope checkpoints add ${ref}\``,
     );
   }
-  const name = uniqueName(project, basename(source), ck.hash);
-  const dir = opts.copy ? copyIn(project, source, name) : source;
-  project.store.checkpoints.register({
-    name,
-    dir,
-    hash: ck.hash,
-    stage: ck.meta.stage,
-    runId: ck.meta.runId,
-    parent: ck.meta.parent,
-    config: ck.config,
-    source,
-    copied: !!opts.copy,
-    arch: ck.config.arch,
-    params: ck.params,
-    dtype: ck.dtype,
-    bytes: ck.bytes,
-  });
-  return { name, dir };
+  // Another writer may register the same folder, or take the same free name, meanwhile: look again after
+  // every name that turned out taken (registration only ever creates a name here, never overwrites one).
+  for (;;) {
+    const again = project.store.checkpoints.bySource(source, ck.hash);
+    if (again) return byName(project, again.name, opts.copy);
+    const name = uniqueName(project, basename(source), ck.hash);
+    const dir = opts.copy ? copyIn(project, source, name) : source;
+    const registered = project.store.checkpoints.register(
+      {
+        name,
+        dir,
+        hash: ck.hash,
+        stage: ck.meta.stage,
+        runId: ck.meta.runId,
+        parent: ck.meta.parent,
+        config: ck.config,
+        source,
+        copied: !!opts.copy,
+        arch: ck.config.arch,
+        params: ck.params,
+        dtype: ck.dtype,
+        bytes: ck.bytes,
+      },
+      { createOnly: true },
+    );
+    if (registered.status !== 'taken') return { name, dir };
+    if (opts.copy) rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -45,8 +45,11 @@ export interface CheckpointRecord {
 }
 
 export interface RegisterResult {
-  /** `created`: a new name; `unchanged`: same name and hash; `updated`: same name, new weights. */
-  status: 'created' | 'unchanged' | 'updated';
+  /**
+   * `created`: a new name; `unchanged`: same name and hash; `updated`: same name, new weights; `taken`: the
+   * name was already registered and `createOnly` left it as it was.
+   */
+  status: 'created' | 'unchanged' | 'updated' | 'taken';
   /** Recordings of the old weights that were deleted (only for `updated`). */
   droppedRecordings: number;
 }
@@ -83,8 +86,12 @@ export function checkName(name: string): void {
 export class CheckpointsRepo {
   constructor(private readonly ctx: StoreContext) {}
 
-  /** Adds or updates a checkpoint (see the module comment for what an update drops). */
-  register(c: CheckpointInput): RegisterResult {
+  /**
+   * Adds or updates a checkpoint (see the module comment for what an update drops). With `createOnly` a
+   * name that is already registered is left untouched (`taken`), in the same transaction that looked: two
+   * writers picking the same free name never overwrite each other.
+   */
+  register(c: CheckpointInput, opts: { createOnly?: boolean } = {}): RegisterResult {
     checkName(c.name);
     for (const k of ['dir', 'hash', 'stage'] as const) {
       if (typeof c[k] !== 'string' || !c[k])
@@ -94,6 +101,7 @@ export class CheckpointsRepo {
     return this.ctx.write(() => {
       const old = db.prepare('SELECT hash FROM checkpoints WHERE name = ?').get(c.name) as
         { hash: string } | undefined;
+      if (old && opts.createOnly) return { status: 'taken', droppedRecordings: 0 };
       const now = nowIso();
       const fields = [c.dir, c.hash, c.stage, c.runId ?? null, c.parent ?? null, JSON.stringify(c.config)];
       const about = [

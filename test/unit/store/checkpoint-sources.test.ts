@@ -65,6 +65,13 @@ describe('migration 008 (checkpoint sources)', () => {
     // The project's copy: `dir` and `copied` change, the source stays.
     s.checkpoints.register({ name: 'tiny', ...base, dir: '/p/checkpoints/tiny', copied: true });
     expect(s.checkpoints.get('tiny')).toMatchObject({ ...about, dir: '/p/checkpoints/tiny', copied: true });
+    // createOnly never takes over a registered name: a second writer that picked the same free name for
+    // other weights is told `taken`, and the first one's row and recordings stay as they were.
+    expect(s.checkpoints.register({ name: 'tiny', ...base, hash: 'zzz' }, { createOnly: true }).status).toBe(
+      'taken',
+    );
+    expect(s.checkpoints.get('tiny')).toMatchObject({ hash: 'aaa', dir: '/p/checkpoints/tiny' });
+    expect(s.checkpoints.register({ name: 'fresh', ...base }, { createOnly: true }).status).toBe('created');
     // A checkpoint the project wrote has no source.
     s.checkpoints.register({ name: 'own', ...base, hash: 'ccc' });
     expect(s.checkpoints.get('own')).toMatchObject({ source: null, copied: false, arch: null });
