@@ -188,7 +188,7 @@ function program(): Command {
           list.map((b) => [b.name, b.usable ? 'yes' : 'no', b.device ?? '', b.reason]),
         ),
       );
-      const first = list.find((b) => b.usable);
+      const first = list.find((b) => b.usable && !b.autoSkip);
       console.log(`\n--backend auto picks: ${first?.name ?? 'none'}`);
     });
 

@@ -2,16 +2,21 @@
  * Picks and prepares the TF.js backend, and reports which backends this machine can use and why not.
  *
  * Order for `auto`: tfjs-node-gpu, tfjs-node (both optional native packages, registered as
- * `tensorflow`), then WebGPU when an adapter exists (the `webgpu` package in Node), then wasm (with our
- * kernel fixes), then cpu. The choice is made once per process: TF.js cannot switch WebGPU back and forth.
+ * `tensorflow`), then WebGPU when a hardware adapter exists (the `webgpu` package in Node; software
+ * adapters such as SwiftShader or llvmpipe are slower than wasm and only used when asked for), then wasm
+ * (with our kernel fixes), then cpu. The choice is made once per process: TF.js cannot switch WebGPU back and forth.
  */
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 // The union package registers every op's gradient (tfjs-core's Node bundle registers none).
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerCpuFixes } from './cpu-kernels.js';
 import { registerWasmFixes } from './wasm-kernels.js';
+import { registerWebgpuFixes } from './webgpu-kernels.js';
+import { vulkanLoaderPresent } from './vulkan.js';
 
 import { BACKEND_NAMES, type BackendName } from '../names.js';
 
@@ -28,6 +33,8 @@ export interface BackendProbe {
   package?: string;
   /** The device, when known (GPU adapter name, CPU model). */
   device?: string;
+  /** Why `auto` passes over this usable backend (a software WebGPU adapter), if it does. */
+  autoSkip?: string;
 }
 
 /** The backend a run actually used, recorded with every run. */
@@ -88,84 +95,146 @@ async function probeTensorflow(): Promise<BackendProbe & { load?: () => Promise<
   };
 }
 
+/** What the WebGPU adapter probe found: the adapter's words, or why there is none. */
+interface AdapterFound {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
+
+/**
+ * Asks Dawn for an adapter in a child process: Dawn prints the Vulkan loader's complaints ("Found no
+ * drivers!") and C++ traces on stderr when it finds no adapter, so the child's stderr is kept and its
+ * first messages become the reason. Returns the adapter's info, or null with Dawn's words.
+ */
+function probeDawnAdapter(): Promise<{ adapter: AdapterFound | null; messages: string }> {
+  const url = pathToFileURL(require.resolve('webgpu')).href;
+  const code = `
+    const { create } = await import(${JSON.stringify(url)});
+    const a = await create([]).requestAdapter();
+    const i = a && a.info;
+    const out = a && { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description,
+      isFallbackAdapter: Boolean(i.isFallbackAdapter ?? a.isFallbackAdapter) };
+    process.stdout.write(JSON.stringify(out), () => process.exit(0));`;
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', code],
+      { timeout: 60_000, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const messages = dawnMessages(stderr);
+        if (err && !stdout) return reject(new Error(messages || err.message.split('\n')[0]));
+        try {
+          resolve({ adapter: JSON.parse(stdout) as AdapterFound | null, messages });
+        } catch {
+          reject(new Error(messages || `the adapter probe printed ${JSON.stringify(stdout.slice(0, 200))}`));
+        }
+      },
+    );
+  });
+}
+
+/** Dawn's and the Vulkan loader's messages on stderr, one line each, without call traces and noise. */
+function dawnMessages(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^at |^- While|XDG_RUNTIME_DIR/.test(l))
+    .map((l) => l.replace(/^(Warning|Error|error):\s*/, ''));
+  return [...new Set(lines)].slice(0, 3).join('; ');
+}
+
+/**
+ * Why `auto` should not take this adapter, or null: a fallback adapter, or a Vulkan driver that runs on
+ * the CPU (SwiftShader, llvmpipe/lavapipe), is far slower than the wasm backend on the same CPU.
+ */
+export function softwareAdapterReason(a: AdapterFound): string | null {
+  if (a.isFallbackAdapter) return 'a fallback (software) adapter';
+  const words = [a.vendor, a.architecture, a.device, a.description].join(' ');
+  const cpu = /swiftshader|llvmpipe|lavapipe|softpipe|software|\bcpu\b/i.exec(words);
+  return cpu ? `a CPU (software) Vulkan driver (${cpu[0]})` : null;
+}
+
+function adapterName(a: AdapterFound): string {
+  return [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ') || 'adapter';
+}
+
 let webgpuAdapterName: string | undefined;
 async function probeWebgpu(): Promise<BackendProbe> {
   const version = packageVersion('webgpu');
-  if (!version && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+  const nav = (globalThis as { navigator?: { gpu?: GPULike } }).navigator;
+  if (!version && !nav?.gpu) {
     return {
       name: 'webgpu',
       usable: false,
       reason: 'the optional `webgpu` package (Dawn for Node) is not installed',
     };
   }
-  if (
-    process.platform === 'linux' &&
-    !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu &&
-    !vulkanLoaderPresent()
-  ) {
+  const pkg = version && `webgpu@${version}`;
+  if (process.platform === 'linux' && !nav?.gpu && !vulkanLoaderPresent()) {
     return {
       name: 'webgpu',
       usable: false,
-      package: `webgpu@${version}`,
+      package: pkg,
       reason:
-        'no Vulkan loader (libvulkan.so.1) on this machine, so Dawn has no device; install a Vulkan driver (NVIDIA, or Mesa >= 25 lavapipe)',
+        'no Vulkan loader (libvulkan.so.1) on this machine, so Dawn has no device; install libvulkan1 and a Vulkan driver (NVIDIA, or Mesa >= 25 lavapipe)',
     };
   }
+  let found: { adapter: AdapterFound | null; messages: string };
   try {
-    const nav = (globalThis as { navigator?: { gpu?: GPULike } }).navigator;
-    if (!nav?.gpu) {
-      const mod = (await import('webgpu' as string)) as { create: (o: string[]) => GPULike; globals: object };
-      Object.assign(globalThis, mod.globals);
-      Object.defineProperty(globalThis, 'navigator', { value: { gpu: mod.create([]) }, configurable: true });
-    }
-    const gpu = (globalThis as unknown as { navigator: { gpu: GPULike } }).navigator.gpu;
-    const adapter = await gpu.requestAdapter();
-    if (!adapter) {
-      return {
-        name: 'webgpu',
-        usable: false,
-        package: `webgpu@${version}`,
-        reason:
-          'no WebGPU adapter: Dawn found no Vulkan/Metal/D3D12 device (set VK_ICD_FILENAMES to a Vulkan driver, e.g. NVIDIA or Mesa >= 25 lavapipe)',
-      };
-    }
-    const info = adapter.info ?? {};
-    webgpuAdapterName =
-      [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'adapter';
-    return {
-      name: 'webgpu',
-      usable: true,
-      package: `webgpu@${version}`,
-      reason: 'adapter found',
-      device: webgpuAdapterName,
-    };
+    found = nav?.gpu
+      ? {
+          adapter: ((await nav.gpu.requestAdapter()) as { info?: AdapterFound } | null)?.info ?? null,
+          messages: '',
+        }
+      : await probeDawnAdapter();
   } catch (e) {
     return {
       name: 'webgpu',
       usable: false,
-      package: version && `webgpu@${version}`,
+      package: pkg,
       reason: `failed to start Dawn: ${(e as Error).message}`,
     };
   }
+  if (!found.adapter) {
+    return {
+      name: 'webgpu',
+      usable: false,
+      package: pkg,
+      reason:
+        'no WebGPU adapter: Dawn found no Vulkan/Metal/D3D12 device' +
+        (found.messages ? ` (${found.messages})` : '') +
+        '; set VK_ICD_FILENAMES to a Vulkan driver, e.g. NVIDIA or Mesa >= 25 lavapipe',
+    };
+  }
+  webgpuAdapterName = adapterName(found.adapter);
+  const software = softwareAdapterReason(found.adapter);
+  return {
+    name: 'webgpu',
+    usable: true,
+    package: pkg,
+    device: webgpuAdapterName,
+    ...(software
+      ? {
+          reason: `adapter found, but it is ${software}: --backend auto skips it for wasm (much faster on the same CPU); --backend webgpu still uses it`,
+          autoSkip: software,
+        }
+      : { reason: 'adapter found' }),
+  };
 }
 
-/** Whether the Vulkan loader can be found (Dawn prints a warning and finds no adapter without it). */
-function vulkanLoaderPresent(): boolean {
-  const fs = require('node:fs') as typeof import('node:fs');
-  const dirs = [
-    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
-    '/usr/lib/x86_64-linux-gnu',
-    '/usr/lib/aarch64-linux-gnu',
-    '/usr/lib64',
-    '/usr/lib',
-    '/lib/x86_64-linux-gnu',
-    '/usr/local/lib',
-  ];
-  return dirs.some((d) => fs.existsSync(`${d}/libvulkan.so.1`));
+/** Makes Dawn's WebGPU this process's `navigator.gpu` (before the TF.js webgpu backend is imported). */
+async function installDawn(): Promise<void> {
+  if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) return;
+  const mod = (await import('webgpu' as string)) as { create: (o: string[]) => GPULike; globals: object };
+  Object.assign(globalThis, mod.globals);
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: mod.create([]) }, configurable: true });
 }
 
 interface GPULike {
-  requestAdapter(): Promise<{ info?: Record<string, string> } | null>;
+  requestAdapter(): Promise<unknown>;
 }
 
 function probeWasm(): BackendProbe {
@@ -204,7 +273,7 @@ let starting: { choice: BackendChoice; info: Promise<BackendInfo> } | null = nul
 
 /**
  * Sets the TF.js backend for this process and returns what was chosen. `auto` takes the first usable one
- * in the order tensorflow, webgpu, wasm, cpu. Asking for a backend that is not usable throws, with the reason.
+ * in the order tensorflow, webgpu, wasm, cpu, passing over those with an `autoSkip` reason. Asking for a backend that is not usable throws, with the reason.
  * Calls made while a setup runs wait for it (single flight: two setups racing leave TF.js's engine half on
  * one backend, and every kernel fails); one that asked for another backend tries its own after a failure.
  */
@@ -240,12 +309,15 @@ async function startBackend(choice: BackendChoice): Promise<BackendInfo> {
           : name === 'wasm'
             ? probeWasm()
             : null;
-    if (probe && !probe.usable) {
+    if (probe && (!probe.usable || (choice === 'auto' && probe.autoSkip))) {
       reasons.push(`${name}: ${probe.reason}`);
       continue;
     }
     try {
-      if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+      if (name === 'webgpu') {
+        await installDawn();
+        await import('@tensorflow/tfjs-backend-webgpu');
+      }
       if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
       const ok = await tf.setBackend(name);
       if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
@@ -253,6 +325,7 @@ async function startBackend(choice: BackendChoice): Promise<BackendInfo> {
       quietCpuBanner();
       registerCpuFixes(); // the cpu backend is always loaded, and tests compare against it
       if (name === 'wasm') registerWasmFixes();
+      if (name === 'webgpu') registerWebgpuFixes();
       active = {
         backend: name,
         device: name === 'webgpu' ? (webgpuAdapterName ?? 'webgpu') : (probe?.device ?? cpuModel()),
