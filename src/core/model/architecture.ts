@@ -15,6 +15,7 @@
  *   blocks.{i}.mlp.post        the neurons: the input of the MLP's output projection
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { LoraSpec } from './lora.js';
 
 /** The fields every architecture's config has, in GPT-2's names; each architecture adds its own. */
 export interface ModelConfig {
@@ -31,6 +32,8 @@ export interface ModelConfig {
   nInner: number;
   bosTokenId: number;
   eosTokenId: number;
+  /** A LoRA adapter on top of the base (lora.ts): the params then hold its A and B tensors too. */
+  lora?: LoraSpec;
 }
 
 /** A parameter as the checkpoint stores it: its Hugging Face name and shape. */
@@ -60,6 +63,8 @@ export interface ForwardOptions {
   taps?: readonly string[];
   /** Skip the LM head and return only the final hidden state (after the final norm). */
   hiddenOnly?: boolean;
+  /** Training: LoRA dropout is drawn from this seed (one per step); without it there is no dropout. */
+  dropoutSeed?: number;
 }
 
 export interface ForwardResult {
@@ -99,6 +104,13 @@ export interface Architecture<C extends ModelConfig = ModelConfig> {
   readonly buffers?: RegExp;
   /** Other names a parameter may be stored under (e.g. GPT-2's `transformer.` prefix). */
   storedNames?(name: string): string[];
+  /**
+   * What transformers' `*ForCausalLM` puts before these parameter names (GPT-2's `transformer.`; the
+   * others' names are already the full ones): PEFT's adapter keys use the full module path.
+   */
+  readonly modulePrefix?: string;
+  /** Block linear weights stored [in, out] (GPT-2's Conv1D) rather than nn.Linear's [out, in]. */
+  readonly conv1d?: boolean;
   /** The tap kinds each block of this config has, in the order pickers list them. */
   tapKinds(cfg: C): readonly TapKind[];
   /** The forward pass on token ids [B, T] (right padding needs no mask: attention is causal). */

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedArray } from './safetensors.js';
+import { adaptedModules, linearModules, loraParamSpecs, type LinearModule } from './lora.js';
 import {
   TAP_KINDS,
   headLogits,
@@ -69,9 +70,21 @@ export function paramSpecs(cfg: ModelConfig): ParamSpec[] {
   return architecture(cfg).params(cfg);
 }
 
-/** Total number of parameters. */
+/** Total number of parameters of the base model (an adapter's are {@link adapterParamSpecs}). */
 export function countParams(cfg: ModelConfig): number {
   return paramSpecs(cfg).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** The linear layers of a config's blocks that its LoRA adapter targets (none without an adapter). */
+export function adaptedLinears(cfg: ModelConfig): LinearModule[] {
+  if (!cfg.lora) return [];
+  const arch = architecture(cfg);
+  return adaptedModules(linearModules(arch.params(cfg), arch.conv1d ?? false), cfg.lora);
+}
+
+/** The LoRA adapter's parameters (lora.ts), A then B per adapted module; none without an adapter. */
+export function adapterParamSpecs(cfg: ModelConfig): ParamSpec[] {
+  return cfg.lora ? loraParamSpecs(adaptedLinears(cfg), cfg.lora.r) : [];
 }
 
 const HOOK_ALIASES: Record<string, TapKind> = {
@@ -201,19 +214,25 @@ export function headArray(cfg: ModelConfig, arrays: Map<string, NamedArray>): Fl
 export { headLogits };
 
 /** Creates variables from host arrays; names and shapes are checked against the config. */
+/**
+ * Variables of a model's parameters (and its adapter's, when the config has one) from arrays by name,
+ * checked against the config's shapes. `trainable`: every parameter, none, or only the adapter's (LoRA
+ * fine-tuning: the base stays frozen).
+ */
 export function paramsFromArrays(
   cfg: ModelConfig,
   arrays: Map<string, NamedArray>,
-  trainable = true,
+  trainable: boolean | 'adapter' = true,
 ): Params {
   const params: Params = new Map();
-  for (const { name, shape } of paramSpecs(cfg)) {
+  const adapter = new Set(adapterParamSpecs(cfg).map((s) => s.name));
+  for (const { name, shape } of [...paramSpecs(cfg), ...adapterParamSpecs(cfg)]) {
     const a = arrays.get(name);
     if (!a) throw new Error(`missing parameter '${name}'`);
     if (a.shape.join(',') !== shape.join(','))
       throw new Error(`parameter '${name}' has shape [${a.shape}] but the config needs [${shape}]`);
     const t = tf.tensor(a.data, shape, 'float32');
-    params.set(name, tf.variable(t, trainable));
+    params.set(name, tf.variable(t, trainable === 'adapter' ? adapter.has(name) : trainable));
     t.dispose();
   }
   return params;

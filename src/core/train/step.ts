@@ -189,8 +189,8 @@ function preferenceForward(
 }
 
 /**
- * Holds a model's trainable parameters and its optimizer, and runs steps. One Stepper per run: AdamW keeps
- * its state by the fixed order of the variables.
+ * Holds a model's trainable parameters (all of them, or a LoRA adapter's: variables made trainable) and its
+ * optimizer, and runs steps. One Stepper per run: AdamW keeps its state by the fixed order of the variables.
  */
 export class Stepper {
   readonly names: string[];
@@ -202,7 +202,7 @@ export class Stepper {
     readonly params: Params,
     opts: { weightDecay: number; beta1?: number; beta2?: number; eps?: number; maxGradNorm: number },
   ) {
-    this.names = [...params.keys()];
+    this.names = [...params.keys()].filter((n) => params.get(n)!.trainable);
     this.vars = this.names.map((n) => params.get(n)!);
     this.optimizer = new AdamW(this.names, this.vars, opts);
     this.maxGradNorm = opts.maxGradNorm;

@@ -35,13 +35,10 @@ import {
   type TapKind,
 } from '../architecture.js';
 import { rmsNorm } from '../layers/norm.js';
-import {
-  ACTIVATION_CONFIG_NAMES,
-  activate,
-  activationByName,
-  type ActivationName,
-} from '../layers/activations.js';
+import { ACTIVATION_CONFIG_NAMES, activationByName, type ActivationName } from '../layers/activations.js';
 import { attention, splitHeads, type AttentionOptions } from '../layers/attention.js';
+import { moduleLinear, type ModuleLinear } from '../layers/linear.js';
+import { gatedMlp } from '../layers/mlp.js';
 import { applyRotary, ropeConfigJson, ropeFromConfig, type RopeSpec } from '../layers/rotary.js';
 import { configReader } from '../config.js';
 
@@ -169,12 +166,6 @@ export function gemmaParams(cfg: GemmaConfig, norms: readonly string[]): ParamSp
 /** A model's parameter by name. */
 export type Get = (name: string) => tf.Tensor;
 
-/** x [N, in] W^T (+ b): the nn.Linear `name`, weight [out, in]. */
-function linear(p: Get, x: tf.Tensor2D, name: string, bias: boolean): tf.Tensor2D {
-  const y = tf.matMul(x, p(`${name}.weight`) as tf.Tensor2D, false, true) as tf.Tensor2D;
-  return bias ? tf.add(y, p(`${name}.bias`)) : y;
-}
-
 /** Gemma's RMSNorm `name`: x / sqrt(mean(x^2) + eps) (1 + w). */
 export function gemmaNorm(cfg: GemmaConfig, p: Get, x: tf.Tensor2D, name: string): tf.Tensor2D {
   return rmsNorm(x, p(`${name}.weight`), cfg.rmsNormEps, true);
@@ -193,7 +184,7 @@ export function gemmaEmbed(cfg: GemmaConfig, p: Get, ids: tf.Tensor2D): tf.Tenso
  */
 export function gemmaAttention(
   cfg: GemmaConfig,
-  p: Get,
+  lin: ModuleLinear,
   i: number,
   x: tf.Tensor2D,
   B: number,
@@ -202,26 +193,29 @@ export function gemmaAttention(
 ): tf.Tensor2D {
   const a = `model.layers.${i}.self_attn`;
   const heads = (name: string, H: number): tf.Tensor4D =>
-    splitHeads(linear(p, x, `${a}.${name}`, cfg.attentionBias), B, T, H, cfg.headDim);
+    splitHeads(lin(`${a}.${name}`, x), B, T, H, cfg.headDim);
   const q = applyRotary(heads('q_proj', cfg.nHead), cfg.rope);
   const k = applyRotary(heads('k_proj', cfg.nKvHead), cfg.rope);
   const v = heads('v_proj', cfg.nKvHead);
-  return linear(p, attention(q, k, v, o), `${a}.o_proj`, cfg.attentionBias);
+  return lin(`${a}.o_proj`, attention(q, k, v, o));
 }
 
 /**
  * The GeGLU MLP of layer i on x [B*T, D] (already normed): pre = x Wgate^T, pre_linear = x Wup^T,
  * post = act(pre) * pre_linear (the neurons), returned as post Wdown^T; records the three MLP taps.
  */
-export function gemmaMlp(cfg: GemmaConfig, p: Get, i: number, x: tf.Tensor2D, rec: TapRecorder): tf.Tensor2D {
-  const m = `model.layers.${i}.mlp`;
-  const pre = linear(p, x, `${m}.gate_proj`, false);
-  const preLinear = linear(p, x, `${m}.up_proj`, false);
-  const post = tf.mul(activate(cfg.activation, pre), preLinear) as tf.Tensor2D;
+export function gemmaMlp(
+  cfg: GemmaConfig,
+  lin: ModuleLinear,
+  i: number,
+  x: tf.Tensor2D,
+  rec: TapRecorder,
+): tf.Tensor2D {
+  const { pre, preLinear, post, out } = gatedMlp(x, cfg.activation, lin, `model.layers.${i}.mlp`);
   rec.put(i, 'mlp.pre', pre);
   rec.put(i, 'mlp.pre_linear', preLinear);
   rec.put(i, 'mlp.post', post);
-  return linear(p, post, `${m}.down_proj`, false);
+  return out;
 }
 
 /** The final norm of the residual stream x [B*T, D], and the logits through `head` unless `hiddenOnly`. */
@@ -288,6 +282,7 @@ export const gemma: Architecture<GemmaConfig> = {
   forward(cfg, params, ids, opts) {
     const [B, T] = ids.shape;
     const p: Get = (name) => params.get(name)!;
+    const lin = moduleLinear(cfg, params, opts);
     const rec = new TapRecorder(B, T, opts.taps);
     const scale = 1 / Math.sqrt(cfg.headDim);
 
@@ -295,13 +290,13 @@ export const gemma: Architecture<GemmaConfig> = {
     for (let i = 0; i < cfg.nLayer; i++) {
       const l = `model.layers.${i}`;
       rec.put(i, 'resid_pre', x);
-      const attnOut = gemmaAttention(cfg, p, i, gemmaNorm(cfg, p, x, `${l}.input_layernorm`), B, T, {
+      const attnOut = gemmaAttention(cfg, lin, i, gemmaNorm(cfg, p, x, `${l}.input_layernorm`), B, T, {
         scale,
       });
       x = tf.add(x, attnOut);
       rec.put(i, 'attn_out', attnOut);
       rec.put(i, 'resid_mid', x);
-      const mlpOut = gemmaMlp(cfg, p, i, gemmaNorm(cfg, p, x, `${l}.post_attention_layernorm`), rec);
+      const mlpOut = gemmaMlp(cfg, lin, i, gemmaNorm(cfg, p, x, `${l}.post_attention_layernorm`), rec);
       x = tf.add(x, mlpOut);
       rec.put(i, 'mlp_out', mlpOut);
       rec.put(i, 'resid_post', x);

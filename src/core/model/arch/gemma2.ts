@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TapRecorder, type Architecture, type Head, type Params } from '../architecture.js';
 import { configReader } from '../config.js';
+import { moduleLinear } from '../layers/linear.js';
 import {
   GEMMA_BUFFERS,
   GEMMA_TAPS,
@@ -137,6 +138,7 @@ export const gemma2: Architecture<Gemma2Config> = {
   forward(cfg, params, ids, opts) {
     const [B, T] = ids.shape;
     const p: Get = (name) => params.get(name)!;
+    const lin = moduleLinear(cfg, params, opts);
     const rec = new TapRecorder(B, T, opts.taps);
     const scale = 1 / Math.sqrt(cfg.queryPreAttnScalar);
 
@@ -145,7 +147,7 @@ export const gemma2: Architecture<Gemma2Config> = {
       const l = `model.layers.${i}`;
       const window = cfg.layerTypes[i] === 'sliding_attention' ? cfg.slidingWindow : undefined;
       rec.put(i, 'resid_pre', x);
-      const a = gemmaAttention(cfg, p, i, gemmaNorm(cfg, p, x, `${l}.input_layernorm`), B, T, {
+      const a = gemmaAttention(cfg, lin, i, gemmaNorm(cfg, p, x, `${l}.input_layernorm`), B, T, {
         scale,
         softcap: cfg.attnSoftcap,
         window,
@@ -154,7 +156,7 @@ export const gemma2: Architecture<Gemma2Config> = {
       x = tf.add(x, attnOut);
       rec.put(i, 'attn_out', attnOut);
       rec.put(i, 'resid_mid', x);
-      const m = gemmaMlp(cfg, p, i, gemmaNorm(cfg, p, x, `${l}.pre_feedforward_layernorm`), rec);
+      const m = gemmaMlp(cfg, lin, i, gemmaNorm(cfg, p, x, `${l}.pre_feedforward_layernorm`), rec);
       const mlpOut = gemmaNorm(cfg, p, m, `${l}.post_feedforward_layernorm`);
       x = tf.add(x, mlpOut);
       rec.put(i, 'mlp_out', mlpOut);

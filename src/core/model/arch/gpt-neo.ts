@@ -18,7 +18,7 @@ import { TapRecorder, type Architecture, type ModelConfig, type ParamSpec } from
 import { configReader, type ConfigReader } from '../config.js';
 import { activate, activationByName } from '../layers/activations.js';
 import { attention, splitHeads } from '../layers/attention.js';
-import { linear } from '../layers/linear.js';
+import { linear, moduleLinear } from '../layers/linear.js';
 import { layerNorm } from '../layers/norm.js';
 
 export type AttentionType = 'global' | 'local';
@@ -176,6 +176,7 @@ export const gptNeo: Architecture<GPTNeoConfig> = {
     const hd = D / H;
     const act = activationByName(cfg.activationFunction, 'model config', 'activation_function');
     const p = (name: string): tf.Variable => params.get(name)!;
+    const lin = moduleLinear(cfg, params, opts);
     const rec = new TapRecorder(B, T, opts.taps);
 
     // Embeddings: gather token rows, add the first T position rows. x is kept 2-D [B*T, D] throughout.
@@ -190,21 +191,19 @@ export const gptNeo: Architecture<GPTNeoConfig> = {
       // Attention: softmax(q k^T + mask) v per head, unscaled; a local layer's mask keeps the last
       // window_size keys.
       const a = layerNorm(x, p(`${h}.ln_1.weight`), p(`${h}.ln_1.bias`), cfg.layerNormEps);
-      const [q, k, v] = ['q', 'k', 'v'].map((n) =>
-        splitHeads(linear(a, p(`${at}.${n}_proj.weight`)), B, T, H, hd),
-      );
+      const [q, k, v] = ['q', 'k', 'v'].map((n) => splitHeads(lin(`${at}.${n}_proj`, a), B, T, H, hd));
       const window = cfg.attentionLayers[i] === 'local' ? cfg.windowSize : undefined;
       const y = attention(q, k, v, { scale: 1, window });
-      const attnOut = linear(y, p(`${at}.out_proj.weight`), p(`${at}.out_proj.bias`));
+      const attnOut = lin(`${at}.out_proj`, y);
       x = tf.add(x, attnOut);
       rec.put(i, 'attn_out', attnOut);
       rec.put(i, 'resid_mid', x);
 
       // MLP: pre = ln_2(x) W_fc^T + b; post = act(pre) (the neurons); x += post W_proj^T + b.
       const m = layerNorm(x, p(`${h}.ln_2.weight`), p(`${h}.ln_2.bias`), cfg.layerNormEps);
-      const pre = linear(m, p(`${h}.mlp.c_fc.weight`), p(`${h}.mlp.c_fc.bias`));
+      const pre = lin(`${h}.mlp.c_fc`, m);
       const post = activate(act, pre) as tf.Tensor2D;
-      const mlpOut = linear(post, p(`${h}.mlp.c_proj.weight`), p(`${h}.mlp.c_proj.bias`));
+      const mlpOut = lin(`${h}.mlp.c_proj`, post);
       x = tf.add(x, mlpOut);
       rec.put(i, 'mlp.pre', pre);
       rec.put(i, 'mlp.post', post);

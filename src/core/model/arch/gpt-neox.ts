@@ -27,7 +27,7 @@ import {
 import { configReader, type ConfigReader } from '../config.js';
 import { activate, activationByName } from '../layers/activations.js';
 import { attention } from '../layers/attention.js';
-import { linear } from '../layers/linear.js';
+import { linear, moduleLinear } from '../layers/linear.js';
 import { layerNorm } from '../layers/norm.js';
 import { applyRotary } from '../layers/rotary.js';
 
@@ -189,7 +189,7 @@ export const gptNeox: Architecture<GPTNeoXConfig> = {
     const rope = { dim: rotaryDims(cfg), base: cfg.ropeTheta };
     const act = activationByName(cfg.hiddenAct, 'model config', 'hidden_act');
     const p = (name: string): tf.Variable => params.get(name)!;
-    const bias = (name: string): tf.Variable | undefined => params.get(name);
+    const lin = moduleLinear(cfg, params, opts);
     const rec = new TapRecorder(B, T, opts.taps);
 
     // Token embeddings only (positions enter through the rotary embedding). x is [B*T, D] throughout.
@@ -206,15 +206,11 @@ export const gptNeox: Architecture<GPTNeoXConfig> = {
         p(`${l}.input_layernorm.bias`),
         cfg.layerNormEps,
       );
-      const qkv = linear(
-        a,
-        p(`${l}.attention.query_key_value.weight`),
-        bias(`${l}.attention.query_key_value.bias`),
-      );
+      const qkv = lin(`${l}.attention.query_key_value`, a);
       const perHead = tf.transpose(tf.reshape(qkv, [B, T, H, 3 * hd]), [0, 2, 1, 3]);
       const [q, k, v] = tf.split(perHead, 3, 3) as tf.Tensor4D[];
       const y = attention(applyRotary(q, rope), applyRotary(k, rope), v, { scale: 1 / Math.sqrt(hd) });
-      const attnOut = linear(y, p(`${l}.attention.dense.weight`), bias(`${l}.attention.dense.bias`));
+      const attnOut = lin(`${l}.attention.dense`, y);
       rec.put(i, 'attn_out', attnOut);
 
       // MLP: on the block's input (parallel) or on x + attn_out (sequential).
@@ -226,9 +222,9 @@ export const gptNeox: Architecture<GPTNeoXConfig> = {
         p(`${l}.post_attention_layernorm.bias`),
         cfg.layerNormEps,
       );
-      const pre = linear(m, p(`${l}.mlp.dense_h_to_4h.weight`), p(`${l}.mlp.dense_h_to_4h.bias`));
+      const pre = lin(`${l}.mlp.dense_h_to_4h`, m);
       const post = activate(act, pre) as tf.Tensor2D;
-      const mlpOut = linear(post, p(`${l}.mlp.dense_4h_to_h.weight`), p(`${l}.mlp.dense_4h_to_h.bias`));
+      const mlpOut = lin(`${l}.mlp.dense_4h_to_h`, post);
       x = cfg.parallelResidual ? tf.add(tf.add(x, attnOut), mlpOut) : tf.add(mlpIn, mlpOut);
       rec.put(i, 'mlp.pre', pre);
       rec.put(i, 'mlp.post', post);

@@ -16,6 +16,7 @@ import type { NamedArray } from '../safetensors.js';
 import { TapRecorder, type Architecture, type ModelConfig, type ParamSpec } from '../architecture.js';
 import { layerNorm } from '../layers/norm.js';
 import { activationByName, geluTanh } from '../layers/activations.js';
+import { moduleLinear } from '../layers/linear.js';
 import { attention, splitHeads } from '../layers/attention.js';
 import { configReader } from '../config.js';
 
@@ -96,11 +97,6 @@ export function initParamArrays(cfg: GPTConfig, seed: number): Map<string, Named
   return out;
 }
 
-/** x [N, in] @ w [in, out] + b. */
-function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return tf.add(tf.matMul(x, w as tf.Tensor2D), b) as tf.Tensor2D;
-}
-
 export const gpt2: Architecture<GPTConfig> = {
   modelTypes: ['gpt2'],
 
@@ -157,6 +153,8 @@ export const gpt2: Architecture<GPTConfig> = {
   // The causal-mask buffers older saves keep, and the tied head `GPT2LMHeadModel` may save as a copy.
   buffers: /^((transformer\.)?h\.\d+\.attn\.(bias|masked_bias)|lm_head\.weight)$/,
   storedNames: (name) => [name, `transformer.${name}`],
+  modulePrefix: 'transformer.',
+  conv1d: true,
   tapKinds: () => ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post', 'mlp.pre', 'mlp.post'],
 
   forward(cfg, params, ids, opts) {
@@ -165,6 +163,7 @@ export const gpt2: Architecture<GPTConfig> = {
     const H = cfg.nHead;
     const hd = D / H;
     const p = (name: string): tf.Variable => params.get(name)!;
+    const lin = moduleLinear(cfg, params, opts, true);
     const rec = new TapRecorder(B, T, opts.taps);
 
     // Embeddings: gather token rows, add the first T position rows. x is kept 2-D [B*T, D] throughout.
@@ -177,19 +176,19 @@ export const gpt2: Architecture<GPTConfig> = {
       rec.put(i, 'resid_pre', x);
       // Attention: qkv = ln_1(x) W_attn + b; per head softmax(q k^T / sqrt(hd) + mask) v; then W_proj.
       const a = layerNorm(x, p(`${h}.ln_1.weight`), p(`${h}.ln_1.bias`), cfg.layerNormEps);
-      const qkv = linear(a, p(`${h}.attn.c_attn.weight`), p(`${h}.attn.c_attn.bias`));
+      const qkv = lin(`${h}.attn.c_attn`, a);
       const [q, k, v] = tf.split(qkv, 3, 1).map((t) => splitHeads(t as tf.Tensor2D, B, T, H, hd));
       const y = attention(q, k, v, { scale: 1 / Math.sqrt(hd) });
-      const attnOut = linear(y, p(`${h}.attn.c_proj.weight`), p(`${h}.attn.c_proj.bias`));
+      const attnOut = lin(`${h}.attn.c_proj`, y);
       x = tf.add(x, attnOut);
       rec.put(i, 'attn_out', attnOut);
       rec.put(i, 'resid_mid', x);
 
       // MLP: pre = ln_2(x) W_fc + b; post = GELU(pre) (the neurons); x += post W_proj + b.
       const m = layerNorm(x, p(`${h}.ln_2.weight`), p(`${h}.ln_2.bias`), cfg.layerNormEps);
-      const pre = linear(m, p(`${h}.mlp.c_fc.weight`), p(`${h}.mlp.c_fc.bias`));
+      const pre = lin(`${h}.mlp.c_fc`, m);
       const post = geluTanh(pre) as tf.Tensor2D;
-      const mlpOut = linear(post, p(`${h}.mlp.c_proj.weight`), p(`${h}.mlp.c_proj.bias`));
+      const mlpOut = lin(`${h}.mlp.c_proj`, post);
       x = tf.add(x, mlpOut);
       rec.put(i, 'mlp.pre', pre);
       rec.put(i, 'mlp.post', post);

@@ -37,7 +37,7 @@ import {
 import { configReader, type ConfigReader } from '../config.js';
 import { ACTIVATION_CONFIG_NAMES, activationByName, type ActivationName } from '../layers/activations.js';
 import { attention, splitHeads } from '../layers/attention.js';
-import { linear } from '../layers/linear.js';
+import { moduleLinear } from '../layers/linear.js';
 import { gatedMlp } from '../layers/mlp.js';
 import { rmsNorm } from '../layers/norm.js';
 import { applyRotary, ropeConfigJson, ropeFromConfig, type RopeSpec } from '../layers/rotary.js';
@@ -173,6 +173,7 @@ function forward(cfg: LlamaConfig, params: Params, ids: tf.Tensor2D, opts: Forwa
   const [B, T] = ids.shape;
   const { nEmbd: D, nHead: H, nKvHead: Hkv, headDim: hd } = cfg;
   const p = (name: string): tf.Variable => params.get(name)!;
+  const lin = moduleLinear(cfg, params, opts);
   const rec = new TapRecorder(B, T, opts.taps);
 
   // Token embeddings, no positions (RoPE places the tokens). x is kept 2-D [B*T, D] throughout.
@@ -180,34 +181,24 @@ function forward(cfg: LlamaConfig, params: Params, ids: tf.Tensor2D, opts: Forwa
 
   for (let i = 0; i < cfg.nLayer; i++) {
     const l = `model.layers.${i}`;
-    const lin = (name: string, t: tf.Tensor2D, bias: boolean): tf.Tensor2D =>
-      linear(t, p(`${l}.${name}.weight`), bias ? p(`${l}.${name}.bias`) : undefined);
     rec.put(i, 'resid_pre', x);
 
     // Attention: q and k rotated by position, softmax(q k^T / sqrt(hd) + mask) v per head, where query head
     // h reads key/value head floor(h / (H / Hkv)) and the mask hides the future (and what lies beyond the
     // layer's window); then o_proj.
     const a = rmsNorm(x, p(`${l}.input_layernorm.weight`), cfg.rmsNormEps);
-    const q = applyRotary(splitHeads(lin('self_attn.q_proj', a, cfg.qkvBias), B, T, H, hd), cfg.rope);
-    const k = applyRotary(splitHeads(lin('self_attn.k_proj', a, cfg.qkvBias), B, T, Hkv, hd), cfg.rope);
-    const v = splitHeads(lin('self_attn.v_proj', a, cfg.qkvBias), B, T, Hkv, hd);
+    const q = applyRotary(splitHeads(lin(`${l}.self_attn.q_proj`, a), B, T, H, hd), cfg.rope);
+    const k = applyRotary(splitHeads(lin(`${l}.self_attn.k_proj`, a), B, T, Hkv, hd), cfg.rope);
+    const v = splitHeads(lin(`${l}.self_attn.v_proj`, a), B, T, Hkv, hd);
     const y = attention(q, k, v, { scale: 1 / Math.sqrt(hd), window: cfg.windows[i] ?? undefined });
-    const attnOut = lin('self_attn.o_proj', y, cfg.oBias);
+    const attnOut = lin(`${l}.self_attn.o_proj`, y);
     x = tf.add(x, attnOut);
     rec.put(i, 'attn_out', attnOut);
     rec.put(i, 'resid_mid', x);
 
     // MLP: pre = gate(m), pre_linear = up(m), post = act(pre) pre_linear (the neurons); x += down(post).
     const m = rmsNorm(x, p(`${l}.post_attention_layernorm.weight`), cfg.rmsNormEps);
-    const bias = (name: string) => (cfg.mlpBias ? p(`${l}.mlp.${name}.bias`) : undefined);
-    const mlp = gatedMlp(m, cfg.act, {
-      gate: p(`${l}.mlp.gate_proj.weight`),
-      up: p(`${l}.mlp.up_proj.weight`),
-      down: p(`${l}.mlp.down_proj.weight`),
-      gateBias: bias('gate_proj'),
-      upBias: bias('up_proj'),
-      downBias: bias('down_proj'),
-    });
+    const mlp = gatedMlp(m, cfg.act, lin, `${l}.mlp`);
     x = tf.add(x, mlp.out);
     rec.put(i, 'mlp.pre', mlp.pre);
     rec.put(i, 'mlp.pre_linear', mlp.preLinear);

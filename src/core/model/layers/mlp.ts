@@ -4,29 +4,21 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { activate, type ActivationName } from './activations.js';
-import { linear } from './linear.js';
-
-/** The projections of a gated MLP, each an `nn.Linear` (`bias` undefined where the model has none). */
-export interface GatedMlpWeights {
-  gate: tf.Tensor;
-  up: tf.Tensor;
-  down: tf.Tensor;
-  gateBias?: tf.Tensor;
-  upBias?: tf.Tensor;
-  downBias?: tf.Tensor;
-}
+import type { ModuleLinear } from './linear.js';
 
 /**
- * The gated MLP of x [N, D] with its intermediate values, the taps: `pre` = gate(x), `preLinear` = up(x),
- * `post` = act(pre) * preLinear (the neurons, [N, d_mlp]) and `out` = down(post) [N, D].
+ * The gated MLP `{mlp}.gate_proj|up_proj|down_proj` of x [N, D] with its intermediate values, the taps:
+ * `pre` = gate(x), `preLinear` = up(x), `post` = act(pre) * preLinear (the neurons, [N, d_mlp]) and
+ * `out` = down(post) [N, D].
  */
 export function gatedMlp(
   x: tf.Tensor2D,
   act: ActivationName,
-  w: GatedMlpWeights,
+  lin: ModuleLinear,
+  mlp: string,
 ): { pre: tf.Tensor2D; preLinear: tf.Tensor2D; post: tf.Tensor2D; out: tf.Tensor2D } {
-  const pre = linear(x, w.gate, w.gateBias);
-  const preLinear = linear(x, w.up, w.upBias);
+  const pre = lin(`${mlp}.gate_proj`, x);
+  const preLinear = lin(`${mlp}.up_proj`, x);
   const post = tf.mul(activate(act, pre), preLinear) as tf.Tensor2D;
-  return { pre, preLinear, post, out: linear(post, w.down, w.downBias) };
+  return { pre, preLinear, post, out: lin(`${mlp}.down_proj`, post) };
 }
