@@ -67,7 +67,10 @@ function expectClose(what: string, a: ArrayLike<number>, b: ArrayLike<number>, r
   ).toBe(-1);
 }
 
-/** The step's scalars compared (the rewards are 0 on both: the reference is the initial model). */
+/**
+ * The step's scalars compared (the rewards are differences of nearly equal log-probs, compared through
+ * the log-probs themselves).
+ */
 const SCALARS = [
   'loss',
   'decorr/penalty',
@@ -83,6 +86,7 @@ describe('a DecPO step on webgpu equals the same step on cpu', () => {
   it.each([
     ['world-gpt', "the built-in world's GPT (full DecPO step, barlow, toxicity pairs)"],
     ['llama-full', 'a small Llama-style model (GQA, RoPE, RMSNorm, SwiGLU; full DecPO step)'],
+    ['llama-lora', 'a LoRA DecPO step of a small Llama-style model (rank 4 on q_proj, v_proj, up_proj)'],
   ])(
     '%s: %s',
     (name) => {

@@ -6,14 +6,16 @@
  * host), computes the reference log-probs with the untrained weights, runs one DecPO step through
  * {@link Stepper.preferenceStep} and writes the step's metrics and every new weight to `out.json`, so that
  * the webgpu equality test can compare backends value by value. A case is a model config with its
- * trainable parameters; adding one (a LoRA step, another architecture) is one entry of {@link CASES}.
+ * trainable parameters (all of them, or a LoRA adapter's); adding one is one entry of {@link CASES}.
  */
 import { writeFileSync } from 'node:fs';
 import { initBackend, type BackendName } from '../../src/core/backend/index.js';
 import { WORLD_MODEL } from '../../src/core/ops/train.js';
 import { gptConfig, initParamArrays } from '../../src/core/model/arch/gpt2.js';
 import type { ModelConfig } from '../../src/core/model/architecture.js';
+import { baseConfig, defaultLoraTargets, initLoraArrays } from '../../src/core/model/lora.js';
 import {
+  adaptedLinears,
   disposeParams,
   paramSpecs,
   paramsFromArrays,
@@ -77,6 +79,27 @@ function randomPairs(vocab: number, pairs: number, seed: number): TokenizedPair[
   return Array.from({ length: pairs }, () => ({ prompt: tokens(6), chosen: tokens(5), rejected: tokens(4) }));
 }
 
+/** A small random Llama: 2 layers, width 32, 4 query heads on 2 key/value heads, SwiGLU of width 48. */
+function smallLlama(): ModelConfig {
+  return parseModelConfig(
+    {
+      model_type: 'llama',
+      vocab_size: 61,
+      hidden_size: 32,
+      intermediate_size: 48,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      max_position_embeddings: 32,
+      rms_norm_eps: 1e-5,
+      rope_theta: 10000,
+      bos_token_id: 1,
+      eos_token_id: 2,
+    },
+    'small llama config',
+  );
+}
+
 export const CASES: Record<string, () => StepCase> = {
   /** A full-parameter DecPO step (barlow on block 0) of the built-in world's GPT on two toxicity pairs. */
   'world-gpt': () => {
@@ -93,26 +116,35 @@ export const CASES: Record<string, () => StepCase> = {
    * key/value heads), RoPE, RMSNorm, SwiGLU; barlow on block 1's neurons.
    */
   'llama-full': () => {
-    const cfg = parseModelConfig(
-      {
-        model_type: 'llama',
-        vocab_size: 61,
-        hidden_size: 32,
-        intermediate_size: 48,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        num_key_value_heads: 2,
-        max_position_embeddings: 32,
-        rms_norm_eps: 1e-5,
-        rope_theta: 10000,
-        bos_token_id: 1,
-        eos_token_id: 2,
-      },
-      'llama-full config',
-    );
+    const cfg = smallLlama();
     return {
       cfg,
       arrays: randomArrays(cfg, 11),
+      batch: preferenceBatch(randomPairs(cfg.vocabSize, 3, 12), cfg.eosTokenId),
+      objective: preferenceObjective({ stage: 'decpo', regularizer: 'barlow', lambda: 1e-3, layer: 1 }),
+    };
+  },
+  /**
+   * A LoRA DecPO step of the same Llama-style model: rank 4 on the authors' targets (q_proj, v_proj,
+   * up_proj), the base frozen and the reference the base itself. B starts non-zero (an adapter part-way
+   * through training), so that A's gradient is not zero and the policy differs from the reference.
+   */
+  'llama-lora': () => {
+    const base = smallLlama();
+    const cfg = {
+      ...base,
+      lora: { r: 4, alpha: 8, dropout: 0, targets: defaultLoraTargets(base.arch), rslora: false },
+    };
+    const arrays = randomArrays(base, 11);
+    const rng = new Rng(13);
+    for (const [name, a] of initLoraArrays(adaptedLinears(cfg), cfg.lora.r, 14)) {
+      if (name.endsWith('lora_B.weight'))
+        for (let i = 0; i < a.data.length; i++) a.data[i] = 0.05 * rng.normal();
+      arrays.set(name, a);
+    }
+    return {
+      cfg,
+      arrays,
       batch: preferenceBatch(randomPairs(cfg.vocabSize, 3, 12), cfg.eosTokenId),
       objective: preferenceObjective({ stage: 'decpo', regularizer: 'barlow', lambda: 1e-3, layer: 1 }),
     };
@@ -125,9 +157,10 @@ export async function runCase(name: string, backend: BackendName): Promise<StepR
   if (!make) throw new Error(`unknown case '${name}' (expected ${Object.keys(CASES).join(', ')})`);
   const info = await initBackend(backend);
   const c = make();
-  const params = paramsFromArrays(c.cfg, c.arrays, true);
+  // With an adapter only the adapter trains, and the reference is the base: the same tensors without it.
+  const params = paramsFromArrays(c.cfg, c.arrays, c.cfg.lora ? 'adapter' : true);
   const P = c.batch.pairs;
-  const ref = await responseLogps(c.cfg, params, c.batch, c.objective.logpAgg);
+  const ref = await responseLogps(baseConfig(c.cfg), params, c.batch, c.objective.logpAgg);
   const stepper = new Stepper(c.cfg, params, { weightDecay: 0.1, maxGradNorm: 1e9, eps: 1e-5 });
   const metrics = await stepper.preferenceStep(
     c.batch,
