@@ -1,0 +1,114 @@
+/**
+ * The WebGPU backend's guards, on a software Vulkan adapter (Chromium's SwiftShader, as in CI):
+ * `--backend auto` passes over a software adapter and `monoscope backends` says why; a machine with the
+ * Vulkan loader but no driver gets a reason rather than Dawn's stderr; AddN within the device's
+ * storage-buffer limit; and a device error fails the read of any result, naming the kernel program.
+ * The in-process tests share this file's process (one WebGPU device); the device error comes last because
+ * it poisons the device for good.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { cli } from './cli.js';
+import { initBackend, softwareAdapterReason } from '../../src/core/backend/index.js';
+import { softwareVulkanIcd } from '../../src/core/backend/vulkan.js';
+
+/** Chromium's SwiftShader ICD; the test fails (saying what to install) without it. */
+function swiftshader(): string {
+  const icd = softwareVulkanIcd();
+  if (!icd)
+    throw new Error(
+      'no Vulkan driver for the webgpu backend: `apt-get install libvulkan1 chromium` (Chromium ships ' +
+        'the SwiftShader ICD vk_swiftshader_icd.json)',
+    );
+  return icd;
+}
+
+interface Probe {
+  name: string;
+  usable: boolean;
+  reason: string;
+  device?: string;
+  autoSkip?: string;
+}
+
+describe('choosing the webgpu backend', () => {
+  it('names fallback and CPU-type adapters as software, and a GPU as not', () => {
+    expect(
+      softwareAdapterReason({ vendor: 'nvidia', description: 'NVIDIA H100', isFallbackAdapter: false }),
+    ).toBe(null);
+    expect(softwareAdapterReason({ vendor: 'google', isFallbackAdapter: true })).toMatch(/fallback/);
+    expect(softwareAdapterReason({ vendor: 'mesa', device: 'llvmpipe (LLVM 19.1.7, 256 bits)' })).toMatch(
+      /CPU.*llvmpipe/,
+    );
+    expect(softwareAdapterReason({ description: 'SwiftShader driver 5.0.0' })).toMatch(/SwiftShader/);
+  });
+
+  it('`backends` finds the SwiftShader adapter, says auto skips it, and auto picks wasm', () => {
+    const env = { VK_ICD_FILENAMES: swiftshader() };
+    const json = cli(['backends', '--json'], { env });
+    expect(json.code).toBe(0);
+    const webgpu = (JSON.parse(json.stdout) as Probe[]).find((b) => b.name === 'webgpu')!;
+    expect(webgpu).toMatchObject({ usable: true, device: expect.stringMatching(/SwiftShader/) });
+    expect(webgpu.autoSkip).toMatch(/fallback|software/);
+    expect(webgpu.reason).toMatch(/auto skips it for wasm/);
+    const text = cli(['backends'], { env });
+    expect(text.stdout).toMatch(/--backend auto picks: wasm/);
+  });
+
+  it('with the Vulkan loader but no driver, `backends` gives the reason and prints nothing of Dawn', () => {
+    const r = cli(['backends', '--json'], { env: { VK_ICD_FILENAMES: '/nonexistent/icd.json' } });
+    expect(r.code).toBe(0);
+    const webgpu = (JSON.parse(r.stdout) as Probe[]).find((b) => b.name === 'webgpu')!;
+    expect(webgpu.usable).toBe(false);
+    expect(webgpu.reason).toMatch(/no WebGPU adapter.*Found no drivers/);
+    expect(r.stderr).not.toMatch(/vkCreateInstance|Found no drivers|\.cpp/);
+  });
+});
+
+describe('the webgpu backend in this process', () => {
+  it('sums more tensors than the storage-buffer limit allows in one program (AddN), values and gradient', async () => {
+    process.env.VK_ICD_FILENAMES = swiftshader();
+    const info = await initBackend('webgpu');
+    expect(info.backend).toBe('webgpu');
+    const xs = Array.from({ length: 20 }, (_, i) => tf.fill([3, 5], i + 1));
+    const sum = tf.addN(xs);
+    expect(Array.from(await sum.data())).toEqual(new Array(15).fill(210));
+    // The gradient of a tensor used 20 times sums 20 terms with AddN.
+    const g = tf.grad((x: tf.Tensor) => tf.addN(Array.from({ length: 20 }, (_, i) => tf.mul(x, i + 1))))(
+      tf.ones([4]),
+    );
+    expect(Array.from(await g.data())).toEqual([210, 210, 210, 210]);
+    tf.dispose([...xs, sum, g]);
+  });
+
+  it('a device error fails every later read, with Dawn message and the program it names', async () => {
+    const be = tf.backend() as unknown as {
+      device: {
+        createComputePipeline(d: object): unknown;
+        createShaderModule(d: object): unknown;
+      };
+    };
+    const ok = tf.add(tf.ones([2]), 1);
+    expect(Array.from(await ok.data())).toEqual([2, 2]);
+    // A valid shader that binds more storage buffers than the device allows, as the stock AddN did: its
+    // pipeline fails validation, which Dawn reports only to the device's error event.
+    const n = 12;
+    const code = [
+      ...Array.from(
+        { length: n },
+        (_, i) => `@group(0) @binding(${i}) var<storage, read_write> b${i}: array<f32>;`,
+      ),
+      `@compute @workgroup_size(1) fn main() { ${Array.from({ length: n }, (_, i) => `b${i}[0] = 1.0;`).join(' ')} }`,
+    ].join('\n');
+    be.device.createComputePipeline({
+      label: 'TooManyBuffersProgram',
+      layout: 'auto',
+      compute: { module: be.device.createShaderModule({ code }), entryPoint: 'main' },
+    });
+    const after = tf.add(tf.ones([2]), 2);
+    await expect(after.data()).rejects.toThrow(
+      /WebGPU validation error in kernel program 'TooManyBuffersProgram': The number of storage buffers \(12\)/,
+    );
+    expect(() => ok.dataSync()).toThrow(/results of this step are not valid/);
+  });
+});
