@@ -2,10 +2,14 @@
  * The WebGPU backend's guards, on a software Vulkan adapter (Chromium's SwiftShader, as in CI):
  * `--backend auto` passes over a software adapter and `monoscope backends` says why; a machine with the
  * Vulkan loader but no driver gets a reason rather than Dawn's stderr; AddN within the device's
- * storage-buffer limit; and a device error fails the read of any result, naming the kernel program.
+ * storage-buffer limit; the issue's report (a 3-step pretrain on webgpu that exited 0 with wrong numbers)
+ * now logs cpu's numbers; and a device error fails the read of any result, naming the kernel program.
  * The in-process tests share this file's process (one WebGPU device); the device error comes last because
  * it poisons the device for good.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { cli } from './cli.js';
@@ -63,6 +67,49 @@ describe('choosing the webgpu backend', () => {
     expect(webgpu.reason).toMatch(/no WebGPU adapter.*Found no drivers/);
     expect(r.stderr).not.toMatch(/vkCreateInstance|Found no drivers|\.cpp/);
   });
+});
+
+describe('training on webgpu from the CLI', () => {
+  it('a 3-step pretrain on --backend webgpu logs the losses and gradient norms of --backend cpu', () => {
+    const project = mkdtempSync(join(tmpdir(), 'monoscope-webgpu-cli-'));
+    try {
+      const metrics = (backend: string) => {
+        const r = cli(
+          [
+            'train',
+            '--project',
+            project,
+            '--name',
+            `pre-${backend}`,
+            '--stage',
+            'pretrain',
+            '--steps',
+            '3',
+          ].concat(
+            ['--batch-size', '4', '--backend', backend, '--n-layer', '1', '--n-embd', '32', '--n-head', '2'],
+            ['--n-inner', '64', '--n-ctx', '64', '--examples', '200'],
+          ),
+          { env: { VK_ICD_FILENAMES: swiftshader() } },
+        );
+        expect(r.code, r.stderr).toBe(0);
+        return r.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('{"event":"progress"') && l.includes('"grad_norm"'))
+          .map((l) => (JSON.parse(l) as { metrics: { loss: number; grad_norm: number } }).metrics);
+      };
+      const gpu = metrics('webgpu');
+      const cpu = metrics('cpu');
+      expect(cpu).toHaveLength(3);
+      expect(gpu).toHaveLength(3);
+      for (const [i, m] of cpu.entries()) {
+        expect(m.grad_norm).toBeGreaterThan(0.1);
+        expect(Math.abs(gpu[i].grad_norm - m.grad_norm)).toBeLessThan(1e-5 * m.grad_norm);
+        expect(Math.abs(gpu[i].loss - m.loss)).toBeLessThan(1e-5 * m.loss);
+      }
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  }, 600_000);
 });
 
 describe('the webgpu backend in this process', () => {
