@@ -114,11 +114,13 @@ def gpt2_blocks(config, w, ids, keep):
         x = x + conv1d(p + 'mlp.c_proj', post)
 
 
-def gpt_neox_blocks(config, w, ids, keep):
+def gpt_neox_blocks(config, w, ids, keep, linear=None):
     """GPT-NeoX's blocks: fused query_key_value laid out per head as [q_h, k_h, v_h]; RoPE ("rotate_half"
     pairing) on the first int(head_dim * rotary_pct) dims of q and k; exact GELU; with
     use_parallel_residual x + attn(ln1(x)) + mlp(ln2(x)), else h = x + attn(ln1(x)), h + mlp(ln2(h)).
-    Calls keep(i, mlp activation) per block."""
+    Calls keep(i, mlp activation) per block and returns the last block's output [B, T, d] (before the final
+    layer norm). `linear(module, h)` applies a block's linear layer (default: its weight and bias; the
+    training benchmark passes one with LoRA). Runs in the weights' dtype."""
     d, heads, eps = config['hidden_size'], config['num_attention_heads'], config['layer_norm_eps']
     head_dim = d // heads
     rot = int(head_dim * config.get('rotary_pct', 0.25))
@@ -128,21 +130,22 @@ def gpt_neox_blocks(config, w, ids, keep):
     inv_freq = 1.0 / theta ** (torch.arange(0, rot, 2, dtype=torch.float64) / rot)
     angles = torch.arange(t, dtype=torch.float64).view(-1, 1) * inv_freq.view(1, -1)
     angles = torch.cat((angles, angles), dim=-1)
-    cos, sin = angles.cos().float(), angles.sin().float()
+    dtype = w['gpt_neox.embed_in.weight'].dtype
+    cos, sin = angles.cos().to(dtype), angles.sin().to(dtype)
 
     def rope(x):
         r, rest = x[..., :rot], x[..., rot:]
         half = torch.cat((-r[..., rot // 2:], r[..., :rot // 2]), dim=-1)
         return torch.cat((r * cos + half * sin, rest), dim=-1)
 
+    if linear is None:
+        def linear(name, h):
+            return F.linear(h, w[name + '.weight'], w.get(name + '.bias'))
+
     parallel = config.get('use_parallel_residual', True)
     x = w['gpt_neox.embed_in.weight'][ids]
     for i in range(config['num_hidden_layers']):
         p = f'gpt_neox.layers.{i}.'
-
-        def linear(name, h):
-            return F.linear(h, w[name + '.weight'], w.get(name + '.bias'))
-
         h = F.layer_norm(x, (d,), w[p + 'input_layernorm.weight'], w[p + 'input_layernorm.bias'], eps)
         qkv = linear(p + 'attention.query_key_value', h).view(b, t, heads, 3 * head_dim).transpose(1, 2)
         q, k, v = qkv.split(head_dim, dim=-1)
@@ -153,6 +156,7 @@ def gpt_neox_blocks(config, w, ids, keep):
         post = F.gelu(linear(p + 'mlp.dense_h_to_4h', h))
         keep(i, post)
         x = x + attn + linear(p + 'mlp.dense_4h_to_h', post)
+    return x
 
 
 BLOCKS = {'gpt2': gpt2_blocks, 'gpt_neox': gpt_neox_blocks}

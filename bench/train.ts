@@ -15,6 +15,9 @@
  * LM step on 32 x 64 tokens. With `--profile`, the child also prints the kernels of one step by total
  * time (`tf.profile`) on stderr.
  *
+ * `--lora` times instead the LoRA DecPO step at Pythia-160m's exact shape against the same step in PyTorch
+ * (bench/train-lora.ts; `--pairs N`, default 8, `--steps` default 3, `--warmup` default 1, `--profile`).
+ *
  * `--export-check DIR` writes the initial weights (model.safetensors), one batch with its reference log-probs
  * (batch.json) and our loss, penalty, per-row log-probs and gradient norm on them (expected.json), for
  * `bench/train_torch.py --check DIR`.
@@ -33,6 +36,8 @@ import { writeSafetensors } from '../src/core/model/safetensors.js';
 import { lmBatch, preferenceBatch, type PreferenceBatch } from '../src/core/train/batches.js';
 import { Stepper, preferenceObjective, responseLogps, type RefLogps } from '../src/core/train/step.js';
 import type { TokenizedPair } from '../src/core/data/types.js';
+import { profileKernels, timeSteps } from './timing.js';
+import { loraBench, loraChild, type LoraBenchArgs } from './train-lora.js';
 
 const cfg = gptConfig({ vocabSize: 256, nCtx: 64, nLayer: 2, nEmbd: 128, nHead: 4, nInner: 512 });
 const PAIRS = 16;
@@ -51,11 +56,22 @@ interface Args {
   exportCheck?: string;
   /** Thread counts to time the wasm backend with (1: stock; 2: with our GEMM worker thread). */
   threads: number[];
+  /** The LoRA step at Pythia-160m's size instead (bench/train-lora.ts), with this many pairs. */
+  lora: boolean;
+  pairs: number;
+  /** Internal: our side of the LoRA benchmark, exporting to this folder. */
+  loraChild?: string;
 }
 
 function parseArgs(argv: string[]): Args {
   // Default: the threads training uses by default (2 where there are 2 cores or more).
-  const args: Args = { lm: false, profile: false, threads: [availableParallelism() >= 2 ? 2 : 1] };
+  const args: Args = {
+    lm: false,
+    profile: false,
+    threads: [availableParallelism() >= 2 ? 2 : 1],
+    lora: false,
+    pairs: 8,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -70,13 +86,16 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--lm') args.lm = true;
     else if (a === '--profile') args.profile = true;
     else if (a === '--export-check') args.exportCheck = value();
+    else if (a === '--lora') args.lora = true;
+    else if (a === '--pairs') args.pairs = Number(value());
+    else if (a === '--lora-child') args.loraChild = value();
     else if (a === '--threads') {
       args.threads = value().split(',').map(Number);
       if (args.threads.some((t) => t !== 1 && t !== 2))
         throw new Error('bench:train: --threads takes 1, 2 or 1,2');
     } else {
       throw new Error(
-        `bench:train: unknown argument '${a}' (expected --backend, --steps, --warmup, --threads, --lm, --profile, --export-check)`,
+        `bench:train: unknown argument '${a}' (expected --backend, --steps, --warmup, --threads, --lm, --profile, --export-check, --lora, --pairs)`,
       );
     }
   }
@@ -104,68 +123,6 @@ function randomRef(rng: Rng): RefLogps {
   return { chosen: one(), rejected: one() };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
-
-/** Times `step` (after `warmup` untimed calls) and returns the JSON record. */
-async function time(
-  label: Record<string, string | number>,
-  tokensPerStep: number,
-  warmup: number,
-  steps: number,
-  step: (i: number) => Promise<void>,
-): Promise<Record<string, string | number>> {
-  for (let i = 0; i < warmup; i++) await step(i);
-  const ms: number[] = [];
-  const cpuMs: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await step(warmup + i);
-    ms.push(performance.now() - t0);
-    const c = process.cpuUsage(c0);
-    cpuMs.push((c.user + c.system) / 1000);
-  }
-  const med = median(ms);
-  return {
-    ...label,
-    tokens_per_s: round((tokensPerStep * 1000) / med, 1),
-    ms_per_step: round(med),
-    ms_min: round(Math.min(...ms)),
-    ms_max: round(Math.max(...ms)),
-    // CPU time of this process per step (all threads): less sensitive than wall time to a busy machine.
-    cpu_ms_per_step: round(median(cpuMs)),
-    steps,
-  };
-}
-
-/** Prints the kernels of one call of `f` by total time, on stderr. */
-async function profileKernels(f: () => Promise<void>): Promise<void> {
-  const info = await tf.profile(f);
-  const byName = new Map<string, { ms: number; calls: number }>();
-  let total = 0;
-  for (const k of info.kernels) {
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
-    e.ms += ms;
-    e.calls += 1;
-    byName.set(k.name, e);
-    total += ms;
-  }
-  const rows = [...byName].sort((a, b) => b[1].ms - a[1].ms);
-  process.stderr.write(`profile: ${info.kernels.length} kernel calls, ${total.toFixed(1)} ms in kernels\n`);
-  for (const [name, e] of rows.slice(0, 25)) {
-    process.stderr.write(
-      `  ${name.padEnd(24)} ${e.ms.toFixed(2).padStart(8)} ms ${String(e.calls).padStart(5)} calls ${((100 * e.ms) / total).toFixed(1).padStart(5)}%\n`,
-    );
-  }
-}
-
 /** Runs the benchmark on one backend in this process and prints its JSON lines. */
 async function runChild(backend: BackendName, args: Args): Promise<void> {
   const info = await initBackend(backend);
@@ -189,7 +146,7 @@ async function runChild(backend: BackendName, args: Args): Promise<void> {
   const device = info.device;
   const extra: Record<string, string | number> = { threads };
   if (backend === 'wasm') extra.simd = String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'));
-  const rec = await time(
+  const rec = await timeSteps(
     { bench: 'train', backend, step: 'decpo', device, ...extra },
     TOKENS_PER_STEP,
     warmup,
@@ -201,7 +158,7 @@ async function runChild(backend: BackendName, args: Args): Promise<void> {
   if (args.lm) {
     const windows = Array.from({ length: 2 * PAIRS }, () => Int32Array.from(randomTokens(rng, cfg.nCtx)));
     const lb = lmBatch(windows, -1);
-    const lmRec = await time(
+    const lmRec = await timeSteps(
       { bench: 'train', backend, step: 'lm', device, threads },
       lb.B * lb.T,
       warmup,
@@ -291,8 +248,21 @@ async function runAll(args: Args, argv: string[]): Promise<void> {
   }
 }
 
+/** The LoRA benchmark's settings: 2 threads unless asked, 1 warm-up and 3 timed steps unless asked. */
+function loraArgs(a: Args): LoraBenchArgs {
+  return {
+    pairs: a.pairs,
+    steps: a.steps ?? 3,
+    warmup: a.warmup ?? 1,
+    threads: a.threads[0],
+    profile: a.profile,
+  };
+}
+
 const argv = process.argv.slice(2);
 const args = parseArgs(argv);
-if (args.exportCheck) await exportCheck(args.exportCheck, args.backend ?? 'wasm');
+if (args.loraChild) await loraChild(args.loraChild, loraArgs(args));
+else if (args.lora) await loraBench(loraArgs(args));
+else if (args.exportCheck) await exportCheck(args.exportCheck, args.backend ?? 'wasm');
 else if (args.child) await runChild(args.child, args);
 else await runAll(args, argv);

@@ -10,7 +10,15 @@
  * the field. The renderer imports only the types of this module.
  */
 import { z } from 'zod';
-import { BACKEND_NAMES, DPO_BETA, MATCH_R_THRESHOLD, REGULARIZERS, SAE_TOPK_K, STAGES } from './names.js';
+import {
+  BACKEND_NAMES,
+  DPO_BETA,
+  MATCH_R_THRESHOLD,
+  REGULARIZERS,
+  SAE_TOPK_K,
+  STAGES,
+  TAP_KINDS,
+} from './names.js';
 import type { BackendProbe } from './backend/index.js';
 import type { CheckpointRecord } from './store/checkpoints.js';
 import type { MetricSeries, RunRecord } from './store/runs.js';
@@ -97,7 +105,8 @@ export const TrainInput = z.strictObject({
   regularizer: z.enum(REGULARIZERS).optional(),
   lambda: z.number().min(0).max(1e6).optional(),
   layer: z.number().int().min(0).optional(),
-  tap: z.enum(['mlp.post', 'mlp.pre']).optional(),
+  /** The tap kind DecPO regularizes (default: `mlp.pre_linear` for gated MLPs, else `mlp.post`). */
+  tap: z.enum(TAP_KINDS).optional(),
   simpoGamma: z.number().min(0).max(100).optional(),
   evalEvery: z.number().int().min(0).optional(),
   checkpointEvery: z.number().int().min(0).optional(),
@@ -108,6 +117,22 @@ export const TrainInput = z.strictObject({
   threads: z.number().int().min(1).max(2).optional(),
   /** Discard an earlier run of the same name and start over. */
   restart: z.boolean().optional(),
+  /** Fine-tune a LoRA adapter on the frozen parent instead of every weight (PEFT's LoraConfig below). */
+  lora: z.boolean().optional(),
+  /** LoRA rank r (default 8). */
+  loraR: PosInt.max(1024).optional(),
+  /** LoRA alpha (default 16): the update is scaled by alpha / r. */
+  loraAlpha: z.number().positive().max(1e4).optional(),
+  /** LoRA dropout on the adapter's input (default 0.05). */
+  loraDropout: z.number().min(0).max(0.9).optional(),
+  /** Module names to adapt (PEFT's target_modules; default: the authors' q, v, up or their equivalent). */
+  loraTargets: z.array(z.string().min(1)).min(1).optional(),
+  /** rsLoRA: scale alpha / sqrt(r). */
+  loraRslora: z.boolean().optional(),
+  /** LoRA: also write the merged model as the checkpoint `{name}-merged`. */
+  merge: z.boolean().optional(),
+  /** Examples per micro-batch: gradients accumulate over batchSize / microBatch micro-batches per step. */
+  microBatch: PosInt.max(4096).optional(),
 });
 
 export const GenerateInput = z.strictObject({

@@ -11,6 +11,19 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 export const STAGES = ['pretrain', 'sft', 'dpo', 'decpo', 'simpo', 'l1'] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** The kinds of tap a block can have (model/architecture.ts explains each). */
+export const TAP_KINDS = [
+  'resid_pre',
+  'attn_out',
+  'resid_mid',
+  'mlp_out',
+  'resid_post',
+  'mlp.pre',
+  'mlp.pre_linear',
+  'mlp.post',
+] as const;
+export type TapKind = (typeof TAP_KINDS)[number];
+
 /** DecPO regularizers. */
 export const REGULARIZERS = ['barlow', 'rowcos', 'authors'] as const;
 export type RegularizerId = (typeof REGULARIZERS)[number];

@@ -10,6 +10,7 @@ import { formatBytes } from '../core/model/memory.js';
 import type { UniversalityResult } from '../core/ops/universality.js';
 import { isFolderRef } from '../core/ops/checkpoints.js';
 import { STAGES } from '../core/train/loop.js';
+import { TAP_KINDS } from '../core/names.js';
 import { REGULARIZERS } from '../core/train/regularizers.js';
 import { backendOption, callOp, evalFolders, int, num, printJson, projectDir } from './cli.js';
 import { textTable } from './terminal.js';
@@ -179,7 +180,12 @@ export function registerProjectCommands(p: Command): void {
     .addOption(new Option('--regularizer <r>', 'DecPO regularizer').choices([...REGULARIZERS]))
     .option('--lambda <x>', 'DecPO / L1 weight', num('--lambda'))
     .option('--layer <i>', 'block whose MLP neurons are regularized (and monitored)', int('--layer'))
-    .addOption(new Option('--tap <t>', 'activation the regularizer reads').choices(['mlp.post', 'mlp.pre']))
+    .addOption(
+      new Option(
+        '--tap <t>',
+        'activation the regularizer reads (default mlp.pre_linear for gated MLPs, else mlp.post)',
+      ).choices([...TAP_KINDS]),
+    )
     .option('--simpo-gamma <x>', 'SimPO target margin', num('--simpo-gamma'))
     .option('--n-layer <n>', 'pretrain: blocks', int('--n-layer'))
     .option('--n-embd <n>', 'pretrain: d_model', int('--n-embd'))
@@ -199,6 +205,26 @@ export function registerProjectCommands(p: Command): void {
       int('--threads'),
     )
     .option('--restart', 'discard an earlier run of this name and start over')
+    .option('--lora', 'fine-tune a LoRA adapter on the frozen parent (written in PEFT layout)')
+    .option('--lora-r <n>', 'LoRA rank (default 8)', int('--lora-r'))
+    .option('--lora-alpha <x>', 'LoRA alpha (default 16; scale alpha/r)', num('--lora-alpha'))
+    .option('--lora-dropout <x>', 'LoRA dropout (default 0.05)', num('--lora-dropout'))
+    .option(
+      '--lora-targets <list>',
+      "comma-separated module names (default: q_proj,v_proj,up_proj or the architecture's equivalent)",
+      (v: string) =>
+        v
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+    )
+    .option('--lora-rslora', 'rsLoRA: scale alpha/sqrt(r)')
+    .option('--merge', 'LoRA: also write the merged model as checkpoint NAME-merged')
+    .option(
+      '--micro-batch <n>',
+      'examples per micro-batch (gradient accumulation over batch-size/micro-batch)',
+      int('--micro-batch'),
+    )
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .addOption(backendOption())
     .action(async (o: { project: string; json?: boolean } & Record<string, unknown>) => {
@@ -211,6 +237,7 @@ export function registerProjectCommands(p: Command): void {
       if (json) printJson(r);
       else if (r.status === 'completed') {
         console.log(`\n${input.stage} '${input.name}' done: ${r.step} steps. Checkpoint ${r.checkpointDir}`);
+        if (r.merged) console.log(`Merged model: checkpoint '${r.merged}'`);
         if (r.lastEval) console.log(textTable(['held-out metric', 'value'], Object.entries(r.lastEval)));
       }
       if (r.status === 'cancelled') {

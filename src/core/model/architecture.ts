@@ -14,6 +14,7 @@
  *   blocks.{i}.mlp.pre_linear  gated MLPs only: the up projection (the z of Yan et al. for Llama)
  *   blocks.{i}.mlp.post        the neurons: the input of the MLP's output projection
  */
+import type { TapKind } from '../names.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LoraSpec } from './lora.js';
 
@@ -45,18 +46,8 @@ export interface ParamSpec {
 /** A model's parameters by Hugging Face name, in the architecture's canonical order. */
 export type Params = Map<string, tf.Variable>;
 
-/** The kinds of tap a block can have (see the module comment). */
-export const TAP_KINDS = [
-  'resid_pre',
-  'attn_out',
-  'resid_mid',
-  'mlp_out',
-  'resid_post',
-  'mlp.pre',
-  'mlp.pre_linear',
-  'mlp.post',
-] as const;
-export type TapKind = (typeof TAP_KINDS)[number];
+// The kinds of tap a block can have (see the module comment); in names.ts so the contract can list them.
+export { TAP_KINDS, type TapKind } from '../names.js';
 
 export interface ForwardOptions {
   /** Taps to return (canonical names, see `canonicalTap` in models.ts). */

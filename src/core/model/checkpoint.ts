@@ -11,16 +11,13 @@ import { createHash } from 'node:crypto';
 import {
   closeSync,
   existsSync,
-  mkdirSync,
   openSync,
   readFileSync,
   readSync,
-  renameSync,
-  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { ModelConfig } from './architecture.js';
 import { architecture, modelConfigJson, paramSpecs, parseModelConfig } from './models.js';
 import {
@@ -31,7 +28,7 @@ import {
   type NamedArray,
   type TensorEntry,
 } from './safetensors.js';
-import { tempPath } from '../store/files.js';
+import { writeFolderAtomic } from '../store/files.js';
 import { loadTokenizer } from './tokenizers.js';
 import { checkMemory } from './memory.js';
 import { activeBackend } from '../backend/index.js';
@@ -75,29 +72,24 @@ export function saveCheckpoint(
   tokenizer: Tokenizer,
   meta: Omit<CheckpointMeta, 'format' | 'formatVersion' | 'createdAt'> & { createdAt?: string },
 ): string {
-  mkdirSync(dirname(dir), { recursive: true });
-  const tmp = tempPath(dir);
-  mkdirSync(tmp);
   const ordered = new Map<string, NamedArray>();
   for (const { name } of paramSpecs(cfg)) {
     const a = arrays.get(name);
     if (!a) throw new Error(`cannot save checkpoint: parameter '${name}' is missing`);
     ordered.set(name, a);
   }
-  writeSafetensors(join(tmp, 'model.safetensors'), ordered, { format: 'pt' });
-  writeFileSync(join(tmp, 'config.json'), JSON.stringify(modelConfigJson(cfg), null, 2));
-  tokenizer.save(tmp);
   const full: CheckpointMeta = {
     format: 'monoscope-checkpoint',
     formatVersion: 1,
     createdAt: new Date().toISOString(),
     ...meta,
   };
-  writeFileSync(join(tmp, 'monoscope.json'), JSON.stringify(full, null, 2));
-  const old = tempPath(dir);
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
+  writeFolderAtomic(dir, (tmp) => {
+    writeSafetensors(join(tmp, 'model.safetensors'), ordered, { format: 'pt' });
+    writeFileSync(join(tmp, 'config.json'), JSON.stringify(modelConfigJson(cfg), null, 2));
+    tokenizer.save(tmp);
+    writeFileSync(join(tmp, 'monoscope.json'), JSON.stringify(full, null, 2));
+  });
   return hashFile(join(dir, 'model.safetensors'));
 }
 

@@ -3,15 +3,28 @@
  * trains it with {@link train}, writes every step's metrics to the store as it goes, and registers the
  * final checkpoint. Re-running the same request resumes an interrupted run. A run holds the project's
  * `run` lock of its name while it trains, so a second writer of the same name is refused.
+ *
+ * With `lora`, the final checkpoint `checkpoints/{name}` is the adapter in PEFT's layout (model/adapter.ts:
+ * `adapter_config.json`, `adapter_model.safetensors`, and `monoscope.json` locating the base), registered as
+ * base + adapter; with `merge` too, the merged model is the second checkpoint `{name}-merged`.
  */
 import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { initBackend, type BackendInfo } from '../backend/index.js';
 import { startWasmGemmWorker, stopWasmGemmWorker } from '../backend/wasm-threads.js';
 import { gptConfig, initParamArrays, type GPTConfig } from '../model/arch/gpt2.js';
 import type { ModelConfig } from '../model/architecture.js';
-import { countParams } from '../model/models.js';
-import { describeWeights, loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
+import { adapterParamSpecs, countParams } from '../model/models.js';
+import {
+  checkpointWeightsHash,
+  describeWeights,
+  loadCheckpoint,
+  saveCheckpoint,
+  type LoadedCheckpoint,
+} from '../model/checkpoint.js';
+import { saveAdapter, saveMergedCheckpoint } from '../model/adapter.js';
+import { AUTHORS_LORA, defaultLoraTargets, type LoraConfig, type LoraSpec } from '../model/lora.js';
 import { resolveCheckpoint } from './checkpoints.js';
 import { Gpt2BpeTokenizer } from '../model/tokenizers.js';
 import type { Tokenizer } from '../model/tokenizer.js';
@@ -21,8 +34,8 @@ import { preferenceFileData, tokenizePairs } from '../data/jsonl.js';
 import { preferenceTask } from '../data/tasks.js';
 import { readTextCorpus } from '../data/corpus.js';
 import type { TokenizedPair } from '../data/types.js';
-import { runSpec, train, type RunResult, type TrainData } from '../train/loop.js';
-import { preferenceObjective } from '../train/step.js';
+import { runSpec, train, type FinalModel, type RunResult, type TrainData } from '../train/loop.js';
+import { defaultTap, preferenceObjective } from '../train/step.js';
 import { markInterrupted, type Project } from '../store/project.js';
 import type { OpParsed } from '../api.js';
 import { withLock } from '../store/locks.js';
@@ -35,8 +48,29 @@ export interface TrainResult extends RunResult {
   runId: string;
   checkpoint: string;
   checkpointDir: string;
+  /** With `lora` and `merge`: the merged model's checkpoint name. */
+  merged?: string;
   backend: BackendInfo;
+  /** Parameters trained: the model's, or the LoRA adapter's. */
   params: number;
+}
+
+/** The LoRA settings of a request (PEFT's LoraConfig with the authors' defaults), or undefined without `lora`. */
+export function loraOf(req: TrainRequest, cfg: ModelConfig): LoraSpec | undefined {
+  const given = (['loraR', 'loraAlpha', 'loraDropout', 'loraTargets', 'loraRslora', 'merge'] as const).filter(
+    (k) => req[k] !== undefined,
+  );
+  if (!req.lora) {
+    if (given.length) throw new Error(`${given.join(', ')} only apply with lora (--lora)`);
+    return undefined;
+  }
+  return {
+    r: req.loraR ?? AUTHORS_LORA.r,
+    alpha: req.loraAlpha ?? AUTHORS_LORA.alpha,
+    dropout: req.loraDropout ?? AUTHORS_LORA.dropout,
+    targets: req.loraTargets ?? defaultLoraTargets(cfg.arch ?? 'gpt2'),
+    rslora: req.loraRslora ?? false,
+  };
 }
 
 /** The default shape of a model pretrained on the built-in world: small enough to train in minutes. */
@@ -166,6 +200,8 @@ async function trainWith(
     parent = loadCheckpoint(resolveCheckpoint(project, req.init).dir);
     ({ config, tokenizer, arrays } = parent);
   }
+  const lora = loraOf(req, config);
+  if (lora && !parent) throw new Error('lora fine-tunes a checkpoint: give init (e.g. --init base)');
   const ref = req.ref ? loadCheckpoint(resolveCheckpoint(project, req.ref).dir) : parent;
   if (ref && ref !== parent && parent && ref.config.vocabSize !== parent.config.vocabSize) {
     throw new Error(`reference '${req.ref}' and parent '${req.init}' have different vocabularies`);
@@ -182,7 +218,7 @@ async function trainWith(
         ...(req.regularizer && { regularizer: req.regularizer }),
         ...(req.lambda !== undefined && { lambda: req.lambda }),
         layer: req.layer ?? Math.floor(config.nLayer / 2),
-        ...(req.tap && { tap: req.tap }),
+        tap: req.tap ?? defaultTap(config),
         ...(req.simpoGamma !== undefined && { simpoGamma: req.simpoGamma }),
       })
     : undefined;
@@ -195,8 +231,12 @@ async function trainWith(
     ...(req.warmup !== undefined && { warmup: req.warmup }),
     ...(req.evalEvery !== undefined && { evalEvery: req.evalEvery }),
     ...(req.checkpointEvery !== undefined && { checkpointEvery: req.checkpointEvery }),
+    ...(req.microBatch !== undefined && { microBatch: req.microBatch }),
     objective,
+    lora,
   });
+  const trained = lora ? adapterParamSpecs({ ...config, lora }) : null;
+  const nParams = trained ? trained.reduce((s, p) => s + p.shape[0] * p.shape[1], 0) : countParams(config);
   const existing = project.store.runs.get(runId);
   if (existing?.status === 'completed' && existsSync(ckDir)) {
     throw new Error(
@@ -217,8 +257,29 @@ async function trainWith(
     project.store.runs.setStatus(runId, 'running');
   }
   say(
-    `${req.stage} '${req.name}': ${countParams(config).toLocaleString('en-US')} parameters, ${spec.steps} steps of ${spec.batchSize}, backend ${backend.backend} (${backend.device})`,
+    `${req.stage} '${req.name}': ${nParams.toLocaleString('en-US')} ${lora ? `LoRA parameters (r ${lora.r} on ${lora.targets.join(', ')}; base frozen)` : 'parameters'}, ${spec.steps} steps of ${spec.batchSize}${spec.microBatch ? ` in micro-batches of ${spec.microBatch}` : ''}, backend ${backend.backend} (${backend.device})`,
   );
+  const stage = req.stage === 'pretrain' ? 'base' : req.stage;
+  const mergedName = lora && req.merge ? `${req.name}-merged` : undefined;
+  const meta = { stage, runId, parent: req.init, task, backend: backend.backend, extra: { objective, lora } };
+  /** The final checkpoint: the whole model, or the adapter (and with `merge` the merged model beside it). */
+  const writeFinal = (m: FinalModel): string => {
+    if (!m.config.lora)
+      return saveCheckpoint(ckDir, m.config, m.arrays, tokenizer, { ...meta, step: m.step });
+    const cfg = m.config as LoraConfig;
+    if (mergedName) {
+      saveMergedCheckpoint(project.checkpointDir(mergedName), cfg, m.arrays, tokenizer, {
+        ...meta,
+        step: m.step,
+        extra: { ...meta.extra, mergedFrom: req.name },
+      });
+    }
+    return saveAdapter(ckDir, cfg, m.arrays, {
+      ...meta,
+      step: m.step,
+      base: { dir: resolve(parent!.dir), hash: parent!.hash },
+    });
+  };
   let result: RunResult;
   try {
     result = await train(
@@ -228,17 +289,7 @@ async function trainWith(
       {
         runDir,
         signal,
-        final: {
-          dir: ckDir,
-          meta: {
-            stage: req.stage === 'pretrain' ? 'base' : req.stage,
-            runId,
-            parent: req.init,
-            task,
-            backend: backend.backend,
-            extra: { objective },
-          },
-        },
+        final: writeFinal,
         onMessage: say,
         onStep: (step, m) => {
           project.store.runs.appendMetrics(runId, step, m);
@@ -254,29 +305,51 @@ async function trainWith(
     project.store.runs.setStatus(runId, 'failed', (e as Error).message);
     throw e;
   }
+  if (result.peakMemory) {
+    project.store.runs.setConfigField(runId, 'peakMemory', result.peakMemory);
+    say(
+      `peak memory of a step: ${mb(result.peakMemory.tensorBytes)} MB of live tensors after the forward pass, ${mb(result.peakMemory.rssBytes)} MB peak RSS of the process`,
+    );
+  }
   project.store.runs.setStatus(runId, result.status, result.message);
   if (result.status === 'completed') {
-    const weights = describeWeights(ckDir);
-    project.store.checkpoints.register({
-      name: req.name,
-      dir: ckDir,
-      hash: result.finalHash!,
-      stage: req.stage === 'pretrain' ? 'base' : req.stage,
-      runId,
-      parent: req.init,
-      config,
-      arch: weights.config.arch,
-      params: weights.params,
-      dtype: weights.dtype,
-      bytes: weights.bytes,
-    });
+    register(project, req.name, ckDir, result.finalHash!, { stage, runId, parent: req.init });
+    if (mergedName) {
+      const dir = project.checkpointDir(mergedName);
+      register(project, mergedName, dir, checkpointWeightsHash(dir)!, { stage, runId, parent: req.init });
+    }
   }
   return {
     ...result,
     runId,
     checkpoint: req.name,
     checkpointDir: ckDir,
+    ...(mergedName && { merged: mergedName }),
     backend,
-    params: countParams(config),
+    params: nParams,
   };
+}
+
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+/** Registers a checkpoint folder the run wrote. */
+function register(
+  project: Project,
+  name: string,
+  dir: string,
+  hash: string,
+  from: { stage: string; runId: string; parent?: string },
+): void {
+  const weights = describeWeights(dir);
+  project.store.checkpoints.register({
+    name,
+    dir,
+    hash,
+    ...from,
+    config: weights.config,
+    arch: weights.config.arch,
+    params: weights.params,
+    dtype: weights.dtype,
+    bytes: weights.bytes,
+  });
 }

@@ -171,6 +171,17 @@ export class RunsRepo {
     });
   }
 
+  /** Sets `config[key]` of a run to `value` (facts learned while training, such as its peak memory). */
+  setConfigField(runId: string, key: string, value: unknown): void {
+    this.ctx.write(() => {
+      this.requireRun(runId);
+      const run = this.get(runId)!;
+      this.ctx.db
+        .prepare('UPDATE runs SET config = ?, updated_at = ? WHERE id = ?')
+        .run(JSON.stringify({ ...run.config, [key]: value }), nowIso(), runId);
+    });
+  }
+
   /** Marks a run `interrupted` if it is still `running` (its writer died); returns whether it did. */
   markInterrupted(runId: string, message: string): boolean {
     return this.ctx.write(

@@ -2,26 +2,32 @@
  * The training loop for every stage: seeded data order, steps, periodic evaluation on held-out data,
  * periodic resumable state, a NaN/Inf guard, cancellation, and the final checkpoint.
  *
- * A run lives in a folder `runDir`: `spec.json` (what was asked), `state/` (weights, AdamW moments and the
- * step, written atomically every `checkpointEvery` steps, on cancel and before a NaN stop), and
- * `ref_logps.safetensors` (the frozen reference model's response log-probs, computed once per example).
- * Running the same spec in the same folder resumes from `state/`.
+ * A run lives in a folder `runDir`: `spec.json` (what was asked), `state/` (the trained weights, their
+ * AdamW moments and the step, written atomically every `checkpointEvery` steps, on cancel and before a NaN
+ * stop), and `ref_logps.safetensors` (the frozen reference model's response log-probs, computed once per
+ * example). Running the same spec in the same folder resumes from `state/`.
+ *
+ * With `spec.lora` the run fine-tunes a LoRA adapter (lora.ts) on the frozen base: the model's config gains
+ * the adapter, its weights are the base's plus a fresh adapter drawn from the run's seed, only the adapter
+ * is trainable (and so only it and its moments are in `state/`), and the reference is the same weights run
+ * as the base config (no second copy), unless a different reference is given.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { disposeParams, paramsFromArrays, toNamedArrays } from '../model/models.js';
-import type { ModelConfig } from '../model/architecture.js';
+import { adaptedLinears, disposeParams, paramsFromArrays, toNamedArrays } from '../model/models.js';
+import type { ModelConfig, Params } from '../model/architecture.js';
+import { baseConfig, initLoraArrays, type LoraSpec } from '../model/lora.js';
 import { Rng } from '../model/rng.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from '../model/safetensors.js';
 import { tempPath, writeAtomic } from '../store/files.js';
-import { saveCheckpoint } from '../model/checkpoint.js';
 import type { Tokenizer } from '../model/tokenizer.js';
 import type { TokenizedPair } from '../data/types.js';
 import { lmBatch, preferenceBatch, sftBatch } from './batches.js';
 import { learningRate } from './optimizer.js';
 import {
   Stepper,
+  checkObjectiveTap,
   lmEvalLoss,
   preferenceLossValue,
   preferenceMetrics,
@@ -56,6 +62,10 @@ export interface RunSpec {
   objective?: PreferenceObjective;
   /** Whether preference stages log `decorr/mean_abs_corr`, over the objective's `blocks.{layer}.{tap}`. */
   monitor?: boolean;
+  /** Fine-tune a LoRA adapter on the frozen model instead of every weight. */
+  lora?: LoraSpec;
+  /** Examples (pairs or windows) per micro-batch: gradients accumulate over batchSize / microBatch of them. */
+  microBatch?: number;
 }
 
 /** Defaults for a stage; `overrides` win. */
@@ -93,6 +103,7 @@ export interface PairData {
 export type TrainData = LmData | PairData;
 
 export interface RunModel {
+  /** The model trained (without an adapter: `spec.lora` adds it). */
   config: ModelConfig;
   /** Initial weights (from scratch, or the parent checkpoint). */
   arrays: Map<string, NamedArray>;
@@ -103,20 +114,17 @@ export interface RunModel {
   refHash: string;
 }
 
+/** The trained model at the end of a run: its config (with the adapter, for LoRA) and every weight. */
+export interface FinalModel {
+  config: ModelConfig;
+  arrays: Map<string, NamedArray>;
+  step: number;
+}
+
 export interface RunIO {
   runDir: string;
-  /** Where the final checkpoint goes, and its provenance. */
-  final?: {
-    dir: string;
-    meta: {
-      stage: string;
-      runId?: string;
-      parent?: string;
-      task?: string;
-      backend?: string;
-      extra?: Record<string, unknown>;
-    };
-  };
+  /** Writes the final checkpoint and returns its content hash (train.ts: a full checkpoint or an adapter). */
+  final?: (m: FinalModel) => string;
   signal?: AbortSignal;
   onStep?: (step: number, metrics: StepMetrics) => void;
   onEval?: (step: number, metrics: StepMetrics) => void;
@@ -132,6 +140,8 @@ export interface RunResult {
   lastEval?: StepMetrics;
   /** Content hash of the final checkpoint's weights, when one was written. */
   finalHash?: string;
+  /** Peak memory of a step (see {@link Stepper.peakTensorBytes}; RSS: the process's high-water mark). */
+  peakMemory?: { tensorBytes: number; rssBytes: number };
 }
 
 /** A stable hash of the spec and the data identity: a resumed run must match it. */
@@ -171,9 +181,14 @@ export function batchIndices(n: number, batchSize: number, step: number, seed: n
 
 const REF_FILE = 'ref_logps.safetensors';
 
-/** Computes (or reads from the run folder) the reference log-probs of every train and eval pair. */
+/**
+ * Computes (or reads from the run folder) the reference log-probs of every train and eval pair. The
+ * reference is `model.refArrays` when given; else, for a LoRA run (`adapter`: the run's params), the same
+ * params run as the base config (the adapter ignored: the base is held once); else a copy of `model.arrays`.
+ */
 async function referenceLogps(
   model: RunModel,
+  adapter: Params | null,
   data: PairData,
   agg: 'sum' | 'mean',
   runDir: string,
@@ -196,18 +211,15 @@ async function referenceLogps(
     }
   }
   say(`reference log-probs: computing for ${data.train.length} + ${data.eval.length} pairs (once)`);
-  const params = paramsFromArrays(model.config, model.refArrays ?? model.arrays, false);
+  const cfg = adapter ? baseConfig(model.config) : model.config;
+  const shared = !model.refArrays && adapter !== null;
+  const refParams = shared ? adapter : paramsFromArrays(cfg, model.refArrays ?? model.arrays, false);
   const run = async (pairs: TokenizedPair[]): Promise<RefLogps> => {
     const chosen = new Float32Array(pairs.length);
     const rejected = new Float32Array(pairs.length);
     for (let i = 0; i < pairs.length; i += 32) {
       const chunk = pairs.slice(i, i + 32);
-      const lp = await responseLogps(
-        model.config,
-        params,
-        preferenceBatch(chunk, model.tokenizer.padId),
-        agg,
-      );
+      const lp = await responseLogps(cfg, refParams, preferenceBatch(chunk, model.tokenizer.padId), agg);
       chosen.set(lp.subarray(0, chunk.length), i);
       rejected.set(lp.subarray(chunk.length), i);
     }
@@ -215,7 +227,7 @@ async function referenceLogps(
   };
   const train = await run(data.train);
   const evalRef = await run(data.eval);
-  disposeParams(params);
+  if (!shared) disposeParams(refParams);
   const arrays = new Map<string, NamedArray>([
     ['train.chosen', { shape: [train.chosen.length], data: train.chosen }],
     ['train.rejected', { shape: [train.rejected.length], data: train.rejected }],
@@ -290,12 +302,16 @@ async function evaluate(
   return out;
 }
 
-/** Writes the resumable state (weights, optimizer, step) atomically into `runDir/state`. */
+/**
+ * Writes the resumable state (the trained weights: all of them, or a LoRA adapter's; their optimizer
+ * moments; the step) atomically into `runDir/state`.
+ */
 async function saveState(stepper: Stepper, runDir: string, step: number, hash: string): Promise<void> {
   const dir = join(runDir, 'state');
   const tmp = tempPath(dir);
   mkdirSync(tmp);
-  writeSafetensors(join(tmp, 'model.safetensors'), await toNamedArrays(stepper.params));
+  const trained = new Map(stepper.names.map((n, i) => [n, stepper.vars[i]]));
+  writeSafetensors(join(tmp, 'model.safetensors'), await toNamedArrays(trained));
   const opt = await stepper.optimizer.state();
   writeSafetensors(join(tmp, 'optimizer.safetensors'), opt.arrays, { t: String(opt.t) });
   writeAtomic(
@@ -326,6 +342,36 @@ function readState(
   return { step: state.step, model, opt: opt.tensors, t: Number(opt.metadata.t) };
 }
 
+/** The run's model: with `spec.lora`, the config gains the adapter and the weights a fresh one (B = 0). */
+function withAdapter(spec: RunSpec, model: RunModel): RunModel {
+  if (!spec.lora) return model;
+  if (model.config.lora)
+    throw new Error('the model already has a LoRA adapter; merge it before adding another');
+  const config = { ...model.config, lora: spec.lora };
+  const adapter = initLoraArrays(adaptedLinears(config), spec.lora.r, spec.seed);
+  return { ...model, config, arrays: new Map([...model.arrays, ...adapter]) };
+}
+
+/** `items` in consecutive chunks of at most `size`. */
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** The LoRA dropout seed of a step: a 31-bit hash of the run's seed and the step, so resumes draw alike. */
+export function dropoutSeed(seed: number, step: number): number {
+  return Number.parseInt(
+    createHash('sha256').update(`dropout:${seed}:${step}`).digest('hex').slice(0, 7),
+    16,
+  );
+}
+
+/** Peak memory so far: live tensors at the end of a forward pass, and the process's peak RSS (getrusage). */
+function peakMemory(stepper: Stepper): { tensorBytes: number; rssBytes: number } {
+  return { tensorBytes: stepper.peakTensorBytes, rssBytes: process.resourceUsage().maxRSS * 1024 };
+}
+
 /**
  * Trains one run to `spec.steps`, resuming from `io.runDir/state` when present. Calls `onStep` after every
  * step (the caller writes metrics to the store), evaluates every `evalEvery` steps and at the end, saves
@@ -346,11 +392,10 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
     );
   }
   if (data.train.length === 0) throw new Error('no training examples');
-  if (spec.objective && (spec.objective.layer < 0 || spec.objective.layer >= model.config.nLayer)) {
-    throw new Error(
-      `layer ${spec.objective.layer} does not exist (the model has blocks 0..${model.config.nLayer - 1})`,
-    );
-  }
+  if (spec.microBatch !== undefined && !(Number.isInteger(spec.microBatch) && spec.microBatch > 0))
+    throw new Error(`microBatch must be a positive integer, got ${spec.microBatch}`);
+  model = withAdapter(spec, model);
+  if (spec.objective) checkObjectiveTap(model.config, spec.objective);
   mkdirSync(io.runDir, { recursive: true });
   const hash = specHash(spec, dataKey(data), model.refHash);
   writeAtomic(
@@ -359,12 +404,21 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
   );
   const resumed = readState(io.runDir, hash);
 
-  const ref =
-    pref && spec.stage !== 'simpo'
-      ? await referenceLogps(model, data as PairData, spec.objective!.logpAgg, io.runDir, say)
-      : null;
-
-  const params = paramsFromArrays(model.config, resumed ? resumed.model : model.arrays, true);
+  const params = paramsFromArrays(
+    model.config,
+    resumed ? new Map([...model.arrays, ...resumed.model]) : model.arrays,
+    spec.lora ? 'adapter' : true,
+  );
+  let ref: { train: RefLogps; eval: RefLogps } | null = null;
+  try {
+    if (pref && spec.stage !== 'simpo') {
+      const adapter = spec.lora ? params : null;
+      ref = await referenceLogps(model, adapter, data as PairData, spec.objective!.logpAgg, io.runDir, say);
+    }
+  } catch (e) {
+    disposeParams(params);
+    throw e;
+  }
   const stepper = new Stepper(model.config, params, {
     weightDecay: spec.weightDecay,
     beta1: spec.beta1,
@@ -396,18 +450,32 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
         };
       }
       const idx = batchIndices(data.train.length, spec.batchSize, step, spec.seed);
+      const micro = chunks(idx, spec.microBatch ?? spec.batchSize);
       const lr = lrOf(step);
+      const opts = spec.lora ? { dropoutSeed: dropoutSeed(spec.seed, step) } : {};
       let m: StepMetrics;
-      if (data.kind === 'lm') m = await stepper.lmStep(lmBatch(pick(data.train, idx), pad), lr);
-      else if (spec.stage === 'sft') m = await stepper.lmStep(sftBatch(pick(data.train, idx), pad), lr);
+      if (data.kind === 'lm')
+        m = await stepper.lmStep(
+          micro.map((c) => lmBatch(pick(data.train, c), pad)),
+          lr,
+          opts,
+        );
+      else if (spec.stage === 'sft')
+        m = await stepper.lmStep(
+          micro.map((c) => sftBatch(pick(data.train, c), pad)),
+          lr,
+          opts,
+        );
       else
         m = await stepper.preferenceStep(
-          preferenceBatch(pick(data.train, idx), pad),
+          micro.map((c) => preferenceBatch(pick(data.train, c), pad)),
           ref ? pickRef(ref.train, idx) : null,
           spec.objective!,
           lr,
           spec.monitor,
+          opts,
         );
+      result.peakMemory = peakMemory(stepper);
       if (!Number.isFinite(m.loss)) {
         await saveState(stepper, io.runDir, step, hash);
         return {
@@ -435,18 +503,12 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
       io.onEval?.(step, result.lastEval);
     }
     await saveState(stepper, io.runDir, step, hash);
-    if (io.final) {
-      result.finalHash = saveCheckpoint(
-        io.final.dir,
-        model.config,
-        await toNamedArrays(stepper.params),
-        model.tokenizer,
-        {
-          ...io.final.meta,
-          step,
-        },
-      );
-    }
+    if (io.final)
+      result.finalHash = io.final({
+        config: model.config,
+        arrays: await toNamedArrays(stepper.params),
+        step,
+      });
     return result;
   } finally {
     stepper.dispose();

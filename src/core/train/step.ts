@@ -3,8 +3,8 @@
  * and the step's metrics under TRL's names. The benchmark times exactly {@link Stepper.preferenceStep}.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { forward, modelHead } from '../model/models.js';
-import type { ModelConfig, Params } from '../model/architecture.js';
+import { forward, modelHead, tapKindsOf, tapWidth } from '../model/models.js';
+import type { ModelConfig, Params, TapKind } from '../model/architecture.js';
 import type { LmBatch, PreferenceBatch } from './batches.js';
 import {
   dpoLoss,
@@ -43,7 +43,8 @@ export interface PreferenceObjective {
   regularizer: RegularizerId;
   lambda: number;
   layer: number;
-  tap: 'mlp.post' | 'mlp.pre';
+  /** Any tap kind of the architecture (see {@link defaultTap}). */
+  tap: TapKind;
   /** rowcos only: L2-normalise rows (default) or use raw activations. */
   rowcosNormalize: boolean;
   /** SimPO's target margin gamma (beta is `beta`). */
@@ -51,6 +52,26 @@ export interface PreferenceObjective {
 }
 
 export { DPO_BETA };
+
+/**
+ * The tap DecPO regularizes by default: for gated MLPs (whose taps include `mlp.pre_linear`) the up
+ * projection's output, the paper's z (Yan et al. 2024 put the regularizer there); else the MLP's neurons.
+ */
+export function defaultTap(cfg: ModelConfig): TapKind {
+  return tapKindsOf(cfg).includes('mlp.pre_linear') ? 'mlp.pre_linear' : 'mlp.post';
+}
+
+/** Checks that the objective's tap exists in `cfg` (block and kind), with an error naming what there is. */
+export function checkObjectiveTap(cfg: ModelConfig, o: PreferenceObjective): void {
+  const kinds = tapKindsOf(cfg);
+  if (!kinds.includes(o.tap)) {
+    throw new Error(
+      `tap '${o.tap}' does not exist in this ${cfg.arch ?? 'gpt2'} model; its tap kinds: ${kinds.join(', ')}`,
+    );
+  }
+  if (o.layer < 0 || o.layer >= cfg.nLayer)
+    throw new Error(`layer ${o.layer} does not exist (the model has blocks 0..${cfg.nLayer - 1})`);
+}
 
 /** Defaults: TRL's DPO (beta `DPO_BETA`, sigmoid, sum) and DecPO with `barlow` on block 0's `mlp.post`. */
 export function preferenceObjective(
@@ -159,11 +180,16 @@ function preferenceForward(
   ref: { chosen: tf.Tensor1D; rejected: tf.Tensor1D } | null,
   o: PreferenceObjective,
   monitor: boolean,
+  dropoutSeed?: number,
 ): PrefForward {
   const rows = t.ids.shape[0];
   const tapName = `blocks.${o.layer}.${o.tap}`;
   const needTap = monitor || o.stage === 'decpo' || o.stage === 'l1';
-  const { hidden, taps } = forward(cfg, params, t.ids, { hiddenOnly: true, taps: needTap ? [tapName] : [] });
+  const { hidden, taps } = forward(cfg, params, t.ids, {
+    hiddenOnly: true,
+    taps: needTap ? [tapName] : [],
+    dropoutSeed,
+  });
   const T = t.ids.shape[1];
   const logps = responseLogProbs(hidden, modelHead(cfg, params), t, o.logpAgg);
   let loss = preferenceLoss(logps, t.respLen, ref, o);
@@ -171,7 +197,7 @@ function preferenceForward(
   let z: tf.Tensor2D | null = null;
   let gram: tf.Tensor2D | null = null;
   if (needTap) {
-    const act = tf.reshape(taps.get(tapName)!, [rows * T, cfg.nInner]) as tf.Tensor2D;
+    const act = tf.reshape(taps.get(tapName)!, [rows * T, tapWidth(cfg, tapName)]) as tf.Tensor2D;
     z = tf.gather(act, t.respIdx) as tf.Tensor2D;
     if (o.stage === 'decpo') {
       if (o.regularizer === 'barlow') penalty = barlowFromGram((gram = pearsonGram(z)));
@@ -188,14 +214,47 @@ function preferenceForward(
   return { loss, logps, penalty, z, gram };
 }
 
+/** Options of one step. */
+export interface StepOptions {
+  /**
+   * LoRA dropout is drawn from this seed (one per step; micro-batch j uses `dropoutSeed + j`). Without it,
+   * or without an adapter, there is no dropout.
+   */
+  dropoutSeed?: number;
+}
+
+/** A step's batch: one batch, or its micro-batches (gradient accumulation, see {@link Stepper}). */
+export type Batches<B> = B | readonly B[];
+
+const asList = <B>(b: Batches<B>): readonly B[] => (Array.isArray(b) ? b : [b as B]);
+
+/** Pairs `[from, from + n)` of reference log-probs. */
+function sliceRef(ref: RefLogps, from: number, n: number): RefLogps {
+  return { chosen: ref.chosen.subarray(from, from + n), rejected: ref.rejected.subarray(from, from + n) };
+}
+
 /**
  * Holds a model's trainable parameters (all of them, or a LoRA adapter's: variables made trainable) and its
  * optimizer, and runs steps. One Stepper per run: AdamW keeps its state by the fixed order of the variables.
+ *
+ * Gradient accumulation: a step given micro-batches runs forward and backward on each in turn and sums the
+ * gradients, each micro-batch's loss weighted by its share of the batch (pairs, or weighted tokens for LM
+ * steps), then clips and applies one AdamW update. The preference and LM losses are means over pairs or
+ * tokens, so the accumulated gradient equals the whole batch's exactly. DecPO's penalty is not: it is
+ * computed per micro-batch (Pearson correlations over that micro-batch's response tokens only) and enters
+ * with the same weight, so `decorr/penalty` is the pair-weighted mean of the micro-batches' penalties (as
+ * with gradient accumulation in the authors' Trainer), and so is `decorr/mean_abs_corr`. Only activations
+ * of one micro-batch are alive at a time.
  */
 export class Stepper {
   readonly names: string[];
   readonly vars: tf.Variable[];
   readonly optimizer: AdamW;
+  /**
+   * The most bytes of live tensors seen at the end of a forward pass inside the gradient closure (every
+   * activation the backward pass needs is alive then), over all steps so far: `tf.memory().numBytes`.
+   */
+  peakTensorBytes = 0;
 
   constructor(
     readonly cfg: ModelConfig,
@@ -210,9 +269,13 @@ export class Stepper {
 
   private readonly maxGradNorm: number;
 
-  /** Applies gradients (clipped) and returns the pre-clipping global norm. Disposes `grads`. */
+  private notePeak(): void {
+    this.peakTensorBytes = Math.max(this.peakTensorBytes, tf.memory().numBytes);
+  }
+
+  /** Applies gradients by parameter name (clipped) and returns the pre-clipping global norm. Disposes `grads`. */
   private async update(grads: Record<string, tf.Tensor>, lr: number): Promise<number> {
-    const list = this.vars.map((v) => grads[v.name]);
+    const list = this.names.map((n) => grads[n]);
     const { norm, clipped } = clipByGlobalNorm(list, this.maxGradNorm);
     const gradNorm = (await norm.data())[0];
     norm.dispose();
@@ -223,87 +286,201 @@ export class Stepper {
   }
 
   /**
-   * One preference step (DPO, DecPO, SimPO, L1). Logs `loss`, `rewards/chosen|rejected|margins|accuracies`,
+   * Runs `parts` (micro-batches) through `part`, which returns a part's loss value and its gradients of the
+   * weighted loss, and sums the gradients. Stops at the first non-finite loss (disposing what it holds) and
+   * returns null then.
+   */
+  private async accumulate<P>(
+    parts: readonly P[],
+    part: (p: P, j: number) => Promise<{ loss: number; grads: Record<string, tf.Tensor> }>,
+  ): Promise<{ losses: number[]; grads: Record<string, tf.Tensor> } | { losses: number[]; grads: null }> {
+    let sum: Record<string, tf.Tensor> | null = null;
+    const losses: number[] = [];
+    for (const [j, p] of parts.entries()) {
+      const r = await part(p, j);
+      const { loss } = r;
+      // tf.variableGrads names gradients by variable; ours go by parameter name.
+      const grads = Object.fromEntries(this.names.map((n, i) => [n, r.grads[this.vars[i].name]]));
+      losses.push(loss);
+      if (!Number.isFinite(loss)) {
+        for (const g of [...Object.values(grads), ...Object.values(sum ?? {})]) g.dispose();
+        return { losses, grads: null };
+      }
+      if (!sum) sum = grads;
+      else {
+        for (const name of this.names) {
+          const next = tf.add(sum[name], grads[name]);
+          sum[name].dispose();
+          grads[name].dispose();
+          sum[name] = next;
+        }
+      }
+    }
+    return { losses, grads: sum! };
+  }
+
+  /**
+   * One preference step (DPO, DecPO, SimPO, L1) on a batch or its micro-batches (`ref`: the reference
+   * log-probs of all their pairs, in order). Logs `loss`, `rewards/chosen|rejected|margins|accuracies`,
    * `logps/chosen|rejected`, `grad_norm`, `learning_rate`, and for DecPO/L1 `decorr/penalty`; with
    * `monitor`, `decorr/mean_abs_corr` of the regularized block's neurons over the response tokens.
    * A non-finite loss skips the update and is returned as such (the loop stops the run).
    */
   async preferenceStep(
-    batch: PreferenceBatch,
+    batch: Batches<PreferenceBatch>,
     ref: RefLogps | null,
     o: PreferenceObjective,
     lr: number,
     monitor = true,
+    opts: StepOptions = {},
   ): Promise<StepMetrics> {
+    const { metrics, grads } = await this.preferenceGradients(batch, ref, o, monitor, opts);
+    metrics.learning_rate = lr;
+    metrics.grad_norm = grads ? await this.update(grads, lr) : NaN;
+    return metrics;
+  }
+
+  /**
+   * The metrics of {@link preferenceStep} but `grad_norm` and `learning_rate`, and the (accumulated)
+   * gradients of the loss by trainable parameter name, without updating anything; null gradients when the
+   * loss is not finite. The caller owns (disposes) the gradients.
+   */
+  async preferenceGradients(
+    batch: Batches<PreferenceBatch>,
+    ref: RefLogps | null,
+    o: PreferenceObjective,
+    monitor = true,
+    opts: StepOptions = {},
+  ): Promise<{ metrics: StepMetrics; grads: Record<string, tf.Tensor> | null }> {
+    const micro = asList(batch);
+    const P = micro.reduce((s, b) => s + b.pairs, 0);
+    const logps = new Float32Array(2 * P);
+    let penalty: number | undefined;
+    let corr: number | undefined;
+    let off = 0;
+    const acc = await this.accumulate(micro, async (b, j) => {
+      const w = b.pairs / P;
+      const r = await this.preferencePart(
+        b,
+        ref && sliceRef(ref, off, b.pairs),
+        o,
+        monitor,
+        w,
+        seedOf(opts, j),
+      );
+      logps.set(r.logps.subarray(0, b.pairs), off);
+      logps.set(r.logps.subarray(b.pairs), P + off);
+      off += b.pairs;
+      if (r.penalty !== undefined) penalty = (penalty ?? 0) + w * r.penalty;
+      if (r.corr !== undefined) corr = (corr ?? 0) + w * r.corr;
+      return r;
+    });
+    const loss = acc.losses.reduce((s, l, j) => s + (micro[j].pairs / P) * l, 0);
+    if (!acc.grads) return { metrics: { loss }, grads: null };
+    const metrics: StepMetrics = { loss, ...preferenceMetrics(logps, ref, o) };
+    if (penalty !== undefined) metrics['decorr/penalty'] = penalty;
+    if (corr !== undefined) metrics['decorr/mean_abs_corr'] = corr;
+    return { metrics, grads: acc.grads };
+  }
+
+  /**
+   * Forward and backward of one (micro-)batch: its unweighted loss, policy log-probs [2P], penalty and
+   * mean |corr|, and the gradients of `weight` times its loss.
+   */
+  private async preferencePart(
+    batch: PreferenceBatch,
+    ref: RefLogps | null,
+    o: PreferenceObjective,
+    monitor: boolean,
+    weight: number,
+    dropoutSeed: number | undefined,
+  ): Promise<{
+    loss: number;
+    grads: Record<string, tf.Tensor>;
+    logps: Float32Array;
+    penalty?: number;
+    corr?: number;
+  }> {
     const t = prefTensors(batch);
     const refT = ref ? { chosen: tf.tensor1d(ref.chosen), rejected: tf.tensor1d(ref.rejected) } : null;
     let kept: {
+      loss: tf.Scalar;
       logps: tf.Tensor1D;
       penalty: tf.Scalar | null;
       z: tf.Tensor2D | null;
       gram: tf.Tensor2D | null;
     } | null = null;
     const { value, grads } = tf.variableGrads(() => {
-      const r = preferenceForward(this.cfg, this.params, t, refT, o, monitor);
+      const r = preferenceForward(this.cfg, this.params, t, refT, o, monitor, dropoutSeed);
+      this.notePeak();
       kept = {
+        loss: tf.keep(r.loss),
         logps: tf.keep(r.logps),
         penalty: r.penalty && tf.keep(r.penalty),
         // The metric needs Z's Pearson matrix: keep it if the penalty made it, else keep Z.
         z: r.z && !r.gram ? tf.keep(r.z) : null,
         gram: r.gram && tf.keep(r.gram),
       };
-      return r.loss;
+      return weight === 1 ? r.loss : tf.mul(r.loss, weight);
     }, this.vars);
     const k = kept!;
-    const loss = (await value.data())[0];
-    value.dispose();
-    const corr = k.gram
+    const loss = (await k.loss.data())[0];
+    const corrT = k.gram
       ? tf.tidy(() => meanAbsFromGram(k.gram!))
       : k.z
         ? tf.tidy(() => meanAbsCorrelation(k.z!))
         : null;
-    const logps = (await k.logps.data()) as Float32Array;
-    const metrics: StepMetrics = {
+    const out = {
       loss,
-      ...preferenceMetrics(logps, ref, o),
-      learning_rate: lr,
+      grads,
+      logps: Float32Array.from(await k.logps.data()),
+      ...(k.penalty && { penalty: (await k.penalty.data())[0] }),
+      ...(corrT && { corr: (await corrT.data())[0] }),
     };
-    if (k.penalty) metrics['decorr/penalty'] = (await k.penalty.data())[0];
-    if (corr) metrics['decorr/mean_abs_corr'] = (await corr.data())[0];
-    corr?.dispose();
-    disposeAll({ logps: k.logps, penalty: k.penalty, z: k.z, gram: k.gram, ...t, ...(refT ?? {}) });
-    if (!Number.isFinite(loss)) {
-      for (const g of Object.values(grads)) g.dispose();
-      metrics.grad_norm = NaN;
-      return metrics;
-    }
-    metrics.grad_norm = await this.update(grads, lr);
-    return metrics;
+    disposeAll({ value, corrT, ...k, ...t, ...(refT ?? {}) });
+    return out;
   }
 
-  /** One next-token step (pretrain, SFT). Logs `loss`, `grad_norm`, `learning_rate`. */
-  async lmStep(batch: LmBatch, lr: number): Promise<StepMetrics> {
-    const ids = tf.tensor2d(batch.ids, [batch.B, batch.T], 'int32');
-    const predIdx = tf.tensor1d(batch.predIdx, 'int32');
-    const targets = tf.tensor1d(batch.targets, 'int32');
-    const weights = tf.tensor1d(batch.weights, 'float32');
-    const { value, grads } = tf.variableGrads(
-      () => lmBatchLoss(this.cfg, this.params, ids, predIdx, targets, weights),
-      this.vars,
-    );
-    const loss = (await value.data())[0];
-    disposeAll({ value, ids, predIdx, targets, weights });
-    if (!Number.isFinite(loss)) {
-      for (const g of Object.values(grads)) g.dispose();
-      return { loss, grad_norm: NaN, learning_rate: lr };
-    }
-    const gradNorm = await this.update(grads, lr);
-    return { loss, grad_norm: gradNorm, learning_rate: lr };
+  /** One next-token step (pretrain, SFT) on a batch or its micro-batches. Logs `loss`, `grad_norm`, `learning_rate`. */
+  async lmStep(batch: Batches<LmBatch>, lr: number, opts: StepOptions = {}): Promise<StepMetrics> {
+    const micro = asList(batch);
+    const weightOf = (b: LmBatch) =>
+      Math.max(
+        b.weights.reduce((s, w) => s + w, 0),
+        1,
+      );
+    const total = micro.reduce((s, b) => s + b.weights.reduce((a, w) => a + w, 0), 0);
+    // lmLoss is a weighted mean over tokens; micro-batch j's share of the batch's weight makes the sum exact.
+    const share = micro.map((b) => (micro.length === 1 ? 1 : weightOf(b) / Math.max(total, 1)));
+    const acc = await this.accumulate(micro, async (b, j) => {
+      const ids = tf.tensor2d(b.ids, [b.B, b.T], 'int32');
+      const predIdx = tf.tensor1d(b.predIdx, 'int32');
+      const targets = tf.tensor1d(b.targets, 'int32');
+      const weights = tf.tensor1d(b.weights, 'float32');
+      let lossT: tf.Scalar | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const l = lmBatchLoss(this.cfg, this.params, ids, predIdx, targets, weights, seedOf(opts, j));
+        this.notePeak();
+        lossT = tf.keep(l);
+        return share[j] === 1 ? l : tf.mul(l, share[j]);
+      }, this.vars);
+      const loss = (await lossT!.data())[0];
+      disposeAll({ value, lossT, ids, predIdx, targets, weights });
+      return { loss, grads };
+    });
+    const loss = acc.losses.reduce((s, l, j) => s + share[j] * l, 0);
+    if (!acc.grads) return { loss, grad_norm: NaN, learning_rate: lr };
+    return { loss, grad_norm: await this.update(acc.grads, lr), learning_rate: lr };
   }
 
   dispose(): void {
     this.optimizer.dispose();
   }
+}
+
+/** Micro-batch j's dropout seed. */
+function seedOf(opts: StepOptions, j: number): number | undefined {
+  return opts.dropoutSeed === undefined ? undefined : opts.dropoutSeed + j;
 }
 
 /** Weighted next-token loss of an LM batch. */
@@ -314,8 +491,9 @@ function lmBatchLoss(
   predIdx: tf.Tensor1D,
   targets: tf.Tensor1D,
   weights: tf.Tensor1D,
+  dropoutSeed?: number,
 ): tf.Scalar {
-  const { hidden } = forward(cfg, params, ids, { hiddenOnly: true });
+  const { hidden } = forward(cfg, params, ids, { hiddenOnly: true, dropoutSeed });
   return lmLoss(hiddenAt(hidden, predIdx), modelHead(cfg, params), targets, weights);
 }
 
