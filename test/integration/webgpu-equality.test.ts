@@ -86,7 +86,10 @@ describe('a DecPO step on webgpu equals the same step on cpu', () => {
   it.each([
     ['world-gpt', "the built-in world's GPT (full DecPO step, barlow, toxicity pairs)"],
     ['llama-full', 'a small Llama-style model (GQA, RoPE, RMSNorm, SwiGLU; full DecPO step)'],
-    ['llama-lora', 'a LoRA DecPO step of a small Llama-style model (rank 4 on q_proj, v_proj, up_proj)'],
+    [
+      'llama-lora',
+      'a LoRA DecPO step of a small Llama-style model (rank 8, dropout 0.05, on q_proj, v_proj, up_proj)',
+    ],
   ])(
     '%s: %s',
     (name) => {

@@ -13,7 +13,7 @@ import { initBackend, type BackendName } from '../../src/core/backend/index.js';
 import { WORLD_MODEL } from '../../src/core/ops/train.js';
 import { gptConfig, initParamArrays } from '../../src/core/model/arch/gpt2.js';
 import type { ModelConfig } from '../../src/core/model/architecture.js';
-import { baseConfig, defaultLoraTargets, initLoraArrays } from '../../src/core/model/lora.js';
+import { AUTHORS_LORA, baseConfig, defaultLoraTargets, initLoraArrays } from '../../src/core/model/lora.js';
 import {
   adaptedLinears,
   disposeParams,
@@ -31,9 +31,11 @@ import { preferenceBatch, type PreferenceBatch } from '../../src/core/train/batc
 import type { TokenizedPair } from '../../src/core/data/types.js';
 import {
   Stepper,
+  defaultTap,
   preferenceObjective,
   responseLogps,
   type PreferenceObjective,
+  type StepOptions,
 } from '../../src/core/train/step.js';
 
 /** What a case gives the step: model, initial weights, one batch and the objective. */
@@ -42,6 +44,8 @@ export interface StepCase {
   arrays: Map<string, NamedArray>;
   batch: PreferenceBatch;
   objective: PreferenceObjective;
+  /** The step's options (a LoRA dropout seed). */
+  options?: StepOptions;
 }
 
 /** What the step wrote: its metrics (TRL names) and every weight after AdamW. */
@@ -125,15 +129,17 @@ export const CASES: Record<string, () => StepCase> = {
     };
   },
   /**
-   * A LoRA DecPO step of the same Llama-style model: rank 4 on the authors' targets (q_proj, v_proj,
-   * up_proj), the base frozen and the reference the base itself. B starts non-zero (an adapter part-way
-   * through training), so that A's gradient is not zero and the policy differs from the reference.
+   * A LoRA DecPO step of the same Llama-style model as the DecPO authors trained theirs: rank 8, alpha 16,
+   * dropout 0.05 (seeded: both backends draw the same masks) on q_proj, v_proj and up_proj, the regularizer on
+   * the up projection's output (the paper's z), the base frozen and the reference the base itself. B starts
+   * non-zero (an adapter part-way through training), so that A's gradient is not zero and the policy
+   * differs from the reference.
    */
   'llama-lora': () => {
     const base = smallLlama();
     const cfg = {
       ...base,
-      lora: { r: 4, alpha: 8, dropout: 0, targets: defaultLoraTargets(base.arch), rslora: false },
+      lora: { ...AUTHORS_LORA, targets: defaultLoraTargets(base.arch!), rslora: false },
     };
     const arrays = randomArrays(base, 11);
     const rng = new Rng(13);
@@ -146,7 +152,14 @@ export const CASES: Record<string, () => StepCase> = {
       cfg,
       arrays,
       batch: preferenceBatch(randomPairs(cfg.vocabSize, 3, 12), cfg.eosTokenId),
-      objective: preferenceObjective({ stage: 'decpo', regularizer: 'barlow', lambda: 1e-3, layer: 1 }),
+      objective: preferenceObjective({
+        stage: 'decpo',
+        regularizer: 'barlow',
+        lambda: 1e-3,
+        layer: 1,
+        tap: defaultTap(cfg),
+      }),
+      options: { dropoutSeed: 77 },
     };
   },
 };
@@ -167,6 +180,8 @@ export async function runCase(name: string, backend: BackendName): Promise<StepR
     { chosen: ref.slice(0, P), rejected: ref.slice(P) },
     c.objective,
     1e-3,
+    true,
+    c.options,
   );
   const weights: Record<string, number[]> = {};
   for (const [k, a] of await toNamedArrays(params)) weights[k] = Array.from(a.data);
