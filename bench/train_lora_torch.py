@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The PyTorch side of `npm run bench:train -- --lora`: the same LoRA DecPO step, in float32 on the CPU.
 
-    /usr/bin/python3 bench/train_lora_torch.py --dir DIR [--steps 3] [--warmup 1] [--threads 2]
+    /usr/bin/python3 bench/train_lora_torch.py --dir DIR [--steps 3] [--warmup 1] [--threads 2] [--device cpu]
 
 DIR holds what our side exported (bench/train-lora.ts): config.json and model.safetensors (the random base
 weights and the adapter's `{module}.lora_A.weight` [r, in] / `{module}.lora_B.weight` [out, r]),
@@ -26,6 +26,7 @@ float32 (this benchmark's arithmetic) and in float64, against ours. Then the tim
 Prints one JSON object: {"torch_ms_per_step", "torch_tokens_per_s", "torch_peak_rss_mb", "check", ...}.
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -137,31 +138,41 @@ def check(folder):
     return out
 
 
-def bench(folder, steps, warmup, threads):
+def on_device(w, batches, device):
+    """Weights (the adapter still trainable) and batches moved to `device`."""
+    w = {k: v.detach().to(device).requires_grad_(v.requires_grad) for k, v in w.items()}
+    return w, [{k: v.to(device) for k, v in b.items()} for b in batches]
+
+
+def bench(folder, steps, warmup, threads, device):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     config, w, batches, spec = load(folder, torch.float32)
+    w, batches = on_device(w, batches, device)
+    # The tensors the step makes (masks, identity, sums) on `device` too: torch >= 2.0's default device.
+    scope = contextlib.nullcontext() if device == 'cpu' else torch.device(device)
     adapter = [w[n] for n in adapter_names(w)]
     opt = torch.optim.AdamW(adapter, lr=spec['lr'], betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)
     dropout = spec['dropout'] if spec['dropoutInStep'] else 0.0
     times, cpu = [], []
-    for i in range(warmup + steps):
-        b = batches[i % len(batches)]
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss, _, _, gram = decpo_loss(config, w, b, spec, dropout)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(adapter, 1.0)
-        opt.step()
-        with torch.no_grad():  # the `decorr/mean_abs_corr` metric, which our step computes too
-            d = gram.shape[0]
-            mean_abs_corr = (gram * (1 - torch.eye(d))).abs().sum().item() / (d * (d - 1))
-        if not math.isfinite(mean_abs_corr + loss.item()):
-            sys.exit(f'train_lora_torch.py: step {i} is not finite')
-        if i >= warmup:
-            times.append((time.perf_counter() - t0) * 1000)
-            cpu.append((time.process_time() - c0) * 1000)
+    with scope:
+        for i in range(warmup + steps):
+            b = batches[i % len(batches)]
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            loss, _, _, gram = decpo_loss(config, w, b, spec, dropout)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(adapter, 1.0)
+            opt.step()
+            with torch.no_grad():  # the `decorr/mean_abs_corr` metric, which our step computes too
+                d = gram.shape[0]
+                mean_abs_corr = (gram * (1 - torch.eye(d))).abs().sum().item() / (d * (d - 1))
+            if not math.isfinite(mean_abs_corr + loss.item()):
+                sys.exit(f'train_lora_torch.py: step {i} is not finite')
+            if i >= warmup:
+                times.append((time.perf_counter() - t0) * 1000)
+                cpu.append((time.process_time() - c0) * 1000)
     med = float(np.median(times))
     tokens = batches[0]['ids'].numel()
     return {
@@ -169,7 +180,7 @@ def bench(folder, steps, warmup, threads):
         'torch_ms_max': round(max(times), 1), 'torch_cpu_ms_per_step': round(float(np.median(cpu)), 1),
         'torch_tokens_per_s': round(tokens * 1000 / med, 1), 'torch_steps': steps,
         'torch_peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        'torch_threads': torch.get_num_threads(), 'torch_dropout': dropout,
+        'torch_threads': torch.get_num_threads(), 'torch_dropout': dropout, 'torch_device': device,
         'torch': f'torch {torch.__version__}, OpenBLAS {os.environ["OPENBLAS_NUM_THREADS"]} threads, '
                  f'OMP {os.environ["OMP_WAIT_POLICY"].lower()}',
     }
@@ -181,8 +192,9 @@ if __name__ == '__main__':
     ap.add_argument('--steps', type=int, default=3)
     ap.add_argument('--warmup', type=int, default=1)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--device', default='cpu', help='where the timed steps run (cuda: bench/gpu.sh); the check runs on the CPU')
     a = ap.parse_args()
     checked = check(a.dir)
-    result = {**bench(a.dir, a.steps, a.warmup, a.threads), 'check': checked}
+    result = {**bench(a.dir, a.steps, a.warmup, a.threads, a.device), 'check': checked}
     print(json.dumps(result))
     sys.exit(0 if checked['ok'] else 1)
