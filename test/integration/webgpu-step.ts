@@ -3,9 +3,9 @@
  * backend per process): `tsx test/integration/webgpu-step.ts <case> <backend> <out.json>`.
  *
  * Every case starts from the same weights and the same batch (both made from fixed seeds here, on the
- * host), computes the reference log-probs with the untrained weights, runs one DecPO step through
- * {@link Stepper.preferenceStep} and writes the step's metrics and every new weight to `out.json`, so that
- * the webgpu equality test can compare backends value by value. A case is a model config with its
+ * host), computes the reference log-probs with the initial model (with a LoRA adapter: its base, from the
+ * same tensors), runs one DecPO step through {@link Stepper.preferenceStep} and writes the step's metrics
+ * and every new weight to `out.json`, so that the webgpu equality test can compare backends value by value. A case is a model config with its
  * trainable parameters (all of them, or a LoRA adapter's); adding one is one entry of {@link CASES}.
  */
 import { writeFileSync } from 'node:fs';
