@@ -16,7 +16,7 @@
  * time (`tf.profile`) on stderr.
  *
  * `--lora` times instead the LoRA DecPO step at Pythia-160m's exact shape against the same step in PyTorch
- * (bench/train-lora.ts; `--pairs N`, default 8, `--steps` default 3, `--warmup` default 1, `--profile`).
+ * (bench/train-lora.ts; `--pairs N`, default 8, in micro-batches of `--micro-pairs`, default 1; `--steps` default 3, `--warmup` default 1, `--profile`).
  *
  * `--export-check DIR` writes the initial weights (model.safetensors), one batch with its reference log-probs
  * (batch.json) and our loss, penalty, per-row log-probs and gradient norm on them (expected.json), for
@@ -59,6 +59,7 @@ interface Args {
   /** The LoRA step at Pythia-160m's size instead (bench/train-lora.ts), with this many pairs. */
   lora: boolean;
   pairs: number;
+  microPairs: number;
   /** Internal: our side of the LoRA benchmark, exporting to this folder. */
   loraChild?: string;
 }
@@ -71,6 +72,7 @@ function parseArgs(argv: string[]): Args {
     threads: [availableParallelism() >= 2 ? 2 : 1],
     lora: false,
     pairs: 8,
+    microPairs: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -88,6 +90,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--export-check') args.exportCheck = value();
     else if (a === '--lora') args.lora = true;
     else if (a === '--pairs') args.pairs = Number(value());
+    else if (a === '--micro-pairs') args.microPairs = Number(value());
     else if (a === '--lora-child') args.loraChild = value();
     else if (a === '--threads') {
       args.threads = value().split(',').map(Number);
@@ -95,7 +98,7 @@ function parseArgs(argv: string[]): Args {
         throw new Error('bench:train: --threads takes 1, 2 or 1,2');
     } else {
       throw new Error(
-        `bench:train: unknown argument '${a}' (expected --backend, --steps, --warmup, --threads, --lm, --profile, --export-check, --lora, --pairs)`,
+        `bench:train: unknown argument '${a}' (expected --backend, --steps, --warmup, --threads, --lm, --profile, --export-check, --lora, --pairs, --micro-pairs)`,
       );
     }
   }
@@ -252,6 +255,7 @@ async function runAll(args: Args, argv: string[]): Promise<void> {
 function loraArgs(a: Args): LoraBenchArgs {
   return {
     pairs: a.pairs,
+    microPairs: a.microPairs,
     steps: a.steps ?? 3,
     warmup: a.warmup ?? 1,
     threads: a.threads[0],
