@@ -1,13 +1,16 @@
 /**
- * The LoRA DecPO step at a real size, `npm run bench:train -- --lora [--pairs 8 --steps 3 --warmup 1
- * --profile]`: {@link Stepper.preferenceStep} on a random-weight model of Pythia-160m's exact shape
+ * The LoRA DecPO step at a real size, `npm run bench:train -- --lora [--pairs 8 --micro-pairs 1 --steps 3
+ * --warmup 1 --profile]`: {@link Stepper.preferenceStep} on a random-weight model of Pythia-160m's exact shape
  * ({@link PYTHIA_160M}: GPT-NeoX, 12 layers, d_model 768, 12 heads, 3,072 neurons, vocab 50,304, rotary_pct
  * 0.25, parallel residual, untied embed_out, 2,048 positions) with the DecPO authors' adapter (rank 8,
  * alpha 16, dropout 0.05) on `defaultLoraTargets('gpt_neox')` (query_key_value, dense_h_to_4h), only the
  * adapter training; `--pairs` preference pairs of 64 prompt + 64 response tokens (random ids); DPO's
  * sigmoid loss against reference log-probs cached before the clock starts (the base model's, as training
  * caches them); `barlow` (lambda 1e-4) on block 6's `mlp.post`; AdamW (lr 1e-4, weight decay 0.1); on the
- * wasm backend with our GEMM worker thread (2 threads, as training runs).
+ * wasm backend with our GEMM worker thread (2 threads, as training runs). The step's pairs run as
+ * micro-batches of `--micro-pairs` (gradient accumulation, each with its own barlow penalty, as the
+ * Stepper defines it): one pair's training step holds about 2.1 GB of tensors at this size, so two pairs
+ * at once already exceed the wasm heap's 4 GiB. LoRA dropout is drawn per step (seed = step index).
  *
  * Against it, in the same run on the same CPU: bench/train_lora_torch.py, the same step written in plain
  * PyTorch (float32, 2 threads) on the same weights and batches, which our side exports to a temporary
@@ -90,6 +93,8 @@ export interface LoraBenchArgs {
   /** Where PyTorch runs its side: `cpu`, or `cuda` (bench/gpu.sh). */
   torchDevice: string;
   pairs: number;
+  /** Pairs per micro-batch (gradient accumulation): a whole batch's activations exceed the wasm heap. */
+  microPairs: number;
   steps: number;
   warmup: number;
   threads: number;
@@ -155,6 +160,19 @@ async function logpsByPair(
 
 const list = (a: ArrayLike<number>): number[] => Array.from(a);
 
+/** A step's micro-batches, each with the reference log-probs of its pairs. */
+function microJson(step: { micro: PreferenceBatch[]; ref: RefLogps }): Record<string, unknown>[] {
+  let from = 0;
+  return step.micro.map((b) => {
+    const ref = {
+      chosen: step.ref.chosen.subarray(from, from + b.pairs),
+      rejected: step.ref.rejected.subarray(from, from + b.pairs),
+    };
+    from += b.pairs;
+    return batchJson(b, ref);
+  });
+}
+
 function batchJson(b: PreferenceBatch, ref: RefLogps): Record<string, unknown> {
   return {
     pairs: b.pairs,
@@ -190,14 +208,14 @@ export async function loraChild(dir: string, args: LoraBenchArgs): Promise<void>
   const params = paramsFromArrays(cfg, arrays, 'adapter');
   arrays = null;
   const rng = new Rng(1234);
-  const batches: { batch: PreferenceBatch; ref: RefLogps }[] = [];
+  const batches: { micro: PreferenceBatch[]; ref: RefLogps }[] = [];
   let firstLogps: RefLogps | null = null;
   for (let i = 0; i < BATCHES; i++) {
     const items = randomPairs(rng, cfg, args.pairs);
-    batches.push({
-      batch: preferenceBatch(items, cfg.eosTokenId),
-      ref: await logpsByPair(baseConfig(cfg), params, items),
-    });
+    const micro: PreferenceBatch[] = [];
+    for (let j = 0; j < items.length; j += args.microPairs)
+      micro.push(preferenceBatch(items.slice(j, j + args.microPairs), cfg.eosTokenId));
+    batches.push({ micro, ref: await logpsByPair(baseConfig(cfg), params, items) });
     // The policy's log-probs of the first batch before any update, for the check.
     if (i === 0) firstLogps = await logpsByPair(cfg, params, items);
   }
@@ -205,24 +223,20 @@ export async function loraChild(dir: string, args: LoraBenchArgs): Promise<void>
     r: cfg.lora.r,
     alpha: cfg.lora.alpha,
     dropout: cfg.lora.dropout,
-    // main's Stepper passes no dropout seed to the forward pass: its step runs without LoRA dropout.
-    dropoutInStep: false,
+    dropoutInStep: true,
     beta: objective.beta,
     lambda: objective.lambda,
     layer: objective.layer,
     lr: LR,
   };
-  writeFileSync(
-    join(dir, 'batches.json'),
-    JSON.stringify({ settings, batches: batches.map((b) => batchJson(b.batch, b.ref)) }),
-  );
+  writeFileSync(join(dir, 'batches.json'), JSON.stringify({ settings, steps: batches.map(microJson) }));
   const stepper = new Stepper(cfg, params, { weightDecay: 0.1, maxGradNorm: 1 });
-  const step = async (i: number) => {
-    const { batch, ref } = batches[i % BATCHES];
-    return stepper.preferenceStep(batch, ref, objective, LR);
+  // Step i draws its LoRA dropout from seed i; the check's step (the first batch, before any update) has none.
+  const step = async (i: number, dropout = true) => {
+    const { micro, ref } = batches[i % BATCHES];
+    return stepper.preferenceStep(micro, ref, objective, LR, true, dropout ? { dropoutSeed: i } : {});
   };
-  // The check's step: the first batch, before any update.
-  const m = await step(0);
+  const m = await step(0, false);
   writeFileSync(
     join(dir, 'expected.json'),
     JSON.stringify({
@@ -258,7 +272,15 @@ export async function loraChild(dir: string, args: LoraBenchArgs): Promise<void>
 
 /** Runs our side in a child process and returns what it reports. */
 function oursInChild(dir: string, args: LoraBenchArgs): Promise<OursRun> {
-  const childArgs = ['--lora-child', dir, '--pairs', String(args.pairs), '--steps', String(args.steps)];
+  const childArgs = [
+    '--lora-child',
+    dir,
+    '--pairs',
+    String(args.pairs),
+    '--micro-pairs',
+    String(args.microPairs),
+  ];
+  childArgs.push('--steps', String(args.steps));
   childArgs.push(
     '--warmup',
     String(args.warmup),
@@ -312,11 +334,12 @@ export async function loraBench(args: LoraBenchArgs): Promise<void> {
         step: 'lora-decpo',
         shape: 'pythia-160m (gpt_neox, random weights)',
         pairs: args.pairs,
+        micro_pairs: args.microPairs,
         prompt: PROMPT,
         response: RESPONSE,
         tokens_per_step: 2 * args.pairs * (PROMPT + RESPONSE),
         lora: { r: cfg.lora.r, alpha: cfg.lora.alpha, dropout: cfg.lora.dropout, targets: cfg.lora.targets },
-        dropout_in_step: false,
+        dropout_in_step: true,
         adapted_modules: ours.adaptedModules,
         adapter_params: ours.adapterParams,
         regularizer: `barlow, lambda ${objective.lambda}, blocks.${objective.layer}.${objective.tap}`,

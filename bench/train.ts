@@ -16,7 +16,7 @@
  * time (`tf.profile`) on stderr.
  *
  * `--lora` times instead the LoRA DecPO step at Pythia-160m's exact shape against the same step in PyTorch
- * (bench/train-lora.ts; `--pairs N`, default 8, `--steps` default 3, `--warmup` default 1, `--profile`;
+ * (bench/train-lora.ts; `--pairs N`, default 8, in micro-batches of `--micro-pairs`, default 1; `--steps` default 3, `--warmup` default 1, `--profile`;
  * `--backend` ours, default wasm; `--torch-device` PyTorch's, default cpu: bench/gpu.sh runs webgpu and cuda).
  *
  * `--export-check DIR` writes the initial weights (model.safetensors), one batch with its reference log-probs
@@ -60,6 +60,7 @@ interface Args {
   /** The LoRA step at Pythia-160m's size instead (bench/train-lora.ts), with this many pairs. */
   lora: boolean;
   pairs: number;
+  microPairs: number;
   /** Internal: our side of the LoRA benchmark, exporting to this folder. */
   loraChild?: string;
   /** Where PyTorch runs the LoRA step (`cpu`; `cuda` from bench/gpu.sh). */
@@ -74,6 +75,7 @@ function parseArgs(argv: string[]): Args {
     threads: [availableParallelism() >= 2 ? 2 : 1],
     lora: false,
     pairs: 8,
+    microPairs: 1,
     torchDevice: 'cpu',
   };
   for (let i = 0; i < argv.length; i++) {
@@ -92,6 +94,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--export-check') args.exportCheck = value();
     else if (a === '--lora') args.lora = true;
     else if (a === '--pairs') args.pairs = Number(value());
+    else if (a === '--micro-pairs') args.microPairs = Number(value());
     else if (a === '--lora-child') args.loraChild = value();
     else if (a === '--torch-device') args.torchDevice = value();
     else if (a === '--threads') {
@@ -100,7 +103,7 @@ function parseArgs(argv: string[]): Args {
         throw new Error('bench:train: --threads takes 1, 2 or 1,2');
     } else {
       throw new Error(
-        `bench:train: unknown argument '${a}' (expected --backend, --steps, --warmup, --threads, --lm, --profile, --export-check, --lora, --pairs, --torch-device)`,
+        `bench:train: unknown argument '${a}' (expected --backend, --steps, --warmup, --threads, --lm, --profile, --export-check, --lora, --pairs, --micro-pairs, --torch-device)`,
       );
     }
   }
@@ -259,6 +262,7 @@ function loraArgs(a: Args): LoraBenchArgs {
     backend: a.backend ?? 'wasm',
     torchDevice: a.torchDevice,
     pairs: a.pairs,
+    microPairs: a.microPairs,
     steps: a.steps ?? 3,
     warmup: a.warmup ?? 1,
     threads: a.threads[0],
