@@ -3,13 +3,16 @@
  * `--backend auto` passes over a software adapter and `monoscope backends` says why; a machine with the
  * Vulkan loader but no driver gets a reason rather than Dawn's stderr; AddN within the device's
  * storage-buffer limit; the issue's report (a 3-step pretrain on webgpu that exited 0 with wrong numbers)
- * now logs cpu's numbers; and a device error fails the read of any result, naming the kernel program.
+ * now logs cpu's numbers; and a device error (a pipeline that fails validation, a lost device) fails the
+ * read of any result, naming the kernel program.
  * The in-process tests share this file's process (one WebGPU device); the device error comes last because
  * it poisons the device for good.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { cli } from './cli.js';
@@ -126,6 +129,27 @@ describe('the webgpu backend in this process', () => {
     );
     expect(Array.from(await g.data())).toEqual([210, 210, 210, 210]);
     tf.dispose([...xs, sum, g]);
+  });
+
+  it('a lost device fails the next read, saying so (in a process of its own)', () => {
+    const index = fileURLToPath(new URL('../../src/core/backend/index.ts', import.meta.url));
+    const code = `
+      import * as tf from '@tensorflow/tfjs-core';
+      import { initBackend } from ${JSON.stringify(index)};
+      await initBackend('webgpu');
+      console.log(Array.from(await tf.add(tf.ones([2]), 1).data()).join(','));
+      tf.backend().device.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      try { await tf.add(tf.ones([2]), 2).data(); console.log('no error'); } catch (e) { console.log(e.message); }`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      env: { ...process.env, VK_ICD_FILENAMES: swiftshader() },
+      timeout: 120_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const [before, after] = r.stdout.trim().split('\n');
+    expect(before).toBe('2,2');
+    expect(after).toMatch(/^WebGPU device lost \(destroyed\).*results of this step are not valid/);
   });
 
   it('a device error fails every later read, with Dawn message and the program it names', async () => {
