@@ -111,6 +111,51 @@ export function registerProjectCommands(p: Command): void {
       printCheckpoints([r]);
     });
 
+  p.command('import')
+    .description('Bring in work done elsewhere')
+    .command('run')
+    .description(
+      "A run trained elsewhere (TRL, transformers' Trainer): its trainer_state.json's curves under their TRL names, and its checkpoint or PEFT adapter",
+    )
+    .option('--project <dir>', 'project folder', 'monoscope-demo')
+    .requiredOption(
+      '--trainer-state <file>',
+      'the trainer_state.json (in the output folder or any checkpoint-N/)',
+    )
+    .requiredOption('--name <name>', 'name of the run in the project')
+    .option(
+      '--checkpoint <dir>',
+      'the checkpoint or PEFT adapter folder it wrote, registered and linked to the run',
+    )
+    .addOption(
+      new Option('--stage <stage>', 'stage (default: dpo when it logs rewards/*, else sft)').choices(STAGES),
+    )
+    .option('--json', 'print JSON')
+    .action(
+      async (o: {
+        project: string;
+        trainerState: string;
+        name: string;
+        checkpoint?: string;
+        stage?: (typeof STAGES)[number];
+        json?: boolean;
+      }) => {
+        // A bare folder name is a path here, not a checkpoint name.
+        const checkpoint = o.checkpoint && (isFolderRef(o.checkpoint) ? o.checkpoint : `./${o.checkpoint}`);
+        const r = await callOp(
+          o.project,
+          'runs.import',
+          { name: o.name, trainerState: o.trainerState, checkpoint, stage: o.stage },
+          { json: o.json },
+        );
+        if (o.json) return printJson(r);
+        console.log(
+          `run '${r.run.id}' (${r.run.stage}, ${r.run.status}): ${r.steps} steps, ${r.values} values${r.checkpoint ? `; checkpoint '${r.checkpoint.name}'` : ''}`,
+        );
+        if (r.checkpoint) printCheckpoints([r.checkpoint]);
+      },
+    );
+
   p.command('demo')
     .description(
       'The main job on the built-in world: pretrain a small GPT, then DPO and DecPO on `toxicity`, and compare them',
