@@ -14,27 +14,15 @@ import { gptConfig, initParamArrays } from '../../../src/core/model/arch/gpt2.js
 import { saveCheckpoint } from '../../../src/core/model/checkpoint.js';
 import { worldTokenizer } from '../../../src/core/data/world.js';
 import { runPython } from '../store/python.js';
+import { PY, TRL_FIXTURE, sameTrainerState } from '../../helpers/trainer-state.js';
 
-const PY = '/usr/bin/python3';
-const FIXTURE = join(import.meta.dirname, '..', '..', 'fixtures', 'trl', 'dpo-trainer_state.json');
+const FIXTURE = TRL_FIXTURE;
 
 /** Python's reading of a trainer_state.json: every (step, name, value) of log_history, values as repr. */
 const FLATTEN = `
 import json, sys
 doc = json.load(open(sys.argv[1]))
 print(json.dumps(sorted([e["step"], k, repr(float(v))] for e in doc["log_history"] for k, v in e.items() if k != "step")))
-`;
-
-/** Python's verdict on two trainer_state.json files: equal as transformers would load them (NaN == NaN). */
-const SAME_STATE = `
-import json, math, sys
-def same(a, b):
-    if isinstance(a, float) and math.isnan(a): return isinstance(b, float) and math.isnan(b)
-    if isinstance(a, dict): return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list): return isinstance(b, list) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b and type(a) is not bool or a is b
-a, b = (json.load(open(f)) for f in sys.argv[1:3])
-print(json.dumps(same(a, b)))
 `;
 
 describe('runs.import and the trainer_state.json export', () => {
@@ -211,7 +199,7 @@ describe('runs.import and the trainer_state.json export', () => {
       'exported.json',
       runTrainerState(project.store.runs.get('cluster-dpo')!, project.store.runs.series('cluster-dpo')),
     );
-    expect(runPython(PY, SAME_STATE, [FIXTURE, out]).trim()).toBe('true');
+    expect(sameTrainerState(FIXTURE, out)).toBe(true);
     // Entries in transformers' order: training, then evaluation at the same step, the summary last.
     const history = JSON.parse(readFileSync(out, 'utf8')).log_history as Record<string, number>[];
     expect(
@@ -237,7 +225,7 @@ describe('runs.import and the trainer_state.json export', () => {
     expect(series.loss.values).toEqual([1.5, -Infinity]);
     expect(series.note_NaN.values).toEqual([1]);
     const out = write('nan-out.json', runTrainerState(project.store.runs.get('nan')!, series));
-    expect(runPython(PY, SAME_STATE, [file, out]).trim()).toBe('true');
+    expect(sameTrainerState(file, out)).toBe(true);
   });
 
   it("writes a local run's metrics in transformers' layout, evaluations apart, with the fields its spec knows", () => {
