@@ -96,7 +96,16 @@ const COLUMNS: Column<RunRow>[] = [
   },
   { key: 'stage', header: 'Stage', cell: (r) => r.stage },
   { key: 'task', header: 'Task', cell: (r) => r.task ?? '–' },
-  { key: 'backend', header: 'Backend', cell: (r) => String(r.backend.backend ?? '–') },
+  {
+    key: 'backend',
+    header: 'Backend',
+    cell: (r) =>
+      r.config.source === 'imported' ? (
+        <span title="Trained elsewhere; brought in from its trainer_state.json">imported</span>
+      ) : (
+        String(r.backend.backend ?? '–')
+      ),
+  },
   { key: 'started', header: 'Started', cell: (r) => <Time iso={r.createdAt} /> },
   { key: 'ended', header: 'Ended', cell: (r) => <Time iso={r.updatedAt} /> },
 ];
