@@ -1,6 +1,7 @@
 /**
- * CLI commands that work on a project folder: demo, train, generate, eval, checkpoints. Each parses its flags into its
- * operation's input and calls the service ({@link callOp}); flags left out take the schema's defaults.
+ * CLI commands that work on a project folder: demo, train, generate, eval, checkpoints, import. Each parses
+ * its flags into its operation's input and calls the service ({@link callOp}); flags left out take the
+ * schema's defaults.
  */
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
