@@ -93,7 +93,10 @@ export function importRunOp(
           `checkpoint '${checkpoint}' is a folder of the project that no operation registered`,
         );
       if (rec.runId && rec.runId !== req.name && runs.get(rec.runId))
-        throw new ApiError('conflict', `checkpoint '${checkpoint}' was written by run '${rec.runId}'`);
+        throw new ApiError(
+          'conflict',
+          `checkpoint '${checkpoint}' is the output of run '${rec.runId}' of this project, not of '${req.name}'`,
+        );
       project.store.checkpoints.linkRun(checkpoint, req.name);
     }
     runs.setStatus(req.name, 'completed');

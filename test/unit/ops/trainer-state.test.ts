@@ -40,8 +40,8 @@ describe('runs.import and the trainer_state.json export', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  /** A checkpoint folder outside the project, as a cluster run leaves it. */
-  const clusterCheckpoint = (name: string): string => {
+  /** A checkpoint folder outside the project, as a cluster run leaves it (`runId`: as a run of ours does). */
+  const clusterCheckpoint = (name: string, runId?: string): string => {
     const tok = worldTokenizer();
     const cfg = gptConfig({
       vocabSize: tok.vocabSize,
@@ -54,7 +54,7 @@ describe('runs.import and the trainer_state.json export', () => {
       eosTokenId: tok.eosId,
     });
     const dir = join(root, 'cluster', name);
-    saveCheckpoint(dir, cfg, initParamArrays(cfg, 3), tok, { stage: 'dpo' });
+    saveCheckpoint(dir, cfg, initParamArrays(cfg, 3), tok, { stage: 'dpo', runId });
     return dir;
   };
   const write = (name: string, text: string) => {
@@ -190,6 +190,18 @@ describe('runs.import and the trainer_state.json export', () => {
     await expect(
       service.call('runs.import', { name: 'other', trainerState: FIXTURE, checkpoint: empty }),
     ).rejects.toThrow(/config\.json/);
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('refuses a checkpoint that another run of the project wrote, and writes nothing', async () => {
+    project.store.runs.create({ id: 'local-dpo', stage: 'dpo', config: {}, backend: {}, seed: 0 });
+    const before = snapshot();
+    const folder = clusterCheckpoint('local-dpo-copy', 'local-dpo');
+    await expect(
+      service.call('runs.import', { name: 'cluster-dpo', trainerState: FIXTURE, checkpoint: folder }),
+    ).rejects.toThrow(
+      "checkpoint 'local-dpo-copy' is the output of run 'local-dpo' of this project, not of 'cluster-dpo'",
+    );
     expect(snapshot()).toEqual(before);
   });
 
