@@ -1,10 +1,11 @@
 // A run trained elsewhere, in real Chromium against the real server: a TRL DPOTrainer trainer_state.json
 // (test/fixtures/trl) and a checkpoint folder outside the project brought into a private copy of the demo
 // project with `monoscope import run` (a child process, while the server serves), then the Project view
-// lists the run beside the local ones and draws its curves (training and held-out points as logged), and
-// the Compare view overlays its curves on the local DPO and DecPO runs once its checkpoint is compared.
+// lists the run beside the local ones and draws its curves (training and held-out points as logged), and a
+// run imported through the API while it is open; the Compare view overlays its curves on the local DPO and
+// DecPO runs once its checkpoint is compared.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +95,18 @@ describe('A run imported from TRL', () => {
     await page.setViewportSize({ width: 1400, height: 3400 });
     await page.screenshot({ path: join(SCREENSHOTS, 'imported-run-project.png') });
     await page.setViewportSize({ width: 1400, height: 1000 });
+  });
+
+  it('lists a run imported through the API while the view is open, without a reload', async () => {
+    const sft = join(outside, 'sft-trainer_state.json');
+    const history = [10, 20, 30].map((step, i) => ({ epoch: step / 10, loss: 2.5 - i / 4, step }));
+    writeFileSync(sft, JSON.stringify({ global_step: 30, log_history: history }));
+    await suite.api.startJob('runs.import', { name: 'cluster-sft', trainerState: sft });
+    const row = runsTable().locator('tr[data-key="cluster-sft"]');
+    await expect.poll(() => row.count(), { timeout: 30_000 }).toBe(1);
+    expect(await row.locator('td').nth(2).textContent()).toBe('sft');
+    await row.click();
+    await expect.poll(() => points('loss', false)).toBe(3);
   });
 
   it("overlays the imported run's curves on the local DPO and DecPO runs in the Compare view", async () => {

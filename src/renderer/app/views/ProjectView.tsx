@@ -116,8 +116,8 @@ export function ProjectView() {
   const recordings = useQuery('recordings.list', {});
   useReloadOnJobEnd(recordings.reload, ['record', 'compare']);
   const { jobs, start } = useJobs();
-  useReloadOnJobEnd(runs.reload, ['train']);
-  useReloadOnJobEnd(checkpoints.reload, ['train']);
+  useReloadOnJobEnd(runs.reload, ['train', 'runs.import']);
+  useReloadOnJobEnd(checkpoints.reload, ['train', 'runs.import']);
   const [picked, setPicked] = useState<string | undefined>(runFromHash);
   const [resumeError, setResumeError] = useState<string>();
   // The engine's job list as read at opening: before it arrives, a running run may only look orphaned.
