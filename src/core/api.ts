@@ -30,6 +30,7 @@ import type { SparsityResult } from './ops/sparsity.js';
 import type { EvalResult } from './ops/eval.js';
 import type { DemoResult } from './ops/demo.js';
 import type { UniversalityResult } from './ops/universality.js';
+import type { ImportRunResult } from './ops/trainer-state.js';
 import type {
   CorrelationMatrixView,
   NeuronCounterparts,
@@ -236,6 +237,17 @@ export const EvalInput = z.strictObject({
   backend: Backend.optional(),
 });
 
+export const ImportRunInput = z.strictObject({
+  /** Name of the run in the project. */
+  name: Name,
+  /** A `trainer_state.json` that transformers' Trainer (and so TRL's trainers) wrote. */
+  trainerState: z.string().min(1).max(4096),
+  /** The checkpoint or PEFT adapter folder the run produced (or a checkpoint of the project), linked to it. */
+  checkpoint: z.string().min(1).max(4096).optional(),
+  /** The run's stage (default: dpo when it logs TRL's rewards/*, else sft). */
+  stage: z.enum(STAGES).optional(),
+});
+
 export const DemoInput = z.strictObject({
   /** A much smaller run (about a minute), for tests. */
   quick: z.boolean().optional(),
@@ -265,6 +277,12 @@ export const OPS = {
     kind: 'query',
     input: z.strictObject({ runId: Name, names: z.array(z.string().min(1)).max(64).optional() }),
     summary: "A run's metric series (TRL names)",
+  },
+  'runs.import': {
+    kind: 'job',
+    input: ImportRunInput,
+    summary:
+      "Bring in a run trained elsewhere: a TRL/transformers trainer_state.json's curves, and its checkpoint or adapter",
   },
   'checkpoints.list': {
     kind: 'query',
@@ -471,6 +489,7 @@ export interface OpResults {
   };
   'runs.list': RunRecord[];
   'runs.metrics': Record<string, MetricSeries>;
+  'runs.import': ImportRunResult;
   'checkpoints.list': CheckpointListing[];
   'checkpoints.add': CheckpointRecord;
   generate: { checkpoint: string; generations: Generation[] };

@@ -26,6 +26,7 @@ import { evalPairs } from './ops/eval.js';
 import { resolveCheckpoint, withCheckpointNames } from './ops/checkpoints.js';
 import { demoOp } from './ops/demo.js';
 import { universalityOp } from './ops/universality.js';
+import { importRunOp } from './ops/trainer-state.js';
 
 export type { OpResult };
 
@@ -91,6 +92,8 @@ const handlers = {
     if (!p.store.runs.get(i.runId)) throw new ApiError('not-found', `no run '${i.runId}'`);
     return p.store.runs.series(i.runId, i.names);
   },
+  'runs.import': (p: Project, i: OpParsed<'runs.import'>, c: Required<CallContext>) =>
+    importRunOp(p, i, c.reporter),
   'checkpoints.list': (p: Project) =>
     p.store.checkpoints
       .list()

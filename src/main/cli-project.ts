@@ -1,6 +1,7 @@
 /**
- * CLI commands that work on a project folder: demo, train, generate, eval, checkpoints. Each parses its flags into its
- * operation's input and calls the service ({@link callOp}); flags left out take the schema's defaults.
+ * CLI commands that work on a project folder: demo, train, generate, eval, checkpoints, import. Each parses
+ * its flags into its operation's input and calls the service ({@link callOp}); flags left out take the
+ * schema's defaults.
  */
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
@@ -110,6 +111,51 @@ export function registerProjectCommands(p: Command): void {
       if (o.json) return printJson(r);
       printCheckpoints([r]);
     });
+
+  p.command('import')
+    .description('Bring in work done elsewhere')
+    .command('run')
+    .description(
+      "A run trained elsewhere (TRL, transformers' Trainer): its trainer_state.json's curves under their TRL names, and its checkpoint or PEFT adapter",
+    )
+    .option('--project <dir>', 'project folder', 'monoscope-demo')
+    .requiredOption(
+      '--trainer-state <file>',
+      'the trainer_state.json (in the output folder or any checkpoint-N/)',
+    )
+    .requiredOption('--name <name>', 'name of the run in the project')
+    .option(
+      '--checkpoint <dir>',
+      'the checkpoint or PEFT adapter folder it wrote, registered and linked to the run',
+    )
+    .addOption(
+      new Option('--stage <stage>', 'stage (default: dpo when it logs rewards/*, else sft)').choices(STAGES),
+    )
+    .option('--json', 'print JSON')
+    .action(
+      async (o: {
+        project: string;
+        trainerState: string;
+        name: string;
+        checkpoint?: string;
+        stage?: (typeof STAGES)[number];
+        json?: boolean;
+      }) => {
+        // A bare folder name is a path here, not a checkpoint name.
+        const checkpoint = o.checkpoint && (isFolderRef(o.checkpoint) ? o.checkpoint : `./${o.checkpoint}`);
+        const r = await callOp(
+          o.project,
+          'runs.import',
+          { name: o.name, trainerState: o.trainerState, checkpoint, stage: o.stage },
+          { json: o.json },
+        );
+        if (o.json) return printJson(r);
+        console.log(
+          `run '${r.run.id}' (${r.run.stage}, ${r.run.status}): ${r.steps} steps, ${r.values} values${r.checkpoint ? `; checkpoint '${r.checkpoint.name}'` : ''}`,
+        );
+        if (r.checkpoint) printCheckpoints([r.checkpoint]);
+      },
+    );
 
   p.command('demo')
     .description(

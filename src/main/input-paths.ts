@@ -35,6 +35,7 @@ const READS: { [N in OpName]: (i: OpParsed<N>) => Ref[] } = {
   'project.summary': nothing,
   'runs.list': nothing,
   'runs.metrics': nothing,
+  'runs.import': (i) => [file(i.trainerState), checkpoint(i.checkpoint)],
   'checkpoints.list': nothing,
   'checkpoints.add': (i) => [checkpoint(i.path)],
   'recordings.list': nothing,
