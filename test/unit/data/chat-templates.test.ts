@@ -3,7 +3,7 @@
 // tokenized with one BOS even where the template writes it. Real Hub templates (Llama 3, Qwen2 ChatML,
 // Gemma) in fixture tokenizers; the expected strings are written out by hand from the templates, and the
 // expected ids from the special tokens' ids and GPT-2's own BPE (the built-in one, not
-// @huggingface/tokenizers) on the text between them.
+// @huggingface/tokenizers) on the text between them. `eval` scores such a file on the rendered tokens.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../../../src/core/data/errors.js';
 import { readPreferenceJsonl, tokenizePairs } from '../../../src/core/data/jsonl.js';
 import { HfTokenizer } from '../../../src/core/model/hf-tokenizer.js';
+import { evalPairs } from '../../../src/core/ops/eval.js';
 import { Gpt2BpeTokenizer } from '../../../src/core/model/tokenizers.js';
 import {
   CHAT_TEMPLATES,
@@ -19,6 +20,7 @@ import {
   writeLlama3ChatTokenizer,
   writeQwen2ChatTokenizer,
 } from '../../fixtures/hf-tokenizers.js';
+import { makeReferenceCheckpoint } from '../model/architectures/reference.js';
 
 const root = mkdtempSync(join(tmpdir(), 'monoscope-chat-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -249,4 +251,22 @@ describe('chat templates', () => {
     fromFile.save(saved);
     expect(readFileSync(join(saved, 'chat_template.jinja'), 'utf8')).toBe(CHAT_TEMPLATES.qwen2);
   });
+
+  it('eval scores a conversational file on the tokens its template renders', async () => {
+    const ck = join(root, 'gemma-model');
+    mkdirSync(ck);
+    expect(writeGemmaChatTokenizer(ck)).toBeLessThanOrEqual(512);
+    makeReferenceCheckpoint('gemma', ck, { set: { vocab_size: 512 } });
+    const out = await evalPairs({ policy: ck, ref: ck, pairs: question, backend: 'cpu' });
+    const [want] = tokenizePairs(readPreferenceJsonl(question, gemma.chatTemplate), gemma, LIMITS);
+    const [got] = out.pairs;
+    expect([got.prompt_ids, got.chosen_ids, got.rejected_ids]).toEqual([
+      want.prompt,
+      want.chosen,
+      want.rejected,
+    ]);
+    expect(got.prompt_ids.filter((id) => id === gemma.bosId)).toHaveLength(1);
+    expect(out.truncated).toBe(0);
+    expect(out.summary.loss).toBeCloseTo(Math.LN2, 5); // the policy is its own reference
+  }, 120_000);
 });
