@@ -151,10 +151,12 @@ function preferenceRecord(obj: Record<string, unknown>): PreferenceRecord {
   if (chosenText === rejectedText) throw new LineProblem('chosen and rejected are identical');
   const pair = { prompt, chosen: chosenText, rejected: rejectedText };
   if (promptList === null && chosen.before === null && rejected.before === null) return { pair };
-  // The prompt messages: the file's list, else those before each response, else the prompt string as the
-  // user's message (UltraFeedback's `prompt` with a lone assistant message).
+  // The prompt messages: the file's list, else those before each response (TRL's `extract_prompt`, which
+  // also ignores a string `prompt` beside message lists, as UltraFeedback has), else, where a string prompt
+  // comes with a lone assistant message, that string as the user's message (where TRL would drop it).
   const promptOf = (t: Turn): Message[] =>
-    promptList ?? (t.before?.length ? t.before : [{ role: 'user', content: prompt }]);
+    promptList ??
+    (t.before?.length || obj.prompt === undefined ? (t.before ?? []) : [{ role: 'user', content: prompt }]);
   const assistant = (text: string): Message => ({ role: 'assistant', content: text });
   return {
     pair,
