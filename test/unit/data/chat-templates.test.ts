@@ -12,6 +12,8 @@ import { DataError } from '../../../src/core/data/errors.js';
 import { readPreferenceJsonl, tokenizePairs } from '../../../src/core/data/jsonl.js';
 import { HfTokenizer } from '../../../src/core/model/hf-tokenizer.js';
 import { evalPairs } from '../../../src/core/ops/eval.js';
+import { trainOp } from '../../../src/core/ops/train.js';
+import { openProject } from '../../../src/core/store/project.js';
 import { Gpt2BpeTokenizer } from '../../../src/core/model/tokenizers.js';
 import {
   CHAT_TEMPLATES,
@@ -252,7 +254,7 @@ describe('chat templates', () => {
     expect(readFileSync(join(saved, 'chat_template.jinja'), 'utf8')).toBe(CHAT_TEMPLATES.qwen2);
   });
 
-  it('eval scores a conversational file on the tokens its template renders', async () => {
+  it('eval scores a conversational file on the tokens its template renders; train renders with it too', async () => {
     const ck = join(root, 'gemma-model');
     mkdirSync(ck);
     expect(writeGemmaChatTokenizer(ck)).toBeLessThanOrEqual(512);
@@ -268,5 +270,21 @@ describe('chat templates', () => {
     expect(got.prompt_ids.filter((id) => id === gemma.bosId)).toHaveLength(1);
     expect(out.truncated).toBe(0);
     expect(out.summary.loss).toBeCloseTo(Math.LN2, 5); // the policy is its own reference
+    // train reads a file through the checkpoint's template: Gemma's refusal of a system role names the line.
+    const system = jsonl('train-system.jsonl', [
+      QUESTION,
+      QUESTION,
+      { ...QUESTION, prompt: [{ role: 'system', content: 'Be brief.' }, user('Hi')] },
+    ]);
+    const project = openProject(join(root, 'gemma-project'), { create: true });
+    try {
+      const req = { stage: 'dpo', name: 'dpo', init: ck, pairs: system, steps: 1, backend: 'cpu' } as const;
+      const err = await trainOp(project, req, { progress: () => {}, message: () => {} }).catch((e) => e);
+      expect(err).toBeInstanceOf(DataError);
+      expect((err as Error).message).toContain(`${system}:3: the chat template of `);
+      expect((err as Error).message).toContain('System role not supported');
+    } finally {
+      project.close();
+    }
   }, 120_000);
 });
