@@ -104,6 +104,16 @@ export const TrainInput = z.strictObject({
   checkpointEvery: z.number().int().min(0).optional(),
   /** Documents (pretrain) or pairs (preference) generated from the built-in world. */
   examples: PosInt.max(10_000_000).optional(),
+  /**
+   * Preference pairs: tokens of prompt + the longer response, TRL's `max_length` (default for `pairs`:
+   * min(512, the model's context); for a built-in task: the context).
+   */
+  maxLength: PosInt.max(1_048_576).optional(),
+  /**
+   * Preference pairs: tokens of the prompt kept from its end when a pair is too long, TRL's
+   * `max_prompt_length` (default for `pairs`: min(128, half the max length)).
+   */
+  maxPromptLength: z.number().int().min(0).max(1_048_576).optional(),
   backend: Backend.optional(),
   /** wasm: matrix products on 1 or 2 threads (default 2 where the machine has 2 cores or more). */
   threads: z.number().int().min(1).max(2).optional(),

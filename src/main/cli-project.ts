@@ -237,6 +237,16 @@ export function registerProjectCommands(p: Command): void {
       'built-in world: documents (pretrain) or pairs (preference) to generate',
       int('--examples'),
     )
+    .option(
+      '--max-length <n>',
+      'preference pairs: tokens of prompt + longer response, as TRL (default min(512, context))',
+      int('--max-length'),
+    )
+    .option(
+      '--max-prompt-length <n>',
+      'preference pairs: prompt tokens kept from the end, as TRL (default min(128, max length / 2))',
+      int('--max-prompt-length'),
+    )
     .option('--eval-every <n>', 'held-out evaluation every N steps', int('--eval-every'))
     .option('--checkpoint-every <n>', 'resumable state every N steps', int('--checkpoint-every'))
     .option(
