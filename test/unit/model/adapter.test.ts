@@ -13,11 +13,18 @@ import type { ModelConfig } from '../../../src/core/model/architecture.js';
 import {
   ADAPTER_CONFIG,
   ADAPTER_WEIGHTS,
+  mergeAdapter,
   readAdapter,
   saveAdapter,
   saveMergedCheckpoint,
 } from '../../../src/core/model/adapter.js';
-import { adaptedLinears, disposeParams, forward, paramsFromArrays } from '../../../src/core/model/models.js';
+import {
+  adaptedLinears,
+  disposeParams,
+  forward,
+  paramsFromArrays,
+  unitDirection,
+} from '../../../src/core/model/models.js';
 import { defaultLoraTargets, initLoraArrays, type LoraConfig } from '../../../src/core/model/lora.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from '../../../src/core/model/safetensors.js';
 import { Rng } from '../../../src/core/model/rng.js';
@@ -171,6 +178,32 @@ describe('PEFT adapter folders', () => {
       }
       expect(moved, arch).toBeGreaterThan(1e-2);
       expect(diff, arch).toBeLessThan(2e-4);
+    }
+  });
+
+  it("a neuron's output direction includes the adapter's update of the output projection (rows and columns)", () => {
+    for (const [arch, target] of [
+      ['gpt2', 'mlp.c_proj'],
+      ['llama', 'down_proj'],
+    ]) {
+      const base = loadWeights(baseFolder(arch));
+      const cfg: LoraConfig = {
+        ...base.config,
+        lora: { r: 3, alpha: 5, dropout: 0, targets: [target], rslora: false },
+      };
+      const adapter = initLoraArrays(adaptedLinears(cfg), 3, 2);
+      const rng = new Rng(4);
+      for (const [name, a] of adapter)
+        if (name.endsWith('lora_B.weight')) a.data = a.data.map(() => rng.normal());
+      const all = new Map([...base.arrays, ...adapter]);
+      const merged = mergeAdapter(cfg, all);
+      for (const unit of [0, 5]) {
+        const got = unitDirection(cfg, all, 'blocks.1.mlp.post', unit);
+        const want = unitDirection(base.config, merged, 'blocks.1.mlp.post', unit);
+        const plain = unitDirection(base.config, base.arrays, 'blocks.1.mlp.post', unit);
+        for (let d = 0; d < want.length; d++) expect(got[d]).toBeCloseTo(want[d], 5);
+        expect(Math.max(...got.map((v, d) => Math.abs(v - plain[d])))).toBeGreaterThan(1e-2);
+      }
     }
   });
 
