@@ -85,7 +85,7 @@ describe('adapter checkpoints through the CLI', () => {
     expect(a.hash).not.toBe(b.hash);
     expect(a.params).toBeGreaterThan(b.params);
     expect(ok(['checkpoints', '--project', project])).toMatch(
-      /peft\s+llama\s+r=4 q_proj,v_proj,up_proj on base/,
+      /peft\s+llama\s.*\sr=4 q_proj,v_proj,up_proj on base\s*$/m,
     );
 
     const page = JSON.parse(
