@@ -161,7 +161,8 @@ export interface AdapterConfig {
 /**
  * Reads and checks an adapter folder's `adapter_config.json`. What we do not implement is refused with the
  * file and the field: a `peft_type` other than LORA, a task other than CAUSAL_LM, DoRA, per-module ranks or
- * alphas, `modules_to_save`, bias training, `layers_to_transform` and `layer_replication`.
+ * alphas, `modules_to_save`, bias training (`bias`, `lora_bias`), `layers_to_transform`,
+ * `layer_replication`, and an initialization that changed the base weights (PiSSA, OLoRA, LoftQ, ...).
  */
 export function readAdapterConfig(dir: string): AdapterConfig {
   const file = join(dir, ADAPTER_CONFIG);
@@ -186,6 +187,14 @@ export function readAdapterConfig(dir: string): AdapterConfig {
     if (json[name] != null && !(Array.isArray(json[name]) && json[name].length === 0))
       throw unsupported(name, json[name]);
   if (json.bias != null && json.bias !== 'none') throw unsupported('bias', json.bias);
+  if (json.lora_bias === true) throw unsupported('lora_bias', true);
+  // PiSSA, OLoRA, LoftQ, CorDA and EVA start from changed base weights: such an adapter needs that base.
+  const init = json.init_lora_weights;
+  if (init != null && typeof init !== 'boolean' && init !== 'gaussian')
+    throw field(
+      'init_lora_weights',
+      `is ${JSON.stringify(init)}: this initialization changes the base weights, so the adapter does not apply to the original base (convert it when saving, as PEFT's path_initial_model_for_weight_conversion does)`,
+    );
   const r = json.r;
   if (!Number.isInteger(r) || (r as number) <= 0) throw field('r', 'must be a positive integer');
   const alpha = json.lora_alpha ?? 8;

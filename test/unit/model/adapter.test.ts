@@ -258,6 +258,12 @@ describe('PEFT adapter folders', () => {
       ['bias', { bias: 'lora_only' }, /field 'bias' is "lora_only"/],
       ['layers_to_transform', { layers_to_transform: [0] }, /field 'layers_to_transform'/],
       ['task_type', { task_type: 'SEQ_CLS' }, /field 'task_type'/],
+      ['lora_bias', { lora_bias: true }, /field 'lora_bias' is true/],
+      [
+        'init_lora_weights',
+        { init_lora_weights: 'pissa' },
+        /field 'init_lora_weights' is "pissa": this initialization changes the base weights/,
+      ],
       ['r', { r: 0 }, /field 'r' must be a positive integer/],
       [
         'target',
