@@ -33,6 +33,7 @@ import {
   readTensor,
   serializeSafetensors,
   type NamedArray,
+  type TensorEntry,
 } from './safetensors.js';
 import { writeFolderAtomic } from '../store/files.js';
 import type { Tokenizer } from './tokenizer.js';
@@ -221,8 +222,7 @@ export function readAdapterConfig(dir: string): AdapterConfig {
 export interface LoadedAdapter {
   config: LoraConfig;
   arrays: Map<string, NamedArray>;
-  /** sha256 of `adapter_model.safetensors`. */
-  weightsSha256: string;
+  /** `base_model_name_or_path`, see {@link AdapterConfig}. */
   baseModel?: string;
 }
 
@@ -241,7 +241,7 @@ export function readAdapter(dir: string, base: ModelConfig): LoadedAdapter {
   const arch = architecture(plain);
   const linears = new Map(linearModules(paramSpecs(plain), arch.conv1d ?? false).map((m) => [m.module, m]));
   const prefix = `${KEY_PREFIX}${arch.modulePrefix ?? ''}`;
-  const entries = new Map<string, ReturnType<typeof readSafetensorsHeader>['entries'][number]>();
+  const entries = new Map<string, TensorEntry>();
   for (const entry of readSafetensorsHeader(file).entries) {
     const m = /^(.*)\.lora_[AB]\.weight$/.exec(entry.name);
     const module = m && entry.name.startsWith(prefix) ? m[1].slice(prefix.length) : undefined;
@@ -282,8 +282,7 @@ export function readAdapter(dir: string, base: ModelConfig): LoadedAdapter {
   const [extra] = entries.keys();
   if (extra !== undefined)
     throw new Error(`${file}: tensor '${prefix}${extra}' is of a layer target_modules does not select`);
-  const weightsSha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
-  return { config, arrays, weightsSha256, baseModel };
+  return { config, arrays, baseModel };
 }
 
 /**
