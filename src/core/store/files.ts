@@ -121,6 +121,27 @@ export function writeAtomic(file: string, data: string | Uint8Array): void {
   writeFilesAtomic([{ file, write: (fd) => writeAll(fd, data) }]);
 }
 
+/**
+ * Writes a folder whole: `fill` builds it under a temporary name beside `dir`, which is then renamed into
+ * place (an existing folder is moved aside first and removed after), so a crash never leaves a half-written
+ * folder under the final name. On an error in `fill` the temporary folder is removed.
+ */
+export function writeFolderAtomic(dir: string, fill: (tmp: string) => void): void {
+  mkdirSync(dirname(resolve(dir)), { recursive: true });
+  const tmp = tempPath(dir);
+  mkdirSync(tmp);
+  try {
+    fill(tmp);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const old = tempPath(dir);
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+}
+
 /** `path` with the symbolic links of its longest existing prefix resolved (a link cannot lead out). */
 export function realPath(path: string): string {
   const abs = resolve(path);
