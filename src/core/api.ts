@@ -38,6 +38,7 @@ import type { SparsityResult } from './ops/sparsity.js';
 import type { EvalResult } from './ops/eval.js';
 import type { DemoResult } from './ops/demo.js';
 import type { UniversalityResult } from './ops/universality.js';
+import type { ImportRunResult } from './ops/trainer-state.js';
 import type {
   CorrelationMatrixView,
   NeuronCounterparts,
@@ -112,6 +113,16 @@ export const TrainInput = z.strictObject({
   checkpointEvery: z.number().int().min(0).optional(),
   /** Documents (pretrain) or pairs (preference) generated from the built-in world. */
   examples: PosInt.max(10_000_000).optional(),
+  /**
+   * Preference pairs: tokens of prompt + the longer response, TRL's `max_length` (default for `pairs`:
+   * min(512, the model's context); for a built-in task: the context).
+   */
+  maxLength: PosInt.max(1_048_576).optional(),
+  /**
+   * Preference pairs: tokens of the prompt kept from its end when a pair is too long, TRL's
+   * `max_prompt_length` (default for `pairs`: min(128, half the max length)).
+   */
+  maxPromptLength: z.number().int().min(0).max(1_048_576).optional(),
   backend: Backend.optional(),
   /** wasm: matrix products on 1 or 2 threads (default 2 where the machine has 2 cores or more). */
   threads: z.number().int().min(1).max(2).optional(),
@@ -261,6 +272,17 @@ export const EvalInput = z.strictObject({
   backend: Backend.optional(),
 });
 
+export const ImportRunInput = z.strictObject({
+  /** Name of the run in the project. */
+  name: Name,
+  /** A `trainer_state.json` that transformers' Trainer (and so TRL's trainers) wrote. */
+  trainerState: z.string().min(1).max(4096),
+  /** The checkpoint or PEFT adapter folder the run produced (or a checkpoint of the project), linked to it. */
+  checkpoint: z.string().min(1).max(4096).optional(),
+  /** The run's stage (default: dpo when it logs TRL's rewards/*, else sft). */
+  stage: z.enum(STAGES).optional(),
+});
+
 export const DemoInput = z.strictObject({
   /** A much smaller run (about a minute), for tests. */
   quick: z.boolean().optional(),
@@ -291,6 +313,12 @@ export const OPS = {
     input: z.strictObject({ runId: Name, names: z.array(z.string().min(1)).max(64).optional() }),
     summary: "A run's metric series (TRL names)",
   },
+  'runs.import': {
+    kind: 'job',
+    input: ImportRunInput,
+    summary:
+      "Bring in a run trained elsewhere: a TRL/transformers trainer_state.json's curves, and its checkpoint or adapter",
+  },
   'checkpoints.list': {
     kind: 'query',
     input: Empty,
@@ -303,6 +331,11 @@ export const OPS = {
       path: z.string().min(1).max(4096),
       /** Copy its weights into the project's checkpoints/ rather than read them where they are. */
       copy: z.boolean().optional(),
+      /**
+       * For a PEFT adapter folder whose base it does not locate itself: the base checkpoint (a name or a
+       * folder). The adapter is then copied into the project with a record of its base.
+       */
+      base: z.string().min(1).max(4096).optional(),
     }),
     summary: 'Register a checkpoint folder in the project (by content hash; copied with `copy`)',
   },
@@ -496,6 +529,7 @@ export interface OpResults {
   };
   'runs.list': RunRecord[];
   'runs.metrics': Record<string, MetricSeries>;
+  'runs.import': ImportRunResult;
   'checkpoints.list': CheckpointListing[];
   'checkpoints.add': CheckpointRecord;
   generate: { checkpoint: string; generations: Generation[] };

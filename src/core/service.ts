@@ -26,6 +26,7 @@ import { evalPairs } from './ops/eval.js';
 import { resolveCheckpoint, withCheckpointNames } from './ops/checkpoints.js';
 import { demoOp } from './ops/demo.js';
 import { universalityOp } from './ops/universality.js';
+import { importRunOp } from './ops/trainer-state.js';
 
 export type { OpResult };
 
@@ -91,12 +92,14 @@ const handlers = {
     if (!p.store.runs.get(i.runId)) throw new ApiError('not-found', `no run '${i.runId}'`);
     return p.store.runs.series(i.runId, i.names);
   },
+  'runs.import': (p: Project, i: OpParsed<'runs.import'>, c: Required<CallContext>) =>
+    importRunOp(p, i, c.reporter),
   'checkpoints.list': (p: Project) =>
     p.store.checkpoints
       .list()
       .map((c) => ({ ...c, tapKinds: [...tapKindsOf(c.config as unknown as ModelConfig)] })),
   'checkpoints.add': (p: Project, i: OpParsed<'checkpoints.add'>) => {
-    const { name } = resolveCheckpoint(p, i.path, { copy: i.copy });
+    const { name } = resolveCheckpoint(p, i.path, { copy: i.copy, base: i.base });
     const rec = p.store.checkpoints.get(name);
     if (!rec)
       throw new ApiError(

@@ -10,6 +10,8 @@ import { exportActivations } from '../core/store/export.js';
 import { parseTapRef } from '../core/ops/tap.js';
 import { MATCH_R_THRESHOLD, SAE_TOPK_K, type CompareResult } from '../core/api.js';
 import { writeMatrixNpy, writeRecordsCsv } from '../core/analysis/export.js';
+import { writeUserFile } from '../core/store/files.js';
+import { runTrainerState } from '../core/ops/trainer-state.js';
 import { backendOption, callOp, int, num, printJson, projectDir } from './cli.js';
 import { textTable } from './terminal.js';
 import { registerFigureCommand } from './cli-figure.js';
@@ -211,12 +213,30 @@ export function registerAnalysisCommands(p: Command): void {
     );
   exp
     .command('metrics')
-    .description("A training run's metrics at every step, as CSV (one row per step, one column per metric)")
+    .description(
+      "A training run's metrics at every step: CSV (one row per step, one column per metric), or a transformers trainer_state.json",
+    )
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .requiredOption('--run <id>', 'run id (the checkpoint name it produced)')
-    .requiredOption('--out <file>', 'output CSV file')
-    .action(async (o: { project: string; run: string; out: string }) => {
+    .addOption(
+      new Option('--format <f>', 'csv, or trainer-state (the layout of TRL/transformers trainer_state.json)')
+        .choices(['csv', 'trainer-state'])
+        .default('csv'),
+    )
+    .requiredOption('--out <file>', 'output file')
+    .action(async (o: { project: string; run: string; format: 'csv' | 'trainer-state'; out: string }) => {
       const series = await callOp(o.project, 'runs.metrics', { runId: o.run }, { readonly: true });
+      if (o.format === 'trainer-state') {
+        const runs = await callOp(o.project, 'runs.list', {}, { readonly: true });
+        writeUserFile(
+          o.out,
+          runTrainerState(
+            runs.find((r) => r.id === o.run)!,
+            series,
+          ),
+        );
+        return console.log(`wrote ${o.out}`);
+      }
       // One row per step, one column per metric (names sorted), empty where a metric was not logged.
       const names = Object.keys(series).sort();
       const bySteps = new Map<number, Record<string, number>>();

@@ -1,6 +1,7 @@
 /**
- * CLI commands that work on a project folder: demo, train, generate, eval, checkpoints. Each parses its flags into its
- * operation's input and calls the service ({@link callOp}); flags left out take the schema's defaults.
+ * CLI commands that work on a project folder: demo, train, generate, eval, checkpoints, import. Each parses
+ * its flags into its operation's input and calls the service ({@link callOp}); flags left out take the
+ * schema's defaults.
  */
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
@@ -57,12 +58,18 @@ function formatCount(n: number): string {
       : `${(n / 1e3).toFixed(1)}K`;
 }
 
-/** The checkpoints table: what each is, and where its weights are read from. */
+/** What a checkpoint's LoRA adapter is, from its config: `r=8 q_proj,v_proj on BASE`, or `-`. */
+function adapterCell(c: OpResult<'checkpoints.add'>): string {
+  const lora = (c.config as { lora?: { r: number; targets: string[] } }).lora;
+  return lora ? `r=${lora.r} ${lora.targets.join(',')} on ${c.parent ?? '?'}` : '-';
+}
+
+/** The checkpoints table: what each is (an adapter: its rank, targets and base), and where its weights are read from. */
 function printCheckpoints(list: OpResult<'checkpoints.add'>[]): void {
   if (list.length === 0) return console.log('no checkpoints yet');
   console.log(
     textTable(
-      ['name', 'arch', 'params', 'dtype', 'size', 'stage', 'weights'],
+      ['name', 'arch', 'params', 'dtype', 'size', 'stage', 'weights', 'lora'],
       list.map((c) => [
         c.name,
         c.arch ?? '?',
@@ -71,6 +78,7 @@ function printCheckpoints(list: OpResult<'checkpoints.add'>[]): void {
         c.bytes === null ? '?' : formatBytes(c.bytes),
         c.stage,
         c.source ? (c.copied ? `copied from ${c.source}` : c.source) : 'project',
+        adapterCell(c),
       ]),
     ),
   );
@@ -97,20 +105,70 @@ export function registerProjectCommands(p: Command): void {
     .description(
       'Register a checkpoint folder (Hugging Face layout) in the project by its content hash; other commands do this on first use',
     )
-    .argument('<dir>', 'checkpoint folder')
+    .argument('<dir>', 'checkpoint folder, or a PEFT LoRA adapter folder')
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .option(
       '--copy',
       "copy the weights into the project's checkpoints/ instead of reading them where they are",
     )
+    .option(
+      '--base <dir-or-name>',
+      "an adapter's base checkpoint, when the adapter folder does not locate it (base_model_name_or_path is not a folder here)",
+    )
     .option('--json', 'print JSON')
-    .action(async (dir: string, o: { project: string; copy?: boolean; json?: boolean }) => {
+    .action(async (dir: string, o: { project: string; copy?: boolean; base?: string; json?: boolean }) => {
       // A bare folder name is a path here, not a checkpoint name.
       const path = dir.includes('/') || dir.includes('\\') ? dir : `./${dir}`;
-      const r = await callOp(o.project, 'checkpoints.add', { path, copy: o.copy }, { json: o.json });
+      const input = { path, copy: o.copy, base: o.base };
+      const r = await callOp(o.project, 'checkpoints.add', input, { json: o.json });
       if (o.json) return printJson(r);
       printCheckpoints([r]);
     });
+
+  p.command('import')
+    .description('Bring in work done elsewhere')
+    .command('run')
+    .description(
+      "A run trained elsewhere (TRL, transformers' Trainer): its trainer_state.json's curves under their TRL names, and its checkpoint or PEFT adapter",
+    )
+    .option('--project <dir>', 'project folder', 'monoscope-demo')
+    .requiredOption(
+      '--trainer-state <file>',
+      'the trainer_state.json (in the output folder or any checkpoint-N/)',
+    )
+    .requiredOption('--name <name>', 'name of the run in the project')
+    .option(
+      '--checkpoint <dir>',
+      'the checkpoint or PEFT adapter folder it wrote, registered and linked to the run',
+    )
+    .addOption(
+      new Option('--stage <stage>', 'stage (default: dpo when it logs rewards/*, else sft)').choices(STAGES),
+    )
+    .option('--json', 'print JSON')
+    .action(
+      async (o: {
+        project: string;
+        trainerState: string;
+        name: string;
+        checkpoint?: string;
+        stage?: (typeof STAGES)[number];
+        json?: boolean;
+      }) => {
+        // A bare folder name is a path here, not a checkpoint name.
+        const checkpoint = o.checkpoint && (isFolderRef(o.checkpoint) ? o.checkpoint : `./${o.checkpoint}`);
+        const r = await callOp(
+          o.project,
+          'runs.import',
+          { name: o.name, trainerState: o.trainerState, checkpoint, stage: o.stage },
+          { json: o.json },
+        );
+        if (o.json) return printJson(r);
+        console.log(
+          `run '${r.run.id}' (${r.run.stage}, ${r.run.status}): ${r.steps} steps, ${r.values} values${r.checkpoint ? `; checkpoint '${r.checkpoint.name}'` : ''}`,
+        );
+        if (r.checkpoint) printCheckpoints([r.checkpoint]);
+      },
+    );
 
   p.command('demo')
     .description(
@@ -196,6 +254,16 @@ export function registerProjectCommands(p: Command): void {
       '--examples <n>',
       'built-in world: documents (pretrain) or pairs (preference) to generate',
       int('--examples'),
+    )
+    .option(
+      '--max-length <n>',
+      'preference pairs: tokens of prompt + longer response, as TRL (default min(512, context))',
+      int('--max-length'),
+    )
+    .option(
+      '--max-prompt-length <n>',
+      'preference pairs: prompt tokens kept from the end, as TRL (default min(128, max length / 2))',
+      int('--max-prompt-length'),
     )
     .option('--eval-every <n>', 'held-out evaluation every N steps', int('--eval-every'))
     .option('--checkpoint-every <n>', 'resumable state every N steps', int('--checkpoint-every'))

@@ -112,6 +112,7 @@ const CREATING_OPS: ReadonlySet<OpName> = new Set([
   'demo',
   'universality',
   'checkpoints.add',
+  'runs.import',
 ]);
 
 /**

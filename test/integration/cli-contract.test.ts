@@ -42,6 +42,7 @@ const dir = join(root, 'project');
 const twinService = join(root, 'twin-service');
 const twinCli = join(root, 'twin-cli');
 const pairsFile = join(root, 'pairs.jsonl');
+const TRL_STATE = join(import.meta.dirname, '..', 'fixtures', 'trl', 'dpo-trainer_state.json');
 let service: Service;
 
 beforeAll(async () => {
@@ -134,6 +135,29 @@ const CASES: { [N in OpName]: Case<N> } = {
         expect(side.updatedAt).toBe(side.createdAt);
         delete side.updatedAt;
       }
+    },
+  },
+  // A TRL run brought in with its checkpoint: a folder outside the twin projects, registered in each.
+  'runs.import': {
+    input: { name: 'trl-dpo', trainerState: TRL_STATE, checkpoint: join(dir, 'checkpoints', 'dpo') },
+    argv: [
+      'import',
+      'run',
+      '--trainer-state',
+      TRL_STATE,
+      '--name',
+      'trl-dpo',
+      '--checkpoint',
+      join(dir, 'checkpoints', 'dpo'),
+    ],
+    twin: true,
+    // Written just now on each side: its update times are its creation times' moment or later.
+    check: (s, k) => {
+      for (const side of [s, k])
+        for (const rec of [side.run, side.checkpoint] as Record<string, string>[]) {
+          expect(rec.updatedAt >= rec.createdAt).toBe(true);
+          delete rec.updatedAt;
+        }
     },
   },
   generate: {

@@ -96,6 +96,45 @@ describe('monoscope CLI', () => {
     store.close();
   });
 
+  it('--max-length and --max-prompt-length truncate a pairs file as TRL does; the run counts the cut pairs', () => {
+    const pairs = join(dir, 'long-pairs.jsonl');
+    const long = {
+      prompt: 'the cat is red . my mother said',
+      chosen: ' thank you .',
+      rejected: ' shut up .',
+    };
+    writeFileSync(
+      pairs,
+      [
+        long, // 8 + 3 > 8: the prompt keeps its last 3 tokens, then fits
+        { prompt: 'the cat is', chosen: ' thank you . thank you . thank you .', rejected: ' shut up .' }, // 3 + 9 > 8: responses cut to 5
+        { prompt: 'my mother said', chosen: ' red .', rejected: ' shut up .' }, // fits
+        long,
+      ]
+        .map((p) => JSON.stringify(p))
+        .join('\n'),
+    );
+    const args = ['train', '--project', dir, '--stage', 'dpo', '--init', 'base', '--pairs', pairs];
+    const run = ['--steps', '1', '--batch-size', '2', '--eval-every', '0', '--backend', 'wasm'];
+    const r = cli([...args, '--name', 'dpo-cut', ...run, '--max-length', '8', '--max-prompt-length', '3']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      "truncation as TRL's (max length 8, max prompt length 3): 2 prompts cut from the left, 1 pair with responses cut from the right",
+    );
+    const over = cli([...args, '--name', 'dpo-over', ...run, '--max-length', '65']);
+    expect(over.code).toBe(1);
+    expect(over.stderr).toContain("max length 65 (--max-length) is above the model's context of 64 tokens");
+    const store = openStore(join(dir, 'monoscope.db'), { readonly: true });
+    expect(store.runs.get('dpo-cut')!.config.truncation).toEqual({
+      maxLength: 8,
+      maxPrompt: 3,
+      truncatedPrompts: 2,
+      truncatedResponses: 1,
+    });
+    expect(store.runs.get('dpo-over')).toBeUndefined();
+    store.close();
+  });
+
   it('a bad checkpoint folder gives a clear error', () => {
     const r = cli([
       'train',

@@ -8,8 +8,12 @@
  *   message is the response, and the prompt is `prompt` if present, else the messages before it (a single
  *   user message as its content, several as a `\n\nHuman: ...\n\nAssistant:` transcript);
  * - raw HH-RLHF `{"chosen", "rejected"}` transcripts without a prompt: the prompt is the shared text up to
- *   and including the last `\n\nAssistant:`.
+ *   and including the last `\n\nAssistant:`;
+ * - TRL's conversational layout: `prompt` a message list too, `chosen`/`rejected` the assistant's messages.
+ * Where the model has a chat template, pairs given as message lists are rendered with it instead, as TRL
+ * renders them; plain string pairs are always used as they are.
  */
+import type { ChatMessage as Message, ChatTemplate } from '../model/chat-template.js';
 import { modelInput, type Tokenizer } from '../model/tokenizer.js';
 import { splitHeldOut } from './batching.js';
 import { readUtf8Text } from './corpus.js';
@@ -52,26 +56,31 @@ function parseJsonl<T>(
   return out;
 }
 
-interface Message {
-  role: string;
-  content: string;
+/** A response field as read: its text and, for a message list, the messages before it. */
+interface Turn {
+  text: string;
+  /** The messages before the response (null for a string field). */
+  before: Message[] | null;
+}
+
+/** A list of `{role, content}` messages with string fields, or a {@link LineProblem} naming `field`. */
+function messageList(v: unknown[], field: string): Message[] {
+  v.forEach((m: unknown, i) => {
+    const { role, content } = (m ?? {}) as Record<string, unknown>;
+    if (typeof m !== 'object' || typeof role !== 'string' || typeof content !== 'string') {
+      throw new LineProblem(`${field}[${i}] is not a {role, content} message with string fields`);
+    }
+  });
+  return (v as Message[]).map((m) => ({ role: m.role, content: m.content }));
 }
 
 /** A response field: a string, or a message list whose last assistant message is the response. */
-function response(
-  obj: Record<string, unknown>,
-  field: 'chosen' | 'rejected',
-): { text: string; before: Message[] | null } {
+function response(obj: Record<string, unknown>, field: 'chosen' | 'rejected'): Turn {
   const v = obj[field];
   if (v === undefined) throw new LineProblem(`missing field '${field}'`);
   if (typeof v === 'string') return { text: v, before: null };
   if (!Array.isArray(v)) throw new LineProblem(`field '${field}' is not a string or a message list`);
-  v.forEach((m, i) => {
-    if (typeof m !== 'object' || m === null || typeof m.role !== 'string' || typeof m.content !== 'string') {
-      throw new LineProblem(`${field}[${i}] is not a {role, content} message with string fields`);
-    }
-  });
-  const messages = v as Message[];
+  const messages = messageList(v, field);
   const last = messages.map((m) => m.role).lastIndexOf('assistant');
   if (last < 0) throw new LineProblem(`field '${field}' has no assistant message`);
   return { text: messages[last].content, before: messages.slice(0, last) };
@@ -84,14 +93,41 @@ function renderMessages(messages: Message[]): string {
   return messages.map((m) => `\n\n${name(m.role)}: ${m.content}`).join('') + ASSISTANT;
 }
 
-function preferencePair(obj: Record<string, unknown>): PreferencePair {
+/**
+ * A pair given as messages, for a chat template: the prompt messages in front of each response (the same
+ * unless the file gives a string prompt and differing message lists) and the two assistant messages.
+ */
+interface Conversation {
+  chosenPrompt: Message[];
+  rejectedPrompt: Message[];
+  chosen: Message;
+  rejected: Message;
+}
+
+/** A pair as read: its plain-text rendering and, for message lists, the conversation. */
+interface PreferenceRecord {
+  pair: PreferencePair;
+  conversation?: Conversation;
+}
+
+const sameMessages = (a: Message[], b: Message[]): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+function preferenceRecord(obj: Record<string, unknown>): PreferenceRecord {
   const chosen = response(obj, 'chosen');
   const rejected = response(obj, 'rejected');
   let prompt: string;
+  let promptList: Message[] | null = null;
   let chosenText = chosen.text;
   let rejectedText = rejected.text;
-  if (obj.prompt !== undefined) {
-    if (typeof obj.prompt !== 'string') throw new LineProblem(`field 'prompt' is not a string`);
+  if (Array.isArray(obj.prompt)) {
+    promptList = messageList(obj.prompt, 'prompt');
+    const [c, r] = [chosen, rejected].map((t) => [...promptList!, ...(t.before ?? [])]);
+    if (!sameMessages(c, r)) throw new LineProblem('chosen and rejected have different prompts');
+    promptList = c;
+    prompt = renderMessages(promptList);
+  } else if (obj.prompt !== undefined) {
+    if (typeof obj.prompt !== 'string')
+      throw new LineProblem(`field 'prompt' is not a string or a message list`);
     prompt = obj.prompt;
   } else if (chosen.before && rejected.before) {
     prompt = renderMessages(chosen.before);
@@ -113,16 +149,73 @@ function preferencePair(obj: Record<string, unknown>): PreferencePair {
   if (chosenText.trim() === '') throw new LineProblem('the chosen response is empty');
   if (rejectedText.trim() === '') throw new LineProblem('the rejected response is empty');
   if (chosenText === rejectedText) throw new LineProblem('chosen and rejected are identical');
-  return { prompt, chosen: chosenText, rejected: rejectedText };
+  const pair = { prompt, chosen: chosenText, rejected: rejectedText };
+  if (promptList === null && chosen.before === null && rejected.before === null) return { pair };
+  // The prompt messages: the file's list, else those before each response (TRL's `extract_prompt`, which
+  // also ignores a string `prompt` beside message lists, as UltraFeedback has), else, where a string prompt
+  // comes with a lone assistant message, that string as the user's message (where TRL would drop it).
+  const promptOf = (t: Turn): Message[] =>
+    promptList ??
+    (t.before?.length || obj.prompt === undefined ? (t.before ?? []) : [{ role: 'user', content: prompt }]);
+  const assistant = (text: string): Message => ({ role: 'assistant', content: text });
+  return {
+    pair,
+    conversation: {
+      chosenPrompt: promptOf(chosen),
+      rejectedPrompt: promptOf(rejected),
+      chosen: assistant(chosenText),
+      rejected: assistant(rejectedText),
+    },
+  };
+}
+
+/** At most `n` characters of a text, as JSON (for error messages). */
+const excerpt = (text: string, n = 160): string =>
+  JSON.stringify(text.length > n ? `${text.slice(0, n)}...` : text);
+
+/**
+ * A conversation rendered with a chat template as TRL's `apply_chat_template` renders a preference example
+ * (trl/data_utils.py, v0.11): the prompt with `add_generation_prompt`, each response as the rendering of
+ * prompt + response with the rendered prompt removed from its front. A template that does not render the
+ * prompt as that prefix is refused, as TRL refuses it.
+ */
+function renderConversation(c: Conversation, template: ChatTemplate): PreferencePair {
+  if (!sameMessages(c.chosenPrompt, c.rejectedPrompt)) {
+    throw new LineProblem(
+      'chosen and rejected have different prompt messages; a chat template needs one prompt',
+    );
+  }
+  let prompt: string;
+  const respond = (m: Message): string => {
+    const full = template.render([...c.chosenPrompt, m], false);
+    if (!full.startsWith(prompt)) {
+      throw new LineProblem(
+        `the chat template of ${template.file} does not render the prompt as the start of prompt + response (TRL refuses such a template): the prompt renders as ${excerpt(prompt)}, prompt + ${m === c.chosen ? 'chosen' : 'rejected'} as ${excerpt(full)}`,
+      );
+    }
+    return full.slice(prompt.length);
+  };
+  try {
+    prompt = template.render(c.chosenPrompt, true);
+    return { prompt, chosen: respond(c.chosen), rejected: respond(c.rejected) };
+  } catch (e) {
+    if (e instanceof LineProblem) throw e;
+    throw new LineProblem((e as Error).message);
+  }
 }
 
 /**
  * Preference pairs from a JSONL file (layouts in the module comment). The whole file is validated before
  * anything is returned: a missing or empty file, invalid JSON, a missing or non-string field, an empty
- * response or chosen === rejected throws a {@link DataError} naming `file:line`.
+ * response or chosen === rejected throws a {@link DataError} naming `file:line`. With a `chatTemplate`
+ * (the model's), pairs given as message lists are rendered with it ({@link renderConversation}; a
+ * template that fails on a line names it too); plain string pairs are used as they are.
  */
-export function readPreferenceJsonl(file: string): PreferencePair[] {
-  return parseJsonl(file, preferencePair).map((r) => r.value);
+export function readPreferenceJsonl(file: string, chatTemplate?: ChatTemplate): PreferencePair[] {
+  return parseJsonl(file, (obj) => {
+    const r = preferenceRecord(obj);
+    return chatTemplate && r.conversation ? renderConversation(r.conversation, chatTemplate) : r.pair;
+  }).map((r) => r.value);
 }
 
 /** A text with concept labels on character ranges `[start, end)`. */
@@ -168,6 +261,46 @@ export function readLabelledTextJsonl(file: string): (LabelledText & { line: num
   return parseJsonl(file, labelledText).map((r) => ({ ...r.value, line: r.line }));
 }
 
+/**
+ * The token limits of a tokenized pair, TRL's `DPOConfig` fields: `maxLength` for prompt + the longer
+ * response, `maxPrompt` for the prompt (BOS included).
+ */
+export interface PairLimits {
+  maxLength: number;
+  maxPrompt: number;
+}
+
+/** TRL's `DPOTrainer` defaults (v0.11): `max_length` 512 and `max_prompt_length` 128. */
+export const TRL_MAX_LENGTH = 512;
+export const TRL_MAX_PROMPT_LENGTH = 128;
+
+/**
+ * The limits of a run's pairs: `maxLength` and `maxPrompt` where given, else defaults within the model's
+ * context. A user's file gets TRL's defaults (`min(512, nCtx)`, and `min(128, half of max length)` so that
+ * a short context leaves half to the responses); the built-in world's tasks (`task`) keep their own: the
+ * whole context, of which responses get at most 32 tokens (half of a shorter one) when a pair is too long.
+ * A max length above the context, or a max prompt length that leaves no room for a response, is refused.
+ */
+export function pairLimits(
+  nCtx: number,
+  given: { maxLength?: number; maxPrompt?: number },
+  task = false,
+): PairLimits {
+  const maxLength = given.maxLength ?? (task ? nCtx : Math.min(TRL_MAX_LENGTH, nCtx));
+  if (maxLength > nCtx) {
+    throw new Error(`max length ${maxLength} (--max-length) is above the model's context of ${nCtx} tokens`);
+  }
+  const half = Math.floor(maxLength / 2);
+  const maxPrompt =
+    given.maxPrompt ?? (task ? maxLength - Math.min(32, half) : Math.min(TRL_MAX_PROMPT_LENGTH, half));
+  if (maxPrompt >= maxLength) {
+    throw new Error(
+      `max prompt length ${maxPrompt} (--max-prompt-length) must be below max length ${maxLength}: responses are cut to max length - max prompt length`,
+    );
+  }
+  return { maxLength, maxPrompt };
+}
+
 /** How many pairs {@link tokenizePairsReport} had to cut. */
 export interface TruncationReport {
   pairs: TokenizedPair[];
@@ -178,33 +311,35 @@ export interface TruncationReport {
 }
 
 /**
- * Tokenizes pairs, cutting prompts from the left to `maxPrompt` tokens (the end of the prompt is what the
- * response follows) and responses from the right to `maxResponse`, and counts the cuts.
+ * Tokenizes pairs and truncates them as TRL's DPOTrainer does (v0.11, `_truncate_tokens` with its default
+ * `truncation_mode="keep_end"`): when the prompt plus the longer response exceeds `maxLength`, the prompt
+ * keeps its last `maxPrompt` tokens; when that is still too long, both responses keep their first
+ * `maxLength - maxPrompt`. The prompt starts with BOS where the model's tokenization adds one (once, even if
+ * a chat template wrote it); unlike TRL, a cut prompt keeps that BOS (it counts towards `maxPrompt`).
+ * Counts the pairs whose prompt, and those with a response, was cut.
  */
 export function tokenizePairsReport(
   pairs: readonly PreferencePair[],
   tokenizer: Tokenizer,
-  opts: { maxPrompt: number; maxResponse: number },
+  limits: PairLimits,
 ): TruncationReport {
-  if (!(opts.maxPrompt >= 0) || !(opts.maxResponse >= 1)) {
-    throw new Error(
-      `tokenizePairs: need maxPrompt >= 0 and maxResponse >= 1, got ${opts.maxPrompt}, ${opts.maxResponse}`,
-    );
+  const { maxLength, maxPrompt } = limits;
+  if (!(maxPrompt >= 0) || !(maxLength > maxPrompt)) {
+    throw new Error(`tokenizePairs: need 0 <= maxPrompt < maxLength, got ${maxPrompt}, ${maxLength}`);
   }
   let truncatedPrompts = 0;
   let truncatedResponses = 0;
   const out = pairs.map((p) => {
-    let prompt = tokenizer.encode(p.prompt);
+    const fullPrompt = modelInput(tokenizer, tokenizer.encode(p.prompt), Infinity);
+    let prompt = fullPrompt;
     let chosen = tokenizer.encode(p.chosen);
     let rejected = tokenizer.encode(p.rejected);
-    // A tokenizer that starts every text with BOS (Llama, Gemma) puts it in front of the prompt, as TRL's
-    // DPOTrainer tokenizes prompts; it counts towards maxPrompt and survives truncation.
-    const full = modelInput(tokenizer, prompt, Infinity).length;
-    if (full > opts.maxPrompt) truncatedPrompts++;
-    prompt = modelInput(tokenizer, prompt, opts.maxPrompt);
-    if (chosen.length > opts.maxResponse || rejected.length > opts.maxResponse) {
-      chosen = chosen.slice(0, opts.maxResponse);
-      rejected = rejected.slice(0, opts.maxResponse);
+    const longer = Math.max(chosen.length, rejected.length);
+    if (prompt.length + longer > maxLength) prompt = modelInput(tokenizer, fullPrompt, maxPrompt);
+    if (prompt.length < fullPrompt.length) truncatedPrompts++;
+    if (prompt.length + longer > maxLength) {
+      chosen = chosen.slice(0, maxLength - maxPrompt);
+      rejected = rejected.slice(0, maxLength - maxPrompt);
       truncatedResponses++;
     }
     return { prompt, chosen, rejected };
@@ -216,9 +351,9 @@ export function tokenizePairsReport(
 export function tokenizePairs(
   pairs: readonly PreferencePair[],
   tokenizer: Tokenizer,
-  opts: { maxPrompt: number; maxResponse: number },
+  limits: PairLimits,
 ): TokenizedPair[] {
-  return tokenizePairsReport(pairs, tokenizer, opts).pairs;
+  return tokenizePairsReport(pairs, tokenizer, limits).pairs;
 }
 
 /**
@@ -266,18 +401,24 @@ export function checkUnknownTokens(
 export const HELD_OUT_PAIRS_SHARE = 0.1;
 
 /**
- * A preference file as training data: read, tokenized ({@link tokenizePairs}), checked for unknown tokens
- * ({@link checkUnknownTokens}), and split by `seed` into held-out pairs ({@link HELD_OUT_PAIRS_SHARE}, at
- * least one) and training pairs. A file too small to leave a pair to train on is refused, with its counts.
+ * A preference file as training data: read (rendered with the model's chat template where it has one,
+ * {@link readPreferenceJsonl}), tokenized and truncated ({@link tokenizePairsReport}, whose counts it
+ * returns), checked for unknown tokens ({@link checkUnknownTokens}), and split by `seed` into held-out pairs
+ * ({@link HELD_OUT_PAIRS_SHARE}, at least one) and training pairs. A file too small to leave a pair to
+ * train on is refused, with its counts.
  */
 export function preferenceFileData(
   file: string,
   tokenizer: Tokenizer,
-  limits: { maxPrompt: number; maxResponse: number },
+  limits: PairLimits,
   seed: number,
   warn: (message: string) => void,
-): { train: TokenizedPair[]; eval: TokenizedPair[] } {
-  const pairs = tokenizePairs(readPreferenceJsonl(file), tokenizer, limits);
+): { train: TokenizedPair[]; eval: TokenizedPair[]; truncatedPrompts: number; truncatedResponses: number } {
+  const { pairs, truncatedPrompts, truncatedResponses } = tokenizePairsReport(
+    readPreferenceJsonl(file, tokenizer.chatTemplate),
+    tokenizer,
+    limits,
+  );
   checkUnknownTokens(file, pairs, tokenizer, warn);
   const split = splitHeldOut(pairs, HELD_OUT_PAIRS_SHARE, seed);
   if (split.train.length === 0) {
@@ -285,5 +426,5 @@ export function preferenceFileData(
       `${file}: ${pairs.length} pair${pairs.length === 1 ? '' : 's'}, and the held-out split (${100 * HELD_OUT_PAIRS_SHARE}%, at least 1) takes ${split.eval.length} for evaluation, which leaves no pair to train on; give at least 2 pairs`,
     );
   }
-  return split;
+  return { ...split, truncatedPrompts, truncatedResponses };
 }

@@ -9,12 +9,18 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer as LibTokenizer } from '@huggingface/tokenizers';
 import type { Tokenizer } from './tokenizer.js';
+import { ChatTemplate } from './chat-template.js';
 import { byteFallbackByte, byteLevelBytes, concatBytes, displayBytes } from './token-bytes.js';
 
 const utf8 = new TextEncoder();
 
 /** The files of a Hugging Face tokenizer that {@link HfTokenizer.save} carries into a checkpoint. */
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'chat_template.jinja',
+];
 
 /** A node of `tokenizer.json`'s normalizer / pre_tokenizer / decoder trees (only the fields read here). */
 interface Component {
@@ -65,6 +71,7 @@ export class HfTokenizer implements Tokenizer {
   readonly addsBos: boolean;
   readonly padId: number;
   readonly unkId?: number;
+  readonly chatTemplate?: ChatTemplate;
   readonly specialIds: ReadonlySet<number>;
   /** The `tokenizer.json` this was read from (named in errors). */
   readonly file: string;
@@ -140,6 +147,24 @@ export class HfTokenizer implements Tokenizer {
     );
     this.bosId = bos ?? eos;
     this.addsBos = bos !== undefined;
+    this.chatTemplate = this.readChatTemplate(dir, configFile, config);
+  }
+
+  /**
+   * The folder's chat template ({@link ChatTemplate.fromConfig}), rendered with the special tokens of
+   * `special_tokens_map.json` and `tokenizer_config.json` (the latter's win, as `transformers` loads them).
+   */
+  private readChatTemplate(
+    dir: string,
+    configFile: string,
+    config: Record<string, unknown>,
+  ): ChatTemplate | undefined {
+    const mapText = this.files.get('special_tokens_map.json');
+    const mapFile = join(dir, 'special_tokens_map.json');
+    const map = (mapText ? parseJson(mapFile, mapText) : {}) as Record<string, unknown>;
+    const jinja = this.files.get('chat_template.jinja');
+    const fallback = jinja && { file: join(dir, 'chat_template.jinja'), source: jinja.toString('utf8') };
+    return ChatTemplate.fromConfig(configFile, { ...map, ...config }, fallback);
   }
 
   /**

@@ -4,6 +4,8 @@
  * model) and GPT-2's byte-level BPE (offline), both in `model/tokenizers.ts`, and any other Hugging Face
  * `tokenizer.json` (`model/hf-tokenizer.ts`).
  */
+import type { ChatTemplate } from './chat-template.js';
+
 export interface Tokenizer {
   /**
    * `word-level` for the built-in world, `gpt2-bpe` for GPT-2 checkpoints without a `tokenizer.json`, `hf`
@@ -29,6 +31,11 @@ export interface Tokenizer {
   readonly specialIds: ReadonlySet<number>;
   /** Id of the unknown-word token, where the vocabulary has one (word-level; byte-level BPE never needs it). */
   readonly unkId?: number;
+  /**
+   * The model's chat template (`tokenizer_config.json`'s `chat_template`), where it has one: conversational
+   * preference pairs are rendered with it.
+   */
+  readonly chatTemplate?: ChatTemplate;
   /** The ids of a text, with no special tokens added (windows add {@link bosId} themselves). */
   encode(text: string): number[];
   decode(ids: readonly number[]): string;
@@ -40,12 +47,15 @@ export interface Tokenizer {
 
 /**
  * The ids a model reads for a text's ids as its own tokenization gives them: BOS in front where the
- * tokenizer adds one, keeping at most `room` ids in all (the text's last ones when it is too long).
+ * tokenizer adds one, keeping at most `room` ids in all (the text's last ones when it is too long). Ids that
+ * already start with that BOS (a chat template wrote it) get no second one, as TRL's DPOTrainer adds BOS
+ * only where the prompt does not start with it.
  */
 export function modelInput(tokenizer: Tokenizer, ids: readonly number[], room: number): number[] {
+  const text = tokenizer.addsBos && ids[0] === tokenizer.bosId ? ids.slice(1) : ids;
   const bos = tokenizer.addsBos && room > 0 ? [tokenizer.bosId] : [];
   const keep = room - bos.length;
-  return [...bos, ...(keep <= 0 ? [] : ids.slice(-keep))];
+  return [...bos, ...(keep <= 0 ? [] : text.slice(-keep))];
 }
 
 const SAMPLE = 'The quick brown fox, 42 times: naïve café <3 — 東京 🙂\n  indented';

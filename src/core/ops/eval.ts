@@ -7,7 +7,7 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { sameTokenization } from '../model/tokenizer.js';
 import { disposeParams, paramsFromArrays } from '../model/models.js';
 import { initBackend, type BackendChoice } from '../backend/index.js';
-import { checkUnknownTokens, readPreferenceJsonl, tokenizePairsReport } from '../data/jsonl.js';
+import { checkUnknownTokens, pairLimits, readPreferenceJsonl, tokenizePairsReport } from '../data/jsonl.js';
 import type { TokenizedPair } from '../data/types.js';
 import { preferenceBatch } from '../train/batches.js';
 import {
@@ -97,10 +97,9 @@ export async function evalPairs(
       `${opts.policy} and ${opts.ref} use different tokenizers; they cannot score the same tokens`,
     );
   }
-  const raw = readPreferenceJsonl(opts.pairs);
+  const raw = readPreferenceJsonl(opts.pairs, policy.tokenizer.chatTemplate);
   const nCtx = Math.min(policy.config.nCtx, ref.config.nCtx);
-  const maxResponse = Math.min(64, Math.floor(nCtx / 2));
-  const tok = tokenizePairsReport(raw, policy.tokenizer, { maxPrompt: nCtx - maxResponse, maxResponse });
+  const tok = tokenizePairsReport(raw, policy.tokenizer, pairLimits(nCtx, {}));
   checkUnknownTokens(opts.pairs, tok.pairs, policy.tokenizer, (m) => reporter?.message(m));
   const P = tok.pairs.length;
   const pol = await pairLogps(opts.policy, tok.pairs, 32, reporter, 'policy', signal);

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
 import { disposeParams, forward, paramsFromArrays } from '../model/models.js';
 import { generate } from '../model/generate.js';
-import { tokenizePairs } from '../data/jsonl.js';
+import { pairLimits, tokenizePairs } from '../data/jsonl.js';
 import { preferenceTask, type TaskName } from '../data/tasks.js';
 import { judgeTask } from '../data/judge.js';
 import type { TokenizedPair } from '../data/types.js';
@@ -60,8 +60,7 @@ export function heldOutPairs(
   n: number,
 ): { pairs: TokenizedPair[]; prompts: string[] } {
   const t = preferenceTask(task, { seed: taskSeed, train: 1, eval: n });
-  const maxResponse = Math.min(32, Math.floor(ck.config.nCtx / 2));
-  const tok = tokenizePairs(t.eval, ck.tokenizer, { maxPrompt: ck.config.nCtx - maxResponse, maxResponse });
+  const tok = tokenizePairs(t.eval, ck.tokenizer, pairLimits(ck.config.nCtx, {}, true));
   return { pairs: tok, prompts: t.eval.map((p) => p.prompt) };
 }
 

@@ -30,7 +30,7 @@ import { Gpt2BpeTokenizer } from '../model/tokenizers.js';
 import type { Tokenizer } from '../model/tokenizer.js';
 import { generateCorpus, worldTokenizer } from '../data/world.js';
 import { packForLm, splitHeldOut } from '../data/batching.js';
-import { preferenceFileData, tokenizePairs } from '../data/jsonl.js';
+import { pairLimits, preferenceFileData, tokenizePairsReport, type PairLimits } from '../data/jsonl.js';
 import { preferenceTask } from '../data/tasks.js';
 import { readTextCorpus } from '../data/corpus.js';
 import type { TokenizedPair } from '../data/types.js';
@@ -82,14 +82,23 @@ export const WORLD_MODEL: Pick<GPTConfig, 'nLayer' | 'nEmbd' | 'nHead' | 'nInner
   nCtx: 64,
 };
 
-/** Builds the run's data from the request. */
+/** The limits a run's preference pairs were tokenized to, and how many pairs they cut. */
+export interface PairTruncation extends PairLimits {
+  truncatedPrompts: number;
+  truncatedResponses: number;
+}
+
+/**
+ * Builds the run's data from the request; preference pairs are truncated to the request's limits
+ * ({@link pairLimits}) and the cuts counted.
+ */
 function buildData(
   req: TrainRequest,
   tokenizer: Tokenizer,
   nCtx: number,
   seed: number,
   say: (t: string) => void,
-): { data: TrainData; task?: string } {
+): { data: TrainData; task?: string; truncation?: PairTruncation } {
   if (req.stage === 'pretrain') {
     if (req.corpus) {
       const docs = readTextCorpus(req.corpus);
@@ -109,26 +118,34 @@ function buildData(
     say(`built-in world: ${documents} documents, ${windows.length} windows of ${nCtx} tokens`);
     return { data: { kind: 'lm', train, eval: ev } };
   }
-  const maxResponse = Math.min(32, Math.floor(nCtx / 2));
-  const limits = { maxPrompt: nCtx - maxResponse, maxResponse };
+  const limits = pairLimits(nCtx, { maxLength: req.maxLength, maxPrompt: req.maxPromptLength }, !req.pairs);
   let split: { train: TokenizedPair[]; eval: TokenizedPair[] };
   let task: string;
+  let cut: { prompts: number; responses: number };
   if (req.pairs) {
-    split = preferenceFileData(req.pairs, tokenizer, limits, seed, say);
+    const file = preferenceFileData(req.pairs, tokenizer, limits, seed, say);
+    split = file;
+    cut = { prompts: file.truncatedPrompts, responses: file.truncatedResponses };
     task = `file:${req.pairs}`;
   } else {
     const name = req.task ?? 'toxicity';
     const n = req.examples ?? 2000;
     // At least 256 held-out pairs, so that `compare`'s 256 scored pairs are never training prompts.
     const t = preferenceTask(name, { seed: 1000 + seed, train: n, eval: Math.max(256, Math.floor(n / 8)) });
-    split = {
-      train: tokenizePairs(t.train, tokenizer, limits),
-      eval: tokenizePairs(t.eval, tokenizer, limits),
+    const [tr, ev] = [t.train, t.eval].map((pairs) => tokenizePairsReport(pairs, tokenizer, limits));
+    split = { train: tr.pairs, eval: ev.pairs };
+    cut = {
+      prompts: tr.truncatedPrompts + ev.truncatedPrompts,
+      responses: tr.truncatedResponses + ev.truncatedResponses,
     };
     task = name;
   }
   say(`${task}: ${split.train.length} training pairs, ${split.eval.length} held-out pairs`);
-  return { data: { kind: 'pairs', ...split }, task };
+  const truncation = { ...limits, truncatedPrompts: cut.prompts, truncatedResponses: cut.responses };
+  say(
+    `truncation as TRL's (max length ${limits.maxLength}, max prompt length ${limits.maxPrompt}): ${cut.prompts} prompt${cut.prompts === 1 ? '' : 's'} cut from the left, ${cut.responses} pair${cut.responses === 1 ? '' : 's'} with responses cut from the right`,
+  );
+  return { data: { kind: 'pairs', ...split }, task, truncation };
 }
 
 /** Trains one run in a project (see the module comment). */
@@ -206,7 +223,7 @@ async function trainWith(
   if (ref && ref !== parent && parent && ref.config.vocabSize !== parent.config.vocabSize) {
     throw new Error(`reference '${req.ref}' and parent '${req.init}' have different vocabularies`);
   }
-  const { data, task } = buildData(req, tokenizer, config.nCtx, seed, say);
+  const { data, task, truncation } = buildData(req, tokenizer, config.nCtx, seed, say);
   const pref = req.stage === 'dpo' || req.stage === 'decpo' || req.stage === 'simpo' || req.stage === 'l1';
   const objective = pref
     ? preferenceObjective({
@@ -248,7 +265,7 @@ async function trainWith(
       id: runId,
       stage: req.stage,
       task,
-      config: { request: req, spec, model: config },
+      config: { request: req, spec, model: config, ...(truncation && { truncation }) },
       backend,
       seed,
       parentCheckpoint: parent ? (req.init ?? undefined) : undefined,

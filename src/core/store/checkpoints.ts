@@ -135,6 +135,16 @@ export class CheckpointsRepo {
     });
   }
 
+  /** Records that run `runId` wrote checkpoint `name` (a run brought in with its checkpoint). */
+  linkRun(name: string, runId: string): void {
+    this.ctx.write(() => {
+      const changed = this.ctx.db
+        .prepare('UPDATE checkpoints SET run_id = ?, updated_at = ? WHERE name = ?')
+        .run(runId, nowIso(), name).changes;
+      if (!changed) throw new StoreError('invalid', `${this.ctx.file}: no checkpoint '${name}'`);
+    });
+  }
+
   /** A checkpoint by name. */
   get(name: string): CheckpointRecord | undefined {
     const r = this.ctx.db.prepare('SELECT * FROM checkpoints WHERE name = ?').get(name) as

@@ -57,6 +57,14 @@ export const METRICS: MetricInfo[] = [
   },
   { name: 'logps/rejected', what: 'Mean log-probability of the rejected responses under the policy.' },
   {
+    name: 'logits/chosen',
+    what: "Mean of the policy's output logits over the chosen responses' tokens (TRL logs it; runs brought in from TRL show it).",
+  },
+  {
+    name: 'logits/rejected',
+    what: "Mean of the policy's output logits over the rejected responses' tokens.",
+  },
+  {
     name: 'grad_norm',
     what: 'Global L2 norm of the gradient before clipping (updates are clipped to norm 1).',
   },
@@ -91,6 +99,7 @@ export const CURVE_PANELS: string[][] = [
   ['rewards/accuracies'],
   ['rewards/chosen', 'rewards/rejected'],
   ['logps/chosen', 'logps/rejected'],
+  ['logits/chosen', 'logits/rejected'],
   ['decorr/mean_abs_corr'],
   ['decorr/penalty'],
   ['grad_norm'],
@@ -289,7 +298,8 @@ export type RunLike = Pick<RunRecord, 'id' | 'stage' | 'task' | 'config' | 'back
 /**
  * Caption fields naming a run and the settings a reader needs to reproduce its curves: stage, task, and
  * for preference stages β, loss type, log-prob aggregation, regularizer, λ and the block (from the run's
- * stored request and spec), the backend and the seed.
+ * stored request and spec), the backend and the seed; for a run imported from a trainer_state.json, its
+ * steps and source.
  */
 export function runCaption(run: RunLike): Record<string, string | number> {
   const spec = (run.config.spec ?? {}) as Record<string, unknown>;
@@ -307,6 +317,13 @@ export function runCaption(run: RunLike): Record<string, string | number> {
     if (typeof objective.lambda === 'number') out.lambda = objective.lambda;
     if (typeof objective.layer === 'number')
       out.layer = `${objective.layer} (${String(objective.tap ?? 'mlp.post')})`;
+  }
+  // A run brought in from a trainer_state.json: its steps and where it came from; its seed is not known.
+  if (run.config.source === 'imported') {
+    const state = (run.config.trainerState ?? {}) as Record<string, unknown>;
+    if (typeof state.max_steps === 'number') out.steps = state.max_steps;
+    out.source = 'trainer_state.json';
+    return out;
   }
   if (typeof run.backend.backend === 'string') out.backend = run.backend.backend;
   out.seed = run.seed;

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTextCorpus } from '../../../src/core/data/corpus.js';
 import { DataError } from '../../../src/core/data/errors.js';
-import { readPreferenceJsonl, tokenizePairs, tokenizePairsReport } from '../../../src/core/data/jsonl.js';
+import {
+  pairLimits,
+  readPreferenceJsonl,
+  tokenizePairs,
+  tokenizePairsReport,
+} from '../../../src/core/data/jsonl.js';
 import { worldTokenizer } from '../../../src/core/data/world.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'monoscope-data-'));
@@ -207,7 +212,7 @@ describe('tokenizePairs', () => {
   ];
 
   it('cuts prompts from the left and responses from the right, and counts the cuts', () => {
-    const report = tokenizePairsReport(pairs, tok, { maxPrompt: 4, maxResponse: 5 });
+    const report = tokenizePairsReport(pairs, tok, { maxLength: 9, maxPrompt: 4 });
     expect(report.pairs[0]).toEqual({
       prompt: tok.encode('the red fox .'),
       chosen: tok.encode('you are right .'),
@@ -220,7 +225,66 @@ describe('tokenizePairs', () => {
     });
     expect(report.truncatedPrompts).toBe(1);
     expect(report.truncatedResponses).toBe(1);
-    expect(tokenizePairs(pairs, tok, { maxPrompt: 4, maxResponse: 5 })).toEqual(report.pairs);
-    expect(tokenizePairs(pairs, tok, { maxPrompt: 0, maxResponse: 5 })[0].prompt).toEqual([]);
+    expect(tokenizePairs(pairs, tok, { maxLength: 9, maxPrompt: 4 })).toEqual(report.pairs);
+    expect(tokenizePairs(pairs, tok, { maxLength: 5, maxPrompt: 0 })[0].prompt).toEqual([]);
+  });
+
+  it('truncates as TRL 0.11 does: the prompt only when prompt + longer response is too long, then the responses', () => {
+    // Word-level ids, one per word. Limits: 8 tokens in all, 2 for a cut prompt, so responses cut to 6.
+    const limits = { maxLength: 8, maxPrompt: 2 };
+    const report = tokenizePairsReport(
+      [
+        // 3 + 10 > 8: the prompt keeps its last 2 words; 2 + 10 > 8 still: both responses keep their first 6.
+        {
+          prompt: 'the red fox',
+          chosen: ' the cat and the dog sleep near the red fox',
+          rejected: ' no .',
+        },
+        // 6 + 2 = 8 fits: nothing is cut, however long the prompt is against maxPrompt.
+        { prompt: 'the cat and the dog sleep', chosen: ' okay .', rejected: ' no' },
+        // 7 + 3 > 8: the prompt is cut to 2; 2 + 3 fits, so the responses are whole.
+        { prompt: 'the cat and the dog sleep near', chosen: ' you are right', rejected: ' no .' },
+      ],
+      tok,
+      limits,
+    );
+    expect(report.pairs).toEqual([
+      {
+        prompt: tok.encode('red fox'),
+        chosen: tok.encode('the cat and the dog sleep'),
+        rejected: tok.encode('no .'),
+      },
+      {
+        prompt: tok.encode('the cat and the dog sleep'),
+        chosen: tok.encode('okay .'),
+        rejected: tok.encode('no'),
+      },
+      { prompt: tok.encode('sleep near'), chosen: tok.encode('you are right'), rejected: tok.encode('no .') },
+    ]);
+    expect([report.truncatedPrompts, report.truncatedResponses]).toEqual([2, 1]);
+    expect(() => tokenizePairs(pairs, tok, { maxLength: 4, maxPrompt: 4 })).toThrow(
+      'tokenizePairs: need 0 <= maxPrompt < maxLength, got 4, 4',
+    );
+  });
+});
+
+describe('pairLimits', () => {
+  it('gives a file TRL’s defaults within the context, and a built-in task the whole context', () => {
+    expect(pairLimits(2048, {})).toEqual({ maxLength: 512, maxPrompt: 128 });
+    expect(pairLimits(128, {})).toEqual({ maxLength: 128, maxPrompt: 64 });
+    expect(pairLimits(64, {})).toEqual({ maxLength: 64, maxPrompt: 32 });
+    expect(pairLimits(2048, { maxLength: 300 })).toEqual({ maxLength: 300, maxPrompt: 128 });
+    expect(pairLimits(2048, { maxPrompt: 10 })).toEqual({ maxLength: 512, maxPrompt: 10 });
+    expect(pairLimits(2048, {}, true)).toEqual({ maxLength: 2048, maxPrompt: 2016 });
+    expect(pairLimits(16, {}, true)).toEqual({ maxLength: 16, maxPrompt: 8 });
+  });
+
+  it('refuses a max length above the context and a max prompt length that leaves no response', () => {
+    expect(() => pairLimits(64, { maxLength: 65 })).toThrow(
+      "max length 65 (--max-length) is above the model's context of 64 tokens",
+    );
+    expect(() => pairLimits(64, { maxLength: 32, maxPrompt: 32 })).toThrow(
+      'max prompt length 32 (--max-prompt-length) must be below max length 32: responses are cut to max length - max prompt length',
+    );
   });
 });

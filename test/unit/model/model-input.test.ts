@@ -29,18 +29,21 @@ describe('model input', () => {
     expect(llama.addsBos).toBe(true);
     expect(modelInput(llama, [7, 8, 9], 3)).toEqual([llama.bosId, 8, 9]);
     expect(modelInput(llama, [7, 8, 9], Infinity)).toEqual([llama.bosId, 7, 8, 9]);
+    // Ids that already start with BOS (a chat template wrote it) get no second one.
+    expect(modelInput(llama, [llama.bosId, 7, 8, 9], Infinity)).toEqual([llama.bosId, 7, 8, 9]);
+    expect(modelInput(llama, [llama.bosId, 7, 8, 9], 3)).toEqual([llama.bosId, 8, 9]);
     expect(gpt2.addsBos).toBe(false);
     expect(modelInput(gpt2, [7, 8, 9], 2)).toEqual([8, 9]);
   });
 
   it('preference prompts start with BOS for Llama-style tokenizers, and the truncation is counted', () => {
     const pair = { prompt: 'the cat sat on the mat', chosen: ' yes', rejected: ' no' };
-    const [p] = tokenizePairs([pair], llama, { maxPrompt: 64, maxResponse: 8 });
+    const [p] = tokenizePairs([pair], llama, { maxLength: 72, maxPrompt: 64 });
     expect(p.prompt[0]).toBe(llama.bosId);
     expect(p.prompt.slice(1)).toEqual(llama.encode(pair.prompt));
-    const [g] = tokenizePairs([pair], gpt2, { maxPrompt: 64, maxResponse: 8 });
+    const [g] = tokenizePairs([pair], gpt2, { maxLength: 72, maxPrompt: 64 });
     expect(g.prompt).toEqual(gpt2.encode(pair.prompt));
-    const [short] = tokenizePairs([pair], llama, { maxPrompt: 3, maxResponse: 8 });
+    const [short] = tokenizePairs([pair], llama, { maxLength: 8, maxPrompt: 3 });
     expect(short.prompt).toEqual([llama.bosId, ...llama.encode(pair.prompt).slice(-2)]);
   });
 

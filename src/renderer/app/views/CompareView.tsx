@@ -23,7 +23,8 @@ export function CompareView() {
   const runs = useQuery('runs.list', {});
   const recordings = useQuery('recordings.list', {});
   const { jobs, start } = useJobs();
-  useReloadOnJobEnd(checkpoints.reload, ['train']);
+  useReloadOnJobEnd(checkpoints.reload, ['train', 'runs.import']);
+  useReloadOnJobEnd(runs.reload, ['train', 'runs.import']);
   useReloadOnJobEnd(recordings.reload, ['compare', 'record']);
   const [chosen, setChosen] = useState<string[]>();
   const [taskChoice, setTaskChoice] = useState<Task>();

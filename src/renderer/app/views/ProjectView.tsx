@@ -96,7 +96,16 @@ const COLUMNS: Column<RunRow>[] = [
   },
   { key: 'stage', header: 'Stage', cell: (r) => r.stage },
   { key: 'task', header: 'Task', cell: (r) => r.task ?? '–' },
-  { key: 'backend', header: 'Backend', cell: (r) => String(r.backend.backend ?? '–') },
+  {
+    key: 'backend',
+    header: 'Backend',
+    cell: (r) =>
+      r.config.source === 'imported' ? (
+        <span title="Trained elsewhere; brought in from its trainer_state.json">imported</span>
+      ) : (
+        String(r.backend.backend ?? '–')
+      ),
+  },
   { key: 'started', header: 'Started', cell: (r) => <Time iso={r.createdAt} /> },
   { key: 'ended', header: 'Ended', cell: (r) => <Time iso={r.updatedAt} /> },
 ];
@@ -107,8 +116,8 @@ export function ProjectView() {
   const recordings = useQuery('recordings.list', {});
   useReloadOnJobEnd(recordings.reload, ['record', 'compare']);
   const { jobs, start } = useJobs();
-  useReloadOnJobEnd(runs.reload, ['train']);
-  useReloadOnJobEnd(checkpoints.reload, ['train']);
+  useReloadOnJobEnd(runs.reload, ['train', 'runs.import']);
+  useReloadOnJobEnd(checkpoints.reload, ['train', 'runs.import']);
   const [picked, setPicked] = useState<string | undefined>(runFromHash);
   const [resumeError, setResumeError] = useState<string>();
   // The engine's job list as read at opening: before it arrives, a running run may only look orphaned.
