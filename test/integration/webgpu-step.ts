@@ -26,7 +26,7 @@ import { Rng } from '../../src/core/model/rng.js';
 import type { NamedArray } from '../../src/core/model/safetensors.js';
 import { worldTokenizer } from '../../src/core/data/world.js';
 import { preferenceTask } from '../../src/core/data/tasks.js';
-import { tokenizePairs } from '../../src/core/data/jsonl.js';
+import { pairLimits, tokenizePairs } from '../../src/core/data/jsonl.js';
 import { preferenceBatch, type PreferenceBatch } from '../../src/core/train/batches.js';
 import type { TokenizedPair } from '../../src/core/data/types.js';
 import {
@@ -69,11 +69,10 @@ function randomArrays(cfg: ModelConfig, seed: number): Map<string, NamedArray> {
   return out;
 }
 
-/** `pairs` toxicity pairs in the world's words, as training builds them (prompt and response limits). */
+/** `pairs` toxicity pairs in the world's words, cut to the limits training gives the built-in tasks. */
 function toxicityPairs(pairs: number, nCtx: number): TokenizedPair[] {
-  const maxResponse = Math.floor(nCtx / 2);
   const task = preferenceTask('toxicity', { seed: 1000, train: pairs, eval: 0 });
-  return tokenizePairs(task.train, worldTokenizer(), { maxPrompt: nCtx - maxResponse, maxResponse });
+  return tokenizePairs(task.train, worldTokenizer(), pairLimits(nCtx, {}, true));
 }
 
 /** Random token pairs for a model with its own vocabulary. */
