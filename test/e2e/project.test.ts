@@ -186,12 +186,30 @@ describe('training form checks', () => {
       },
       { stage: 'pretrain', init: '', steps: '1000000', batchSize: '4096', backend: 'cpu' },
       { stage: 'l1', lambda: '0', logpAgg: 'mean', lossType: 'ipo' },
+      { stage: 'decpo', method: 'lora', loraR: '4', loraAlpha: '8', loraDropout: '0', tap: 'mlp.pre' },
+      { stage: 'sft', method: 'lora', loraTargets: 'c_attn, c_fc', microBatch: '4' },
     ];
     for (const c of cases) {
       const v = validateTrainForm(form(c), checkpoints);
       expect(v.errors).toEqual({});
       expect(() => parseInput('train', v.input)).not.toThrow();
     }
+    // LoRA's fields are sent only with the LoRA method; its targets as a list.
+    expect(
+      validateTrainForm(form({ method: 'lora', loraR: '4', loraTargets: ' q_proj ,v_proj,' }), checkpoints)
+        .input,
+    ).toEqual({
+      name: 'r1',
+      stage: 'dpo',
+      init: 'base',
+      task: 'toxicity',
+      lossType: 'sigmoid',
+      logpAgg: 'sum',
+      lora: true,
+      loraR: 4,
+      loraTargets: ['q_proj', 'v_proj'],
+    });
+    expect(validateTrainForm(form({ loraR: '4' }), checkpoints).input).not.toHaveProperty('loraR');
     expect(validateTrainForm(form({ stage: 'pretrain', lambda: '3', beta: '7' }), checkpoints).input).toEqual(
       {
         name: 'r1',
@@ -212,6 +230,10 @@ describe('training form checks', () => {
       [{ beta: '101' }, 'beta', { beta: 101 }],
       [{ stage: 'decpo', lambda: '-1' }, 'lambda', { stage: 'decpo', lambda: -1 }],
       [{ layer: '-1' }, 'layer', { layer: -1 }],
+      [{ method: 'lora', loraR: '0' }, 'loraR', { lora: true, loraR: 0 }],
+      [{ method: 'lora', loraDropout: '0.95' }, 'loraDropout', { lora: true, loraDropout: 0.95 }],
+      [{ method: 'lora', loraAlpha: '-2' }, 'loraAlpha', { lora: true, loraAlpha: -2 }],
+      [{ microBatch: '0' }, 'microBatch', { microBatch: 0 }],
     ];
     for (const [values, field, request] of bad) {
       const v = validateTrainForm(form(values), checkpoints);
@@ -225,6 +247,13 @@ describe('training form checks', () => {
     );
     expect(validateTrainForm(form({ init: '' }), []).errors.init).toBe(
       'Stage dpo fine-tunes a checkpoint: pick one.',
+    );
+    expect(validateTrainForm(form({ microBatch: '3' }), checkpoints).errors.microBatch).toBe(
+      'Must divide the batch size (16).',
+    );
+    const gpt2 = [{ name: 'base', nLayer: 2, tapKinds: ['mlp.pre', 'mlp.post'] }];
+    expect(validateTrainForm(form({ tap: 'mlp.pre_linear' }), gpt2).errors.tap).toBe(
+      'base has no mlp.pre_linear tap; its blocks have mlp.pre, mlp.post.',
     );
     expect(validateTrainForm(form({ lr: 'abc' }), checkpoints).errors.lr).toBe(
       'A number above 0 and at most 1.',

@@ -8,6 +8,7 @@ import {
   LOSS_CHOICES,
   REGULARIZER_CHOICES,
   STAGE_CHOICES,
+  METHOD_CHOICES,
   TAP_CHOICES,
   TASK_CHOICES,
   defaultValues,
@@ -37,7 +38,15 @@ const HELP: Record<TrainField, string> = {
     'barlow: neurons’ correlation matrix; rowcos: the paper’s ‖ẐẐᵀ−I‖²; authors: their code’s penalty.',
   lambda: 'Weight of the regularizer (DecPO) or of the L1 penalty.',
   layer: 'Block whose MLP neurons are regularized and monitored (decorr/*).',
-  tap: 'Neurons after (mlp.post) or before (mlp.pre) the GELU.',
+  tap: 'Where the regularizer reads activations: the model’s default is the up projection (mlp.pre_linear, the paper’s z) of a gated MLP, else the neurons (mlp.post).',
+  method:
+    'Every weight, or a LoRA adapter (PEFT layout) on the frozen init checkpoint, as the DecPO authors fine-tuned Llama.',
+  loraR: 'LoRA rank r.',
+  loraAlpha: 'LoRA α: the update is scaled by α / r.',
+  loraDropout: 'Dropout on the adapter’s input while training.',
+  loraTargets: 'Module names to adapt, comma separated (PEFT’s target_modules).',
+  microBatch:
+    'Pairs per forward pass: gradients accumulate over batch / micro-batch passes per step (less memory, same step).',
   backend: 'TF.js backend of the training job; auto picks the fastest that works here.',
 };
 
@@ -57,6 +66,12 @@ const LABEL: Record<TrainField, string> = {
   lambda: 'λ (lambda)',
   layer: 'Layer',
   tap: 'Tap',
+  method: 'Fine-tuning',
+  loraR: 'LoRA rank',
+  loraAlpha: 'LoRA α (alpha)',
+  loraDropout: 'LoRA dropout',
+  loraTargets: 'LoRA targets',
+  microBatch: 'Micro-batch',
   backend: 'Backend',
 };
 
@@ -65,6 +80,11 @@ const ORDER: TrainField[] = [
   'stage',
   'task',
   'init',
+  'method',
+  'loraR',
+  'loraAlpha',
+  'loraDropout',
+  'loraTargets',
   'ref',
   'steps',
   'batchSize',
@@ -76,6 +96,7 @@ const ORDER: TrainField[] = [
   'lambda',
   'layer',
   'tap',
+  'microBatch',
   'backend',
 ];
 
@@ -105,7 +126,7 @@ export function TrainForm({
   const names = checkpoints.map((c) => c.name);
   const current = { ...values, init: values.init || defaultValues(names).init };
   const check = validateTrainForm(current, checkpoints);
-  const shown = fieldsOf(current.stage);
+  const shown = fieldsOf(current.stage, current.method);
   const ph = placeholders(current.stage, current.regularizer);
 
   const set = (field: TrainField, value: string) => {
@@ -198,6 +219,9 @@ export function TrainForm({
         ))}
       </select>,
     );
+  // The tap kinds of the init checkpoint's blocks (every kind while none is known).
+  const initKinds = checkpoints.find((c) => c.name === current.init)?.tapKinds;
+  const tapChoices = TAP_CHOICES.filter((t) => t === '' || !initKinds || initKinds.includes(t));
   const backendLabels = Object.fromEntries(
     BACKEND_CHOICES.map((b) => {
       const probe = backends.data?.find((x) => x.name === b);
@@ -220,7 +244,13 @@ export function TrainForm({
     regularizer: () => select('regularizer', REGULARIZER_CHOICES),
     lambda: () => text('lambda'),
     layer: () => text('layer', 'numeric'),
-    tap: () => select('tap', TAP_CHOICES),
+    tap: () => select('tap', tapChoices, { '': 'model default' }),
+    method: () => select('method', METHOD_CHOICES, { full: 'all weights', lora: 'LoRA adapter' }),
+    loraR: () => text('loraR', 'numeric'),
+    loraAlpha: () => text('loraAlpha'),
+    loraDropout: () => text('loraDropout'),
+    loraTargets: () => text('loraTargets', 'text'),
+    microBatch: () => text('microBatch', 'numeric'),
     backend: () => select('backend', BACKEND_CHOICES, backendLabels),
   };
 

@@ -8,7 +8,20 @@ export const TASK_CHOICES = ['toxicity', 'reframing'] as const;
 export const LOSS_CHOICES = ['sigmoid', 'hinge', 'ipo'] as const;
 export const LOGP_CHOICES = ['sum', 'mean'] as const;
 export const REGULARIZER_CHOICES = ['barlow', 'rowcos', 'authors'] as const;
-export const TAP_CHOICES = ['mlp.post', 'mlp.pre'] as const;
+/** '' is the model's default: the up projection (mlp.pre_linear) of a gated MLP, else the neurons (mlp.post). */
+export const TAP_CHOICES = [
+  '',
+  'resid_pre',
+  'attn_out',
+  'resid_mid',
+  'mlp_out',
+  'resid_post',
+  'mlp.pre',
+  'mlp.pre_linear',
+  'mlp.post',
+] as const satisfies readonly ('' | NonNullable<OpInput<'train'>['tap']>)[];
+/** Fine-tune every weight, or a LoRA adapter on the frozen init checkpoint. */
+export const METHOD_CHOICES = ['full', 'lora'] as const;
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
 /** The form's values, as the inputs hold them. Empty text means "the stage's default". */
@@ -28,6 +41,13 @@ export interface TrainFormValues {
   lambda: string;
   layer: string;
   tap: (typeof TAP_CHOICES)[number];
+  method: (typeof METHOD_CHOICES)[number];
+  loraR: string;
+  loraAlpha: string;
+  loraDropout: string;
+  /** Module names, comma separated (PEFT's target_modules); empty: the architecture's default. */
+  loraTargets: string;
+  microBatch: string;
   backend: (typeof BACKEND_CHOICES)[number];
 }
 
@@ -38,14 +58,16 @@ export function isPreferenceStage(stage: string): boolean {
   return stage === 'dpo' || stage === 'decpo' || stage === 'simpo' || stage === 'l1';
 }
 
-/** Which fields a stage uses (the others are hidden and not sent). */
-export function fieldsOf(stage: string): Set<TrainField> {
+/** Which fields a stage (and fine-tuning method) uses (the others are hidden and not sent). */
+export function fieldsOf(stage: string, method = 'full'): Set<TrainField> {
   const f = new Set<TrainField>(['name', 'stage', 'steps', 'batchSize', 'lr', 'backend']);
-  if (stage !== 'pretrain') f.add('task').add('init');
+  if (stage !== 'pretrain') f.add('task').add('init').add('method').add('microBatch');
   if (isPreferenceStage(stage))
     f.add('ref').add('beta').add('lossType').add('logpAgg').add('layer').add('tap');
   if (stage === 'decpo') f.add('regularizer').add('lambda');
   if (stage === 'l1') f.add('lambda');
+  if (stage !== 'pretrain' && method === 'lora')
+    f.add('loraR').add('loraAlpha').add('loraDropout').add('loraTargets');
   return f;
 }
 
@@ -59,6 +81,11 @@ export function placeholders(stage: string, regularizer: string): Partial<Record
     beta: stage === 'simpo' ? '2' : '0.1',
     lambda: stage === 'decpo' && regularizer === 'authors' ? '0.001' : '0.0001',
     layer: 'middle block',
+    loraR: '8',
+    loraAlpha: '16',
+    loraDropout: '0.05',
+    loraTargets: 'q_proj, v_proj, up_proj (or the model’s equivalent)',
+    microBatch: 'the whole batch',
   };
 }
 
@@ -80,7 +107,13 @@ export function defaultValues(checkpoints: string[]): TrainFormValues {
     regularizer: 'barlow',
     lambda: '',
     layer: '',
-    tap: 'mlp.post',
+    tap: '',
+    method: 'full',
+    loraR: '',
+    loraAlpha: '',
+    loraDropout: '',
+    loraTargets: '',
+    microBatch: '',
     backend: 'auto',
   };
 }
@@ -90,6 +123,8 @@ export interface CheckpointChoice {
   name: string;
   /** Blocks of the model (config.nLayer), to check the regularized layer. */
   nLayer?: number;
+  /** The tap kinds its blocks have, to check the regularized tap. */
+  tapKinds?: readonly string[];
 }
 
 export interface Validation {
@@ -116,7 +151,7 @@ function parseNumber(text: string): number | undefined {
  */
 export function validateTrainForm(v: TrainFormValues, checkpoints: CheckpointChoice[]): Validation {
   const errors: Partial<Record<TrainField, string>> = {};
-  const used = fieldsOf(v.stage);
+  const used = fieldsOf(v.stage, v.method);
   const input: Record<string, unknown> = { name: v.name.trim(), stage: v.stage };
 
   if (!NAME.test(v.name.trim()))
@@ -164,7 +199,27 @@ export function validateTrainForm(v: TrainFormValues, checkpoints: CheckpointCho
   if (used.has('lossType')) input.lossType = v.lossType;
   if (used.has('logpAgg')) input.logpAgg = v.logpAgg;
   if (used.has('regularizer')) input.regularizer = v.regularizer;
-  if (used.has('tap')) input.tap = v.tap;
+  if (used.has('tap') && v.tap) {
+    if (init?.tapKinds && !init.tapKinds.includes(v.tap))
+      errors.tap = `${v.init} has no ${v.tap} tap; its blocks have ${init.tapKinds.join(', ')}.`;
+    else input.tap = v.tap;
+  }
+  number('microBatch', posInt(4096), 'A whole number from 1 to 4,096.');
+  const batch =
+    (input.batchSize as number | undefined) ?? Number(placeholders(v.stage, v.regularizer).batchSize);
+  if (typeof input.microBatch === 'number' && batch % input.microBatch !== 0)
+    errors.microBatch = `Must divide the batch size (${batch}).`;
+  if (used.has('method') && v.method === 'lora') {
+    input.lora = true;
+    number('loraR', posInt(1024), 'A whole number from 1 to 1,024.');
+    number('loraAlpha', (x) => x > 0 && x <= 1e4, 'A number above 0 and at most 10,000.');
+    number('loraDropout', (x) => x >= 0 && x <= 0.9, 'A number from 0 to 0.9.');
+    const targets = v.loraTargets
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
+    if (targets.length > 0) input.loraTargets = targets;
+  }
   if (v.backend !== 'auto') input.backend = v.backend;
   if (!BACKEND_CHOICES.includes(v.backend)) errors.backend = `Pick one of ${BACKEND_CHOICES.join(', ')}.`;
 

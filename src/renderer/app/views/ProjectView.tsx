@@ -151,6 +151,7 @@ export function ProjectView() {
       (checkpoints.data ?? []).map((c) => ({
         name: c.name,
         nLayer: typeof c.config.nLayer === 'number' ? c.config.nLayer : undefined,
+        tapKinds: c.tapKinds,
       })),
     [checkpoints.data],
   );
