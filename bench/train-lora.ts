@@ -9,8 +9,8 @@
  * caches them); `barlow` (lambda 1e-4) on block 6's `mlp.post`; AdamW (lr 1e-4, weight decay 0.1); on the
  * wasm backend with our GEMM worker thread (2 threads, as training runs). The step's pairs run as
  * micro-batches of `--micro-pairs` (gradient accumulation, each with its own barlow penalty, as the
- * Stepper defines it): one pair's training step holds about 2.1 GB of tensors at this size, so two pairs
- * at once already exceed the wasm heap's 4 GiB. LoRA dropout is drawn per step (seed = step index).
+ * Stepper defines it): one pair's training step grows the wasm heap to about 2.8 GB (0.65 GB of it the
+ * weights), and two pairs at once already exceed its 4 GiB. LoRA dropout is drawn per step (seed = step index).
  *
  * Against it, in the same run on the same CPU: bench/train_lora_torch.py, the same step written in plain
  * PyTorch (float32, 2 threads) on the same weights and batches, which our side exports to a temporary
@@ -20,7 +20,7 @@
  *
  * Our side runs in a child process (`--lora-child DIR`), so its peak RSS is the step's. Prints one JSON
  * object: ours (`ms_per_step` the median of the timed steps, `tokens_per_s`, `peak_rss_mb`, the wasm
- * heap's size), PyTorch's (`torch_*`), `ratio` = our tokens per second / PyTorch's, the check, the
+ * heap's size, the Stepper's peak of live tensors), PyTorch's (`torch_*`), `ratio` = our tokens per second / PyTorch's, the check, the
  * machine and its 1-minute load average before and after; with `--profile`, our kernels of one more step
  * by total time.
  */
@@ -187,6 +187,8 @@ interface OursRun {
   record: Record<string, string | number>;
   peakRssMb: number;
   wasmHeapMb: number;
+  /** The Stepper's most bytes of live tensors (at the end of a micro-batch's forward pass). */
+  peakTensorMb: number;
   adapterParams: number;
   adaptedModules: number;
   profile?: KernelShare[];
@@ -256,6 +258,7 @@ export async function loraChild(dir: string, args: LoraBenchArgs): Promise<void>
     record,
     peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
     wasmHeapMb: isWasmBackend(be) ? round(be.wasm.HEAPU8.length / 2 ** 20, 1) : 0,
+    peakTensorMb: round(stepper.peakTensorBytes / 2 ** 20, 1),
     adapterParams: adapterParamSpecs(cfg).reduce((s, p) => s + p.shape[0] * p.shape[1], 0),
     adaptedModules: adaptedLinears(cfg).length,
   };
@@ -333,6 +336,7 @@ export async function loraBench(args: LoraBenchArgs): Promise<void> {
         warmup: args.warmup,
         peak_rss_mb: ours.peakRssMb,
         wasm_heap_mb: ours.wasmHeapMb,
+        peak_tensor_mb: ours.peakTensorMb,
         ...torch,
         ratio: round(Number(ours.record.tokens_per_s) / Number(torch.torch_tokens_per_s), 3),
         cores: availableParallelism(),

@@ -22,10 +22,10 @@ The step, from the published definitions:
   - global-norm clipping at 1 and AdamW (lr 1e-4, weight decay 0.1 on matrices) on the adapter only; the
     step also computes the `decorr/mean_abs_corr` metric, as our Stepper does.
 
-First the check: this loss, penalty, log-probs and the adapter's gradient norm on the first batch, in
-float32 (this benchmark's arithmetic) and in float64, against ours. Then the timing: `--warmup` untimed and
-`--steps` timed steps over the exported steps in turn, with LoRA dropout (torch's own masks) when
-batches.json says our step applied it.
+First the timing: `--warmup` untimed and `--steps` timed steps over the exported steps in turn, with LoRA
+dropout (torch's own masks) when batches.json says our step applied it. Then the check, on weights read
+afresh: this loss, penalty, log-probs and the adapter's gradient norm of the first step, in float32 (this
+benchmark's arithmetic) and in float64, against ours.
 Prints one JSON object: {"torch_ms_per_step", "torch_tokens_per_s", "torch_peak_rss_mb", "check", ...}.
 """
 import argparse
@@ -207,7 +207,8 @@ if __name__ == '__main__':
     ap.add_argument('--warmup', type=int, default=1)
     ap.add_argument('--threads', type=int, default=2)
     a = ap.parse_args()
+    timed = bench(a.dir, a.steps, a.warmup, a.threads)  # first, so its peak RSS is not the float64 check's
     checked = check(a.dir)
-    result = {**bench(a.dir, a.steps, a.warmup, a.threads), 'check': checked}
+    result = {**timed, 'check': checked}
     print(json.dumps(result))
     sys.exit(0 if checked['ok'] else 1)
