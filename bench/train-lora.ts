@@ -16,7 +16,7 @@
  * PyTorch (float32, 2 threads) on the same weights and batches, which our side exports to a temporary
  * folder (config.json, model.safetensors, batches.json with the cached reference log-probs,
  * expected.json with our loss, penalty, log-probs and gradient norm before the first update); it checks
- * that its loss equals ours there before timing its own steps.
+ * that its loss equals ours there (in float32 and float64), after timing its own steps.
  *
  * Our side runs in a child process (`--lora-child DIR`), so its peak RSS is the step's. Prints one JSON
  * object: ours (`ms_per_step` the median of the timed steps, `tokens_per_s`, `peak_rss_mb`, the wasm
