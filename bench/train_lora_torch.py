@@ -36,7 +36,8 @@ import resource
 import sys
 import time
 
-from record_torch import gpt_neox_blocks, read_f32_checkpoint  # sizes the thread pools from --threads
+sys.dont_write_bytecode = True  # no __pycache__ in bench/ from the import below
+from record_torch import gpt_neox_blocks, read_f32_checkpoint  # noqa: E402 (sizes the thread pools from --threads)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
