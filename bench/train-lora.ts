@@ -20,7 +20,7 @@
  *
  * Our side runs in a child process (`--lora-child DIR`), so its peak RSS is the step's. Prints one JSON
  * object: ours (`ms_per_step` the median of the timed steps, `tokens_per_s`, `peak_rss_mb`, the wasm
- * heap's size, the Stepper's peak of live tensors), PyTorch's (`torch_*`), `ratio` = our tokens per second / PyTorch's, the check, the
+ * heap's size), PyTorch's (`torch_*`), `ratio` = our tokens per second / PyTorch's, the check, the
  * machine and its 1-minute load average before and after; with `--profile`, our kernels of one more step
  * by total time.
  */
@@ -187,8 +187,6 @@ interface OursRun {
   record: Record<string, string | number>;
   peakRssMb: number;
   wasmHeapMb: number;
-  /** The Stepper's most bytes of live tensors (at the end of a micro-batch's forward pass). */
-  peakTensorMb: number;
   adapterParams: number;
   adaptedModules: number;
   profile?: KernelShare[];
@@ -258,7 +256,6 @@ export async function loraChild(dir: string, args: LoraBenchArgs): Promise<void>
     record,
     peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
     wasmHeapMb: isWasmBackend(be) ? round(be.wasm.HEAPU8.length / 2 ** 20, 1) : 0,
-    peakTensorMb: round(stepper.peakTensorBytes / 2 ** 20, 1),
     adapterParams: adapterParamSpecs(cfg).reduce((s, p) => s + p.shape[0] * p.shape[1], 0),
     adaptedModules: adaptedLinears(cfg).length,
   };
@@ -336,7 +333,6 @@ export async function loraBench(args: LoraBenchArgs): Promise<void> {
         warmup: args.warmup,
         peak_rss_mb: ours.peakRssMb,
         wasm_heap_mb: ours.wasmHeapMb,
-        peak_tensor_mb: ours.peakTensorMb,
         ...torch,
         ratio: round(Number(ours.record.tokens_per_s) / Number(torch.torch_tokens_per_s), 3),
         cores: availableParallelism(),
