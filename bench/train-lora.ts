@@ -9,14 +9,14 @@
  * caches them); `barlow` (lambda 1e-4) on block 6's `mlp.post`; AdamW (lr 1e-4, weight decay 0.1); on the
  * wasm backend with our GEMM worker thread (2 threads, as training runs). The step's pairs run as
  * micro-batches of `--micro-pairs` (gradient accumulation, each with its own barlow penalty, as the
- * Stepper defines it): one pair's training step holds about 2.1 GB of tensors at this size, so two pairs
- * at once already exceed the wasm heap's 4 GiB. LoRA dropout is drawn per step (seed = step index).
+ * Stepper defines it): one pair's training step grows the wasm heap to about 2.8 GB (0.65 GB of it the
+ * weights), and two pairs at once already exceed its 4 GiB. LoRA dropout is drawn per step (seed = step index).
  *
  * Against it, in the same run on the same CPU: bench/train_lora_torch.py, the same step written in plain
  * PyTorch (float32, 2 threads) on the same weights and batches, which our side exports to a temporary
  * folder (config.json, model.safetensors, batches.json with the cached reference log-probs,
  * expected.json with our loss, penalty, log-probs and gradient norm before the first update); it checks
- * that its loss equals ours there before timing its own steps.
+ * that its loss equals ours there (in float32 and float64), after timing its own steps.
  *
  * Our side runs in a child process (`--lora-child DIR`), so its peak RSS is the step's. Prints one JSON
  * object: ours (`ms_per_step` the median of the timed steps, `tokens_per_s`, `peak_rss_mb`, the wasm

@@ -22,10 +22,10 @@ The step, from the published definitions:
   - global-norm clipping at 1 and AdamW (lr 1e-4, weight decay 0.1 on matrices) on the adapter only; the
     step also computes the `decorr/mean_abs_corr` metric, as our Stepper does.
 
-First the check: this loss, penalty, log-probs and the adapter's gradient norm on the first batch, in
-float32 (this benchmark's arithmetic) and in float64, against ours. Then the timing: `--warmup` untimed and
-`--steps` timed steps over the exported steps in turn, with LoRA dropout (torch's own masks) when
-batches.json says our step applied it.
+First the timing: `--warmup` untimed and `--steps` timed steps over the exported steps in turn, with LoRA
+dropout (torch's own masks) when batches.json says our step applied it. Then the check, on weights read
+afresh: this loss, penalty, log-probs and the adapter's gradient norm of the first step, in float32 (this
+benchmark's arithmetic) and in float64, against ours.
 Prints one JSON object: {"torch_ms_per_step", "torch_tokens_per_s", "torch_peak_rss_mb", "check", ...}.
 """
 import argparse
@@ -37,7 +37,8 @@ import resource
 import sys
 import time
 
-from record_torch import gpt_neox_blocks, read_f32_checkpoint  # sizes the thread pools from --threads
+sys.dont_write_bytecode = True  # no __pycache__ in bench/ from the import below
+from record_torch import gpt_neox_blocks, read_f32_checkpoint  # noqa: E402 (sizes the thread pools from --threads)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -218,7 +219,8 @@ if __name__ == '__main__':
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--device', default='cpu', help='where the timed steps run (cuda: bench/gpu.sh); the check runs on the CPU')
     a = ap.parse_args()
+    timed = bench(a.dir, a.steps, a.warmup, a.threads, a.device)  # first, so its peak RSS is not the float64 check's
     checked = check(a.dir)
-    result = {**bench(a.dir, a.steps, a.warmup, a.threads, a.device), 'check': checked}
+    result = {**timed, 'check': checked}
     print(json.dumps(result))
     sys.exit(0 if checked['ok'] else 1)
