@@ -308,6 +308,11 @@ export const OPS = {
       path: z.string().min(1).max(4096),
       /** Copy its weights into the project's checkpoints/ rather than read them where they are. */
       copy: z.boolean().optional(),
+      /**
+       * For a PEFT adapter folder whose base it does not locate itself: the base checkpoint (a name or a
+       * folder). The adapter is then copied into the project with a record of its base.
+       */
+      base: z.string().min(1).max(4096).optional(),
     }),
     summary: 'Register a checkpoint folder in the project (by content hash; copied with `copy`)',
   },

@@ -96,7 +96,7 @@ const handlers = {
       .list()
       .map((c) => ({ ...c, tapKinds: [...tapKindsOf(c.config as unknown as ModelConfig)] })),
   'checkpoints.add': (p: Project, i: OpParsed<'checkpoints.add'>) => {
-    const { name } = resolveCheckpoint(p, i.path, { copy: i.copy });
+    const { name } = resolveCheckpoint(p, i.path, { copy: i.copy, base: i.base });
     const rec = p.store.checkpoints.get(name);
     if (!rec)
       throw new ApiError(

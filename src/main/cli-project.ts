@@ -57,15 +57,22 @@ function formatCount(n: number): string {
       : `${(n / 1e3).toFixed(1)}K`;
 }
 
-/** The checkpoints table: what each is, and where its weights are read from. */
+/** What a checkpoint's LoRA adapter is, from its config: `r=8 q_proj,v_proj on BASE`, or `-`. */
+function adapterCell(c: OpResult<'checkpoints.add'>): string {
+  const lora = (c.config as { lora?: { r: number; targets: string[] } }).lora;
+  return lora ? `r=${lora.r} ${lora.targets.join(',')} on ${c.parent ?? '?'}` : '-';
+}
+
+/** The checkpoints table: what each is (an adapter: its rank, targets and base), and where its weights are read from. */
 function printCheckpoints(list: OpResult<'checkpoints.add'>[]): void {
   if (list.length === 0) return console.log('no checkpoints yet');
   console.log(
     textTable(
-      ['name', 'arch', 'params', 'dtype', 'size', 'stage', 'weights'],
+      ['name', 'arch', 'lora', 'params', 'dtype', 'size', 'stage', 'weights'],
       list.map((c) => [
         c.name,
         c.arch ?? '?',
+        adapterCell(c),
         c.params === null ? '?' : formatCount(c.params),
         c.dtype ?? '?',
         c.bytes === null ? '?' : formatBytes(c.bytes),
@@ -97,17 +104,22 @@ export function registerProjectCommands(p: Command): void {
     .description(
       'Register a checkpoint folder (Hugging Face layout) in the project by its content hash; other commands do this on first use',
     )
-    .argument('<dir>', 'checkpoint folder')
+    .argument('<dir>', 'checkpoint folder, or a PEFT LoRA adapter folder')
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .option(
       '--copy',
       "copy the weights into the project's checkpoints/ instead of reading them where they are",
     )
+    .option(
+      '--base <dir-or-name>',
+      "an adapter's base checkpoint, when the adapter folder does not locate it (base_model_name_or_path is not a folder here)",
+    )
     .option('--json', 'print JSON')
-    .action(async (dir: string, o: { project: string; copy?: boolean; json?: boolean }) => {
+    .action(async (dir: string, o: { project: string; copy?: boolean; base?: string; json?: boolean }) => {
       // A bare folder name is a path here, not a checkpoint name.
       const path = dir.includes('/') || dir.includes('\\') ? dir : `./${dir}`;
-      const r = await callOp(o.project, 'checkpoints.add', { path, copy: o.copy }, { json: o.json });
+      const input = { path, copy: o.copy, base: o.base };
+      const r = await callOp(o.project, 'checkpoints.add', input, { json: o.json });
       if (o.json) return printJson(r);
       printCheckpoints([r]);
     });

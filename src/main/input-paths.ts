@@ -36,7 +36,7 @@ const READS: { [N in OpName]: (i: OpParsed<N>) => Ref[] } = {
   'runs.list': nothing,
   'runs.metrics': nothing,
   'checkpoints.list': nothing,
-  'checkpoints.add': (i) => [checkpoint(i.path)],
+  'checkpoints.add': (i) => [checkpoint(i.path), checkpoint(i.base)],
   'recordings.list': nothing,
   'saes.list': nothing,
   // A stored analysis is found by the input of the operation that made it; it reads no file.

@@ -6,18 +6,15 @@
  * here loads unchanged with `AutoModelForCausalLM.from_pretrained(folder)`; a folder `save_pretrained`
  * wrote loads here. We never unpickle: a folder with only `pytorch_model.bin` is refused with how to
  * convert it.
+ *
+ * A PEFT LoRA adapter folder (adapter.ts) is a checkpoint too: base + adapter. Its config is the base's
+ * with `lora` set, its weights the base's and the adapter's, its hash derived from both
+ * (adapter.ts `adapterHash`), its tokenizer the base's. The base is found by {@link adapterBaseDir}; the
+ * loaders' optional `base` gives it explicitly.
  */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  readFileSync,
-  readSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { ModelConfig } from './architecture.js';
 import { architecture, modelConfigJson, paramSpecs, parseModelConfig } from './models.js';
 import {
@@ -33,6 +30,14 @@ import { loadTokenizer } from './tokenizers.js';
 import { checkMemory } from './memory.js';
 import { activeBackend } from '../backend/index.js';
 import type { Tokenizer } from './tokenizer.js';
+import {
+  ADAPTER_WEIGHTS,
+  adapterHash,
+  isAdapterFolder,
+  readAdapter,
+  readAdapterConfig,
+  type AdapterBase,
+} from './adapter.js';
 
 /** Provenance kept beside the weights. */
 export interface CheckpointMeta {
@@ -48,6 +53,8 @@ export interface CheckpointMeta {
   task?: string;
   /** Anything else worth keeping (training settings, regularizer id, ...). */
   extra?: Record<string, unknown>;
+  /** Adapter folders: the base checkpoint the adapter belongs to (see {@link adapterBaseDir}). */
+  base?: AdapterBase;
 }
 
 /** A checkpoint folder without its weights' values: what {@link openCheckpoint} reads. */
@@ -151,7 +158,8 @@ const weightsHashes = new Map<string, { stamp: string; hash: string }>();
  * `model.safetensors`, or for a sharded folder the sha256 of the index file followed by each shard's
  * sha256. Kept per folder while every file's size, modification and change times stay the same.
  */
-export function checkpointWeightsHash(dir: string): string | undefined {
+export function checkpointWeightsHash(dir: string, base?: string): string | undefined {
+  if (isAdapterFolder(dir)) return adapterWeightsHash(dir, base);
   let files: string[];
   try {
     const w = weightFiles(dir);
@@ -177,6 +185,60 @@ export function checkpointWeightsHash(dir: string): string | undefined {
           .digest('hex');
   weightsHashes.set(dir, { stamp, hash });
   return hash;
+}
+
+/**
+ * The hash of an adapter folder as a checkpoint (adapter.ts `adapterHash` of its base's weights hash, its
+ * settings and its weights file), or undefined when its base or its files are not found.
+ */
+function adapterWeightsHash(dir: string, base?: string): string | undefined {
+  try {
+    const baseHash = checkpointWeightsHash(adapterBaseDir(dir, base));
+    if (baseHash === undefined) return undefined;
+    return adapterHash(baseHash, readAdapterConfig(dir).spec, hashFile(join(dir, ADAPTER_WEIGHTS)));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A path an adapter folder names: absolute, or relative to the adapter folder. */
+const fromAdapter = (dir: string, path: string) => (isAbsolute(path) ? path : resolve(dir, path));
+
+/** Whether `dir` is a checkpoint folder (its config.json) rather than a Hub id or nothing. */
+const isModelFolder = (dir: string) => existsSync(join(dir, 'config.json'));
+
+/**
+ * The folder of an adapter's base checkpoint: `base` when given (it must be a checkpoint folder); else
+ * (a) the `base.dir` of the adapter folder's `monoscope.json` (what our training and `monoscope checkpoints
+ * add ADAPTER --base DIR` write), whose weights must still have the hash recorded there; else (b) `base_model_name_or_path` of `adapter_config.json` when it is a
+ * checkpoint folder (absolute, or relative to the adapter folder). Otherwise the error names the adapter,
+ * the base it asked for, and how to give one.
+ */
+export function adapterBaseDir(dir: string, base?: string): string {
+  if (base !== undefined) {
+    if (!isModelFolder(base))
+      throw new Error(`${base}: not a checkpoint folder to be ${dir}'s base (no config.json)`);
+    return base;
+  }
+  const meta = readCheckpointMeta(dir);
+  if (meta.base) {
+    const base = fromAdapter(dir, meta.base.dir);
+    if (!isModelFolder(base))
+      throw new Error(
+        `${join(dir, 'monoscope.json')}: the adapter's base checkpoint ${base} is not found (give another with \`monoscope checkpoints add ${dir} --base DIR\`)`,
+      );
+    const now = checkpointWeightsHash(base);
+    if (now !== meta.base.hash)
+      throw new Error(
+        `${join(dir, 'monoscope.json')}: the adapter's base checkpoint ${base} has other weights than the adapter was made for (hash ${now?.slice(0, 12)}, expected ${meta.base.hash.slice(0, 12)})`,
+      );
+    return base;
+  }
+  const asked = readAdapterConfig(dir).baseModel;
+  if (asked !== undefined && isModelFolder(fromAdapter(dir, asked))) return fromAdapter(dir, asked);
+  throw new Error(
+    `${dir}: the adapter's base model ${asked === undefined ? '(adapter_config.json names none)' : `'${asked}' (base_model_name_or_path)`} is not a checkpoint folder here; register the adapter with its base: \`monoscope checkpoints add ${dir} --base DIR\``,
+  );
 }
 
 /** Reads and validates a folder's `config.json`. */
@@ -257,8 +319,27 @@ export interface LoadedWeights extends WeightsInfo {
   arrays: Map<string, NamedArray>;
 }
 
-/** The config, located tensors and description of a folder's weights, validated by {@link locateWeights}. */
-function inspectWeights(dir: string): WeightsInfo & { located: ReturnType<typeof locateWeights> } {
+/**
+ * The config, located tensors and description of a folder's weights, validated by {@link locateWeights};
+ * for an adapter folder, its base's with the adapter's settings and tensors (adapter.ts `readAdapter`).
+ */
+function inspectWeights(
+  dir: string,
+  base?: string,
+): WeightsInfo & {
+  located: ReturnType<typeof locateWeights>;
+  adapter?: Map<string, NamedArray>;
+} {
+  if (isAdapterFolder(dir)) {
+    const baseDir = adapterBaseDir(dir, base);
+    if (isAdapterFolder(baseDir)) throw new Error(`${dir}: its base ${baseDir} is an adapter folder too`);
+    const info = inspectWeights(baseDir);
+    const { config, arrays } = readAdapter(dir, info.config);
+    let params = info.params;
+    for (const a of arrays.values()) params += a.data.length;
+    const bytes = info.bytes + statSync(join(dir, ADAPTER_WEIGHTS)).size;
+    return { ...info, config, params, bytes, adapter: arrays };
+  }
   const config = readModelConfig(dir);
   const located = locateWeights(dir, config);
   const dtypes = new Set([...located.values()].map((l) => l.entry.dtype));
@@ -277,8 +358,8 @@ function inspectWeights(dir: string): WeightsInfo & { located: ReturnType<typeof
  * Validates a folder's config and weights as {@link loadWeights} does, reading only the files' headers,
  * and says what they are.
  */
-export function describeWeights(dir: string): WeightsInfo {
-  const { located: _, ...info } = inspectWeights(dir);
+export function describeWeights(dir: string, base?: string): WeightsInfo {
+  const { located: _, adapter: _adapter, ...info } = inspectWeights(dir, base);
   return info;
 }
 
@@ -287,8 +368,8 @@ export function describeWeights(dir: string): WeightsInfo {
  * model that would not fit in memory on the active backend (with one sequence of up to 128 tokens) is
  * refused before its weights are read, see {@link checkMemory}.
  */
-export function loadWeights(dir: string): LoadedWeights {
-  const { located, ...info } = inspectWeights(dir);
+export function loadWeights(dir: string, base?: string): LoadedWeights {
+  const { located, adapter, ...info } = inspectWeights(dir, base);
   const tokens = Math.min(128, info.config.nCtx);
   checkMemory(dir, info.config, info.params, activeBackend()?.backend ?? 'cpu', {
     sequences: 1,
@@ -297,6 +378,7 @@ export function loadWeights(dir: string): LoadedWeights {
   });
   const arrays = new Map<string, NamedArray>();
   for (const [name, { file, entry }] of located) arrays.set(name, readTensor(file, entry));
+  for (const [name, a] of adapter ?? []) arrays.set(name, a);
   return { ...info, arrays };
 }
 
@@ -308,7 +390,9 @@ export function readCheckpointMeta(dir: string): CheckpointMeta {
       format: 'monoscope-checkpoint',
       formatVersion: 1,
       stage: 'imported',
-      createdAt: statSync(weightFiles(dir).files[0]).mtime.toISOString(),
+      createdAt: statSync(
+        isAdapterFolder(dir) ? join(dir, ADAPTER_WEIGHTS) : weightFiles(dir).files[0],
+      ).mtime.toISOString(),
     };
   }
   try {
@@ -324,13 +408,17 @@ export function readCheckpointMeta(dir: string): CheckpointMeta {
  * missing folder or file, an unsupported or inconsistent config, a tensor that is missing, unexpected or
  * of the wrong shape, a missing or inconsistent tokenizer.
  */
-export function openCheckpoint(dir: string): OpenedCheckpoint {
-  const info = describeWeights(dir);
-  const tokenizer = loadTokenizer(dir, info.config.vocabSize);
-  return { dir, ...info, tokenizer, meta: readCheckpointMeta(dir), hash: checkpointWeightsHash(dir)! };
+export function openCheckpoint(dir: string, base?: string): OpenedCheckpoint {
+  const info = describeWeights(dir, base);
+  const tokenizer = loadTokenizer(
+    isAdapterFolder(dir) ? adapterBaseDir(dir, base) : dir,
+    info.config.vocabSize,
+  );
+  const hash = checkpointWeightsHash(dir, base)!;
+  return { dir, ...info, tokenizer, meta: readCheckpointMeta(dir), hash };
 }
 
 /** Loads and validates a checkpoint folder: {@link openCheckpoint} and its weights ({@link loadWeights}). */
-export function loadCheckpoint(dir: string): LoadedCheckpoint {
-  return { ...openCheckpoint(dir), ...loadWeights(dir) };
+export function loadCheckpoint(dir: string, base?: string): LoadedCheckpoint {
+  return { ...openCheckpoint(dir, base), ...loadWeights(dir, base) };
 }

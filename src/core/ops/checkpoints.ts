@@ -7,10 +7,22 @@
  * and a folder whose weights changed is a new checkpoint. A folder that does not open (no config.json, an
  * unknown model_type, only pickles, a missing, unexpected or misshapen tensor, a broken index or tokenizer)
  * is refused with the loader's error, and nothing is registered.
+ *
+ * A PEFT adapter folder is a checkpoint of base + adapter (model/checkpoint.ts); its base is registered
+ * too and recorded as its parent. An adapter whose base the folder does not locate is registered with an
+ * explicit base (`checkpoints add ADAPTER --base DIR_OR_NAME`): the adapter's files are then copied into
+ * the project beside a `monoscope.json` that records the base, so the checkpoint opens by itself from then on.
  */
-import { cpSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve, sep } from 'node:path';
-import { checkpointWeightsHash, openCheckpoint } from '../model/checkpoint.js';
+import {
+  adapterBaseDir,
+  checkpointWeightsHash,
+  openCheckpoint,
+  readCheckpointMeta,
+  type OpenedCheckpoint,
+} from '../model/checkpoint.js';
+import { isAdapterFolder, type AdapterMeta } from '../model/adapter.js';
 import type { CheckpointRecord } from '../store/checkpoints.js';
 import { realPath, tempPath } from '../store/files.js';
 import type { Project } from '../store/project.js';
@@ -33,13 +45,15 @@ const FOREIGN_WEIGHTS = /\.(bin|pt|pth|ckpt|msgpack|h5|onnx|gguf)$/;
 /**
  * Resolves a checkpoint reference (see the module comment). With `copy`, a folder's files (but other
  * frameworks' weights) are copied into the project's `checkpoints/NAME/` (written under a temporary name
- * and renamed into place) and read from there. On a read-only project a folder is only looked up.
+ * and renamed into place) and read from there. With `base` (a checkpoint reference), `ref` is an adapter
+ * folder on that base, see {@link withBase}. On a read-only project a folder is only looked up.
  */
 export function resolveCheckpoint(
   project: Project,
   ref: string,
-  opts: { copy?: boolean } = {},
+  opts: { copy?: boolean; base?: string } = {},
 ): ResolvedCheckpoint {
+  if (opts.base !== undefined) return withBase(project, ref, opts.base);
   if (!isFolderRef(ref)) return byName(project, ref, opts.copy);
   const source = realPath(resolve(ref));
   const own = realPath(join(project.dir, 'checkpoints'));
@@ -55,13 +69,36 @@ export function resolveCheckpoint(
       `${source} is not a checkpoint of ${project.dir} yet (and the project is open read-only): use it once with \`monoscope record --checkpoint ${ref}\` or \`monoscope checkpoints add ${ref}\``,
     );
   }
-  // Another writer may register the same folder, or take the same free name, meanwhile: look again after
-  // every name that turned out taken (registration only ever creates a name here, never overwrites one).
+  const parent = isAdapterFolder(source)
+    ? resolveCheckpoint(project, adapterBaseDir(source)).name
+    : ck.meta.parent;
+  return register(
+    project,
+    source,
+    ck,
+    parent,
+    opts.copy ? (name) => copyIn(project, source, name) : undefined,
+  );
+}
+
+/**
+ * Registers the folder `source` opened as `ck` under a new name, read from the folder itself or from what
+ * `copy(name)` makes of it. Another writer may register the same folder, or take the same free name,
+ * meanwhile: it looks again after every name that turned out taken (registration only ever creates a name
+ * here, never overwrites one).
+ */
+function register(
+  project: Project,
+  source: string,
+  ck: OpenedCheckpoint,
+  parent: string | undefined,
+  copy?: (name: string) => string,
+): ResolvedCheckpoint {
   for (;;) {
     const again = project.store.checkpoints.bySource(source, ck.hash);
-    if (again) return byName(project, again.name, opts.copy);
+    if (again) return byName(project, again.name, !!copy);
     const name = uniqueName(project, basename(source), ck.hash);
-    const dir = opts.copy ? copyIn(project, source, name) : source;
+    const dir = copy ? copy(name) : source;
     const registered = project.store.checkpoints.register(
       {
         name,
@@ -69,10 +106,10 @@ export function resolveCheckpoint(
         hash: ck.hash,
         stage: ck.meta.stage,
         runId: ck.meta.runId,
-        parent: ck.meta.parent,
+        parent,
         config: ck.config,
         source,
-        copied: !!opts.copy,
+        copied: !!copy,
         arch: ck.config.arch,
         params: ck.params,
         dtype: ck.dtype,
@@ -81,8 +118,29 @@ export function resolveCheckpoint(
       { createOnly: true },
     );
     if (registered.status !== 'taken') return { name, dir };
-    if (opts.copy) rmSync(dir, { recursive: true, force: true });
+    if (copy) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * An adapter folder `ref` on the checkpoint `baseRef` (a name or a folder, registered on first use):
+ * validated against that base, then copied into the project's `checkpoints/NAME/` with a `monoscope.json`
+ * whose `base` records the base's folder and weights hash (model/checkpoint.ts `adapterBaseDir`), and
+ * registered with the base as its parent. The same adapter on the same base resolves to the same name.
+ */
+function withBase(project: Project, ref: string, baseRef: string): ResolvedCheckpoint {
+  const source = realPath(resolve(ref));
+  if (!isAdapterFolder(source))
+    throw new Error(
+      `${source}: a base is given for PEFT adapter folders only (this one has no adapter_config.json)`,
+    );
+  const base = resolveCheckpoint(project, baseRef);
+  const ck = openCheckpoint(source, base.dir);
+  if (project.store.readonly)
+    throw new Error(
+      `${source} is not a checkpoint of ${project.dir} yet (and the project is open read-only)`,
+    );
+  return register(project, source, ck, base.name, (name) => copyIn(project, source, name, base.dir));
 }
 
 /**
@@ -147,12 +205,24 @@ function uniqueName(project: Project, folder: string, hash: string): string {
     if (!taken(`${base}-${hash.slice(0, 8)}-${i}`)) return `${base}-${hash.slice(0, 8)}-${i}`;
 }
 
-/** Copies a folder into the project's `checkpoints/NAME/` atomically; returns the copy's path. */
-function copyIn(project: Project, source: string, name: string): string {
+/**
+ * Copies a folder into the project's `checkpoints/NAME/` atomically; returns the copy's path. The copy of
+ * an adapter folder records its base (`base`, or the one the folder locates) in its `monoscope.json`, so
+ * that it finds it from its new place.
+ */
+function copyIn(project: Project, source: string, name: string, base?: string): string {
   const dest = project.checkpointDir(name);
   const tmp = tempPath(dest);
   try {
     cpSync(source, tmp, { recursive: true, filter: (f) => !FOREIGN_WEIGHTS.test(f) });
+    if (isAdapterFolder(source)) {
+      const baseDir = resolve(adapterBaseDir(source, base));
+      const meta: AdapterMeta = {
+        ...readCheckpointMeta(source),
+        base: { dir: baseDir, hash: checkpointWeightsHash(baseDir)! },
+      };
+      writeFileSync(join(tmp, 'monoscope.json'), JSON.stringify(meta, null, 2));
+    }
     renameSync(tmp, dest);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
@@ -172,7 +242,8 @@ const optional = (ref: string | undefined, name: (ref: string) => string) => ref
 
 /** Every input field that names a checkpoint, by operation. */
 const CHECKPOINT_REFS: { [N in OpName]?: RefRewrite<N> } = {
-  'checkpoints.add': (i, name) => ({ ...i, path: name(i.path) }),
+  // An adapter with an explicit base is registered by the operation itself, which knows the base.
+  'checkpoints.add': (i, name) => (i.base ? { ...i, base: name(i.base) } : { ...i, path: name(i.path) }),
   'recordings.list': (i, name) => ({ ...i, checkpoint: optional(i.checkpoint, name) }),
   generate: tapRef,
   record: tapRef,
