@@ -271,9 +271,11 @@ export const DemoInput = z.strictObject({
    * DPO and DecPO on `toxicity`, tokenized with its own tokenizer.
    */
   model: z.string().min(1).optional(),
+  /** With `model`: the probe set of the comparison (default `english`, the shipped English text). */
+  probe: z.string().min(1).max(4096).optional(),
 });
 
-export const UniversalityInput = DemoInput.omit({ model: true }).extend({
+export const UniversalityInput = DemoInput.omit({ model: true, probe: true }).extend({
   /** Permutations of each null (default 1000; 200 with `quick`). */
   shuffles: Shuffles.optional(),
 });

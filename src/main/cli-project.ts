@@ -138,6 +138,7 @@ export function registerProjectCommands(p: Command): void {
       '--model <dir>',
       'instead of pretraining: fine-tune this checkpoint (folder or name) with LoRA DPO and DecPO on toxicity',
     )
+    .option('--probe <probe>', "with --model: the comparison's probe set (english, or a text file)")
     .option('--seed <n>', 'seed (default 0)', int('--seed'))
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .addOption(backendOption())
@@ -147,6 +148,7 @@ export function registerProjectCommands(p: Command): void {
         quick?: boolean;
         universality?: boolean;
         model?: string;
+        probe?: string;
         seed?: number;
         json?: boolean;
         backend?: 'auto';
@@ -164,7 +166,7 @@ export function registerProjectCommands(p: Command): void {
           console.log(finished());
           return;
         }
-        const r = await callOp(o.project, 'demo', { ...input, model: o.model }, opts);
+        const r = await callOp(o.project, 'demo', { ...input, model: o.model, probe: o.probe }, opts);
         if (o.json) return printJson(r);
         printCompare(r.comparison);
         console.log(`\nCheckpoints in ${r.project}/checkpoints/{${Object.keys(r.checkpoints).join(',')}}`);

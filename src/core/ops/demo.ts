@@ -107,6 +107,7 @@ export async function demoOp(
   reporter: Reporter,
   signal?: AbortSignal,
 ): Promise<DemoResult> {
+  if (o.probe && !o.model) throw new Error('probe applies to the demo on a given model (model)');
   const base = o.model ? resolveCheckpoint(project, o.model).name : 'base';
   const checkpoints: Record<string, string> = {};
   let runs: TrainRequest[];
@@ -134,7 +135,12 @@ export async function demoOp(
   reporter.message(`\n== recording the neurons of ${base}, dpo and decpo, and comparing them`);
   const comparison = await compareOp(
     project,
-    parseInput('compare', { ...DEMO_COMPARE, checkpoints: [base, 'dpo', 'decpo'] }),
+    parseInput('compare', {
+      ...DEMO_COMPARE,
+      checkpoints: [base, 'dpo', 'decpo'],
+      // The built-in probe is in the world's vocabulary; a real model reads the shipped English one.
+      ...(o.model && { probe: o.probe ?? 'english' }),
+    }),
     reporter,
     signal,
   );
