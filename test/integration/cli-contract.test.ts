@@ -35,7 +35,8 @@ const preference = {
 } as const;
 
 /** Fields that measure time (the recording's durations and wall-clock stamps): dropped from both sides. */
-const TIMING = new Set(['seconds', 'timing', 'createdAt', 'completedAt']);
+// peakMemory: the process's peak RSS differs between two processes, as times do.
+const TIMING = new Set(['seconds', 'timing', 'createdAt', 'completedAt', 'peakMemory']);
 
 const root = mkdtempSync(join(tmpdir(), 'monoscope-contract-'));
 const dir = join(root, 'project');
