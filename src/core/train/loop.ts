@@ -191,6 +191,7 @@ async function referenceLogps(
   adapter: Params | null,
   data: PairData,
   agg: 'sum' | 'mean',
+  chunkSize: number,
   runDir: string,
   say: (t: string) => void,
 ): Promise<{ train: RefLogps; eval: RefLogps }> {
@@ -217,8 +218,8 @@ async function referenceLogps(
   const run = async (pairs: TokenizedPair[]): Promise<RefLogps> => {
     const chosen = new Float32Array(pairs.length);
     const rejected = new Float32Array(pairs.length);
-    for (let i = 0; i < pairs.length; i += 32) {
-      const chunk = pairs.slice(i, i + 32);
+    for (let i = 0; i < pairs.length; i += chunkSize) {
+      const chunk = pairs.slice(i, i + chunkSize);
       const lp = await responseLogps(cfg, refParams, preferenceBatch(chunk, model.tokenizer.padId), agg);
       chosen.set(lp.subarray(0, chunk.length), i);
       rejected.set(lp.subarray(chunk.length), i);
@@ -258,13 +259,15 @@ async function evaluate(
   ref: RefLogps | null,
 ): Promise<StepMetrics> {
   const { config, tokenizer } = model;
+  // Held-out examples per forward pass: a micro-batch's worth, so evaluation fits where training does.
+  const chunkSize = spec.microBatch ?? spec.batchSize;
   if (data.kind === 'lm') {
     const windows = data.eval.slice(0, spec.evalExamples);
     if (windows.length === 0) return {};
     let total = 0;
     let n = 0;
-    for (let i = 0; i < windows.length; i += spec.batchSize) {
-      const chunk = windows.slice(i, i + spec.batchSize);
+    for (let i = 0; i < windows.length; i += chunkSize) {
+      const chunk = windows.slice(i, i + chunkSize);
       total += (await lmEvalLoss(config, stepper.params, lmBatch(chunk, tokenizer.padId))) * chunk.length;
       n += chunk.length;
     }
@@ -274,16 +277,16 @@ async function evaluate(
   if (pairs.length === 0) return {};
   if (spec.stage === 'sft') {
     let total = 0;
-    for (let i = 0; i < pairs.length; i += spec.batchSize) {
-      const chunk = pairs.slice(i, i + spec.batchSize);
+    for (let i = 0; i < pairs.length; i += chunkSize) {
+      const chunk = pairs.slice(i, i + chunkSize);
       total += (await lmEvalLoss(config, stepper.params, sftBatch(chunk, tokenizer.padId))) * chunk.length;
     }
     return { eval_loss: total / pairs.length };
   }
   const o = spec.objective!;
   const logps = new Float32Array(2 * pairs.length);
-  for (let i = 0; i < pairs.length; i += spec.batchSize) {
-    const chunk = pairs.slice(i, i + spec.batchSize);
+  for (let i = 0; i < pairs.length; i += chunkSize) {
+    const chunk = pairs.slice(i, i + chunkSize);
     const lp = await responseLogps(
       config,
       stepper.params,
@@ -413,7 +416,9 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
   try {
     if (pref && spec.stage !== 'simpo') {
       const adapter = spec.lora ? params : null;
-      ref = await referenceLogps(model, adapter, data as PairData, spec.objective!.logpAgg, io.runDir, say);
+      const agg = spec.objective!.logpAgg;
+      const chunk = spec.microBatch ?? 32; // pairs per forward pass: a micro-batch's worth, if set
+      ref = await referenceLogps(model, adapter, data as PairData, agg, chunk, io.runDir, say);
     }
   } catch (e) {
     disposeParams(params);
