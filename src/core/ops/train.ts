@@ -329,7 +329,7 @@ async function trainWith(
   if (result.peakMemory) {
     project.store.runs.setConfigField(runId, 'peakMemory', result.peakMemory);
     say(
-      `peak memory of a step: ${mb(result.peakMemory.tensorBytes)} MB of live tensors after the forward pass, ${mb(result.peakMemory.rssBytes)} MB peak RSS of the process`,
+      `peak memory of a step: ${mb(result.peakMemory.rssBytes)} MB peak RSS of the process; TF.js counts at most ${mb(result.peakMemory.tensorBytes)} MB of live tensors after the forward pass`,
     );
   }
   project.store.runs.setStatus(runId, result.status, result.message);

@@ -370,7 +370,11 @@ export function dropoutSeed(seed: number, step: number): number {
   );
 }
 
-/** Peak memory so far: live tensors at the end of a forward pass, and the process's peak RSS (getrusage). */
+/**
+ * Peak memory so far: TF.js's count of live tensor bytes at the end of a forward pass (an upper bound, see
+ * {@link Stepper.peakTensorBytes}) and the process's peak resident set (getrusage's maxrss: the high-water
+ * mark of the whole process, which includes the step).
+ */
 function peakMemory(stepper: Stepper): { tensorBytes: number; rssBytes: number } {
   return { tensorBytes: stepper.peakTensorBytes, rssBytes: process.resourceUsage().maxRSS * 1024 };
 }
