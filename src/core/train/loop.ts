@@ -183,12 +183,12 @@ const REF_FILE = 'ref_logps.safetensors';
 
 /**
  * Computes (or reads from the run folder) the reference log-probs of every train and eval pair. The
- * reference is `model.refArrays` when given; else, for a LoRA run (`adapter`: the run's params), the same
+ * reference is `model.refArrays` when given; else, for a LoRA run (`loraParams`: the run's params), the same
  * params run as the base config (the adapter ignored: the base is held once); else a copy of `model.arrays`.
  */
 async function referenceLogps(
   model: RunModel,
-  adapter: Params | null,
+  loraParams: Params | null,
   data: PairData,
   agg: 'sum' | 'mean',
   chunkSize: number,
@@ -212,9 +212,9 @@ async function referenceLogps(
     }
   }
   say(`reference log-probs: computing for ${data.train.length} + ${data.eval.length} pairs (once)`);
-  const cfg = adapter ? baseConfig(model.config) : model.config;
-  const shared = !model.refArrays && adapter !== null;
-  const refParams = shared ? adapter : paramsFromArrays(cfg, model.refArrays ?? model.arrays, false);
+  const cfg = loraParams ? baseConfig(model.config) : model.config;
+  const shared = !model.refArrays && loraParams !== null;
+  const refParams = shared ? loraParams : paramsFromArrays(cfg, model.refArrays ?? model.arrays, false);
   const run = async (pairs: TokenizedPair[]): Promise<RefLogps> => {
     const chosen = new Float32Array(pairs.length);
     const rejected = new Float32Array(pairs.length);
@@ -419,10 +419,10 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
   let ref: { train: RefLogps; eval: RefLogps } | null = null;
   try {
     if (pref && spec.stage !== 'simpo') {
-      const adapter = spec.lora ? params : null;
+      const loraParams = spec.lora ? params : null;
       const agg = spec.objective!.logpAgg;
       const chunk = spec.microBatch ?? 32; // pairs per forward pass: a micro-batch's worth, if set
-      ref = await referenceLogps(model, adapter, data as PairData, agg, chunk, io.runDir, say);
+      ref = await referenceLogps(model, loraParams, data as PairData, agg, chunk, io.runDir, say);
     }
   } catch (e) {
     disposeParams(params);
