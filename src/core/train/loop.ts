@@ -411,19 +411,28 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
   );
   const resumed = readState(io.runDir, hash);
 
+  const needRef = pref && spec.stage !== 'simpo';
+  const refOf = (loraParams: Params | null) =>
+    // Pairs per forward pass: a micro-batch's worth, when set.
+    referenceLogps(
+      model,
+      loraParams,
+      data as PairData,
+      spec.objective!.logpAgg,
+      spec.microBatch ?? 32,
+      io.runDir,
+      say,
+    );
+  // Full fine-tuning: the reference's copy is made and freed before the trained weights exist. LoRA: the
+  // reference is the run's own params, run as the base.
+  let ref = needRef && !spec.lora ? await refOf(null) : null;
   const params = paramsFromArrays(
     model.config,
     resumed ? new Map([...model.arrays, ...resumed.model]) : model.arrays,
     spec.lora ? 'adapter' : true,
   );
-  let ref: { train: RefLogps; eval: RefLogps } | null = null;
   try {
-    if (pref && spec.stage !== 'simpo') {
-      const loraParams = spec.lora ? params : null;
-      const agg = spec.objective!.logpAgg;
-      const chunk = spec.microBatch ?? 32; // pairs per forward pass: a micro-batch's worth, if set
-      ref = await referenceLogps(model, loraParams, data as PairData, agg, chunk, io.runDir, say);
-    }
+    if (needRef && spec.lora) ref = await refOf(params);
   } catch (e) {
     disposeParams(params);
     throw e;
