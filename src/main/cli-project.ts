@@ -68,16 +68,16 @@ function printCheckpoints(list: OpResult<'checkpoints.add'>[]): void {
   if (list.length === 0) return console.log('no checkpoints yet');
   console.log(
     textTable(
-      ['name', 'arch', 'lora', 'params', 'dtype', 'size', 'stage', 'weights'],
+      ['name', 'arch', 'params', 'dtype', 'size', 'stage', 'weights', 'lora'],
       list.map((c) => [
         c.name,
         c.arch ?? '?',
-        adapterCell(c),
         c.params === null ? '?' : formatCount(c.params),
         c.dtype ?? '?',
         c.bytes === null ? '?' : formatBytes(c.bytes),
         c.stage,
         c.source ? (c.copied ? `copied from ${c.source}` : c.source) : 'project',
+        adapterCell(c),
       ]),
     ),
   );

@@ -33,6 +33,7 @@ import {
   readTensor,
   serializeSafetensors,
   type NamedArray,
+  type TensorEntry,
 } from './safetensors.js';
 import { writeFolderAtomic } from '../store/files.js';
 import type { Tokenizer } from './tokenizer.js';
@@ -161,7 +162,8 @@ export interface AdapterConfig {
 /**
  * Reads and checks an adapter folder's `adapter_config.json`. What we do not implement is refused with the
  * file and the field: a `peft_type` other than LORA, a task other than CAUSAL_LM, DoRA, per-module ranks or
- * alphas, `modules_to_save`, bias training, `layers_to_transform` and `layer_replication`.
+ * alphas, `modules_to_save`, bias training (`bias`, `lora_bias`), `layers_to_transform`,
+ * `layer_replication`, and an initialization that changed the base weights (PiSSA, OLoRA, LoftQ, ...).
  */
 export function readAdapterConfig(dir: string): AdapterConfig {
   const file = join(dir, ADAPTER_CONFIG);
@@ -186,6 +188,14 @@ export function readAdapterConfig(dir: string): AdapterConfig {
     if (json[name] != null && !(Array.isArray(json[name]) && json[name].length === 0))
       throw unsupported(name, json[name]);
   if (json.bias != null && json.bias !== 'none') throw unsupported('bias', json.bias);
+  if (json.lora_bias === true) throw unsupported('lora_bias', true);
+  // PiSSA, OLoRA, LoftQ, CorDA and EVA start from changed base weights: such an adapter needs that base.
+  const init = json.init_lora_weights;
+  if (init != null && typeof init !== 'boolean' && init !== 'gaussian')
+    throw field(
+      'init_lora_weights',
+      `is ${JSON.stringify(init)}: this initialization changes the base weights, so the adapter does not apply to the original base (convert it when saving, as PEFT's path_initial_model_for_weight_conversion does)`,
+    );
   const r = json.r;
   if (!Number.isInteger(r) || (r as number) <= 0) throw field('r', 'must be a positive integer');
   const alpha = json.lora_alpha ?? 8;
@@ -212,8 +222,7 @@ export function readAdapterConfig(dir: string): AdapterConfig {
 export interface LoadedAdapter {
   config: LoraConfig;
   arrays: Map<string, NamedArray>;
-  /** sha256 of `adapter_model.safetensors`. */
-  weightsSha256: string;
+  /** `base_model_name_or_path`, see {@link AdapterConfig}. */
   baseModel?: string;
 }
 
@@ -232,7 +241,7 @@ export function readAdapter(dir: string, base: ModelConfig): LoadedAdapter {
   const arch = architecture(plain);
   const linears = new Map(linearModules(paramSpecs(plain), arch.conv1d ?? false).map((m) => [m.module, m]));
   const prefix = `${KEY_PREFIX}${arch.modulePrefix ?? ''}`;
-  const entries = new Map<string, ReturnType<typeof readSafetensorsHeader>['entries'][number]>();
+  const entries = new Map<string, TensorEntry>();
   for (const entry of readSafetensorsHeader(file).entries) {
     const m = /^(.*)\.lora_[AB]\.weight$/.exec(entry.name);
     const module = m && entry.name.startsWith(prefix) ? m[1].slice(prefix.length) : undefined;
@@ -273,8 +282,7 @@ export function readAdapter(dir: string, base: ModelConfig): LoadedAdapter {
   const [extra] = entries.keys();
   if (extra !== undefined)
     throw new Error(`${file}: tensor '${prefix}${extra}' is of a layer target_modules does not select`);
-  const weightsSha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
-  return { config, arrays, weightsSha256, baseModel };
+  return { config, arrays, baseModel };
 }
 
 /**

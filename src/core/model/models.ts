@@ -4,7 +4,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedArray } from './safetensors.js';
-import { adaptedModules, linearModules, loraParamSpecs, type LinearModule } from './lora.js';
+import {
+  adaptedModules,
+  linearModules,
+  loraA,
+  loraB,
+  loraParamSpecs,
+  loraScale,
+  type LinearModule,
+} from './lora.js';
 import {
   TAP_KINDS,
   headLogits,
@@ -181,8 +189,8 @@ export function modelHead(cfg: ModelConfig, params: Params): Head {
 
 /**
  * The direction a unit of a tap writes into the residual stream, [d_model]: for the MLP's neurons (and
- * their pre-activations) the output projection's row or column of the neuron; for a residual-stream tap
- * the unit vector of its dimension.
+ * their pre-activations) the output projection's row or column of the neuron (with the LoRA update where
+ * the adapter targets that projection); for a residual-stream tap the unit vector of its dimension.
  */
 export function unitDirection(
   cfg: ModelConfig,
@@ -202,6 +210,19 @@ export function unitDirection(
   const w = arrays.get(name)!.data;
   if (layout === 'rows') dir.set(w.subarray(unit * D, (unit + 1) * D));
   else for (let d = 0; d < D; d++) dir[d] = w[d * cfg.nInner + unit];
+  // An adapted output projection writes with W + s B A: neuron j adds s sum_k B[d, k] A[k, j] to dir[d].
+  const module = name.slice(0, -'.weight'.length);
+  const a = cfg.lora && arrays.get(loraA(module));
+  if (cfg.lora && a) {
+    const b = arrays.get(loraB(module))!.data;
+    const { r } = cfg.lora;
+    const s = loraScale(cfg.lora);
+    for (let d = 0; d < D; d++) {
+      let sum = 0;
+      for (let k = 0; k < r; k++) sum += b[d * r + k] * a.data[k * cfg.nInner + unit];
+      dir[d] += s * sum;
+    }
+  }
   return dir;
 }
 

@@ -148,7 +148,8 @@ export async function recordActivations(store: Store, opts: RecordOptions): Prom
     hash: ck.hash,
     stage: ck.meta.stage,
     runId: ck.meta.runId,
-    parent: ck.meta.parent,
+    // A folder without provenance keeps the parent it was registered with (an adapter's base).
+    parent: ck.meta.parent ?? store.checkpoints.get(opts.checkpointName)?.parent ?? undefined,
     config: cfg,
     arch: cfg.arch,
     params: ck.params,

@@ -93,10 +93,13 @@ describe('PEFT adapters against the float64 reference', () => {
 
       // Ours, there: the same tensors written by saveAdapter read by the reference.
       const ours = join(dir, `${arch}-ours`);
-      saveAdapter(ours, ck.config as LoraConfig, ck.arrays, {
+      const hash = saveAdapter(ours, ck.config as LoraConfig, ck.arrays, {
         stage: 'decpo',
         base: { dir: baseDir, hash: checkpointWeightsHash(baseDir)! },
       });
+      // saveAdapter's hash is the checkpoint's, its base found through monoscope.json.
+      expect(openCheckpoint(ours).hash).toBe(hash);
+      expect(adapterBaseDir(ours)).toBe(baseDir);
       expect(worst(referenceLoraForward(baseDir, ours, ids), want)).toBeLessThanOrEqual(1);
 
       // The merged Hugging Face checkpoint is the reference's base + adapter.

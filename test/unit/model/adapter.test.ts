@@ -13,11 +13,18 @@ import type { ModelConfig } from '../../../src/core/model/architecture.js';
 import {
   ADAPTER_CONFIG,
   ADAPTER_WEIGHTS,
+  mergeAdapter,
   readAdapter,
   saveAdapter,
   saveMergedCheckpoint,
 } from '../../../src/core/model/adapter.js';
-import { adaptedLinears, disposeParams, forward, paramsFromArrays } from '../../../src/core/model/models.js';
+import {
+  adaptedLinears,
+  disposeParams,
+  forward,
+  paramsFromArrays,
+  unitDirection,
+} from '../../../src/core/model/models.js';
 import { defaultLoraTargets, initLoraArrays, type LoraConfig } from '../../../src/core/model/lora.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from '../../../src/core/model/safetensors.js';
 import { Rng } from '../../../src/core/model/rng.js';
@@ -174,6 +181,32 @@ describe('PEFT adapter folders', () => {
     }
   });
 
+  it("a neuron's output direction includes the adapter's update of the output projection (rows and columns)", () => {
+    for (const [arch, target] of [
+      ['gpt2', 'mlp.c_proj'],
+      ['llama', 'down_proj'],
+    ]) {
+      const base = loadWeights(baseFolder(arch));
+      const cfg: LoraConfig = {
+        ...base.config,
+        lora: { r: 3, alpha: 5, dropout: 0, targets: [target], rslora: false },
+      };
+      const adapter = initLoraArrays(adaptedLinears(cfg), 3, 2);
+      const rng = new Rng(4);
+      for (const [name, a] of adapter)
+        if (name.endsWith('lora_B.weight')) a.data = a.data.map(() => rng.normal());
+      const all = new Map([...base.arrays, ...adapter]);
+      const merged = mergeAdapter(cfg, all);
+      for (const unit of [0, 5]) {
+        const got = unitDirection(cfg, all, 'blocks.1.mlp.post', unit);
+        const want = unitDirection(base.config, merged, 'blocks.1.mlp.post', unit);
+        const plain = unitDirection(base.config, base.arrays, 'blocks.1.mlp.post', unit);
+        for (let d = 0; d < want.length; d++) expect(got[d]).toBeCloseTo(want[d], 5);
+        expect(Math.max(...got.map((v, d) => Math.abs(v - plain[d])))).toBeGreaterThan(1e-2);
+      }
+    }
+  });
+
   it("PEFT's regex target_modules: the targets are the layers the file holds", () => {
     const baseDir = baseFolder('llama');
     const { config } = loadWeights(baseDir);
@@ -225,6 +258,12 @@ describe('PEFT adapter folders', () => {
       ['bias', { bias: 'lora_only' }, /field 'bias' is "lora_only"/],
       ['layers_to_transform', { layers_to_transform: [0] }, /field 'layers_to_transform'/],
       ['task_type', { task_type: 'SEQ_CLS' }, /field 'task_type'/],
+      ['lora_bias', { lora_bias: true }, /field 'lora_bias' is true/],
+      [
+        'init_lora_weights',
+        { init_lora_weights: 'pissa' },
+        /field 'init_lora_weights' is "pissa": this initialization changes the base weights/,
+      ],
       ['r', { r: 0 }, /field 'r' must be a positive integer/],
       [
         'target',
