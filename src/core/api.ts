@@ -288,9 +288,16 @@ export const DemoInput = z.strictObject({
   quick: z.boolean().optional(),
   seed: Seed.default(0),
   backend: Backend.optional(),
+  /**
+   * A checkpoint (folder or name) to fine-tune with LoRA instead of pretraining the built-in world's GPT:
+   * DPO and DecPO on `toxicity`, tokenized with its own tokenizer.
+   */
+  model: z.string().min(1).optional(),
+  /** With `model`: the probe set of the comparison (default `english`, the shipped English text). */
+  probe: z.string().min(1).max(4096).optional(),
 });
 
-export const UniversalityInput = DemoInput.extend({
+export const UniversalityInput = DemoInput.omit({ model: true, probe: true }).extend({
   /** Permutations of each null (default 1000; 200 with `quick`). */
   shuffles: Shuffles.optional(),
 });

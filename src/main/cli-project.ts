@@ -3,7 +3,7 @@
  * its flags into its operation's input and calls the service ({@link callOp}); flags left out take the
  * schema's defaults.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OpInput, OpResult } from '../core/api.js';
@@ -180,6 +180,11 @@ export function registerProjectCommands(p: Command): void {
       '--universality',
       'instead: a second base model of another size and seed; SVCCA/RSA of matched SAE features by layer pair, against a null',
     )
+    .option(
+      '--model <dir>',
+      'instead of pretraining: fine-tune this checkpoint (folder or name) with LoRA DPO and DecPO on toxicity',
+    )
+    .option('--probe <probe>', "with --model: the comparison's probe set (english, or a text file)")
     .option('--seed <n>', 'seed (default 0)', int('--seed'))
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .addOption(backendOption())
@@ -188,10 +193,14 @@ export function registerProjectCommands(p: Command): void {
         project: string;
         quick?: boolean;
         universality?: boolean;
+        model?: string;
+        probe?: string;
         seed?: number;
         json?: boolean;
         backend?: 'auto';
       }) => {
+        if (o.universality && o.model)
+          throw new InvalidArgumentError('--model does not apply to --universality');
         const input = { quick: o.quick, seed: o.seed, backend: o.backend };
         const started = Date.now();
         const finished = () => `Finished in ${((Date.now() - started) / 1000).toFixed(0)} s.`;
@@ -203,7 +212,7 @@ export function registerProjectCommands(p: Command): void {
           console.log(finished());
           return;
         }
-        const r = await callOp(o.project, 'demo', input, opts);
+        const r = await callOp(o.project, 'demo', { ...input, model: o.model, probe: o.probe }, opts);
         if (o.json) return printJson(r);
         printCompare(r.comparison);
         console.log(`\nCheckpoints in ${r.project}/checkpoints/{${Object.keys(r.checkpoints).join(',')}}`);

@@ -45,7 +45,7 @@ const READS: { [N in OpName]: (i: OpParsed<N>) => Ref[] } = {
   // Logged only: the file is never read.
   'figures.record': nothing,
   'figures.list': nothing,
-  demo: nothing,
+  demo: (i) => [checkpoint(i.model), { kind: 'probe', value: i.probe }],
   universality: nothing,
   eval: (i) => [checkpoint(i.policy), checkpoint(i.ref), file(i.pairs)],
   sparsity: (i) => tapRef(i),

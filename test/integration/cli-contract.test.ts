@@ -34,8 +34,11 @@ const preference = {
   layer: 0,
 } as const;
 
-/** Fields that measure time (the recording's durations and wall-clock stamps): dropped from both sides. */
-const TIMING = new Set(['seconds', 'timing', 'createdAt', 'completedAt']);
+/**
+ * Fields that measure time (the recording's durations and wall-clock stamps) or the process (a run's peak
+ * memory): dropped from both sides.
+ */
+const TIMING = new Set(['seconds', 'timing', 'createdAt', 'completedAt', 'peakMemory']);
 
 const root = mkdtempSync(join(tmpdir(), 'monoscope-contract-'));
 const dir = join(root, 'project');

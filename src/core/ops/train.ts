@@ -23,8 +23,15 @@ import {
   saveCheckpoint,
   type LoadedCheckpoint,
 } from '../model/checkpoint.js';
-import { saveAdapter, saveMergedCheckpoint } from '../model/adapter.js';
-import { AUTHORS_LORA, defaultLoraTargets, type LoraConfig, type LoraSpec } from '../model/lora.js';
+import { mergeAdapter, saveAdapter, saveMergedCheckpoint } from '../model/adapter.js';
+import {
+  AUTHORS_LORA,
+  baseConfig,
+  defaultLoraTargets,
+  type LoraConfig,
+  type LoraSpec,
+} from '../model/lora.js';
+import type { NamedArray } from '../model/safetensors.js';
 import { resolveCheckpoint } from './checkpoints.js';
 import { Gpt2BpeTokenizer } from '../model/tokenizers.js';
 import type { Tokenizer } from '../model/tokenizer.js';
@@ -219,8 +226,16 @@ async function trainWith(
   }
   const lora = loraOf(req, config);
   if (lora && !parent) throw new Error('lora fine-tunes a checkpoint: give init (e.g. --init base)');
-  const ref = req.ref ? loadCheckpoint(resolveCheckpoint(project, req.ref).dir) : parent;
-  if (ref && ref !== parent && parent && ref.config.vocabSize !== parent.config.vocabSize) {
+  if (lora && config.lora) {
+    throw new Error(
+      `init '${req.init}' is a LoRA adapter: train a new adapter on its base, or on its merged model (--merge writes one)`,
+    );
+  }
+  // Full fine-tuning of an adapter checkpoint trains its merged weights.
+  if (config.lora) ({ config, arrays } = merged(config as LoraConfig, arrays));
+  const given = req.ref ? loadCheckpoint(resolveCheckpoint(project, req.ref).dir) : null;
+  const ref = given?.config.lora ? { ...given, ...merged(given.config as LoraConfig, given.arrays) } : given;
+  if (ref && parent && ref.config.vocabSize !== parent.config.vocabSize) {
     throw new Error(`reference '${req.ref}' and parent '${req.init}' have different vocabularies`);
   }
   const { data, task, truncation } = buildData(req, tokenizer, config.nCtx, seed, say);
@@ -301,7 +316,13 @@ async function trainWith(
   try {
     result = await train(
       spec,
-      { config, arrays, tokenizer, refArrays: ref?.arrays, refHash: ref?.hash ?? `scratch-${seed}` },
+      {
+        config,
+        arrays,
+        tokenizer,
+        refArrays: ref?.arrays,
+        refHash: (ref ?? parent)?.hash ?? `scratch-${seed}`,
+      },
       data,
       {
         runDir,
@@ -325,7 +346,7 @@ async function trainWith(
   if (result.peakMemory) {
     project.store.runs.setConfigField(runId, 'peakMemory', result.peakMemory);
     say(
-      `peak memory of a step: ${mb(result.peakMemory.tensorBytes)} MB of live tensors after the forward pass, ${mb(result.peakMemory.rssBytes)} MB peak RSS of the process`,
+      `peak memory of a step: ${mb(result.peakMemory.rssBytes)} MB peak RSS of the process; TF.js counts at most ${mb(result.peakMemory.tensorBytes)} MB of live tensors after the forward pass`,
     );
   }
   project.store.runs.setStatus(runId, result.status, result.message);
@@ -345,6 +366,11 @@ async function trainWith(
     backend,
     params: nParams,
   };
+}
+
+/** An adapter checkpoint as the plain model of its merged weights. */
+function merged(cfg: LoraConfig, arrays: Map<string, NamedArray>) {
+  return { config: baseConfig(cfg), arrays: mergeAdapter(cfg, arrays) };
 }
 
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);

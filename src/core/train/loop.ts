@@ -183,14 +183,15 @@ const REF_FILE = 'ref_logps.safetensors';
 
 /**
  * Computes (or reads from the run folder) the reference log-probs of every train and eval pair. The
- * reference is `model.refArrays` when given; else, for a LoRA run (`adapter`: the run's params), the same
+ * reference is `model.refArrays` when given; else, for a LoRA run (`loraParams`: the run's params), the same
  * params run as the base config (the adapter ignored: the base is held once); else a copy of `model.arrays`.
  */
 async function referenceLogps(
   model: RunModel,
-  adapter: Params | null,
+  loraParams: Params | null,
   data: PairData,
   agg: 'sum' | 'mean',
+  chunkSize: number,
   runDir: string,
   say: (t: string) => void,
 ): Promise<{ train: RefLogps; eval: RefLogps }> {
@@ -211,14 +212,14 @@ async function referenceLogps(
     }
   }
   say(`reference log-probs: computing for ${data.train.length} + ${data.eval.length} pairs (once)`);
-  const cfg = adapter ? baseConfig(model.config) : model.config;
-  const shared = !model.refArrays && adapter !== null;
-  const refParams = shared ? adapter : paramsFromArrays(cfg, model.refArrays ?? model.arrays, false);
+  const cfg = loraParams ? baseConfig(model.config) : model.config;
+  const shared = !model.refArrays && loraParams !== null;
+  const refParams = shared ? loraParams : paramsFromArrays(cfg, model.refArrays ?? model.arrays, false);
   const run = async (pairs: TokenizedPair[]): Promise<RefLogps> => {
     const chosen = new Float32Array(pairs.length);
     const rejected = new Float32Array(pairs.length);
-    for (let i = 0; i < pairs.length; i += 32) {
-      const chunk = pairs.slice(i, i + 32);
+    for (let i = 0; i < pairs.length; i += chunkSize) {
+      const chunk = pairs.slice(i, i + chunkSize);
       const lp = await responseLogps(cfg, refParams, preferenceBatch(chunk, model.tokenizer.padId), agg);
       chosen.set(lp.subarray(0, chunk.length), i);
       rejected.set(lp.subarray(chunk.length), i);
@@ -258,13 +259,15 @@ async function evaluate(
   ref: RefLogps | null,
 ): Promise<StepMetrics> {
   const { config, tokenizer } = model;
+  // Held-out examples per forward pass: a micro-batch's worth, so evaluation fits where training does.
+  const chunkSize = spec.microBatch ?? spec.batchSize;
   if (data.kind === 'lm') {
     const windows = data.eval.slice(0, spec.evalExamples);
     if (windows.length === 0) return {};
     let total = 0;
     let n = 0;
-    for (let i = 0; i < windows.length; i += spec.batchSize) {
-      const chunk = windows.slice(i, i + spec.batchSize);
+    for (let i = 0; i < windows.length; i += chunkSize) {
+      const chunk = windows.slice(i, i + chunkSize);
       total += (await lmEvalLoss(config, stepper.params, lmBatch(chunk, tokenizer.padId))) * chunk.length;
       n += chunk.length;
     }
@@ -274,16 +277,16 @@ async function evaluate(
   if (pairs.length === 0) return {};
   if (spec.stage === 'sft') {
     let total = 0;
-    for (let i = 0; i < pairs.length; i += spec.batchSize) {
-      const chunk = pairs.slice(i, i + spec.batchSize);
+    for (let i = 0; i < pairs.length; i += chunkSize) {
+      const chunk = pairs.slice(i, i + chunkSize);
       total += (await lmEvalLoss(config, stepper.params, sftBatch(chunk, tokenizer.padId))) * chunk.length;
     }
     return { eval_loss: total / pairs.length };
   }
   const o = spec.objective!;
   const logps = new Float32Array(2 * pairs.length);
-  for (let i = 0; i < pairs.length; i += spec.batchSize) {
-    const chunk = pairs.slice(i, i + spec.batchSize);
+  for (let i = 0; i < pairs.length; i += chunkSize) {
+    const chunk = pairs.slice(i, i + chunkSize);
     const lp = await responseLogps(
       config,
       stepper.params,
@@ -367,7 +370,11 @@ export function dropoutSeed(seed: number, step: number): number {
   );
 }
 
-/** Peak memory so far: live tensors at the end of a forward pass, and the process's peak RSS (getrusage). */
+/**
+ * Peak memory so far: TF.js's count of live tensor bytes at the end of a forward pass (an upper bound, see
+ * {@link Stepper.peakTensorBytes}) and the process's peak resident set (getrusage's maxrss: the high-water
+ * mark of the whole process, which includes the step).
+ */
 function peakMemory(stepper: Stepper): { tensorBytes: number; rssBytes: number } {
   return { tensorBytes: stepper.peakTensorBytes, rssBytes: process.resourceUsage().maxRSS * 1024 };
 }
@@ -404,17 +411,28 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
   );
   const resumed = readState(io.runDir, hash);
 
+  const needRef = pref && spec.stage !== 'simpo';
+  const refOf = (loraParams: Params | null) =>
+    // Pairs per forward pass: a micro-batch's worth, when set.
+    referenceLogps(
+      model,
+      loraParams,
+      data as PairData,
+      spec.objective!.logpAgg,
+      spec.microBatch ?? 32,
+      io.runDir,
+      say,
+    );
+  // Full fine-tuning: the reference's copy is made and freed before the trained weights exist. LoRA: the
+  // reference is the run's own params, run as the base.
+  let ref = needRef && !spec.lora ? await refOf(null) : null;
   const params = paramsFromArrays(
     model.config,
     resumed ? new Map([...model.arrays, ...resumed.model]) : model.arrays,
     spec.lora ? 'adapter' : true,
   );
-  let ref: { train: RefLogps; eval: RefLogps } | null = null;
   try {
-    if (pref && spec.stage !== 'simpo') {
-      const adapter = spec.lora ? params : null;
-      ref = await referenceLogps(model, adapter, data as PairData, spec.objective!.logpAgg, io.runDir, say);
-    }
+    if (needRef && spec.lora) ref = await refOf(params);
   } catch (e) {
     disposeParams(params);
     throw e;

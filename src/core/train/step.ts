@@ -252,7 +252,9 @@ export class Stepper {
   readonly optimizer: AdamW;
   /**
    * The most bytes of live tensors seen at the end of a forward pass inside the gradient closure (every
-   * activation the backward pass needs is alive then), over all steps so far: `tf.memory().numBytes`.
+   * activation the backward pass needs is alive then), over all steps so far: TF.js's
+   * `tf.memory().numBytes`, which counts tensors that share a buffer (reshapes) once each, so it is an upper
+   * bound on the tensor memory; the process's peak RSS (loop.ts) is the measured figure.
    */
   peakTensorBytes = 0;
 

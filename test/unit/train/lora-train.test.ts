@@ -17,7 +17,13 @@ import {
   disposeParams,
   paramsFromArrays,
 } from '../../../src/core/model/models.js';
-import { initLoraArrays, loraA, loraB, type LoraSpec } from '../../../src/core/model/lora.js';
+import {
+  defaultLoraTargets,
+  initLoraArrays,
+  loraA,
+  loraB,
+  type LoraSpec,
+} from '../../../src/core/model/lora.js';
 import { Rng } from '../../../src/core/model/rng.js';
 import { readSafetensors, type NamedArray } from '../../../src/core/model/safetensors.js';
 import { WordLevelTokenizer } from '../../../src/core/model/tokenizers.js';
@@ -183,6 +189,38 @@ describe('LoRA training runs', () => {
     ).rejects.toThrow(/tap 'mlp.pre_linear' does not exist in this gpt2 model; its tap kinds: .*mlp.post/);
   });
 });
+
+describe.each(['gpt2', 'gpt_neox', 'gpt_neo', 'llama', 'mistral', 'qwen2', 'gemma', 'gemma2'])(
+  'LoRA DecPO on %s',
+  (arch) => {
+    it('trains the default targets on the default tap with the base unchanged', async () => {
+      const { config, arrays } = loadWeights(makeReferenceCheckpoint(arch, join(dir, `all-${arch}`)));
+      const tap = defaultTap(config);
+      expect(tap).toBe(arch.startsWith('gpt') ? 'mlp.post' : 'mlp.pre_linear');
+      const lora = { ...LORA, targets: defaultLoraTargets(arch) };
+      let final: FinalModel | undefined;
+      const res = await train(
+        loraSpec({
+          steps: 2,
+          checkpointEvery: 0,
+          lora,
+          objective: preferenceObjective({ stage: 'decpo', layer: 1, tap, lambda: 0.1 }),
+        }),
+        { config, arrays, tokenizer: tok, refHash: arch },
+        data,
+        { runDir: join(dir, `run-${arch}`), final: (m) => ((final = m), 'hash') },
+      );
+      expect(res.status, res.message).toBe('completed');
+      expect(Number.isFinite(res.last!['decorr/penalty'])).toBe(true);
+      for (const [name, a] of arrays)
+        expect(bytes(final!.arrays.get(name)!).equals(bytes(a)), name).toBe(true);
+      const trained = adapterParamSpecs(final!.config).filter((p) => p.name.endsWith('lora_B.weight'));
+      expect(trained.length).toBe(config.nLayer * lora.targets.length);
+      for (const { name } of trained)
+        expect(Math.max(...final!.arrays.get(name)!.data.map(Math.abs)), name).toBeGreaterThan(0);
+    });
+  },
+);
 
 /** A Stepper on the llama checkpoint with an adapter whose B is random (so every gradient is non-zero). */
 function adapterStepper(spec: LoraSpec) {
