@@ -198,9 +198,25 @@ describe.each([
     const rows = out.comparison.rows.filter((x: { layer: number }) => x.layer === 0);
     expect(rows.map((x: { checkpoint: string }) => x.checkpoint)).toEqual([type, 'dpo', 'decpo']);
     expect(rows[0].svccaToBase).toBe(1);
+    // The held-out reward and judge table, as the default demo ends with: the base scores against itself.
+    const scores = out.comparison.scores as {
+      checkpoint: string;
+      rewardAccuracy: number;
+      judgeMetric: string;
+      judgeValue: number;
+    }[];
+    expect(scores.map((x) => x.checkpoint)).toEqual([type, 'dpo', 'decpo']);
+    expect(scores[0].rewardAccuracy).toBe(0);
+    for (const x of scores) {
+      expect(x.judgeMetric).toBe('toxicity_rate');
+      expect(x.judgeValue).toBeGreaterThanOrEqual(0);
+      expect(x.judgeValue).toBeLessThanOrEqual(1);
+      expect(x.rewardAccuracy).toBeGreaterThanOrEqual(0);
+      expect(x.rewardAccuracy).toBeLessThanOrEqual(1);
+    }
     for (const name of ['dpo', 'decpo']) {
       const cfg = JSON.parse(readFileSync(join(project, 'checkpoints', name, 'adapter_config.json'), 'utf8'));
       expect(cfg.r).toBe(8);
     }
-  });
+  }, 600_000);
 });

@@ -42,7 +42,7 @@ export interface CompareResult {
   base: string;
   taps: string[];
   rows: CompareRow[];
-  /** Held-out reward metrics and the judge, per checkpoint (world models only). */
+  /** Held-out reward metrics and the judge, per checkpoint (world models, or checkpoints trained on the task). */
   scores: CheckpointScore[];
   task: string;
   /** The probe set the per-layer numbers were computed on. */
@@ -201,7 +201,12 @@ export async function compareOp(
   }
   const task = req.task;
   const scores: CheckpointScore[] = [];
-  if (task !== 'none' && cks.every(({ ck }) => ck.tokenizer.kind === 'word-level')) {
+  // The reward and judge columns mean something for the built-in world's models, and for any model whose
+  // fine-tuned checkpoints were trained on the task (`demo --model`: real models on the task's English text).
+  const onTask =
+    cks.every(({ ck }) => ck.tokenizer.kind === 'word-level') ||
+    cks.every(({ name, ck }) => name === base || ck.meta.task === task);
+  if (task !== 'none' && onTask) {
     for (const { name } of cks) {
       throwIfCancelled(signal);
       scores.push(await cachedScore(project, name, base, task, Math.floor(cfg.nLayer / 2), reporter));
