@@ -9,7 +9,7 @@
  * it poisons the device for good.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,6 +75,7 @@ describe('choosing the webgpu backend', () => {
 describe('training on webgpu from the CLI', () => {
   it('a 3-step pretrain on --backend webgpu logs the losses and gradient norms of --backend cpu', () => {
     const project = mkdtempSync(join(tmpdir(), 'monoscope-webgpu-cli-'));
+    const out = mkdtempSync(join(tmpdir(), 'monoscope-webgpu-csv-'));
     try {
       const metrics = (backend: string) => {
         const r = cli(
@@ -95,10 +96,16 @@ describe('training on webgpu from the CLI', () => {
           { env: { VK_ICD_FILENAMES: swiftshader() } },
         );
         expect(r.code, r.stderr).toBe(0);
-        return r.stdout
+        // Every step's metrics as the store holds them (progress lines are rate-limited, the store is not).
+        const csv = join(out, `${backend}.csv`);
+        const e = cli(['export', 'metrics', '--project', project, '--run', `pre-${backend}`, '--out', csv]);
+        expect(e.code, e.stderr).toBe(0);
+        const [header, ...rows] = readFileSync(csv, 'utf8')
+          .trim()
           .split('\n')
-          .filter((l) => l.startsWith('{"event":"progress"') && l.includes('"grad_norm"'))
-          .map((l) => (JSON.parse(l) as { metrics: { loss: number; grad_norm: number } }).metrics);
+          .map((l) => l.split(','));
+        const col = (name: string) => header.indexOf(name);
+        return rows.map((c) => ({ loss: Number(c[col('loss')]), grad_norm: Number(c[col('grad_norm')]) }));
       };
       const gpu = metrics('webgpu');
       const cpu = metrics('cpu');
@@ -111,6 +118,7 @@ describe('training on webgpu from the CLI', () => {
       }
     } finally {
       rmSync(project, { recursive: true, force: true });
+      rmSync(out, { recursive: true, force: true });
     }
   }, 600_000);
 });
