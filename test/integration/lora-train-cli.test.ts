@@ -3,7 +3,7 @@
 // whose log-probs, computed by the independent float64 PyTorch implementation of base + LoRA deltas
 // (test/python/reference/lora.py), equal `monoscope eval --json` on it; and `monoscope demo --model DIR`
 // completes on a Pythia-style (gpt_neox) and a Llama-style checkpoint.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -157,6 +157,26 @@ describe('monoscope train --lora', () => {
     });
     // Training moved the adapter away from the base.
     expect(Math.abs(policy.chosen[0] - base.chosen[0])).toBeGreaterThan(1e-2);
+  });
+
+  it('--merge never overwrites a checkpoint of the merged name that is not its own', () => {
+    const project = join(root, 'project');
+    // A folder of the user's, registered under the name `mine-merged`.
+    const theirs = join(root, 'mine-merged');
+    cpSync(join(root, 'llama'), theirs, { recursive: true });
+    json(['checkpoints', 'add', theirs, '--project', project, '--json']);
+    const before = readFileSync(join(theirs, 'model.safetensors'));
+    const r = cli(
+      ['train', '--project', project, '--name', 'mine', '--stage', 'dpo', '--init', 'llama', '--lora'].concat(
+        ['--merge', '--pairs', join(root, 'pairs.jsonl'), '--steps', '1', '--batch-size', '2'],
+      ),
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--merge writes the checkpoint 'mine-merged', but that name is taken/);
+    // Nothing was written: no run, the other checkpoint as it was.
+    const runs = json(['api', 'runs.list', '--project', project]) as { id: string }[];
+    expect(runs.map((x) => x.id)).not.toContain('mine');
+    expect(readFileSync(join(theirs, 'model.safetensors')).equals(before)).toBe(true);
   });
 
   it('refuses LoRA settings without --lora', () => {

@@ -167,19 +167,27 @@ export async function trainOp(
       markInterrupted(project.store, req.name, stale.pid);
       reporter.message(`run '${req.name}': its process ${stale.pid} ended without finishing; resuming it`);
     }
-    const backend = { ...(await initBackend(req.backend ?? 'auto')) };
-    // On wasm, big matrix products can use a second core through our GEMM worker (bit-identical results).
-    const threads =
-      backend.backend === 'wasm' ? (req.threads ?? (availableParallelism() >= 2 ? 2 : 1)) : undefined;
-    if (threads === 2) await startWasmGemmWorker();
-    if (threads) backend.threads = threads;
-    try {
-      return await trainWith(project, req, backend, reporter, signal);
-    } finally {
-      if (threads === 2) await stopWasmGemmWorker();
-    }
+    const train = async (): Promise<TrainResult> => {
+      const backend = { ...(await initBackend(req.backend ?? 'auto')) };
+      // On wasm, big matrix products can use a second core through our GEMM worker (bit-identical results).
+      const threads =
+        backend.backend === 'wasm' ? (req.threads ?? (availableParallelism() >= 2 ? 2 : 1)) : undefined;
+      if (threads === 2) await startWasmGemmWorker();
+      if (threads) backend.threads = threads;
+      try {
+        return await trainWith(project, req, backend, reporter, signal);
+      } finally {
+        if (threads === 2) await stopWasmGemmWorker();
+      }
+    };
+    // `--merge` also writes the checkpoint `{name}-merged`: hold that name too, so that a run of that name
+    // cannot write it at the same time.
+    return req.lora && req.merge ? withLock(project.dir, 'run', mergedName(req.name), train) : train();
   });
 }
+
+/** The checkpoint `--merge` writes beside a LoRA run's adapter. */
+const mergedName = (name: string): string => `${name}-merged`;
 
 async function trainWith(
   project: Project,
@@ -232,9 +240,11 @@ async function trainWith(
     );
   }
   // Full fine-tuning of an adapter checkpoint trains its merged weights.
-  if (config.lora) ({ config, arrays } = merged(config as LoraConfig, arrays));
+  if (config.lora) ({ config, arrays } = mergedModel(config as LoraConfig, arrays));
   const given = req.ref ? loadCheckpoint(resolveCheckpoint(project, req.ref).dir) : null;
-  const ref = given?.config.lora ? { ...given, ...merged(given.config as LoraConfig, given.arrays) } : given;
+  const ref = given?.config.lora
+    ? { ...given, ...mergedModel(given.config as LoraConfig, given.arrays) }
+    : given;
   if (ref && parent && ref.config.vocabSize !== parent.config.vocabSize) {
     throw new Error(`reference '${req.ref}' and parent '${req.init}' have different vocabularies`);
   }
@@ -269,6 +279,15 @@ async function trainWith(
   });
   const trained = lora ? adapterParamSpecs({ ...config, lora }) : null;
   const nParams = trained ? trained.reduce((s, p) => s + p.shape[0] * p.shape[1], 0) : countParams(config);
+  const merged = lora && req.merge ? mergedName(req.name) : undefined;
+  if (merged) {
+    // Never overwrite a checkpoint another run (or the user) put under that name.
+    const owner = project.store.checkpoints.get(merged);
+    if ((owner && owner.runId !== runId) || project.store.runs.get(merged))
+      throw new Error(
+        `--merge writes the checkpoint '${merged}', but that name is taken by ${owner ? 'a checkpoint' : 'a run'} of the project; choose another run name`,
+      );
+  }
   const existing = project.store.runs.get(runId);
   if (existing?.status === 'completed' && existsSync(ckDir)) {
     throw new Error(
@@ -292,15 +311,14 @@ async function trainWith(
     `${req.stage} '${req.name}': ${nParams.toLocaleString('en-US')} ${lora ? `LoRA parameters (r ${lora.r} on ${lora.targets.join(', ')}; base frozen)` : 'parameters'}, ${spec.steps} steps of ${spec.batchSize}${spec.microBatch ? ` in micro-batches of ${spec.microBatch}` : ''}, backend ${backend.backend} (${backend.device})`,
   );
   const stage = req.stage === 'pretrain' ? 'base' : req.stage;
-  const mergedName = lora && req.merge ? `${req.name}-merged` : undefined;
   const meta = { stage, runId, parent: req.init, task, backend: backend.backend, extra: { objective, lora } };
   /** The final checkpoint: the whole model, or the adapter (and with `merge` the merged model beside it). */
   const writeFinal = (m: FinalModel): string => {
     if (!m.config.lora)
       return saveCheckpoint(ckDir, m.config, m.arrays, tokenizer, { ...meta, step: m.step });
     const cfg = m.config as LoraConfig;
-    if (mergedName) {
-      saveMergedCheckpoint(project.checkpointDir(mergedName), cfg, m.arrays, tokenizer, {
+    if (merged) {
+      saveMergedCheckpoint(project.checkpointDir(merged), cfg, m.arrays, tokenizer, {
         ...meta,
         step: m.step,
         extra: { ...meta.extra, mergedFrom: req.name },
@@ -352,9 +370,9 @@ async function trainWith(
   project.store.runs.setStatus(runId, result.status, result.message);
   if (result.status === 'completed') {
     register(project, req.name, ckDir, result.finalHash!, { stage, runId, parent: req.init });
-    if (mergedName) {
-      const dir = project.checkpointDir(mergedName);
-      register(project, mergedName, dir, checkpointWeightsHash(dir)!, { stage, runId, parent: req.init });
+    if (merged) {
+      const dir = project.checkpointDir(merged);
+      register(project, merged, dir, checkpointWeightsHash(dir)!, { stage, runId, parent: req.init });
     }
   }
   return {
@@ -362,14 +380,14 @@ async function trainWith(
     runId,
     checkpoint: req.name,
     checkpointDir: ckDir,
-    ...(mergedName && { merged: mergedName }),
+    ...(merged && { merged }),
     backend,
     params: nParams,
   };
 }
 
 /** An adapter checkpoint as the plain model of its merged weights. */
-function merged(cfg: LoraConfig, arrays: Map<string, NamedArray>) {
+function mergedModel(cfg: LoraConfig, arrays: Map<string, NamedArray>) {
   return { config: baseConfig(cfg), arrays: mergeAdapter(cfg, arrays) };
 }
 
