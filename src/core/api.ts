@@ -17,7 +17,9 @@ import {
   REGULARIZERS,
   SAE_TOPK_K,
   STAGES,
+  STUDY_METHODS,
   TAP_KINDS,
+  TASK_NAMES,
 } from './names.js';
 import type { BackendProbe } from './backend/index.js';
 import type { CheckpointRecord } from './store/checkpoints.js';
@@ -39,6 +41,7 @@ import type { EvalResult } from './ops/eval.js';
 import type { DemoResult } from './ops/demo.js';
 import type { UniversalityResult } from './ops/universality.js';
 import type { ImportRunResult } from './ops/trainer-state.js';
+import type { StudyView } from './study/types.js';
 import type {
   CorrelationMatrixView,
   NeuronCounterparts,
@@ -74,7 +77,7 @@ export const TrainInput = z.strictObject({
   name: Name,
   stage: z.enum(STAGES),
   /** Built-in world task for sft and preference stages. */
-  task: z.enum(['toxicity', 'reframing']).optional(),
+  task: z.enum(TASK_NAMES).optional(),
   /** A user preference JSONL file instead of the built-in task. */
   pairs: z.string().min(1).optional(),
   /** A user plain-text corpus for pretraining instead of the built-in world. */
@@ -302,6 +305,46 @@ export const UniversalityInput = DemoInput.omit({ model: true, probe: true }).ex
   shuffles: Shuffles.optional(),
 });
 
+/**
+ * The study (`monoscope study`): a grid of methods x seeds x tasks (x DecPO layer and lambda sweeps), each
+ * cell an ordinary run and checkpoint, measured and summarised over seeds (see `study/spec.ts`). Defaults:
+ * the six methods, 5 seeds (3 with `quick`), `toxicity`, DecPO's `barlow` at the study's layer and lambda.
+ */
+export const StudyInput = z.strictObject({
+  /** The study's name in the project (default `quick` with `quick`, else `study`). */
+  name: Name.optional(),
+  /** The quick grid: 3 seeds, reduced steps (the numbers are in `study/spec.ts`). */
+  quick: z.boolean().optional(),
+  methods: z.array(z.enum(STUDY_METHODS)).min(1).max(STUDY_METHODS.length).optional(),
+  /** DecPO runs once per regularizer (default `barlow`). */
+  regularizers: z.array(z.enum(REGULARIZERS)).min(1).max(REGULARIZERS.length).optional(),
+  /** Seeds 0..seeds-1 (default 5; 3 with `quick`). */
+  seeds: z.number().int().min(3).max(64).optional(),
+  /** Built-in tasks (default `toxicity`). */
+  tasks: z.array(z.enum(TASK_NAMES)).min(1).max(TASK_NAMES.length).optional(),
+  /** A preference JSONL file instead of the built-in tasks. */
+  pairs: z.string().min(1).max(4096).optional(),
+  /** DecPO layer sweep: one decpo cell per layer. */
+  layers: z.array(z.number().int().min(0).max(255)).min(1).max(64).optional(),
+  /** DecPO lambda sweep: one decpo cell per lambda. */
+  lambdas: z.array(z.number().min(0).max(1e6)).min(1).max(32).optional(),
+  /** DecPO's layer and lambda for the `decpo` cells (default: the middle block, 1e-3). */
+  layer: z.number().int().min(0).max(255).optional(),
+  lambda: z.number().min(0).max(1e6).optional(),
+  /** Fine-tune this checkpoint (folder or name) with LoRA instead of pretraining a base per seed. */
+  model: z.string().min(1).max(4096).optional(),
+  /** Overrides of the grid's training sizes (tests and small machines). */
+  steps: PosInt.max(1_000_000).optional(),
+  pretrainSteps: PosInt.max(1_000_000).optional(),
+  examples: PosInt.max(10_000_000).optional(),
+  pretrainExamples: PosInt.max(10_000_000).optional(),
+  /** The pretrained base's shape (built-in world only). */
+  modelShape: TrainInput.shape.model,
+  /** Cells trained at once, each on a worker thread (default: the machine's cores). */
+  workers: z.number().int().min(1).max(64).optional(),
+  backend: Backend.optional(),
+});
+
 /** The kinds of stored analysis that `analyses.get` finds, by the input of the operation that made them. */
 export const STORED_KINDS = ['similarity', 'match', 'subspaces', 'compare'] as const;
 export type StoredKind = (typeof STORED_KINDS)[number];
@@ -455,6 +498,16 @@ export const OPS = {
     input: DemoInput,
     summary: 'Pretrain a small GPT, fine-tune it with DPO and DecPO on toxicity, and compare the three',
   },
+  study: {
+    kind: 'job',
+    input: StudyInput,
+    summary: "Run the paper's study: methods x seeds x tasks, each cell a run, measured and summarised",
+  },
+  'study.get': {
+    kind: 'query',
+    input: z.strictObject({ name: Name.optional() }),
+    summary: 'A study: its cells (live while it runs), the summary over seeds and the verdicts',
+  },
   universality: {
     kind: 'job',
     input: UniversalityInput,
@@ -561,6 +614,8 @@ export interface OpResults {
   sparsity: SparsityResult;
   eval: EvalResult;
   demo: DemoResult;
+  study: StudyView;
+  'study.get': StudyView | null;
   universality: UniversalityResult;
 }
 /** The result of an operation. */

@@ -24,6 +24,17 @@ export const TAP_KINDS = [
 ] as const;
 export type TapKind = (typeof TAP_KINDS)[number];
 
+/**
+ * Built-in preference tasks (data/tasks.ts): `toxicity` and `reframing` test generalization (held-out
+ * insults, templates and topics); the `-easy` variants are the earlier, saturating setting.
+ */
+export const TASK_NAMES = ['toxicity', 'reframing', 'toxicity-easy', 'reframing-easy'] as const;
+export type TaskName = (typeof TASK_NAMES)[number];
+
+/** The methods of a study: `base` and `sft` are references; the others are preference methods. */
+export const STUDY_METHODS = ['base', 'sft', 'dpo', 'decpo', 'simpo', 'l1'] as const;
+export type StudyMethod = (typeof STUDY_METHODS)[number];
+
 /** DecPO regularizers. */
 export const REGULARIZERS = ['barlow', 'rowcos', 'authors'] as const;
 export type RegularizerId = (typeof REGULARIZERS)[number];

@@ -25,6 +25,7 @@ import { correlationMatrix, neuronCounterparts, neuronLive, neuronPage, neuronTa
 import { evalPairs } from './ops/eval.js';
 import { resolveCheckpoint, withCheckpointNames } from './ops/checkpoints.js';
 import { demoOp } from './ops/demo.js';
+import { studyGet, studyOp } from './ops/study.js';
 import { universalityOp } from './ops/universality.js';
 import { importRunOp } from './ops/trainer-state.js';
 
@@ -146,6 +147,8 @@ const handlers = {
       c.signal,
     ),
   demo: (p: Project, i: OpParsed<'demo'>, c: Required<CallContext>) => demoOp(p, i, c.reporter, c.signal),
+  study: (p: Project, i: OpParsed<'study'>, c: Required<CallContext>) => studyOp(p, i, c.reporter, c.signal),
+  'study.get': (p: Project, i: OpParsed<'study.get'>) => studyGet(p, i.name),
   universality: (p: Project, i: OpParsed<'universality'>, c: Required<CallContext>) =>
     universalityOp(p, i, c.reporter, c.signal),
 } satisfies { [N in OpName]: Handler<N> };

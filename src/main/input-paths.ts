@@ -47,6 +47,8 @@ const READS: { [N in OpName]: (i: OpParsed<N>) => Ref[] } = {
   'figures.list': nothing,
   demo: (i) => [checkpoint(i.model), { kind: 'probe', value: i.probe }],
   universality: nothing,
+  study: (i) => [checkpoint(i.model), file(i.pairs)],
+  'study.get': nothing,
   eval: (i) => [checkpoint(i.policy), checkpoint(i.ref), file(i.pairs)],
   sparsity: (i) => tapRef(i),
   train: (i) => [checkpoint(i.init), checkpoint(i.ref), file(i.pairs), file(i.corpus)],

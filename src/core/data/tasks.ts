@@ -12,8 +12,9 @@ import { Rng } from '../model/rng.js';
 import type { PreferencePair } from './types.js';
 import { reframingExample, toxicityExample, wordsText, type WorldExample } from './world.js';
 
-export const TASK_NAMES = ['toxicity', 'reframing'] as const;
-export type TaskName = (typeof TASK_NAMES)[number];
+import { TASK_NAMES, type TaskName } from '../names.js';
+
+export { TASK_NAMES, type TaskName };
 
 /** A task's splits, and the eval prompts to sample continuations from (for the judge). */
 export interface PreferenceTask {
