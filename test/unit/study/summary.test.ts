@@ -27,7 +27,8 @@ const TASKS = { toxicity: 'toxicity_rate', reframing: 'reframe_rate' } as const;
 function cell(task: keyof typeof TASKS, method: string, seed: number): CellState {
   const shift = METHODS.indexOf(method) * 0.01;
   const u = () => rng.next() * 0.1 + shift;
-  const blocks = seed % 2 ? { 'fd@1': u(), 'fd@0': u(), 'mono_share@1': u() } : { 'fd@0': u(), 'fd@1': u() };
+  const blocks: Record<string, number> =
+    seed % 2 ? { 'fd@1': u(), 'fd@0': u(), 'mono_share@1': u() } : { 'fd@0': u(), 'fd@1': u() };
   const values: Record<string, number> = {
     reward_accuracy: 0.5 + u(),
     ...(method === 'base' ? {} : { reward_margin: u() * 10 - 0.2 }),
