@@ -238,11 +238,23 @@ export function verdictWord(ciLow: number, ciHigh: number, direction: 'higher' |
   return 'inconclusive';
 }
 
-/** A method's label in the DecPO layer sweep: `decpo@layer=L`, or `decpo` when that is the study's own layer. */
-function sweepLabel(index: CellIndex, task: string, layer: number): string | null {
-  const cells = index.cells.filter((c) => c.task === task);
-  if (cells.some((c) => c.method === `decpo@layer=${layer}`)) return `decpo@layer=${layer}`;
-  return cells.some((c) => c.method === 'decpo' && c.layer === layer) ? 'decpo' : null;
+/**
+ * A layer's row label in the DecPO layer sweep: `decpo@layer=L`; at the study's own layer the grid keeps
+ * the sweep's cell once, under its regularizer's row (`decpo`, or `decpo-REG` when the sweep's
+ * regularizer is another), so that row stands for L.
+ */
+function sweepLabel(cells: readonly MeasuredCell[], layer: number): string | null {
+  const swept = cells.filter((c) => c.method.startsWith('decpo@layer='));
+  if (swept.some((c) => c.method === `decpo@layer=${layer}`)) return `decpo@layer=${layer}`;
+  const regularizer = swept[0]?.regularizer;
+  const own = cells.find(
+    (c) =>
+      c.family === 'decpo' &&
+      !c.method.includes('@') &&
+      c.layer === layer &&
+      (regularizer === undefined || c.regularizer === regularizer),
+  );
+  return own?.method ?? null;
 }
 
 /**
@@ -258,7 +270,8 @@ function layerVerdict(
   judge: Judge,
   layers: readonly number[],
 ): Verdict | null {
-  const labels = unique(layers.map((l) => sweepLabel(index, task, l)).filter((l): l is string => l !== null));
+  const cells = index.cells.filter((c) => c.task === task);
+  const labels = unique(layers.map((l) => sweepLabel(cells, l)).filter((l): l is string => l !== null));
   const pairs: { a: string; b: string; diff: number }[] = [];
   for (let i = 0; i < labels.length; i++)
     for (let j = i + 1; j < labels.length; j++) {

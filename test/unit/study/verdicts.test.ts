@@ -190,6 +190,23 @@ describe('the layer sweep (claim f)', () => {
     expect(v.p).toBe(Math.min(1, 3 * 0.0625));
   });
 
+  it("takes the sweep's regularizer row for the study's own layer (decpo-rowcos when that is the sweep's)", () => {
+    const cells = sweep(0.1).map((c) =>
+      c.method === 'decpo'
+        ? { ...c, method: 'decpo-rowcos', regularizer: 'rowcos' }
+        : c.method.startsWith('decpo@')
+          ? { ...c, regularizer: 'rowcos' }
+          : c,
+    );
+    // A barlow row at layer 1 that is not the sweep's: never picked.
+    cells.push(
+      ...SEEDS.map((s) => cell('decpo', s, { toxicity_rate: 0 }, { layer: 1, regularizer: 'barlow' })),
+    );
+    const v = verdicts(cells, { layers: [0, 1, 2] }).find((x) => x.id === 'layer-matters/toxicity_rate')!;
+    expect(v.claim).toMatch(/largest of 3 layer pairs/);
+    expect([v.a, v.b].sort()).toEqual(['decpo@layer=0', 'decpo@layer=2']);
+  });
+
   it('is inconclusive, never contradicted, without an effect; absent without a sweep', () => {
     const v = verdicts(sweep(0), { layers: [0, 1, 2] }).find((x) => x.id === 'layer-matters/toxicity_rate')!;
     expect(v.verdict).toBe('inconclusive');
