@@ -25,6 +25,7 @@ import itertools
 import json
 import math
 import sys
+import warnings
 
 import numpy as np
 import scipy.stats as st
@@ -149,7 +150,10 @@ def summary(cells_path, summary_path):
                 a = mine.loc[seeds].values
                 b = dpo.loc[seeds].values
                 d = a - b
-                ci = st.ttest_rel(a, b).confidence_interval(0.95)
+                # Constant differences: no interval (NaN, as t.interval with scale 0 gives; SciPy 1.10's
+                # ttest_rel gives the zero-width [0, 0] for all-zero differences, t.interval NaN).
+                nan = float('nan')
+                ci = st.ttest_rel(a, b).confidence_interval(0.95) if d.std(ddof=1) > 0 else (nan, nan)
                 row.update({'diff_vs_dpo': float(d.mean()), 'diff_ci_low': float(ci[0]),
                             'diff_ci_high': float(ci[1]), 'p_value': sign_flip_enumerated(d),
                             'effect_size_dz': float(d.mean() / d.std(ddof=1)), 'n_pairs': len(seeds)})
@@ -185,6 +189,8 @@ def read(path):
 
 
 if __name__ == '__main__':
+    # Constant samples: scipy's interval is NaN (scale 0) and d_z 0/0, as intended; no warnings on stderr.
+    warnings.simplefilter('ignore', RuntimeWarning)
     if sys.argv[1] == 'stats':
         stats(sys.argv[2])
     elif sys.argv[1] == 'summary':

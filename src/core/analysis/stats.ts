@@ -40,13 +40,15 @@ export interface MeanInterval {
  * The Student-t confidence interval of the mean at `level` (default 0.95): mean -/+ t_{(1+level)/2, n-1} *
  * sd / sqrt(n), the one-sample t-interval (Student 1908; scipy.stats.t.interval with scale = sd / sqrt(n)).
  * With one value the sd and the interval are NaN (undefined, as scipy gives), not infinite; with none the
- * mean is NaN too.
+ * mean is NaN too. Constant values (sd = 0) give a NaN interval as well, not the zero-width [mean, mean]:
+ * the t model says nothing about data without spread (scipy needs scale > 0; R's t.test stops with "data are
+ * essentially constant"), and a zero-width interval would call a constant difference over 3 seeds certain.
  */
 export function tInterval(x: readonly number[], level = 0.95): MeanInterval {
   const n = x.length;
   const m = mean(x);
   const sd = sampleSd(x);
-  if (n < 2) return { n, mean: m, sd, low: NaN, high: NaN };
+  if (!(sd > 0)) return { n, mean: m, sd, low: NaN, high: NaN };
   const half = tQuantile((1 + level) / 2, n - 1) * (sd / Math.sqrt(n));
   return { n, mean: m, sd, low: m - half, high: m + half };
 }

@@ -57,8 +57,9 @@ describe('mean, sd and the t-interval in closed form', () => {
     expect(tQuantile[4](0.975)).toBeCloseTo(2.7764451051977987, 12);
   });
 
-  it('gives NaN (not infinite) for the sd and interval of one value, and NaN for none', () => {
+  it('gives NaN (not infinite) for the interval of one value or of constant values, and NaN for none', () => {
     expect(tInterval([3])).toEqual({ n: 1, mean: 3, sd: NaN, low: NaN, high: NaN });
+    expect(tInterval([0.25, 0.25, 0.25])).toEqual({ n: 3, mean: 0.25, sd: 0, low: NaN, high: NaN });
     expect(Number.isNaN(tInterval([]).mean)).toBe(true);
     expect(sampleSd([1])).toBeNaN();
     expect(mean([2, 4, 9])).toBe(5);
@@ -143,6 +144,7 @@ describe.skipIf(!hasScipy)('against SciPy and numpy on fixed data', () => {
     [0.12, -0.03, 0.25, 0.08, 0.19],
     [3.2, 1.1, -0.4, 2.2, 5.9, 0.3, 1.7, 2.8, -1.2, 0.9, 4.4],
     [7],
+    [0.5, 0.5, 0.5],
   ];
   const pairs = [
     { a: [0.31, 0.28, 0.35], b: [0.41, 0.38, 0.45] },
@@ -195,7 +197,7 @@ describe.skipIf(!hasScipy)('against SciPy and numpy on fixed data', () => {
         const ci = tInterval(x, level);
         const [low, high] = ref.samples[i].ci[String(level)].map(nan);
         expect(ci.mean).toBeCloseTo(ref.samples[i].mean, 13);
-        if (x.length < 2) {
+        if (x.length < 2 || ref.samples[i].sd === 0) {
           expect([ci.low, ci.high, low, high].every(Number.isNaN)).toBe(true);
           continue;
         }

@@ -35,6 +35,8 @@ function cell(task: keyof typeof TASKS, method: string, seed: number): CellState
     [TASKS[task]]: 0.3 + u(),
     mono_share: u(),
     fd: 0.4 + u(),
+    // Constant over seeds, as the tiny grids' mono share often is: intervals and d_z are NaN.
+    fraction_active: 0.5,
     ...blocks,
   };
   return {
@@ -82,6 +84,7 @@ describe('summarize', () => {
       'toxicity_rate',
       'mono_share',
       'fd',
+      'fraction_active',
       'reward_margin',
       'fd@0',
       'fd@1',
@@ -97,6 +100,9 @@ describe('summarize', () => {
     // mono_share@1 is on the odd seeds only: 2 each, so 2 pairs.
     expect(tox.find((r) => r.metric === 'mono_share@1' && r.method === 'decpo')!.paired!.n).toBe(2);
     expect(rows.some((r) => r.metric === 'reframe_rate' && r.task === 'toxicity')).toBe(false);
+    const constant = tox.find((r) => r.metric === 'fraction_active' && r.method === 'decpo')!;
+    expect([constant.mean, constant.sd, constant.ciLow, constant.paired!.p]).toEqual([0.5, 0, NaN, 1]);
+    expect([constant.paired!.ciHigh, constant.paired!.effectSize]).toEqual([NaN, NaN]);
   });
 
   it('rejects two cells for one method, seed and task', () => {
@@ -130,6 +136,7 @@ describe.skipIf(!hasPandas)('the CSVs read back with pandas', () => {
       'toxicity_rate',
       'mono_share',
       'fd',
+      'fraction_active',
       'reward_margin',
       'reframe_rate',
       'fd@0',
