@@ -17,7 +17,7 @@ p, Holm's adjustment across the comparisons of one task and metric, and d_z. It 
 {"checked": N, "mismatches": [...]}.
 
 `read` gives {"columns": [...], "rows": [{column: value}...]} as pandas.read_csv parses the file (NaN as
-null), so a test can check that every number reads back exactly. It passes float_precision='round_trip':
+null, infinities as the strings inf and -inf), so a test can check that every number reads back exactly. It passes float_precision='round_trip':
 pandas 1.5's default parser can be 1 ulp off (0.06384768974967302 reads as 0.063847689749673).
 """
 
@@ -131,7 +131,8 @@ def close(x, y):
 def summary(cells_path, summary_path):
     import pandas as pd
 
-    cells = pd.read_csv(cells_path)
+    # A value that is not finite counts as absent (summary.ts), as an empty field does.
+    cells = pd.read_csv(cells_path).replace([np.inf, -np.inf], np.nan)
     table = pd.read_csv(summary_path)
     metrics = [c for c in cells.columns if c not in ('method', 'seed', 'task')]
     expected = []
@@ -183,8 +184,12 @@ def read(path):
     import pandas as pd
 
     frame = pd.read_csv(path, float_precision='round_trip')
-    rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-            for r in frame.to_dict('records')]
+    def plain(v):
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        return ('inf' if v > 0 else '-inf') if isinstance(v, float) and math.isinf(v) else v
+
+    rows = [{k: plain(v) for k, v in r.items()} for r in frame.to_dict('records')]
     print(json.dumps({'columns': list(frame.columns), 'rows': rows}, default=lambda v: v.item()))
 
 

@@ -91,6 +91,7 @@ export function signFlipTest(
   let observed = 0;
   for (const v of d) observed += v;
   observed = Math.abs(observed);
+  if (!Number.isFinite(observed)) throw new Error('signFlipTest: the differences must be finite');
   const threshold = observed - 100 * Number.EPSILON * observed;
   if (n <= SIGN_FLIP_EXACT_MAX_N) {
     const total = 2 ** n;

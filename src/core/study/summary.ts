@@ -56,12 +56,15 @@ class CellIndex {
     return `${task}\u0000${method}`;
   }
 
-  /** Seed -> the metric's value, for the seeds of this task and method that have it, by seed. */
+  /**
+   * Seed -> the metric's value, for the seeds of this task and method that have it, by seed. A value that
+   * is not a finite number (NaN, an infinity, or null where JSON carried a NaN) counts as absent.
+   */
   values(task: string, method: string, metric: string): Map<number, number> {
     const cells = [...(this.bySeed.get(CellIndex.key(task, method))?.values() ?? [])];
     return new Map(
       cells
-        .filter((c) => metric in c.metrics.values)
+        .filter((c) => Number.isFinite(c.metrics.values[metric]))
         .sort((x, y) => x.seed - y.seed)
         .map((c) => [c.seed, c.metrics.values[metric]]),
     );

@@ -86,6 +86,7 @@ describe('the sign-flip test in closed form', () => {
     // the observed sum but for rounding (without the tolerance, p would be 8/16).
     expect(signFlipTest([0.1, 0.2, -0.3, 0.4]).p).toBe(10 / 16);
     expect(signFlipTest([0, 0, 0]).p).toBe(1);
+    expect(() => signFlipTest([1, NaN])).toThrow(/finite/);
   });
 
   it('enumerates up to 20 differences and samples above that, seeded, with (1 + hits) / (B + 1)', () => {

@@ -71,6 +71,12 @@ for (const task of Object.keys(TASKS) as (keyof typeof TASKS)[])
   for (const method of METHODS)
     for (const seed of method === 'l1' ? [0] : [0, 1, 2, 3, 4]) cells.push(cell(task, method, seed));
 cells.push({ ...cell('toxicity', 'dpo', 9), status: 'training', metrics: undefined });
+// Values that are not finite count as absent: sft's fd has 3 seeds on toxicity.
+for (const [seed, v] of [
+  [3, NaN],
+  [4, Infinity],
+] as const)
+  cells.find((c) => c.task === 'toxicity' && c.method === 'sft' && c.seed === seed)!.metrics!.values.fd = v;
 
 describe('summarize', () => {
   const rows = summarize(cells);
@@ -97,6 +103,7 @@ describe('summarize', () => {
     expect(byMethod('l1').ciLow).toBeNaN();
     expect(byMethod('simpo')).toMatchObject({ n: 4, paired: { against: 'dpo', n: 4 } });
     expect(byMethod('decpo').paired!.n).toBe(5);
+    expect(byMethod('sft')).toMatchObject({ n: 3, paired: { n: 3 } });
     // mono_share@1 is on the odd seeds only: 2 each, so 2 pairs.
     expect(tox.find((r) => r.metric === 'mono_share@1' && r.method === 'decpo')!.paired!.n).toBe(2);
     expect(rows.some((r) => r.metric === 'reframe_rate' && r.task === 'toxicity')).toBe(false);
@@ -147,7 +154,12 @@ describe.skipIf(!hasPandas)('the CSVs read back with pandas', () => {
     read.rows.forEach((row, i) => {
       const c = done[i];
       expect([row.method, row.seed, row.task]).toEqual([c.method, c.seed, c.task]);
-      for (const col of read.columns.slice(3)) expect(row[col]).toBe(c.metrics!.values[col] ?? null);
+      for (const col of read.columns.slice(3)) {
+        const want = c.metrics!.values[col];
+        expect(row[col]).toBe(
+          want === undefined || Number.isNaN(want) ? null : want === Infinity ? 'inf' : want,
+        );
+      }
     });
   });
 
