@@ -1,9 +1,9 @@
 /**
  * The study's answer from its measured cells: per task x method x metric the mean over seeds with its 95%
  * t-interval, each method against DPO as a paired difference over the seeds both have (sign-flip test,
- * Holm across the comparisons of one table, effect size d_z), and a verdict per claim of the paper
- * (Yan et al. 2024, arXiv 2406.17969: Figs 2-7, Table 2, as the figures and table state them), computed from the same
- * paired differences. The statistics are in `analysis/stats.ts`.
+ * Holm across the comparisons of one table, effect size d_z), and a verdict per claim of the paper (Yan
+ * et al. 2024, arXiv 2406.17969: Figs 2-7 and Table 2), computed from the same paired differences. The
+ * statistics are in `analysis/stats.ts`.
  */
 import { holm, pairedComparison, tInterval, type PairedComparison } from '../analysis/stats.js';
 import type { CellMetrics, CellState, SummaryRow, Verdict, VerdictWord } from './types.js';
