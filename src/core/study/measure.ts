@@ -21,7 +21,7 @@ import type { Project } from '../store/project.js';
 import { expandTaps } from '../model/models.js';
 import { cachedScore, tapProxies, type TapProxies } from '../ops/compare.js';
 import { resolveCheckpoint } from '../ops/checkpoints.js';
-import { probeHashOf, recordOp } from '../ops/record.js';
+import { probeHashOf, recordOrWait } from '../ops/record.js';
 import { heldOutRewards } from '../ops/score.js';
 import { runSnapshots, type TrainRequest } from '../ops/train.js';
 import { throwIfCancelled, type Reporter } from '../ops/progress.js';
@@ -114,7 +114,8 @@ export function storedCellMetrics(
 
 /**
  * The proxies of every block of a checkpoint at the tap kind, as `NAME@LAYER`, and unsuffixed for block
- * `o.layer`. One forward pass records every block (as `compare` does); each tap's analyses are stored.
+ * `o.layer`. One forward pass records every block (as `compare` does), after any other writer of the same
+ * recording (another cell's worker measuring the same base) is done; each tap's analyses are stored.
  */
 async function checkpointProxies(
   project: Project,
@@ -128,7 +129,7 @@ async function checkpointProxies(
     `blocks.*.${o.tapKind}`,
   );
   reporter.message(`measure: proxies of ${checkpoint} (${taps.join(', ')})`);
-  await recordOp(
+  await recordOrWait(
     project,
     parseInput('record', { checkpoint, probe: o.probe, taps: taps.join(',') }),
     reporter,

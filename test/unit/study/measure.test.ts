@@ -200,6 +200,16 @@ describe('measureCell', () => {
     expect(m.values.mean_abs_corr).not.toBe(storedCellMetrics(project, baseCell, O)!.values.mean_abs_corr);
   }, 120_000);
 
+  it('two cells measuring the same checkpoint at once: the second waits for the recording, both succeed', async () => {
+    const o = { ...O, probe: worldProbe(project, 'base', 3000) };
+    const [a, b] = await Promise.all([
+      measureCell(project, baseCell, o, quiet),
+      measureCell(project, baseCell, o, quiet),
+    ]);
+    expect(b).toEqual(a);
+    expect(storedCellMetrics(project, baseCell, o)).toEqual(a);
+  }, 120_000);
+
   it('a checkpoint with new weights is measured again', async () => {
     const old = loadCheckpoint(project.store.checkpoints.get('dpo-step2')!.dir);
     const dir = project.checkpointDir('changed');
