@@ -15,6 +15,7 @@
 import { checkpointWeightsHash, hashFile, openCheckpoint } from '../model/checkpoint.js';
 import { pairLimits, preferenceFileData } from '../data/jsonl.js';
 import { builtinProbeSet, DEFAULT_PROBE } from '../data/probe.js';
+import { ENGLISH_PROBE } from '../data/english-probe.js';
 import { TASK_NAMES, type TaskName } from '../names.js';
 import { parseInput } from '../api.js';
 import type { Project } from '../store/project.js';
@@ -66,6 +67,21 @@ function cellCheckpoints(project: Project, cell: StudyCell) {
   };
 }
 
+/** The `english` probe's hash per base folder and weights: tokenizing it takes about 0.4 s a call. */
+const englishHashes = new Map<string, string>();
+
+/** The hash of the probe a cell is measured on (resolved on its base, as recording resolves it). */
+function probeHash(project: Project, probe: string, base: string): string | undefined {
+  if (probe !== ENGLISH_PROBE) return probeHashOf(project, probe, base, true);
+  const dir = resolveCheckpoint(project, base).dir;
+  const key = `${dir}\n${checkpointWeightsHash(dir)}`;
+  const hit = englishHashes.get(key);
+  if (hit) return hit;
+  const hash = probeHashOf(project, probe, base, true)!;
+  englishHashes.set(key, hash);
+  return hash;
+}
+
 /**
  * The stored key of a cell's measurement: the weights hashes of the checkpoint, its base and its snapshots,
  * the probe's hash, the task (and the pairs file's content hash), the block, the tap kind and
@@ -75,7 +91,7 @@ function cellKey(project: Project, cell: StudyCell, o: MeasureOptions) {
   const hash = (name: string) => checkpointWeightsHash(resolveCheckpoint(project, name).dir);
   const { snapshots } = cellCheckpoints(project, cell);
   const hashes = [cell.checkpoint, cell.base, ...snapshots.map((s) => s.checkpoint)].map(hash);
-  const probe = probeHashOf(project, o.probe, cell.base, true);
+  const probe = probeHash(project, o.probe, cell.base);
   if (!probe || hashes.some((h) => h === undefined)) return undefined;
   return {
     checkpoint: hashes[0],

@@ -4,7 +4,8 @@
 // the options `compare` stored, the trajectory is the base + each snapshot + the final step, the margins are
 // the run's logged ones; a preference file's rewards are the ones training logged on its held-out split.
 // The measurement is stored by content: a second call computes nothing, and new weights are measured again.
-// `worldProbe` stores a shorter cut of the world's probe that a cell can be measured on.
+// `worldProbe` stores a shorter cut of the world's probe that a cell can be measured on; a LoRA cell is measured
+// on the `english` probe with its adapter snapshots; cells measuring one checkpoint at once wait for each other.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { trainOp, type TrainRequest } from '../../../src/core/ops/train.js';
 import { monosemanticityOp } from '../../../src/core/ops/monosemanticity.js';
 import { correlationOp } from '../../../src/core/ops/correlation.js';
 import { sparsityOp } from '../../../src/core/ops/sparsity.js';
-import { findRecording } from '../../../src/core/ops/record.js';
+import { findRecording, probeHashOf } from '../../../src/core/ops/record.js';
 import { scoreCheckpoint, type CheckpointScore, type ScoreOptions } from '../../../src/core/ops/score.js';
 import type { Reporter } from '../../../src/core/ops/progress.js';
 import {
@@ -228,6 +229,40 @@ describe('measureCell', () => {
     expect(second.hashes.checkpoint).toBe(flipped);
     expect(second.values['mean_abs_corr@1']).toBe((await storedProxies('changed', 1)).mean_abs_corr);
     expect(second.values['hoyer@1']).not.toBe(first.values['hoyer@1']);
+  }, 180_000);
+
+  it('a LoRA cell on the english probe: the adapter and its snapshots measured, the probe keyed by its hash', async () => {
+    await trainOp(
+      project,
+      {
+        ...{ name: 'adapter', stage: 'dpo', init: 'base', task: 'toxicity', lora: true, examples: 40 },
+        ...{ steps: 4, batchSize: 4, lr: 1e-2, evalEvery: 0, snapshotEvery: 2, backend: 'auto' },
+      } as TrainRequest,
+      quiet,
+    );
+    const o = { ...O, probe: 'english' };
+    const c = cell('adapter', 'dpo');
+    expect(storedCellMetrics(project, c, o)).toBeUndefined();
+    const m = await measureCell(project, c, o, quiet);
+    const probe = probeHashOf(project, 'english', 'adapter', true)!;
+    expect(m.hashes.probe).toBe(probe);
+    const rec = project.store.activations.find({
+      checkpoint: 'adapter',
+      tap: 'blocks.1.mlp.post',
+      probeHash: probe,
+    });
+    expect(rec?.status).toBe('complete');
+    expect(m.hashes.checkpoint).toBe(project.store.checkpoints.get('adapter')!.hash);
+    expect(m.trajectory.map((p) => p.step)).toEqual([0, 2, 4]);
+    const snap = await correlationOp(project, {
+      checkpoint: 'adapter-step2',
+      tap: 'blocks.0.mlp.post',
+      probe: 'english',
+    });
+    expect(m.trajectory[1].values['fd@0']).toBe(snap.result.featureDecorrelation);
+    const s = await rescored('adapter');
+    expect(m.values.reward_margin).toBe(s.rewardMargin);
+    expect(storedCellMetrics(project, c, o)).toEqual(m);
   }, 180_000);
 
   it("a preference file: the rewards on the file's held-out split are the ones training logged there", async () => {
