@@ -13,13 +13,13 @@
  *   the run logged under TRL's names.
  */
 import { checkpointWeightsHash, hashFile, openCheckpoint } from '../model/checkpoint.js';
+import { expandTaps } from '../model/models.js';
 import { pairLimits, preferenceFileData } from '../data/jsonl.js';
 import { builtinProbeSet, DEFAULT_PROBE } from '../data/probe.js';
 import { ENGLISH_PROBE } from '../data/english-probe.js';
 import { TASK_NAMES, type TaskName } from '../names.js';
 import { parseInput } from '../api.js';
 import type { Project } from '../store/project.js';
-import { expandTaps } from '../model/models.js';
 import { cachedScore, tapProxies, type TapProxies } from '../ops/compare.js';
 import { resolveCheckpoint } from '../ops/checkpoints.js';
 import { probeHashOf, recordOrWait } from '../ops/record.js';

@@ -4,8 +4,9 @@
 // the options `compare` stored, the trajectory is the base + each snapshot + the final step, the margins are
 // the run's logged ones; a preference file's rewards are the ones training logged on its held-out split.
 // The measurement is stored by content: a second call computes nothing, and new weights are measured again.
-// `worldProbe` stores a shorter cut of the world's probe that a cell can be measured on; a LoRA cell is measured
-// on the `english` probe with its adapter snapshots; cells measuring one checkpoint at once wait for each other.
+// `worldProbe` stores a shorter cut of the world's probe that a cell can be measured on; a LoRA cell is
+// measured on the `english` probe with its adapter snapshots; cells measuring one checkpoint at once wait for
+// each other.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
