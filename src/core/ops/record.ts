@@ -117,6 +117,33 @@ export async function recordOp(
   });
 }
 
+/**
+ * Records as {@link recordOp} does, but while another writer holds the recording's lock (another job or
+ * worker recording the same checkpoint over the same probe set) waits for it and then records what is
+ * still missing, instead of failing. `probeHash`: the probe's hash, when the caller has resolved it.
+ */
+export async function recordOrWait(
+  project: Project,
+  req: OpParsed<'record'>,
+  reporter: Reporter,
+  signal?: AbortSignal,
+  probeHash?: string,
+): Promise<void> {
+  for (;;) {
+    try {
+      await recordOp(project, req, reporter, signal);
+      return;
+    } catch (e) {
+      if (!(e instanceof StoreError && e.code === 'locked')) throw e;
+      reporter.message(`waiting for another recording of ${req.checkpoint} over this probe set to finish`);
+      const hash =
+        probeHash ??
+        resolveProbe(project, req.probe, resolveCheckpoint(project, req.checkpoint).dir, req).hash;
+      await lockReleased(project.dir, 'recording', recordingLock(req.checkpoint, hash), signal);
+    }
+  }
+}
+
 const builtinHashes = new Map<number, string>();
 /** The hash of the built-in probe set for a context length (generated once per process). */
 function builtinProbeHash(nCtx: number): string {
@@ -184,21 +211,13 @@ export async function ensureRecording(
     probeHash: probe.hash,
   });
   if (rec && rec.status === 'complete' && rec.checkpointHash === ck.hash) return rec;
-  for (;;) {
-    try {
-      await recordOp(
-        project,
-        parseInput('record', { checkpoint: ref.checkpoint, probe: ref.probe, taps: ref.tap }),
-        reporter,
-        signal,
-      );
-      break;
-    } catch (e) {
-      if (!(e instanceof StoreError && e.code === 'locked')) throw e;
-      reporter.message(`waiting for another recording of ${ref.checkpoint} over this probe set to finish`);
-      await lockReleased(project.dir, 'recording', recordingLock(ref.checkpoint, probe.hash), signal);
-    }
-  }
+  await recordOrWait(
+    project,
+    parseInput('record', { checkpoint: ref.checkpoint, probe: ref.probe, taps: ref.tap }),
+    reporter,
+    signal,
+    probe.hash,
+  );
   const done = project.store.activations.find({
     checkpoint: ref.checkpoint,
     tap: ref.tap,
