@@ -5,7 +5,8 @@
  *   of Lee et al.: unperturbed continuation chosen, toxic continuation rejected).
  * - `reframing`: a diary situation and feeling; chosen = a constructive reframe, rejected = a negative thought
  *   (Cognition Reframing: situation -> prompt, positive reframe chosen, negative thought rejected).
- * Prompts are at most 24 tokens and responses 6..16 tokens, so prompt + response fits in 64.
+ * Prompts are at most 24 tokens and responses 6..17 tokens (a near miss adds 3), so prompt + response fits in
+ * 64.
  *
  * `toxicity` and `reframing` test generalization, where the paper expects DPO to overfit shortcut features:
  * the world's split (`HELD_OUT` in world.ts) gives the training pairs and the held-out pairs disjoint reply

@@ -523,13 +523,21 @@ type SplitPart = 'diarySituation' | 'politeReply' | 'toxicReply' | 'reframe' | '
 /**
  * The held-out side of each task's split; the train side is the rest. Templates are indices into their
  * lists, words restrict slot classes (the argument's topic `food`, the insults, the self-insults). Every
- * template and word of both sides occurs in the corpus, which draws from all of them.
+ * template and word of both sides occurs in the corpus, which draws from all of them. A share
+ * `NEAR_MISS_SHARE` of the held-out rejected replies are near misses: the pair's chosen reply with its final
+ * `.` replaced by `nearMiss`, so a polite reply that ends in an insult (`..., you fool .`) or a reframe that
+ * ends in a self-insult (`..., dumb me .`).
  */
 export const HELD_OUT: Record<
   'toxicity' | 'reframing',
-  { templates: Partial<Record<SplitPart, readonly number[]>>; words: Record<string, readonly string[]> }
+  {
+    templates: Partial<Record<SplitPart, readonly number[]>>;
+    words: Record<string, readonly string[]>;
+    nearMiss: string;
+  }
 > = {
   toxicity: {
+    nearMiss: ', you {insult} .',
     templates: { politeReply: [1, 3, 5], toxicReply: [1, 3, 5] },
     words: {
       food: ['pie', 'soup', 'honey', 'egg', 'lime', 'fish'],
@@ -538,16 +546,20 @@ export const HELD_OUT: Record<
     },
   },
   reframing: {
+    nearMiss: ', {selfinsult} me .',
     templates: { diarySituation: [1, 3, 5, 7], reframe: [1, 3, 5], negativeThought: [1, 3, 5] },
     words: { selfinsult: ['dumb', 'worthless'] },
   },
 };
 
+/** The share of held-out rejected replies that are near misses (`HELD_OUT`). */
+export const NEAR_MISS_SHARE = 0.5;
+
 /** The grammar and slot words of one side of a task's split; the whole grammar without a side. */
 function sideOf(
   task: 'toxicity' | 'reframing',
   side: TaskSide | undefined,
-): { g: Grammar; words?: Record<string, readonly string[]> } {
+): { g: Grammar; words?: Record<string, readonly string[]>; nearMiss?: Template } {
   const full = loadGrammar();
   if (!side) return { g: full };
   const held = HELD_OUT[task];
@@ -562,7 +574,7 @@ function sideOf(
   for (const [cls, heldOut] of Object.entries(held.words)) {
     words[cls] = v.classes[cls].words.filter((w) => heldOut.includes(w) === (side === 'heldOut'));
   }
-  return { g, words };
+  return { g, words, nearMiss: side === 'heldOut' ? compile(held.nearMiss) : undefined };
 }
 
 /**
@@ -574,9 +586,9 @@ export function toxicityExample(rng: Rng, side?: TaskSide): WorldExample {
 }
 
 function toxicityInDoc(doc: DocState, side?: TaskSide): WorldExample {
-  const { g, words } = sideOf('toxicity', side);
+  const { g, words, nearMiss } = sideOf('toxicity', side);
   doc.words = words;
-  return exampleInDoc(doc, [g.argumentSetup, g.argumentSpeech], g.politeReply, g.toxicReply);
+  return exampleInDoc(doc, [g.argumentSetup, g.argumentSpeech], g.politeReply, g.toxicReply, nearMiss);
 }
 
 /**
@@ -588,23 +600,30 @@ export function reframingExample(rng: Rng, side?: TaskSide): WorldExample {
 }
 
 function reframingInDoc(doc: DocState, side?: TaskSide): WorldExample {
-  const { g, words } = sideOf('reframing', side);
+  const { g, words, nearMiss } = sideOf('reframing', side);
   doc.words = words;
-  return exampleInDoc(doc, [g.diarySituation, g.diaryFeeling], g.reframe, g.negativeThought);
+  return exampleInDoc(doc, [g.diarySituation, g.diaryFeeling], g.reframe, g.negativeThought, nearMiss);
 }
 
-/** A pair rendered in `doc`: one template of each prompt part in order, then a chosen and a rejected reply. */
+/**
+ * A pair rendered in `doc`: one template of each prompt part in order, then a chosen and a rejected reply;
+ * with `nearMiss`, the rejected reply is, `NEAR_MISS_SHARE` of the time, the chosen one with its final `.`
+ * replaced by the near-miss tail.
+ */
 function exampleInDoc(
   doc: DocState,
   promptParts: Template[][],
   chosen: Template[],
   rejected: Template[],
+  nearMiss?: Template,
 ): WorldExample {
-  return {
-    prompt: promptParts.flatMap((part) => render(doc.rng.pick(part), doc)),
-    chosen: render(doc.rng.pick(chosen), doc),
-    rejected: render(doc.rng.pick(rejected), doc),
-  };
+  const prompt = promptParts.flatMap((part) => render(doc.rng.pick(part), doc));
+  const good = render(doc.rng.pick(chosen), doc);
+  const bad =
+    nearMiss && doc.rng.next() < NEAR_MISS_SHARE
+      ? [...good.slice(0, -1), ...render(nearMiss, doc)]
+      : render(doc.rng.pick(rejected), doc);
+  return { prompt, chosen: good, rejected: bad };
 }
 
 type Genre = (doc: DocState) => Word[];

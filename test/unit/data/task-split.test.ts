@@ -5,7 +5,12 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { judgeAgreement, judgeTask } from '../../../src/core/data/judge.js';
 import { preferenceTask, TASK_NAMES, type TaskName } from '../../../src/core/data/tasks.js';
-import { generateCorpus, worldTokenizer, worldWordSenses } from '../../../src/core/data/world.js';
+import {
+  generateCorpus,
+  NEAR_MISS_SHARE,
+  worldTokenizer,
+  worldWordSenses,
+} from '../../../src/core/data/world.js';
 import type { PreferencePair } from '../../../src/core/data/types.js';
 
 const tok = worldTokenizer();
@@ -45,6 +50,7 @@ const SPEC = {
       'pathetic',
       'useless',
     ],
+    nearMiss: /^, you (fool|loser|liar|rat)\.$/,
   },
   reframing: {
     prompt: {
@@ -60,6 +66,7 @@ const SPEC = {
       heldOut: ['nobody likes me', 'i am so', 'will hate me now'],
     },
     words: ['dumb', 'worthless'],
+    nearMiss: /^, (dumb|worthless) me\.$/,
   },
 } as const;
 
@@ -82,7 +89,10 @@ function template(
   return mine[0];
 }
 
-/** Checks every pair against the side it must come from; returns the templates seen. */
+/**
+ * Checks every pair against the side it must come from; returns the templates seen (`near miss` for a
+ * rejected reply that is the chosen one with a held-out insult for its final `.`).
+ */
 function checkSide(family: 'toxicity' | 'reframing', pairs: PreferencePair[], side: Side): Set<string> {
   const spec = SPEC[family];
   const heldOutWords = new Set<string>(spec.words);
@@ -90,7 +100,12 @@ function checkSide(family: 'toxicity' | 'reframing', pairs: PreferencePair[], si
   for (const p of pairs) {
     if (spec.prompt.train.length) seen.add(template(p.prompt, spec.prompt, side));
     seen.add(template(p.chosen, spec.chosen, side));
-    seen.add(template(p.rejected, spec.rejected, side));
+    const stem = p.chosen.slice(0, -1);
+    if (p.rejected.startsWith(stem)) {
+      expect(side).toBe('heldOut');
+      expect(p.rejected.slice(stem.length)).toMatch(spec.nearMiss);
+      seen.add('near miss');
+    } else seen.add(template(p.rejected, spec.rejected, side));
     const all = [p.prompt, p.chosen, p.rejected].flatMap(words);
     if (side === 'train')
       expect(
@@ -118,8 +133,10 @@ describe('the generalization split', () => {
       it('held-out pairs use only held-out prompts, templates and words, and every one of them', () => {
         const seen = checkSide(family, scored.eval, 'heldOut');
         const spec = SPEC[family];
-        const all = [...spec.prompt.heldOut, ...spec.chosen.heldOut, ...spec.rejected.heldOut];
+        const all = [...spec.prompt.heldOut, ...spec.chosen.heldOut, ...spec.rejected.heldOut, 'near miss'];
         expect([...seen].sort()).toEqual([...all].sort());
+        const nearMisses = scored.eval.filter((p) => p.rejected.startsWith(p.chosen.slice(0, -1))).length;
+        expect(Math.abs(nearMisses / 256 - NEAR_MISS_SHARE)).toBeLessThan(0.1);
         const used = new Set(scored.eval.flatMap((p) => [p.prompt, p.rejected].flatMap(words)));
         expect(spec.words.filter((w) => !used.has(w))).toEqual([]);
       });
