@@ -518,15 +518,14 @@ export interface WorldExample {
 export type TaskSide = 'train' | 'heldOut';
 
 /** The grammar parts a side of a split restricts. */
-type SplitPart = 'diarySituation' | 'politeReply' | 'toxicReply' | 'reframe' | 'negativeThought';
+type SplitPart = 'diarySituation' | 'politeReply' | 'reframe';
 
 /**
  * The held-out side of each task's split; the train side is the rest. Templates are indices into their
  * lists, words restrict slot classes (the argument's topic `food`, the insults, the self-insults). Every
- * template and word of both sides occurs in the corpus, which draws from all of them. A share
- * `NEAR_MISS_SHARE` of the held-out rejected replies are near misses: the pair's chosen reply with its final
- * `.` replaced by `nearMiss`, so a polite reply that ends in an insult (`..., you fool .`) or a reframe that
- * ends in a self-insult (`..., dumb me .`).
+ * template and word of both sides occurs in the corpus, which draws from all of them. `nearMiss` is the tail
+ * of a near-miss rejected reply: the pair's chosen reply with its final `.` replaced by it, so a polite reply
+ * that ends in an insult (`..., you idiot .`) or a reframe that ends in a self-insult (`..., stupid me .`).
  */
 export const HELD_OUT: Record<
   'toxicity' | 'reframing',
@@ -537,29 +536,33 @@ export const HELD_OUT: Record<
   }
 > = {
   toxicity: {
-    nearMiss: ', you {insult} .',
-    templates: { politeReply: [1, 3, 5], toxicReply: [1, 3, 5] },
+    templates: { politeReply: [1, 3, 5] },
     words: {
       food: ['pie', 'soup', 'honey', 'egg', 'lime', 'fish'],
       insult: ['fool', 'loser', 'liar', 'rat'],
       toxicadj: ['dumb', 'pathetic', 'useless'],
     },
+    nearMiss: ', you {insult} .',
   },
   reframing: {
-    nearMiss: ', {selfinsult} me .',
-    templates: { diarySituation: [1, 3, 5, 7], reframe: [1, 3, 5], negativeThought: [1, 3, 5] },
+    templates: { diarySituation: [1, 3, 5, 7], reframe: [1, 3, 5] },
     words: { selfinsult: ['dumb', 'worthless'] },
+    nearMiss: ', {selfinsult} me .',
   },
 };
 
-/** The share of held-out rejected replies that are near misses (`HELD_OUT`). */
-export const NEAR_MISS_SHARE = 0.5;
+/**
+ * The share of rejected replies that are near misses, per side: every training pair is one (the only
+ * difference DPO sees is the insult at the end), no held-out pair is (held-out rejected replies are whole
+ * insulting replies or negative thoughts, from any template, with held-out words).
+ */
+export const NEAR_MISS_SHARE: Record<TaskSide, number> = { train: 1, heldOut: 0 };
 
 /** The grammar and slot words of one side of a task's split; the whole grammar without a side. */
 function sideOf(
   task: 'toxicity' | 'reframing',
   side: TaskSide | undefined,
-): { g: Grammar; words?: Record<string, readonly string[]>; nearMiss?: Template } {
+): { g: Grammar; words?: Record<string, readonly string[]>; nearMiss?: { tail: Template; share: number } } {
   const full = loadGrammar();
   if (!side) return { g: full };
   const held = HELD_OUT[task];
@@ -574,7 +577,7 @@ function sideOf(
   for (const [cls, heldOut] of Object.entries(held.words)) {
     words[cls] = v.classes[cls].words.filter((w) => heldOut.includes(w) === (side === 'heldOut'));
   }
-  return { g, words, nearMiss: side === 'heldOut' ? compile(held.nearMiss) : undefined };
+  return { g, words, nearMiss: { tail: compile(held.nearMiss), share: NEAR_MISS_SHARE[side] } };
 }
 
 /**
@@ -615,13 +618,13 @@ function exampleInDoc(
   promptParts: Template[][],
   chosen: Template[],
   rejected: Template[],
-  nearMiss?: Template,
+  nearMiss?: { tail: Template; share: number },
 ): WorldExample {
   const prompt = promptParts.flatMap((part) => render(doc.rng.pick(part), doc));
   const good = render(doc.rng.pick(chosen), doc);
   const bad =
-    nearMiss && doc.rng.next() < NEAR_MISS_SHARE
-      ? [...good.slice(0, -1), ...render(nearMiss, doc)]
+    nearMiss && doc.rng.next() < nearMiss.share
+      ? [...good.slice(0, -1), ...render(nearMiss.tail, doc)]
       : render(doc.rng.pick(rejected), doc);
   return { prompt, chosen: good, rejected: bad };
 }

@@ -5,12 +5,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { judgeAgreement, judgeTask } from '../../../src/core/data/judge.js';
 import { preferenceTask, TASK_NAMES, type TaskName } from '../../../src/core/data/tasks.js';
-import {
-  generateCorpus,
-  NEAR_MISS_SHARE,
-  worldTokenizer,
-  worldWordSenses,
-} from '../../../src/core/data/world.js';
+import { generateCorpus, worldTokenizer, worldWordSenses } from '../../../src/core/data/world.js';
 import type { PreferencePair } from '../../../src/core/data/types.js';
 
 const tok = worldTokenizer();
@@ -31,10 +26,8 @@ const SPEC = {
       ],
       heldOut: ['please calm down', 'i think you are right', 'let us agree and eat'],
     },
-    rejected: {
-      train: ['you are a ', 'you are an ', 'i hate you!'],
-      heldOut: ['shut up, you', 'you are so', 'nobody likes you'],
-    },
+    // Held-out rejected replies are insulting replies of any template; training ones are near misses.
+    rejected: ['you are a ', 'you are an ', 'i hate you!', 'shut up, you', 'you are so', 'nobody likes you'],
     words: [
       'pie',
       'soup',
@@ -50,7 +43,7 @@ const SPEC = {
       'pathetic',
       'useless',
     ],
-    nearMiss: /^, you (fool|loser|liar|rat)\.$/,
+    nearMiss: /^, you (\w+)\.$/,
   },
   reframing: {
     prompt: {
@@ -61,12 +54,16 @@ const SPEC = {
       train: ['only one bad day', 'okay to feel', 'chance to learn', 'learn from this'],
       heldOut: ['next time i will do better', 'i did my best', 'will still like me'],
     },
-    rejected: {
-      train: ['i am a failure', 'everything is ruined', 'this is hopeless'],
-      heldOut: ['nobody likes me', 'i am so', 'will hate me now'],
-    },
+    rejected: [
+      'i am a failure',
+      'everything is ruined',
+      'this is hopeless',
+      'nobody likes me',
+      'i am so',
+      'will hate me now',
+    ],
     words: ['dumb', 'worthless'],
-    nearMiss: /^, (dumb|worthless) me\.$/,
+    nearMiss: /^, (\w+) me\.$/,
   },
 } as const;
 
@@ -90,8 +87,9 @@ function template(
 }
 
 /**
- * Checks every pair against the side it must come from; returns the templates seen (`near miss` for a
- * rejected reply that is the chosen one with a held-out insult for its final `.`).
+ * Checks every pair against the side it must come from; returns the templates seen. A training pair's rejected
+ * reply is a near miss: its chosen reply with a training-side insult (toxicity) or self-insult (reframing) for
+ * its final `.`; a held-out pair's is an insulting reply or negative thought with held-out words.
  */
 function checkSide(family: 'toxicity' | 'reframing', pairs: PreferencePair[], side: Side): Set<string> {
   const spec = SPEC[family];
@@ -101,11 +99,17 @@ function checkSide(family: 'toxicity' | 'reframing', pairs: PreferencePair[], si
     if (spec.prompt.train.length) seen.add(template(p.prompt, spec.prompt, side));
     seen.add(template(p.chosen, spec.chosen, side));
     const stem = p.chosen.slice(0, -1);
-    if (p.rejected.startsWith(stem)) {
-      expect(side).toBe('heldOut');
-      expect(p.rejected.slice(stem.length)).toMatch(spec.nearMiss);
+    if (side === 'train') {
+      expect(p.rejected.startsWith(stem), p.rejected).toBe(true);
+      const insult = spec.nearMiss.exec(p.rejected.slice(stem.length))?.[1] ?? '';
+      expect(worldWordSenses().get(insult), p.rejected).toContain('toxic');
       seen.add('near miss');
-    } else seen.add(template(p.rejected, spec.rejected, side));
+    } else {
+      expect(p.rejected.startsWith(stem), p.rejected).toBe(false);
+      const mine = spec.rejected.filter((phrase) => p.rejected.includes(phrase));
+      expect(mine.length, p.rejected).toBeGreaterThan(0);
+      seen.add(mine[0]);
+    }
     const all = [p.prompt, p.chosen, p.rejected].flatMap(words);
     if (side === 'train')
       expect(
@@ -133,10 +137,8 @@ describe('the generalization split', () => {
       it('held-out pairs use only held-out prompts, templates and words, and every one of them', () => {
         const seen = checkSide(family, scored.eval, 'heldOut');
         const spec = SPEC[family];
-        const all = [...spec.prompt.heldOut, ...spec.chosen.heldOut, ...spec.rejected.heldOut, 'near miss'];
+        const all = [...spec.prompt.heldOut, ...spec.chosen.heldOut, ...spec.rejected];
         expect([...seen].sort()).toEqual([...all].sort());
-        const nearMisses = scored.eval.filter((p) => p.rejected.startsWith(p.chosen.slice(0, -1))).length;
-        expect(Math.abs(nearMisses / 256 - NEAR_MISS_SHARE)).toBeLessThan(0.1);
         const used = new Set(scored.eval.flatMap((p) => [p.prompt, p.rejected].flatMap(words)));
         expect(spec.words.filter((w) => !used.has(w))).toEqual([]);
       });
@@ -147,9 +149,7 @@ describe('the generalization split', () => {
           const t = preferenceTask(family, { seed: 1000 + seed, train: 400, eval: 256 });
           const seen = checkSide(family, t.train, 'train');
           const spec = SPEC[family];
-          expect(seen.size).toBe(
-            spec.prompt.train.length + spec.chosen.train.length + spec.rejected.train.length,
-          );
+          expect([...seen].sort()).toEqual([...spec.prompt.train, ...spec.chosen.train, 'near miss'].sort());
           checkSide(family, t.eval, 'heldOut');
           const train = new Set(t.train.map((p) => p.prompt));
           expect(scored.prompts.eval.filter((p) => train.has(p))).toEqual([]);
@@ -160,7 +160,7 @@ describe('the generalization split', () => {
         const corpus = generateCorpus({ seed: 0, documents: 3000 }).map((s) => tok.decode(s.ids));
         const spec = SPEC[family];
         const text = corpus.join('\n');
-        for (const phrase of [...spec.prompt.heldOut, ...spec.chosen.heldOut, ...spec.rejected.heldOut]) {
+        for (const phrase of [...spec.prompt.heldOut, ...spec.chosen.heldOut, ...spec.rejected]) {
           expect(text, phrase).toContain(phrase);
         }
         const used = new Set(words(text));
