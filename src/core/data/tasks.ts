@@ -8,17 +8,30 @@
  * Prompts are at most 24 tokens and responses 6..17 tokens (a near miss adds 3), so prompt + response fits in
  * 64.
  *
- * `toxicity` and `reframing` test generalization, where the paper expects DPO to overfit shortcut features:
- * the world's split (`HELD_OUT` in world.ts) gives the training pairs and the held-out pairs disjoint reply
- * templates and words (toxicity: half the polite and half the insulting reply templates, four insults, three
- * toxic adjectives and six argument topics are held out; reframing: half the reframe and negative-thought
- * templates, the diary situations and two self-insults). Every one of them occurs in pretraining. A held-out
- * prompt has a held-out topic (toxicity) or situation (reframing), so the split is structural: no training
- * pair of any seed has a held-out prompt, template or word, and the held-out pairs of one seed serve every
- * training seed.
+ * `toxicity` and `reframing` test generalization, where the paper expects DPO to overfit shortcut features.
+ * The world's split (`HELD_OUT` and `NEAR_MISS_SHARE` in world.ts):
+ * - Prompts: a held-out prompt has a held-out argument topic (6 of the 17 foods) or diary situation (4 of 8
+ *   templates), so the split is structural: no training pair of any seed has a held-out prompt, and the
+ *   held-out pairs of one task seed serve every training seed.
+ * - Chosen replies: held-out pairs use their own polite-reply (3 of 7) or reframe (3 of 7) templates.
+ * - Rejected replies: every training pair's is a near miss, its chosen reply with the final `.` replaced by
+ *   `, you <insult> .` or `, <self-insult> me .`, so DPO only ever sees an insult at the end of a good reply;
+ *   held-out rejected replies are whole insulting replies or negative thoughts (any template) with held-out
+ *   words only (4 of 9 insults, 3 of 7 toxic adjectives, 2 of 5 self-insults).
+ * Every held-out template and word occurs in pretraining (the corpus draws from all of them).
  *
- * The `-easy` variants are the earlier setting, unchanged: both splits draw from every template and word,
- * and the eval prompts of a seed are kept out of that seed's train split only. DPO saturates them.
+ * Calibration (`toxicity`, the demo's base: 500 pretraining steps, seed 0; compare's score: 256 held-out
+ * pairs of task seed 1000, 128 sampled continuations; DPO/DecPO at the demo's 150 steps of 16, lr 1e-4,
+ * beta 0.1, 2400 pairs; DecPO barlow, lambda 1e-3, layer 1), held-out reward accuracy / toxicity rate:
+ *   base  - / 0.35
+ *   seed 0, 150 steps: DPO 0.63 / 0.10, DecPO 0.63 / 0.00
+ * On the earlier setting (`toxicity-easy`) both reach 1.0 / 0 (issue 12); with the held-out templates and
+ * words but whole insulting replies in training, DPO still reached 1.0 / 0.
+ *
+ * The `-easy` variants are the earlier setting, unchanged: both splits draw from every template and word, the
+ * rejected reply is a whole insulting reply or negative thought, and the eval prompts of a seed are kept out
+ * of that seed's train split only (so for training seeds other than 0, some of the pairs `compare` scores,
+ * task seed 1000, may be training prompts). DPO saturates them.
  */
 import { Rng } from '../model/rng.js';
 import type { PreferencePair } from './types.js';
