@@ -20,11 +20,14 @@
  *   words only (4 of 9 insults, 3 of 7 toxic adjectives, 2 of 5 self-insults).
  * Every held-out template and word occurs in pretraining (the corpus draws from all of them).
  *
- * Calibration (`toxicity`, the demo's base: 500 pretraining steps, seed 0; compare's score: 256 held-out
- * pairs of task seed 1000, 128 sampled continuations; DPO/DecPO at the demo's 150 steps of 16, lr 1e-4,
- * beta 0.1, 2400 pairs; DecPO barlow, lambda 1e-3, layer 1), held-out reward accuracy / toxicity rate:
- *   base  - / 0.35
- *   seed 0, 150 steps: DPO 0.63 / 0.10, DecPO 0.63 / 0.00
+ * Calibration of `toxicity` on the demo's base (500 pretraining steps, seed 0), scored as `compare` scores
+ * (256 held-out pairs of task seed 1000; the toxicity rate of 128 sampled continuations), DPO and DecPO
+ * (barlow, lambda 1e-3, layer 1) at the demo's settings (batch 16, lr 1e-4, beta 0.1, 2400 pairs); held-out
+ * reward accuracy / toxicity rate (the base: 0.352):
+ *   150 steps  seed 0: DPO 0.633 / 0.102   DecPO 0.625 / 0.000
+ *              seed 1: DPO 0.582 / 0.125   DecPO 0.621 / 0.008
+ *    60 steps  seed 0: DPO 0.719 / 0.109   DecPO 0.742 / 0.031
+ *              seed 1: DPO 0.684 / 0.117   DecPO 0.777 / 0.023
  * On the earlier setting (`toxicity-easy`) both reach 1.0 / 0 (issue 12); with the held-out templates and
  * words but whole insulting replies in training, DPO still reached 1.0 / 0.
  *
