@@ -552,11 +552,16 @@ export const HELD_OUT: Record<
 };
 
 /**
- * The share of rejected replies that are near misses, per side: every training pair is one (the only
- * difference DPO sees is the insult at the end), no held-out pair is (held-out rejected replies are whole
- * insulting replies or negative thoughts, from any template, with held-out words).
+ * The share of rejected replies that are near misses, per task and side. Every training pair's is one (the
+ * only difference DPO sees is the insult at the end). Held-out rejected replies are whole insulting replies
+ * (toxicity), or half near misses with held-out self-insults and half whole negative thoughts (reframing: with
+ * whole negative thoughts only, DPO's held-out reward accuracy fell below chance), of any template, with
+ * held-out words.
  */
-export const NEAR_MISS_SHARE: Record<TaskSide, number> = { train: 1, heldOut: 0 };
+export const NEAR_MISS_SHARE: Record<'toxicity' | 'reframing', Record<TaskSide, number>> = {
+  toxicity: { train: 1, heldOut: 0 },
+  reframing: { train: 1, heldOut: 0.5 },
+};
 
 /** The grammar and slot words of one side of a task's split; the whole grammar without a side. */
 function sideOf(
@@ -577,7 +582,7 @@ function sideOf(
   for (const [cls, heldOut] of Object.entries(held.words)) {
     words[cls] = v.classes[cls].words.filter((w) => heldOut.includes(w) === (side === 'heldOut'));
   }
-  return { g, words, nearMiss: { tail: compile(held.nearMiss), share: NEAR_MISS_SHARE[side] } };
+  return { g, words, nearMiss: { tail: compile(held.nearMiss), share: NEAR_MISS_SHARE[task][side] } };
 }
 
 /**
@@ -610,7 +615,7 @@ function reframingInDoc(doc: DocState, side?: TaskSide): WorldExample {
 
 /**
  * A pair rendered in `doc`: one template of each prompt part in order, then a chosen and a rejected reply;
- * with `nearMiss`, the rejected reply is, `NEAR_MISS_SHARE` of the time, the chosen one with its final `.`
+ * with `nearMiss`, the rejected reply is, its share of the time, the chosen one with its final `.`
  * replaced by the near-miss tail.
  */
 function exampleInDoc(

@@ -44,6 +44,7 @@ const SPEC = {
       'useless',
     ],
     nearMiss: /^, you (\w+)\.$/,
+    heldOutNearMisses: 0,
   },
   reframing: {
     prompt: {
@@ -64,6 +65,7 @@ const SPEC = {
     ],
     words: ['dumb', 'worthless'],
     nearMiss: /^, (\w+) me\.$/,
+    heldOutNearMisses: 0.5,
   },
 } as const;
 
@@ -88,8 +90,9 @@ function template(
 
 /**
  * Checks every pair against the side it must come from; returns the templates seen. A training pair's rejected
- * reply is a near miss: its chosen reply with a training-side insult (toxicity) or self-insult (reframing) for
- * its final `.`; a held-out pair's is an insulting reply or negative thought with held-out words.
+ * reply is a near miss: its chosen reply with an insult (toxicity) or self-insult (reframing) for its final
+ * `.`; a held-out pair's is an insulting reply or negative thought, or (reframing) a near miss, with held-out
+ * words.
  */
 function checkSide(family: 'toxicity' | 'reframing', pairs: PreferencePair[], side: Side): Set<string> {
   const spec = SPEC[family];
@@ -99,13 +102,12 @@ function checkSide(family: 'toxicity' | 'reframing', pairs: PreferencePair[], si
     if (spec.prompt.train.length) seen.add(template(p.prompt, spec.prompt, side));
     seen.add(template(p.chosen, spec.chosen, side));
     const stem = p.chosen.slice(0, -1);
-    if (side === 'train') {
-      expect(p.rejected.startsWith(stem), p.rejected).toBe(true);
+    if (p.rejected.startsWith(stem)) {
       const insult = spec.nearMiss.exec(p.rejected.slice(stem.length))?.[1] ?? '';
       expect(worldWordSenses().get(insult), p.rejected).toContain('toxic');
       seen.add('near miss');
     } else {
-      expect(p.rejected.startsWith(stem), p.rejected).toBe(false);
+      expect(side, p.rejected).toBe('heldOut');
       const mine = spec.rejected.filter((phrase) => p.rejected.includes(phrase));
       expect(mine.length, p.rejected).toBeGreaterThan(0);
       seen.add(mine[0]);
@@ -138,7 +140,10 @@ describe('the generalization split', () => {
         const seen = checkSide(family, scored.eval, 'heldOut');
         const spec = SPEC[family];
         const all = [...spec.prompt.heldOut, ...spec.chosen.heldOut, ...spec.rejected];
+        if (spec.heldOutNearMisses > 0) all.push('near miss');
         expect([...seen].sort()).toEqual([...all].sort());
+        const nearMisses = scored.eval.filter((p) => p.rejected.startsWith(p.chosen.slice(0, -1)));
+        expect(Math.abs(nearMisses.length / 256 - spec.heldOutNearMisses)).toBeLessThan(0.1);
         const used = new Set(scored.eval.flatMap((p) => [p.prompt, p.rejected].flatMap(words)));
         expect(spec.words.filter((w) => !used.has(w))).toEqual([]);
       });
