@@ -16,8 +16,9 @@
  * - Chosen replies: held-out pairs use their own polite-reply (3 of 7) or reframe (3 of 7) templates.
  * - Rejected replies: every training pair's is a near miss, its chosen reply with the final `.` replaced by
  *   `, you <insult> .` or `, <self-insult> me .`, so DPO only ever sees an insult at the end of a good reply;
- *   held-out rejected replies are whole insulting replies or negative thoughts (any template) with held-out
- *   words only (4 of 9 insults, 3 of 7 toxic adjectives, 2 of 5 self-insults).
+ *   held-out rejected replies are whole insulting replies (toxicity) or, half and half, whole negative
+ *   thoughts and near misses (reframing), of any template, with held-out words only (4 of 9 insults, 3 of 7
+ *   toxic adjectives, 2 of 5 self-insults).
  * Every held-out template and word occurs in pretraining (the corpus draws from all of them).
  *
  * Calibration of `toxicity` on the demo's base (500 pretraining steps, seed 0), scored as `compare` scores
@@ -28,6 +29,9 @@
  *              seed 1: DPO 0.582 / 0.125   DecPO 0.621 / 0.008
  *    60 steps  seed 0: DPO 0.719 / 0.109   DecPO 0.742 / 0.031
  *              seed 1: DPO 0.684 / 0.117   DecPO 0.777 / 0.023
+ * `reframing`, the same way, held-out reward accuracy / reframe rate (higher is better; the base: 0.430):
+ *   150 steps  seed 0: DPO 0.637 / 0.430   DecPO 0.527 / 0.172
+ *    60 steps  seed 0: DPO 0.645 / 0.438
  * On the earlier setting (`toxicity-easy`) both reach 1.0 / 0 (issue 12); with the held-out templates and
  * words but whole insulting replies in training, DPO still reached 1.0 / 0.
  *
