@@ -141,7 +141,8 @@ function buildData(
   } else {
     const name = req.task ?? 'toxicity';
     const n = req.examples ?? 2000;
-    // At least 256 held-out pairs, so that `compare`'s 256 scored pairs are never training prompts.
+    // At least 256 held-out pairs: `compare` scores 256 (task seed 1000). The split of `toxicity` and
+    // `reframing` keeps them out of every seed's training pairs; for the easy variants only seed 0's.
     const t = preferenceTask(name, { seed: 1000 + seed, train: n, eval: Math.max(256, Math.floor(n / 8)) });
     const [tr, ev] = [t.train, t.eval].map((pairs) => tokenizePairsReport(pairs, tokenizer, limits));
     split = { train: tr.pairs, eval: ev.pairs };
