@@ -264,7 +264,7 @@ export const CompareInput = z.strictObject({
   taps: z.string().min(1).default('blocks.*.mlp.post'),
   probe: Probe,
   /** Built-in task for the reward and judge columns; `none` skips them. */
-  task: z.enum(['toxicity', 'reframing', 'none']).default('toxicity'),
+  task: z.enum([...TASK_NAMES, 'none']).default('toxicity'),
   /** The checkpoint the others are compared to (default: the first). */
   base: z.string().min(1).optional(),
 });

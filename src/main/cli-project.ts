@@ -11,7 +11,7 @@ import { formatBytes } from '../core/model/memory.js';
 import type { UniversalityResult } from '../core/ops/universality.js';
 import { isFolderRef } from '../core/ops/checkpoints.js';
 import { STAGES } from '../core/train/loop.js';
-import { TAP_KINDS } from '../core/names.js';
+import { TAP_KINDS, TASK_NAMES } from '../core/names.js';
 import { REGULARIZERS } from '../core/train/regularizers.js';
 import { backendOption, callOp, evalFolders, int, num, printJson, projectDir } from './cli.js';
 import { textTable } from './terminal.js';
@@ -225,7 +225,7 @@ export function registerProjectCommands(p: Command): void {
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .requiredOption('--name <name>', 'name of the checkpoint (and run) to produce')
     .addOption(new Option('--stage <stage>', 'training stage').choices([...STAGES]).makeOptionMandatory())
-    .addOption(new Option('--task <task>', 'built-in preference task').choices(['toxicity', 'reframing']))
+    .addOption(new Option('--task <task>', 'built-in preference task').choices(TASK_NAMES))
     .option('--pairs <file>', 'preference JSONL {"prompt","chosen","rejected"} instead of the built-in task')
     .option('--corpus <file>', 'plain-text corpus for pretraining instead of the built-in world')
     .option('--init <checkpoint>', 'parent checkpoint (name in the project, or a folder)')

@@ -48,6 +48,15 @@ import { TASK_NAMES, type TaskName } from '../names.js';
 
 export { TASK_NAMES, type TaskName };
 
+/**
+ * The version of a task's definition, part of the stored keys of its scores: `toxicity` and `reframing`
+ * were the easy tasks before they became the generalization tasks (version 2), so scores stored under
+ * their names before that are not served for them. The easy variants are the original definition (none).
+ */
+export function taskDefinition(name: TaskName): number | undefined {
+  return name.endsWith('-easy') ? undefined : 2;
+}
+
 /** A task's splits, and the eval prompts to sample continuations from (for the judge). */
 export interface PreferenceTask {
   train: PreferencePair[];

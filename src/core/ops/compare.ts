@@ -8,7 +8,7 @@
  */
 import { checkpointWeightsHash, loadCheckpoint } from '../model/checkpoint.js';
 import { expandTaps } from '../model/models.js';
-import type { TaskName } from '../data/tasks.js';
+import { taskDefinition, type TaskName } from '../data/tasks.js';
 import { DPO_BETA } from '../train/step.js';
 import { parseInput, type OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
@@ -109,7 +109,13 @@ export async function cachedScore(
     maxNewTokens: 16,
     seed: 7,
   };
-  const inputs = { checkpointHash: ck.hash, refHash: ref.hash, ...opts, refDir: undefined };
+  const inputs = {
+    checkpointHash: ck.hash,
+    refHash: ref.hash,
+    ...opts,
+    refDir: undefined,
+    taskDefinition: taskDefinition(task),
+  };
   const hit = project.store.analyses.get<CheckpointScore>('score', inputs);
   if (hit) return { ...hit.result, checkpoint: name };
   const s = await scoreCheckpoint(name, dir, opts, reporter);
@@ -138,6 +144,7 @@ function compareKey(project: Project, req: OpParsed<'compare'>) {
     taps: req.taps,
     probeHash,
     task: req.task,
+    taskDefinition: req.task === 'none' ? undefined : taskDefinition(req.task),
   };
 }
 
