@@ -181,7 +181,11 @@ export function studyFigureSpec(
   const proxy = o.metric ?? 'fd';
   const caption = { study: view.name, task, seeds, shown: 'mean and 95% t-interval over seeds' };
   const spec = (s: FigureSpec | null, title: string): FigureSpec | null =>
-    s && ({ ...s, options: { ...s.options, title, caption, id: figure } } as FigureSpec);
+    s &&
+    ({
+      ...s,
+      options: { ...s.options, title, caption, id: `${figure}-${task.replace(/[^\w-]/g, '-')}` },
+    } as FigureSpec);
 
   switch (figure) {
     case 'study-methods': {
