@@ -184,6 +184,43 @@ print(checked)
     expect(html).not.toMatch(/<script|<link|src=|href=/i);
   });
 
+  it('exports a study figure (SVG, PNG, CSV) whose bars are the summary over seeds', () => {
+    const files = ['m.svg', 'm.png', 'm.csv'].map((f) => join(root, f));
+    const r = cli(
+      ['export', 'figure', '--project', project, '--figure', 'study-methods', '--study', view.name].concat([
+        '--out',
+        files[0],
+        '--png',
+        files[1],
+        '--csv',
+        files[2],
+      ]),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(files[0], 'utf8')).toMatch(/^<svg[^>]*data-figure="groupedBarChart"/);
+    expect(readFileSync(files[1]).subarray(1, 4).toString()).toBe('PNG');
+    const bars = records(files[2]);
+    const judged = view.summary.filter((s) => s.metric === bars[0].group && !s.method.includes('@'));
+    expect(bars.map((b) => b.series)).toEqual(judged.map((s) => s.method));
+    expect(bars.length).toBeGreaterThanOrEqual(2);
+    for (const b of bars) {
+      const row = view.summary.find((s) => s.method === b.series && s.metric === b.group)!;
+      expect([Number(b.value), Number(b.error_lo), Number(b.error_hi)]).toEqual([
+        row.mean,
+        row.ciLow,
+        row.ciHigh,
+      ]);
+    }
+    const none = cli(
+      ['export', 'figure', '--project', project, '--figure', 'study-trajectory', '--study', 'nope'].concat([
+        '--out',
+        join(root, 'n.svg'),
+      ]),
+    );
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/no study 'nope'/);
+  });
+
   it('refuses an output among the managed files, and writes nothing', () => {
     const store = join(project, 'monoscope.db');
     const before = createHash('sha256').update(readFileSync(store)).digest('hex');
