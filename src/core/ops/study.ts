@@ -26,6 +26,9 @@ import {
   type StudySpec,
 } from '../study/spec.js';
 import { storedCellMetrics } from '../study/measure.js';
+import { summarize, verdicts } from '../study/summary.js';
+import { judgeAgreement } from '../data/judge.js';
+import { TASK_NAMES, type TaskName } from '../names.js';
 import {
   CellWorkerPool,
   runDag,
@@ -96,7 +99,10 @@ export async function studyOp(
           return seconds ? [[cellKey(c), { seconds }]] : [];
         }),
       ),
-      judges: [],
+      // The judges against the world's ground truth (built-in tasks only: a pairs file has no judge).
+      judges: spec.tasks
+        .filter((t): t is TaskName => (TASK_NAMES as readonly string[]).includes(t))
+        .map((t) => judgeAgreement(t)),
       versions: { monoscope: monoscopeVersion(), 'tfjs-core': tf.version_core, node: process.versions.node },
       createdAt: before?.createdAt ?? nowIso(),
       updatedAt: nowIso(),
@@ -144,11 +150,13 @@ async function runGrid(
     const label = `${job.cells[0]?.cell.method ?? 'base'} s${job.cells[0]?.cell.seed ?? job.train?.seed}`;
     if (m.type === 'message') reporter.message(`[${label}] ${m.text}`);
     else if (m.type === 'progress') {
-      // A line per tenth of a cell's steps: the grid's bar stays the one progress bar.
-      const tenth = Math.floor((10 * m.event.done) / Math.max(1, m.event.total));
-      if (lastShown.get(job.checkpoint) === tenth) return;
-      lastShown.set(job.checkpoint, tenth);
-      reporter.record?.('cell', { checkpoint: job.checkpoint, step: m.event.done, steps: m.event.total });
+      // A line per tenth of a cell's phase: the grid's bar stays the one progress bar.
+      const { phase, done: at, total: of } = m.event;
+      const tenth = Math.floor((10 * at) / Math.max(1, of));
+      const key = `${job.checkpoint} ${phase}`;
+      if (lastShown.get(key) === tenth) return;
+      lastShown.set(key, tenth);
+      reporter.message(`[${label}] ${job.checkpoint} ${phase} ${at}/${of}`);
     } else if (m.type === 'measuring') {
       record.records[cellKey(m)] = { status: 'measuring' };
       save();
@@ -240,8 +248,8 @@ export function studyGet(project: Project, name: string | undefined): StudyView 
     spec: stored.spec as unknown as Record<string, unknown>,
     running,
     cells,
-    summary: [],
-    verdicts: [],
+    summary: summarize(cells),
+    verdicts: verdicts(cells, stored.spec),
     judges: stored.judges,
     versions: { ...stored.versions, ...(backends.size && { backend: [...backends].sort().join(',') }) },
     createdAt: stored.createdAt,
