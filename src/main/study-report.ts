@@ -12,9 +12,7 @@ import { checkUserOutputs, writeAll, writeUserFiles } from '../core/store/files.
 import { silentReporter, type Reporter } from '../core/ops/progress.js';
 import { cellsCsv, marginsCsv, summaryCsv, trajectoryCsv, verdictsCsv } from '../core/study/csv.js';
 import type { StudyView } from '../core/study/types.js';
-import { renderFigure } from '../shared/figures/render.js';
-import { STUDY_FIGURES, STUDY_FIGURE_TITLES, studyFigureSpec, studyTasks } from '../shared/specs/study.js';
-import { studyReportHtml, type ReportFigure } from '../shared/study-report.js';
+import { studyReportFigures, studyReportHtml } from '../shared/study-report.js';
 import { bundledFontData } from './cli-figure.js';
 
 /** The CSV files of `--csv DIR`, and what writes each. */
@@ -25,18 +23,6 @@ const CSVS: [string, (v: StudyView) => string][] = [
   ['margins.csv', (v) => marginsCsv(v.cells)],
   ['verdicts.csv', (v) => verdictsCsv(v.verdicts)],
 ];
-
-/** Every study figure the study has data for, per task. */
-export function studyFigures(view: StudyView): ReportFigure[] {
-  return studyTasks(view).flatMap((task) =>
-    STUDY_FIGURES.flatMap((figure) => {
-      const spec = studyFigureSpec(view, figure, { task });
-      return spec
-        ? [{ title: `${STUDY_FIGURE_TITLES[figure]} (${task})`, svg: renderFigure(spec), task }]
-        : [];
-    }),
-  );
-}
 
 /**
  * Writes the report of the study `o.name` (default: the one run most recently) to `o.out`, and its CSVs
@@ -64,7 +50,7 @@ export async function writeStudyReport(
       );
     const done = view.cells.filter((c) => c.status === 'done').length;
     reporter.message(`study '${view.name}': ${done} of ${view.cells.length} cells done`);
-    const page = studyReportHtml(view, studyFigures(view), { fonts: bundledFontData() });
+    const page = studyReportHtml(view, studyReportFigures(view), { fonts: bundledFontData() });
     if (csvDir) mkdirSync(csvDir, { recursive: true });
     const texts = [page, ...(csvDir ? CSVS.map(([, write]) => write(view)) : [])];
     const files = [html, ...csvFiles];
