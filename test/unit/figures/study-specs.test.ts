@@ -13,7 +13,7 @@ import type {
 } from '../../../src/shared/figures/types.js';
 import type { CellState, StudyView } from '../../../src/core/study/types.js';
 import { studyViewFixture } from '../../fixtures/study-view.js';
-import { byTag, parseXml } from './xml.js';
+import { allText, byTag, parseXml } from './xml.js';
 
 /**
  * The 0.975 quantile of Student's t for df = 1 (Cauchy: tan(π(p − ½))) and df = 2 ((2p − 1) / √(2p(1 − p))),
@@ -186,6 +186,9 @@ describe('study figure specs', () => {
       const spec = studyFigureSpec(view, figure)!;
       const root = parseXml(renderFigure(spec));
       expect(root.name).toBe('svg');
+      // The lambda sweep's x axis is logarithmic: decades labelled 10⁻⁴ … 10⁻¹.
+      if (figure === 'study-lambda-sweep')
+        for (const decade of ['10⁻⁴', '10⁻³', '10⁻²', '10⁻¹']) expect(allText(root)).toContain(decade);
       const paths = byTag(root, 'path');
       if (spec.kind === 'line')
         expect(paths.filter((p) => p.attrs['fill-opacity'] === '0.16').length).toBeGreaterThan(0);
