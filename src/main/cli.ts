@@ -25,6 +25,7 @@ import { terminalReporter, textTable } from './terminal.js';
 import { DEFAULT_MAX_JOBS } from './engine-host.js';
 import { registerProjectCommands } from './cli-project.js';
 import { registerAnalysisCommands } from './cli-analysis.js';
+import { registerStudyCommands } from './cli-study.js';
 
 const VERSION = '0.1.0';
 
@@ -111,6 +112,7 @@ const CREATING_OPS: ReadonlySet<OpName> = new Set([
   'record',
   'demo',
   'universality',
+  'study',
   'checkpoints.add',
   'runs.import',
 ]);
@@ -169,6 +171,8 @@ function cliReporter(opts: { json?: boolean; progress?: NodeJS.WriteStream }) {
 
 function program(): Command {
   const p = new Command('monoscope')
+    // A subcommand's options are its own, not its parent's (e.g. `study report --project`).
+    .enablePositionalOptions()
     .description(
       'Monoscope: train GPT models with DPO and DecPO, record their neurons, and compare what alignment does to them.',
     )
@@ -195,6 +199,7 @@ function program(): Command {
 
   registerProjectCommands(p);
   registerAnalysisCommands(p);
+  registerStudyCommands(p);
 
   p.command('api')
     .description(
