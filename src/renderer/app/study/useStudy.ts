@@ -1,0 +1,40 @@
+// A study as the view follows it: `study.get` read once, then every 1.5 s while the study runs (its lock
+// is held, or a `study` job of this session runs it), and once more when a `study` job ends.
+import { useEffect } from 'react';
+import { useJobs, useQuery, useReloadOnJobEnd, type JobView } from '../data.js';
+import { studyNameOf, type StudyData } from './study.js';
+
+/** How often a running study is read again. */
+export const POLL_MS = 1500;
+
+export interface StudyState {
+  study: StudyData | null | undefined;
+  error: Error | undefined;
+  loading: boolean;
+  reload: () => void;
+  /** The running or queued `study` job of this session that runs the shown study. */
+  job: JobView | undefined;
+  running: boolean;
+}
+
+/** The study named `name` (undefined: the most recently run). */
+export function useStudy(name: string | undefined): StudyState {
+  const q = useQuery('study.get', name ? { name } : {});
+  const { jobs } = useJobs();
+  useReloadOnJobEnd(q.reload, ['study']);
+  const shown = name ?? q.data?.name;
+  const job = jobs.find(
+    (j) =>
+      j.op === 'study' &&
+      (j.status === 'running' || j.status === 'queued') &&
+      (shown === undefined || studyNameOf(j.input) === shown),
+  );
+  const running = Boolean(job) || Boolean(q.data?.running);
+  const { reload } = q;
+  useEffect(() => {
+    if (!running) return;
+    const timer = setInterval(reload, POLL_MS);
+    return () => clearInterval(timer);
+  }, [running, reload]);
+  return { study: q.data, error: q.error, loading: q.loading, reload, job, running };
+}
