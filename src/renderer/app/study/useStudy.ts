@@ -12,8 +12,9 @@ export interface StudyState {
   error: Error | undefined;
   loading: boolean;
   reload: () => void;
-  /** The running or queued `study` job of this session that runs the shown study. */
+  /** The latest `study` job of this session for the shown study (running, queued or ended). */
   job: JobView | undefined;
+  /** The study's grid runs: its lock is held, or `job` runs or waits. */
   running: boolean;
 }
 
@@ -23,13 +24,9 @@ export function useStudy(name: string | undefined): StudyState {
   const { jobs } = useJobs();
   useReloadOnJobEnd(q.reload, ['study']);
   const shown = name ?? q.data?.name;
-  const job = jobs.find(
-    (j) =>
-      j.op === 'study' &&
-      (j.status === 'running' || j.status === 'queued') &&
-      (shown === undefined || studyNameOf(j.input) === shown),
-  );
-  const running = Boolean(job) || Boolean(q.data?.running);
+  // The jobs list holds the newest first.
+  const job = jobs.find((j) => j.op === 'study' && (shown === undefined || studyNameOf(j.input) === shown));
+  const running = job?.status === 'running' || job?.status === 'queued' || Boolean(q.data?.running);
   const { reload } = q;
   useEffect(() => {
     if (!running) return;

@@ -87,8 +87,16 @@ export function StudyView() {
             </span>
           </p>
         )}
-        {job && <JobProgress job={job} />}
-        {study?.running && !job && (
+        {job && (job.status === 'running' || job.status === 'queued') && <JobProgress job={job} />}
+        {job?.status === 'failed' && (
+          <ErrorState title="The study job failed" error={job.error ?? 'no message'} />
+        )}
+        {job?.status === 'cancelled' && (
+          <p className="hint" role="status">
+            The study was cancelled; start it again with the same settings to resume (done cells are kept).
+          </p>
+        )}
+        {study?.running && !(job?.status === 'running' || job?.status === 'queued') && (
           <p className="hint">This study runs in another process (the CLI); it is shown as it goes.</p>
         )}
         {error ? (
@@ -108,7 +116,7 @@ export function StudyView() {
 
       <section className="panel" aria-labelledby="study-new-heading">
         <h2 id="study-new-heading">New study</h2>
-        <StudyForm busy={Boolean(job)} onStart={onStart} />
+        <StudyForm busy={running} onStart={onStart} />
         {startError && (
           <div className="state state-error" role="alert">
             <h3>The engine refused the study</h3>
