@@ -1,7 +1,8 @@
 // The study's answer as tables: the summary over seeds (per task and metric: each method's mean with its
 // 95% CI and n, and its paired difference to DPO with CI, sign-flip p, Holm p and d_z), the verdicts on
 // the paper's claims, and the judges' agreement with the world's ground truth. Every number carries its
-// exact value in `data-value` (what the store holds), the text is formatted.
+// exact value in `data-value` (what the store holds) and its path in the row in `data-field` (`mean`,
+// `paired.ciLow`), the text is formatted.
 import { useState } from 'react';
 import { fmtNumber } from '../components/format.js';
 import { isBlockMetric, type StudyData, type SummaryRow, type Verdict } from './study.js';
@@ -93,19 +94,19 @@ function SummaryTable({ task, rows }: { task: string; rows: SummaryRow[] }) {
                   {r.paired ? (
                     <>
                       <td className="num">
-                        <Num field="diff" value={r.paired.diff} />
+                        <Num field="paired.diff" value={r.paired.diff} />
                       </td>
                       <td className="num">
-                        <Interval prefix="diff." low={r.paired.ciLow} high={r.paired.ciHigh} />
+                        <Interval prefix="paired." low={r.paired.ciLow} high={r.paired.ciHigh} />
                       </td>
                       <td className="num">
-                        <Num field="p" value={r.paired.p} />
+                        <Num field="paired.p" value={r.paired.p} />
                       </td>
                       <td className="num">
-                        <Num field="pAdjusted" value={r.paired.pAdjusted} />
+                        <Num field="paired.pAdjusted" value={r.paired.pAdjusted} />
                       </td>
                       <td className="num">
-                        <Num field="effectSize" value={r.paired.effectSize} />
+                        <Num field="paired.effectSize" value={r.paired.effectSize} />
                       </td>
                     </>
                   ) : (

@@ -1,0 +1,220 @@
+// The Study view in real Chromium against the real server, on a project whose tiny study the CLI ran in the
+// setup (tiny model, 20 pretrain steps, 6 preference steps, 3 seeds, base, dpo and decpo): every cell of
+// the grid done; every number of the verdicts, the summary and the judges equal to the store's (`study.get`)
+// exactly, through `data-value`; the verdict words; a figure's CSV export holding the store's numbers; and
+// a second study started from the form, followed live (cells move from pending through training to done)
+// until its tables appear. Screenshots go to test-output/e2e/.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Locator, Page } from 'playwright-core';
+import type { RunningServer } from '../../src/main/server.js';
+import { createHttpClient, type MonoscopeClient } from '../../src/renderer/api/client.js';
+import type { OpResult } from '../../src/core/api.js';
+import { VERDICTS } from '../../src/core/study/types.js';
+import { REPO, SCREENSHOTS, buildRenderer, launchChromium, serveCompiled, watchedPage } from './harness.js';
+import { cli } from '../integration/cli.js';
+
+type Study = NonNullable<OpResult<'study.get'>>;
+
+/** The tiny grid: its base shape and sizes (the engine's tests use the same). */
+const TINY = {
+  methods: ['base', 'dpo', 'decpo'],
+  seeds: 3,
+  pretrainSteps: 20,
+  steps: 6,
+  modelShape: { nLayer: 2, nEmbd: 32, nHead: 2, nInner: 64, nCtx: 64 },
+  workers: 2,
+};
+
+describe('Study view', () => {
+  let dir: string;
+  let project: string;
+  let server: RunningServer;
+  let api: MonoscopeClient;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+  const main = () => page.locator('main');
+  const stored = async (name: string) => (await api.call('study.get', { name }))!;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'monoscope-study-view-'));
+    project = join(dir, 'project');
+    const spec = join(dir, 'tiny.json');
+    writeFileSync(spec, JSON.stringify({ name: 'tiny', ...TINY }));
+    const run = cli(['study', '--project', project, '--spec', spec], { timeout: 300_000 });
+    if (run.code !== 0) throw new Error(`monoscope study failed (${run.code}): ${run.stderr}`);
+    const rendererDir = await buildRenderer(join(REPO, 'test-output', 'e2e-renderer-study'));
+    server = await serveCompiled(project, rendererDir);
+    api = createHttpClient({ baseUrl: new URL(server.url).origin, token: server.token });
+    browser = await launchChromium();
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    page = await watchedPage(
+      browser,
+      { viewport: { width: 1400, height: 1000 }, acceptDownloads: true },
+      problems,
+    );
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Every `[data-field]` of `row` has the exact value `expected[field]` (a dotted path) in `data-value`. */
+  async function expectValues(row: Locator, expected: object) {
+    const fields = await row
+      .locator('[data-field][data-value]')
+      .evaluateAll((els) =>
+        els.map((e) => [e.getAttribute('data-field')!, e.getAttribute('data-value')!] as const),
+      );
+    expect(fields.length).toBeGreaterThan(0);
+    for (const [field, value] of fields) {
+      const want = field
+        .split('.')
+        .reduce<unknown>((o: unknown, k: string) => (o as Record<string, unknown>)[k], expected);
+      expect(typeof want, `${field} of ${JSON.stringify(expected)}`).toBe('number');
+      expect(value, field).toBe(String(want));
+    }
+    return fields.map(([f]) => f);
+  }
+
+  /** The summary, verdicts and judges shown equal the store's, number for number, with the verdict words. */
+  async function expectTablesEqualStore(study: Study) {
+    const blocks = main().getByRole('checkbox', { name: /Every block/ });
+    if (await blocks.count()) await blocks.check();
+    expect(study.summary.length).toBeGreaterThan(0);
+    for (const r of study.summary) {
+      const tr = main().locator(
+        `tr[data-task="${r.task}"][data-metric="${r.metric}"][data-method="${r.method}"]`,
+      );
+      const fields = await expectValues(tr, r);
+      const own = ['mean', 'ciLow', 'ciHigh', 'n'];
+      const paired = ['diff', 'ciLow', 'ciHigh', 'p', 'pAdjusted', 'effectSize'].map((f) => `paired.${f}`);
+      expect(fields).toEqual(r.paired ? [...own, ...paired] : own);
+    }
+    expect(await main().locator('table.study-summary tbody tr').count()).toBe(study.summary.length);
+
+    expect(study.verdicts.length).toBeGreaterThan(0);
+    for (const v of study.verdicts) {
+      const tr = main().locator(`tr[data-verdict="${v.id}"]`);
+      expect(await tr.locator('[data-field="verdict"]').textContent()).toBe(v.verdict);
+      expect(VERDICTS).toContain(v.verdict);
+      expect(await expectValues(tr, v)).toEqual([
+        'diff',
+        'ciLow',
+        'ciHigh',
+        'n',
+        'p',
+        'pAdjusted',
+        'effectSize',
+      ]);
+    }
+    expect(await main().locator('tr[data-verdict]').count()).toBe(study.verdicts.length);
+    for (const j of study.judges)
+      await expectValues(main().locator(`table[data-table="judges"] tr[data-task="${j.task}"]`), j);
+  }
+
+  it('shows the finished study: every cell done, tables equal to the store, the verdict words', async () => {
+    await page.goto(new URL('#/study', server.url).href);
+    await main().locator('[data-study="tiny"]').waitFor({ timeout: 30_000 });
+    const study = await stored('tiny');
+    expect(study.running).toBe(false);
+    // 3 methods x 3 seeds of toxicity, all done.
+    expect(study.cells).toHaveLength(9);
+    const cells = main().locator('table[data-grid="toxicity"] td[data-status]');
+    expect(await cells.count()).toBe(9);
+    expect(new Set(await cells.evaluateAll((els) => els.map((e) => e.getAttribute('data-status'))))).toEqual(
+      new Set(['done']),
+    );
+    await expectTablesEqualStore(study);
+    await page.setViewportSize({ width: 1400, height: 3600 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'study-light.png') });
+    await page.setViewportSize({ width: 1400, height: 1000 });
+    expect(problems).toEqual([]);
+  });
+
+  /** Fills the form with the tiny grid under `name` (`steps` preference steps) and starts it. */
+  async function startFromForm(name: string, steps: number) {
+    const form = main().getByRole('form', { name: 'Start a study' });
+    await form.getByLabel('Name', { exact: true }).fill(name);
+    for (const m of ['sft', 'simpo', 'l1'])
+      await form.getByRole('checkbox', { name: m, exact: true }).uncheck();
+    await form.getByLabel('Seeds', { exact: true }).fill(String(TINY.seeds));
+    const advanced = form.locator('details.study-advanced');
+    if ((await advanced.getAttribute('open')) === null) await advanced.locator('summary').click();
+    await form.getByLabel('Preference steps').fill(String(steps));
+    await form.getByLabel('Pretrain steps').fill(String(TINY.pretrainSteps));
+    await form.getByLabel('Workers').fill(String(TINY.workers));
+    for (const [k, v] of Object.entries(TINY.modelShape))
+      await form.getByLabel(k, { exact: true }).fill(String(v));
+    await form.getByRole('button', { name: 'Start study' }).click();
+    await main().locator(`[data-study="${name}"]`).waitFor({ timeout: 60_000 });
+  }
+
+  it('follows a study started from the form live, from pending through training to done, then its tables', async () => {
+    // Every status each cell of the study `live` shows, sampled in the page 10 times a second (a string:
+    // this file is typechecked without the DOM library).
+    await page.evaluate(`window.seen = {}; window.watch = setInterval(() => {
+      if (!document.querySelector('[data-study="live"]')) return;
+      for (const td of document.querySelectorAll('table[data-grid] td[data-status]')) {
+        const key = td.closest('tr').dataset.method + '|' + td.dataset.seed;
+        const seen = (window.seen[key] ??= []);
+        if (seen[seen.length - 1] !== td.dataset.status) seen.push(td.dataset.status);
+      }
+    }, 100)`);
+    // The bases are the first study's (same seeds and sizes: cached); dpo and decpo train anew.
+    await startFromForm('live', 24);
+    expect(await main().getByRole('button', { name: 'Start study' }).isDisabled()).toBe(true);
+    await expect
+      .poll(() => main().locator('table[data-grid] td[data-status="done"]').count(), {
+        timeout: 150_000,
+        interval: 500,
+      })
+      .toBe(9);
+    const seen = (await page.evaluate('window.seen')) as Record<string, string[]>;
+    await page.evaluate('clearInterval(window.watch)');
+    const order = ['pending', 'training', 'measuring', 'done'];
+    for (const method of ['dpo', 'decpo'])
+      for (let seed = 0; seed < TINY.seeds; seed++) {
+        const statuses = seen[`${method}|${seed}`];
+        expect(statuses, `${method} seed ${seed}`).toContain('training');
+        expect(statuses.at(-1)).toBe('done');
+        // Forward only: pending, training, measuring, done.
+        const ranks = statuses.map((s) => order.indexOf(s));
+        expect(
+          ranks.every((r, i) => r >= 0 && (i === 0 || r > ranks[i - 1])),
+          statuses.join(' → '),
+        ).toBe(true);
+      }
+    expect(Object.values(seen).some((s) => s[0] === 'pending')).toBe(true);
+
+    // When the job ends, the view reads the study once more: its tables appear, equal to the store's.
+    await main().locator('tr[data-verdict]').first().waitFor({ timeout: 30_000 });
+    const study = await stored('live');
+    expect(study.running).toBe(false);
+    expect(study.cells.every((c) => c.status === 'done')).toBe(true);
+    await expectTablesEqualStore(study);
+    expect((await api.listJobs()).filter((j) => j.op === 'study').map((j) => j.status)).toEqual([
+      'completed',
+    ]);
+    expect(problems).toEqual([]);
+  });
+
+  it('cancels a study job from the view', async () => {
+    await startFromForm('cancelled', 400);
+    await main().locator('table[data-grid] td[data-status="training"]').first().waitFor({ timeout: 60_000 });
+    await main()
+      .getByRole('button', { name: /^Cancel/ })
+      .click();
+    await main().getByText('The study was cancelled').waitFor({ timeout: 60_000 });
+    const job = (await api.listJobs()).find(
+      (j) => j.op === 'study' && (j.input as { name?: string }).name === 'cancelled',
+    );
+    expect(job?.status).toBe('cancelled');
+    await expect.poll(async () => (await stored('cancelled')).running, { timeout: 30_000 }).toBe(false);
+    expect(problems).toEqual([]);
+  });
+});
