@@ -25,6 +25,7 @@ import { terminalReporter, textTable } from './terminal.js';
 import { DEFAULT_MAX_JOBS } from './engine-host.js';
 import { registerProjectCommands } from './cli-project.js';
 import { registerAnalysisCommands } from './cli-analysis.js';
+import { registerStudyCommands } from './cli-study.js';
 
 const VERSION = '0.1.0';
 
@@ -111,6 +112,7 @@ const CREATING_OPS: ReadonlySet<OpName> = new Set([
   'record',
   'demo',
   'universality',
+  'study',
   'checkpoints.add',
   'runs.import',
 ]);
@@ -195,6 +197,7 @@ function program(): Command {
 
   registerProjectCommands(p);
   registerAnalysisCommands(p);
+  registerStudyCommands(p);
 
   p.command('api')
     .description(
