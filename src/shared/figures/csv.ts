@@ -24,17 +24,29 @@ function csv(header: string[], rows: Cell[][]): string {
   return csvFormatRows([header, ...rows.map((row) => row.map(text))]) + '\n';
 }
 
-/** `series,kind,x,y` per point, plus `y_smoothed` (the EMA the chart draws) when smoothing is on. */
+/**
+ * `series,kind,x,y` per point, plus `y_smoothed` (the EMA the chart draws) when smoothing is on and
+ * `y_lo,y_hi` (the band's edges) when a series has a band.
+ */
 export function lineChartCsv(data: LineChartData, options: LineChartOptions = {}): string {
   const smoothing = options.smoothing ?? 0;
+  const bands = data.series.some((s) => s.band);
   const rows: Cell[][] = [];
   for (const s of data.series) {
     const smooth = smoothing > 0 && s.kind !== 'eval' ? emaSmooth(s.y, smoothing) : undefined;
     s.x.forEach((x, i) =>
-      rows.push([s.name, s.kind ?? 'train', x, s.y[i], ...(smoothing > 0 ? [smooth?.[i]] : [])]),
+      rows.push([
+        s.name,
+        s.kind ?? 'train',
+        x,
+        s.y[i],
+        ...(smoothing > 0 ? [smooth?.[i]] : []),
+        ...(bands ? [s.band?.lo[i], s.band?.hi[i]] : []),
+      ]),
     );
   }
-  return csv(['series', 'kind', 'x', 'y', ...(smoothing > 0 ? ['y_smoothed'] : [])], rows);
+  const header = ['series', 'kind', 'x', 'y', ...(smoothing > 0 ? ['y_smoothed'] : [])];
+  return csv([...header, ...(bands ? ['y_lo', 'y_hi'] : [])], rows);
 }
 
 /** `group,series,value,error_lo,error_hi` per bar. */

@@ -1,5 +1,5 @@
 // Training curves: several series against step, optional dashed eval series, log y, EMA smoothing.
-import { line } from 'd3';
+import { area, line } from 'd3';
 import { linearAxis, logAxis, type Axis, type NumericScale } from './axes.js';
 import { chartFrame, chartSvg, checkNumbers, resolveOptions, type LegendItem } from './layout.js';
 import { el } from './svg.js';
@@ -50,12 +50,20 @@ function checkSeries(data: LineChartData): void {
     }
     checkNumbers('lineChart', `${where}.x`, s.x);
     checkNumbers('lineChart', `${where}.y`, s.y, true);
+    if (s.band) {
+      const { lo, hi } = s.band;
+      if (!Array.isArray(lo) || !Array.isArray(hi) || lo.length !== s.x.length || hi.length !== s.x.length)
+        throw new Error(`lineChart: ${where}: band.lo and band.hi must have the ${s.x.length} entries of x`);
+      checkNumbers('lineChart', `${where}.band.lo`, lo, true);
+      checkNumbers('lineChart', `${where}.band.hi`, hi, true);
+    }
   });
 }
 
 /**
  * A line chart of `data.series` as an SVG string: one curve per series (eval series dashed with markers),
- * a legend, optional log-scaled y and EMA smoothing (`emaSmooth`), with raw curves left faint.
+ * a faint band where a series has one (e.g. a confidence interval), a legend, optional log-scaled x and y
+ * and EMA smoothing (`emaSmooth`), with raw curves left faint.
  */
 export function lineChart(data: LineChartData, options: LineChartOptions = {}): string {
   checkSeries(data);
@@ -64,24 +72,30 @@ export function lineChart(data: LineChartData, options: LineChartOptions = {}): 
   if (!(smoothing >= 0 && smoothing < 1))
     throw new Error(`lineChart: options.smoothing must be in [0, 1), got ${smoothing}`);
   const logY = options.logY ?? false;
+  const logX = options.logX ?? false;
   const usable = (v: number) => Number.isFinite(v) && (!logY || v > 0);
+  const usableX = (v: number) => Number.isFinite(v) && (!logX || v > 0);
 
-  // Data extents.
+  // Data extents, bands included.
   let xmin = Infinity;
   let xmax = -Infinity;
   let ymin = Infinity;
   let ymax = -Infinity;
   for (const s of data.series) {
     for (let i = 0; i < s.x.length; i++) {
-      if (!usable(s.y[i])) continue;
-      xmin = Math.min(xmin, s.x[i]);
-      xmax = Math.max(xmax, s.x[i]);
-      ymin = Math.min(ymin, s.y[i]);
-      ymax = Math.max(ymax, s.y[i]);
+      if (!usableX(s.x[i])) continue;
+      for (const y of [s.y[i], s.band?.lo[i] ?? NaN, s.band?.hi[i] ?? NaN]) {
+        if (!usable(y)) continue;
+        xmin = Math.min(xmin, s.x[i]);
+        xmax = Math.max(xmax, s.x[i]);
+        ymin = Math.min(ymin, y);
+        ymax = Math.max(ymax, y);
+      }
     }
   }
   if (xmin === Infinity) {
     if (logY) throw new Error('lineChart: options.logY needs positive y values, and there are none');
+    if (logX) throw new Error('lineChart: options.logX needs positive x values, and there are none');
     [xmin, xmax, ymin, ymax] = [0, 1, 0, 1];
   }
   const xDomain = options.xDomain ?? [xmin, xmax];
@@ -99,7 +113,8 @@ export function lineChart(data: LineChartData, options: LineChartOptions = {}): 
     yLabel: options.yLabel,
     legend,
     // Steps run edge to edge; y is rounded out to nice values unless fixed.
-    x: (w) => linearAxis(xDomain, w, fs, 'x', { nice: false }),
+    x: (w): Axis<NumericScale> =>
+      logX ? logAxis(xDomain, w, fs, 'x') : linearAxis(xDomain, w, fs, 'x', { nice: false }),
     y: (h): Axis<NumericScale> =>
       logY ? logAxis(yDomain, h, fs, 'y') : linearAxis(yDomain, h, fs, 'y', { nice: !options.yDomain }),
   });
@@ -107,12 +122,27 @@ export function lineChart(data: LineChartData, options: LineChartOptions = {}): 
   const sx = (v: number) => plot.x + frame.x.scale(v);
   const sy = (v: number) => plot.y + frame.y.scale(v);
   const path = line<[number, number]>()
-    .defined(([x, y]) => Number.isFinite(x) && usable(y))
+    .defined(([x, y]) => usableX(x) && usable(y))
     .x(([x]) => sx(x))
     .y(([, y]) => sy(y))
     .digits(2);
+  const bandPath = area<[number, number, number]>()
+    .defined(([x, lo, hi]) => usableX(x) && usable(lo) && usable(hi))
+    .x(([x]) => sx(x))
+    .y0(([, lo]) => sy(lo))
+    .y1(([, , hi]) => sy(hi))
+    .digits(2);
 
+  // Bands first, under every curve.
   const marks: string[] = [];
+  data.series.forEach((s, i) => {
+    if (!s.band) return;
+    const { lo, hi } = s.band;
+    const edges = s.x.map((x, j) => [x, lo[j], hi[j]] as [number, number, number]);
+    marks.push(
+      el('path', { d: bandPath(edges) ?? '', fill: palette[i], 'fill-opacity': 0.16, stroke: 'none' }),
+    );
+  });
   data.series.forEach((s, i) => {
     const colour = palette[i];
     const points = s.x.map((x, j) => [x, s.y[j]] as [number, number]);
@@ -127,7 +157,7 @@ export function lineChart(data: LineChartData, options: LineChartOptions = {}): 
         }),
       );
       const dots = points
-        .filter(([x, y]) => Number.isFinite(x) && usable(y))
+        .filter(([x, y]) => usableX(x) && usable(y))
         .map(([x, y]) => el('circle', { cx: sx(x), cy: sy(y), r: 2.6 }));
       if (dots.length <= 200) marks.push(el('g', { fill: colour }, dots));
       return;

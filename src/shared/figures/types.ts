@@ -43,6 +43,11 @@ export interface LineSeries {
   x: number[];
   /** NaN or non-finite values leave a gap. */
   y: number[];
+  /**
+   * A band around the curve, e.g. a 95% confidence interval: its lower and upper edge at each x (the
+   * lengths of x). Drawn as a faint area in the series' colour; non-finite edges leave a gap.
+   */
+  band?: { lo: number[]; hi: number[] };
   /** `eval` series are drawn dashed with point markers. Default `train`. */
   kind?: 'train' | 'eval';
   /** Series with the same group share a colour (e.g. a run's train and eval curves). Default: the name. */
@@ -59,6 +64,8 @@ export interface LineChartData {
 export interface LineChartOptions extends ChartOptions {
   /** Logarithmic y axis; non-positive values are left out. */
   logY?: boolean;
+  /** Logarithmic x axis; points at non-positive x are left out. */
+  logX?: boolean;
   /**
    * Exponential-moving-average weight in [0, 1) as in TensorBoard (0 = none). Smoothed curves are drawn
    * solid over the raw ones, which stay faint. Eval series are not smoothed.
