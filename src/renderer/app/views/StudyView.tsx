@@ -9,6 +9,7 @@ import { useJobs } from '../data.js';
 import { VIEWS } from '../views.js';
 import { ViewShell } from './ViewShell.js';
 import { isNoProject, NoProject } from '../project/NoProject.js';
+import { StudyFigures } from '../study/StudyFigures.js';
 import { StudyForm } from '../study/StudyForm.js';
 import { StudyGrid } from '../study/StudyGrid.js';
 import { StudyTables } from '../study/StudyTables.js';
@@ -129,6 +130,7 @@ export function StudyView() {
         <>
           <StudyGrid cells={study.cells} />
           <StudyTables study={study} />
+          <StudyFigures study={study} />
         </>
       )}
     </ViewShell>
