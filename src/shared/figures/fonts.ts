@@ -23,16 +23,20 @@ export interface FontData {
   data: Uint8Array | string;
 }
 
-/** `svg` with an @font-face rule per font (the TrueType file as a data: URL) inserted after the root tag. */
-export function embedFonts(svg: string, fonts: FontData[]): string {
-  const open = svg.indexOf('>', svg.indexOf('<svg'));
-  if (open < 0) throw new Error('embedFonts: no <svg> root element');
-  const faces = fonts
+/** One CSS @font-face rule per font, the TrueType file as a data: URL (for an SVG's or a page's <style>). */
+export function fontFaceCss(fonts: FontData[]): string {
+  return fonts
     .map(
       (f) =>
         `@font-face{font-family:'${f.family.replace(/'/g, '')}';font-weight:${f.weight};font-style:normal;` +
         `src:url(${typeof f.data === 'string' ? f.data : `data:font/ttf;base64,${base64(f.data)}`}) format('truetype')}`,
     )
     .join('');
-  return `${svg.slice(0, open + 1)}<defs><style>${faces}</style></defs>${svg.slice(open + 1)}`;
+}
+
+/** `svg` with an @font-face rule per font (the TrueType file as a data: URL) inserted after the root tag. */
+export function embedFonts(svg: string, fonts: FontData[]): string {
+  const open = svg.indexOf('>', svg.indexOf('<svg'));
+  if (open < 0) throw new Error('embedFonts: no <svg> root element');
+  return `${svg.slice(0, open + 1)}<defs><style>${fontFaceCss(fonts)}</style></defs>${svg.slice(open + 1)}`;
 }
