@@ -13,6 +13,7 @@ import { StudyFigures } from '../study/StudyFigures.js';
 import { StudyForm } from '../study/StudyForm.js';
 import { StudyGrid } from '../study/StudyGrid.js';
 import { StudyTables } from '../study/StudyTables.js';
+import { saveStudyReport } from '../study/saveReport.js';
 import { studyNameOf, type StudyInput } from '../study/study.js';
 import { useStudy } from '../study/useStudy.js';
 import '../neurons/neurons.css';
@@ -25,6 +26,7 @@ export function StudyView() {
   const [name, setName] = useState<string>();
   const [typed, setTyped] = useState('');
   const [startError, setStartError] = useState<string>();
+  const [reportStatus, setReportStatus] = useState('');
   const { jobs, start } = useJobs();
   const { study, error, loading, reload, job, running } = useStudy(name);
   // The studies this session knows by name: the shown one and those its jobs ran.
@@ -44,6 +46,17 @@ export function StudyView() {
       setName(studyNameOf(input));
     } catch (e) {
       setStartError((e as Error).message);
+    }
+  };
+
+  const saveReport = async () => {
+    if (!study) return;
+    setReportStatus('Writing the report…');
+    try {
+      await saveStudyReport(study);
+      setReportStatus('');
+    } catch (e) {
+      setReportStatus((e as Error).message);
     }
   };
 
@@ -85,7 +98,15 @@ export function StudyView() {
             )}{' '}
             <span className="muted">
               created {fmtTime(study.createdAt)}, updated {fmtTime(study.updatedAt)}
-            </span>
+            </span>{' '}
+            <button type="button" onClick={saveReport}>
+              Save report (HTML)
+            </button>
+            {reportStatus && (
+              <span className="status" role="status">
+                {reportStatus}
+              </span>
+            )}
           </p>
         )}
         {job && (job.status === 'running' || job.status === 'queued') && <JobProgress job={job} />}
