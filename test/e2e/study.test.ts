@@ -15,6 +15,7 @@ import type { OpResult } from '../../src/core/api.js';
 import { VERDICTS } from '../../src/core/study/types.js';
 import { REPO, SCREENSHOTS, buildRenderer, launchChromium, serveCompiled, watchedPage } from './harness.js';
 import { cli } from '../integration/cli.js';
+import { parseXml } from '../unit/figures/xml.js';
 
 type Study = NonNullable<OpResult<'study.get'>>;
 
@@ -75,7 +76,8 @@ describe('Study view', () => {
       const want = field
         .split('.')
         .reduce<unknown>((o: unknown, k: string) => (o as Record<string, unknown>)[k], expected);
-      expect(typeof want, `${field} of ${JSON.stringify(expected)}`).toBe('number');
+      // A number, or null where JSON carried NaN (an interval of one seed, an adjusted p of no family).
+      expect(want === null || typeof want === 'number', `${field} of ${JSON.stringify(expected)}`).toBe(true);
       expect(value, field).toBe(String(want));
     }
     return fields.map(([f]) => f);
@@ -133,6 +135,45 @@ describe('Study view', () => {
     await page.setViewportSize({ width: 1400, height: 3600 });
     await page.screenshot({ path: join(SCREENSHOTS, 'study-light.png') });
     await page.setViewportSize({ width: 1400, height: 1000 });
+    expect(problems).toEqual([]);
+  });
+
+  /** Clicks `button` and returns the download it starts: its suggested name and its text. */
+  async function download(button: Locator) {
+    const [file] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    return { name: file.suggestedFilename(), text: readFileSync((await file.path())!, 'utf8') };
+  }
+
+  it("exports the method figure as CSV and SVG, and saves the report, with the store's numbers", async () => {
+    const study = await stored('tiny');
+    const metric = 'reward_accuracy';
+    const rows = study.summary.filter((r) => r.task === 'toxicity' && r.metric === metric);
+    expect(rows.map((r) => r.method).sort()).toEqual(['decpo', 'dpo']);
+    const panel = main().locator('[data-figure="study-methods"]');
+    await panel.getByLabel('Metric').selectOption(metric);
+    await panel.locator('summary', { hasText: 'Export' }).click();
+
+    // One bar per method: its mean and 95% CI over seeds, exactly the summary's.
+    const csv = await download(panel.getByRole('button', { name: 'Export CSV' }));
+    expect(csv.name).toBe(`tiny-study-methods-toxicity-${metric}.csv`);
+    const lines = csv.text.trim().split('\n');
+    expect(lines[0]).toBe('group,series,value,error_lo,error_hi');
+    const finite = (v: number | null) => (v === null || !Number.isFinite(v) ? '' : String(v));
+    expect(lines.slice(1).sort()).toEqual(
+      rows.map((r) => [metric, r.method, String(r.mean), finite(r.ciLow), finite(r.ciHigh)].join(',')).sort(),
+    );
+
+    const svg = await download(panel.getByRole('button', { name: 'Export SVG' }));
+    expect(svg.name).toBe(`tiny-study-methods-toxicity-${metric}.svg`);
+    expect(parseXml(svg.text).name).toBe('svg');
+    for (const r of rows) expect(svg.text).toContain(`>${r.method}<`);
+
+    // The report: every verdict's word and every summary mean at full precision.
+    const report = await download(main().getByRole('button', { name: 'Save report (HTML)' }));
+    expect(report.name).toBe('study-tiny.html');
+    expect(report.text).toContain('<title>Study tiny');
+    for (const v of study.verdicts) expect(report.text).toContain(v.verdict);
+    for (const r of study.summary) expect(report.text).toContain(`data-value="${r.mean}"`);
     expect(problems).toEqual([]);
   });
 

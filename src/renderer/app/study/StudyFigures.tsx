@@ -46,6 +46,12 @@ function metricChoices(
   }
 }
 
+/** The metric a figure shows until one is picked: its default when the study has it, else the first. */
+function defaultMetric(study: StudyData, figure: StudyFigure, task: string): string | undefined {
+  const { options, first } = metricChoices(study, figure, task);
+  return options.includes(first) ? first : options[0];
+}
+
 /** One figure with its metric picker. */
 function StudyFigurePanel({ study, figure, task }: { study: StudyData; figure: StudyFigure; task: string }) {
   const { options, first } = metricChoices(study, figure, task);
@@ -79,7 +85,9 @@ export function StudyFigures({ study }: { study: StudyData }) {
   const [chosen, setChosen] = useState<string>();
   const task = chosen !== undefined && tasks.includes(chosen) ? chosen : tasks[0];
   if (task === undefined) return null;
-  const missing = STUDY_FIGURES.filter((f) => studyFigureSpec(study, f, { task }) === null);
+  const missing = STUDY_FIGURES.filter(
+    (f) => studyFigureSpec(study, f, { task, metric: defaultMetric(study, f, task) }) === null,
+  );
   return (
     <section className="panel" aria-labelledby="study-figures-heading">
       <h2 id="study-figures-heading">Figures</h2>

@@ -136,9 +136,9 @@ function VerdictsTable({ verdicts }: { verdicts: Verdict[] }) {
         </caption>
         <thead>
           <tr>
+            <th scope="col">verdict</th>
             <th scope="col">claim</th>
             <th scope="col">comparison</th>
-            <th scope="col">verdict</th>
             <th scope="col" className="num">
               Δ
             </th>
@@ -162,7 +162,12 @@ function VerdictsTable({ verdicts }: { verdicts: Verdict[] }) {
         <tbody>
           {verdicts.map((v) => (
             <tr key={v.id} data-verdict={v.id}>
-              <th scope="row">
+              <td>
+                <span className={`badge verdict-${v.verdict}`} data-field="verdict">
+                  {v.verdict}
+                </span>
+              </td>
+              <th scope="row" className="study-claim">
                 {v.claim} <span className="muted">({v.source})</span>
               </th>
               <td>
@@ -171,11 +176,6 @@ function VerdictsTable({ verdicts }: { verdicts: Verdict[] }) {
                 </span>{' '}
                 <span className="muted">
                   on {v.task}, the paper: {v.direction}
-                </span>
-              </td>
-              <td>
-                <span className={`badge verdict-${v.verdict}`} data-field="verdict">
-                  {v.verdict}
                 </span>
               </td>
               <td className="num">
