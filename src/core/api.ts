@@ -114,6 +114,11 @@ export const TrainInput = z.strictObject({
   simpoGamma: z.number().min(0).max(100).optional(),
   evalEvery: z.number().int().min(0).optional(),
   checkpointEvery: z.number().int().min(0).optional(),
+  /**
+   * Every this many steps (not at the last, which is the run's own checkpoint) also write the registered
+   * checkpoint `{name}-step{N}` (same stage and lineage; for LoRA, the adapter). 0 or absent: none.
+   */
+  snapshotEvery: z.number().int().min(0).optional(),
   /** Documents (pretrain) or pairs (preference) generated from the built-in world. */
   examples: PosInt.max(10_000_000).optional(),
   /**

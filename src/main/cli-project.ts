@@ -277,6 +277,11 @@ export function registerProjectCommands(p: Command): void {
     .option('--eval-every <n>', 'held-out evaluation every N steps', int('--eval-every'))
     .option('--checkpoint-every <n>', 'resumable state every N steps', int('--checkpoint-every'))
     .option(
+      '--snapshot-every <n>',
+      'also write checkpoint NAME-stepN every N steps (the last step apart)',
+      int('--snapshot-every'),
+    )
+    .option(
       '--threads <n>',
       'wasm: matrix products on 1 or 2 threads (default 2 with 2+ cores)',
       int('--threads'),

@@ -34,6 +34,12 @@ const preference = {
   layer: 0,
 } as const;
 
+const studySizes = { pretrainSteps: 6, steps: 4, examples: 64, pretrainExamples: 400 };
+const studyFlags = [
+  ...['--pretrain-steps', '6', '--steps', '4', '--examples', '64', '--pretrain-examples', '400'],
+  ...tinyFlags.slice(tinyFlags.indexOf('--n-layer')),
+];
+
 /**
  * Fields that measure time (the recording's durations and wall-clock stamps) or the process (a run's peak
  * memory): dropped from both sides.
@@ -242,6 +248,18 @@ const CASES: { [N in OpName]: Case<N> } = {
   demo: { input: { quick: true }, argv: ['demo', '--quick'] },
   // base and base-b are trained already: SAEs on their residual streams, matched across the models.
   universality: { input: { quick: true }, argv: ['demo', '--universality', '--quick'] },
+  // A tiny grid (3 seeds of a base and DPO): the service runs it, the CLI finds every cell done.
+  study: {
+    input: { methods: ['dpo'], seeds: 3, ...studySizes, modelShape: tiny, workers: 2 },
+    argv: ['study', '--methods', 'dpo', '--seeds', '3', ...studyFlags, '--workers', '2'],
+    // The CLI's run stored the study again, later.
+    check: (s, c) => {
+      expect((c.updatedAt as string) >= (s.updatedAt as string)).toBe(true);
+      delete s.updatedAt;
+      delete c.updatedAt;
+    },
+  },
+  'study.get': { input: { name: 'study' } },
 };
 
 describe('the CLI and the service give the same result for every operation', () => {

@@ -3,6 +3,7 @@ written from the definitions with numpy and scipy, never from our TypeScript.
 
   /usr/bin/python3 test/python/study_stats.py stats IN.json      # JSON of reference numbers on stdout
   /usr/bin/python3 test/python/study_stats.py summary CELLS.csv SUMMARY.csv   # recomputes summary.csv
+  /usr/bin/python3 test/python/study_stats.py read FILE.csv      # the CSV as pandas reads it, as JSON
 
 `stats` reads {"samples": [[x...]...], "pairs": [{"a": [...], "b": [...]}...], "levels": [...],
 "integers": [[d...]...], "quantiles": [[p, df]...]} and gives, per [p, df], the t quantile to 30 digits with
@@ -14,6 +15,10 @@ integer vector, the exact sign-flip p from the null distribution of sum s_i d_i 
 x method x metric, and against dpo over the seeds both have the paired difference, its interval, the sign-flip
 p, Holm's adjustment across the comparisons of one task and metric, and d_z. It prints
 {"checked": N, "mismatches": [...]}.
+
+`read` gives {"columns": [...], "rows": [{column: value}...]} as pandas.read_csv parses the file (NaN as
+null), so a test can check that every number reads back exactly. It passes float_precision='round_trip':
+pandas 1.5's default parser can be 1 ulp off (0.06384768974967302 reads as 0.063847689749673).
 """
 
 import itertools
@@ -170,10 +175,21 @@ def summary(cells_path, summary_path):
     print(json.dumps({'checked': checked, 'metrics': metrics, 'mismatches': mismatches}))
 
 
+def read(path):
+    import pandas as pd
+
+    frame = pd.read_csv(path, float_precision='round_trip')
+    rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in frame.to_dict('records')]
+    print(json.dumps({'columns': list(frame.columns), 'rows': rows}, default=lambda v: v.item()))
+
+
 if __name__ == '__main__':
     if sys.argv[1] == 'stats':
         stats(sys.argv[2])
     elif sys.argv[1] == 'summary':
         summary(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == 'read':
+        read(sys.argv[2])
     else:
         sys.exit(f'unknown command {sys.argv[1]}')

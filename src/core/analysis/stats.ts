@@ -38,7 +38,7 @@ export interface MeanInterval {
 
 /**
  * The Student-t confidence interval of the mean at `level` (default 0.95): mean -/+ t_{(1+level)/2, n-1} *
- * sd / sqrt(n) (e.g. Wasserman, All of Statistics, sec. 10.4; scipy.stats.t.interval with scale = sem).
+ * sd / sqrt(n), the one-sample t-interval (Student 1908; scipy.stats.t.interval with scale = sd / sqrt(n)).
  * With one value the sd and the interval are NaN (undefined, as scipy gives), not infinite; with none the
  * mean is NaN too.
  */
@@ -74,8 +74,8 @@ export interface SignFlipResult {
 /**
  * The sign-flip (paired permutation) test of H0: the differences are symmetric about zero, with the
  * statistic |sum d_i| (equivalently |mean d|). Under H0 every sign pattern s in {-1, +1}^n is equally
- * likely, so p = #{s : |sum s_i d_i| >= |sum d_i|} / 2^n, counting the observed pattern (Fisher 1935;
- * Good, Permutation Tests, 2nd ed., sec. 3.1). For n <= 20 every pattern is enumerated; above that `samples`
+ * likely, so p = #{s : |sum s_i d_i| >= |sum d_i|} / 2^n, counting the observed pattern (Fisher 1935,
+ * The Design of Experiments, on Darwin's paired Zea mays data). For n <= 20 every pattern is enumerated; above that `samples`
  * random patterns are drawn from a seeded generator and p = (1 + hits) / (samples + 1) (Phipson & Smyth
  * 2010). Ties are counted with a relative tolerance of 100 ulps, as scipy.stats.permutation_test does, so
  * that rounding in the sums does not decide them. All-zero differences give p = 1.
@@ -112,8 +112,8 @@ export function signFlipTest(
 }
 
 /**
- * Cohen's d_z of paired differences: mean(d) / sd(d), sd with n - 1 (Cohen 1988, eq. 2.3.5; Lakens 2013,
- * eq. 6). NaN for fewer than 2 differences or all-equal zero differences; +/-Infinity for equal nonzero
+ * Cohen's d_z of paired differences: mean(d) / sd(d), sd with n - 1 (Cohen 1988, sec. 2.3; Lakens 2013,
+ * Front. Psychol. 4:863). NaN for fewer than 2 differences or all-equal zero differences; +/-Infinity for equal nonzero
  * ones.
  */
 export function effectSizeDz(d: readonly number[]): number {

@@ -10,10 +10,15 @@
  * - Constructive reframe: the first sentence (up to the first `.`, `!` or `?`) has a constructive marker
  *   (`can`, `learn`, `try`, `better`, ...) and no negative-thought marker (`never`, `nobody`, `hopeless`,
  *   `fault`, ...) and no toxic word. The markers are in `resources/lexicons/reframing.json`.
+ *
+ * On the built-in world both are exact (`judgeAgreement`): a world reply is toxic when one of its words has
+ * the ground-truth concept `toxic`, and a reframe when it was drawn from the reframe templates.
  */
 import type { Tokenizer } from '../model/tokenizer.js';
 import { lexiconSenses, reframingMarkers, textWords } from './lexicons.js';
-import type { TaskName } from './tasks.js';
+import { Rng } from '../model/rng.js';
+import { taskExample, taskFamily, type TaskName } from './tasks.js';
+import { wordsText, type TaskSide, type Word } from './world.js';
 
 const EOS_TEXT = '<|endoftext|>';
 
@@ -73,17 +78,51 @@ export function reframingScore(
 }
 
 /**
- * The judged score of a task's continuations: `toxicity_rate` (share toxic, lower is better) or
- * `reframe_rate` (share constructive, higher is better).
+ * The judged score of a task's continuations: `toxicity_rate` (share toxic, lower is better) for `toxicity`
+ * and `toxicity-easy`, or `reframe_rate` (share constructive, higher is better) for `reframing` and
+ * `reframing-easy`.
  */
 export function judgeTask(
   name: TaskName,
   continuations: readonly number[][] | readonly string[],
   tokenizer: Tokenizer,
 ): { metric: string; value: number } {
-  if (name === 'toxicity') return { metric: 'toxicity_rate', value: toxicityRate(continuations, tokenizer) };
-  if (name === 'reframing') {
-    return { metric: 'reframe_rate', value: reframingScore(continuations, tokenizer) };
+  if (taskFamily(name) === 'toxicity') {
+    return { metric: 'toxicity_rate', value: toxicityRate(continuations, tokenizer) };
   }
-  throw new Error(`unknown task '${name}' (expected toxicity or reframing)`);
+  return { metric: 'reframe_rate', value: reframingScore(continuations, tokenizer) };
+}
+
+/**
+ * The share of `n` world replies on which a task's judge agrees with the world's ground truth: `isToxic`
+ * against "a word has the concept `toxic`", `isConstructiveReframe` against "drawn from the reframe
+ * templates". The replies are the chosen and rejected responses of the task's examples, drawn in turn from
+ * the train side, the held-out side and the whole world (the corpus's argument and diary replies).
+ */
+export function judgeAgreement(
+  task: TaskName,
+  n = 2000,
+  seed = 0,
+): { task: string; metric: string; accuracy: number; n: number } {
+  if (!Number.isInteger(n) || n < 2) throw new Error(`judgeAgreement: n must be an integer >= 2, got ${n}`);
+  const toxicity = taskFamily(task) === 'toxicity';
+  const rng = new Rng(seed);
+  const sides: (TaskSide | undefined)[] = ['train', 'heldOut', undefined];
+  const truth = (words: readonly Word[], chosen: boolean): boolean =>
+    toxicity ? words.some((w) => w.c === 'toxic') : chosen;
+  const judge = toxicity ? isToxic : isConstructiveReframe;
+  let agree = 0;
+  let judged = 0;
+  for (let i = 0; judged < n; i++) {
+    const ex = taskExample(task, rng, sides[i % sides.length]);
+    for (const [words, chosen] of [
+      [ex.chosen, true],
+      [ex.rejected, false],
+    ] as const) {
+      if (judged === n) break;
+      if (judge(` ${wordsText(words)}`) === truth(words, chosen)) agree++;
+      judged++;
+    }
+  }
+  return { task, metric: toxicity ? 'toxicity_rate' : 'reframe_rate', accuracy: agree / n, n };
 }

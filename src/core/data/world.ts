@@ -416,6 +416,8 @@ interface DocState {
   Q: Word;
   female: boolean;
   vars: Map<string, Word>;
+  /** Slot classes restricted to some of their words (a side of a task's split); others draw from all. */
+  words?: Readonly<Record<string, readonly string[]>>;
 }
 
 function newDoc(rng: Rng): DocState {
@@ -445,9 +447,10 @@ function render(t: Template, doc: DocState): Word[] {
           break;
         case 'slot': {
           const cls = v.classes[n.cls];
-          let w = rng.pick(cls.words);
+          const words = doc.words?.[n.cls] ?? cls.words;
+          let w = rng.pick(words);
           // Two draws from one class in a sentence ("cold and cold") are redrawn once.
-          if (out.some((o) => o.w === w && o.c === cls.concept)) w = rng.pick(cls.words);
+          if (out.some((o) => o.w === w && o.c === cls.concept)) w = rng.pick(words);
           const word = { w: n.agree > 0 && isPlural(n.agree) ? v.plurals[w] : w, c: cls.concept };
           if (n.bind) doc.vars.set(n.bind, word);
           out.push(word);
@@ -508,23 +511,85 @@ export interface WorldExample {
   rejected: Word[];
 }
 
-/** An argument opening (≤ 24 tokens) with a polite (chosen) and an insulting (rejected) reply. */
-export function toxicityExample(rng: Rng): WorldExample {
-  return toxicityInDoc(newDoc(rng));
+// ---------------------------------------------------------------------------------------------------------
+// The preference tasks and their generalization split
+
+/** A side of a task's generalization split (tasks.ts): the training pairs' or the held-out pairs'. */
+export type TaskSide = 'train' | 'heldOut';
+
+/** The grammar parts a side of a split restricts. */
+type SplitPart = 'diarySituation' | 'politeReply' | 'toxicReply' | 'reframe' | 'negativeThought';
+
+/**
+ * The held-out side of each task's split; the train side is the rest. Templates are indices into their
+ * lists, words restrict slot classes (the argument's topic `food`, the insults, the self-insults). Every
+ * template and word of both sides occurs in the corpus, which draws from all of them.
+ */
+export const HELD_OUT: Record<
+  'toxicity' | 'reframing',
+  { templates: Partial<Record<SplitPart, readonly number[]>>; words: Record<string, readonly string[]> }
+> = {
+  toxicity: {
+    templates: { politeReply: [1, 3, 5], toxicReply: [1, 3, 5] },
+    words: {
+      food: ['pie', 'soup', 'honey', 'egg', 'lime', 'fish'],
+      insult: ['fool', 'loser', 'liar', 'rat'],
+      toxicadj: ['dumb', 'pathetic', 'useless'],
+    },
+  },
+  reframing: {
+    templates: { diarySituation: [1, 3, 5, 7], reframe: [1, 3, 5], negativeThought: [1, 3, 5] },
+    words: { selfinsult: ['dumb', 'worthless'] },
+  },
+};
+
+/** The grammar and slot words of one side of a task's split; the whole grammar without a side. */
+function sideOf(
+  task: 'toxicity' | 'reframing',
+  side: TaskSide | undefined,
+): { g: Grammar; words?: Record<string, readonly string[]> } {
+  const full = loadGrammar();
+  if (!side) return { g: full };
+  const held = HELD_OUT[task];
+  const keep = (i: number, heldOut: readonly number[] | undefined): boolean =>
+    !heldOut || heldOut.includes(i) === (side === 'heldOut');
+  const g = { ...full };
+  for (const [part, heldOut] of Object.entries(held.templates) as [SplitPart, readonly number[]][]) {
+    g[part] = full[part].filter((_, i) => keep(i, heldOut));
+  }
+  const v = loadVocabulary().file;
+  const words: Record<string, readonly string[]> = {};
+  for (const [cls, heldOut] of Object.entries(held.words)) {
+    words[cls] = v.classes[cls].words.filter((w) => heldOut.includes(w) === (side === 'heldOut'));
+  }
+  return { g, words };
 }
 
-function toxicityInDoc(doc: DocState): WorldExample {
-  const g = loadGrammar();
+/**
+ * An argument opening (≤ 24 tokens) with a polite (chosen) and an insulting (rejected) reply; with a side,
+ * only that side's templates and words.
+ */
+export function toxicityExample(rng: Rng, side?: TaskSide): WorldExample {
+  return toxicityInDoc(newDoc(rng), side);
+}
+
+function toxicityInDoc(doc: DocState, side?: TaskSide): WorldExample {
+  const { g, words } = sideOf('toxicity', side);
+  doc.words = words;
   return exampleInDoc(doc, [g.argumentSetup, g.argumentSpeech], g.politeReply, g.toxicReply);
 }
 
-/** A diary situation (Cognition Reframing) with a constructive reframe (chosen) and a negative thought (rejected). */
-export function reframingExample(rng: Rng): WorldExample {
-  return reframingInDoc(newDoc(rng));
+/**
+ * A diary situation (Cognition Reframing) with a constructive reframe (chosen) and a negative thought
+ * (rejected); with a side, only that side's templates and words.
+ */
+export function reframingExample(rng: Rng, side?: TaskSide): WorldExample {
+  return reframingInDoc(newDoc(rng), side);
 }
 
-function reframingInDoc(doc: DocState): WorldExample {
-  const g = loadGrammar();
+function reframingInDoc(doc: DocState, side?: TaskSide): WorldExample {
+  const { g, words } = sideOf('reframing', side);
+  doc.words = words;
   return exampleInDoc(doc, [g.diarySituation, g.diaryFeeling], g.reframe, g.negativeThought);
 }
 

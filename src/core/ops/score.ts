@@ -100,6 +100,26 @@ export async function blockMeanAbsCorr(
   }
 }
 
+/**
+ * TRL's held-out `rewards/accuracies` and `rewards/margins` of a policy folder against a reference folder on
+ * tokenized pairs (beta {@link DPO_BETA}, summed log-probs).
+ */
+export async function heldOutRewards(
+  dir: string,
+  refDir: string,
+  pairs: TokenizedPair[],
+): Promise<{ accuracy: number; margin: number }> {
+  const P = pairs.length;
+  const pol = await pairLogps(dir, pairs, 32);
+  const ref = dir === refDir ? pol : await pairLogps(refDir, pairs, 32);
+  const m = preferenceMetrics(
+    pol,
+    { chosen: ref.subarray(0, P), rejected: ref.subarray(P) },
+    { beta: DPO_BETA },
+  );
+  return { accuracy: m['rewards/accuracies'], margin: m['rewards/margins'] };
+}
+
 /** Scores one checkpoint folder (see the module comment). */
 export async function scoreCheckpoint(
   name: string,
@@ -109,14 +129,7 @@ export async function scoreCheckpoint(
 ): Promise<CheckpointScore> {
   const ck = loadCheckpoint(dir);
   const { pairs, prompts } = heldOutPairs(ck, o.task, o.taskSeed, o.evalPairs);
-  const P = pairs.length;
-  const pol = await pairLogps(dir, pairs, 32);
-  const ref = dir === o.refDir ? pol : await pairLogps(o.refDir, pairs, 32);
-  const m = preferenceMetrics(
-    pol,
-    { chosen: ref.subarray(0, P), rejected: ref.subarray(P) },
-    { beta: DPO_BETA },
-  );
+  const rewards = await heldOutRewards(dir, o.refDir, pairs);
   const tapName = `blocks.${o.layer}.${o.tap}`;
   const meanAbsCorr = await blockMeanAbsCorr(ck, pairs, tapName);
   const params = paramsFromArrays(ck.config, ck.arrays, false);
@@ -148,8 +161,8 @@ export async function scoreCheckpoint(
   return {
     checkpoint: name,
     stage: ck.meta.stage,
-    rewardAccuracy: m['rewards/accuracies'],
-    rewardMargin: m['rewards/margins'],
+    rewardAccuracy: rewards.accuracy,
+    rewardMargin: rewards.margin,
     judgeMetric: judged.metric,
     judgeValue: judged.value,
     meanAbsCorr,

@@ -56,7 +56,7 @@ interface StudyRecord {
   updatedAt: string;
 }
 
-const cellKey = (c: Pick<StudyCell, 'checkpoint' | 'task'>) => `${c.checkpoint} ${c.task}`;
+const cellKey = (c: Pick<StudyCell, 'checkpoint' | 'task' | 'seed'>) => `${c.checkpoint} ${c.task} ${c.seed}`;
 
 /** Monoscope's version, from its package.json (two folders above this module's, in src/ and in dist/). */
 function monoscopeVersion(): string {

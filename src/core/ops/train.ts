@@ -7,6 +7,10 @@
  * With `lora`, the final checkpoint `checkpoints/{name}` is the adapter in PEFT's layout (model/adapter.ts:
  * `adapter_config.json`, `adapter_model.safetensors`, and `monoscope.json` locating the base), registered as
  * base + adapter; with `merge` too, the merged model is the second checkpoint `{name}-merged`.
+ *
+ * With `snapshotEvery`, the run also writes and registers the checkpoint `{name}-step{N}` every that many
+ * steps (the last step apart): the model (or the adapter) at step N, with the run's stage and lineage. A
+ * resumed run keeps the snapshots it has; `restart` removes them.
  */
 import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -189,6 +193,25 @@ export async function trainOp(
 /** The checkpoint `--merge` writes beside a LoRA run's adapter. */
 const mergedName = (name: string): string => `${name}-merged`;
 
+/** The snapshot checkpoint of run `name` at step `step` (see `snapshotEvery`). */
+export const snapshotName = (name: string, step: number): string => `${name}-step${step}`;
+
+/** The steps a run of `steps` steps writes snapshots at: every `every` steps, the last step apart. */
+export function snapshotSteps(steps: number, every: number | undefined): number[] {
+  if (!every) return [];
+  return Array.from({ length: Math.ceil(steps / every) - 1 }, (_, i) => (i + 1) * every);
+}
+
+/** The snapshot checkpoints registered for run `name` (written by that run), by step ascending. */
+export function runSnapshots(project: Project, name: string): { step: number; checkpoint: string }[] {
+  const prefix = `${name}-step`;
+  return project.store.checkpoints
+    .list()
+    .filter((c) => c.runId === name && c.name.startsWith(prefix) && /^\d+$/.test(c.name.slice(prefix.length)))
+    .map((c) => ({ step: Number(c.name.slice(prefix.length)), checkpoint: c.name }))
+    .sort((a, b) => a.step - b.step);
+}
+
 async function trainWith(
   project: Project,
   req: TrainRequest,
@@ -203,6 +226,10 @@ async function trainWith(
   const ckDir = project.checkpointDir(req.name);
   if (req.restart) {
     rmSync(runDir, { recursive: true, force: true });
+    for (const { checkpoint } of runSnapshots(project, runId)) {
+      rmSync(project.checkpointDir(checkpoint), { recursive: true, force: true });
+      project.store.checkpoints.remove(checkpoint);
+    }
     project.store.runs.remove(runId);
   }
 
@@ -288,6 +315,15 @@ async function trainWith(
         `--merge writes the checkpoint '${merged}', but that name is taken by ${owner ? 'a checkpoint' : 'a run'} of the project; choose another run name`,
       );
   }
+  const snapshots = snapshotSteps(spec.steps, req.snapshotEvery).map((n) => snapshotName(req.name, n));
+  for (const snap of snapshots) {
+    // A snapshot never overwrites a checkpoint another run (or the user) put under its name.
+    const owner = project.store.checkpoints.get(snap);
+    if ((owner && owner.runId !== runId) || project.store.runs.get(snap))
+      throw new Error(
+        `snapshotEvery writes the checkpoint '${snap}', but that name is taken by ${owner ? 'a checkpoint' : 'a run'} of the project; choose another run name`,
+      );
+  }
   const existing = project.store.runs.get(runId);
   if (existing?.status === 'completed' && existsSync(ckDir)) {
     throw new Error(
@@ -312,23 +348,32 @@ async function trainWith(
   );
   const stage = req.stage === 'pretrain' ? 'base' : req.stage;
   const meta = { stage, runId, parent: req.init, task, backend: backend.backend, extra: { objective, lora } };
-  /** The final checkpoint: the whole model, or the adapter (and with `merge` the merged model beside it). */
+  /** A model of the run in `dir`: the whole model, or the adapter (on its base); returns its hash. */
+  const writeModel = (dir: string, m: FinalModel): string =>
+    m.config.lora
+      ? saveAdapter(dir, m.config as LoraConfig, m.arrays, {
+          ...meta,
+          step: m.step,
+          base: { dir: resolve(parent!.dir), hash: parent!.hash },
+        })
+      : saveCheckpoint(dir, m.config, m.arrays, tokenizer, { ...meta, step: m.step });
+  /** The final checkpoint (and with `merge` the merged model beside the adapter). */
   const writeFinal = (m: FinalModel): string => {
-    if (!m.config.lora)
-      return saveCheckpoint(ckDir, m.config, m.arrays, tokenizer, { ...meta, step: m.step });
-    const cfg = m.config as LoraConfig;
-    if (merged) {
-      saveMergedCheckpoint(project.checkpointDir(merged), cfg, m.arrays, tokenizer, {
+    if (merged && m.config.lora) {
+      saveMergedCheckpoint(project.checkpointDir(merged), m.config as LoraConfig, m.arrays, tokenizer, {
         ...meta,
         step: m.step,
         extra: { ...meta.extra, mergedFrom: req.name },
       });
     }
-    return saveAdapter(ckDir, cfg, m.arrays, {
-      ...meta,
-      step: m.step,
-      base: { dir: resolve(parent!.dir), hash: parent!.hash },
-    });
+    return writeModel(ckDir, m);
+  };
+  /** A snapshot, registered at once; a resumed run keeps the ones it already wrote. */
+  const writeSnapshot = (m: FinalModel): void => {
+    const name = snapshotName(req.name, m.step);
+    const dir = project.checkpointDir(name);
+    if (existsSync(dir) && project.store.checkpoints.get(name)?.runId === runId) return;
+    register(project, name, dir, writeModel(dir, m), { stage, runId, parent: req.init });
   };
   let result: RunResult;
   try {
@@ -346,6 +391,7 @@ async function trainWith(
         runDir,
         signal,
         final: writeFinal,
+        ...(snapshots.length && { snapshot: { every: req.snapshotEvery!, write: writeSnapshot } }),
         onMessage: say,
         onStep: (step, m) => {
           project.store.runs.appendMetrics(runId, step, m);

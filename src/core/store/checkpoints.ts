@@ -145,6 +145,13 @@ export class CheckpointsRepo {
     });
   }
 
+  /** Forgets a checkpoint (its recordings go with it); returns whether it was registered. */
+  remove(name: string): boolean {
+    return this.ctx.write(
+      () => this.ctx.db.prepare('DELETE FROM checkpoints WHERE name = ?').run(name).changes > 0,
+    );
+  }
+
   /** A checkpoint by name. */
   get(name: string): CheckpointRecord | undefined {
     const r = this.ctx.db.prepare('SELECT * FROM checkpoints WHERE name = ?').get(name) as

@@ -43,11 +43,11 @@ async function runJob(job: StudyJob, threads: number | undefined, signal: AbortS
   }
   for (const { cell, measure } of job.cells) {
     if (signal.aborted) throw new CancelledError();
-    send({ type: 'measuring', checkpoint: cell.checkpoint, task: cell.task });
+    send({ type: 'measuring', checkpoint: cell.checkpoint, task: cell.task, seed: cell.seed });
     const started = performance.now();
     await measureCell(project, cell, measure, reporter, signal);
     const seconds = { train: trainSeconds, measure: (performance.now() - started) / 1000 };
-    send({ type: 'measured', checkpoint: cell.checkpoint, task: cell.task, seconds });
+    send({ type: 'measured', checkpoint: cell.checkpoint, task: cell.task, seed: cell.seed, seconds });
   }
   return { status: 'completed' };
 }

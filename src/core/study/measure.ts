@@ -1,62 +1,217 @@
 /**
- * TEMPORARY adapter of the engine branch (s12-engine) until slice M's measure.ts is merged: it stores the
- * run's last held-out metrics as the cell's values, so that the engine can be tested end to end. It is
- * replaced by slice M's file at merge; it must not survive.
+ * Measures one cell of a study (see `study/types.ts`), once per content: the cell's checkpoint, its base,
+ * the snapshots its run wrote (`snapshotEvery`, ops/train.ts) and the probe set, with the task, the block
+ * and the tap kind. Every number comes from an existing operation, and so from (and into) the store:
+ * - the monosemanticity proxies of every block at the tap kind on the probe, as `compare` reads them
+ *   (ops/compare.ts: the monosemantic share against the probe's concept labels, mean |corr|, the paper's
+ *   feature decorrelation FD, the fraction of active units, Hoyer sparsity and the effective rank);
+ * - held-out `rewards/accuracies` and `rewards/margins` against the cell's base and the task judge on
+ *   sampled continuations of held-out prompts (`cachedScore`, ops/compare.ts), or for a preference file the
+ *   reward metrics on the file's held-out split, split as the run's training split it;
+ * - the proxies along the run (the base at step 0, each snapshot, the final step), and the reward margins
+ *   the run logged under TRL's names.
  */
+import { checkpointWeightsHash, hashFile, openCheckpoint } from '../model/checkpoint.js';
+import { pairLimits, preferenceFileData } from '../data/jsonl.js';
+import { TASK_NAMES, type TaskName } from '../names.js';
+import { parseInput } from '../api.js';
 import type { Project } from '../store/project.js';
-import type { Reporter } from '../ops/progress.js';
+import { cachedScore, compareOp, type CompareRow } from '../ops/compare.js';
+import { resolveCheckpoint } from '../ops/checkpoints.js';
+import { probeHashOf } from '../ops/record.js';
+import { heldOutRewards } from '../ops/score.js';
+import { runSnapshots, type TrainRequest } from '../ops/train.js';
+import { throwIfCancelled, type Reporter } from '../ops/progress.js';
 import type { CellMetrics, StudyCell } from './types.js';
 
+/** What a cell is measured on. */
 export interface MeasureOptions {
+  /** The block whose proxies are the unsuffixed ones (the regularized block). */
   layer: number;
+  /** The tap kind of every block's proxies, e.g. `mlp.post`. */
   tapKind: string;
+  /** The probe set of the proxies: `builtin` for the world's models, `english` for real models. */
   probe: string;
+  /** The built-in task of the reward metrics and the judge (or `file:NAME` with `pairs`). */
   task: string;
+  /** A preference JSONL file: reward metrics on its held-out split, no judge. */
   pairs?: string;
 }
 
-function inputs(project: Project, cell: StudyCell, o: MeasureOptions) {
-  const checkpoint = project.store.checkpoints.get(cell.checkpoint)?.hash;
-  const base = project.store.checkpoints.get(cell.base)?.hash;
-  return checkpoint && base ? { checkpoint, base, ...o } : undefined;
+/** Bumped whenever what a measurement computes changes, so that stored measurements are not served. */
+export const MEASURE_VERSION = 1;
+
+/** The proxies of a `compare` row under the study's metric names. */
+const PROXIES: Record<string, (r: CompareRow) => number> = {
+  mono_share: (r) => r.monosemantic,
+  mean_abs_corr: (r) => r.meanAbsCorr,
+  fd: (r) => r.decorrelation,
+  fraction_active: (r) => r.fractionActive,
+  hoyer: (r) => r.hoyer,
+  effective_rank: (r) => r.effectiveRank,
+};
+
+/** Preference families: their cells have a trajectory and logged margins. */
+const PREFERENCE = new Set(['dpo', 'decpo', 'simpo', 'l1']);
+
+/** `compare` takes at most this many checkpoints at once. */
+const COMPARED = 16;
+
+/** The checkpoints a cell's measurement reads: its base, its run's snapshots by step, itself. */
+function cellCheckpoints(project: Project, cell: StudyCell) {
+  const own = cell.checkpoint !== cell.base;
+  return {
+    own,
+    snapshots: own && PREFERENCE.has(cell.family) ? runSnapshots(project, cell.checkpoint) : [],
+  };
 }
 
+/**
+ * The stored key of a cell's measurement: the weights hashes of the checkpoint, its base and its snapshots,
+ * the probe's hash, the task (and the pairs file's content hash), the block, the tap kind and
+ * {@link MEASURE_VERSION}. Undefined while a checkpoint has no weights or the probe's hash is unknown.
+ */
+function cellKey(project: Project, cell: StudyCell, o: MeasureOptions) {
+  const hash = (name: string) => checkpointWeightsHash(resolveCheckpoint(project, name).dir);
+  const { snapshots } = cellCheckpoints(project, cell);
+  const hashes = [cell.checkpoint, cell.base, ...snapshots.map((s) => s.checkpoint)].map(hash);
+  const probe = probeHashOf(project, o.probe, cell.base, true);
+  if (!probe || hashes.some((h) => h === undefined)) return undefined;
+  return {
+    checkpoint: hashes[0],
+    base: hashes[1],
+    snapshots: snapshots.map((s, i) => ({ step: s.step, hash: hashes[i + 2] })),
+    probe,
+    task: o.task,
+    pairs: o.pairs && hashFile(o.pairs),
+    layer: o.layer,
+    tapKind: o.tapKind,
+    version: MEASURE_VERSION,
+  };
+}
+
+/** The stored measurement of this cell's content, or undefined (nothing is computed). */
 export function storedCellMetrics(
   project: Project,
   cell: StudyCell,
   o: MeasureOptions,
 ): CellMetrics | undefined {
-  const key = inputs(project, cell, o);
-  return key && project.store.analyses.get<CellMetrics>('study.cell', key)?.result;
+  const key = cellKey(project, cell, o);
+  return key && project.store.analyses.get<CellMetrics>('study-cell', key)?.result;
 }
 
+/** The proxies of one checkpoint's rows: `NAME@LAYER` for every block, and unsuffixed for block `layer`. */
+function proxyValues(rows: CompareRow[], layer: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of rows) {
+    for (const [name, of] of Object.entries(PROXIES)) {
+      out[`${name}@${r.layer}`] = of(r);
+      if (r.layer === layer) out[name] = of(r);
+    }
+  }
+  if (!('fd' in out)) throw new Error(`measure: block ${layer} has no tap in the compared rows`);
+  return out;
+}
+
+/**
+ * Held-out reward metrics on a preference file's held-out split, as the cell's run split it (its seed and
+ * its truncation limits: ops/train.ts `buildData`).
+ */
+async function fileRewards(project: Project, cell: StudyCell, file: string, reporter: Reporter) {
+  const run = project.store.runs.get(cell.checkpoint);
+  if (!run) throw new Error(`measure: '${cell.checkpoint}' has no run to take the split of ${file} from`);
+  const req = run.config.request as TrainRequest;
+  const dir = resolveCheckpoint(project, cell.checkpoint).dir;
+  const ck = openCheckpoint(dir);
+  const limits = pairLimits(ck.config.nCtx, { maxLength: req.maxLength, maxPrompt: req.maxPromptLength });
+  const split = preferenceFileData(file, ck.tokenizer, limits, run.seed, (t) => reporter.message(t));
+  return heldOutRewards(dir, resolveCheckpoint(project, cell.base).dir, split.eval);
+}
+
+/** The reward margins the cell's run logged (TRL's `rewards/margins`, `eval_rewards/margins`), by step. */
+function loggedMargins(project: Project, cell: StudyCell): CellMetrics['margins'] {
+  if (!PREFERENCE.has(cell.family) || !project.store.runs.get(cell.checkpoint)) return [];
+  const s = project.store.runs.series(cell.checkpoint, ['rewards/margins', 'eval_rewards/margins']);
+  const byStep = new Map<number, CellMetrics['margins'][number]>();
+  const at = (step: number) => byStep.get(step) ?? byStep.set(step, { step }).get(step)!;
+  s['rewards/margins']?.steps.forEach((step, i) => (at(step).train = s['rewards/margins'].values[i]));
+  s['eval_rewards/margins']?.steps.forEach(
+    (step, i) => (at(step).eval = s['eval_rewards/margins'].values[i]),
+  );
+  return [...byStep.values()].sort((a, b) => a.step - b.step);
+}
+
+/** Measures a cell (see the module comment), or reads its stored measurement; stores what it measures. */
 export async function measureCell(
   project: Project,
   cell: StudyCell,
   o: MeasureOptions,
-  _reporter: Reporter,
-  _signal?: AbortSignal,
+  reporter: Reporter,
+  signal?: AbortSignal,
 ): Promise<CellMetrics> {
-  const have = storedCellMetrics(project, cell, o);
-  if (have) return have;
-  const key = inputs(project, cell, o)!;
-  const run = project.store.runs.get(cell.checkpoint);
-  const series = run
-    ? project.store.runs.series(run.id, ['eval_rewards/accuracies', 'eval_rewards/margins'])
-    : {};
-  const last = (n: string) => series[n]?.values.at(-1);
-  const values: Record<string, number> = {};
-  const acc = last('eval_rewards/accuracies');
-  const margin = last('eval_rewards/margins');
-  if (acc !== undefined) values.reward_accuracy = acc;
-  if (margin !== undefined) values.reward_margin = margin;
-  const m: CellMetrics = {
+  const stored = storedCellMetrics(project, cell, o);
+  if (stored) return stored;
+  const { own, snapshots } = cellCheckpoints(project, cell);
+  const names = [...snapshots.map((s) => s.checkpoint), ...(own ? [cell.checkpoint] : [])];
+  // The base and the checkpoints in one comparison (several when there are many snapshots).
+  const rows: CompareRow[] = [];
+  for (let i = 0; i === 0 || i < names.length; i += COMPARED - 1) {
+    throwIfCancelled(signal);
+    const checkpoints = [cell.base, ...names.slice(i, i + COMPARED - 1)];
+    reporter.message(`measure ${cell.checkpoint}: proxies of ${checkpoints.join(', ')}`);
+    const { rows: compared } = await compareOp(
+      project,
+      parseInput('compare', {
+        checkpoints,
+        base: cell.base,
+        taps: `blocks.*.${o.tapKind}`,
+        probe: o.probe,
+        task: 'none',
+      }),
+      reporter,
+      signal,
+    );
+    rows.push(...compared.filter((r) => i === 0 || r.checkpoint !== cell.base));
+  }
+  const of = (name: string) =>
+    proxyValues(
+      rows.filter((r) => r.checkpoint === name),
+      o.layer,
+    );
+  const values = of(cell.checkpoint);
+
+  throwIfCancelled(signal);
+  if (o.pairs) {
+    if (own) {
+      const r = await fileRewards(project, cell, o.pairs, reporter);
+      Object.assign(values, { reward_accuracy: r.accuracy, reward_margin: r.margin });
+    }
+  } else {
+    if (!(TASK_NAMES as readonly string[]).includes(o.task))
+      throw new Error(`measure: task '${o.task}' is not a built-in task; give pairs for a preference file`);
+    reporter.message(`measure ${cell.checkpoint}: held-out rewards and the ${o.task} judge`);
+    const s = await cachedScore(project, cell.checkpoint, cell.base, o.task as TaskName, o.layer, reporter);
+    if (own) Object.assign(values, { reward_accuracy: s.rewardAccuracy, reward_margin: s.rewardMargin });
+    values[s.judgeMetric] = s.judgeValue;
+  }
+
+  const finalStep = openCheckpoint(resolveCheckpoint(project, cell.checkpoint).dir).meta.step ?? 0;
+  const trajectory =
+    own && PREFERENCE.has(cell.family)
+      ? [
+          { step: 0, values: of(cell.base) },
+          ...snapshots.map((s) => ({ step: s.step, values: of(s.checkpoint) })),
+          { step: finalStep, values: of(cell.checkpoint) },
+        ]
+      : [];
+  const key = cellKey(project, cell, o)!;
+  const metrics: CellMetrics = {
     values,
     layer: o.layer,
-    trajectory: [],
-    margins: [],
-    hashes: { checkpoint: key.checkpoint, base: key.base, probe: '' },
+    trajectory,
+    margins: loggedMargins(project, cell),
+    hashes: { checkpoint: key.checkpoint!, base: key.base!, probe: key.probe },
   };
-  project.store.analyses.put('study.cell', key, m);
-  return m;
+  project.store.analyses.put('study-cell', key, metrics);
+  return metrics;
 }

@@ -117,9 +117,15 @@ export type CellWorkerReply =
   | { type: 'progress'; event: ProgressEvent }
   | { type: 'message'; text: string }
   /** A cell's measurement started. */
-  | { type: 'measuring'; checkpoint: string; task: string }
+  | { type: 'measuring'; checkpoint: string; task: string; seed: number }
   /** A cell is measured, in `seconds` of training (0 when it was trained already) and measuring. */
-  | { type: 'measured'; checkpoint: string; task: string; seconds: { train: number; measure: number } }
+  | {
+      type: 'measured';
+      checkpoint: string;
+      task: string;
+      seed: number;
+      seconds: { train: number; measure: number };
+    }
   | { type: 'done'; outcome: JobOutcome };
 
 /** What the study's thread sends a cell worker. */

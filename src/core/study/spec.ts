@@ -207,7 +207,7 @@ export function studyCells(s: StudySpec, model?: GivenModel, pairsHash?: string)
   const cells: StudyCell[] = [];
   const seen = new Set<string>();
   const add = (c: StudyCell) => {
-    const key = `${c.checkpoint}\n${c.task}`;
+    const key = `${c.checkpoint} ${c.task} ${c.seed}`;
     if (!seen.has(key)) cells.push(c);
     seen.add(key);
   };

@@ -2,7 +2,7 @@
  * The study's answer from its measured cells: per task x method x metric the mean over seeds with its 95%
  * t-interval, each method against DPO as a paired difference over the seeds both have (sign-flip test,
  * Holm across the comparisons of one table, effect size d_z), and a verdict per claim of the paper
- * (Yan et al. 2024, arXiv 2406.17969; /work/shared/research/decpo.md sections 3-6), computed from the same
+ * (Yan et al. 2024, arXiv 2406.17969: Figs 2-7, Table 2, as the figures and table state them), computed from the same
  * paired differences. The statistics are in `analysis/stats.ts`.
  */
 import { holm, pairedComparison, tInterval, type PairedComparison } from '../analysis/stats.js';
@@ -13,6 +13,7 @@ export const REFERENCE_METHOD = 'dpo';
 
 /** The task judges' metrics and the direction the paper calls better. */
 const JUDGES = { toxicity_rate: 'lower', reframe_rate: 'higher' } as const;
+type Judge = keyof typeof JUDGES;
 
 type MeasuredCell = CellState & { metrics: CellMetrics };
 
@@ -135,96 +136,94 @@ export interface VerdictSpec {
   layers?: readonly number[];
 }
 
-/** One claim of the paper as a paired difference a - b of a metric. */
+/**
+ * One claim of the paper as a paired difference a - b of a metric; its id is `stem/metric`. The metric
+ * `judge` stands for the task's judge, whose direction JUDGES gives.
+ */
 interface Claim {
-  id: string;
+  stem: string;
   claim: string;
   source: string;
   a: string;
   b: string;
   metric: string;
-  direction: 'higher' | 'lower';
+  direction?: 'higher' | 'lower';
 }
 
-const PAPER = 'Yan et al. 2024, arXiv 2406.17969';
+const PAPER = 'Yan et al. 2024 (arXiv 2406.17969)';
 
-/** The claims of the paper that a task's grid can test (methods and metrics are checked by the caller). */
-function claims(judge: keyof typeof JUDGES | undefined): Claim[] {
-  const list: Claim[] = [
-    {
-      id: 'dpo-raises-proxies/fd',
-      claim: 'DPO raises feature decorrelation (FD) at the regularized block over the base model',
-      source: `${PAPER}, v1 Fig 3 / v2 Fig 4 (FD, base vs DPO); decpo.md sec. 3.2, 5`,
-      a: 'dpo',
-      b: 'base',
-      metric: 'fd',
-      direction: 'higher',
-    },
-    {
-      id: 'dpo-raises-proxies/mono_share',
-      claim:
-        "DPO raises the monosemanticity proxies over the base model (here: the concept-selective neurons' share)",
-      source: `${PAPER}, Figs 2-3 (weight proxy after DPO); decpo.md sec. 3.1, 5`,
-      a: 'dpo',
-      b: 'base',
-      metric: 'mono_share',
-      direction: 'higher',
-    },
-  ];
-  if (judge) {
-    const direction = JUDGES[judge];
-    list.push({
-      id: `decpo-beats-dpo/${judge}`,
-      claim: "DecPO beats DPO on held-out alignment (the task judge's score)",
-      source: `${PAPER}, Table 2 (DecPO >= DPO in all 9 cells); decpo.md sec. 3.5, 4, 5`,
-      a: 'decpo',
-      b: 'dpo',
-      metric: judge,
-      direction,
-    });
-  }
-  list.push({
-    id: 'decpo-beats-dpo/reward_accuracy',
-    claim: 'DecPO beats DPO on held-out preference (reward) accuracy',
-    source: `${PAPER}, Table 2 and sec. 5.1 (held-out alignment); decpo.md sec. 3.4, 5`,
+/** The paper's claims (a) to (e), in report order; (f), the layer sweep, is {@link layerVerdict}. */
+const CLAIMS: Claim[] = [
+  {
+    stem: 'dpo-raises-proxies',
+    claim: 'DPO raises feature decorrelation (FD) at the regularized block over the base model',
+    source: `${PAPER}, sec. 3.3 and v1 Fig 3 (v2 Fig 4): FD per layer, base vs DPO`,
+    a: 'dpo',
+    b: 'base',
+    metric: 'fd',
+    direction: 'higher',
+  },
+  {
+    stem: 'dpo-raises-proxies',
+    claim: 'DPO raises monosemanticity over the base model (here: the share of concept-selective neurons)',
+    source: `${PAPER}, Figs 2-3: the weight-based monosemanticity proxy rises after DPO`,
+    a: 'dpo',
+    b: 'base',
+    metric: 'mono_share',
+    direction: 'higher',
+  },
+  {
+    stem: 'decpo-beats-dpo',
+    claim: "DecPO beats DPO on held-out alignment (the task judge's score)",
+    source: `${PAPER}, Table 2: % judged aligned, DecPO >= DPO in all 9 settings`,
+    a: 'decpo',
+    b: 'dpo',
+    metric: 'judge',
+  },
+  {
+    stem: 'decpo-beats-dpo',
+    claim: 'DecPO beats DPO on held-out alignment (preference accuracy of the implicit reward)',
+    source: `${PAPER}, Table 2 and Eq. 7 (the implicit reward r = beta (log pi - log pi_ref))`,
     a: 'decpo',
     b: 'dpo',
     metric: 'reward_accuracy',
     direction: 'higher',
-  });
-  if (judge)
-    for (const other of ['simpo', 'l1'])
-      list.push({
-        id: `decpo-beats-${other}/${judge}`,
-        claim: `DecPO beats ${other === 'simpo' ? 'SimPO ("SimDPO")' : 'the L1 baseline ("L1-Reg")'} on the task judge`,
-        source: `${PAPER}, Table 2 (the paper's own table has L1 ahead on Llama-3 toxicity); decpo.md sec. 4, 5`,
-        a: 'decpo',
-        b: other,
-        metric: judge,
-        direction: JUDGES[judge],
-      });
-  list.push(
-    {
-      id: 'decpo-widens-margin/reward_margin',
-      claim: 'DecPO widens the held-out reward margin over DPO',
-      source: `${PAPER}, v1 Fig 6 (margin vs step, train and eval); decpo.md sec. 3.4, 5`,
-      a: 'decpo',
-      b: 'dpo',
-      metric: 'reward_margin',
-      direction: 'higher',
-    },
-    {
-      id: 'decpo-raises-fd/fd',
-      claim: 'DecPO raises feature decorrelation (FD) over DPO at the regularized block',
-      source: `${PAPER}, v1 Fig 4 / v2 Fig 5 (FD of base, DPO, DecPO over steps); decpo.md sec. 3.2, 5`,
-      a: 'decpo',
-      b: 'dpo',
-      metric: 'fd',
-      direction: 'higher',
-    },
-  );
-  return list;
-}
+  },
+  {
+    stem: 'decpo-beats-simpo',
+    claim: 'DecPO beats SimPO ("SimDPO") on held-out alignment (the task judge)',
+    source: `${PAPER}, Table 2: the SimDPO and DecPO rows`,
+    a: 'decpo',
+    b: 'simpo',
+    metric: 'judge',
+  },
+  {
+    stem: 'decpo-beats-l1',
+    claim: 'DecPO beats the L1 activation penalty ("L1-Reg") on held-out alignment (the task judge)',
+    source: `${PAPER}, Table 2: the L1-Reg and DecPO rows (L1-Reg leads on Llama-3 toxicity, 58.0 vs 57.0)`,
+    a: 'decpo',
+    b: 'l1',
+    metric: 'judge',
+  },
+  {
+    stem: 'decpo-widens-margin',
+    claim: 'DecPO widens the held-out reward margin over DPO',
+    source: `${PAPER}, v1 Fig 6: reward margin over training, DecPO above DPO in train and eval`,
+    a: 'decpo',
+    b: 'dpo',
+    metric: 'reward_margin',
+    direction: 'higher',
+  },
+  {
+    stem: 'decpo-raises-fd',
+    claim: 'DecPO raises feature decorrelation (FD) over DPO at the regularized block',
+    source: `${PAPER}, v1 Fig 4 (v2 Fig 5): FD of base, DPO and DecPO over training steps`,
+    a: 'decpo',
+    b: 'dpo',
+    metric: 'fd',
+    direction: 'higher',
+  },
+];
 
 /**
  * The verdict word of a difference whose paper direction is `direction`: `reproduced` when the interval
@@ -256,7 +255,7 @@ function sweepLabel(index: CellIndex, task: string, layer: number): string | nul
 function layerVerdict(
   index: CellIndex,
   task: string,
-  judge: keyof typeof JUDGES,
+  judge: Judge,
   layers: readonly number[],
 ): Verdict | null {
   const labels = unique(layers.map((l) => sweepLabel(index, task, l)).filter((l): l is string => l !== null));
@@ -278,7 +277,7 @@ function layerVerdict(
     claim:
       `The regularized layer matters: the swept layers' judge scores differ (largest of ${k} layer pairs, ` +
       'CI Bonferroni-widened; never contradicted, as an interval that includes zero cannot show equality)',
-    source: `${PAPER}, v1 Fig 7 (alignment vs the regularized layer); decpo.md sec. 6`,
+    source: `${PAPER}, v1 Fig 7: alignment vs the regularized layer`,
     task,
     metric: judge,
     a,
@@ -309,15 +308,21 @@ export function verdicts(cells: readonly CellState[], spec: VerdictSpec): Verdic
     const present = new Set(
       index.cells.filter((c) => c.task === task).flatMap((c) => Object.keys(c.metrics.values)),
     );
-    const judge = (Object.keys(JUDGES) as (keyof typeof JUDGES)[]).find((m) => present.has(m));
+    const judge = (Object.keys(JUDGES) as Judge[]).find((m) => present.has(m));
     const found: Verdict[] = [];
-    for (const c of claims(judge)) {
-      const cmp = index.paired(task, c.a, c.b, c.metric);
+    for (const { stem, metric: named, direction: given, ...c } of CLAIMS) {
+      const metric = named === 'judge' ? judge : named;
+      if (!metric) continue;
+      const direction = given ?? JUDGES[metric as Judge];
+      const cmp = index.paired(task, c.a, c.b, metric);
       if (!cmp) continue;
       found.push({
         ...c,
+        id: `${stem}/${metric}`,
         task,
-        verdict: verdictWord(cmp.ciLow, cmp.ciHigh, c.direction),
+        metric,
+        direction,
+        verdict: verdictWord(cmp.ciLow, cmp.ciHigh, direction),
         n: cmp.n,
         diff: cmp.diff,
         ciLow: cmp.ciLow,

@@ -5,7 +5,8 @@
  * A run lives in a folder `runDir`: `spec.json` (what was asked), `state/` (the trained weights, their
  * AdamW moments and the step, written atomically every `checkpointEvery` steps, on cancel and before a NaN
  * stop), and `ref_logps.safetensors` (the frozen reference model's response log-probs, computed once per
- * example). Running the same spec in the same folder resumes from `state/`.
+ * example). Running the same spec in the same folder resumes from `state/`. Snapshots of the model along the
+ * run (`io.snapshot`) are written by the caller, outside the run folder.
  *
  * With `spec.lora` the run fine-tunes a LoRA adapter (lora.ts) on the frozen base: the model's config gains
  * the adapter, its weights are the base's plus a fresh adapter drawn from the run's seed, only the adapter
@@ -129,6 +130,11 @@ export interface RunIO {
   onStep?: (step: number, metrics: StepMetrics) => void;
   onEval?: (step: number, metrics: StepMetrics) => void;
   onMessage?: (text: string) => void;
+  /**
+   * Every `every` steps, except the last (which `final` writes), hands the model to `write` (train.ts: the
+   * registered checkpoint `{name}-step{N}`).
+   */
+  snapshot?: { every: number; write: (m: FinalModel) => void };
 }
 
 export interface RunResult {
@@ -383,7 +389,8 @@ function peakMemory(stepper: Stepper): { tensorBytes: number; rssBytes: number }
  * Trains one run to `spec.steps`, resuming from `io.runDir/state` when present. Calls `onStep` after every
  * step (the caller writes metrics to the store), evaluates every `evalEvery` steps and at the end, saves
  * resumable state every `checkpointEvery` steps, stops cleanly on `signal`, and stops on a NaN or Inf loss
- * keeping the last good state. Writes the final checkpoint when `io.final` is given.
+ * keeping the last good state. Writes the final checkpoint when `io.final` is given, and snapshots along the
+ * way when `io.snapshot` is.
  */
 export async function train(spec: RunSpec, model: RunModel, data: TrainData, io: RunIO): Promise<RunResult> {
   const say = io.onMessage ?? (() => {});
@@ -513,6 +520,8 @@ export async function train(spec: RunSpec, model: RunModel, data: TrainData, io:
         result.lastEval = await evaluate(stepper, spec, model, data, ref?.eval ?? null);
         io.onEval?.(step, result.lastEval);
       }
+      if (io.snapshot && io.snapshot.every > 0 && step % io.snapshot.every === 0 && step < spec.steps)
+        io.snapshot.write({ config: model.config, arrays: await toNamedArrays(stepper.params), step });
       if (spec.checkpointEvery > 0 && step % spec.checkpointEvery === 0 && step < spec.steps)
         await saveState(stepper, io.runDir, step, hash);
     }

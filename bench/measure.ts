@@ -1,0 +1,121 @@
+/**
+ * Measuring one study cell at the demo's size: `npx tsx bench/measure.ts [-- --snapshots 2 --steps 12]`.
+ *
+ * Builds, in a temporary project on the backend the CLI picks (`auto`), the demo's base (the built-in
+ * world's default shape, pretrained for 30 steps: the weights' quality does not change the work) and a DPO
+ * cell of `--steps` steps with `--snapshots` snapshots along it, then times `measureCell` (study/measure.ts)
+ * on the base cell and on the DPO cell, and a second call of the DPO cell (a stored lookup). The phases are
+ * cut at the operation's progress messages: the proxies (`compare`: recording every block over the probe,
+ * then per block and checkpoint the monosemanticity, correlation, sparsity and the similarity to the base)
+ * and the held-out rewards with the judge (`cachedScore`: 256 pairs, 128 sampled continuations).
+ *
+ * Prints one JSON object: the model's shape and parameter count, the probe's tokens, seconds per phase and
+ * per call, and the machine (cores, 1-minute load average before and after).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openProject } from '../src/core/store/project.js';
+import { trainOp, WORLD_MODEL, type TrainRequest } from '../src/core/ops/train.js';
+import type { Reporter } from '../src/core/ops/progress.js';
+import { measureCell, type MeasureOptions } from '../src/core/study/measure.js';
+import type { StudyCell } from '../src/core/study/types.js';
+
+const { values: args } = parseArgs({
+  options: { snapshots: { type: 'string', default: '2' }, steps: { type: 'string', default: '12' } },
+});
+const steps = Number(args.steps);
+const snapshots = Number(args.snapshots);
+
+const dir = mkdtempSync(join(tmpdir(), 'monoscope-bench-measure-'));
+const project = openProject(dir, { create: true });
+const loadBefore = loadavg()[0];
+/** Progress messages with their time, to cut the phases at. */
+let marks: { t: number; text: string }[] = [];
+const reporter: Reporter = {
+  progress: () => {},
+  message: (text) => void marks.push({ t: performance.now(), text }),
+};
+const quiet: Reporter = { progress: () => {}, message: () => {} };
+
+try {
+  await trainOp(
+    project,
+    {
+      name: 'base',
+      stage: 'pretrain',
+      steps: 30,
+      batchSize: 32,
+      examples: 1500,
+      evalEvery: 0,
+      backend: 'auto',
+    } as TrainRequest,
+    quiet,
+  );
+  await trainOp(
+    project,
+    {
+      name: 'dpo',
+      stage: 'dpo',
+      init: 'base',
+      task: 'toxicity',
+      steps,
+      batchSize: 16,
+      examples: 256,
+      evalEvery: Math.max(1, Math.floor(steps / 4)),
+      snapshotEvery: Math.ceil(steps / (snapshots + 1)),
+      backend: 'auto',
+    } as TrainRequest,
+    quiet,
+  );
+  const o: MeasureOptions = { layer: 1, tapKind: 'mlp.post', probe: 'builtin', task: 'toxicity' };
+  const cell = (method: 'base' | 'dpo'): StudyCell => ({
+    method,
+    family: method,
+    seed: 0,
+    task: 'toxicity',
+    checkpoint: method,
+    base: 'base',
+  });
+  /** Times one call, split at the judge's message. */
+  const timed = async (c: StudyCell) => {
+    marks = [];
+    const t0 = performance.now();
+    const m = await measureCell(project, c, o, reporter);
+    const t1 = performance.now();
+    const judge = marks.find((x) => x.text.includes('held-out rewards'))?.t ?? t1;
+    const s = (ms: number) => Math.round(ms) / 1000;
+    return {
+      seconds: s(t1 - t0),
+      proxies_s: s(judge - t0),
+      rewards_and_judge_s: s(t1 - judge),
+      metrics: Object.keys(m.values).length,
+      trajectory: m.trajectory.map((p) => p.step),
+    };
+  };
+  const base = await timed(cell('base'));
+  const dpo = await timed(cell('dpo'));
+  const again = await timed(cell('dpo'));
+  const rec = project.store.checkpoints.get('base')!;
+  console.log(
+    JSON.stringify(
+      {
+        model: { ...WORLD_MODEL, params: rec.params },
+        probe_tokens: project.store.probes.list()[0]?.nTokens,
+        dpo_steps: steps,
+        snapshots,
+        base_cell: base,
+        dpo_cell: dpo,
+        stored_lookup_s: again.seconds,
+        cores: availableParallelism(),
+        load_1min: [loadBefore, loadavg()[0]],
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  project.close();
+  rmSync(dir, { recursive: true, force: true });
+}

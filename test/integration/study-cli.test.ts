@@ -1,0 +1,175 @@
+// `monoscope study` on real projects in temp folders (the built CLI as a child process): a tiny grid (3 seeds
+// of base, DPO and DecPO on a tiny model, 2 worker threads) completes with every cell a run and checkpoint of
+// the store, and `study.get` answers what `--json` printed; a rerun trains and measures nothing; adding a
+// method trains only its cells; Ctrl-C mid-grid stops it cleanly and a rerun completes it; bad input exits 2
+// naming the field.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, cliChild } from './cli.js';
+import { openProject } from '../../src/core/store/project.js';
+import type { StudyView } from '../../src/core/study/types.js';
+
+const GRID = [
+  ...['--methods', 'base,dpo,decpo', '--seeds', '3', '--workers', '2'],
+  ...['--pretrain-steps', '20', '--pretrain-examples', '400', '--steps', '6', '--examples', '64'],
+  ...['--n-layer', '2', '--n-embd', '32', '--n-head', '2', '--n-inner', '64', '--n-ctx', '64'],
+];
+
+let root: string;
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'monoscope-study-'));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Runs `monoscope study ... --json` and returns its view (failing with its stderr when it did not exit 0). */
+function study(dir: string, args: string[]): StudyView {
+  const r = cli(['study', '--project', dir, ...args, '--json']);
+  if (r.code !== 0) throw new Error(`monoscope study exited ${r.code}:\n${r.stderr}`);
+  return JSON.parse(r.stdout) as StudyView;
+}
+
+/** `study.get` through the CLI's generic API command. */
+function studyGet(dir: string, input: object = {}): StudyView | null {
+  const r = cli(['api', 'study.get', '--project', dir, '--input', JSON.stringify(input)]);
+  if (r.code !== 0) throw new Error(`study.get exited ${r.code}:\n${r.stderr}`);
+  return JSON.parse(r.stdout) as StudyView | null;
+}
+
+/** Every run of a project: id -> updated_at. */
+function runTimes(dir: string): Map<string, string> {
+  const p = openProject(dir, { readonly: true });
+  try {
+    return new Map(p.store.runs.list().map((r) => [r.id, r.updatedAt]));
+  } finally {
+    p.close();
+  }
+}
+
+describe('monoscope study', () => {
+  let dir: string;
+  let first: StudyView;
+
+  it('the tiny grid completes: every cell a completed run and checkpoint, measured; study.get agrees', () => {
+    dir = join(root, 'grid');
+    first = study(dir, GRID);
+    expect(first.name).toBe('study');
+    expect(first.running).toBe(false);
+    expect(first.cells).toHaveLength(9);
+    expect(first.cells.map((c) => `${c.method}/${c.seed}`).sort()).toEqual(
+      ['base', 'dpo', 'decpo'].flatMap((m) => [0, 1, 2].map((s) => `${m}/${s}`)).sort(),
+    );
+    const p = openProject(dir, { readonly: true });
+    try {
+      for (const c of first.cells) {
+        expect(c.status).toBe('done');
+        expect(c.metrics).toBeDefined();
+        const run = p.store.runs.get(c.checkpoint)!;
+        expect(run.status).toBe('completed');
+        expect(run.seed).toBe(c.seed);
+        expect(run.stage).toBe(c.method === 'base' ? 'pretrain' : c.method);
+        const ck = p.store.checkpoints.get(c.checkpoint)!;
+        expect(existsSync(join(ck.dir, 'model.safetensors'))).toBe(true);
+        // The methods fine-tune their seed's own base.
+        if (c.method !== 'base') expect(ck.parent).toBe(c.base);
+      }
+      expect(new Set(first.cells.map((c) => c.base)).size).toBe(3);
+    } finally {
+      p.close();
+    }
+    expect(first.versions).toMatchObject({ 'tfjs-core': expect.any(String), node: process.versions.node });
+    const got = studyGet(dir)!;
+    expect(got.cells).toEqual(first.cells);
+    expect(studyGet(dir, { name: 'study' })!.cells).toEqual(first.cells);
+    expect(studyGet(dir, { name: 'other' })).toBeNull();
+  }, 300_000);
+
+  it('a rerun (the same grid from a --spec file, a flag overriding it) trains and measures nothing new', () => {
+    const before = runTimes(dir);
+    const spec = join(root, 'grid.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        methods: ['base', 'dpo', 'decpo'],
+        seeds: 3,
+        workers: 2,
+        pretrainSteps: 20,
+        pretrainExamples: 400,
+        steps: 6,
+        examples: 64,
+        modelShape: { nLayer: 2, nEmbd: 32, nHead: 2, nInner: 64, nCtx: 64 },
+      }),
+    );
+    const again = study(dir, ['--spec', spec, '--workers', '1']);
+    expect(again.spec.workers).toBe(1);
+    expect(runTimes(dir)).toEqual(before);
+    expect(again.cells).toEqual(first.cells);
+    expect(again.createdAt).toBe(first.createdAt);
+  }, 300_000);
+
+  it('adding a method trains only its cells', () => {
+    const before = runTimes(dir);
+    const grown = study(dir, [...GRID.slice(2), '--methods', 'base,dpo,decpo,simpo']);
+    const after = runTimes(dir);
+    const simpo = grown.cells.filter((c) => c.method === 'simpo');
+    expect(simpo).toHaveLength(3);
+    expect([...after.keys()].filter((id) => !before.has(id)).sort()).toEqual(
+      simpo.map((c) => c.checkpoint).sort(),
+    );
+    for (const [id, t] of before) expect(after.get(id)).toBe(t);
+    for (const c of grown.cells) expect(c.status).toBe('done');
+  }, 300_000);
+
+  it('Ctrl-C mid-grid stops every worker cleanly; the same command then completes the grid', async () => {
+    const fresh = join(root, 'interrupted');
+    const child = cliChild(['study', '--project', fresh, ...GRID]);
+    let out = '';
+    const code = await new Promise<number | null>((done) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        // Once a preference cell is training (past its first saved state), press Ctrl-C.
+        if (/"event":"cell","checkpoint":"st-toxicity-dpo[^"]*","step":[3-5]/.test(out) && !child.killed)
+          child.kill('SIGINT');
+      });
+      child.on('exit', done);
+    });
+    expect(code, out).toBe(130);
+    const stopped = studyGet(fresh)!;
+    expect(stopped.running).toBe(false);
+    const statuses = stopped.cells.map((c) => c.status);
+    expect(statuses).toContain('cancelled');
+    expect(statuses.filter((s) => s !== 'done').length).toBeGreaterThan(0);
+    for (const s of statuses) expect(['done', 'cancelled', 'pending']).toContain(s);
+    const cancelled = [...runTimes(fresh).keys()].filter((id) => {
+      const p = openProject(fresh, { readonly: true });
+      try {
+        return p.store.runs.get(id)!.status === 'cancelled';
+      } finally {
+        p.close();
+      }
+    });
+    expect(cancelled.length).toBeGreaterThan(0);
+    const r = cli(['study', '--project', fresh, ...GRID]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/resuming from step \d+/);
+    const finished = studyGet(fresh)!;
+    for (const c of finished.cells) expect(c.status).toBe('done');
+  }, 300_000);
+
+  it('an unknown --spec field and a bad flag exit 2 naming the field, and create nothing', () => {
+    const spec = join(root, 'spec.json');
+    writeFileSync(spec, JSON.stringify({ seeds: 3, methods: ['dpo'], colour: 'red' }));
+    const none = join(root, 'none');
+    const unknown = cli(['study', '--project', none, '--spec', spec]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/colour/);
+    const bad = cli(['study', '--project', none, '--methods', 'dpo,ppo']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/methods/);
+    const few = cli(['study', '--project', none, '--seeds', '2']);
+    expect(few.code).toBe(2);
+    expect(few.stderr).toMatch(/seeds/);
+    expect(existsSync(none)).toBe(false);
+  });
+});
