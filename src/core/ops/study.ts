@@ -175,7 +175,7 @@ async function runGrid(
       reporter.progress({ phase: 'study', done, total, unit: 'cell' });
     }
   };
-  const pool = new CellWorkerPool(project.dir, onReply);
+  const pool = new CellWorkerPool(project, onReply);
   const stop = () => pool.cancel();
   signal?.addEventListener('abort', stop);
   let outcomes;
