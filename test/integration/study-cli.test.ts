@@ -1,13 +1,14 @@
 // `monoscope study` on real projects in temp folders (the built CLI as a child process): a tiny grid (3 seeds
 // of base, DPO and DecPO on a tiny model, 2 worker threads) completes with every cell a run and checkpoint of
 // the store, and `study.get` answers what `--json` printed; a rerun trains and measures nothing; adding a
-// method trains only its cells; Ctrl-C mid-grid stops it cleanly and a rerun completes it; bad input exits 2
+// method trains only its cells; Ctrl-C mid-grid (a fifth method) stops it cleanly and a rerun completes it;
+// bad input exits 2
 // naming the field.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, cliChild } from './cli.js';
+import { cli, cliChild, type CliResult } from './cli.js';
 import { openProject } from '../../src/core/store/project.js';
 import type { StudyView } from '../../src/core/study/types.js';
 
@@ -28,6 +29,16 @@ function study(dir: string, args: string[]): StudyView {
   const r = cli(['study', '--project', dir, ...args, '--json']);
   if (r.code !== 0) throw new Error(`monoscope study exited ${r.code}:\n${r.stderr}`);
   return JSON.parse(r.stdout) as StudyView;
+}
+
+/** Runs the CLI without blocking this process (another process's view while a study runs). */
+function cliAsync(args: string[]): Promise<CliResult> {
+  const child = cliChild(args);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((done) => child.on('exit', (code) => done({ code, stdout, stderr })));
 }
 
 /** `study.get` through the CLI's generic API command. */
@@ -108,9 +119,36 @@ describe('monoscope study', () => {
     expect(again.createdAt).toBe(first.createdAt);
   }, 300_000);
 
-  it('adding a method trains only its cells', () => {
+  it('adding a method trains only its cells; study.get shows the grid live while it runs', async () => {
     const before = runTimes(dir);
-    const grown = study(dir, [...GRID.slice(2), '--methods', 'base,dpo,decpo,simpo']);
+    const child = cliChild([
+      'study',
+      '--project',
+      dir,
+      ...GRID.slice(2),
+      '--methods',
+      'base,dpo,decpo,simpo',
+    ]);
+    let out = '';
+    let live: Promise<CliResult> | undefined;
+    child.stdout.on('data', (d) => {
+      out += d;
+      // A SimPO cell is training: ask for the study from another process (its measurement outlasts the call).
+      if (!live && /st-toxicity-simpo-\S+ simpo [1-6]\/6"/.test(out))
+        live = cliAsync(['api', 'study.get', '--project', dir]);
+    });
+    expect(await new Promise((done) => child.on('exit', done)), out).toBe(0);
+    const during = JSON.parse((await live!).stdout) as StudyView;
+    expect(during.running).toBe(true);
+    for (const c of during.cells)
+      if (c.method === 'simpo') expect(['pending', 'training', 'measuring']).toContain(c.status);
+      else expect(c.status).toBe('done');
+    const training = during.cells.filter((c) => c.status === 'training');
+    for (const c of training) expect(c).toMatchObject({ step: expect.any(Number), steps: 6 });
+    expect(training.length + during.cells.filter((c) => c.status === 'measuring').length).toBeGreaterThan(0);
+
+    const grown = studyGet(dir)!;
+    expect(grown.running).toBe(false);
     const after = runTimes(dir);
     const simpo = grown.cells.filter((c) => c.method === 'simpo');
     expect(simpo).toHaveLength(3);
@@ -119,43 +157,36 @@ describe('monoscope study', () => {
     );
     for (const [id, t] of before) expect(after.get(id)).toBe(t);
     for (const c of grown.cells) expect(c.status).toBe('done');
-  }, 300_000);
+  }, 600_000);
 
   it('Ctrl-C mid-grid stops every worker cleanly; the same command then completes the grid', async () => {
-    const fresh = join(root, 'interrupted');
-    const child = cliChild(['study', '--project', fresh, ...GRID]);
+    const args = ['study', '--project', dir, ...GRID.slice(2), '--methods', 'base,dpo,decpo,simpo,l1'];
+    const child = cliChild(args);
     let out = '';
     const code = await new Promise<number | null>((done) => {
       child.stdout.on('data', (d) => {
         out += d;
-        // Once a preference cell is training (past its first saved state), press Ctrl-C.
-        if (/"event":"cell","checkpoint":"st-toxicity-dpo[^"]*","step":[3-5]/.test(out) && !child.killed)
-          child.kill('SIGINT');
+        // Once an L1 cell is training (past its first saved state), press Ctrl-C.
+        if (/st-toxicity-l1-\S+ l1 [3-5]\/6"/.test(out) && !child.killed) child.kill('SIGINT');
       });
       child.on('exit', done);
     });
     expect(code, out).toBe(130);
-    const stopped = studyGet(fresh)!;
+    const stopped = studyGet(dir)!;
     expect(stopped.running).toBe(false);
-    const statuses = stopped.cells.map((c) => c.status);
-    expect(statuses).toContain('cancelled');
-    expect(statuses.filter((s) => s !== 'done').length).toBeGreaterThan(0);
-    for (const s of statuses) expect(['done', 'cancelled', 'pending']).toContain(s);
-    const cancelled = [...runTimes(fresh).keys()].filter((id) => {
-      const p = openProject(fresh, { readonly: true });
-      try {
-        return p.store.runs.get(id)!.status === 'cancelled';
-      } finally {
-        p.close();
-      }
-    });
+    const l1 = stopped.cells.filter((c) => c.method === 'l1');
+    expect(l1.map((c) => c.status)).toContain('cancelled');
+    for (const c of l1) expect(['done', 'cancelled', 'pending']).toContain(c.status);
+    for (const c of stopped.cells.filter((c) => c.method !== 'l1')) expect(c.status).toBe('done');
+    const p = openProject(dir, { readonly: true });
+    const cancelled = l1.filter((c) => p.store.runs.get(c.checkpoint)?.status === 'cancelled');
+    p.close();
     expect(cancelled.length).toBeGreaterThan(0);
-    const r = cli(['study', '--project', fresh, ...GRID]);
+    const r = cli(args);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/resuming from step \d+/);
-    const finished = studyGet(fresh)!;
-    for (const c of finished.cells) expect(c.status).toBe('done');
-  }, 300_000);
+    for (const c of studyGet(dir)!.cells) expect(c.status).toBe('done');
+  }, 600_000);
 
   it('an unknown --spec field and a bad flag exit 2 naming the field, and create nothing', () => {
     const spec = join(root, 'spec.json');

@@ -26,6 +26,9 @@ import {
   type StudySpec,
 } from '../study/spec.js';
 import { storedCellMetrics } from '../study/measure.js';
+import { summarize, verdicts } from '../study/summary.js';
+import { judgeAgreement } from '../data/judge.js';
+import { TASK_NAMES, type TaskName } from '../names.js';
 import {
   CellWorkerPool,
   runDag,
@@ -96,7 +99,10 @@ export async function studyOp(
           return seconds ? [[cellKey(c), { seconds }]] : [];
         }),
       ),
-      judges: [],
+      // The judges against the world's ground truth (built-in tasks only: a pairs file has no judge).
+      judges: spec.tasks
+        .filter((t): t is TaskName => (TASK_NAMES as readonly string[]).includes(t))
+        .map((t) => judgeAgreement(t)),
       versions: { monoscope: monoscopeVersion(), 'tfjs-core': tf.version_core, node: process.versions.node },
       createdAt: before?.createdAt ?? nowIso(),
       updatedAt: nowIso(),
@@ -111,11 +117,19 @@ export async function studyOp(
   return studyGet(project, spec.name)!;
 }
 
+/** A cell's stored measurement; undefined until its checkpoint and its base are in the project. */
+function measured(project: Project, spec: StudySpec, cell: StudyCell) {
+  const made = (name: string) => project.store.checkpoints.get(name) !== undefined;
+  return made(cell.checkpoint) && made(cell.base)
+    ? storedCellMetrics(project, cell, cellMeasure(spec, cell))
+    : undefined;
+}
+
 /** Whether a job has nothing left to do: its checkpoint is made and every cell on it is measured. */
 function jobDone(project: Project, spec: StudySpec, job: StudyJob): boolean {
   const run = project.store.runs.get(job.checkpoint);
   const made = !!project.store.checkpoints.get(job.checkpoint) && (!run || run.status === 'completed');
-  return made && job.cells.every(({ cell }) => storedCellMetrics(project, cell, cellMeasure(spec, cell)));
+  return made && job.cells.every(({ cell }) => measured(project, spec, cell));
 }
 
 /** Runs the grid's unfinished jobs on worker threads, recording the cells' progress in `record`. */
@@ -144,11 +158,13 @@ async function runGrid(
     const label = `${job.cells[0]?.cell.method ?? 'base'} s${job.cells[0]?.cell.seed ?? job.train?.seed}`;
     if (m.type === 'message') reporter.message(`[${label}] ${m.text}`);
     else if (m.type === 'progress') {
-      // A line per tenth of a cell's steps: the grid's bar stays the one progress bar.
-      const tenth = Math.floor((10 * m.event.done) / Math.max(1, m.event.total));
-      if (lastShown.get(job.checkpoint) === tenth) return;
-      lastShown.set(job.checkpoint, tenth);
-      reporter.record?.('cell', { checkpoint: job.checkpoint, step: m.event.done, steps: m.event.total });
+      // A line per tenth of a cell's phase: the grid's bar stays the one progress bar.
+      const { phase, done: at, total: of } = m.event;
+      const tenth = Math.floor((10 * at) / Math.max(1, of));
+      const key = `${job.checkpoint} ${phase}`;
+      if (lastShown.get(key) === tenth) return;
+      lastShown.set(key, tenth);
+      reporter.message(`[${label}] ${job.checkpoint} ${phase} ${at}/${of}`);
     } else if (m.type === 'measuring') {
       record.records[cellKey(m)] = { status: 'measuring' };
       save();
@@ -159,7 +175,7 @@ async function runGrid(
       reporter.progress({ phase: 'study', done, total, unit: 'cell' });
     }
   };
-  const pool = new CellWorkerPool(project.dir, onReply);
+  const pool = new CellWorkerPool(project, onReply);
   const stop = () => pool.cancel();
   signal?.addEventListener('abort', stop);
   let outcomes;
@@ -178,7 +194,7 @@ async function runGrid(
     const o = outcomes.get(job.checkpoint)!;
     if (o.status === 'completed') continue;
     for (const { cell } of job.cells) {
-      if (storedCellMetrics(project, cell, cellMeasure(spec, cell))) continue;
+      if (measured(project, spec, cell)) continue;
       record.records[cellKey(cell)] = { status: o.status, ...(o.message && { message: o.message }) };
     }
     if (o.status === 'failed') failed.push(`${job.checkpoint}: ${o.message}`);
@@ -200,7 +216,7 @@ function cellState(
   rec: CellRecord,
   running: boolean,
 ): CellState {
-  const metrics = storedCellMetrics(project, cell, cellMeasure(spec, cell));
+  const metrics = measured(project, spec, cell);
   if (metrics) return { ...cell, status: 'done', metrics, ...(rec.seconds && { seconds: rec.seconds }) };
   if (rec.status === 'failed')
     return { ...cell, status: 'failed', ...(rec.message && { message: rec.message }) };
@@ -240,8 +256,8 @@ export function studyGet(project: Project, name: string | undefined): StudyView 
     spec: stored.spec as unknown as Record<string, unknown>,
     running,
     cells,
-    summary: [],
-    verdicts: [],
+    summary: summarize(cells),
+    verdicts: verdicts(cells, stored.spec),
     judges: stored.judges,
     versions: { ...stored.versions, ...(backends.size && { backend: [...backends].sort().join(',') }) },
     createdAt: stored.createdAt,

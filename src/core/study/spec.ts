@@ -261,14 +261,17 @@ export function studyCells(s: StudySpec, model?: GivenModel, pairsHash?: string)
         };
       };
       const pref = { ...common, beta: 0.1, layer: s.layer, tap: s.tap };
+      // DPO and DecPO keep checkpoints along the run (the proxies over training, Figures 2-3).
+      const snapshots = { snapshotEvery: Math.ceil(s.steps / 4) };
       for (const family of s.methods) {
         if (family === 'sft') add(cell('sft', 'sft', { ...common, stage: 'sft' }));
-        if (family === 'dpo' || family === 'simpo' || family === 'l1')
-          add(cell(family, family, { ...pref, stage: family }));
+        if (family === 'dpo') add(cell('dpo', 'dpo', { ...pref, ...snapshots, stage: 'dpo' }));
+        if (family === 'simpo' || family === 'l1') add(cell(family, family, { ...pref, stage: family }));
         if (family === 'decpo')
           for (const v of decpoVariants(s)) {
             const req = {
               ...pref,
+              ...snapshots,
               stage: 'decpo',
               regularizer: v.regularizer,
               layer: v.layer,

@@ -39,6 +39,9 @@ describe('the study plan', () => {
         // The request is a valid train input (the cell worker parses it so).
         parseInput('train', c.train);
       }
+      // DPO and DecPO keep a checkpoint every quarter of their steps (the proxies over training).
+      for (const c of row.slice(1))
+        expect(c.train!.snapshotEvery).toBe(c.family === 'dpo' || c.family === 'decpo' ? 38 : undefined);
       const decpo = row.find((c) => c.method === 'decpo')!;
       expect(decpo).toMatchObject({ regularizer: 'barlow', layer: 1, lambda: 1e-3 });
       expect(decpo.train).toMatchObject({ regularizer: 'barlow', layer: 1, lambda: 1e-3, tap: 'mlp.post' });
