@@ -36,6 +36,13 @@ import {
   subspacesSpec,
   withOptions,
 } from '../shared/specs/viewFigures.js';
+import {
+  STUDY_FIGURES,
+  STUDY_FIGURE_TITLES,
+  studyFigureSpec,
+  type StudyFigure,
+} from '../shared/specs/study.js';
+import { TASK_NAMES, type TaskName } from '../core/names.js';
 import { int, num, printJson, projectDir, withCancel } from './cli.js';
 import { terminalReporter } from './terminal.js';
 
@@ -57,6 +64,9 @@ export const FIGURES = {
   'sae-curve': "An SAE's training loss and MSE (--sae)",
   'sae-density': "The histogram of an SAE's latent densities (--sae)",
   subspaces: 'SVCCA and RSA per concept category (--a, --b, --sae-a, --sae-b)',
+  ...(Object.fromEntries(
+    STUDY_FIGURES.map((f) => [f, `${STUDY_FIGURE_TITLES[f]} (--study, --task, --metric)`]),
+  ) as Record<StudyFigure, string>),
 } as const;
 
 export type FigureName = keyof typeof FIGURES;
@@ -70,7 +80,10 @@ export interface FigureRequest {
   smoothing?: number;
   checkpoints?: string[];
   metric?: string;
-  task?: 'toxicity' | 'reframing' | 'none';
+  /** compare-*: the held-out task; study-*: the study's task (default its first). */
+  task?: TaskName | 'none';
+  /** study-*: the study's name (default: the one run most recently). */
+  study?: string;
   taps?: string;
   probe?: string;
   checkpoint?: string;
@@ -128,6 +141,8 @@ async function comparison(service: Service, req: FigureRequest, reporter: Report
     : defaultSelection(await service.call('checkpoints.list', {}));
   if (checkpoints.length === 0) throw new Error('export figure: the project has no checkpoints to compare');
   let task = req.task;
+  if (task !== undefined && task !== 'toxicity' && task !== 'reframing' && task !== 'none')
+    throw new Error(`export figure --figure ${req.figure}: --task must be toxicity, reframing or none`);
   if (!task) {
     const runs = await service.call('runs.list', {});
     task =
@@ -161,6 +176,22 @@ export async function figureSpec(
     fontSize: req.fontSize,
     title: req.title,
   };
+  if ((STUDY_FIGURES as readonly string[]).includes(req.figure)) {
+    const view = await service.call('study.get', req.study ? { name: req.study } : {});
+    if (!view)
+      throw new Error(
+        req.study
+          ? `export figure: no study '${req.study}' in the project`
+          : 'export figure: the project has no study (run `monoscope study` first)',
+      );
+    const task = req.task === 'none' ? undefined : req.task;
+    const spec = studyFigureSpec(view, req.figure as StudyFigure, { task, metric: req.metric });
+    if (!spec)
+      throw new Error(
+        `export figure: study '${view.name}' has no data for ${req.figure}${task ? ` on ${task}` : ''}${req.metric ? ` (--metric ${req.metric})` : ''}`,
+      );
+    return withOptions(spec, look);
+  }
   switch (req.figure) {
     case 'training-curves': {
       const ids = need(req, 'run', '--run <id[,id...]>');
@@ -354,7 +385,7 @@ function matchResult(
 }
 
 /** The bundled fonts as embeddable data (read from resources/fonts). */
-function bundledFontData() {
+export function bundledFontData() {
   const files = fontFiles();
   return BUNDLED_FONTS.map((f, i) => ({
     family: f.family,
@@ -471,8 +502,17 @@ export function registerFigureCommand(exp: Command): void {
       'compare: checkpoints, the first is the base (default base,dpo,decpo)',
       list,
     )
-    .option('--metric <key>', `compare: ${COMPARE_METRICS.map((m) => m.key).join(', ')}`)
-    .addOption(new Option('--task <t>', 'compare: held-out task').choices(['toxicity', 'reframing', 'none']))
+    .option(
+      '--metric <key>',
+      `compare: ${COMPARE_METRICS.map((m) => m.key).join(', ')}; study-*: a metric of the study's cells (e.g. reward_accuracy, fd, hoyer)`,
+    )
+    .addOption(
+      new Option('--task <t>', "compare: held-out task; study-*: the study's task").choices([
+        ...TASK_NAMES,
+        'none',
+      ]),
+    )
+    .option('--study <name>', 'study-*: the study (default: the one run most recently)')
     .option('--taps <pattern>', 'compare: taps (default blocks.*.mlp.post)')
     .option('--probe <probe>', 'probe set (hash), when a tap was recorded over several')
     .option('--checkpoint <name>', 'heatmap, neuron-*: checkpoint')

@@ -93,6 +93,8 @@ export function printStudy(v: OpResult<'study'>): void {
 export function registerStudyCommands(p: Command): void {
   const study = p
     .command('study')
+    // Options after `report` are the subcommand's (both take --project); needs the program's too (cli.ts).
+    .enablePositionalOptions()
     .description(
       "The paper's study: methods x seeds x tasks (x DecPO layer and lambda sweeps), each cell a run, measured and summarised over seeds",
     )

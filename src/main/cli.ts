@@ -171,6 +171,8 @@ function cliReporter(opts: { json?: boolean; progress?: NodeJS.WriteStream }) {
 
 function program(): Command {
   const p = new Command('monoscope')
+    // A subcommand's options are its own, not its parent's (e.g. `study report --project`).
+    .enablePositionalOptions()
     .description(
       'Monoscope: train GPT models with DPO and DecPO, record their neurons, and compare what alignment does to them.',
     )

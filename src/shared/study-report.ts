@@ -7,7 +7,15 @@
 import type { OpResult } from '../core/api.js';
 import { escapeXml } from './figures/text.js';
 import { fontFaceCss, type FontData } from './figures/fonts.js';
-import { judgeMetric, studyMethods, studyTasks } from './specs/study.js';
+import { renderFigure } from './figures/render.js';
+import {
+  judgeMetric,
+  STUDY_FIGURE_TITLES,
+  STUDY_FIGURES,
+  studyFigureSpec,
+  studyMethods,
+  studyTasks,
+} from './specs/study.js';
 
 type StudyView = OpResult<'study'>;
 type SummaryRow = StudyView['summary'][number];
@@ -17,6 +25,18 @@ export interface ReportFigure {
   title: string;
   svg: string;
   task?: string;
+}
+
+/** Every study figure the study has data for, per task, rendered for the report. */
+export function studyReportFigures(view: StudyView): ReportFigure[] {
+  return studyTasks(view).flatMap((task) =>
+    STUDY_FIGURES.flatMap((figure) => {
+      const spec = studyFigureSpec(view, figure, { task });
+      return spec
+        ? [{ title: `${STUDY_FIGURE_TITLES[figure]} (${task})`, svg: renderFigure(spec), task }]
+        : [];
+    }),
+  );
 }
 
 /** The metrics of the method table, in this order when present; any other unsuffixed metric follows. */

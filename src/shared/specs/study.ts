@@ -109,8 +109,9 @@ function family(view: StudyView, method: string): string | undefined {
 }
 
 /**
- * A sweep of DecPO over one setting (`layer` or `lambda`): the judge per setting (mean, CI band) and DPO's
- * mean and CI as a dashed reference across the swept range. Null without a swept cell in the summary.
+ * A sweep of DecPO over one setting (`layer` or `lambda`): the judge per setting (mean, CI band), the
+ * `decpo@SETTING=X` cells and the plain `decpo` cells at their own setting, and DPO's mean and CI as a
+ * dashed reference across the swept range. Null without a swept cell in the summary.
  */
 function sweepSpec(
   view: StudyView,
@@ -126,6 +127,10 @@ function sweepSpec(
     if (r) points.set(x, r);
   }
   if (points.size === 0) return null;
+  // The study's own decpo cells sit on the sweep at their setting (the grid does not train them twice).
+  const own = view.cells.find((c) => c.task === task && c.method === 'decpo')?.[setting];
+  const decpo = row(view, task, 'decpo', metric);
+  if (own !== undefined && decpo && !points.has(own)) points.set(own, decpo);
   const xs = [...points.keys()].sort((a, b) => a - b);
   const rows = xs.map((x) => points.get(x)!);
   const series: LineSeries[] = [
@@ -162,7 +167,8 @@ function sweepSpec(
 
 /**
  * The spec of a study figure, for one task (default: the study's first) and metric (default: the task's
- * judge for the method table and sweeps, `fd` for the proxies), or null when the study lacks what the
+ * judge for the method table and sweeps, or the reward accuracy where the study has no judge; `fd` for the
+ * proxies), or null when the study lacks what the
  * figure needs (no done cell of the task, no layer sweep, no trajectories...). Means and CIs over seeds
  * come from the summary (`study.get`'s, the same numbers as the report's tables), those per training step
  * from the cells (`meanCi`).
@@ -177,15 +183,26 @@ export function studyFigureSpec(
   const cells = view.cells.filter((c) => c.task === task && done(c));
   const methods = studyMethods(view);
   const seeds = new Set(cells.map((c) => c.seed)).size;
-  const judge = o.metric ?? judgeMetric(task);
+  // The task's judge, else (a pairs file, or a study measured without it) the held-out reward accuracy.
+  const judge =
+    o.metric ??
+    (view.summary.some((r) => r.task === task && r.metric === judgeMetric(task))
+      ? judgeMetric(task)
+      : 'reward_accuracy');
   const proxy = o.metric ?? 'fd';
   const caption = { study: view.name, task, seeds, shown: 'mean and 95% t-interval over seeds' };
   const spec = (s: FigureSpec | null, title: string): FigureSpec | null =>
-    s && ({ ...s, options: { ...s.options, title, caption, id: figure } } as FigureSpec);
+    s &&
+    ({
+      ...s,
+      options: { ...s.options, title, caption, id: `${figure}-${task.replace(/[^\w-]/g, '-')}` },
+    } as FigureSpec);
 
   switch (figure) {
     case 'study-methods': {
+      // The methods; the sweeps' variants have figures of their own.
       const rows = methods
+        .filter((m) => !isVariant(m))
         .map((m) => row(view, task, m, judge))
         .filter((r): r is SummaryRow => r !== undefined);
       if (rows.length === 0) return null;

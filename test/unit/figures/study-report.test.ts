@@ -2,9 +2,8 @@
 // (each data-value reads back as exactly the row's value), the verdict words, the cells with their hashes,
 // the exact spec, the figures inline, no external request, and every string escaped.
 import { describe, expect, it } from 'vitest';
-import { formatNumber, studyReportHtml, type ReportFigure } from '../../../src/shared/study-report.js';
-import { STUDY_FIGURES, studyFigureSpec } from '../../../src/shared/specs/study.js';
-import { renderFigure } from '../../../src/shared/figures/render.js';
+import { formatNumber, studyReportFigures, studyReportHtml } from '../../../src/shared/study-report.js';
+import { STUDY_FIGURES } from '../../../src/shared/specs/study.js';
 import type { StudyView } from '../../../src/core/study/types.js';
 import { studyViewFixture } from '../../fixtures/study-view.js';
 import { parseXml } from './xml.js';
@@ -36,16 +35,9 @@ function rows(html: string, name: string) {
     }));
 }
 
-function figures(view: StudyView): ReportFigure[] {
-  return STUDY_FIGURES.flatMap((figure) => {
-    const spec = studyFigureSpec(view, figure);
-    return spec ? [{ title: figure, svg: renderFigure(spec), task: 'toxicity' }] : [];
-  });
-}
-
 describe('study report HTML', () => {
   const view = studyViewFixture();
-  const html = studyReportHtml(view, figures(view));
+  const html = studyReportHtml(view, studyReportFigures(view));
 
   it('has every summary row with its numbers, exactly', () => {
     const found = rows(html, 'data-row');

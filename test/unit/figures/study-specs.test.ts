@@ -13,7 +13,7 @@ import type {
 } from '../../../src/shared/figures/types.js';
 import type { CellState, StudyView } from '../../../src/core/study/types.js';
 import { studyViewFixture } from '../../fixtures/study-view.js';
-import { byTag, parseXml } from './xml.js';
+import { allText, byTag, parseXml } from './xml.js';
 
 /**
  * The 0.975 quantile of Student's t for df = 1 (Cauchy: tan(π(p − ½))) and df = 2 ((2p − 1) / √(2p(1 − p))),
@@ -71,12 +71,12 @@ describe('study figure specs', () => {
 
   it('study-methods: one bar per method (the judge by default), its mean and CI over the done seeds', () => {
     const data = bars(studyFigureSpec(view, 'study-methods'));
-    const methods = [...new Set(view.cells.map((c) => c.method))];
+    const methods = ['base', 'sft', 'dpo', 'decpo', 'simpo', 'l1']; // the sweeps have their own figures
     expect(data.groups).toEqual(['toxicity_rate']);
     expect(data.series.map((s) => s.name)).toEqual(methods);
     for (const s of data.series) {
       const v = values(view, s.name, 'toxicity_rate');
-      expect(v.length).toBe(s.name === 'decpo@lambda=0.1' ? 2 : 3); // the failed cell is left out
+      expect(v.length).toBe(3);
       const r = reference(v);
       expectClose(s.values[0], r.mean);
       const [lo, hi] = s.errors![0] as [number, number];
@@ -85,6 +85,9 @@ describe('study figure specs', () => {
     }
     const accuracy = bars(studyFigureSpec(view, 'study-methods', { metric: 'reward_accuracy' }));
     expectClose(accuracy.series[2].values[0], reference(values(view, 'dpo', 'reward_accuracy')).mean);
+    // Without the judge (a pairs file, or not measured), the held-out reward accuracy.
+    const unjudged = { ...view, summary: view.summary.filter((r) => r.metric !== 'toxicity_rate') };
+    expect(bars(studyFigureSpec(unjudged, 'study-methods')).groups).toEqual(['reward_accuracy']);
   });
 
   it('study-trajectory: fd of the regularized block per step for dpo and decpo (step 0 the base)', () => {
@@ -128,13 +131,15 @@ describe('study figure specs', () => {
     expect(spec?.options).not.toHaveProperty('logX');
   });
 
-  it('study-lambda-sweep: the judge per lambda on a log x axis (n = 2 where a cell failed)', () => {
+  it('study-lambda-sweep: the judge per lambda on a log x axis, decpo at its own lambda (n = 2 where a cell failed)', () => {
     const spec = studyFigureSpec(view, 'study-lambda-sweep');
     expect(spec?.options).toMatchObject({ logX: true });
     const [sweep, dpo] = line(spec).series;
-    expectSeries(sweep, [1e-4, 1e-2, 0.1], (lambda) =>
-      values(view, `decpo@lambda=${lambda}`, 'toxicity_rate'),
-    );
+    expectSeries(sweep, [1e-4, 1e-3, 1e-2, 0.1], (lambda) => {
+      const v = values(view, lambda === 1e-3 ? 'decpo' : `decpo@lambda=${lambda}`, 'toxicity_rate');
+      expect(v.length).toBe(lambda === 0.1 ? 2 : 3);
+      return v;
+    });
     expect(dpo.x).toEqual([1e-4, 0.1]);
   });
 
@@ -181,6 +186,9 @@ describe('study figure specs', () => {
       const spec = studyFigureSpec(view, figure)!;
       const root = parseXml(renderFigure(spec));
       expect(root.name).toBe('svg');
+      // The lambda sweep's x axis is logarithmic: decades labelled 10⁻⁴ … 10⁻¹.
+      if (figure === 'study-lambda-sweep')
+        for (const decade of ['10⁻⁴', '10⁻³', '10⁻²', '10⁻¹']) expect(allText(root)).toContain(decade);
       const paths = byTag(root, 'path');
       if (spec.kind === 'line')
         expect(paths.filter((p) => p.attrs['fill-opacity'] === '0.16').length).toBeGreaterThan(0);
