@@ -135,6 +135,25 @@ describe('monoscope CLI', () => {
     store.close();
   });
 
+  it('--snapshot-every writes and registers the checkpoint NAME-stepN along the run, not at its last step', () => {
+    const args = ['train', '--project', dir, '--name', 'dpo-snap', '--stage', 'dpo', '--init', 'base'];
+    const run = ['--steps', '3', '--batch-size', '2', '--examples', '16', '--eval-every', '0'];
+    const r = cli([...args, ...run, '--snapshot-every', '2', '--backend', 'wasm']);
+    expect(r.code, r.stderr).toBe(0);
+    const store = openStore(join(dir, 'monoscope.db'), { readonly: true });
+    expect(store.checkpoints.get('dpo-snap-step2')).toMatchObject({
+      stage: 'dpo',
+      runId: 'dpo-snap',
+      parent: 'base',
+    });
+    expect(existsSync(join(store.checkpoints.get('dpo-snap-step2')!.dir, 'model.safetensors'))).toBe(true);
+    expect(store.checkpoints.get('dpo-snap-step3')).toBeUndefined();
+    store.close();
+    const bad = cli([...args, ...run, '--snapshot-every', 'often']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--snapshot-every must be an integer, got 'often'/);
+  });
+
   it('a bad checkpoint folder gives a clear error', () => {
     const r = cli([
       'train',

@@ -20,6 +20,7 @@ import { scoreCheckpoint, type CheckpointScore } from './score.js';
 import { resolveCheckpoint } from './checkpoints.js';
 import { findRecording, probeHashOf, recordOp } from './record.js';
 import { silentReporter, throwIfCancelled, type Reporter } from './progress.js';
+import type { TapRef } from './tap.js';
 
 export interface CompareRow {
   checkpoint: string;
@@ -50,6 +51,38 @@ export interface CompareResult {
   /** The DPO beta of the reward columns, and the SVCCA mode of the similarity columns. */
   beta: number;
   svccaMode: 'svcca';
+}
+
+/** A tap's proxies as a comparison's row reads them. */
+export type TapProxies = Omit<
+  CompareRow,
+  'checkpoint' | 'stage' | 'tap' | 'layer' | 'svccaToBase' | 'rsaToBase'
+>;
+
+/**
+ * The proxies of one recorded tap: monosemantic, polysemantic and dead shares against the probe's concept
+ * labels, mean |corr| and the paper's feature decorrelation, fraction active, Hoyer sparsity and effective
+ * rank (each a stored analysis of the tap: monosemanticity, correlation, sparsity).
+ */
+export async function tapProxies(
+  project: Project,
+  ref: TapRef,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+): Promise<TapProxies> {
+  const mono = await monosemanticityOp(project, ref, {}, reporter, signal);
+  const corr = await correlationOp(project, ref, reporter, signal);
+  const sp = await sparsityOp(project, ref, reporter, signal);
+  return {
+    monosemantic: mono.result.shares.monosemantic,
+    polysemantic: mono.result.shares.polysemantic,
+    dead: mono.result.shares.dead,
+    meanAbsCorr: corr.result.meanAbsOffDiagonal,
+    decorrelation: corr.result.featureDecorrelation,
+    fractionActive: sp.result.fractionActive,
+    hoyer: sp.result.hoyer,
+    effectiveRank: sp.result.effectiveRank,
+  };
 }
 
 /** Scores a checkpoint on a built-in task, cached in the store by content hashes. */
@@ -167,9 +200,7 @@ export async function compareOp(
       throwIfCancelled(signal);
       const ref = { checkpoint: name, tap, probe: req.probe };
       reporter.message(`compare: ${name} ${tap}`);
-      const mono = await monosemanticityOp(project, ref, {}, reporter, signal);
-      const corr = await correlationOp(project, ref, reporter, signal);
-      const sp = await sparsityOp(project, ref, reporter, signal);
+      const proxies = await tapProxies(project, ref, reporter, signal);
       const toBase = async (measure: 'svcca' | 'rsa') =>
         name === base
           ? 1
@@ -186,14 +217,7 @@ export async function compareOp(
         stage: ck.meta.stage,
         tap,
         layer,
-        monosemantic: mono.result.shares.monosemantic,
-        polysemantic: mono.result.shares.polysemantic,
-        dead: mono.result.shares.dead,
-        meanAbsCorr: corr.result.meanAbsOffDiagonal,
-        decorrelation: corr.result.featureDecorrelation,
-        fractionActive: sp.result.fractionActive,
-        hoyer: sp.result.hoyer,
-        effectiveRank: sp.result.effectiveRank,
+        ...proxies,
         svccaToBase: await toBase('svcca'),
         rsaToBase: await toBase('rsa'),
       });

@@ -3,8 +3,9 @@
  * the snapshots its run wrote (`snapshotEvery`, ops/train.ts) and the probe set, with the task, the block
  * and the tap kind. Every number comes from an existing operation, and so from (and into) the store:
  * - the monosemanticity proxies of every block at the tap kind on the probe, as `compare` reads them
- *   (ops/compare.ts: the monosemantic share against the probe's concept labels, mean |corr|, the paper's
- *   feature decorrelation FD, the fraction of active units, Hoyer sparsity and the effective rank);
+ *   (ops/compare.ts `tapProxies`: the monosemantic share against the probe's concept labels, mean |corr|,
+ *   the paper's feature decorrelation FD, the fraction of active units, Hoyer sparsity and the effective
+ *   rank), without compare's similarity to the base (SVCCA and RSA cost more than the proxies);
  * - held-out `rewards/accuracies` and `rewards/margins` against the cell's base and the task judge on
  *   sampled continuations of held-out prompts (`cachedScore`, ops/compare.ts), or for a preference file the
  *   reward metrics on the file's held-out split, split as the run's training split it;
@@ -13,12 +14,14 @@
  */
 import { checkpointWeightsHash, hashFile, openCheckpoint } from '../model/checkpoint.js';
 import { pairLimits, preferenceFileData } from '../data/jsonl.js';
+import { builtinProbeSet, DEFAULT_PROBE } from '../data/probe.js';
 import { TASK_NAMES, type TaskName } from '../names.js';
 import { parseInput } from '../api.js';
 import type { Project } from '../store/project.js';
-import { cachedScore, compareOp, type CompareRow } from '../ops/compare.js';
+import { expandTaps } from '../model/models.js';
+import { cachedScore, tapProxies, type TapProxies } from '../ops/compare.js';
 import { resolveCheckpoint } from '../ops/checkpoints.js';
-import { probeHashOf } from '../ops/record.js';
+import { probeHashOf, recordOp } from '../ops/record.js';
 import { heldOutRewards } from '../ops/score.js';
 import { runSnapshots, type TrainRequest } from '../ops/train.js';
 import { throwIfCancelled, type Reporter } from '../ops/progress.js';
@@ -41,21 +44,18 @@ export interface MeasureOptions {
 /** Bumped whenever what a measurement computes changes, so that stored measurements are not served. */
 export const MEASURE_VERSION = 1;
 
-/** The proxies of a `compare` row under the study's metric names. */
-const PROXIES: Record<string, (r: CompareRow) => number> = {
-  mono_share: (r) => r.monosemantic,
-  mean_abs_corr: (r) => r.meanAbsCorr,
-  fd: (r) => r.decorrelation,
-  fraction_active: (r) => r.fractionActive,
-  hoyer: (r) => r.hoyer,
-  effective_rank: (r) => r.effectiveRank,
+/** A tap's proxies (ops/compare.ts `tapProxies`) under the study's metric names. */
+const PROXIES: Record<string, (p: TapProxies) => number> = {
+  mono_share: (p) => p.monosemantic,
+  mean_abs_corr: (p) => p.meanAbsCorr,
+  fd: (p) => p.decorrelation,
+  fraction_active: (p) => p.fractionActive,
+  hoyer: (p) => p.hoyer,
+  effective_rank: (p) => p.effectiveRank,
 };
 
 /** Preference families: their cells have a trajectory and logged margins. */
 const PREFERENCE = new Set(['dpo', 'decpo', 'simpo', 'l1']);
-
-/** `compare` takes at most this many checkpoints at once. */
-const COMPARED = 16;
 
 /** The checkpoints a cell's measurement reads: its base, its run's snapshots by step, itself. */
 function cellCheckpoints(project: Project, cell: StudyCell) {
@@ -90,6 +90,18 @@ function cellKey(project: Project, cell: StudyCell, o: MeasureOptions) {
   };
 }
 
+/**
+ * Stores the built-in world's probe set cut to `tokens` tokens (the seed of `builtin`, the context of
+ * `checkpoint`) and returns its hash, which {@link MeasureOptions} `probe` takes: a smaller probe for a
+ * study's many checkpoints (recording and the per-block analyses scale with the probe's tokens).
+ */
+export function worldProbe(project: Project, checkpoint: string, tokens: number): string {
+  const nCtx = openCheckpoint(resolveCheckpoint(project, checkpoint).dir).config.nCtx;
+  const probe = builtinProbeSet({ ...DEFAULT_PROBE, tokens, nCtx });
+  project.store.probes.put(probe);
+  return probe.hash;
+}
+
 /** The stored measurement of this cell's content, or undefined (nothing is computed). */
 export function storedCellMetrics(
   project: Project,
@@ -100,16 +112,39 @@ export function storedCellMetrics(
   return key && project.store.analyses.get<CellMetrics>('study-cell', key)?.result;
 }
 
-/** The proxies of one checkpoint's rows: `NAME@LAYER` for every block, and unsuffixed for block `layer`. */
-function proxyValues(rows: CompareRow[], layer: number): Record<string, number> {
+/**
+ * The proxies of every block of a checkpoint at the tap kind, as `NAME@LAYER`, and unsuffixed for block
+ * `o.layer`. One forward pass records every block (as `compare` does); each tap's analyses are stored.
+ */
+async function checkpointProxies(
+  project: Project,
+  checkpoint: string,
+  o: MeasureOptions,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<Record<string, number>> {
+  const taps = expandTaps(
+    openCheckpoint(resolveCheckpoint(project, checkpoint).dir).config,
+    `blocks.*.${o.tapKind}`,
+  );
+  reporter.message(`measure: proxies of ${checkpoint} (${taps.join(', ')})`);
+  await recordOp(
+    project,
+    parseInput('record', { checkpoint, probe: o.probe, taps: taps.join(',') }),
+    reporter,
+    signal,
+  );
   const out: Record<string, number> = {};
-  for (const r of rows) {
+  for (const tap of taps) {
+    throwIfCancelled(signal);
+    const layer = Number(tap.split('.')[1]);
+    const p = await tapProxies(project, { checkpoint, tap, probe: o.probe }, reporter, signal);
     for (const [name, of] of Object.entries(PROXIES)) {
-      out[`${name}@${r.layer}`] = of(r);
-      if (r.layer === layer) out[name] = of(r);
+      out[`${name}@${layer}`] = of(p);
+      if (layer === o.layer) out[name] = of(p);
     }
   }
-  if (!('fd' in out)) throw new Error(`measure: block ${layer} has no tap in the compared rows`);
+  if (!('fd' in out)) throw new Error(`measure: ${checkpoint} has no block ${o.layer} at ${o.tapKind}`);
   return out;
 }
 
@@ -152,33 +187,9 @@ export async function measureCell(
   const stored = storedCellMetrics(project, cell, o);
   if (stored) return stored;
   const { own, snapshots } = cellCheckpoints(project, cell);
-  const names = [...snapshots.map((s) => s.checkpoint), ...(own ? [cell.checkpoint] : [])];
-  // The base and the checkpoints in one comparison (several when there are many snapshots).
-  const rows: CompareRow[] = [];
-  for (let i = 0; i === 0 || i < names.length; i += COMPARED - 1) {
-    throwIfCancelled(signal);
-    const checkpoints = [cell.base, ...names.slice(i, i + COMPARED - 1)];
-    reporter.message(`measure ${cell.checkpoint}: proxies of ${checkpoints.join(', ')}`);
-    const { rows: compared } = await compareOp(
-      project,
-      parseInput('compare', {
-        checkpoints,
-        base: cell.base,
-        taps: `blocks.*.${o.tapKind}`,
-        probe: o.probe,
-        task: 'none',
-      }),
-      reporter,
-      signal,
-    );
-    rows.push(...compared.filter((r) => i === 0 || r.checkpoint !== cell.base));
-  }
-  const of = (name: string) =>
-    proxyValues(
-      rows.filter((r) => r.checkpoint === name),
-      o.layer,
-    );
-  const values = of(cell.checkpoint);
+  const of = (checkpoint: string) => checkpointProxies(project, checkpoint, o, reporter, signal);
+  const proxies = await of(cell.checkpoint);
+  const values = { ...proxies };
 
   throwIfCancelled(signal);
   if (o.pairs) {
@@ -195,15 +206,13 @@ export async function measureCell(
     values[s.judgeMetric] = s.judgeValue;
   }
 
-  const finalStep = openCheckpoint(resolveCheckpoint(project, cell.checkpoint).dir).meta.step ?? 0;
-  const trajectory =
-    own && PREFERENCE.has(cell.family)
-      ? [
-          { step: 0, values: of(cell.base) },
-          ...snapshots.map((s) => ({ step: s.step, values: of(s.checkpoint) })),
-          { step: finalStep, values: of(cell.checkpoint) },
-        ]
-      : [];
+  const trajectory: CellMetrics['trajectory'] = [];
+  if (own && PREFERENCE.has(cell.family)) {
+    trajectory.push({ step: 0, values: await of(cell.base) });
+    for (const s of snapshots) trajectory.push({ step: s.step, values: await of(s.checkpoint) });
+    const final = openCheckpoint(resolveCheckpoint(project, cell.checkpoint).dir).meta.step;
+    trajectory.push({ step: final ?? 0, values: proxies });
+  }
   const key = cellKey(project, cell, o)!;
   const metrics: CellMetrics = {
     values,
