@@ -135,6 +135,7 @@ describe('Study view', () => {
     );
     await expectTablesEqualStore(study);
     await page.setViewportSize({ width: 1400, height: 3600 });
+    await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: join(SCREENSHOTS, 'study-light.png') });
     await page.setViewportSize({ width: 1400, height: 1000 });
     expect(problems).toEqual([]);

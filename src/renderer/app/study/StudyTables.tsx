@@ -222,7 +222,7 @@ export function StudyTables({ study }: { study: StudyData }) {
       <section className="panel" aria-labelledby="study-summary-heading">
         <h2 id="study-summary-heading">Summary over seeds</h2>
         {hasBlocks && (
-          <label className="inline-field">
+          <label className="study-check">
             <input type="checkbox" checked={blocks} onChange={(e) => setBlocks(e.target.checked)} />
             Every block’s proxies (<span className="mono">NAME@LAYER</span>)
           </label>
