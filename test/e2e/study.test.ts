@@ -134,6 +134,8 @@ describe('Study view', () => {
       new Set(['done']),
     );
     await expectTablesEqualStore(study);
+    // The exact spec, as the store holds it.
+    expect(JSON.parse((await main().locator('[data-field="spec"]').textContent())!)).toEqual(study.spec);
     await page.setViewportSize({ width: 1400, height: 3600 });
     await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: join(SCREENSHOTS, 'study-light.png') });

@@ -109,6 +109,19 @@ export function StudyView() {
             )}
           </p>
         )}
+        {study && (
+          <details className="study-spec">
+            <summary>The exact spec and versions</summary>
+            <pre className="mono" data-field="spec">
+              {JSON.stringify(study.spec, null, 2)}
+            </pre>
+            <p className="hint">
+              {Object.entries(study.versions)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(' · ')}
+            </p>
+          </details>
+        )}
         {job && (job.status === 'running' || job.status === 'queued') && <JobProgress job={job} />}
         {job?.status === 'failed' && (
           <ErrorState title="The study job failed" error={job.error ?? 'no message'} />
