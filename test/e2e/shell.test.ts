@@ -40,14 +40,15 @@ describe('app shell', () => {
     });
     await page.goto(server.url);
 
-    // The sidebar lists the five views; Project opens first.
-    await expect.poll(() => page.locator('nav[aria-label="Views"] button').count()).toBe(5);
+    // The sidebar lists the six views; Project opens first.
+    await expect.poll(() => page.locator('nav[aria-label="Views"] button').count()).toBe(6);
     expect(await page.locator('nav[aria-label="Views"] button span').allTextContents()).toEqual([
       'Project',
       'Compare',
       'Neurons',
       'Heatmap',
       'Features',
+      'Study',
     ]);
     expect(await heading(page)).toBe('Project');
     expect(await page.locator('.state-empty h3').textContent()).toBe('No project open');
@@ -74,7 +75,7 @@ describe('app shell', () => {
     expect(await page.locator('main h1:focus').count()).toBe(1);
     await page.locator('nav button[aria-current="page"]').focus();
     await page.keyboard.press('End');
-    expect(await focusedLabel(page)).toBe('Features');
+    expect(await focusedLabel(page)).toBe('Study');
 
     // The theme follows the OS until chosen; the toggle cycles system → light → dark.
     expect(await theme(page)).toBe('light');

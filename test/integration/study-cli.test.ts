@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, cliChild } from './cli.js';
+import { cli, cliChild, type CliResult } from './cli.js';
 import { openProject } from '../../src/core/store/project.js';
 import type { StudyView } from '../../src/core/study/types.js';
 
@@ -29,6 +29,16 @@ function study(dir: string, args: string[]): StudyView {
   const r = cli(['study', '--project', dir, ...args, '--json']);
   if (r.code !== 0) throw new Error(`monoscope study exited ${r.code}:\n${r.stderr}`);
   return JSON.parse(r.stdout) as StudyView;
+}
+
+/** Runs the CLI without blocking this process (another process's view while a study runs). */
+function cliAsync(args: string[]): Promise<CliResult> {
+  const child = cliChild(args);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((done) => child.on('exit', (code) => done({ code, stdout, stderr })));
 }
 
 /** `study.get` through the CLI's generic API command. */
@@ -109,9 +119,36 @@ describe('monoscope study', () => {
     expect(again.createdAt).toBe(first.createdAt);
   }, 300_000);
 
-  it('adding a method trains only its cells', () => {
+  it('adding a method trains only its cells; study.get shows the grid live while it runs', async () => {
     const before = runTimes(dir);
-    const grown = study(dir, [...GRID.slice(2), '--methods', 'base,dpo,decpo,simpo']);
+    const child = cliChild([
+      'study',
+      '--project',
+      dir,
+      ...GRID.slice(2),
+      '--methods',
+      'base,dpo,decpo,simpo',
+    ]);
+    let out = '';
+    let live: Promise<CliResult> | undefined;
+    child.stdout.on('data', (d) => {
+      out += d;
+      // A SimPO cell is training: ask for the study from another process (its measurement outlasts the call).
+      if (!live && /st-toxicity-simpo-\S+ simpo [1-6]\/6"/.test(out))
+        live = cliAsync(['api', 'study.get', '--project', dir]);
+    });
+    expect(await new Promise((done) => child.on('exit', done)), out).toBe(0);
+    const during = JSON.parse((await live!).stdout) as StudyView;
+    expect(during.running).toBe(true);
+    for (const c of during.cells)
+      if (c.method === 'simpo') expect(['pending', 'training', 'measuring']).toContain(c.status);
+      else expect(c.status).toBe('done');
+    const training = during.cells.filter((c) => c.status === 'training');
+    for (const c of training) expect(c).toMatchObject({ step: expect.any(Number), steps: 6 });
+    expect(training.length + during.cells.filter((c) => c.status === 'measuring').length).toBeGreaterThan(0);
+
+    const grown = studyGet(dir)!;
+    expect(grown.running).toBe(false);
     const after = runTimes(dir);
     const simpo = grown.cells.filter((c) => c.method === 'simpo');
     expect(simpo).toHaveLength(3);
@@ -120,7 +157,7 @@ describe('monoscope study', () => {
     );
     for (const [id, t] of before) expect(after.get(id)).toBe(t);
     for (const c of grown.cells) expect(c.status).toBe('done');
-  }, 300_000);
+  }, 600_000);
 
   it('Ctrl-C mid-grid stops every worker cleanly; the same command then completes the grid', async () => {
     const args = ['study', '--project', dir, ...GRID.slice(2), '--methods', 'base,dpo,decpo,simpo,l1'];

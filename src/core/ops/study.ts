@@ -117,11 +117,19 @@ export async function studyOp(
   return studyGet(project, spec.name)!;
 }
 
+/** A cell's stored measurement; undefined until its checkpoint and its base are in the project. */
+function measured(project: Project, spec: StudySpec, cell: StudyCell) {
+  const made = (name: string) => project.store.checkpoints.get(name) !== undefined;
+  return made(cell.checkpoint) && made(cell.base)
+    ? storedCellMetrics(project, cell, cellMeasure(spec, cell))
+    : undefined;
+}
+
 /** Whether a job has nothing left to do: its checkpoint is made and every cell on it is measured. */
 function jobDone(project: Project, spec: StudySpec, job: StudyJob): boolean {
   const run = project.store.runs.get(job.checkpoint);
   const made = !!project.store.checkpoints.get(job.checkpoint) && (!run || run.status === 'completed');
-  return made && job.cells.every(({ cell }) => storedCellMetrics(project, cell, cellMeasure(spec, cell)));
+  return made && job.cells.every(({ cell }) => measured(project, spec, cell));
 }
 
 /** Runs the grid's unfinished jobs on worker threads, recording the cells' progress in `record`. */
@@ -167,7 +175,7 @@ async function runGrid(
       reporter.progress({ phase: 'study', done, total, unit: 'cell' });
     }
   };
-  const pool = new CellWorkerPool(project.dir, onReply);
+  const pool = new CellWorkerPool(project, onReply);
   const stop = () => pool.cancel();
   signal?.addEventListener('abort', stop);
   let outcomes;
@@ -186,7 +194,7 @@ async function runGrid(
     const o = outcomes.get(job.checkpoint)!;
     if (o.status === 'completed') continue;
     for (const { cell } of job.cells) {
-      if (storedCellMetrics(project, cell, cellMeasure(spec, cell))) continue;
+      if (measured(project, spec, cell)) continue;
       record.records[cellKey(cell)] = { status: o.status, ...(o.message && { message: o.message }) };
     }
     if (o.status === 'failed') failed.push(`${job.checkpoint}: ${o.message}`);
@@ -208,7 +216,7 @@ function cellState(
   rec: CellRecord,
   running: boolean,
 ): CellState {
-  const metrics = storedCellMetrics(project, cell, cellMeasure(spec, cell));
+  const metrics = measured(project, spec, cell);
   if (metrics) return { ...cell, status: 'done', metrics, ...(rec.seconds && { seconds: rec.seconds }) };
   if (rec.status === 'failed')
     return { ...cell, status: 'failed', ...(rec.message && { message: rec.message }) };

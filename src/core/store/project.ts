@@ -26,6 +26,8 @@ export interface Project {
   runDir(id: string): string;
   saesDir: string;
   exportsDir: string;
+  /** The better-sqlite3 addon the store was opened with, if not the default (worker threads open it too). */
+  nativeBinding?: string;
   close(): void;
 }
 
@@ -69,6 +71,7 @@ export function openProject(dir: string, opts: OpenProjectOptions = {}): Project
     },
     saesDir: join(root, 'saes'),
     exportsDir: join(root, 'exports'),
+    ...(storeOpts.nativeBinding && { nativeBinding: storeOpts.nativeBinding }),
     close: () => store.close(),
   };
 }

@@ -13,8 +13,8 @@ import { openProject } from '../store/project.js';
 import { measureCell } from './measure.js';
 import type { CellWorkerReply, CellWorkerRequest, JobOutcome, StudyJob } from './scheduler.js';
 
-const { projectDir } = workerData as { projectDir: string };
-const project = openProject(projectDir);
+const { projectDir, nativeBinding } = workerData as { projectDir: string; nativeBinding?: string };
+const project = openProject(projectDir, { ...(nativeBinding && { nativeBinding }) });
 const port = parentPort!;
 let controller: AbortController | undefined;
 

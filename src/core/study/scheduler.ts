@@ -137,14 +137,14 @@ export class CellWorkerPool {
   private readonly workers: (Worker | undefined)[] = [];
 
   constructor(
-    private readonly projectDir: string,
+    private readonly project: { dir: string; nativeBinding?: string },
     private readonly onReply: (slot: number, job: StudyJob, m: CellWorkerReply) => void,
   ) {}
 
   /** Runs a job on the worker of `slot` (started on first use); resolves with its outcome. */
   run(job: StudyJob, slot: number, threads?: number): Promise<JobOutcome> {
     const w = (this.workers[slot] ??= startWorkerScript(import.meta.url, 'cell-worker', {
-      workerData: { projectDir: this.projectDir },
+      workerData: { projectDir: this.project.dir, nativeBinding: this.project.nativeBinding },
     }));
     return new Promise((resolve, reject) => {
       const onMessage = (m: CellWorkerReply) => {

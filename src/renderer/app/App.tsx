@@ -12,6 +12,7 @@ import { FeaturesView } from './views/FeaturesView.js';
 import { HeatmapView } from './views/HeatmapView.js';
 import { NeuronsView } from './views/NeuronsView.js';
 import { ProjectView } from './views/ProjectView.js';
+import { StudyView } from './views/StudyView.js';
 
 const VIEW_COMPONENTS: Record<ViewId, ComponentType> = {
   project: ProjectView,
@@ -19,6 +20,7 @@ const VIEW_COMPONENTS: Record<ViewId, ComponentType> = {
   neurons: NeuronsView,
   heatmap: HeatmapView,
   features: FeaturesView,
+  study: StudyView,
 };
 
 export function App() {

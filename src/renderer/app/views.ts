@@ -1,6 +1,6 @@
 // The app's views, in sidebar order, with the key that jumps to each (`g` then the key).
 
-export type ViewId = 'project' | 'compare' | 'neurons' | 'heatmap' | 'features';
+export type ViewId = 'project' | 'compare' | 'neurons' | 'heatmap' | 'features' | 'study';
 
 export interface ViewInfo {
   id: ViewId;
@@ -41,6 +41,13 @@ export const VIEWS: ViewInfo[] = [
     label: 'Features',
     key: 'f',
     summary: 'SAE features and their matches across checkpoints.',
+  },
+  {
+    id: 'study',
+    label: 'Study',
+    key: 's',
+    summary:
+      "The paper's study: methods × seeds × tasks, live while it runs, with CIs, paired tests and verdicts.",
   },
 ];
 
