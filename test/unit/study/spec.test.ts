@@ -52,11 +52,13 @@ describe('the study plan', () => {
     );
   });
 
-  it('quick: 3 seeds and reduced steps', () => {
+  it('quick: 3 seeds and reduced preference steps, on the bases of the full grid', () => {
     const { spec, cells } = plan({ quick: true });
     expect(spec).toMatchObject({ name: 'quick', seeds: 3 });
     expect(spec.steps).toBeLessThan(150);
-    expect(spec.pretrainSteps).toBeLessThan(500);
+    const full = plan({});
+    const bases = (p: typeof full) => p.cells.filter((c) => c.method === 'base').map((c) => c.checkpoint);
+    expect(bases(full).slice(0, 3)).toEqual(bases({ spec, cells }));
     expect(cells).toHaveLength(6 * 3);
   });
 
