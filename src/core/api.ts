@@ -345,6 +345,11 @@ export const StudyInput = z.strictObject({
   pretrainExamples: PosInt.max(10_000_000).optional(),
   /** The pretrained base's shape (built-in world only). */
   modelShape: TrainInput.shape.model,
+  /**
+   * The proxies on the built-in probe cut to this many tokens instead of all of it (built-in world only):
+   * recording and the per-block analyses of every checkpoint scale with it.
+   */
+  probeTokens: PosInt.min(256).max(1_000_000).optional(),
   /** Cells trained at once, each on a worker thread (default: the machine's cores). */
   workers: z.number().int().min(1).max(64).optional(),
   backend: Backend.optional(),

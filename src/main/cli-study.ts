@@ -127,6 +127,11 @@ export function registerStudyCommands(p: Command): void {
       "built-in world: the bases' pretraining documents",
       int('--pretrain-examples'),
     )
+    .option(
+      '--probe-tokens <n>',
+      'built-in world: measure the proxies on the built-in probe cut to n tokens (default: all of it)',
+      int('--probe-tokens'),
+    )
     .option('--n-layer <n>', "built-in world: the bases' blocks", int('--n-layer'))
     .option('--n-embd <n>', "built-in world: the bases' d_model", int('--n-embd'))
     .option('--n-head <n>', "built-in world: the bases' heads", int('--n-head'))

@@ -27,6 +27,7 @@ const TINY = {
   pretrainExamples: 2000,
   steps: 6,
   examples: 256,
+  probeTokens: 2048,
   modelShape: { nLayer: 2, nEmbd: 32, nHead: 2, nInner: 64, nCtx: 64 },
   workers: 2,
 };
@@ -195,6 +196,7 @@ describe('Study view', () => {
     await form.getByLabel('Pretrain steps').fill(String(TINY.pretrainSteps));
     await form.getByLabel('Pretrain documents').fill(String(TINY.pretrainExamples));
     await form.getByLabel('Preference pairs').fill(String(TINY.examples));
+    await form.getByLabel('Probe tokens').fill(String(TINY.probeTokens));
     await form.getByLabel('Workers').fill(String(TINY.workers));
     for (const [k, v] of Object.entries(TINY.modelShape))
       await form.getByLabel(k, { exact: true }).fill(String(v));

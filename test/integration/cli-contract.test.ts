@@ -34,7 +34,7 @@ const preference = {
   layer: 0,
 } as const;
 
-const studySizes = { pretrainSteps: 6, steps: 4, examples: 64, pretrainExamples: 400 };
+const studySizes = { pretrainSteps: 6, steps: 4, examples: 64, pretrainExamples: 400, probeTokens: 2048 };
 const studyInput: OpInput<'study'> = {
   methods: ['dpo'],
   seeds: 3,
@@ -44,6 +44,7 @@ const studyInput: OpInput<'study'> = {
 };
 const studyFlags = [
   ...['--pretrain-steps', '6', '--steps', '4', '--examples', '64', '--pretrain-examples', '400'],
+  ...['--probe-tokens', '2048'],
   ...tinyFlags.slice(tinyFlags.indexOf('--n-layer')),
 ];
 

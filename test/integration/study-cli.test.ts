@@ -15,6 +15,7 @@ import type { StudyView } from '../../src/core/study/types.js';
 const GRID = [
   ...['--methods', 'base,dpo,decpo', '--seeds', '3', '--workers', '2'],
   ...['--pretrain-steps', '20', '--pretrain-examples', '400', '--steps', '6', '--examples', '64'],
+  ...['--probe-tokens', '2048'],
   ...['--n-layer', '2', '--n-embd', '32', '--n-head', '2', '--n-inner', '64', '--n-ctx', '64'],
 ];
 
@@ -118,6 +119,7 @@ describe('monoscope study', () => {
           pretrainExamples: 400,
           steps: 6,
           examples: 64,
+          probeTokens: 2048,
           modelShape: { nLayer: 2, nEmbd: 32, nHead: 2, nInner: 64, nCtx: 64 },
         }),
       );

@@ -27,6 +27,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const TINY = [
   ['--methods', 'base,dpo,decpo', '--seeds', '3', '--tasks', 'toxicity', '--workers', '2'],
   ['--pretrain-steps', '20', '--pretrain-examples', '400', '--steps', '6', '--examples', '96'],
+  ['--probe-tokens', '2048'],
   ['--n-layer', '2', '--n-embd', '32', '--n-head', '2', '--n-inner', '64', '--n-ctx', '32'],
 ].flat();
 

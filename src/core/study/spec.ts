@@ -59,11 +59,16 @@ export interface StudySpec {
   examples?: number;
   pretrainExamples?: number;
   modelShape?: StudyRequest['modelShape'];
+  /** The built-in probe cut to this many tokens (then `probe` is that probe's hash). */
+  probeTokens?: number;
   workers: number;
   backend: string;
   /** The tap kind whose neurons DecPO regularizes and the proxies read. */
   tap: string;
-  /** The probe set of the proxies: `builtin` for the world, `english` for a given model. */
+  /**
+   * The probe set of the proxies: `builtin` for the world (or, with `probeTokens`, the hash of its cut, set
+   * by the study op, which stores it), `english` for a given model.
+   */
   probe: string;
 }
 
@@ -85,9 +90,9 @@ export function studySpec(req: StudyRequest, workers: number, model?: GivenModel
   const quick = !!req.quick;
   const sizes = quick ? STUDY_SIZES.quick : STUDY_SIZES.full;
   if (req.pairs && req.tasks) throw new Error('give either tasks or pairs, not both');
-  if (model && (req.pretrainSteps || req.pretrainExamples || req.modelShape))
+  if (model && (req.pretrainSteps || req.pretrainExamples || req.modelShape || req.probeTokens))
     throw new Error(
-      'pretrainSteps, pretrainExamples and modelShape apply to the built-in world, not to model',
+      'pretrainSteps, pretrainExamples, modelShape and probeTokens apply to the built-in world, not to model',
     );
   const nLayer = model ? model.config.nLayer : (req.modelShape?.nLayer ?? WORLD_MODEL.nLayer);
   const layer = req.layer ?? Math.floor(nLayer / 2);
@@ -114,6 +119,7 @@ export function studySpec(req: StudyRequest, workers: number, model?: GivenModel
     }),
     ...((req.examples ?? quickExamples) !== undefined && { examples: req.examples ?? quickExamples }),
     ...(req.modelShape && { modelShape: req.modelShape }),
+    ...(req.probeTokens && { probeTokens: req.probeTokens }),
     workers: req.workers ?? workers,
     backend: req.backend ?? 'auto',
     tap: model ? defaultTap(model.config) : 'mlp.post',

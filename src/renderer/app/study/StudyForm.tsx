@@ -1,5 +1,5 @@
 // The form that starts a study as a job: its name, the quick grid, methods, seeds, tasks, DecPO's
-// regularizers, the layer and lambda sweeps, and (under "Advanced") the training sizes and the base's shape.
+// regularizers, the layer and lambda sweeps, and (under "Advanced") the training sizes, the probe's length and the base's shape.
 // Blank fields keep the study's defaults (see StudyInput in core/api.ts).
 import { useState, type ReactNode } from 'react';
 import { METHODS, REGULARIZERS, TASKS, type StudyInput } from './study.js';
@@ -10,6 +10,7 @@ const SIZE_FIELDS = [
   ['pretrainSteps', 'Pretrain steps'],
   ['examples', 'Preference pairs'],
   ['pretrainExamples', 'Pretrain documents'],
+  ['probeTokens', 'Probe tokens'],
   ['workers', 'Workers'],
 ] as const;
 
@@ -40,7 +41,7 @@ const INITIAL: Fields = {
   lambda: '',
   layers: '',
   lambdas: '',
-  sizes: { steps: '', pretrainSteps: '', examples: '', pretrainExamples: '', workers: '' },
+  sizes: { steps: '', pretrainSteps: '', examples: '', pretrainExamples: '', probeTokens: '', workers: '' },
   shape: { nLayer: '', nEmbd: '', nHead: '', nInner: '', nCtx: '' },
 };
 
