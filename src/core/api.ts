@@ -338,6 +338,8 @@ export const StudyInput = z.strictObject({
   lambda: z.number().min(0).max(1e6).optional(),
   /** Fine-tune this checkpoint (folder or name) with LoRA instead of pretraining a base per seed. */
   model: z.string().min(1).max(4096).optional(),
+  /** With `model`: the probe set of the proxies (default `english`, the shipped English text), or a text file. */
+  probe: z.string().min(1).max(4096).optional(),
   /** Overrides of the grid's training sizes (tests and small machines). */
   steps: PosInt.max(1_000_000).optional(),
   pretrainSteps: PosInt.max(1_000_000).optional(),

@@ -119,6 +119,10 @@ export function registerStudyCommands(p: Command): void {
       '--model <dir>',
       'fine-tune this checkpoint (folder or name) with LoRA instead of pretraining bases',
     )
+    .option(
+      '--probe <probe>',
+      'with --model: the probe set of the proxies, english (the shipped English text, default) or a text file',
+    )
     .option('--steps <n>', 'preference (and sft) steps per cell', int('--steps'))
     .option('--pretrain-steps <n>', "built-in world: the bases' pretraining steps", int('--pretrain-steps'))
     .option('--examples <n>', 'built-in tasks: preference pairs generated per cell', int('--examples'))

@@ -47,7 +47,7 @@ const READS: { [N in OpName]: (i: OpParsed<N>) => Ref[] } = {
   'figures.list': nothing,
   demo: (i) => [checkpoint(i.model), { kind: 'probe', value: i.probe }],
   universality: nothing,
-  study: (i) => [checkpoint(i.model), file(i.pairs)],
+  study: (i) => [checkpoint(i.model), file(i.pairs), { kind: 'probe', value: i.probe }],
   'study.get': nothing,
   eval: (i) => [checkpoint(i.policy), checkpoint(i.ref), file(i.pairs)],
   sparsity: (i) => tapRef(i),

@@ -2,7 +2,8 @@
 // a LoRA DecPO run on a Llama-style checkpoint writes a PEFT adapter (and with --merge the merged model)
 // whose log-probs, computed by the independent float64 PyTorch implementation of base + LoRA deltas
 // (test/python/reference/lora.py), equal `monoscope eval --json` on it; and `monoscope demo --model DIR`
-// completes on a Pythia-style (gpt_neox) and a Llama-style checkpoint.
+// completes on a Pythia-style (gpt_neox) and a Llama-style checkpoint; `monoscope study --model DIR` runs its
+// grid as LoRA adapters on a Llama-style checkpoint.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { referenceLoraLogps } from '../unit/model/lora-reference.js';
 import { writeGpt2Tokenizer, writeLlamaTokenizer } from '../fixtures/hf-tokenizers.js';
 import { HfTokenizer } from '../../src/core/model/hf-tokenizer.js';
 import { readSafetensors } from '../../src/core/model/safetensors.js';
+import type { StudyView } from '../../src/core/study/types.js';
 
 const root = mkdtempSync(join(tmpdir(), 'monoscope-lora-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -239,4 +241,51 @@ describe.each([
       expect(cfg.r).toBe(8);
     }
   }, 600_000);
+});
+
+describe('monoscope study --model', () => {
+  it('trains every method as a LoRA adapter on the given folder, measured on its probe at its tap', () => {
+    const src = checkpoint('llama', writeLlamaTokenizer, 512);
+    const project = join(root, 'study-model');
+    // A short probe of its own keeps the measurements small (the default is the shipped English text).
+    const probe = join(root, 'study-probe.txt');
+    writeFileSync(probe, 'The red fox ran past my sister in the rain.\n\nWe ate bread and apples at noon.\n');
+    const r = cli(
+      [
+        ...['study', '--project', project, '--model', src, '--methods', 'base,dpo', '--seeds', '3'],
+        ...['--steps', '4', '--examples', '32', '--probe', probe, '--workers', '2', '--json'],
+      ],
+      { timeout: 900_000 },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const view = JSON.parse(r.stdout) as StudyView;
+    // A Llama MLP is gated: the proxies (and DecPO) read the up projection's output (the paper's z).
+    expect(view.spec).toMatchObject({ model: 'llama', tap: 'mlp.pre_linear', probe });
+    expect(view.cells).toHaveLength(6);
+    for (const c of view.cells) {
+      expect(c.status).toBe('done');
+      // The given model is every seed's base; the methods are PEFT adapters on it, one per seed.
+      expect(c.base).toBe('llama');
+      const values = c.metrics!.values;
+      expect(values.toxicity_rate).toBeGreaterThanOrEqual(0);
+      expect(values['fd@0']).toBeTypeOf('number');
+      if (c.method === 'base') {
+        expect(c.checkpoint).toBe('llama');
+        expect(values.reward_accuracy).toBeUndefined();
+        continue;
+      }
+      expect(c.train).toMatchObject({ lora: true, init: 'llama', seed: c.seed });
+      const cfg = JSON.parse(
+        readFileSync(join(project, 'checkpoints', c.checkpoint, 'adapter_config.json'), 'utf8'),
+      );
+      expect(cfg.r).toBe(8);
+      expect(values.reward_accuracy).toBeGreaterThanOrEqual(0);
+      expect(values.reward_accuracy).toBeLessThanOrEqual(1);
+      // The proxies over training: the base at step 0, the adapter's snapshots, its last step.
+      expect(c.metrics!.trajectory.map((t) => t.step)).toEqual([0, 1, 2, 3, 4]);
+    }
+    // Three seeds of the same adapter differ (initialization, dropout and data order follow the seed).
+    const dpo = view.cells.filter((c) => c.method === 'dpo').map((c) => c.metrics!.values.reward_margin);
+    expect(new Set(dpo).size).toBe(3);
+  }, 900_000);
 });

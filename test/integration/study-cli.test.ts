@@ -92,6 +92,10 @@ describe('monoscope study', () => {
           if (c.method !== 'base') expect(ck.parent).toBe(c.base);
         }
         expect(new Set(first.cells.map((c) => c.base)).size).toBe(3);
+        // --probe-tokens: every cell is measured on the stored cut of the built-in probe, 2,048 tokens long.
+        const probe = p.store.probes.summary(first.spec.probe as string)!;
+        expect(probe.nTokens).toBe(2048);
+        for (const c of first.cells) expect(c.metrics!.hashes.probe).toBe(probe.hash);
       } finally {
         p.close();
       }

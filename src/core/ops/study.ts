@@ -25,7 +25,7 @@ import {
   type GivenModel,
   type StudySpec,
 } from '../study/spec.js';
-import { storedCellMetrics } from '../study/measure.js';
+import { storedCellMetrics, worldProbeAt } from '../study/measure.js';
 import { summarize, verdicts } from '../study/summary.js';
 import { judgeAgreement } from '../data/judge.js';
 import { TASK_NAMES, type TaskName } from '../names.js';
@@ -39,7 +39,6 @@ import {
 import type { CellState, CellStatus, StudyCell, StudyView } from '../study/types.js';
 import { resolveCheckpoint } from './checkpoints.js';
 import { WORLD_MODEL } from './train.js';
-import { builtinProbeSet, DEFAULT_PROBE } from '../data/probe.js';
 import { CancelledError, throwIfCancelled, type Reporter } from './progress.js';
 
 /** What a cell's job recorded beside what the store says by itself (its run and its metrics). */
@@ -76,20 +75,6 @@ function givenModel(project: Project, ref: string): GivenModel {
   return { name, hash: rec.hash, config: rec.config as unknown as ModelConfig };
 }
 
-/**
- * `probeTokens`: the built-in probe cut to that many tokens at the bases' context, stored in the project;
- * its hash is the probe every cell is measured on.
- */
-function storedWorldProbe(project: Project, spec: StudySpec, tokens: number): string {
-  const probe = builtinProbeSet({
-    ...DEFAULT_PROBE,
-    tokens,
-    nCtx: spec.modelShape?.nCtx ?? WORLD_MODEL.nCtx,
-  });
-  project.store.probes.put(probe);
-  return probe.hash;
-}
-
 /** Runs (or resumes) a study (see the module comment); returns its view. */
 export async function studyOp(
   project: Project,
@@ -102,7 +87,9 @@ export async function studyOp(
     ? createHash('sha256').update(readFileSync(req.pairs)).digest('hex')
     : undefined;
   const spec = studySpec(req, availableParallelism(), model);
-  if (spec.probeTokens !== undefined) spec.probe = storedWorldProbe(project, spec, spec.probeTokens);
+  // `probeTokens`: the built-in probe cut to that many tokens at the bases' context, stored in the project.
+  if (spec.probeTokens !== undefined)
+    spec.probe = worldProbeAt(project, spec.modelShape?.nCtx ?? WORLD_MODEL.nCtx, spec.probeTokens);
   const cells = studyCells(spec, model, pairsHash);
   await withLock(project.dir, 'study', spec.name, async () => {
     const before = project.store.analyses.get<StudyRecord>('study', { name: spec.name })?.result;

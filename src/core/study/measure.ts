@@ -107,15 +107,20 @@ function cellKey(project: Project, cell: StudyCell, o: MeasureOptions) {
 }
 
 /**
- * Stores the built-in world's probe set cut to `tokens` tokens (the seed of `builtin`, the context of
- * `checkpoint`) and returns its hash, which {@link MeasureOptions} `probe` takes: a smaller probe for a
- * study's many checkpoints (recording and the per-block analyses scale with the probe's tokens).
+ * Stores the built-in world's probe set cut to `tokens` tokens (the seed of `builtin`, sequences of `nCtx`
+ * tokens) and returns its hash, which {@link MeasureOptions} `probe` takes: a smaller probe for a study's
+ * many checkpoints (recording and the per-block analyses scale with the probe's tokens).
  */
-export function worldProbe(project: Project, checkpoint: string, tokens: number): string {
-  const nCtx = openCheckpoint(resolveCheckpoint(project, checkpoint).dir).config.nCtx;
+export function worldProbeAt(project: Project, nCtx: number, tokens: number): string {
   const probe = builtinProbeSet({ ...DEFAULT_PROBE, tokens, nCtx });
   project.store.probes.put(probe);
   return probe.hash;
+}
+
+/** {@link worldProbeAt} at the context of `checkpoint`. */
+export function worldProbe(project: Project, checkpoint: string, tokens: number): string {
+  const nCtx = openCheckpoint(resolveCheckpoint(project, checkpoint).dir).config.nCtx;
+  return worldProbeAt(project, nCtx, tokens);
 }
 
 /** The stored measurement of this cell's content, or undefined (nothing is computed). */

@@ -90,6 +90,8 @@ export function studySpec(req: StudyRequest, workers: number, model?: GivenModel
   const quick = !!req.quick;
   const sizes = quick ? STUDY_SIZES.quick : STUDY_SIZES.full;
   if (req.pairs && req.tasks) throw new Error('give either tasks or pairs, not both');
+  if (req.probe && !model)
+    throw new Error('probe applies to a given model (the built-in world is measured on its own probe)');
   if (model && (req.pretrainSteps || req.pretrainExamples || req.modelShape || req.probeTokens))
     throw new Error(
       'pretrainSteps, pretrainExamples, modelShape and probeTokens apply to the built-in world, not to model',
@@ -123,7 +125,12 @@ export function studySpec(req: StudyRequest, workers: number, model?: GivenModel
     workers: req.workers ?? workers,
     backend: req.backend ?? 'auto',
     tap: model ? defaultTap(model.config) : 'mlp.post',
-    probe: model ? 'english' : 'builtin',
+    // A given model's probe: `english`, a stored probe's hash, or a text file (by its absolute path).
+    probe: !model
+      ? 'builtin'
+      : req.probe === undefined || req.probe === 'english' || /^[0-9a-f]{16,64}$/.test(req.probe)
+        ? (req.probe ?? 'english')
+        : resolve(req.probe),
   };
 }
 

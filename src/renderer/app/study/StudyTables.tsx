@@ -3,7 +3,7 @@
 // the paper's claims, and the judges' agreement with the world's ground truth. Every number carries its
 // exact value in `data-value` (what the store holds) and its path in the row in `data-field` (`mean`,
 // `paired.ciLow`), the text is formatted.
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { fmtNumber } from '../components/format.js';
 import { isBlockMetric, type StudyData, type SummaryRow, type Verdict } from './study.js';
 
@@ -15,6 +15,15 @@ function Num({ field, value }: { field: string; value: number | undefined }) {
       {fmtNumber(value)}
     </span>
   );
+}
+
+/** Header cells of numeric columns. */
+function NumHeads({ labels }: { labels: ReactNode[] }) {
+  return labels.map((l, i) => (
+    <th key={i} scope="col" className="num">
+      {l}
+    </th>
+  ));
 }
 
 /** `[low, high]` of a confidence interval. */
@@ -42,30 +51,20 @@ function SummaryTable({ task, rows }: { task: string; rows: SummaryRow[] }) {
           <tr>
             <th scope="col">metric</th>
             <th scope="col">method</th>
-            <th scope="col" className="num">
-              mean
-            </th>
-            <th scope="col" className="num">
-              95% CI
-            </th>
-            <th scope="col" className="num">
-              n
-            </th>
-            <th scope="col" className="num">
-              Δ vs DPO
-            </th>
-            <th scope="col" className="num">
-              Δ 95% CI
-            </th>
-            <th scope="col" className="num">
-              p
-            </th>
-            <th scope="col" className="num">
-              Holm p
-            </th>
-            <th scope="col" className="num">
-              d<sub>z</sub>
-            </th>
+            <NumHeads
+              labels={[
+                'mean',
+                '95% CI',
+                'n',
+                'Δ vs DPO',
+                'Δ 95% CI',
+                'p',
+                'Holm p',
+                <>
+                  d<sub>z</sub>
+                </>,
+              ]}
+            />
           </tr>
         </thead>
         {metrics.map((metric) => {
@@ -139,24 +138,18 @@ function VerdictsTable({ verdicts }: { verdicts: Verdict[] }) {
             <th scope="col">verdict</th>
             <th scope="col">claim</th>
             <th scope="col">comparison</th>
-            <th scope="col" className="num">
-              Δ
-            </th>
-            <th scope="col" className="num">
-              95% CI
-            </th>
-            <th scope="col" className="num">
-              n
-            </th>
-            <th scope="col" className="num">
-              p
-            </th>
-            <th scope="col" className="num">
-              Holm p
-            </th>
-            <th scope="col" className="num">
-              d<sub>z</sub>
-            </th>
+            <NumHeads
+              labels={[
+                'Δ',
+                '95% CI',
+                'n',
+                'p',
+                'Holm p',
+                <>
+                  d<sub>z</sub>
+                </>,
+              ]}
+            />
           </tr>
         </thead>
         <tbody>
@@ -240,12 +233,7 @@ export function StudyTables({ study }: { study: StudyData }) {
                 <tr>
                   <th scope="col">task</th>
                   <th scope="col">judge</th>
-                  <th scope="col" className="num">
-                    accuracy
-                  </th>
-                  <th scope="col" className="num">
-                    n
-                  </th>
+                  <NumHeads labels={['accuracy', 'n']} />
                 </tr>
               </thead>
               <tbody>
