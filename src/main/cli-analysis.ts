@@ -3,6 +3,7 @@
  * input and calls the service ({@link callOp}); flags left out take the schema's defaults. Exports are file
  * writers over the store.
  */
+import { TASK_NAMES } from '../core/names.js';
 import { Command, Option } from 'commander';
 import { openProject } from '../core/store/project.js';
 import { resolveCheckpoint } from '../core/ops/checkpoints.js';
@@ -631,8 +632,7 @@ export function registerAnalysisCommands(p: Command): void {
     .option('--probe <probe>', 'probe set (default builtin)')
     .addOption(
       new Option('--task <t>', 'built-in task for the reward and judge columns (default toxicity)').choices([
-        'toxicity',
-        'reframing',
+        ...TASK_NAMES,
         'none',
       ]),
     )

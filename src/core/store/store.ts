@@ -147,32 +147,52 @@ export function latestSchemaVersion(): number {
   return loadMigrations().length;
 }
 
-/** Reads the 100-byte SQLite header and refuses files that are not SQLite or are shorter than it says. */
-function checkHeader(file: string, size: number): void {
+/** The 100-byte SQLite header, or fewer bytes for a shorter file. */
+function readHeader(file: string): { head: Buffer; n: number } {
   const head = Buffer.alloc(100);
   const fd = openSync(file, 'r');
-  let n: number;
   try {
-    n = readSync(fd, head, 0, 100, 0);
+    return { head, n: readSync(fd, head, 0, 100, 0) };
   } finally {
     closeSync(fd);
   }
-  if (n < 100 || head.toString('latin1', 0, 16) !== 'SQLite format 3\0') {
-    throw new StoreError(
-      'not-sqlite',
-      `${file}: not a Monoscope store (not a SQLite database: the file does not start with the SQLite header)`,
-    );
-  }
+}
+
+/** The page count and page size the header gives (pages 0 when its page count is not valid). */
+function headerBytes(head: Buffer): { pages: number; pageSize: number } {
   const rawPage = head.readUInt16BE(16);
   const pageSize = rawPage === 1 ? 65536 : rawPage;
   const changeCounter = head.readUInt32BE(24);
   const pages = head.readUInt32BE(28);
   const validFor = head.readUInt32BE(92);
-  if (validFor === changeCounter && pages > 0 && size < pages * pageSize) {
-    throw new StoreError(
-      'truncated',
-      `${file}: the store is truncated: its header says ${pages} pages of ${pageSize} bytes (${pages * pageSize} bytes) but the file has ${size} bytes. Restore it from a backup copy.`,
-    );
+  return { pages: validFor === changeCounter ? pages : 0, pageSize };
+}
+
+/**
+ * Refuses files that are not SQLite or are shorter than their header says. Another connection's WAL
+ * checkpoint (a study's cell workers share the store) rewrites page 1 before it writes the pages that grow
+ * the file, so a short file is read again for up to a second before it is called truncated.
+ */
+function checkHeader(file: string): void {
+  for (let tries = 0; ; tries++) {
+    const { head, n } = readHeader(file);
+    if (n < 100 || head.toString('latin1', 0, 16) !== 'SQLite format 3\0') {
+      throw new StoreError(
+        'not-sqlite',
+        `${file}: not a Monoscope store (not a SQLite database: the file does not start with the SQLite header)`,
+      );
+    }
+    const { pages, pageSize } = headerBytes(head);
+    // The size after the header: a checkpoint that wrote this header has begun to grow the file.
+    const size = statSync(file).size;
+    if (pages === 0 || size >= pages * pageSize) return;
+    if (tries === 20) {
+      throw new StoreError(
+        'truncated',
+        `${file}: the store is truncated: its header says ${pages} pages of ${pageSize} bytes (${pages * pageSize} bytes) but the file has ${size} bytes. Restore it from a backup copy.`,
+      );
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
 }
 
@@ -232,7 +252,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
       if (readonly) throw new StoreError('not-found', `${file}: the store is empty`);
       fresh = true;
     } else {
-      checkHeader(file, size);
+      checkHeader(file);
       const id = identify(file, opts.nativeBinding);
       if (id.applicationId !== APPLICATION_ID) {
         if (id.applicationId !== 0 || id.userVersion !== 0 || id.objects.length > 0) {
