@@ -42,6 +42,7 @@ import type { DemoResult } from './ops/demo.js';
 import type { UniversalityResult } from './ops/universality.js';
 import type { ImportRunResult } from './ops/trainer-state.js';
 import type { StudyView } from './study/types.js';
+import type { CrosscoderRecord, DiffLensResult, LatentPage } from './diff/types.js';
 import type {
   CorrelationMatrixView,
   NeuronCounterparts,
@@ -357,6 +358,76 @@ export const StudyInput = z.strictObject({
   backend: Backend.optional(),
 });
 
+/**
+ * A crosscoder (model diffing; Lindsey et al. 2024, Minder et al. 2025): one sparse dictionary trained on
+ * the same tap of 2 or 3 checkpoints over the same probe tokens (see `diff/types.ts`).
+ */
+export const CrosscoderInput = z.strictObject({
+  name: Name,
+  /** 2 or 3 checkpoints (names or folders); their tap is recorded on the probe when it is not yet. */
+  checkpoints: z.array(z.string().min(1).max(4096)).min(2).max(3),
+  tap: Tap,
+  probe: Probe,
+  /** BatchTopK (Bussmann et al. 2024; the default, which Minder et al. recommend) or L1. */
+  kind: z.enum(['batchtopk', 'l1']).default('batchtopk'),
+  latents: PosInt.max(65_536).default(1024),
+  /** BatchTopK: mean active latents per token. */
+  k: PosInt.max(4096).default(SAE_TOPK_K),
+  /** L1: the coefficient of the decoder-norm-weighted penalty. */
+  l1: z.number().positive().max(1e4).optional(),
+  steps: PosInt.max(1_000_000).default(1000),
+  batchSize: PosInt.max(65_536).optional(),
+  lr: z.number().positive().max(1).optional(),
+  seed: Seed.default(0),
+  /** Tags: A-only when Δ > specific, B-only when Δ < 1 − specific. */
+  specific: z.number().gt(0.5).lt(1).default(0.9),
+  /** Tags: shared when |Δ − 0.5| < shared. */
+  shared: z.number().gt(0).lt(0.5).default(0.1),
+  /** Replace a crosscoder of this name trained with other settings. */
+  overwrite: z.boolean().default(false),
+});
+
+/** The activation-difference lens: mean h_B − h_A of a tap over the probe, read through B's unembedding. */
+export const DiffLensInput = z.strictObject({
+  a: z.string().min(1).max(4096),
+  b: z.string().min(1).max(4096),
+  /** Taps (a glob like `blocks.*.resid_post`). */
+  taps: z.string().min(1).default('blocks.*.resid_post'),
+  probe: Probe,
+  /** Promoted and suppressed tokens listed per layer. */
+  topK: PosInt.max(100).default(10),
+});
+
+/** Write an SAE or a crosscoder of the project in another tool's format. */
+export const SaeExportInput = z.strictObject({
+  /** The SAE's or crosscoder's name. */
+  sae: Name,
+  format: z.enum(['saelens']).default('saelens'),
+  /** A new folder (or an empty one) outside the project's managed folders. */
+  out: z.string().min(1).max(4096),
+});
+
+/** Bring in a pretrained SAE: a SAELens folder (cfg.json + sae_weights.safetensors) or Gemma Scope's params.npz. */
+export const SaeImportInput = z.strictObject({
+  from: z.string().min(1).max(4096),
+  /** The checkpoint and tap it reads; its d_in (and hook, when the folder names one) must agree. */
+  checkpoint: z.string().min(1).max(4096),
+  tap: Tap,
+  probe: Probe,
+  name: Name,
+  overwrite: z.boolean().default(false),
+});
+
+/** Feature pages in Neuronpedia's JSON layout, for an SAE or a crosscoder of the project. */
+export const NeuronpediaExportInput = z.strictObject({
+  sae: Name,
+  /** Latents to export (default: every latent that fires on the probe). */
+  latents: z.array(z.number().int().min(0).max(1_000_000)).min(1).max(100_000).optional(),
+  /** Top activating contexts per latent. */
+  topK: PosInt.max(1000).default(20),
+  out: z.string().min(1).max(4096),
+});
+
 /** The kinds of stored analysis that `analyses.get` finds, by the input of the operation that made them. */
 export const STORED_KINDS = ['similarity', 'match', 'subspaces', 'compare'] as const;
 export type StoredKind = (typeof STORED_KINDS)[number];
@@ -520,6 +591,41 @@ export const OPS = {
     input: z.strictObject({ name: Name.optional() }),
     summary: 'A study: its cells (live while it runs), the summary over seeds and the verdicts',
   },
+  'crosscoder.train': {
+    kind: 'job',
+    input: CrosscoderInput,
+    summary: 'Train a crosscoder on a tap of 2 or 3 checkpoints; tag its latents shared or model-specific',
+  },
+  'crosscoders.list': {
+    kind: 'query',
+    input: Empty,
+    summary: 'Crosscoders of the project, with their latents',
+  },
+  'crosscoder.latent': {
+    kind: 'query',
+    input: z.strictObject({ name: Name, latent: Neuron }),
+    summary: "A crosscoder latent's page: decoder norms, Δ, ν, top contexts and histogram in each model",
+  },
+  'diff.lens': {
+    kind: 'job',
+    input: DiffLensInput,
+    summary: 'Mean activation difference of two checkpoints per layer, read through the unembedding',
+  },
+  'sae.export': {
+    kind: 'job',
+    input: SaeExportInput,
+    summary: "Write an SAE or crosscoder in SAELens's format",
+  },
+  'sae.import': {
+    kind: 'job',
+    input: SaeImportInput,
+    summary: "Import a SAELens SAE folder or a Gemma Scope params.npz for a checkpoint's tap",
+  },
+  'neuronpedia.export': {
+    kind: 'job',
+    input: NeuronpediaExportInput,
+    summary: "Write an SAE's or crosscoder's feature pages in Neuronpedia's JSON layout",
+  },
   universality: {
     kind: 'job',
     input: UniversalityInput,
@@ -628,6 +734,13 @@ export interface OpResults {
   demo: DemoResult;
   study: StudyView;
   'study.get': StudyView | null;
+  'crosscoder.train': CrosscoderRecord;
+  'crosscoders.list': CrosscoderRecord[];
+  'crosscoder.latent': LatentPage;
+  'diff.lens': DiffLensResult;
+  'sae.export': { dir: string; files: string[] };
+  'sae.import': SaeRecord;
+  'neuronpedia.export': { dir: string; files: string[]; latents: number };
   universality: UniversalityResult;
 }
 /** The result of an operation. */

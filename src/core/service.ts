@@ -27,6 +27,10 @@ import { resolveCheckpoint, withCheckpointNames } from './ops/checkpoints.js';
 import { demoOp } from './ops/demo.js';
 import { studyGet, studyOp } from './ops/study.js';
 import { universalityOp } from './ops/universality.js';
+import { crosscoderLatentOp, crosscoderTrainOp, listCrosscoders } from './ops/crosscoder.js';
+import { diffLensOp } from './ops/diff-lens.js';
+import { saeExportOp, saeImportOp } from './ops/sae-io.js';
+import { neuronpediaExportOp } from './ops/neuronpedia.js';
 import { importRunOp } from './ops/trainer-state.js';
 
 export type { OpResult };
@@ -149,6 +153,19 @@ const handlers = {
   demo: (p: Project, i: OpParsed<'demo'>, c: Required<CallContext>) => demoOp(p, i, c.reporter, c.signal),
   study: (p: Project, i: OpParsed<'study'>, c: Required<CallContext>) => studyOp(p, i, c.reporter, c.signal),
   'study.get': (p: Project, i: OpParsed<'study.get'>) => studyGet(p, i.name),
+  'crosscoder.train': (p: Project, i: OpParsed<'crosscoder.train'>, c: Required<CallContext>) =>
+    crosscoderTrainOp(p, i, c.reporter, c.signal),
+  'crosscoders.list': (p: Project) => listCrosscoders(p),
+  'crosscoder.latent': (p: Project, i: OpParsed<'crosscoder.latent'>, c: Required<CallContext>) =>
+    crosscoderLatentOp(p, i, c.reporter, c.signal),
+  'diff.lens': (p: Project, i: OpParsed<'diff.lens'>, c: Required<CallContext>) =>
+    diffLensOp(p, i, c.reporter, c.signal),
+  'sae.export': (p: Project, i: OpParsed<'sae.export'>, c: Required<CallContext>) =>
+    saeExportOp(p, i, c.reporter),
+  'sae.import': (p: Project, i: OpParsed<'sae.import'>, c: Required<CallContext>) =>
+    saeImportOp(p, i, c.reporter, c.signal),
+  'neuronpedia.export': (p: Project, i: OpParsed<'neuronpedia.export'>, c: Required<CallContext>) =>
+    neuronpediaExportOp(p, i, c.reporter, c.signal),
   universality: (p: Project, i: OpParsed<'universality'>, c: Required<CallContext>) =>
     universalityOp(p, i, c.reporter, c.signal),
 } satisfies { [N in OpName]: Handler<N> };

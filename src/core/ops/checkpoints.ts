@@ -263,6 +263,9 @@ const CHECKPOINT_REFS: { [N in OpName]?: RefRewrite<N> } = {
   match: (i, name) => ({ ...i, a: tapRef(i.a, name), b: tapRef(i.b, name) }),
   subspaces: (i, name) => ({ ...i, a: tapRef(i.a, name), b: tapRef(i.b, name) }),
   compare: (i, name) => ({ ...i, checkpoints: i.checkpoints.map(name), base: optional(i.base, name) }),
+  'crosscoder.train': (i, name) => ({ ...i, checkpoints: i.checkpoints.map(name) }),
+  'diff.lens': (i, name) => ({ ...i, a: name(i.a), b: name(i.b) }),
+  'sae.import': tapRef,
   eval: (i, name) => ({ ...i, policy: name(i.policy), ref: name(i.ref) }),
   train: (i, name) => ({ ...i, init: optional(i.init, name), ref: optional(i.ref, name) }),
 };
