@@ -168,13 +168,27 @@ function headerBytes(head: Buffer): { pages: number; pageSize: number } {
   return { pages: validFor === changeCounter ? pages : 0, pageSize };
 }
 
+/** Bytes of the store's write-ahead log beyond its 32-byte header (0 when there is none). */
+function walFrameBytes(file: string): number {
+  try {
+    return Math.max(0, statSync(`${file}-wal`).size - 32);
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * Refuses files that are not SQLite or are shorter than their header says. Another connection's WAL
- * checkpoint (a study's cell workers share the store) rewrites page 1 before it writes the pages that grow
- * the file, so a short file is read again for up to a second before it is called truncated.
+ * checkpoint (a study's cell workers share the store) copies page 1, with the new page count, before the
+ * pages that grow the file, so a file shorter than its header is normal while the log holds frames and the
+ * file is still growing: it is read again until it fits, and called truncated only when there is no log to
+ * copy from, or the file has stopped growing for 5 s (60 s at most).
  */
 function checkHeader(file: string): void {
-  for (let tries = 0; ; tries++) {
+  const started = Date.now();
+  let lastSize = -1;
+  let grewAt = started;
+  for (;;) {
     const { head, n } = readHeader(file);
     if (n < 100 || head.toString('latin1', 0, 16) !== 'SQLite format 3\0') {
       throw new StoreError(
@@ -186,7 +200,9 @@ function checkHeader(file: string): void {
     // The size after the header: a checkpoint that wrote this header has begun to grow the file.
     const size = statSync(file).size;
     if (pages === 0 || size >= pages * pageSize) return;
-    if (tries === 20) {
+    const now = Date.now();
+    if (size !== lastSize) [lastSize, grewAt] = [size, now];
+    if (walFrameBytes(file) === 0 || now - grewAt > 5_000 || now - started > 60_000) {
       throw new StoreError(
         'truncated',
         `${file}: the store is truncated: its header says ${pages} pages of ${pageSize} bytes (${pages * pageSize} bytes) but the file has ${size} bytes. Restore it from a backup copy.`,

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -125,6 +126,30 @@ describe('openStore', () => {
     const size = statSync(f).size;
     truncateSync(f, Math.floor(size / 2));
     refused(f, 'truncated', /truncated/);
+  });
+
+  it("waits for another connection's checkpoint that grows a file shorter than its header", () => {
+    const f = fresh();
+    const s = openStore(f);
+    s.runs.create({ id: 'r', stage: 'base', config: { big: 'x'.repeat(50_000) }, backend: {}, seed: 0 });
+    s.checkpointWal();
+    s.close();
+    const full = readFileSync(f);
+    // Mid-checkpoint as another process leaves it: page 1 already says the new size, the file is still
+    // short, and the log holds frames. A second process finishes "its checkpoint" 1.5 s later (longer than any fixed wait would allow).
+    truncateSync(f, Math.floor(full.length / 2));
+    writeFileSync(`${f}-wal`, Buffer.alloc(4096, 1));
+    const finisher = spawn(process.execPath, [
+      '-e',
+      `const fs = require('fs'); setTimeout(() => { fs.writeFileSync(${JSON.stringify(f)}, fs.readFileSync(${JSON.stringify(`${f}.full`)})); fs.rmSync(${JSON.stringify(`${f}-wal`)}); }, 1500);`,
+    ]);
+    writeFileSync(`${f}.full`, full);
+    const t0 = Date.now();
+    const reopened = openStore(f);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1400);
+    expect(reopened.runs.get('r')?.id).toBe('r');
+    reopened.close();
+    finisher.kill();
   });
 
   it('refuses a store whose pages are garbage', () => {
