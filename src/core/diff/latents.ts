@@ -119,9 +119,15 @@ export function latentScaling(
       const projections = tf.tidy(() => {
         const zb = tf.tensor2d(z.data.subarray(r0 * dSae, r1 * dSae), [rows, dSae]);
         return models.flatMap(({ m, wDec, bDec }) => {
-          const x = tf.mul(tf.tensor2d(xs[m].data.subarray(r0 * dIn, r1 * dIn), [rows, dIn]), cc.inputScales[m]);
+          const x = tf.mul(
+            tf.tensor2d(xs[m].data.subarray(r0 * dIn, r1 * dIn), [rows, dIn]),
+            cc.inputScales[m],
+          );
           const xHat = tf.add(tf.matMul(zb, wDec), bDec);
-          return [tf.matMul(x as tf.Tensor2D, dT, false, true), tf.matMul(xHat as tf.Tensor2D, dT, false, true)];
+          return [
+            tf.matMul(x as tf.Tensor2D, dT, false, true),
+            tf.matMul(xHat as tf.Tensor2D, dT, false, true),
+          ];
         });
       });
       const p = projections.map((t) => t.dataSync());
