@@ -88,6 +88,18 @@ export function latentScaling(
 ): LatentScaling {
   const { dIn, dSae } = cc.config;
   const J = latents.length;
+  if (J === 0) {
+    const none = () => new Float64Array(0);
+    return {
+      latents,
+      betaErrorA: none(),
+      betaErrorB: none(),
+      betaReconA: none(),
+      betaReconB: none(),
+      nuError: none(),
+      nuRecon: none(),
+    };
+  }
   const decA = modelDecoder(cc, a);
   const decB = modelDecoder(cc, b);
   // D = the latents' B decoder vectors [J, d_in]; ⟨d_j^B, d_j^A⟩ and ||d_j^B||² for the removed term.

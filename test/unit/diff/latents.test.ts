@@ -132,6 +132,7 @@ describe('Δ, tags and cosines on a planted dictionary', () => {
     }
     const z = encodeCrosscoder(cc, xs);
     const scaling = latentScaling(cc, xs, z, 0, 1, [2, 4]);
+    expect(latentScaling(cc, xs, z, 0, 2, []).nuError).toHaveLength(0);
     expect(pairs[0].nuError[2]).toBeCloseTo(scaling.nuError[0], 12);
     expect(pairs[0].nuRecon[4]).toBeCloseTo(scaling.nuRecon[1], 12);
   });
