@@ -15,6 +15,7 @@ import {
 } from '../../../src/core/diff/crosscoder.js';
 import { latentPairs } from '../../../src/core/diff/latents.js';
 import { takeRows } from '../../../src/core/analysis/matrix.js';
+import { CancelledError } from '../../../src/core/ops/progress.js';
 import { plantedPair } from './planted.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
@@ -132,12 +133,17 @@ describe('crosscoder training', () => {
     for (const m of evaluateCrosscoder(crosscoder, held)) expect(m.explainedVariance).toBeGreaterThan(0.5);
   });
 
-  it('rejects inputs that do not fit the config', () => {
+  it('rejects inputs that do not fit the config, and stops when cancelled', () => {
     const cfg = { kind: 'batchtopk' as const, nModels: 2, dIn: 8, dSae: 8, k: 2, batchSize: 64, steps: 1 };
     expect(() => trainCrosscoder([xs[0]], cfg)).toThrow(/activations of 1 models, the crosscoder has 2/);
     const short = { ...xs[1], rows: 100, data: xs[1].data.subarray(0, 800) };
     expect(() => trainCrosscoder([xs[0], short], cfg)).toThrow(/model 1 has 100 tokens but model 0 has 4096/);
     expect(() => trainCrosscoder(xs, { ...cfg, nModels: 1 })).toThrow(/nModels must be at least 2/);
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    controller.abort();
+    expect(() => trainCrosscoder(xs, cfg, undefined, controller.signal)).toThrow(CancelledError);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('saves cfg.json and sae_weights.safetensors in the contract layout and loads them back', () => {
