@@ -13,11 +13,14 @@ import { tensorGetter, type ImportedSae } from './saelens.js';
 export function readGemmaScope(file: string): ImportedSae {
   const arrays = readNpz(file);
   for (const name of ['W_enc', 'W_dec'])
-    if (!arrays.has(name) && arrays.has(`w${name.slice(1)}`)) arrays.set(name, arrays.get(`w${name.slice(1)}`)!);
+    if (!arrays.has(name) && arrays.has(`w${name.slice(1)}`))
+      arrays.set(name, arrays.get(`w${name.slice(1)}`)!);
   const wEnc = arrays.get('W_enc');
   if (!wEnc) throw new Error(`${file}: array 'W_enc' is missing`);
   if (wEnc.shape.length !== 2)
-    throw new Error(`${file}: array 'W_enc' has shape ${JSON.stringify(wEnc.shape)}, expected [d_model, d_sae]`);
+    throw new Error(
+      `${file}: array 'W_enc' has shape ${JSON.stringify(wEnc.shape)}, expected [d_model, d_sae]`,
+    );
   const [dIn, dSae] = wEnc.shape;
   const get = tensorGetter(file, arrays, `W_enc's shape [d_model ${dIn}, d_sae ${dSae}]`);
   return {

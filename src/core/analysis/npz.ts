@@ -17,7 +17,8 @@ const FLOAT_BYTES: Record<string, number> = { '<f2': 2, '<f4': 4, '<f8': 8 };
 export function parseNpy(buf: Uint8Array, where: string): NamedArray {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const magic = String.fromCharCode(...buf.subarray(0, 6));
-  if (buf.length < 10 || magic !== '\x93NUMPY') throw new Error(`${where}: not a .npy file (no \\x93NUMPY magic)`);
+  if (buf.length < 10 || magic !== '\x93NUMPY')
+    throw new Error(`${where}: not a .npy file (no \\x93NUMPY magic)`);
   const major = buf[6];
   if (major < 1 || major > 3) throw new Error(`${where}: .npy version ${major} is not one numpy writes`);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
@@ -32,7 +33,8 @@ export function parseNpy(buf: Uint8Array, where: string): NamedArray {
     throw new Error(`${where}: unreadable .npy header ${JSON.stringify(header.trim())}`);
   if (!(descr in FLOAT_BYTES))
     throw new Error(`${where}: dtype '${descr}' is not a little-endian float (<f2, <f4 or <f8)`);
-  if (fortran === 'True') throw new Error(`${where}: Fortran-ordered arrays are not read; save it in C order`);
+  if (fortran === 'True')
+    throw new Error(`${where}: Fortran-ordered arrays are not read; save it in C order`);
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())

@@ -332,7 +332,8 @@ export function trainSae(
   }
 }
 
-type ResolvedConfig = Required<SaeConfig>;
+/** A training config with every default applied (training always subtracts b_dec from the input). */
+type ResolvedConfig = Required<Omit<SaeConfig, 'applyBDecToInput'>>;
 
 /** Every setting of an SAE config, defaults applied. */
 export function resolveSaeConfig(c: SaeConfig): ResolvedConfig {
@@ -444,7 +445,8 @@ export function encodeSae(sae: Sae, x: Matrix, opts: { dense?: boolean; batchSiz
         ) as tf.Tensor2D;
         const pre = preActivations(p, xb, sae.config.applyBDecToInput ?? true);
         if (opts.dense) return tf.relu(pre);
-        if (sae.config.kind === 'topk') return tf.mul(tf.relu(pre), topkMask(pre, sae.config.k ?? SAE_TOPK_K));
+        if (sae.config.kind === 'topk')
+          return tf.mul(tf.relu(pre), topkMask(pre, sae.config.k ?? SAE_TOPK_K));
         if (theta) return tf.mul(tf.relu(pre), tf.cast(tf.greater(pre, theta), 'float32'));
         return tf.relu(pre);
       });

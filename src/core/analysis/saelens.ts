@@ -133,7 +133,8 @@ export function crosscoderSaeLensFiles(dir: string, source: Omit<SaeLensSource, 
   if (!Array.isArray(checkpoints) || checkpoints.length !== nModels)
     throw new Error(`${cfgFile}: field 'checkpoints' must hold ${nModels} names`);
   const kind = c.kind === 'batchtopk' ? 'jumprelu' : c.kind === 'l1' ? 'standard' : undefined;
-  if (!kind) throw new Error(`${cfgFile}: field 'kind' is ${JSON.stringify(c.kind)}, expected batchtopk or l1`);
+  if (!kind)
+    throw new Error(`${cfgFile}: field 'kind' is ${JSON.stringify(c.kind)}, expected batchtopk or l1`);
   const weights = weightsOf(dir);
   const get = tensorGetter(weights.file, weights.tensors, 'cfg.json');
   // Model m's encoder W_enc[m] times s_m; its decoder rows W_dec[:, m] and b_dec[m] over s_m.
@@ -270,7 +271,9 @@ export function readSaeLens(dir: string): ImportedSae {
   if (kind === 'topk') {
     k = (c.k ?? (c.activation_fn_kwargs as { k?: number } | undefined)?.k) as number | undefined;
     if (!Number.isInteger(k) || k! < 1 || k! > dSae)
-      throw new Error(`${cfgFile}: field 'k' must be an integer in 1..d_sae (${dSae}), got ${JSON.stringify(k)}`);
+      throw new Error(
+        `${cfgFile}: field 'k' must be an integer in 1..d_sae (${dSae}), got ${JSON.stringify(k)}`,
+      );
   }
   const weights = weightsOf(dir);
   const get = tensorGetter(weights.file, weights.tensors, `${cfgFile} (d_in ${dIn}, d_sae ${dSae})`);
@@ -289,7 +292,8 @@ export function readSaeLens(dir: string): ImportedSae {
       : new Float32Array(dSae).fill(get('topk_threshold', [])[0]);
   // SAELens's default: off for inference TopK configs, on for BatchTopK training configs.
   const rescale = c.rescale_acts_by_decoder_norm ?? architecture === 'batchtopk';
-  if ((architecture === 'topk' || architecture === 'batchtopk') && rescale === true) sae = foldDecoderNorms(sae);
+  if ((architecture === 'topk' || architecture === 'batchtopk') && rescale === true)
+    sae = foldDecoderNorms(sae);
   const hookField = ['hook_name', 'hook_point'].find((f) => typeof c[f] === 'string');
   const hook =
     typeof meta.hook_name === 'string'

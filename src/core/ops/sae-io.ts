@@ -10,7 +10,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { evaluateSae, loadSae, saveSae, takeRows } from '../analysis/index.js';
-import { crosscoderSaeLensFiles, readSaeLens, saeLensFiles, type ImportedSae, type SaeLensFiles } from '../analysis/saelens.js';
+import {
+  crosscoderSaeLensFiles,
+  readSaeLens,
+  saeLensFiles,
+  type ImportedSae,
+  type SaeLensFiles,
+} from '../analysis/saelens.js';
 import { readGemmaScope } from '../analysis/gemma-scope.js';
 import { canonicalTap } from '../model/models.js';
 import { serializeSafetensors } from '../model/safetensors.js';
@@ -145,7 +151,8 @@ export async function saeImportOp(
     const old = getSae(project, req.name);
     if (old) {
       const same =
-        canonicalJson({ source, hash }) === canonicalJson({ source: old.source, hash: old.imported?.filesHash });
+        canonicalJson({ source, hash }) ===
+        canonicalJson({ source: old.source, hash: old.imported?.filesHash });
       const intact = existsSync(join(dir, 'cfg.json')) && saeWeightsHash(dir) === old.weightsHash;
       if (same && intact) return old;
       if (!same && !req.overwrite)
@@ -181,7 +188,15 @@ export async function saeImportOp(
       dIn,
       dSae,
       source,
-      settings: { kind, latents: dSae, steps: 0, batchSize: 0, lr: 0, seed: 0, ...(kind === 'topk' && { k }) },
+      settings: {
+        kind,
+        latents: dSae,
+        steps: 0,
+        batchSize: 0,
+        lr: 0,
+        seed: 0,
+        ...(kind === 'topk' && { k }),
+      },
       weightsHash: saeWeightsHash(dir),
       metrics,
       curve: [],

@@ -177,7 +177,9 @@ for name, (cfg, extra) in cases.items():
       `${join(folder, 'sae_weights.safetensors')}: tensor 'threshold' is missing`,
     );
     writeFileSync(join(folder, 'cfg.json'), JSON.stringify({ ...cfg, d_in: D_IN + 1 }));
-    expect(() => readSaeLens(folder)).toThrow(/sae_weights\.safetensors: tensor 'W_enc' has shape \[8,12\], expected \[9,12\]/);
+    expect(() => readSaeLens(folder)).toThrow(
+      /sae_weights\.safetensors: tensor 'W_enc' has shape \[8,12\], expected \[9,12\]/,
+    );
     writeFileSync(join(folder, 'cfg.json'), JSON.stringify({ ...cfg, normalize_activations: 'layer_norm' }));
     expect(() => readSaeLens(folder)).toThrow(`${join(folder, 'cfg.json')}: field 'normalize_activations'`);
     writeFileSync(join(folder, 'cfg.json'), JSON.stringify({ ...cfg, architecture: 'gated' }));
@@ -213,7 +215,7 @@ function reconstruct(sae: Sae, z: Matrix): Float64Array {
 }
 
 describe.skipIf(!numpyPython)('SAELens folders out', () => {
-  it("our topk, relu-l1 and jumprelu SAEs, read by a numpy SAELens reader, encode raw activations like ours", () => {
+  it('our topk, relu-l1 and jumprelu SAEs, read by a numpy SAELens reader, encode raw activations like ours', () => {
     const rng = new Rng(9);
     const x: Matrix = {
       data: Float32Array.from({ length: TOKENS * D_IN }, () => 0.4 * rng.normal()),
@@ -310,7 +312,12 @@ np.savez(os.path.join(root, 'bad', 'params.npz'), **bad)
     const x = npyMatrix(join(dir, 'x.npy'));
     for (const name of ['f32', 'f16']) {
       const imp = readGemmaScope(join(dir, name, 'params.npz'));
-      expect(imp.sae.config).toMatchObject({ kind: 'jumprelu', dIn: D_IN, dSae: D_SAE, applyBDecToInput: false });
+      expect(imp.sae.config).toMatchObject({
+        kind: 'jumprelu',
+        dIn: D_IN,
+        dSae: D_SAE,
+        applyBDecToInput: false,
+      });
       const ref = npyMatrix(join(dir, name, 'ref.npy'));
       expect(nonzero(ref.data), name).toBeGreaterThan(TOKENS);
       expect(nonzero(ref.data), name).toBeLessThan(TOKENS * D_SAE);
