@@ -6,6 +6,8 @@
 // - our SAEs exported in SAELens's format (input scale folded) are read by an independent Python reader
 //   (json + safetensors parsed with numpy) that encodes and decodes like SAELens, and match our encoding of
 //   the raw activations;
+// - a crosscoder exported in dictionary_learning's layout computes, read with numpy, what its files with
+//   their input scales compute;
 // - Gemma Scope params.npz files from np.savez (float32) and np.savez_compressed (float16) read and encode
 //   like a numpy JumpReLU; a missing tensor and a wrong shape are errors naming the file and the tensor.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../../src/core/backend/index.js';
 import { encodeSae, type Sae } from '../../../src/core/analysis/sae.js';
-import { readSaeLens, saeLensFiles } from '../../../src/core/analysis/saelens.js';
+import { crosscoderSaeLensFiles, readSaeLens, saeLensFiles } from '../../../src/core/analysis/saelens.js';
 import { readGemmaScope } from '../../../src/core/analysis/gemma-scope.js';
 import { parseNpy } from '../../../src/core/analysis/npz.js';
 import { serializeSafetensors } from '../../../src/core/model/safetensors.js';
@@ -327,5 +329,84 @@ np.savez(os.path.join(root, 'bad', 'params.npz'), **bad)
     expect(() => readGemmaScope(bad)).toThrow(
       `${bad}: tensor 'W_dec' has shape [8,12], expected [12,8] from W_enc's shape [d_model 8, d_sae 12]`,
     );
+  });
+});
+
+describe.skipIf(!numpyPython)('crosscoders out', () => {
+  it("a BatchTopK crosscoder's export, read with numpy, encodes and decodes raw activations like the contract's files with their input scales", () => {
+    const [M, dIn, dSae] = [2, 6, 10];
+    const rng = new Rng(11);
+    const rand = (n: number, s: number) => Float32Array.from({ length: n }, () => s * rng.normal());
+    const folder = join(root, 'crosscoder');
+    mkdirSync(folder, { recursive: true });
+    const cfg = {
+      kind: 'batchtopk',
+      dIn,
+      dSae,
+      nModels: M,
+      k: 3,
+      inputScales: [1.5, 0.5],
+      checkpoints: ['base', 'dpo'],
+      tap: 'blocks.1.resid_post',
+    };
+    writeFileSync(join(folder, 'cfg.json'), JSON.stringify(cfg));
+    const weights = new Map([
+      ['W_enc', { shape: [M, dIn, dSae], data: rand(M * dIn * dSae, 1) }],
+      ['b_enc', { shape: [dSae], data: rand(dSae, 0.2) }],
+      ['W_dec', { shape: [dSae, M, dIn], data: rand(dSae * M * dIn, 1) }],
+      ['b_dec', { shape: [M, dIn], data: rand(M * dIn, 0.5) }],
+      ['threshold', { shape: [dSae], data: new Float32Array(dSae).fill(0.8) }],
+    ]);
+    writeFileSync(join(folder, 'sae_weights.safetensors'), serializeSafetensors(weights));
+    const { cfg: outCfg, tensors } = crosscoderSaeLensFiles(folder, {
+      tap: 'blocks.1.resid_post',
+      contextSize: 16,
+      extra: {},
+    });
+    const out = join(root, 'crosscoder-out');
+    mkdirSync(out);
+    writeFileSync(join(out, 'cfg.json'), JSON.stringify(outCfg));
+    writeFileSync(join(out, 'sae_weights.safetensors'), serializeSafetensors(tensors));
+    // The contract: f = JumpReLU_θ(Σ_m (s_m x^m) W_enc[m] + b_enc), x̂^m = (f W_dec[:, m] + b_dec[m]) / s_m;
+    // the export (dictionary_learning's layout): the same with s_m = 1 on its own weights.
+    const r = JSON.parse(
+      runPython(
+        numpyPython!,
+        PY_COMMON +
+          String.raw`
+src, out = sys.argv[1], sys.argv[2]
+c = json.load(open(os.path.join(src, 'cfg.json')))
+w = load_safetensors(os.path.join(src, 'sae_weights.safetensors'))
+e_cfg = json.load(open(os.path.join(out, 'cfg.json')))
+e = load_safetensors(os.path.join(out, 'sae_weights.safetensors'))
+rng = np.random.default_rng(2)
+x = rng.normal(size=(30, c['nModels'], c['dIn']))
+def run(w, scales):
+    pre = sum((scales[m] * x[:, m]) @ w['W_enc'][m] for m in range(len(scales))) + w['b_enc']
+    f = np.maximum(pre, 0) * (pre > np.maximum(w['threshold'], 0))
+    x_hat = np.stack([(f @ w['W_dec'][:, m] + w['b_dec'][m]) / scales[m] for m in range(len(scales))], axis=1)
+    return f, x_hat
+f0, h0 = run(w, c['inputScales'])
+f1, h1 = run(e, [1.0] * c['nModels'])
+print(json.dumps({'cfg': e_cfg, 'fired': int((f0 > 0).sum()), 'f': float(np.abs(f0 - f1).max()),
+                  'x_hat': float(np.abs(h0 - h1).max())}))
+`,
+        [folder, out],
+      ),
+    );
+    expect(r.cfg).toMatchObject({
+      architecture: 'jumprelu',
+      n_models: M,
+      d_in: dIn,
+      d_sae: dSae,
+      apply_b_dec_to_input: false,
+      normalize_activations: 'none',
+      layout: { W_dec: 'd_sae n_models d_in', b_dec: 'n_models d_in' },
+      metadata: { hook_name: 'blocks.1.hook_resid_post', model_names: ['base', 'dpo'] },
+    });
+    expect(r.fired).toBeGreaterThan(30);
+    expect(r.fired).toBeLessThan(30 * dSae);
+    expect(r.f).toBeLessThan(1e-4);
+    expect(r.x_hat).toBeLessThan(1e-4);
   });
 });
