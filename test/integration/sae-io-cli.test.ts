@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from './cli.js';
+import { jsonText } from '../../src/main/cli.js';
 import { openProject } from '../../src/core/store/project.js';
 import { createService, type Service } from '../../src/core/service.js';
 import { loadTap } from '../../src/core/ops/tap.js';
@@ -93,6 +94,12 @@ describe('export sae / import sae', () => {
     expect(rec.metrics.l0).toBeGreaterThan(0);
 
     await withService(async (service) => {
+      // The same files under the same name: the stored SAE; under the trained SAE's name: refused.
+      const again = { from: out, checkpoint: 'base', tap: TAP, name: 's-back' };
+      expect(JSON.parse(jsonText(await service.call('sae.import', again)))).toEqual(rec);
+      await expect(service.call('sae.import', { ...again, name: 's' })).rejects.toThrow(
+        "an SAE named 's' exists, from other files or for another tap",
+      );
       const b = { checkpoint: 'dpo', tap: TAP };
       const viaImport = await service.call('match', { a: REF, b, saeA: 's-back', shuffles: 0 });
       const viaTrained = await service.call('match', { a: REF, b, saeA: 's', shuffles: 0 });
