@@ -26,6 +26,7 @@ import { DEFAULT_MAX_JOBS } from './engine-host.js';
 import { registerProjectCommands } from './cli-project.js';
 import { registerAnalysisCommands } from './cli-analysis.js';
 import { registerStudyCommands } from './cli-study.js';
+import { registerSaeIoCommands } from './cli-sae-io.js';
 
 const VERSION = '0.1.0';
 
@@ -200,6 +201,7 @@ function program(): Command {
   registerProjectCommands(p);
   registerAnalysisCommands(p);
   registerStudyCommands(p);
+  registerSaeIoCommands(p);
 
   p.command('api')
     .description(

@@ -223,6 +223,26 @@ const CASES: { [N in OpName]: Case<N> } = {
     ]),
   },
   'saes.list': { input: {} },
+  'sae.export': {
+    input: { sae: 'sae-base', out: join(root, 'sae-export-service') },
+    argv: ['export', 'sae', '--sae', 'sae-base', '--out', join(root, 'sae-export-cli')],
+    // Each writes a folder of its own (an --out must be new or empty), with the same bytes.
+    check: (s, c) => {
+      const bytes = (r: Record<string, unknown>) => (r.files as string[]).map((f) => readFileSync(f));
+      expect(bytes(c)).toEqual(bytes(s));
+      c.dir = s.dir;
+      c.files = s.files;
+    },
+  },
+  'sae.import': {
+    input: { from: join(root, 'sae-export-service'), checkpoint: 'base', tap: TAP, name: 'sae-imported' },
+    argv: ['import', 'sae', '--from', join(root, 'sae-export-service'), '--checkpoint', 'base'].concat([
+      '--tap',
+      TAP,
+      '--name',
+      'sae-imported',
+    ]),
+  },
   match: {
     input: { ...sides('base', 'dpo'), saeA: 'sae-base', options: { rule: 'hungarian' }, shuffles: 20 },
     argv: ['analyze', 'match', '--a', `base:${TAP}`, '--b', `dpo:${TAP}`, '--sae-a', 'sae-base'].concat([

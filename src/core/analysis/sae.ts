@@ -18,6 +18,11 @@
  * `expected_average_only_in`); the scale is stored with the SAE, and every metric is on de-normalised
  * activations. Weights follow SAELens names and shapes: W_enc [d_in, d_sae], b_enc [d_sae],
  * W_dec [d_sae, d_in], b_dec [d_in] (b_dec is b_pre for TopK). Call initBackend() first.
+ *
+ * **JumpReLU** (Rajamanoharan et al., arXiv 2407.14435; SAELens `jumprelu`, Gemma Scope) is encoded but not
+ * trained here (imported SAEs, see saelens.ts and gemma-scope.ts): f = ReLU(pre) · [pre > ReLU(θ)] with a
+ * threshold θ [d_sae]. An SAE's config may also say not to subtract b_dec before encoding
+ * (`applyBDecToInput: false`, as Gemma Scope): pre = W_enc^T x + b_enc.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +34,8 @@ import { writeAll, writeFilesAtomic } from '../store/files.js';
 import { checkMatrix, type Matrix } from './matrix.js';
 import { SAE_TOPK_K } from '../names.js';
 
-export type SaeKind = 'topk' | 'relu-l1';
+/** The encodings: `topk` and `relu-l1` are trained here; `jumprelu` is imported only. */
+export type SaeKind = 'topk' | 'relu-l1' | 'jumprelu';
 
 export interface SaeConfig {
   kind: SaeKind;
@@ -37,6 +43,8 @@ export interface SaeConfig {
   dSae: number;
   /** TopK: active latents per token. */
   k?: number;
+  /** Whether b_dec is subtracted from the input before encoding (SAELens `apply_b_dec_to_input`; default true). */
+  applyBDecToInput?: boolean;
   /** TopK: latents used by AuxK (default d_in / 2). */
   kAux?: number;
   /** TopK: AuxK coefficient (default 1/32). */
@@ -68,6 +76,8 @@ export interface Sae {
   bEnc: Float32Array;
   wDec: Float32Array;
   bDec: Float32Array;
+  /** JumpReLU: the threshold θ of each latent [d_sae]. */
+  threshold?: Float32Array;
 }
 
 /**
@@ -81,9 +91,12 @@ export interface SaeParams {
   bDec: tf.Tensor1D;
 }
 
-/** Pre-activations W_enc^T (x - b_dec) + b_enc for a batch x [B, d_in]. */
-export function preActivations(p: SaeParams, x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.add(tf.matMul(tf.sub(x, p.bDec), p.wEncT, false, true), p.bEnc) as tf.Tensor2D);
+/** Pre-activations W_enc^T (x - b_dec) + b_enc for a batch x [B, d_in] (W_enc^T x + b_enc without `subtractBDec`). */
+export function preActivations(p: SaeParams, x: tf.Tensor2D, subtractBDec = true): tf.Tensor2D {
+  return tf.tidy(
+    () =>
+      tf.add(tf.matMul(subtractBDec ? tf.sub(x, p.bDec) : x, p.wEncT, false, true), p.bEnc) as tf.Tensor2D,
+  );
 }
 
 /**
@@ -319,7 +332,8 @@ export function trainSae(
   }
 }
 
-type ResolvedConfig = Required<SaeConfig>;
+/** A training config with every default applied (training always subtracts b_dec from the input). */
+type ResolvedConfig = Required<Omit<SaeConfig, 'applyBDecToInput'>>;
 
 /** Every setting of an SAE config, defaults applied. */
 export function resolveSaeConfig(c: SaeConfig): ResolvedConfig {
@@ -407,9 +421,10 @@ function saeTensors(sae: Sae): SaeParams {
 }
 
 /**
- * The latents of `x` ([tokens, d_in], raw activations) under a trained SAE, [tokens, d_sae]: the sparse
- * codes (TopK: ReLU of the top k; ReLU+L1: ReLU), or with `dense` the ReLU pre-activations before TopK
- * (what Lan et al. correlate for the Pythia SAEs). Batched; call initBackend() first.
+ * The latents of `x` ([tokens, d_in], raw activations) under an SAE, [tokens, d_sae]: the sparse codes
+ * (TopK: ReLU of the top k; ReLU+L1: ReLU; JumpReLU: ReLU(pre) · [pre > ReLU(θ)]), or with `dense` the
+ * ReLU pre-activations before the selection (what Lan et al. correlate for the Pythia SAEs). Batched; call
+ * initBackend() first.
  */
 export function encodeSae(sae: Sae, x: Matrix, opts: { dense?: boolean; batchSize?: number } = {}): Matrix {
   checkMatrix(x, 'encodeSae activations');
@@ -419,6 +434,7 @@ export function encodeSae(sae: Sae, x: Matrix, opts: { dense?: boolean; batchSiz
   const out = new Float32Array(x.rows * dSae);
   const bs = opts.batchSize ?? 4096;
   const p = saeTensors(sae);
+  const theta = sae.config.kind === 'jumprelu' ? tf.relu(tf.tensor1d(jumpThreshold(sae))) : null;
   try {
     for (let r0 = 0; r0 < x.rows; r0 += bs) {
       const r1 = Math.min(x.rows, r0 + bs);
@@ -427,16 +443,18 @@ export function encodeSae(sae: Sae, x: Matrix, opts: { dense?: boolean; batchSiz
           tf.tensor2d(x.data.subarray(r0 * dIn, r1 * dIn), [r1 - r0, dIn]),
           sae.inputScale,
         ) as tf.Tensor2D;
-        const pre = preActivations(p, xb);
-        if (sae.config.kind === 'topk' && !opts.dense)
+        const pre = preActivations(p, xb, sae.config.applyBDecToInput ?? true);
+        if (opts.dense) return tf.relu(pre);
+        if (sae.config.kind === 'topk')
           return tf.mul(tf.relu(pre), topkMask(pre, sae.config.k ?? SAE_TOPK_K));
+        if (theta) return tf.mul(tf.relu(pre), tf.cast(tf.greater(pre, theta), 'float32'));
         return tf.relu(pre);
       });
       out.set(z.dataSync() as Float32Array, r0 * dSae);
       z.dispose();
     }
   } finally {
-    tf.dispose([p.wEncT, p.bEnc, p.wDec, p.bDec]);
+    tf.dispose([p.wEncT, p.bEnc, p.wDec, p.bDec, ...(theta ? [theta] : [])]);
   }
   return { data: out, rows: x.rows, cols: dSae };
 }
@@ -544,9 +562,16 @@ export function codeMetrics(
   };
 }
 
+/** A JumpReLU SAE's threshold; fails for an SAE without one. */
+function jumpThreshold(sae: Sae): Float32Array {
+  if (!sae.threshold) throw new Error(`a ${sae.config.kind} SAE needs a threshold`);
+  return sae.threshold;
+}
+
 /**
- * Writes `dir/sae_weights.safetensors` (SAELens names) and `dir/cfg.json` (config, input scale, extra
- * fields); both are flushed under temporary names before either is renamed into place.
+ * Writes `dir/sae_weights.safetensors` (SAELens names; `threshold` for JumpReLU) and `dir/cfg.json`
+ * (config, input scale, extra fields); both are flushed under temporary names before either is renamed
+ * into place.
  */
 export function saveSae(dir: string, sae: Sae, extra: Record<string, unknown> = {}): void {
   const { dIn, dSae } = sae.config;
@@ -556,6 +581,7 @@ export function saveSae(dir: string, sae: Sae, extra: Record<string, unknown> = 
     ['W_dec', { shape: [dSae, dIn], data: sae.wDec }],
     ['b_dec', { shape: [dIn], data: sae.bDec }],
   ]);
+  if (sae.config.kind === 'jumprelu') tensors.set('threshold', { shape: [dSae], data: jumpThreshold(sae) });
   const weights = serializeSafetensors(tensors, { format: 'monoscope-sae' });
   const cfg = {
     ...extra,
@@ -601,6 +627,7 @@ export function loadSae(dir: string): Sae {
     bEnc: get('b_enc', [dSae]),
     wDec: get('W_dec', [dSae, dIn]),
     bDec: get('b_dec', [dIn]),
+    ...(cfg.kind === 'jumprelu' && { threshold: get('threshold', [dSae]) }),
   };
 }
 

@@ -113,6 +113,13 @@ export function canonicalTap(name: string): string {
   return `blocks.${m[1]}.${HOOK_ALIASES[m[2]] ?? m[2]}`;
 }
 
+/** A tap in TransformerLens's spelling (`blocks.0.resid_post` is `blocks.0.hook_resid_post`), the inverse of {@link canonicalTap}. */
+export function transformerLensHook(tap: string): string {
+  const m = /^blocks\.(\d+)\.(.+)$/.exec(canonicalTap(tap));
+  const hook = m && Object.entries(HOOK_ALIASES).find(([, kind]) => kind === m[2])?.[0];
+  return m && hook ? `blocks.${m[1]}.${hook}` : tap;
+}
+
 /** The tap kinds of a model's blocks, in the order the architecture lists them. */
 export function tapKindsOf(cfg: ModelConfig): readonly TapKind[] {
   return architecture(cfg).tapKinds(cfg);

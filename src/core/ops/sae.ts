@@ -57,6 +57,26 @@ export interface SaeRecord {
   curve: { step: number; loss: number; mse: number; deadLatents: number }[];
   seconds: number;
   tokensPerS: number;
+  /**
+   * An SAE brought in by `sae.import` (ops/sae-io.ts) rather than trained: where from. Its `settings` then
+   * hold its kind, latents and k with steps, batch size, lr and seed 0 (no training), `curve` is empty and
+   * `metrics` are on every usable token of the probe.
+   */
+  imported?: SaeImport;
+}
+
+/** Where an imported SAE came from. */
+export interface SaeImport {
+  format: 'saelens' | 'gemma-scope';
+  /** The files read (absolute paths). */
+  files: string[];
+  /** The architecture as the files name it. */
+  architecture: string;
+  /** sha256 of the files read: the same name, tap and files import once. */
+  filesHash: string;
+  /** The hook the files name (TransformerLens spelling), when they name one. */
+  hookName?: string;
+  modelName?: string;
 }
 
 /** The SAE record's key in the store: one record per name. */
@@ -122,7 +142,7 @@ export function findSae(project: Project, name: string): SaeRecord {
 }
 
 /** Deletes what was computed from an SAE's weights (matches and subspaces that name its weights hash). */
-function dropAnalysesOfSae(project: Project, weightsHash: string): number {
+export function dropAnalysesOfSae(project: Project, weightsHash: string): number {
   let n = 0;
   for (const kind of ['match', 'subspaces']) {
     for (const a of project.store.analyses.list(kind)) {
