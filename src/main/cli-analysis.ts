@@ -16,6 +16,7 @@ import { runTrainerState } from '../core/ops/trainer-state.js';
 import { backendOption, callOp, int, num, printJson, projectDir } from './cli.js';
 import { textTable } from './terminal.js';
 import { registerFigureCommand } from './cli-figure.js';
+import { registerLensCommand } from './cli-lens.js';
 
 /** Prints the compare result: the held-out table, then one table per layer. */
 export function printCompare(r: CompareResult): void {
@@ -621,6 +622,8 @@ export function registerAnalysisCommands(p: Command): void {
       ),
     );
   });
+
+  registerLensCommand(an);
 
   p.command('compare')
     .description(
