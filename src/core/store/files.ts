@@ -182,6 +182,17 @@ export function checkUserOutputs(files: readonly string[]): void {
   checkTargets(files);
 }
 
+/**
+ * Refuses an export folder that is not new or empty: one that is a file, or holds anything (an export writes
+ * a whole folder, and must not mix with or replace what is there).
+ */
+export function checkFreshFolder(dir: string): void {
+  const abs = resolve(dir);
+  if (!existsSync(abs)) return;
+  if (!statSync(abs).isDirectory()) throw new Error(`${abs} is a file; give a new or empty folder`);
+  if (readdirSync(abs).length > 0) throw new Error(`${abs} is not empty; give a new or empty folder`);
+}
+
 /** Writes user-named output files atomically, after {@link checkUserOutputs} accepts their paths. */
 export function writeUserFiles(files: readonly PendingFile[]): void {
   checkUserOutputs(files.map((f) => f.file));
