@@ -26,7 +26,7 @@ import { histogramOf } from '../analysis/histogram.js';
 import { ApiError, type OpParsed } from '../api.js';
 import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
 import { headArray, unitDirection } from '../model/models.js';
-import { checkFreshFolder, checkUserOutputs, writeAll, writeUserFiles } from '../store/files.js';
+import { checkFreshFolder, writeAll, writeUserFiles } from '../store/files.js';
 import type { Project } from '../store/project.js';
 import { resolveCheckpoint } from './checkpoints.js';
 import { findSae, type SaeRecord } from './sae.js';
@@ -86,7 +86,6 @@ export async function neuronpediaExportOp(
 ): Promise<{ dir: string; files: string[]; latents: number }> {
   const out = resolve(req.out);
   checkFreshFolder(out);
-  checkUserOutputs([join(out, 'release.jsonl')]);
   const rec = findSae(project, req.sae);
   const layer = /^blocks\.(\d+)\./.exec(rec.ref.tap)?.[1];
   if (layer === undefined)
