@@ -67,7 +67,7 @@ function storedResult(p: Project, i: OpParsed<'analyses.get'>): StoredResult | n
     case 'match': {
       const r = parseInput('match', i.inputs);
       const s = recordedSides(p, r);
-      key = s && matchKey(r, s.a, s.b);
+      key = s && matchKey(p, r, s.a, s.b);
       break;
     }
     case 'subspaces': {
