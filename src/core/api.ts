@@ -312,8 +312,8 @@ export const DemoInput = z.strictObject({
 });
 
 export const UniversalityInput = DemoInput.omit({ model: true, probe: true }).extend({
-  /** Permutations of each null (default 1000; 200 with `quick`). */
-  shuffles: Shuffles.optional(),
+  /** Permutations of each null (default 1000; 200 with `quick`: no schema default, which would hide `quick`). */
+  shuffles: z.number().int().min(0).max(100_000).optional(),
 });
 
 /**
