@@ -52,8 +52,12 @@ def call(module, script: str, args: list) -> dict:
 
 def main():
     script, requests, outdir = sys.argv[1:4]
+    # Opened without waiting for a writer, then read blocking: if the test process is gone already (it held
+    # the only writer), the first read meets the end of the FIFO and the server ends instead of hanging.
+    fd = os.open(requests, os.O_RDONLY | os.O_NONBLOCK)
+    os.set_blocking(fd, True)
     module = load(script)
-    with open(requests, encoding="utf8") as lines:
+    with os.fdopen(fd, encoding="utf8") as lines:
         for n, line in enumerate(lines, start=1):
             result = call(module, script, json.loads(line))
             tmp = os.path.join(outdir, f"{n}.json.tmp")
