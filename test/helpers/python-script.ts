@@ -1,6 +1,6 @@
 /**
  * A Python script run as a program, synchronously like spawnSync, but by one interpreter per script that
- * this process keeps (test/python/serve.py): the script's imports (PyTorch takes about a second) are paid
+ * this process keeps (test/python/serve.py): the script's imports (PyTorch: one to several seconds) are paid
  * on the first call, not on every call. A call's arguments go down a FIFO as one JSON line; its outcome
  * comes back as a file, which this side waits for. The interpreter ends with this process (the FIFO then
  * has no writer).
@@ -80,6 +80,7 @@ export function runScript(
   for (let polls = 0; !existsSync(done); polls++) {
     if (polls % 50 === 49 && !running(server.pid)) {
       servers.delete(key);
+      closeSync(server.requests);
       const log = readFileSync(join(server.dir, 'stderr.log'), 'utf8');
       throw new Error(`the Python serving ${script} ended: ${log}`);
     }
