@@ -1,13 +1,14 @@
 // E2E fixture: a project made by the demo pipeline (`monoscope demo --quick`), served by the real
 // `monoscope serve` server (token, API, events), and a suite's session on it in a real Chromium.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import type { RunningServer } from '../../src/main/server.js';
 import { createHttpClient, type MonoscopeClient } from '../../src/renderer/api/client.js';
 import { REPO, SCREENSHOTS, buildRenderer, launchChromium, serveCompiled, watchedPage } from './harness.js';
+import { madeOnce } from '../helpers/made-once.js';
 
 /**
  * The e2e project: made once by `monoscope demo --quick` (about a minute on 2 cores) into
@@ -15,37 +16,12 @@ import { REPO, SCREENSHOTS, buildRenderer, launchChromium, serveCompiled, watche
  */
 export function demoProject(): string {
   const dir = process.env.MONOSCOPE_E2E_PROJECT ?? join(REPO, 'test-output', 'e2e-project');
-  const done = join(dir, '.demo-complete');
-  if (existsSync(done)) return dir;
-  // Test files of several suites may ask at once: the first makes the project, the others wait for it.
-  const lock = `${dir}.lock`;
-  mkdirSync(dirname(dir), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (existsSync(done)) return dir;
-      if (Date.now() - statSync(lock).mtimeMs > 900_000) rmSync(lock, { recursive: true, force: true });
-      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
-    }
-  }
-  try {
-    if (!existsSync(done)) {
-      execFileSync(
-        process.execPath,
-        [join(REPO, 'bin', 'monoscope.js'), 'demo', '--quick', '--project', dir],
-        {
-          stdio: ['ignore', 'ignore', 'inherit'],
-          timeout: 600_000,
-        },
-      );
-      writeFileSync(done, new Date().toISOString());
-    }
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-  return dir;
+  return madeOnce(dir, () =>
+    execFileSync(process.execPath, [join(REPO, 'bin', 'monoscope.js'), 'demo', '--quick', '--project', dir], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 600_000,
+    }),
+  );
 }
 
 /** A suite's session: the served project, its API, and a page of Chromium on it. */

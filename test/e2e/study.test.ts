@@ -1,10 +1,10 @@
-// The Study view in real Chromium against the real server, on a project whose tiny study the CLI ran in the
-// setup (tiny model, 20 pretrain steps, 6 preference steps, 3 seeds, base, dpo and decpo): every cell of
+// The Study view in real Chromium against the real server, on a copy of the study suites' shared tiny study
+// (run by the CLI: tiny model, 20 pretrain steps, 6 preference steps, 3 seeds, base, dpo and decpo): every cell of
 // the grid done; every number of the verdicts, the summary and the judges equal to the store's (`study.get`)
 // exactly, through `data-value`; the verdict words; a figure's CSV export holding the store's numbers; and
 // a second study started from the form, followed live (cells move from pending through training to done)
 // until its tables appear. Screenshots go to test-output/e2e/.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,23 +14,10 @@ import { createHttpClient, type MonoscopeClient } from '../../src/renderer/api/c
 import type { OpResult } from '../../src/core/api.js';
 import { VERDICTS } from '../../src/core/study/types.js';
 import { REPO, SCREENSHOTS, buildRenderer, launchChromium, serveCompiled, watchedPage } from './harness.js';
-import { cli } from '../integration/cli.js';
+import { STUDY_LIMIT, TINY_STUDY as TINY, copyTinyStudy } from '../helpers/study-project.js';
 import { parseXml } from '../unit/figures/xml.js';
 
 type Study = NonNullable<OpResult<'study.get'>>;
-
-/** The tiny grid: its base shape and sizes (the engine's tests use the same). */
-const TINY = {
-  methods: ['base', 'dpo', 'decpo'],
-  seeds: 3,
-  pretrainSteps: 20,
-  pretrainExamples: 2000,
-  steps: 6,
-  examples: 256,
-  probeTokens: 2048,
-  modelShape: { nLayer: 2, nEmbd: 32, nHead: 2, nInner: 64, nCtx: 64 },
-  workers: 2,
-};
 
 describe('Study view', () => {
   let dir: string;
@@ -45,11 +32,7 @@ describe('Study view', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'monoscope-study-view-'));
-    project = join(dir, 'project');
-    const spec = join(dir, 'tiny.json');
-    writeFileSync(spec, JSON.stringify({ name: 'tiny', ...TINY }));
-    const run = cli(['study', '--project', project, '--spec', spec], { timeout: 300_000 });
-    if (run.code !== 0) throw new Error(`monoscope study failed (${run.code}): ${run.stderr}`);
+    project = copyTinyStudy(join(dir, 'project'));
     const rendererDir = await buildRenderer(join(REPO, 'test-output', 'e2e-renderer-study'));
     server = await serveCompiled(project, rendererDir);
     api = createHttpClient({ baseUrl: new URL(server.url).origin, token: server.token });
@@ -60,7 +43,7 @@ describe('Study view', () => {
       { viewport: { width: 1400, height: 1000 }, acceptDownloads: true },
       problems,
     );
-  });
+  }, STUDY_LIMIT);
   afterAll(async () => {
     await browser?.close();
     await server?.close();
@@ -124,8 +107,8 @@ describe('Study view', () => {
 
   it('shows the finished study: every cell done, tables equal to the store, the verdict words', async () => {
     await page.goto(new URL('#/study', server.url).href);
-    await main().locator('[data-study="tiny"]').waitFor({ timeout: 30_000 });
-    const study = await stored('tiny');
+    await main().locator('[data-study="study"]').waitFor({ timeout: 30_000 });
+    const study = await stored('study');
     expect(study.running).toBe(false);
     // 3 methods x 3 seeds of toxicity, all done.
     expect(study.cells).toHaveLength(9);
@@ -151,7 +134,7 @@ describe('Study view', () => {
   }
 
   it("exports the method figure as CSV and SVG, and saves the report, with the store's numbers", async () => {
-    const study = await stored('tiny');
+    const study = await stored('study');
     const metric = 'reward_accuracy';
     const rows = study.summary.filter((r) => r.task === 'toxicity' && r.metric === metric);
     expect(rows.map((r) => r.method).sort()).toEqual(['decpo', 'dpo']);
@@ -161,7 +144,7 @@ describe('Study view', () => {
 
     // One bar per method: its mean and 95% CI over seeds, exactly the summary's.
     const csv = await download(panel.getByRole('button', { name: 'Export CSV' }));
-    expect(csv.name).toBe(`tiny-study-methods-toxicity-${metric}.csv`);
+    expect(csv.name).toBe(`study-study-methods-toxicity-${metric}.csv`);
     const lines = csv.text.trim().split('\n');
     expect(lines[0]).toBe('group,series,value,error_lo,error_hi');
     const finite = (v: number | null) => (v === null || !Number.isFinite(v) ? '' : String(v));
@@ -170,14 +153,14 @@ describe('Study view', () => {
     );
 
     const svg = await download(panel.getByRole('button', { name: 'Export SVG' }));
-    expect(svg.name).toBe(`tiny-study-methods-toxicity-${metric}.svg`);
+    expect(svg.name).toBe(`study-study-methods-toxicity-${metric}.svg`);
     expect(parseXml(svg.text).name).toBe('svg');
     for (const r of rows) expect(svg.text).toContain(`>${r.method}<`);
 
     // The report: every verdict's word and every summary mean at full precision.
     const report = await download(main().getByRole('button', { name: 'Save report (HTML)' }));
-    expect(report.name).toBe('study-tiny.html');
-    expect(report.text).toContain('<title>Study tiny');
+    expect(report.name).toBe('study-study.html');
+    expect(report.text).toContain('<title>Study study');
     for (const v of study.verdicts) expect(report.text).toContain(v.verdict);
     for (const r of study.summary) expect(report.text).toContain(`data-value="${r.mean}"`);
     expect(problems).toEqual([]);
@@ -218,13 +201,16 @@ describe('Study view', () => {
     // The bases are the first study's (same seeds and sizes: cached); the dpo cells train anew.
     await startFromForm('live', 30);
     expect(await main().getByRole('button', { name: 'Start study' }).isDisabled()).toBe(true);
+    // Until the sampler has seen every cell done (the table's count can run ahead of its last sample).
+    const sampled = async () => (await page.evaluate('window.seen')) as Record<string, string[]>;
     await expect
-      .poll(() => main().locator('table[data-grid] td[data-status="done"]').count(), {
+      .poll(async () => Object.values(await sampled()).filter((s) => s.at(-1) === 'done').length, {
         timeout: 150_000,
         interval: 500,
       })
       .toBe(6);
-    const seen = (await page.evaluate('window.seen')) as Record<string, string[]>;
+    expect(await main().locator('table[data-grid] td[data-status="done"]').count()).toBe(6);
+    const seen = await sampled();
     await page.evaluate('clearInterval(window.watch)');
     const order = ['pending', 'training', 'measuring', 'done'];
     for (let seed = 0; seed < TINY.seeds; seed++) {

@@ -7,7 +7,6 @@
 // the project; every bad folder is refused naming the file and the tensor, and leaves the store as it was;
 // a model over the memory limit is refused with the figure and the limit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   cpSync,
@@ -27,6 +26,7 @@ import { cli } from './cli.js';
 import { openProject } from '../../src/core/store/project.js';
 import { writeLlamaTokenizer } from '../fixtures/hf-tokenizers.js';
 import { numpyPython, runPython } from '../unit/store/python.js';
+import { runReference } from '../unit/model/architectures/reference.js';
 
 const PYTHON = '/usr/bin/python3';
 const REFERENCE = join(import.meta.dirname, '../python/reference');
@@ -47,8 +47,7 @@ function makeFolder(dir: string, seed: number, extra: string[] = [], modelType =
   vocab = writeLlamaTokenizer(dir);
   const args = ['make', '--model-type', modelType, '--out', dir, '--seed', String(seed)];
   args.push('--set', `vocab_size=${vocab}`, '--set', 'bos_token_id=1', '--set', 'eos_token_id=2', ...extra);
-  const r = spawnSync(PYTHON, [join(REFERENCE, 'run.py'), ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`reference make failed: ${r.stderr}`);
+  runReference(args);
   return dir;
 }
 

@@ -1,26 +1,28 @@
-// `monoscope study` on real projects in temp folders (the built CLI as a child process): a tiny grid (3 seeds
-// of base, DPO and DecPO on a tiny model, 2 worker threads) completes with every cell a run and checkpoint of
-// the store, and `study.get` answers what `--json` printed; a rerun trains and measures nothing; adding a
-// method trains only its cells; Ctrl-C mid-grid (a fifth method) stops it cleanly and a rerun completes it;
-// bad input exits 2
-// naming the field.
+// `monoscope study` on real projects in temp folders (the built CLI as a child process): the tiny grid (3 seeds
+// of base, DPO and DecPO on a tiny model, 2 worker threads; the study suites' shared fixture, run by the CLI)
+// completed with every cell a run and checkpoint of the store, and `study.get` answers what `--json` printed;
+// on a copy of it, a rerun trains and measures nothing; adding a method trains only its cells; Ctrl-C
+// mid-grid (a fifth method) stops it cleanly and a rerun completes it; bad input exits 2 naming the field.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, cliChild, type CliResult } from './cli.js';
+import { STUDY_LIMIT as LIMIT, TINY_STUDY, copyTinyStudy, tinyStudy } from '../helpers/study-project.js';
 import { openProject } from '../../src/core/store/project.js';
 import type { StudyView } from '../../src/core/study/types.js';
 
+/** The tiny grid's flags, as `monoscope study` takes them (the shared fixture's spec). */
 const GRID = [
-  ...['--methods', 'base,dpo,decpo', '--seeds', '3', '--workers', '2'],
-  ...['--pretrain-steps', '20', '--pretrain-examples', '400', '--steps', '6', '--examples', '64'],
-  ...['--probe-tokens', '2048'],
-  ...['--n-layer', '2', '--n-embd', '32', '--n-head', '2', '--n-inner', '64', '--n-ctx', '64'],
+  ...['--methods', TINY_STUDY.methods.join(','), '--seeds', String(TINY_STUDY.seeds)],
+  ...['--workers', String(TINY_STUDY.workers), '--pretrain-steps', String(TINY_STUDY.pretrainSteps)],
+  ...['--pretrain-examples', String(TINY_STUDY.pretrainExamples), '--steps', String(TINY_STUDY.steps)],
+  ...['--examples', String(TINY_STUDY.examples), '--probe-tokens', String(TINY_STUDY.probeTokens)],
+  ...Object.entries(TINY_STUDY.modelShape).flatMap(([k, v]) => [
+    `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+    String(v),
+  ]),
 ];
-
-/** A grid's time limit: measuring a cell records every block on the probe set, slow on a busy 2-core machine. */
-const LIMIT = 1_200_000;
 
 let root: string;
 beforeAll(() => {
@@ -69,8 +71,8 @@ describe('monoscope study', () => {
   it(
     'the tiny grid completes: every cell a completed run and checkpoint, measured; study.get agrees',
     () => {
-      dir = join(root, 'grid');
-      first = study(dir, GRID);
+      first = tinyStudy().printed;
+      dir = copyTinyStudy(join(root, 'grid'));
       expect(first.name).toBe('study');
       expect(first.running).toBe(false);
       expect(first.cells).toHaveLength(9);
@@ -113,20 +115,7 @@ describe('monoscope study', () => {
     () => {
       const before = runTimes(dir);
       const spec = join(root, 'grid.json');
-      writeFileSync(
-        spec,
-        JSON.stringify({
-          methods: ['base', 'dpo', 'decpo'],
-          seeds: 3,
-          workers: 2,
-          pretrainSteps: 20,
-          pretrainExamples: 400,
-          steps: 6,
-          examples: 64,
-          probeTokens: 2048,
-          modelShape: { nLayer: 2, nEmbd: 32, nHead: 2, nInner: 64, nCtx: 64 },
-        }),
-      );
+      writeFileSync(spec, JSON.stringify(TINY_STUDY));
       const again = study(dir, ['--spec', spec, '--workers', '1']);
       expect(again.spec.workers).toBe(1);
       expect(runTimes(dir)).toEqual(before);

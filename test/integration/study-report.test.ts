@@ -1,8 +1,8 @@
 /**
- * `monoscope study report` on a tiny study run by the CLI: cells.csv equals the store's per-cell metrics,
- * every number of summary.csv is recomputed in Python (pandas, scipy) from cells.csv, the HTML's
- * data-values equal summary.csv, the figures are inline, and an output aimed at the project's managed
- * files (or an unknown study) is refused with nothing written.
+ * `monoscope study report` on the study suites' shared tiny study (run by the CLI; a copy of its project):
+ * cells.csv equals the store's per-cell metrics, every number of summary.csv is recomputed in Python
+ * (pandas, scipy) from cells.csv, the HTML's data-values equal summary.csv, the figures are inline, and an
+ * output aimed at the project's managed files (or an unknown study) is refused with nothing written.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csvParseRows } from 'd3';
 import { cli } from './cli.js';
+import { STUDY_LIMIT, copyTinyStudy } from '../helpers/study-project.js';
 import { openProject } from '../../src/core/store/project.js';
 import { createService } from '../../src/core/service.js';
 import type { StudyView } from '../../src/core/study/types.js';
@@ -22,14 +23,6 @@ const project = join(root, 'proj');
 const out = join(root, 'r.html');
 const dir = join(root, 'd');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** The tiny grid: 3 seeds of base, dpo, decpo on toxicity, a 2-block model, a few steps. */
-const TINY = [
-  ['--methods', 'base,dpo,decpo', '--seeds', '3', '--tasks', 'toxicity', '--workers', '2'],
-  ['--pretrain-steps', '20', '--pretrain-examples', '400', '--steps', '6', '--examples', '96'],
-  ['--probe-tokens', '2048'],
-  ['--n-layer', '2', '--n-embd', '32', '--n-head', '2', '--n-inner', '64', '--n-ctx', '32'],
-].flat();
 
 let view: StudyView;
 
@@ -50,8 +43,7 @@ function number(field: string | undefined): number | undefined {
 }
 
 beforeAll(async () => {
-  const r = cli(['study', '--project', project, ...TINY, '--json'], { timeout: 600_000 });
-  expect(r.code, r.stderr).toBe(0);
+  copyTinyStudy(project);
   const service = createService(openProject(project, { readonly: true }));
   try {
     view = (await service.call('study.get', {}))!;
@@ -61,7 +53,7 @@ beforeAll(async () => {
   expect(view.cells.every((c) => c.status === 'done')).toBe(true);
   const report = cli(['study', 'report', '--project', project, '--out', out, '--csv', dir]);
   expect(report.code, report.stderr).toBe(0);
-}, 900_000);
+}, STUDY_LIMIT);
 
 describe('monoscope study report', () => {
   it('writes cells.csv equal to the store', () => {

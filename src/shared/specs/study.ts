@@ -1,9 +1,9 @@
 // The study's figures (issue 12; the DecPO paper's Table 2 and Figures 2–4 and 7), built from a study as
 // `study.get` gives it: each a mean over seeds with its 95% confidence interval, as an ordinary FigureSpec
 // that the app's figures, `renderFigure`, `figureCsv` and `monoscope export figure` take as they are.
-import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import type { FigureSpec, LineSeries } from '../figures/types.js';
 import type { OpResult } from '../../core/api.js';
+import { tInterval } from '../stats.js';
 
 type StudyView = OpResult<'study'>;
 type SummaryRow = StudyView['summary'][number];
@@ -46,26 +46,6 @@ export function studyMethods(view: StudyView): string[] {
   return [...new Set(view.cells.map((c) => c.method))];
 }
 
-/** A mean over seeds with its 95% t-interval: mean ± t(0.975, n−1) · s / √n (NaN edges for n < 2). */
-export interface MeanCi {
-  mean: number;
-  ciLow: number;
-  ciHigh: number;
-  n: number;
-}
-
-/** {@link MeanCi} of `values` (finite ones), with s the sample standard deviation (n − 1). */
-export function meanCi(values: number[]): MeanCi {
-  const v = values.filter(Number.isFinite);
-  const n = v.length;
-  if (n === 0) return { mean: NaN, ciLow: NaN, ciHigh: NaN, n };
-  const mean = v.reduce((a, b) => a + b, 0) / n;
-  if (n < 2) return { mean, ciLow: NaN, ciHigh: NaN, n };
-  const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  const half = tQuantile(0.975, n - 1) * (sd / Math.sqrt(n));
-  return { mean, ciLow: mean - half, ciHigh: mean + half, n };
-}
-
 const done = (c: CellState): c is CellState & { metrics: NonNullable<CellState['metrics']> } =>
   c.status === 'done' && c.metrics !== undefined;
 
@@ -73,8 +53,9 @@ const done = (c: CellState): c is CellState & { metrics: NonNullable<CellState['
 const isVariant = (method: string) => method.includes('@');
 
 /**
- * Per step, the mean and CI over the cells' values at that step (`pick` gives a cell's (step, value)
- * pairs); steps ascending, those without a finite value left out.
+ * Per step, the mean and 95% t-interval over the cells' values at that step (`pick` gives a cell's
+ * (step, value) pairs); steps ascending, those without a finite value left out. Where the interval is NaN
+ * (one value, or constant values) the band has a gap.
  */
 function overSteps(cells: CellState[], pick: (c: CellState) => [number, number][]): LineSeries | null {
   const byStep = new Map<number, number[]>();
@@ -85,12 +66,12 @@ function overSteps(cells: CellState[], pick: (c: CellState) => [number, number][
     }
   if (byStep.size === 0) return null;
   const steps = [...byStep.keys()].sort((a, b) => a - b);
-  const stats = steps.map((s) => meanCi(byStep.get(s)!));
+  const stats = steps.map((s) => tInterval(byStep.get(s)!));
   return {
     name: '',
     x: steps,
     y: stats.map((s) => s.mean),
-    band: { lo: stats.map((s) => s.ciLow), hi: stats.map((s) => s.ciHigh) },
+    band: { lo: stats.map((s) => s.low), hi: stats.map((s) => s.high) },
   };
 }
 
@@ -171,7 +152,7 @@ function sweepSpec(
  * proxies), or null when the study lacks what the
  * figure needs (no done cell of the task, no layer sweep, no trajectories...). Means and CIs over seeds
  * come from the summary (`study.get`'s, the same numbers as the report's tables), those per training step
- * from the cells (`meanCi`).
+ * from the cells (`tInterval`, the summary's own definition).
  */
 export function studyFigureSpec(
   view: StudyView,

@@ -24,11 +24,15 @@ const T975: Record<number, number> = {
   2: (2 * 0.975 - 1) / Math.sqrt(2 * 0.975 * 0.025),
 };
 
-/** Mean and 95% t-interval of `v`, from the definition: mean ± t(0.975, n−1) · s / √n. */
+/**
+ * Mean and 95% t-interval of `v`, from the definition: mean ± t(0.975, n−1) · s / √n; NaN edges where s = 0,
+ * as scipy.stats.t.interval gives for a zero scale (and the study's tables show).
+ */
 function reference(v: number[]): { mean: number; lo: number; hi: number } {
   const n = v.length;
   const mean = v.reduce((a, b) => a + b, 0) / n;
   const s = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+  if (s === 0) return { mean, lo: NaN, hi: NaN };
   const half = T975[n - 1] * (s / Math.sqrt(n));
   return { mean, lo: mean - half, hi: mean + half };
 }
@@ -42,7 +46,8 @@ const values = (view: StudyView, method: string, metric: string) =>
   done(view, method).map((c) => c.metrics.values[metric]);
 
 function expectClose(actual: number, expected: number) {
-  expect(Math.abs(actual - expected)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(expected)));
+  if (Number.isNaN(expected)) expect(actual).toBeNaN();
+  else expect(Math.abs(actual - expected)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(expected)));
 }
 
 function line(spec: FigureSpec | null): LineChartData {
@@ -155,6 +160,39 @@ describe('study figure specs', () => {
         done(view, method).map((c) => c.metrics.margins.find((m) => m.step === step)![kind]!),
       );
     }
+  });
+
+  it('a step whose values are the same over every seed has no band there, as the tables have no interval', () => {
+    // DPO's fd at step 50 set to 0.5 on every seed: the t-interval is NaN (sd = 0), the band has a gap.
+    const flat: StudyView = {
+      ...view,
+      cells: view.cells.map((c) =>
+        c.method === 'dpo' && c.metrics
+          ? {
+              ...c,
+              metrics: {
+                ...c.metrics,
+                trajectory: c.metrics.trajectory.map((t) =>
+                  t.step === 50 ? { ...t, values: { ...t.values, fd: 0.5 } } : t,
+                ),
+              },
+            }
+          : c,
+      ),
+    };
+    const spec = studyFigureSpec(flat, 'study-trajectory');
+    const [dpo, decpo] = line(spec).series;
+    expectSeries(dpo, [0, 25, 50, 75, 100], (step) =>
+      done(flat, 'dpo').map((c) => c.metrics.trajectory.find((t) => t.step === step)!.values.fd),
+    );
+    expect(dpo.y[2]).toBe(0.5);
+    expect([dpo.band!.lo[2], dpo.band!.hi[2]]).toEqual([NaN, NaN]);
+    // Drawn: DPO's band in two pieces about the gap, DecPO's whole.
+    const bands = byTag(parseXml(renderFigure(spec!)), 'path').filter(
+      (p) => p.attrs['fill-opacity'] === '0.16',
+    );
+    expect(bands.map((p) => p.attrs.d!.match(/M/g)!.length)).toEqual([2, 1]);
+    expect(decpo.band!.lo.every(Number.isFinite)).toBe(true);
   });
 
   it('is null where the study lacks what a figure needs', () => {

@@ -3,18 +3,18 @@
  * float64 PyTorch, written from PEFT's definition), driven from TypeScript: random adapters for a base
  * checkpoint in PEFT's layout, and the log-probs of base + adapter.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors } from '../../../src/core/model/safetensors.js';
+import { runScript } from '../../helpers/python-script.js';
 
-const PYTHON = '/usr/bin/python3';
 const LORA = join(import.meta.dirname, '../../python/reference/lora.py');
 
+/** Runs lora.py with `args` (by the interpreter this process keeps for it); throws with its stderr on failure. */
 function run(args: string[]): void {
-  const r = spawnSync(PYTHON, [LORA, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`lora reference ${args[0]} failed: ${r.stderr || r.error?.message}`);
+  const r = runScript(LORA, args);
+  if (r.status !== 0) throw new Error(`lora reference ${args[0]} failed: ${r.stderr}`);
 }
 
 /** Runs `fn` with a fresh scratch folder, removed afterwards. */

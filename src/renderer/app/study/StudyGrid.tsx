@@ -2,6 +2,7 @@
 // step/steps with a small bar, measuring, done, failed with its message, cancelled).
 import { fmtDuration, fmtInt } from '../components/format.js';
 import { gridTables, statusCounts, type Cell } from './study.js';
+import { RowName } from './cells.js';
 
 /** One cell's status, as words and (while training) a bar. */
 function CellStatus({ cell }: { cell: Cell }) {
@@ -80,9 +81,7 @@ export function StudyGrid({ cells }: { cells: Cell[] }) {
             <tbody>
               {t.methods.map((m) => (
                 <tr key={m} data-method={m}>
-                  <th scope="row" className="mono">
-                    {m}
-                  </th>
+                  <RowName>{m}</RowName>
                   {t.seeds.map((s) => {
                     const cell = t.cells.get(`${m}|${s}`);
                     return cell ? (

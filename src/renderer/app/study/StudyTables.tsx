@@ -3,37 +3,18 @@
 // the paper's claims, and the judges' agreement with the world's ground truth. Every number carries its
 // exact value in `data-value` (what the store holds) and its path in the row in `data-field` (`mean`,
 // `paired.ciLow`), the text is formatted.
-import { useState, type ReactNode } from 'react';
-import { fmtNumber } from '../components/format.js';
+import { useState } from 'react';
 import { isBlockMetric, type StudyData, type SummaryRow, type Verdict } from './study.js';
+import { NumCells, NumHeads, RowName } from './cells.js';
 
-/** A formatted number with its exact value; `field` names it for tests and copying. */
-function Num({ field, value }: { field: string; value: number | undefined }) {
-  if (value === undefined) return <span className="muted">–</span>;
-  return (
-    <span data-field={field} data-value={String(value)}>
-      {fmtNumber(value)}
-    </span>
-  );
-}
-
-/** Header cells of numeric columns. */
-function NumHeads({ labels }: { labels: ReactNode[] }) {
-  return labels.map((l, i) => (
-    <th key={i} scope="col" className="num">
-      {l}
-    </th>
-  ));
-}
-
-/** `[low, high]` of a confidence interval. */
-function Interval({ prefix, low, high }: { prefix: string; low: number; high: number }) {
-  return (
-    <>
-      [<Num field={`${prefix}ciLow`} value={low} />, <Num field={`${prefix}ciHigh`} value={high} />]
-    </>
-  );
-}
+/** The heads of a paired difference's test columns: the sign-flip p, Holm's p, the effect size d_z. */
+const TEST_HEADS = [
+  'p',
+  'Holm p',
+  <>
+    d<sub>z</sub>
+  </>,
+];
 
 /** The summary of one task: a row per metric and method, the metric named once per group. */
 function SummaryTable({ task, rows }: { task: string; rows: SummaryRow[] }) {
@@ -51,20 +32,7 @@ function SummaryTable({ task, rows }: { task: string; rows: SummaryRow[] }) {
           <tr>
             <th scope="col">metric</th>
             <th scope="col">method</th>
-            <NumHeads
-              labels={[
-                'mean',
-                '95% CI',
-                'n',
-                'Δ vs DPO',
-                'Δ 95% CI',
-                'p',
-                'Holm p',
-                <>
-                  d<sub>z</sub>
-                </>,
-              ]}
-            />
+            <NumHeads labels={['mean', '95% CI', 'n', 'Δ vs DPO', 'Δ 95% CI', ...TEST_HEADS]} />
           </tr>
         </thead>
         {metrics.map((metric) => {
@@ -78,36 +46,14 @@ function SummaryTable({ task, rows }: { task: string; rows: SummaryRow[] }) {
                       {metric}
                     </th>
                   )}
-                  <th scope="row" className="mono">
-                    {r.method}
-                  </th>
-                  <td className="num">
-                    <Num field="mean" value={r.mean} />
-                  </td>
-                  <td className="num">
-                    <Interval prefix="" low={r.ciLow} high={r.ciHigh} />
-                  </td>
-                  <td className="num">
-                    <Num field="n" value={r.n} />
-                  </td>
+                  <RowName>{r.method}</RowName>
+                  <NumCells row={r} columns={['mean', 'ci', 'n']} />
                   {r.paired ? (
-                    <>
-                      <td className="num">
-                        <Num field="paired.diff" value={r.paired.diff} />
-                      </td>
-                      <td className="num">
-                        <Interval prefix="paired." low={r.paired.ciLow} high={r.paired.ciHigh} />
-                      </td>
-                      <td className="num">
-                        <Num field="paired.p" value={r.paired.p} />
-                      </td>
-                      <td className="num">
-                        <Num field="paired.pAdjusted" value={r.paired.pAdjusted} />
-                      </td>
-                      <td className="num">
-                        <Num field="paired.effectSize" value={r.paired.effectSize} />
-                      </td>
-                    </>
+                    <NumCells
+                      row={r.paired}
+                      prefix="paired."
+                      columns={['diff', 'ci', 'p', 'pAdjusted', 'effectSize']}
+                    />
                   ) : (
                     <td className="muted" colSpan={5}>
                       {r.method === 'dpo' ? 'the reference of the comparisons' : 'no paired DPO seeds'}
@@ -138,18 +84,7 @@ function VerdictsTable({ verdicts }: { verdicts: Verdict[] }) {
             <th scope="col">verdict</th>
             <th scope="col">claim</th>
             <th scope="col">comparison</th>
-            <NumHeads
-              labels={[
-                'Δ',
-                '95% CI',
-                'n',
-                'p',
-                'Holm p',
-                <>
-                  d<sub>z</sub>
-                </>,
-              ]}
-            />
+            <NumHeads labels={['Δ', '95% CI', 'n', ...TEST_HEADS]} />
           </tr>
         </thead>
         <tbody>
@@ -171,24 +106,7 @@ function VerdictsTable({ verdicts }: { verdicts: Verdict[] }) {
                   on {v.task}, the paper: {v.direction}
                 </span>
               </td>
-              <td className="num">
-                <Num field="diff" value={v.diff} />
-              </td>
-              <td className="num">
-                <Interval prefix="" low={v.ciLow} high={v.ciHigh} />
-              </td>
-              <td className="num">
-                <Num field="n" value={v.n} />
-              </td>
-              <td className="num">
-                <Num field="p" value={v.p} />
-              </td>
-              <td className="num">
-                <Num field="pAdjusted" value={v.pAdjusted} />
-              </td>
-              <td className="num">
-                <Num field="effectSize" value={v.effectSize} />
-              </td>
+              <NumCells row={v} columns={['diff', 'ci', 'n', 'p', 'pAdjusted', 'effectSize']} />
             </tr>
           ))}
         </tbody>
@@ -239,16 +157,9 @@ export function StudyTables({ study }: { study: StudyData }) {
               <tbody>
                 {study.judges.map((j) => (
                   <tr key={j.task} data-task={j.task}>
-                    <th scope="row" className="mono">
-                      {j.task}
-                    </th>
+                    <RowName>{j.task}</RowName>
                     <td className="mono">{j.metric}</td>
-                    <td className="num">
-                      <Num field="accuracy" value={j.accuracy} />
-                    </td>
-                    <td className="num">
-                      <Num field="n" value={j.n} />
-                    </td>
+                    <NumCells row={j} columns={['accuracy', 'n']} />
                   </tr>
                 ))}
               </tbody>

@@ -3,20 +3,20 @@
  * published definition), driven from TypeScript: build a random-weight checkpoint in the exact Hugging Face
  * layout, run the reference on token ids, and compare our forward pass with it.
  */
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import { loadWeights } from '../../../../src/core/model/checkpoint.js';
 import { disposeParams, forward, paramsFromArrays, tapNames } from '../../../../src/core/model/models.js';
 import { readSafetensors } from '../../../../src/core/model/safetensors.js';
+import { runScript } from '../../../helpers/python-script.js';
 
-const PYTHON = '/usr/bin/python3';
 const RUN = join(import.meta.dirname, '../../../python/reference/run.py');
 
-function run(args: string[]): void {
-  const r = spawnSync(PYTHON, [RUN, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`reference ${args[0]} failed: ${r.stderr || r.error?.message}`);
+/** Runs run.py with `args` (by the interpreter this process keeps for it); throws with its stderr on failure. */
+export function runReference(args: string[]): void {
+  const r = runScript(RUN, args);
+  if (r.status !== 0) throw new Error(`reference ${args[0]} failed: ${r.stderr}`);
 }
 
 export interface MakeOptions {
@@ -32,13 +32,13 @@ export function makeReferenceCheckpoint(modelType: string, dir: string, o: MakeO
   const args = ['make', '--model-type', modelType, '--out', dir, '--dtype', o.dtype ?? 'F32'];
   args.push('--shards', String(o.shards ?? 1), '--seed', String(o.seed ?? 0));
   for (const [k, v] of Object.entries(o.set ?? {})) args.push('--set', `${k}=${JSON.stringify(v)}`);
-  run(args);
+  runReference(args);
   return dir;
 }
 
 /** The reference's log-probs and taps of a checkpoint on `ids`, by name (`logprobs`, `blocks.0.mlp.post`, ...). */
 export function referenceForward(dir: string, ids: number[][], out: string) {
-  run(['forward', '--checkpoint', dir, '--ids', JSON.stringify(ids), '--out', out]);
+  runReference(['forward', '--checkpoint', dir, '--ids', JSON.stringify(ids), '--out', out]);
   return readSafetensors(out).tensors;
 }
 
