@@ -39,7 +39,7 @@ export interface SpecificSet {
   monosemantic: number;
   /** Mean monosemanticity score (top-k share) over the firing ones; NaN when none fires. */
   meanScore: number;
-  /** Dominant concepts of the firing ones, most frequent first. */
+  /** Dominant concepts of the firing ones (those with one), most frequent first. */
   concepts: { concept: string; latents: number }[];
   meanNuError: number;
   meanNuRecon: number;
@@ -80,9 +80,12 @@ export function diffingFindings(r: CrosscoderRecord, baseline?: SeedBaseline): D
   const fromBase = r.pairs.filter((p) => p.a === 0);
   const specific = fromBase.map((p): SpecificSet => {
     const latents = specificLatents(p, 'b-only');
-    const firing = latents.filter((i) => r.concepts[i].concept !== null);
+    const firing = latents.filter((i) => r.concepts[i].density.some((d) => d > 0));
     const tally = new Map<string, number>();
-    for (const i of firing) tally.set(r.concepts[i].concept!, (tally.get(r.concepts[i].concept!) ?? 0) + 1);
+    for (const i of firing) {
+      const c = r.concepts[i].concept;
+      if (c !== null) tally.set(c, (tally.get(c) ?? 0) + 1);
+    }
     const seed = baseline?.specific.find((s) => s.b === p.b);
     return {
       checkpoint: r.checkpoints[p.b],

@@ -214,7 +214,7 @@ async function diffing(
       checkpoints: [base.name, dpo.name, decpo.name],
       tap,
       latents: o.quick ? 512 : 1024,
-      steps: o.quick ? 100 : 400,
+      steps: o.quick ? 100 : 200,
       seed: o.seed ?? 0,
     }),
     reporter,
