@@ -213,7 +213,7 @@ async function diffing(
       name: 'demo-diff',
       checkpoints: [base.name, dpo.name, decpo.name],
       tap,
-      latents: o.quick ? 512 : 1024,
+      latents: o.quick ? 256 : 1024,
       steps: o.quick ? 100 : 200,
       seed: o.seed ?? 0,
     }),
