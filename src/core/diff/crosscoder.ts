@@ -154,32 +154,37 @@ export function totalDecoderNorms(p: CrosscoderParams, nModels: number): tf.Tens
   });
 }
 
-/** mean_b ||X − (f W_dec + b_dec)||² for latents f [B, d_sae]: Σ_m ||x^m − x̂^m||² averaged over the batch. */
-function reconstructionError(p: CrosscoderParams, x: tf.Tensor2D, f: tf.Tensor2D): tf.Scalar {
-  const xHat = tf.add(tf.matMul(f, p.wDec), p.bDec);
-  return tf.mean(tf.sum(tf.square(tf.sub(x, xHat)), 1)) as tf.Scalar;
+/** The residual X − (f W_dec + b_dec) for latents f [B, d_sae]: [x^m − x̂^m]_m per row. */
+function residual(p: CrosscoderParams, x: tf.Tensor2D, f: tf.Tensor2D): tf.Tensor2D {
+  return tf.sub(x, tf.add(tf.matMul(f, p.wDec), p.bDec));
+}
+
+/** mean_b ||e_b||² over the rows of e. */
+function meanSquaredNorm(e: tf.Tensor2D): tf.Scalar {
+  return tf.mean(tf.sum(tf.square(e), 1));
 }
 
 /**
  * BatchTopK loss for a batch X [B, n·d_in], given the kept entries chosen outside the gradient (`mask`
  * [B, d_sae], 1 where kept; see {@link batchTopKSelect}): f = ReLU(pre) ⊙ mask, loss = mean_b Σ_m
- * ||x^m − x̂^m||² + α AuxK. AuxK = mean_b ||e − ReLU(pre) ⊙ aux.mask · W_dec||², with the residual
- * e = X − X̂ computed outside (no gradient) and `aux.mask` the top k_aux dead latents of each row; `aux` is
- * null when no latent is dead.
+ * ||x^m − x̂^m||² + α AuxK. AuxK = mean_b ||e − (ReLU(pre) ⊙ auxMask) W_dec||², `auxMask` the top k_aux
+ * dead latents of each row (null when no latent is dead), and the residual e = X − X̂ a constant: its
+ * values are copied out of the tape (TF.js has no stop-gradient op), as in Gao et al.
  */
 export function batchTopKLoss(
   p: CrosscoderParams,
   x: tf.Tensor2D,
   mask: tf.Tensor2D,
-  aux: { mask: tf.Tensor2D; target: tf.Tensor2D } | null,
+  auxMask: tf.Tensor2D | null,
   alpha: number,
 ): { loss: tf.Scalar; mse: tf.Scalar; aux: tf.Scalar } {
   const act = tf.relu(crosscoderPre(p, x));
-  const mse = reconstructionError(p, x, tf.mul(act, mask) as tf.Tensor2D);
+  const e = residual(p, x, tf.mul(act, mask));
+  const mse = meanSquaredNorm(e);
   let auxLoss = tf.scalar(0);
-  if (aux) {
-    const eHat = tf.matMul(tf.mul(act, aux.mask) as tf.Tensor2D, p.wDec);
-    auxLoss = tf.mean(tf.sum(tf.square(tf.sub(aux.target, eHat)), 1)) as tf.Scalar;
+  if (auxMask) {
+    const target = tf.tensor2d(e.dataSync() as Float32Array, x.shape);
+    auxLoss = meanSquaredNorm(tf.sub(target, tf.matMul(tf.mul(act, auxMask), p.wDec)));
   }
   return { loss: tf.add(mse, tf.mul(auxLoss, alpha)) as tf.Scalar, mse, aux: auxLoss };
 }
@@ -192,7 +197,7 @@ export function l1Loss(
   nModels: number,
 ): { loss: tf.Scalar; mse: tf.Scalar; l1: tf.Scalar } {
   const f = tf.relu(crosscoderPre(p, x));
-  const mse = reconstructionError(p, x, f);
+  const mse = meanSquaredNorm(residual(p, x, f));
   const l1 = tf.mean(tf.sum(tf.mul(f, totalDecoderNorms(p, nModels)), 1)) as tf.Scalar;
   return { loss: tf.add(mse, tf.mul(l1, lambda)) as tf.Scalar, mse, l1 };
 }
@@ -265,7 +270,13 @@ function kthLargest(values: Float32Array, rank: number): number {
 }
 
 /** AuxK's mask: per row, the top min(kAux, #dead) dead latents by value v ([rows, cols]). */
-function auxMask(values: Float32Array, rows: number, cols: number, dead: Uint8Array, kAux: number): Float32Array {
+function auxMask(
+  values: Float32Array,
+  rows: number,
+  cols: number,
+  dead: Uint8Array,
+  kAux: number,
+): Float32Array {
   const deadIdx: number[] = [];
   for (let i = 0; i < cols; i++) if (dead[i]) deadIdx.push(i);
   const mask = new Float32Array(rows * cols);
@@ -352,18 +363,12 @@ export function trainCrosscoder(
         for (let i = 0; i < mask.length; i++) if (mask[i] && values[i] > 0) fired[i % dSae] = 1;
         const dead = markDead(sinceFired, fired, B, deadWindow);
         const maskT = tf.tensor2d(mask, [B, dSae]);
-        let aux: { mask: tf.Tensor2D; target: tf.Tensor2D } | null = null;
-        if (dead.count > 0) {
-          aux = tf.tidy(() => {
-            const f = tf.mul(tf.relu(crosscoderPre(p, xb)), maskT) as tf.Tensor2D;
-            const target = tf.sub(xb, tf.add(tf.matMul(f, p.wDec), p.bDec)) as tf.Tensor2D;
-            return { mask: tf.tensor2d(auxMask(values, B, dSae, dead.flags, kAux), [B, dSae]), target };
-          });
-        }
+        const auxT =
+          dead.count > 0 ? tf.tensor2d(auxMask(values, B, dSae, dead.flags, kAux), [B, dSae]) : null;
         let parts: number[] = [];
         const lossT = opt.minimize(
           () => {
-            const l = batchTopKLoss(p, xb, maskT, aux, AUX_ALPHA);
+            const l = batchTopKLoss(p, xb, maskT, auxT, AUX_ALPHA);
             parts = [l.mse, l.aux].map((t) => t.dataSync()[0]);
             return l.loss;
           },
@@ -382,7 +387,7 @@ export function trainCrosscoder(
           deadLatents: dead.count,
           minKept,
         };
-        tf.dispose([maskT, lossT, ...(aux ? [aux.mask, aux.target] : [])]);
+        tf.dispose([maskT, lossT, ...(auxT ? [auxT] : [])]);
       } else {
         const lambda = cfg.l1Coefficient * Math.min(1, (step + 1) / warm);
         const fired = new Uint8Array(dSae);
@@ -398,7 +403,14 @@ export function trainCrosscoder(
           true,
           vars,
         )!;
-        entry = { step, loss: lossT.dataSync()[0], mse: parts[0], aux: parts[1], lambda, deadLatents: dead.count };
+        entry = {
+          step,
+          loss: lossT.dataSync()[0],
+          mse: parts[0],
+          aux: parts[1],
+          lambda,
+          deadLatents: dead.count,
+        };
         lossT.dispose();
       }
       xb.dispose();
@@ -413,7 +425,9 @@ export function trainCrosscoder(
       wDec: p.wDec.dataSync() as Float32Array,
       bDec: p.bDec.dataSync() as Float32Array,
       threshold:
-        cfg.kind === 'batchtopk' ? new Float32Array(dSae).fill(thetaCount ? thetaSum / thetaCount : 0) : undefined,
+        cfg.kind === 'batchtopk'
+          ? new Float32Array(dSae).fill(thetaCount ? thetaSum / thetaCount : 0)
+          : undefined,
     });
     return { crosscoder, log };
   } finally {
@@ -431,7 +445,9 @@ function checkInputs(xs: Matrix[], cfg: ResolvedCrosscoderConfig, what: string):
     if (x.cols !== cfg.dIn)
       throw new Error(`${what}: model ${m}'s activations have ${x.cols} columns but d_in is ${cfg.dIn}`);
     if (x.rows !== xs[0].rows)
-      throw new Error(`${what}: model ${m} has ${x.rows} tokens but model 0 has ${xs[0].rows}; rows must be paired`);
+      throw new Error(
+        `${what}: model ${m} has ${x.rows} tokens but model 0 has ${xs[0].rows}; rows must be paired`,
+      );
   });
   return xs[0].rows;
 }
@@ -646,7 +662,8 @@ export function loadCrosscoder(dir: string): Crosscoder {
   for (const key of ['kind', 'dIn', 'dSae', 'nModels', 'inputScales'] as const) {
     if (raw[key] === undefined) throw new Error(`${cfgFile}: field '${key}' is missing`);
   }
-  const num = (key: string): number | undefined => (typeof raw[key] === 'number' ? (raw[key] as number) : undefined);
+  const num = (key: string): number | undefined =>
+    typeof raw[key] === 'number' ? (raw[key] as number) : undefined;
   let config: ResolvedCrosscoderConfig;
   try {
     config = resolveCrosscoderConfig({

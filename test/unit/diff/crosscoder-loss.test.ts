@@ -81,8 +81,14 @@ function l1Loss64(p: P64, lambda: number): number {
   return sqErr(X, decode64(p, f, true)) + (lambda * penalty) / B;
 }
 
-/** BatchTopK with AuxK for fixed kept entries, AuxK mask and residual target. */
-function batchTopKLoss64(p: P64, mask: Float64Array, auxMask: Float64Array, target: Float64Array, alpha: number) {
+/** BatchTopK with AuxK for fixed kept entries, AuxK mask and residual target (the residual at P, a constant). */
+function batchTopKLoss64(
+  p: P64,
+  mask: Float64Array,
+  auxMask: Float64Array,
+  target: Float64Array,
+  alpha: number,
+) {
   const act = pre64(p).map((v) => Math.max(v, 0));
   const f = act.map((v, i) => v * mask[i]);
   const fAux = act.map((v, i) => v * auxMask[i]);
@@ -151,23 +157,25 @@ describe('crosscoder losses: TF.js gradients against finite differences of a flo
     x.dispose();
   });
 
-  it('BatchTopK with AuxK (kept entries, AuxK mask and residual held fixed, as in training)', () => {
+  it('BatchTopK with AuxK (kept entries and AuxK mask held fixed, the residual a constant, as in training)', () => {
     const x = tf.tensor2d(Float32Array.from(X), [B, width]);
     const act = pre64(P).map((v) => Math.max(v, 0));
     // Keep the k·B = 2·5 largest activations of the batch; AuxK on latent 3 of every row.
     const { mask } = batchTopKSelect(Float32Array.from(act), B, 2);
+    const mask64 = Float64Array.from(mask);
     const auxMask = Float64Array.from({ length: B * dSae }, (_, i) => (i % dSae === 3 ? 1 : 0));
-    const target = rand(B * width);
+    // AuxK's target: the residual X − X̂ at the current parameters, not differentiated.
+    const fKept = act.map((v, i) => v * mask64[i]);
+    const target = X.map((v, i) => v - decode64(P, fKept, true)[i]);
     const alpha = 0.5;
     const maskT = tf.tensor2d(mask, [B, dSae]);
-    const auxT = {
-      mask: tf.tensor2d(Float32Array.from(auxMask), [B, dSae]),
-      target: tf.tensor2d(Float32Array.from(target), [B, width]),
-    };
-    const mask64 = Float64Array.from(mask);
+    const auxT = tf.tensor2d(Float32Array.from(auxMask), [B, dSae]);
     const got = tfGrads((p) => batchTopKLoss(p, x, maskT, auxT, alpha).loss);
     expect(got.value).toBeCloseTo(batchTopKLoss64(P, mask64, auxMask, target, alpha), 4);
-    expectClose(got.grads, finiteDiff((p) => batchTopKLoss64(p, mask64, auxMask, target, alpha)));
+    expectClose(
+      got.grads,
+      finiteDiff((p) => batchTopKLoss64(p, mask64, auxMask, target, alpha)),
+    );
     // Without AuxK, an entry that was not kept gets no encoder gradient.
     const noAux = tfGrads((p) => batchTopKLoss(p, x, maskT, null, alpha).loss).grads;
     for (let i = 0; i < dSae; i++) {
@@ -177,7 +185,7 @@ describe('crosscoder losses: TF.js gradients against finite differences of a flo
       if (!keptAnywhere) expect(noAux.bEnc[i]).toBe(0);
       else expect(noAux.bEnc[i]).not.toBe(0);
     }
-    tf.dispose([x, maskT, auxT.mask, auxT.target]);
+    tf.dispose([x, maskT, auxT]);
   });
 });
 

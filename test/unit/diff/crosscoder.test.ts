@@ -15,6 +15,7 @@ import {
 } from '../../../src/core/diff/crosscoder.js';
 import { latentPairs } from '../../../src/core/diff/latents.js';
 import { takeRows } from '../../../src/core/analysis/matrix.js';
+import { CancelledError } from '../../../src/core/ops/progress.js';
 import { plantedPair } from './planted.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
@@ -51,12 +52,12 @@ describe('crosscoder training', () => {
       kind: 'batchtopk',
       nModels: 2,
       dIn: 8,
-      dSae: 16,
+      dSae: 24,
       k: 2,
-      batchSize: 128,
-      steps: 400,
-      lr: 1e-2,
-      seed: 1,
+      batchSize: 256,
+      steps: 300,
+      lr: 2e-2,
+      seed: 4,
     });
     btk = crosscoder;
     expect(tf.memory().numTensors).toBe(before);
@@ -69,13 +70,13 @@ describe('crosscoder training', () => {
     // Each planted concept, as the concatenated decoder [d^A, d^B] it implies, has a latent that decodes it
     // (cosine > 0.9), and that latent's tag is the concept's kind.
     const [pair] = latentPairs(crosscoder, held, { specific: 0.9, shared: 0.1 });
-    const width = 16;
+    const width = 16; // [d^A, d^B]
     let right = 0;
     for (const c of concepts) {
       const want = [...(c.a ?? new Array(8).fill(0)), ...(c.b ?? new Array(8).fill(0))];
       let best = -1;
       let bestCos = -Infinity;
-      for (let i = 0; i < 16; i++) {
+      for (let i = 0; i < 24; i++) {
         const cos = cosine(crosscoder.wDec.subarray(i * width, (i + 1) * width), want);
         if (cos > bestCos) [best, bestCos] = [i, cos];
       }
@@ -132,12 +133,17 @@ describe('crosscoder training', () => {
     for (const m of evaluateCrosscoder(crosscoder, held)) expect(m.explainedVariance).toBeGreaterThan(0.5);
   });
 
-  it('rejects inputs that do not fit the config', () => {
-    const cfg = { kind: 'batchtopk' as const, nModels: 2, dIn: 8, dSae: 8, batchSize: 64, steps: 1 };
+  it('rejects inputs that do not fit the config, and stops when cancelled', () => {
+    const cfg = { kind: 'batchtopk' as const, nModels: 2, dIn: 8, dSae: 8, k: 2, batchSize: 64, steps: 1 };
     expect(() => trainCrosscoder([xs[0]], cfg)).toThrow(/activations of 1 models, the crosscoder has 2/);
     const short = { ...xs[1], rows: 100, data: xs[1].data.subarray(0, 800) };
     expect(() => trainCrosscoder([xs[0], short], cfg)).toThrow(/model 1 has 100 tokens but model 0 has 4096/);
     expect(() => trainCrosscoder(xs, { ...cfg, nModels: 1 })).toThrow(/nModels must be at least 2/);
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    controller.abort();
+    expect(() => trainCrosscoder(xs, cfg, undefined, controller.signal)).toThrow(CancelledError);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('saves cfg.json and sae_weights.safetensors in the contract layout and loads them back', () => {
@@ -146,7 +152,7 @@ describe('crosscoder training', () => {
     expect(cfg).toMatchObject({
       kind: 'batchtopk',
       dIn: 8,
-      dSae: 16,
+      dSae: 24,
       nModels: 2,
       k: 2,
       l1: null,
@@ -161,6 +167,8 @@ describe('crosscoder training', () => {
       expect([...back[key]!], key).toEqual([...btk[key]!]);
     expect([...encodeCrosscoder(back, held).data]).toEqual([...encodeCrosscoder(btk, held).data]);
     writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ ...cfg, dSae: 12 }));
-    expect(() => loadCrosscoder(dir)).toThrow(/tensor 'W_enc' has shape \[2,8,16\], expected float32 \[2,8,12\]/);
+    expect(() => loadCrosscoder(dir)).toThrow(
+      /tensor 'W_enc' has shape \[2,8,24\], expected float32 \[2,8,12\]/,
+    );
   });
 });
