@@ -249,6 +249,11 @@ export const MatchInput = z.strictObject({
     .prefault({}),
   shuffles: Shuffles,
   seed: Seed.default(0),
+  /**
+   * With two SAEs: also match SAE A with A retrained with another seed (trained once, cached), the same
+   * statistics beside the cross-model ones (Paulo & Belrose 2025). Default on; false switches it off.
+   */
+  seedBaseline: z.boolean().optional(),
 });
 
 export const SubspacesInput = z.strictObject({

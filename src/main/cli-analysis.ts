@@ -9,14 +9,16 @@ import { openProject } from '../core/store/project.js';
 import { resolveCheckpoint } from '../core/ops/checkpoints.js';
 import { exportActivations } from '../core/store/export.js';
 import { parseTapRef } from '../core/ops/tap.js';
-import { MATCH_R_THRESHOLD, SAE_TOPK_K, type CompareResult } from '../core/api.js';
+import { MATCH_R_THRESHOLD, SAE_TOPK_K, type CompareResult, type OpResult } from '../core/api.js';
 import { writeMatrixNpy, writeRecordsCsv } from '../core/analysis/export.js';
 import { writeUserFile } from '../core/store/files.js';
 import { runTrainerState } from '../core/ops/trainer-state.js';
+import type { SeedBaseline } from '../core/ops/seed-baseline.js';
 import { backendOption, callOp, int, num, printJson, projectDir } from './cli.js';
-import { textTable } from './terminal.js';
+import { percent, textTable } from './terminal.js';
 import { registerFigureCommand } from './cli-figure.js';
 import { registerCrosscoderCommand } from './cli-crosscoder.js';
+import { registerNeuronpediaCommand } from './cli-neuronpedia.js';
 
 /** Prints the compare result: the held-out table, then one table per layer. */
 export function printCompare(r: CompareResult): void {
@@ -88,6 +90,27 @@ interface PairOpts extends CommonOpts {
 
 /** The tap of a `tapArgs` command, as the operations take it. */
 const tapRef = (o: TapOpts) => ({ checkpoint: o.checkpoint, tap: o.tap, probe: o.probe });
+/** A match's seed baseline: "A↔B share X% (seeds share Y%)", and the two pairs' statistics side by side. */
+function printSeedBaseline(r: OpResult<'match'>, b: SeedBaseline, saeA: string): void {
+  console.log(
+    `\nA\u2194B share ${percent(b.share)} of features (seeds share ${percent(b.seedShare)}: ${saeA} vs ${b.sae})\n`,
+  );
+  const s = r.similarity;
+  console.log(
+    textTable(
+      ['', 'A vs B', `A vs A' (seed ${b.seed})`],
+      [
+        ['features kept', percent(b.share), percent(b.seedShare)],
+        ['latents shared (cos > 0.7)', percent(b.sharedAB?.fraction), percent(b.sharedSeeds.fraction)],
+        ['svcca of kept pairs', s?.svcca.score ?? NaN, b.seedSvcca?.score ?? NaN],
+        ['svcca p', s?.svcca.pValue ?? NaN, b.seedSvcca?.pValue ?? NaN],
+        ['rsa of kept pairs', s?.rsa.score ?? NaN, b.seedRsa?.score ?? NaN],
+        ['rsa p', s?.rsa.pValue ?? NaN, b.seedRsa?.pValue ?? NaN],
+      ],
+    ),
+  );
+}
+
 /** Sides A and B of a `pairArgs` command, as the operations take them. */
 const pairRefs = (o: PairOpts) => ({ a: parseTapRef(o.a, o.probe), b: parseTapRef(o.b, o.probe) });
 
@@ -178,6 +201,7 @@ export function registerAnalysisCommands(p: Command): void {
 
   const exp = p.command('export').description('Export data so any tool can take over');
   registerFigureCommand(exp);
+  registerNeuronpediaCommand(exp);
   exp
     .command('activations')
     .description(
@@ -476,10 +500,20 @@ export function registerAnalysisCommands(p: Command): void {
       `keep pairs with r above this ("none" switches the filter off; default ${MATCH_R_THRESHOLD})`,
     )
     .option('--no-token-filters', 'switch off the non-concept and shared-token filters')
+    .option(
+      '--no-seed-baseline',
+      'with two SAEs: skip the seed baseline (SAE A retrained with another seed, matched to A the same way)',
+    )
     .option('--csv <file>', 'write the kept pairs as CSV')
     .action(
       async (
-        o: PairOpts & { rule?: 'many-to-1'; threshold?: string; tokenFilters: boolean; csv?: string },
+        o: PairOpts & {
+          rule?: 'many-to-1';
+          threshold?: string;
+          tokenFilters: boolean;
+          seedBaseline: boolean;
+          csv?: string;
+        },
       ) => {
         const options = {
           ...(o.rule !== undefined && { rule: o.rule }),
@@ -498,6 +532,7 @@ export function registerAnalysisCommands(p: Command): void {
             ...(Object.keys(options).length && { options }),
             shuffles: o.shuffles,
             seed: o.seed,
+            ...(!o.seedBaseline && { seedBaseline: false }),
           },
           o,
         );
@@ -530,6 +565,7 @@ export function registerAnalysisCommands(p: Command): void {
               ],
             )}`,
           );
+        if (r.seedBaseline) printSeedBaseline(r, r.seedBaseline, o.saeA!);
       },
     );
 

@@ -14,7 +14,7 @@ import { STAGES } from '../core/train/loop.js';
 import { TAP_KINDS, TASK_NAMES } from '../core/names.js';
 import { REGULARIZERS } from '../core/train/regularizers.js';
 import { backendOption, callOp, evalFolders, int, num, printJson, projectDir } from './cli.js';
-import { textTable } from './terminal.js';
+import { percent, textTable } from './terminal.js';
 import { printCompare } from './cli-analysis.js';
 import { printCrosscoder } from './cli-crosscoder.js';
 
@@ -45,6 +45,23 @@ function printUniversality(u: UniversalityResult): void {
         p.rsa,
         p.rsaNullMean,
         p.rsaQ,
+      ]),
+    ),
+  );
+  console.log(
+    `\nThe seed baseline (Paulo & Belrose 2025): SAE A against SAE A retrained with another seed, matched the same way. "share": B's features kept; "seeds": the same share for the two seeds of A; "shared": A's latents its seed twin shares by weight geometry (decoder and encoder cosines above 0.7).\n`,
+  );
+  console.log(
+    textTable(
+      ['layer A', 'layer B', 'A\u2194B share', 'seeds share', 'svcca', 'svcca seeds', 'shared seeds'],
+      u.pairs.map((p) => [
+        p.layerA,
+        p.layerB,
+        percent(p.share),
+        percent(p.seedShare),
+        p.svcca,
+        p.seedSvcca ?? NaN,
+        percent(p.seedSharedLatents),
       ]),
     ),
   );

@@ -120,6 +120,11 @@ export function terminalReporter(
   };
 }
 
+/** A share as a percentage with one decimal; '-' when there is none. */
+export function percent(x: number | null | undefined): string {
+  return x === null || x === undefined || Number.isNaN(x) ? '-' : `${(100 * x).toFixed(1)}%`;
+}
+
 /** Renders rows as an aligned text table (first column left, numbers right). */
 export function textTable(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];

@@ -1,7 +1,8 @@
 // The Features view in real Chromium against the real server, on a private copy of the demo project: an SAE
 // trained from the form and listed with the metrics `saes.list` returns; matching (raw neurons and SAE
-// latents) with the filters' counts, the pairs' scatters and SVCCA/RSA equal to the job's result; a reload
-// re-reads the stored result; direct SVCCA in paper-compat mode; semantic subspaces; tabs by keyboard.
+// latents, and with SAEs on both sides the seed baseline) with the filters' counts, the pairs' scatters and
+// SVCCA/RSA equal to the job's result; a reload re-reads the stored result; direct SVCCA in paper-compat
+// mode; semantic subspaces; tabs by keyboard.
 // Job results are compared with what the server's job list holds. Screenshots go to test-output/e2e/.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { openServedSuite, type ServedSuite } from './served-project.js';
 import type { OpResult } from '../../src/core/service.js';
 import type { MonoscopeClient } from '../../src/renderer/api/client.js';
 import { formatPValue } from '../../src/shared/figures/index.js';
-import { dec3, int, num } from '../../src/renderer/app/neurons/format.js';
+import { dec3, int, num, pct } from '../../src/renderer/app/neurons/format.js';
 
 describe('Features view', () => {
   let suite: ServedSuite;
@@ -152,6 +153,27 @@ describe('Features view', () => {
     expect(withSae.filters[1].before).toBe(256); // each B neuron picks one of the SAE's 64 latents
     expect(await result.locator('h3').innerText()).toContain(`${int(withSae.kept)} pairs kept`);
     expect(await result.innerText()).toContain('no shuffles were asked for');
+
+    // SAE latents on both sides: the seed baseline (A's SAE trained again with the next seed) beside it.
+    await form.getByLabel('B features').selectOption('e2e-sae');
+    await form.getByRole('button', { name: 'Match' }).click();
+    const baseline = result.locator('[data-result="seed-baseline"]');
+    await baseline.waitFor({ timeout: 120_000 });
+    const b = (await lastJob<OpResult<'match'>>('match')).seedBaseline!;
+    expect(await baseline.locator('p').first().innerText()).toBe(
+      `A↔B share ${pct(b.share)} of features (seeds share ${pct(b.seedShare)})`,
+    );
+    const table = baseline.getByRole('table', { name: 'Seed baseline' });
+    expect(await table.locator('tbody tr').first().locator('td').allInnerTexts()).toEqual([
+      'Features kept',
+      pct(b.share),
+      pct(b.seedShare),
+    ]);
+    expect(await table.locator('tbody tr').nth(1).locator('td').allInnerTexts()).toEqual([
+      'Latents shared (cosine > 0.7)',
+      pct(b.sharedAB!.fraction),
+      pct(b.sharedSeeds.fraction),
+    ]);
 
     // A reload re-reads the last completed match from the store, with its settings in the form.
     await page.reload();

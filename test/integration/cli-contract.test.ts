@@ -246,6 +246,19 @@ const CASES: { [N in OpName]: Case<N> } = {
     ]),
     reused: true,
   },
+  // Each side writes its own new folder; the files under it are the same.
+  'neuronpedia.export': {
+    input: { sae: 'sae-base', latents: [0, 1, 2], topK: 3, out: join(root, 'np-service') },
+    argv: ['export', 'neuronpedia', '--sae', 'sae-base', '--latents', '0,1,2', '--top-k', '3'].concat([
+      '--out',
+      join(root, 'np-cli'),
+    ]),
+    check: (s, c) => {
+      expect([s.dir, c.dir]).toEqual([join(root, 'np-service'), join(root, 'np-cli')]);
+      delete s.dir;
+      delete c.dir;
+    },
+  },
   subspaces: {
     input: { ...sides('base', 'dpo'), shuffles: 10 },
     argv: ['analyze', 'subspaces', '--a', `base:${TAP}`, '--b', `dpo:${TAP}`, '--shuffles', '10'],

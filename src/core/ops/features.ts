@@ -1,11 +1,19 @@
 /** The features of a tap that matching and subspaces compare: its neurons, or an SAE's latents. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSae, encodeSae, saeDecoderRows, takeRows, takeCols, type Matrix } from '../analysis/index.js';
+import {
+  loadSae,
+  encodeSae,
+  saeDecoderRows,
+  takeRows,
+  takeCols,
+  type Matrix,
+  type Sae,
+} from '../analysis/index.js';
 import type { TapRef } from '../api.js';
 import type { Project } from '../store/project.js';
 import { loadTap, recordedTapKey, tapKey, usableRows, type TapData, type TapKey } from './tap.js';
-import { findSae, getSae, saeWeightsHash } from './sae.js';
+import { findSae, getSae, saeWeightsHash, type SaeRecord } from './sae.js';
 import type { Reporter } from './progress.js';
 
 export interface Features {
@@ -16,6 +24,8 @@ export interface Features {
   rep?: Matrix;
   /** The SAE's weights hash (what a result computed from it is keyed by). */
   saeHash?: string;
+  /** The SAE itself. */
+  sae?: Sae;
 }
 
 /** Features of a tap: the raw neurons, or the dense latent activations of the SAE named `saeName`. */
@@ -31,12 +41,18 @@ export async function featureActs(
   const rec = findSae(project, saeName);
   if (rec.ref.tap !== ref.tap)
     throw new Error(`SAE '${saeName}' was trained on ${rec.ref.tap}, not ${ref.tap}`);
+  return saeFeatures(t, rec);
+}
+
+/** The latents of the SAE `rec` on the tap `t`: dense activations, decoder rows, weights hash. */
+export function saeFeatures(t: TapData, rec: SaeRecord): Features {
   const sae = loadSae(rec.dir);
   return {
     t,
     acts: encodeSae(sae, t.x, { dense: true }),
     rep: saeDecoderRows(sae),
     saeHash: saeWeightsHash(rec.dir),
+    sae,
   };
 }
 

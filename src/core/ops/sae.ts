@@ -6,7 +6,7 @@
 import { withLock } from '../store/locks.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Rng } from '../model/rng.js';
 import {
   trainSae,
@@ -20,7 +20,7 @@ import {
 import { canonicalJson } from '../store/analyses.js';
 import { ApiError, type OpParsed, type TapRef } from '../api.js';
 import type { Project } from '../store/project.js';
-import { loadTap, tapKey, usableRows, type TapKey } from './tap.js';
+import { loadTap, tapKey, usableRows, type TapData, type TapKey } from './tap.js';
 import { silentReporter, type Reporter } from './progress.js';
 
 /** The training settings of an SAE with every default applied (what makes two SAEs the same model). */
@@ -164,64 +164,79 @@ export async function saeTrainOp(
         );
       if (old.weightsHash) dropAnalysesOfSae(project, old.weightsHash);
     }
-    const rows = usableRows(t, undefined, settings.seed);
-    const order = new Rng(settings.seed).shuffle(Array.from(rows));
-    const nEval = Math.max(1, Math.floor(order.length / 10));
-    const evalRows = Int32Array.from(order.slice(0, nEval).sort((a, b) => a - b));
-    const trainRows = Int32Array.from(order.slice(nEval).sort((a, b) => a - b));
-    const steps = settings.steps;
-    const started = performance.now();
-    const { sae, log } = trainSae(
-      takeRows(t.x, trainRows),
-      {
-        kind: settings.kind,
-        dIn: t.x.cols,
-        dSae: settings.latents,
-        k: settings.k,
-        l1Coefficient: settings.l1,
-        steps,
-        batchSize: settings.batchSize,
-        lr: settings.lr,
-        seed: settings.seed,
-      },
-      (s) => {
-        if (s.step % 10 === 0 || s.step === steps)
-          reporter.progress({
-            phase: `sae ${req.name}`,
-            done: s.step,
-            total: steps,
-            unit: 'step',
-            metrics: { loss: s.loss, mse: s.mse },
-          });
-      },
-    );
-    const seconds = (performance.now() - started) / 1000;
-    const metrics = evaluateSae(sae, takeRows(t.x, evalRows));
-    mkdirSync(project.saesDir, { recursive: true });
-    saveSae(dir, sae, {
-      tap: req.ref.tap,
-      checkpoint: req.ref.checkpoint,
-      checkpointHash: t.rec.checkpointHash,
-      probeHash: t.rec.probeHash,
-    });
-    const record: SaeRecord = {
-      name: req.name,
-      dir,
-      ref: req.ref,
-      kind: settings.kind,
-      dIn: t.x.cols,
-      dSae: settings.latents,
-      source,
-      settings,
-      weightsHash: saeWeightsHash(dir),
-      metrics,
-      curve: log
-        .filter((s) => s.step % 10 === 0 || s.step === steps)
-        .map((s) => ({ step: s.step, loss: s.loss, mse: s.mse, deadLatents: s.deadLatents })),
-      seconds,
-      tokensPerS: (steps * settings.batchSize) / seconds,
-    };
+    const record = trainSaeOnTap(t, req.ref, req.name, dir, settings, reporter);
     project.store.analyses.put('sae', recordKey(req.name), record);
     return record;
   });
+}
+
+/**
+ * Trains an SAE with `settings` on the tap `t` (held out for its metrics: a seeded 10% of the non-special
+ * tokens), saves it in `dir` and returns its record under `name` (the caller stores it).
+ */
+export function trainSaeOnTap(
+  t: TapData,
+  ref: TapRef,
+  name: string,
+  dir: string,
+  settings: SaeSettings,
+  reporter: Reporter = silentReporter,
+): SaeRecord {
+  const rows = usableRows(t, undefined, settings.seed);
+  const order = new Rng(settings.seed).shuffle(Array.from(rows));
+  const nEval = Math.max(1, Math.floor(order.length / 10));
+  const evalRows = Int32Array.from(order.slice(0, nEval).sort((a, b) => a - b));
+  const trainRows = Int32Array.from(order.slice(nEval).sort((a, b) => a - b));
+  const steps = settings.steps;
+  const started = performance.now();
+  const { sae, log } = trainSae(
+    takeRows(t.x, trainRows),
+    {
+      kind: settings.kind,
+      dIn: t.x.cols,
+      dSae: settings.latents,
+      k: settings.k,
+      l1Coefficient: settings.l1,
+      steps,
+      batchSize: settings.batchSize,
+      lr: settings.lr,
+      seed: settings.seed,
+    },
+    (s) => {
+      if (s.step % 10 === 0 || s.step === steps)
+        reporter.progress({
+          phase: `sae ${name}`,
+          done: s.step,
+          total: steps,
+          unit: 'step',
+          metrics: { loss: s.loss, mse: s.mse },
+        });
+    },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const metrics = evaluateSae(sae, takeRows(t.x, evalRows));
+  mkdirSync(dirname(dir), { recursive: true });
+  saveSae(dir, sae, {
+    tap: ref.tap,
+    checkpoint: ref.checkpoint,
+    checkpointHash: t.rec.checkpointHash,
+    probeHash: t.rec.probeHash,
+  });
+  return {
+    name,
+    dir,
+    ref,
+    kind: settings.kind,
+    dIn: t.x.cols,
+    dSae: settings.latents,
+    source: tapKey(t.rec),
+    settings,
+    weightsHash: saeWeightsHash(dir),
+    metrics,
+    curve: log
+      .filter((s) => s.step % 10 === 0 || s.step === steps)
+      .map((s) => ({ step: s.step, loss: s.loss, mse: s.mse, deadLatents: s.deadLatents })),
+    seconds,
+    tokensPerS: (steps * settings.batchSize) / seconds,
+  };
 }

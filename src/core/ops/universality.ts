@@ -4,7 +4,8 @@
  * trained on the residual stream of every block of both models; SAE features are matched across every
  * layer pair by the correlation of their activations on the same probe tokens (with the paper's filters);
  * the matched features' decoder rows are compared with SVCCA (as intended: 99% variance) and RSA, each
- * against a permutation null, with Benjamini-Hochberg q-values across the layer pairs.
+ * against a permutation null, with Benjamini-Hochberg q-values across the layer pairs; beside each layer
+ * pair, its seed baseline (A's SAE against A's SAE retrained with another seed; `seed-baseline.ts`).
  *
  * Model diffing beside it: the demo's DPO and DecPO fine-tunes of the base (trained here when missing), a
  * BatchTopK crosscoder over base, dpo and decpo on the MLP neurons of DecPO's layer, and its findings (the
@@ -45,6 +46,15 @@ export interface LayerPairResult {
   rsaNullMean: number;
   rsaP: number;
   rsaQ: number;
+  /**
+   * The seed baseline (Paulo & Belrose 2025): the share of B's features the match keeps, the same share for
+   * A's SAE matched with A's SAE retrained with another seed, that pair's SVCCA, and the fraction of A's
+   * latents its seed twin shares by weight geometry (decoder and encoder cosines above 0.7).
+   */
+  share?: number;
+  seedShare?: number;
+  seedSvcca?: number;
+  seedSharedLatents?: number;
 }
 
 export interface UniversalityResult {
@@ -175,6 +185,12 @@ export async function universalityOp(
         rsaNullMean: s?.rsa.nullMean ?? NaN,
         rsaP: s?.rsa.pValue ?? NaN,
         rsaQ: NaN,
+        ...(m.seedBaseline && {
+          share: m.seedBaseline.share,
+          seedShare: m.seedBaseline.seedShare,
+          seedSvcca: m.seedBaseline.seedSvcca?.score ?? NaN,
+          seedSharedLatents: m.seedBaseline.sharedSeeds.fraction,
+        }),
       });
     }
   }

@@ -172,14 +172,30 @@ export function managingProject(file: string): string | undefined {
  * named twice.
  */
 export function checkUserOutputs(files: readonly string[]): void {
-  for (const f of files) {
-    const project = managingProject(f);
-    if (project)
-      throw new Error(
-        `${resolve(f)} is inside the Monoscope project ${project}, whose store and checkpoints/, runs/, saes/, crosscoders/ only Monoscope writes; choose a path outside them (for example under ${join(project, 'exports')})`,
-      );
-  }
+  for (const f of files) refuseManaged(f);
   checkTargets(files);
+}
+
+/** Refuses a path among a project's managed files (see {@link managingProject}). */
+function refuseManaged(path: string): void {
+  const project = managingProject(path);
+  if (project)
+    throw new Error(
+      `${resolve(path)} is inside the Monoscope project ${project}, whose store and checkpoints/, runs/, saes/, crosscoders/ only Monoscope writes; choose a path outside them (for example under ${join(project, 'exports')})`,
+    );
+}
+
+/**
+ * Refuses an export folder that is not new or empty (a file, or a folder that holds anything: an export
+ * writes a whole folder, and must not mix with or replace what is there), or that is among a project's
+ * managed files.
+ */
+export function checkFreshFolder(dir: string): void {
+  refuseManaged(dir);
+  const abs = resolve(dir);
+  if (!existsSync(abs)) return;
+  if (!statSync(abs).isDirectory()) throw new Error(`${abs} is a file; give a new or empty folder`);
+  if (readdirSync(abs).length > 0) throw new Error(`${abs} is not empty; give a new or empty folder`);
 }
 
 /** Writes user-named output files atomically, after {@link checkUserOutputs} accepts their paths. */

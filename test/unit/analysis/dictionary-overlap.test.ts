@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedLatents } from '../../../src/core/analysis/dictionary-overlap.js';
 import type { Matrix } from '../../../src/core/analysis/matrix.js';
 import { Rng } from '../../../src/core/model/rng.js';
@@ -25,7 +25,7 @@ const REFERENCE = `
 import json, sys
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-d = json.load(open(sys.argv[1]))
+cases = json.load(open(sys.argv[1]))
 def mat(m): return np.array(m['data'], dtype=np.float64).reshape(m['rows'], m['cols'])
 def assign(a, b):
     na = a / np.where(np.linalg.norm(a, axis=1, keepdims=True) > 0, np.linalg.norm(a, axis=1, keepdims=True), 1)
@@ -35,35 +35,50 @@ def assign(a, b):
     partner = -np.ones(a.shape[0], dtype=int); cos = np.full(a.shape[0], np.nan)
     partner[r] = j; cos[r] = c[r, j]
     return partner, cos
-p, c = assign(mat(d['decA']), mat(d['decB']))
-ok = (p >= 0) & (c > d['threshold'])
-ec = None
-if 'encA' in d:
-    q, ec = assign(mat(d['encA']), mat(d['encB']))
-    ok = ok & (q == p) & (ec > d['threshold'])
-    ec = [None if np.isnan(x) else float(x) for x in ec]
-print(json.dumps({'partner': p.tolist(), 'cosine': [None if np.isnan(x) else float(x) for x in c],
-  'encoderCosine': ec, 'shared': int(ok.sum())}))
+def nums(v): return [None if np.isnan(x) else float(x) for x in v]
+out = {}
+for name, d in cases.items():
+    p, c = assign(mat(d['decA']), mat(d['decB']))
+    ok = (p >= 0) & (c > d['threshold'])
+    ec = None
+    if 'encA' in d:
+        q, ec = assign(mat(d['encA']), mat(d['encB']))
+        ok = ok & (q == p) & (ec > d['threshold'])
+        ec = nums(ec)
+    out[name] = {'partner': p.tolist(), 'cosine': nums(c), 'encoderCosine': ec, 'shared': int(ok.sum())}
+print(json.dumps(out))
 `;
 
-function reference(decA: Matrix, decB: Matrix, threshold: number, enc?: { a: Matrix; b: Matrix }) {
+interface Case {
+  a: Matrix;
+  b: Matrix;
+  threshold: number;
+  enc?: { a: Matrix; b: Matrix };
+}
+interface Reference {
+  partner: number[];
+  cosine: (number | null)[];
+  encoderCosine: (number | null)[] | null;
+  shared: number;
+}
+
+/** The reference of every case, from one Python run. */
+function references(cases: Record<string, Case>): Record<string, Reference> {
   const plain = (m: Matrix) => ({ rows: m.rows, cols: m.cols, data: Array.from(m.data) });
-  const file = join(dir, 'in.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      decA: plain(decA),
-      decB: plain(decB),
-      threshold,
-      ...(enc ? { encA: plain(enc.a), encB: plain(enc.b) } : {}),
-    }),
+  const input = Object.fromEntries(
+    Object.entries(cases).map(([name, c]) => [
+      name,
+      {
+        decA: plain(c.a),
+        decB: plain(c.b),
+        threshold: c.threshold,
+        ...(c.enc ? { encA: plain(c.enc.a), encB: plain(c.enc.b) } : {}),
+      },
+    ]),
   );
-  return JSON.parse(runPython(scipyPython!, REFERENCE, [file])) as {
-    partner: number[];
-    cosine: (number | null)[];
-    encoderCosine: (number | null)[] | null;
-    shared: number;
-  };
+  const file = join(dir, 'cases.json');
+  writeFileSync(file, JSON.stringify(input));
+  return JSON.parse(runPython(scipyPython!, REFERENCE, [file])) as Record<string, Reference>;
 }
 
 function random(rng: Rng, rows: number, cols: number): Matrix {
@@ -82,7 +97,7 @@ function plantedPair(rng: Rng, rows: number, cols: number, planted: number, nois
   return { a, b, perm };
 }
 
-function expectEqualToReference(got: ReturnType<typeof sharedLatents>, ref: ReturnType<typeof reference>) {
+function expectEqualToReference(got: ReturnType<typeof sharedLatents>, ref: Reference) {
   expect(Array.from(got.partner)).toEqual(ref.partner);
   ref.cosine.forEach((c, i) =>
     c === null ? expect(got.cosine[i]).toBeNaN() : expect(got.cosine[i]).toBeCloseTo(c, 10),
@@ -90,43 +105,61 @@ function expectEqualToReference(got: ReturnType<typeof sharedLatents>, ref: Retu
   expect(got.shared).toBe(ref.shared);
 }
 
+/** The dictionaries of the tests: random, planted (with and without encoders), rectangular. */
+function cases() {
+  let rng = new Rng(11);
+  const random40 = { a: random(rng, 40, 16), b: random(rng, 40, 16), threshold: 0.7 };
+  rng = new Rng(5);
+  const { a, b, perm } = plantedPair(rng, 30, 24, 18, 0.2);
+  // Encoders: the same plant for 10 of the 18 latents, fresh noise for the rest.
+  const encA = random(rng, 30, 24);
+  const encB = random(rng, 30, 24);
+  for (let j = 0; j < 10; j++)
+    for (let c = 0; c < 24; c++) encB.data[j * 24 + c] = encA.data[perm[j] * 24 + c] + 0.2 * rng.normal();
+  rng = new Rng(8);
+  const r = plantedPair(rng, 20, 12, 12, 0.05);
+  const small = { data: r.b.data.slice(0, 14 * 12), rows: 14, cols: 12 };
+  return {
+    perm,
+    all: {
+      random: random40,
+      planted: { a, b, threshold: 0.7 },
+      encoders: { a, b, threshold: 0.7, enc: { a: encA, b: encB } },
+      rectangular: { a: r.a, b: small, threshold: 0.9 },
+    } satisfies Record<string, Case>,
+  };
+}
+
 describe.skipIf(!scipyPython)('sharedLatents (Paulo & Belrose 2025) against scipy', () => {
+  const { perm, all } = cases();
+  let refs: Record<string, Reference>;
+  beforeAll(() => {
+    refs = references(all);
+  }, 60_000);
+  const run = (c: Case) => sharedLatents(c.a, c.b, c.threshold, c.enc);
+
   it('random dictionaries: the same assignment and cosines as linear_sum_assignment, almost nothing shared', () => {
-    const rng = new Rng(11);
-    const a = random(rng, 40, 16);
-    const b = random(rng, 40, 16);
-    const got = sharedLatents(a, b);
-    expectEqualToReference(got, reference(a, b, 0.7));
+    const got = run(all.random);
+    expectEqualToReference(got, refs.random);
     expect(got.fraction).toBeLessThan(0.2);
   });
 
   it('planted dictionaries: the planted partners are found and counted shared, with and without encoders', () => {
-    const rng = new Rng(5);
-    const { a, b, perm } = plantedPair(rng, 30, 24, 18, 0.2);
-    const got = sharedLatents(a, b);
-    expectEqualToReference(got, reference(a, b, 0.7));
+    const got = run(all.planted);
+    expectEqualToReference(got, refs.planted);
     for (let j = 0; j < 18; j++) expect(got.partner[perm[j]]).toBe(j);
     expect(got.shared).toBe(18);
     expect(got.fraction).toBeCloseTo(18 / 30, 12);
-
-    // Encoders: the same plant for 10 of the 18 latents, fresh noise for the rest; only those 10 stay shared.
-    const encA = random(rng, 30, 24);
-    const encB = random(rng, 30, 24);
-    for (let j = 0; j < 10; j++)
-      for (let c = 0; c < 24; c++) encB.data[j * 24 + c] = encA.data[perm[j] * 24 + c] + 0.2 * rng.normal();
-    const withEnc = sharedLatents(a, b, 0.7, { a: encA, b: encB });
-    const ref = reference(a, b, 0.7, { a: encA, b: encB });
-    expectEqualToReference(withEnc, ref);
-    ref.encoderCosine!.forEach((c, i) => expect(withEnc.encoderCosine![i]).toBeCloseTo(c!, 10));
+    // With encoders only the 10 latents planted in both stay shared.
+    const withEnc = run(all.encoders);
+    expectEqualToReference(withEnc, refs.encoders);
+    refs.encoders.encoderCosine!.forEach((c, i) => expect(withEnc.encoderCosine![i]).toBeCloseTo(c!, 10));
     expect(withEnc.shared).toBe(10);
   });
 
   it('rectangular dictionaries: the extra latents of A get no partner', () => {
-    const rng = new Rng(8);
-    const { a, b } = plantedPair(rng, 20, 12, 12, 0.05);
-    const small = { data: b.data.slice(0, 14 * 12), rows: 14, cols: 12 };
-    const got = sharedLatents(a, small, 0.9);
-    expectEqualToReference(got, reference(a, small, 0.9));
+    const got = run(all.rectangular);
+    expectEqualToReference(got, refs.rectangular);
     expect(Array.from(got.partner).filter((p) => p < 0)).toHaveLength(6);
     expect(got.shared).toBe(12);
   });

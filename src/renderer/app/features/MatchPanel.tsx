@@ -7,7 +7,7 @@ import type { OpResult } from '../../../core/api.js';
 import { matchAlignmentSpec, matchScatterSpec } from '../../../shared/specs/viewFigures.js';
 import { Figure } from '../components/Figure.js';
 import { NumberField } from '../components/NumberField.js';
-import { dec3, int } from '../neurons/format.js';
+import { dec3, int, pct } from '../neurons/format.js';
 import { JobForm, NullFields, useNullSettings } from './JobForm.js';
 import { NullResult } from './NullResult.js';
 import { useRememberedRun } from './results.js';
@@ -40,7 +40,9 @@ export function MatchPanel({ checkpoints, recordings, saes, initial }: SidesPane
   const [tokenFilters, setTokenFilters] = useState(o.tokenFilters ?? true);
   const [sharedToken, setSharedToken] = useState(o.sharedToken ?? true);
   const [topK, setTopK] = useState(o.topK ?? 5);
+  const [seedBaseline, setSeedBaseline] = useState(last?.seedBaseline ?? true);
   const nulls = useNullSettings(last);
+  const bothSaes = !!sides.a.sae && !!sides.b.sae;
   const submit = () =>
     run.start({
       ...sidesInput(sides),
@@ -54,6 +56,7 @@ export function MatchPanel({ checkpoints, recordings, saes, initial }: SidesPane
       },
       shuffles: nulls.shuffles,
       seed: nulls.seed,
+      ...(bothSaes && !seedBaseline ? { seedBaseline: false } : {}),
     });
   const result = run.result;
 
@@ -129,6 +132,18 @@ export function MatchPanel({ checkpoints, recordings, saes, initial }: SidesPane
             />{' '}
             Require a shared top token
           </label>
+          <label
+            className="ms-check"
+            title="SAE A retrained with another seed (trained once, cached) and matched to A the same way: how much two seeds share, beside how much A and B share (Paulo & Belrose 2025)"
+          >
+            <input
+              type="checkbox"
+              checked={seedBaseline}
+              disabled={!bothSaes}
+              onChange={(e) => setSeedBaseline(e.target.checked)}
+            />{' '}
+            Seed baseline (two SAEs)
+          </label>
         </div>
       </JobForm>
       {result && sent && <MatchResultView result={result} input={sent} />}
@@ -165,6 +180,7 @@ function MatchResultView({ result, input }: { result: OpResult<'match'>; input: 
         Mean r over all candidate pairs <strong>{dec3(result.meanCorrelation)}</strong>; over the kept pairs{' '}
         <strong>{dec3(result.meanCorrelationFiltered)}</strong>.
       </p>
+      {result.seedBaseline && <SeedBaselineView result={result} baseline={result.seedBaseline} />}
       <div className="ms-panels">
         <div>
           <h4>Filters, in order</h4>
@@ -236,5 +252,56 @@ function MatchResultView({ result, input }: { result: OpResult<'match'>; input: 
         </p>
       )}
     </section>
+  );
+}
+
+type SeedBaseline = NonNullable<OpResult<'match'>['seedBaseline']>;
+
+/** The seed baseline beside the match: "A↔B share X% (seeds share Y%)" and the two pairs' numbers. */
+function SeedBaselineView({ result, baseline: b }: { result: OpResult<'match'>; baseline: SeedBaseline }) {
+  const s = result.similarity;
+  return (
+    <div data-result="seed-baseline">
+      <p>
+        A↔B share <strong data-value="share">{pct(b.share)}</strong> of features (seeds share{' '}
+        <strong data-value="seed-share">{pct(b.seedShare)}</strong>)
+      </p>
+      <table className="ms-table" aria-label="Seed baseline">
+        <thead>
+          <tr>
+            <th></th>
+            <th className="num">A vs B</th>
+            <th className="num">A vs A′ (seed {b.seed})</th>
+          </tr>
+        </thead>
+        <tbody>
+          <tr>
+            <td>Features kept</td>
+            <td className="num">{pct(b.share)}</td>
+            <td className="num">{pct(b.seedShare)}</td>
+          </tr>
+          <tr>
+            <td>Latents shared (cosine &gt; 0.7)</td>
+            <td className="num">{b.sharedAB ? pct(b.sharedAB.fraction) : '—'}</td>
+            <td className="num">{pct(b.sharedSeeds.fraction)}</td>
+          </tr>
+          <tr>
+            <td>SVCCA of kept pairs</td>
+            <td className="num">{dec3(s?.svcca.score)}</td>
+            <td className="num">{dec3(b.seedSvcca?.score)}</td>
+          </tr>
+          <tr>
+            <td>RSA of kept pairs</td>
+            <td className="num">{dec3(s?.rsa.score)}</td>
+            <td className="num">{dec3(b.seedRsa?.score)}</td>
+          </tr>
+        </tbody>
+      </table>
+      <p className="ms-what">
+        A′ is SAE A trained again on the same tap with another seed (Paulo &amp; Belrose 2025): what two seeds
+        share is the yardstick for what A and B share. Latents are shared when their Hungarian-matched decoder
+        and encoder rows both have cosine above 0.7 (A vs B only when the taps have the same width).
+      </p>
+    </div>
   );
 }
