@@ -382,7 +382,8 @@ export async function crosscoderLatentOp(
 
 /**
  * The seed twin of a crosscoder: the same request with seed + 1, under the name `NAME-seedS` (trained on
- * first use, then found in the store like any crosscoder).
+ * first use, then found in the store like any crosscoder; retrained when NAME was retrained with other
+ * settings, the name being NAME's).
  */
 async function seedTwin(
   project: Project,
@@ -408,6 +409,7 @@ async function seedTwin(
     ...(s.l1 !== undefined && { l1: s.l1 }),
     specific: r.thresholds.specific,
     shared: r.thresholds.shared,
+    overwrite: true,
   });
   return crosscoderTrainOp(project, req, reporter, signal);
 }
