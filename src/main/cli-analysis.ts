@@ -18,6 +18,7 @@ import { backendOption, callOp, int, num, printJson, projectDir } from './cli.js
 import { percent, textTable } from './terminal.js';
 import { registerFigureCommand } from './cli-figure.js';
 import { registerLensCommand } from './cli-lens.js';
+import { registerCrosscoderCommand } from './cli-crosscoder.js';
 import { registerNeuronpediaCommand } from './cli-neuronpedia.js';
 
 /** Prints the compare result: the held-out table, then one table per layer. */
@@ -624,6 +625,7 @@ export function registerAnalysisCommands(p: Command): void {
         console.log(`\nsaved ${r.dir}`);
       },
     );
+  registerCrosscoderCommand(an);
 
   pairArgs(
     common(
