@@ -4,18 +4,8 @@
 // exact value in `data-value` (what the store holds) and its path in the row in `data-field` (`mean`,
 // `paired.ciLow`), the text is formatted.
 import { useState, type ReactNode } from 'react';
-import { fmtNumber } from '../components/format.js';
+import { Num } from '../components/Num.js';
 import { isBlockMetric, type StudyData, type SummaryRow, type Verdict } from './study.js';
-
-/** A formatted number with its exact value; `field` names it for tests and copying. */
-function Num({ field, value }: { field: string; value: number | undefined }) {
-  if (value === undefined) return <span className="muted">–</span>;
-  return (
-    <span data-field={field} data-value={String(value)}>
-      {fmtNumber(value)}
-    </span>
-  );
-}
 
 /** Header cells of numeric columns. */
 function NumHeads({ labels }: { labels: ReactNode[] }) {
