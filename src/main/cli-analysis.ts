@@ -16,6 +16,7 @@ import { runTrainerState } from '../core/ops/trainer-state.js';
 import { backendOption, callOp, int, num, printJson, projectDir } from './cli.js';
 import { textTable } from './terminal.js';
 import { registerFigureCommand } from './cli-figure.js';
+import { registerCrosscoderCommand } from './cli-crosscoder.js';
 
 /** Prints the compare result: the held-out table, then one table per layer. */
 export function printCompare(r: CompareResult): void {
@@ -587,6 +588,7 @@ export function registerAnalysisCommands(p: Command): void {
         console.log(`\nsaved ${r.dir}`);
       },
     );
+  registerCrosscoderCommand(an);
 
   pairArgs(
     common(

@@ -16,6 +16,7 @@ import { REGULARIZERS } from '../core/train/regularizers.js';
 import { backendOption, callOp, evalFolders, int, num, printJson, projectDir } from './cli.js';
 import { textTable } from './terminal.js';
 import { printCompare } from './cli-analysis.js';
+import { printCrosscoder } from './cli-crosscoder.js';
 
 /** The universality table: one row per layer pair. */
 function printUniversality(u: UniversalityResult): void {
@@ -47,6 +48,8 @@ function printUniversality(u: UniversalityResult): void {
       ]),
     ),
   );
+  console.log(`\nCrosscoder ${u.diffing.crosscoder.name} (${u.diffing.crosscoder.tap}):\n`);
+  printCrosscoder(u.diffing.crosscoder, u.diffing.findings);
 }
 
 /** A parameter count as people say it: 124.4M, 1.24B. */

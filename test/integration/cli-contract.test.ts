@@ -223,6 +223,19 @@ const CASES: { [N in OpName]: Case<N> } = {
     ]),
   },
   'saes.list': { input: {} },
+  'crosscoder.train': {
+    input: { name: 'cc', checkpoints: ['base', 'dpo', 'decpo'], tap: TAP, latents: 64, k: 8, steps: 20 },
+    argv: ['analyze', 'crosscoder', '--name', 'cc', '--checkpoints', 'base,dpo,decpo', '--tap', TAP].concat([
+      '--latents',
+      '64',
+      '--k',
+      '8',
+      '--steps',
+      '20',
+    ]),
+  },
+  'crosscoders.list': { input: {} },
+  'crosscoder.latent': { input: { name: 'cc', latent: 3 } },
   match: {
     input: { ...sides('base', 'dpo'), saeA: 'sae-base', options: { rule: 'hungarian' }, shuffles: 20 },
     argv: ['analyze', 'match', '--a', `base:${TAP}`, '--b', `dpo:${TAP}`, '--sae-a', 'sae-base'].concat([

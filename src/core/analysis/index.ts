@@ -14,6 +14,7 @@ export * from './svcca.js';
 export * from './rsa.js';
 export * from './nulls.js';
 export * from './matching.js';
+export * from './dictionary-overlap.js';
 export * from './subspaces.js';
 export * from './sae.js';
 export * from './export.js';

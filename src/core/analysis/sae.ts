@@ -461,8 +461,21 @@ export interface SaeMetrics {
 
 /** Evaluates an SAE on `x` ([tokens, d_in], raw activations); see {@link SaeMetrics}. */
 export function evaluateSae(sae: Sae, x: Matrix, opts: { batchSize?: number } = {}): SaeMetrics {
-  const { dIn, dSae } = sae.config;
-  const z = encodeSae(sae, x, opts);
+  return codeMetrics(encodeSae(sae, x, opts), x, sae, opts);
+}
+
+/**
+ * The metrics of codes `z` ([tokens, d_sae]) of the raw activations `x` ([tokens, d_in]) under a decoder
+ * W_dec [d_sae, d_in], b_dec [d_in] that reconstructs x * inputScale; see {@link SaeMetrics}.
+ */
+export function codeMetrics(
+  z: Matrix,
+  x: Matrix,
+  decoder: { wDec: Float32Array; bDec: Float32Array; inputScale: number },
+  opts: { batchSize?: number } = {},
+): SaeMetrics {
+  const dIn = x.cols;
+  const dSae = z.cols;
   const fired = new Float64Array(dSae);
   let nonzero = 0;
   for (let r = 0; r < z.rows; r++) {
@@ -479,8 +492,8 @@ export function evaluateSae(sae: Sae, x: Matrix, opts: { batchSize?: number } = 
   for (let c = 0; c < dIn; c++) mean[c] /= x.rows;
   let sse = 0;
   let sst = 0;
-  const wDec = tf.tensor2d(sae.wDec, [dSae, dIn]);
-  const bDec = tf.tensor1d(sae.bDec);
+  const wDec = tf.tensor2d(decoder.wDec, [dSae, dIn]);
+  const bDec = tf.tensor1d(decoder.bDec);
   const bs = opts.batchSize ?? 4096;
   try {
     for (let r0 = 0; r0 < x.rows; r0 += bs) {
@@ -488,7 +501,7 @@ export function evaluateSae(sae: Sae, x: Matrix, opts: { batchSize?: number } = 
       const xHatT = tf.tidy(() =>
         tf.div(
           tf.add(tf.matMul(tf.tensor2d(z.data.subarray(r0 * dSae, r1 * dSae), [r1 - r0, dSae]), wDec), bDec),
-          sae.inputScale,
+          decoder.inputScale,
         ),
       );
       const xHat = xHatT.dataSync();

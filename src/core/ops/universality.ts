@@ -5,6 +5,10 @@
  * layer pair by the correlation of their activations on the same probe tokens (with the paper's filters);
  * the matched features' decoder rows are compared with SVCCA (as intended: 99% variance) and RSA, each
  * against a permutation null, with Benjamini-Hochberg q-values across the layer pairs.
+ *
+ * Model diffing beside it: the demo's DPO and DecPO fine-tunes of the base (trained here when missing), a
+ * BatchTopK crosscoder over base, dpo and decpo on the MLP neurons of DecPO's layer, and its findings (the
+ * latents specific to each fine-tune, their concepts and monosemanticity) with a seed baseline.
  */
 import { benjaminiHochberg } from '../analysis/nulls.js';
 import type { Project } from '../store/project.js';
@@ -14,6 +18,9 @@ import { MATCH_R_THRESHOLD, parseInput, type OpInput, type TapRef } from '../api
 import { recordOp } from './record.js';
 import { trainOp, type TrainRequest } from './train.js';
 import { demoPlan } from './demo.js';
+import { crosscoderFindings, crosscoderTrainOp } from './crosscoder.js';
+import type { DiffingFindings } from '../diff/findings.js';
+import type { CrosscoderRecord } from '../diff/types.js';
 import { throwIfCancelled, type Reporter } from './progress.js';
 
 /** The universality demo's input, as the contract takes it (defaults not yet applied). */
@@ -46,6 +53,8 @@ export interface UniversalityResult {
   shuffles: number;
   saes: { name: string; tap: string; explainedVariance: number; l0: number; deadFraction: number }[];
   pairs: LayerPairResult[];
+  /** The crosscoder over base, dpo and decpo, and what it finds. */
+  diffing: { crosscoder: CrosscoderRecord; findings: DiffingFindings };
 }
 
 /** The second model: another size and seed, same world and tokenizer. */
@@ -70,12 +79,13 @@ export async function universalityOp(
   signal?: AbortSignal,
 ): Promise<UniversalityResult> {
   const shuffles = o.shuffles ?? (o.quick ? 200 : 1000);
-  const models = [demoPlan(o).base, secondModel(o)];
-  for (const req of models) {
+  const plan = demoPlan(o);
+  const models = [plan.base, secondModel(o)];
+  for (const req of [...models, plan.dpo, plan.decpo]) {
     throwIfCancelled(signal);
     const run = project.store.runs.get(req.name);
     if (run?.status === 'completed' && project.store.checkpoints.get(req.name)) continue;
-    reporter.message(`\n== pretrain -> checkpoints/${req.name}`);
+    reporter.message(`\n== ${req.stage} -> checkpoints/${req.name}`);
     const r = await trainOp(project, req, reporter, signal);
     if (r.status !== 'completed') throw new Error(r.message ?? `${req.name}: ${r.status}`);
   }
@@ -175,5 +185,33 @@ export async function universalityOp(
     p.svccaQ = qs[i];
     p.rsaQ = qr[i];
   });
-  return { modelA: A, modelB: B, shuffles, saes, pairs };
+  return { modelA: A, modelB: B, shuffles, saes, pairs, diffing: await diffing(project, o, reporter, signal) };
+}
+
+/** The crosscoder over the demo's base, dpo and decpo on DecPO's layer, with its findings and seed baseline. */
+async function diffing(
+  project: Project,
+  o: UniversalityOptions,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<UniversalityResult['diffing']> {
+  const { base, dpo, decpo, layer } = demoPlan(o);
+  // The layer DecPO regularized, as its run recorded it (a kept decpo may come from another plan).
+  const request = project.store.runs.get(decpo.name)?.config.request as { layer?: number } | undefined;
+  const tap = `blocks.${request?.layer ?? layer}.mlp.post`;
+  reporter.message(`\n== crosscoder over ${base.name}, ${dpo.name}, ${decpo.name} on ${tap}`);
+  const crosscoder = await crosscoderTrainOp(
+    project,
+    parseInput('crosscoder.train', {
+      name: 'demo-diff',
+      checkpoints: [base.name, dpo.name, decpo.name],
+      tap,
+      latents: o.quick ? 512 : 1024,
+      steps: o.quick ? 100 : 400,
+      seed: o.seed ?? 0,
+    }),
+    reporter,
+    signal,
+  );
+  return { crosscoder, findings: await crosscoderFindings(project, crosscoder, reporter, signal) };
 }

@@ -768,7 +768,7 @@ export class ActivationsRepo {
 }
 
 /** The example at `row` with up to `context` tokens on each side, within its sequence. */
-function example(
+export function example(
   probe: ProbeRows,
   vector: Float32Array,
   row: number,

@@ -23,7 +23,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 /** The store's file name inside a project folder. */
 export const STORE_FILE = 'monoscope.db';
 /** The project's folders that only Monoscope writes (the lock folder included). */
-const MANAGED_FOLDERS = ['checkpoints', 'runs', 'saes', '.locks'] as const;
+const MANAGED_FOLDERS = ['checkpoints', 'runs', 'saes', 'crosscoders', '.locks'] as const;
 /** The store file and SQLite's companions of it. */
 const STORE_FILES = [STORE_FILE, `${STORE_FILE}-wal`, `${STORE_FILE}-shm`, `${STORE_FILE}-journal`];
 
@@ -153,7 +153,7 @@ export function realPath(path: string): string {
 /**
  * The root of the project whose managed files include `file`, if any: every folder above the file that
  * holds a `monoscope.db` is a project root, and its managed files are the store (with its `-wal`, `-shm`
- * and `-journal`) and everything under `checkpoints/`, `runs/`, `saes/` and `.locks/`.
+ * and `-journal`) and everything under `checkpoints/`, `runs/`, `saes/`, `crosscoders/` and `.locks/`.
  */
 export function managingProject(file: string): string | undefined {
   const real = realPath(file);
@@ -176,7 +176,7 @@ export function checkUserOutputs(files: readonly string[]): void {
     const project = managingProject(f);
     if (project)
       throw new Error(
-        `${resolve(f)} is inside the Monoscope project ${project}, whose store and checkpoints/, runs/, saes/ only Monoscope writes; choose a path outside them (for example under ${join(project, 'exports')})`,
+        `${resolve(f)} is inside the Monoscope project ${project}, whose store and checkpoints/, runs/, saes/, crosscoders/ only Monoscope writes; choose a path outside them (for example under ${join(project, 'exports')})`,
       );
   }
   checkTargets(files);

@@ -1,6 +1,6 @@
 /**
  * Locks for the named things a job writes: a training run, a recording (checkpoint + probe set), an SAE, a
- * study.
+ * crosscoder, a study.
  * A lock is a file `PROJECT/.locks/KIND.NAME.lock` holding its holder (pid, hostname, start time), created
  * atomically (written under a random name, then hard-linked to the lock name, which fails if it exists),
  * so a second writer, in this process or another, sees who holds it and is refused. A lock whose process
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { processAlive, sweepStaleTemps, writeAtomic } from './files.js';
 import { StoreError, nowIso } from './store.js';
 
-export type LockKind = 'run' | 'recording' | 'sae' | 'study';
+export type LockKind = 'run' | 'recording' | 'sae' | 'crosscoder' | 'study';
 
 /** Who holds a lock. `token` tells two holders of one process apart. */
 export interface LockHolder {

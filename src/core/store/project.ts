@@ -1,6 +1,6 @@
 /**
  * A project is a folder: `monoscope.db` (the store), `checkpoints/NAME/` (checkpoint folders), `runs/ID/`
- * (training state for resume), `saes/`, `exports/` and `.locks/` (the locks of running writers, see
+ * (training state for resume), `saes/`, `crosscoders/`, `exports/` and `.locks/` (the locks of running writers, see
  * locks.ts).
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
@@ -25,6 +25,8 @@ export interface Project {
   /** The folder of a run's resumable training state (not created). */
   runDir(id: string): string;
   saesDir: string;
+  /** Crosscoders (model diffing): `crosscoders/NAME/` (not created until one is trained). */
+  crosscodersDir: string;
   exportsDir: string;
   /** The better-sqlite3 addon the store was opened with, if not the default (worker threads open it too). */
   nativeBinding?: string;
@@ -70,6 +72,7 @@ export function openProject(dir: string, opts: OpenProjectOptions = {}): Project
       return join(root, 'runs', id);
     },
     saesDir: join(root, 'saes'),
+    crosscodersDir: join(root, 'crosscoders'),
     exportsDir: join(root, 'exports'),
     ...(storeOpts.nativeBinding && { nativeBinding: storeOpts.nativeBinding }),
     close: () => store.close(),

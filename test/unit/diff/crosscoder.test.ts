@@ -1,0 +1,166 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../src/core/backend/index.js';
+import {
+  decoderNorms,
+  encodeCrosscoder,
+  evaluateCrosscoder,
+  loadCrosscoder,
+  saveCrosscoder,
+  trainCrosscoder,
+  type Crosscoder,
+} from '../../../src/core/diff/crosscoder.js';
+import { latentPairs } from '../../../src/core/diff/latents.js';
+import { takeRows } from '../../../src/core/analysis/matrix.js';
+import { plantedPair } from './planted.js';
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+const cosine = (u: ArrayLike<number>, v: ArrayLike<number>) => {
+  let dot = 0;
+  let nu = 0;
+  let nv = 0;
+  for (let i = 0; i < u.length; i++) {
+    dot += u[i] * v[i];
+    nu += u[i] ** 2;
+    nv += v[i] ** 2;
+  }
+  return dot / Math.sqrt(nu * nv);
+};
+
+describe('crosscoder training', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'monoscope-crosscoder-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const planted = plantedPair(5120, 3);
+  const { concepts } = planted;
+  // Training tokens and held-out tokens of the same planted models.
+  const xs = planted.xs.map((x) => takeRows(x, range(0, 4096)));
+  const held = planted.xs.map((x) => takeRows(x, range(4096, 5120)));
+  let btk: Crosscoder;
+
+  it('BatchTopK recovers planted shared and model-specific concepts, and tags them so', () => {
+    const before = tf.memory().numTensors;
+    const { crosscoder, log } = trainCrosscoder(xs, {
+      kind: 'batchtopk',
+      nModels: 2,
+      dIn: 8,
+      dSae: 16,
+      k: 2,
+      batchSize: 128,
+      steps: 400,
+      lr: 1e-2,
+      seed: 1,
+    });
+    btk = crosscoder;
+    expect(tf.memory().numTensors).toBe(before);
+    expect(log[log.length - 1].mse).toBeLessThan(log[0].mse / 4);
+    const metrics = evaluateCrosscoder(crosscoder, held);
+    expect(metrics).toHaveLength(2);
+    for (const m of metrics) expect(m.explainedVariance).toBeGreaterThan(0.8);
+    expect(metrics[0].l0).toBeGreaterThan(1);
+    expect(metrics[0].l0).toBeLessThan(4);
+    // Each planted concept, as the concatenated decoder [d^A, d^B] it implies, has a latent that decodes it
+    // (cosine > 0.9), and that latent's tag is the concept's kind.
+    const [pair] = latentPairs(crosscoder, held, { specific: 0.9, shared: 0.1 });
+    const width = 16;
+    let right = 0;
+    for (const c of concepts) {
+      const want = [...(c.a ?? new Array(8).fill(0)), ...(c.b ?? new Array(8).fill(0))];
+      let best = -1;
+      let bestCos = -Infinity;
+      for (let i = 0; i < 16; i++) {
+        const cos = cosine(crosscoder.wDec.subarray(i * width, (i + 1) * width), want);
+        if (cos > bestCos) [best, bestCos] = [i, cos];
+      }
+      expect(bestCos, `${c.kind} concept`).toBeGreaterThan(0.9);
+      if (pair.tag[best] === c.kind) right++;
+    }
+    expect(right).toBeGreaterThanOrEqual(7);
+    expect(pair.counts['a-only']).toBeGreaterThanOrEqual(2);
+    expect(pair.counts['b-only']).toBeGreaterThanOrEqual(2);
+  });
+
+  it('θ is the mean of the smallest kept value over the second half of training; every latent has c_i = 1', () => {
+    const { crosscoder, log } = trainCrosscoder(xs, {
+      kind: 'batchtopk',
+      nModels: 2,
+      dIn: 8,
+      dSae: 12,
+      k: 3,
+      batchSize: 64,
+      steps: 30,
+      seed: 2,
+    });
+    const tail = log.slice(15).map((e) => e.minKept!);
+    expect(tail.every((v) => v > 0)).toBe(true);
+    const theta = tail.reduce((a, b) => a + b, 0) / tail.length;
+    expect(crosscoder.threshold).toHaveLength(12);
+    for (const v of crosscoder.threshold!) expect(v).toBe(Math.fround(theta));
+    const norms = decoderNorms(crosscoder);
+    for (let i = 0; i < 12; i++) expect(norms[0][i] + norms[1][i]).toBeCloseTo(1, 5);
+    // Inference is a JumpReLU with θ: every code is 0 or above θ.
+    const z = encodeCrosscoder(crosscoder, held);
+    expect(z.data.every((v) => v === 0 || v > crosscoder.threshold![0])).toBe(true);
+  });
+
+  it('L1 warms λ up over 5% of the steps and fits with a decoder-norm-weighted penalty', () => {
+    const before = tf.memory().numTensors;
+    const { crosscoder, log } = trainCrosscoder(xs, {
+      kind: 'l1',
+      nModels: 2,
+      dIn: 8,
+      dSae: 16,
+      l1Coefficient: 0.05,
+      batchSize: 128,
+      steps: 100,
+      lr: 5e-3,
+      seed: 4,
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(log[0].lambda).toBeCloseTo(0.05 / 5, 12); // 5% of 100 steps = 5 warm-up steps
+    expect(log[3].lambda).toBeCloseTo((0.05 * 4) / 5, 12);
+    expect(log[50].lambda).toBe(0.05);
+    expect(crosscoder.threshold).toBeUndefined();
+    expect(log[log.length - 1].mse).toBeLessThan(log[0].mse / 2);
+    for (const m of evaluateCrosscoder(crosscoder, held)) expect(m.explainedVariance).toBeGreaterThan(0.5);
+  });
+
+  it('rejects inputs that do not fit the config', () => {
+    const cfg = { kind: 'batchtopk' as const, nModels: 2, dIn: 8, dSae: 8, batchSize: 64, steps: 1 };
+    expect(() => trainCrosscoder([xs[0]], cfg)).toThrow(/activations of 1 models, the crosscoder has 2/);
+    const short = { ...xs[1], rows: 100, data: xs[1].data.subarray(0, 800) };
+    expect(() => trainCrosscoder([xs[0], short], cfg)).toThrow(/model 1 has 100 tokens but model 0 has 4096/);
+    expect(() => trainCrosscoder(xs, { ...cfg, nModels: 1 })).toThrow(/nModels must be at least 2/);
+  });
+
+  it('saves cfg.json and sae_weights.safetensors in the contract layout and loads them back', () => {
+    saveCrosscoder(dir, btk, { checkpoints: ['base', 'dpo'], tap: 'blocks.0.mlp.post', probeHash: 'abc' });
+    const cfg = JSON.parse(readFileSync(join(dir, 'cfg.json'), 'utf8'));
+    expect(cfg).toMatchObject({
+      kind: 'batchtopk',
+      dIn: 8,
+      dSae: 16,
+      nModels: 2,
+      k: 2,
+      l1: null,
+      inputScales: btk.inputScales,
+      checkpoints: ['base', 'dpo'],
+      tap: 'blocks.0.mlp.post',
+      probeHash: 'abc',
+    });
+    const back = loadCrosscoder(dir);
+    expect(back.config).toEqual(btk.config);
+    for (const key of ['wEnc', 'bEnc', 'wDec', 'bDec', 'threshold'] as const)
+      expect([...back[key]!], key).toEqual([...btk[key]!]);
+    expect([...encodeCrosscoder(back, held).data]).toEqual([...encodeCrosscoder(btk, held).data]);
+    writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ ...cfg, dSae: 12 }));
+    expect(() => loadCrosscoder(dir)).toThrow(/tensor 'W_enc' has shape \[2,8,16\], expected float32 \[2,8,12\]/);
+  });
+});
