@@ -17,6 +17,7 @@ import { backendOption, callOp, int, num, printJson, projectDir } from './cli.js
 import { textTable } from './terminal.js';
 import { registerFigureCommand } from './cli-figure.js';
 import { registerCrosscoderCommand } from './cli-crosscoder.js';
+import { registerLensCommand } from './cli-lens.js';
 
 /** Prints the compare result: the held-out table, then one table per layer. */
 export function printCompare(r: CompareResult): void {
@@ -623,6 +624,8 @@ export function registerAnalysisCommands(p: Command): void {
       ),
     );
   });
+
+  registerLensCommand(an);
 
   p.command('compare')
     .description(

@@ -250,6 +250,13 @@ const CASES: { [N in OpName]: Case<N> } = {
     input: { ...sides('base', 'dpo'), shuffles: 10 },
     argv: ['analyze', 'subspaces', '--a', `base:${TAP}`, '--b', `dpo:${TAP}`, '--shuffles', '10'],
   },
+  'diff.lens': {
+    input: { a: 'base', b: 'dpo', taps: 'blocks.0.resid_post', topK: 5 },
+    argv: ['analyze', 'lens', '--a', 'base', '--b', 'dpo', '--taps', 'blocks.0.resid_post'].concat([
+      '--top-k',
+      '5',
+    ]),
+  },
   compare: {
     input: { checkpoints: ['base', 'dpo', 'decpo'], task: 'none' },
     argv: ['compare', 'base', 'dpo', 'decpo', '--task', 'none'],

@@ -46,6 +46,9 @@ export interface ParamSpec {
 /** A model's parameters by Hugging Face name, in the architecture's canonical order. */
 export type Params = Map<string, tf.Variable>;
 
+/** Reads one parameter by its Hugging Face name. */
+export type ParamGetter = (name: string) => tf.Tensor;
+
 // The kinds of tap a block can have (see the module comment); in names.ts so the contract can list them.
 export { TAP_KINDS, type TapKind } from '../names.js';
 
@@ -106,6 +109,11 @@ export interface Architecture<C extends ModelConfig = ModelConfig> {
   tapKinds(cfg: C): readonly TapKind[];
   /** The forward pass on token ids [B, T] (right padding needs no mask: attention is causal). */
   forward(cfg: C, params: Params, ids: tf.Tensor2D, opts: ForwardOptions): ForwardResult;
+  /**
+   * The final norm of residual-stream states x [N, D] (what the head reads); `p` gives a parameter by
+   * name. The forward pass applies it after the last block; the logit lens (models.ts) applies it alone.
+   */
+  finalNorm(cfg: C, p: ParamGetter, x: tf.Tensor2D): tf.Tensor2D;
   /** The unembedding. */
   head(cfg: C, params: Params): Head;
   /** The name of the unembedding matrix [V, D] (the tied embedding or the separate head). */

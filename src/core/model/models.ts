@@ -231,6 +231,26 @@ export function headArray(cfg: ModelConfig, arrays: Map<string, NamedArray>): Fl
   return arrays.get(architecture(cfg).headName(cfg))!.data as Float32Array;
 }
 
+/**
+ * The logit lens (nostalgebraist 2020) of residual-stream vectors x [n, D] (row-major): the model's final
+ * norm, then its unembedding, logits [n, V] = norm(x) W_U^T, in float32. Gemma-2's final soft cap is left
+ * out, as transformers' `lm_head` module (which lenses call) leaves it out; it is monotone, so the order of
+ * the tokens is the same.
+ */
+export function logitLens(cfg: ModelConfig, arrays: Map<string, NamedArray>, x: Float32Array): Float32Array {
+  const D = cfg.nEmbd;
+  const p = (name: string): tf.Tensor => {
+    const a = arrays.get(name);
+    if (!a) throw new Error(`missing parameter '${name}'`);
+    return tf.tensor(a.data, a.shape, 'float32');
+  };
+  return tf.tidy(() => {
+    const normed = architecture(cfg).finalNorm(cfg, p, tf.tensor2d(x, [x.length / D, D]));
+    const wU = tf.tensor2d(headArray(cfg, arrays), [cfg.vocabSize, D]);
+    return tf.matMul(normed, wU, false, true).dataSync() as Float32Array;
+  });
+}
+
 // Architectures compute their logits with it too (they cannot import this module: it imports them).
 export { headLogits };
 

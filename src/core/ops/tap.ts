@@ -140,7 +140,11 @@ export async function cancellable<T>(signal: AbortSignal | undefined, work: () =
 }
 
 /** Row indices without special tokens (BOS/EOS/PAD), optionally a seeded subsample of at most `max`. */
-export function usableRows(t: TapData, max?: number, seed = 0): Int32Array {
+export function usableRows(
+  t: Pick<TapData, 'ids' | 'specialIds'> & { x: { rows: number } },
+  max?: number,
+  seed = 0,
+): Int32Array {
   const special = new Set(t.specialIds);
   const rows: number[] = [];
   for (let r = 0; r < t.x.rows; r++) if (!special.has(t.ids[r])) rows.push(r);

@@ -218,6 +218,11 @@ export function gemmaMlp(
   return out;
 }
 
+/** Gemma's final norm `model.norm`. */
+export function gemmaFinalNorm(cfg: GemmaConfig, p: Get, x: tf.Tensor2D): tf.Tensor2D {
+  return gemmaNorm(cfg, p, x, 'model.norm');
+}
+
 /** The final norm of the residual stream x [B*T, D], and the logits through `head` unless `hiddenOnly`. */
 export function gemmaOutput(
   cfg: GemmaConfig,
@@ -229,7 +234,7 @@ export function gemmaOutput(
   hiddenOnly: boolean | undefined,
 ): ForwardResult {
   const [B, T] = ids.shape;
-  const h = gemmaNorm(cfg, p, x, 'model.norm');
+  const h = gemmaFinalNorm(cfg, p, x);
   const hidden = tf.reshape(h, [B, T, cfg.nEmbd]) as tf.Tensor3D;
   if (hiddenOnly) return { hidden, taps: rec.taps };
   const logits = tf.reshape(headLogits(head, h), [B, T, cfg.vocabSize]) as tf.Tensor3D;
@@ -304,6 +309,7 @@ export const gemma: Architecture<GemmaConfig> = {
     return gemmaOutput(cfg, p, x, ids, gemmaHead(cfg, params), rec, opts.hiddenOnly);
   },
 
+  finalNorm: gemmaFinalNorm,
   head: gemmaHead,
   headName: gemmaHeadName,
   mlpOut: gemmaMlpOut,

@@ -27,6 +27,7 @@ import {
   gemmaAttention,
   gemmaConfigJson,
   gemmaEmbed,
+  gemmaFinalNorm,
   gemmaHead,
   gemmaHeadName,
   gemmaMlp,
@@ -165,6 +166,7 @@ export const gemma2: Architecture<Gemma2Config> = {
     return gemmaOutput(cfg, p, x, ids, head(cfg, params), rec, opts.hiddenOnly);
   },
 
+  finalNorm: gemmaFinalNorm,
   head,
   headName: gemmaHeadName,
   // The neuron's column of down_proj, before post_feedforward_layernorm rescales the MLP's output.

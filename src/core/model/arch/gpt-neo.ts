@@ -14,7 +14,13 @@
  * mlp_out, resid_post, mlp.pre (c_fc's output) and mlp.post (its activation).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { TapRecorder, type Architecture, type ModelConfig, type ParamSpec } from '../architecture.js';
+import {
+  TapRecorder,
+  type Architecture,
+  type ModelConfig,
+  type ParamGetter,
+  type ParamSpec,
+} from '../architecture.js';
 import { configReader, type ConfigReader } from '../config.js';
 import { activate, activationByName } from '../layers/activations.js';
 import { attention, splitHeads } from '../layers/attention.js';
@@ -92,6 +98,11 @@ function params(cfg: GPTNeoConfig): ParamSpec[] {
 }
 
 const headName = (cfg: GPTNeoConfig): string => (cfg.tiedHead ? 'transformer.wte.weight' : 'lm_head.weight');
+
+/** The final LayerNorm `ln_f`. */
+function finalNorm(cfg: GPTNeoConfig, p: ParamGetter, x: tf.Tensor2D): tf.Tensor2D {
+  return layerNorm(x, p('transformer.ln_f.weight'), p('transformer.ln_f.bias'), cfg.layerNormEps);
+}
 
 export const gptNeo: Architecture<GPTNeoConfig> = {
   modelTypes: ['gpt_neo'],
@@ -211,13 +222,14 @@ export const gptNeo: Architecture<GPTNeoConfig> = {
       rec.put(i, 'resid_post', x);
     }
 
-    const hidden2d = layerNorm(x, p('transformer.ln_f.weight'), p('transformer.ln_f.bias'), cfg.layerNormEps);
+    const hidden2d = finalNorm(cfg, p, x);
     const hidden = tf.reshape(hidden2d, [B, T, D]) as tf.Tensor3D;
     if (opts.hiddenOnly) return { hidden, taps: rec.taps };
     const logits = tf.reshape(linear(hidden2d, p(headName(cfg))), [B, T, cfg.vocabSize]);
     return { logits: logits as tf.Tensor3D, hidden, taps: rec.taps };
   },
 
+  finalNorm,
   head: (cfg, params) => ({ weight: params.get(headName(cfg)) as tf.Tensor2D }),
   headName,
   mlpOut: (_cfg, i) => ({ name: `transformer.h.${i}.mlp.c_proj.weight`, layout: 'columns' }),

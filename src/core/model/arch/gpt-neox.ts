@@ -21,6 +21,7 @@ import {
   TapRecorder,
   type Architecture,
   type ModelConfig,
+  type ParamGetter,
   type ParamSpec,
   type TapKind,
 } from '../architecture.js';
@@ -95,6 +96,16 @@ function params(cfg: GPTNeoXConfig): ParamSpec[] {
 
 const headName = (cfg: GPTNeoXConfig): string =>
   cfg.tiedHead ? 'gpt_neox.embed_in.weight' : 'embed_out.weight';
+
+/** The final LayerNorm `final_layer_norm`. */
+function finalNorm(cfg: GPTNeoXConfig, p: ParamGetter, x: tf.Tensor2D): tf.Tensor2D {
+  return layerNorm(
+    x,
+    p('gpt_neox.final_layer_norm.weight'),
+    p('gpt_neox.final_layer_norm.bias'),
+    cfg.layerNormEps,
+  );
+}
 
 export const gptNeox: Architecture<GPTNeoXConfig> = {
   modelTypes: ['gpt_neox'],
@@ -232,18 +243,14 @@ export const gptNeox: Architecture<GPTNeoXConfig> = {
       rec.put(i, 'resid_post', x);
     }
 
-    const hidden2d = layerNorm(
-      x,
-      p('gpt_neox.final_layer_norm.weight'),
-      p('gpt_neox.final_layer_norm.bias'),
-      cfg.layerNormEps,
-    );
+    const hidden2d = finalNorm(cfg, p, x);
     const hidden = tf.reshape(hidden2d, [B, T, D]) as tf.Tensor3D;
     if (opts.hiddenOnly) return { hidden, taps: rec.taps };
     const logits = tf.reshape(linear(hidden2d, p(headName(cfg))), [B, T, cfg.vocabSize]);
     return { logits: logits as tf.Tensor3D, hidden, taps: rec.taps };
   },
 
+  finalNorm,
   head: (cfg, params) => ({ weight: params.get(headName(cfg)) as tf.Tensor2D }),
   headName,
   mlpOut: (_cfg, i) => ({ name: `gpt_neox.layers.${i}.mlp.dense_4h_to_h.weight`, layout: 'columns' }),

@@ -13,7 +13,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../rng.js';
 import type { NamedArray } from '../safetensors.js';
-import { TapRecorder, type Architecture, type ModelConfig, type ParamSpec } from '../architecture.js';
+import {
+  TapRecorder,
+  type Architecture,
+  type ModelConfig,
+  type ParamGetter,
+  type ParamSpec,
+} from '../architecture.js';
 import { layerNorm } from '../layers/norm.js';
 import { activationByName, geluTanh } from '../layers/activations.js';
 import { moduleLinear } from '../layers/linear.js';
@@ -95,6 +101,11 @@ export function initParamArrays(cfg: GPTConfig, seed: number): Map<string, Named
     out.set(name, { shape, data });
   }
   return out;
+}
+
+/** The final LayerNorm `ln_f`. */
+function finalNorm(cfg: GPTConfig, p: ParamGetter, x: tf.Tensor2D): tf.Tensor2D {
+  return layerNorm(x, p('ln_f.weight'), p('ln_f.bias'), cfg.layerNormEps);
 }
 
 export const gpt2: Architecture<GPTConfig> = {
@@ -196,13 +207,14 @@ export const gpt2: Architecture<GPTConfig> = {
       rec.put(i, 'resid_post', x);
     }
 
-    const hidden2d = layerNorm(x, p('ln_f.weight'), p('ln_f.bias'), cfg.layerNormEps);
+    const hidden2d = finalNorm(cfg, p, x);
     const hidden = tf.reshape(hidden2d, [B, T, D]) as tf.Tensor3D;
     if (opts.hiddenOnly) return { hidden, taps: rec.taps };
     const logits = tf.reshape(tf.matMul(hidden2d, p('wte.weight'), false, true), [B, T, cfg.vocabSize]);
     return { logits: logits as tf.Tensor3D, hidden, taps: rec.taps };
   },
 
+  finalNorm,
   head: (_cfg, params) => ({ weight: params.get('wte.weight') as tf.Tensor2D }),
   headName: () => 'wte.weight',
   mlpOut: (_cfg, i) => ({ name: `h.${i}.mlp.c_proj.weight`, layout: 'rows' }),

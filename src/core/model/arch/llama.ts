@@ -29,6 +29,7 @@ import {
   type ForwardOptions,
   type ForwardResult,
   type ModelConfig,
+  type ParamGetter,
   type ParamSpec,
   type Params,
   TAP_KINDS,
@@ -169,6 +170,11 @@ function params(cfg: LlamaConfig): ParamSpec[] {
 const headName = (cfg: LlamaConfig): string =>
   cfg.tiedHead ? 'model.embed_tokens.weight' : 'lm_head.weight';
 
+/** The final RMSNorm `model.norm`. */
+function finalNorm(cfg: LlamaConfig, p: ParamGetter, x: tf.Tensor2D): tf.Tensor2D {
+  return rmsNorm(x, p('model.norm.weight'), cfg.rmsNormEps);
+}
+
 function forward(cfg: LlamaConfig, params: Params, ids: tf.Tensor2D, opts: ForwardOptions): ForwardResult {
   const [B, T] = ids.shape;
   const { nEmbd: D, nHead: H, nKvHead: Hkv, headDim: hd } = cfg;
@@ -207,7 +213,7 @@ function forward(cfg: LlamaConfig, params: Params, ids: tf.Tensor2D, opts: Forwa
     rec.put(i, 'resid_post', x);
   }
 
-  const hidden2d = rmsNorm(x, p('model.norm.weight'), cfg.rmsNormEps);
+  const hidden2d = finalNorm(cfg, p, x);
   const hidden = tf.reshape(hidden2d, [B, T, D]) as tf.Tensor3D;
   if (opts.hiddenOnly) return { hidden, taps: rec.taps };
   const logits = tf.reshape(tf.matMul(hidden2d, p(headName(cfg)), false, true), [B, T, cfg.vocabSize]);
@@ -236,6 +242,7 @@ export function llamaStyle(
     storedNames: (name) => (name.startsWith('model.') ? [name, name.slice('model.'.length)] : [name]),
     tapKinds: () => TAPS,
     forward,
+    finalNorm,
     head: (cfg, params) => ({ weight: params.get(headName(cfg)) as tf.Tensor2D }),
     headName,
     mlpOut: (_cfg, i) => ({ name: `model.layers.${i}.mlp.down_proj.weight`, layout: 'columns' }),
