@@ -577,7 +577,10 @@ export function registerFigureCommand(exp: Command): void {
       ]),
     )
     .option('--study <name>', 'study-*: the study (default: the one run most recently)')
-    .option('--taps <pattern>', 'compare: taps (default blocks.*.mlp.post); diff-lens: (default blocks.*.resid_post)')
+    .option(
+      '--taps <pattern>',
+      'compare: taps (default blocks.*.mlp.post); diff-lens: (default blocks.*.resid_post)',
+    )
     .option('--probe <probe>', 'probe set (hash), when a tap was recorded over several')
     .option('--checkpoint <name>', 'heatmap, neuron-*: checkpoint')
     .option('--tap <tap>', 'heatmap, neuron-*: tap, e.g. blocks.1.mlp.post')

@@ -72,10 +72,10 @@ describe('Diff view', () => {
     });
     ({ api, page } = suite);
     const job = await api.startJob('crosscoder.train', { ...TINY, checkpoints: [...TINY.checkpoints] });
-    for (const end = Date.now() + 240_000; ; ) {
+    for (const end = Date.now() + 240_000; ;) {
       const j = (await api.listJobs()).find((x) => x.id === job.id)!;
       if (j.status === 'completed') break;
-      if (j.status !== 'running' && j.status !== 'queued' && j.status !== undefined)
+      if (j.status === 'failed' || j.status === 'cancelled')
         throw new Error(`crosscoder.train ${j.status}: ${j.error}`);
       if (Date.now() > end) throw new Error('crosscoder.train did not finish in 240 s');
       await new Promise((r) => setTimeout(r, 500));
@@ -116,7 +116,9 @@ describe('Diff view', () => {
     // The first pair (base, dpo) is shown: its counts and all 64 latents, number for number.
     const pair = c.pairs[0];
     const counts = await values(details.getByRole('table', { name: 'Tag counts' }));
-    expect(counts).toEqual(Object.fromEntries(Object.entries(pair.counts).map(([t, n]) => [`counts.${t}`, String(n)])));
+    expect(counts).toEqual(
+      Object.fromEntries(Object.entries(pair.counts).map(([t, n]) => [`counts.${t}`, String(n)])),
+    );
     const rows = details.locator('table[data-table="latents"] tbody tr');
     expect(await rows.count()).toBe(TINY.latents);
     for (let i = 0; i < TINY.latents; i++) {
@@ -132,7 +134,11 @@ describe('Diff view', () => {
     }
     // Sorted by Δ, largest first; a click on the header sorts ascending.
     const shownDeltas = async () =>
-      (await rows.locator('[data-field="delta"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-value')))).map(Number);
+      (
+        await rows
+          .locator('[data-field="delta"]')
+          .evaluateAll((els) => els.map((e) => e.getAttribute('data-value')))
+      ).map(Number);
     expect(await shownDeltas()).toEqual([...pair.delta].sort((x, y) => y - x));
     await details.getByRole('columnheader', { name: /^Δ/ }).getByRole('button').click();
     expect(await shownDeltas()).toEqual([...pair.delta].sort((x, y) => x - y));
@@ -233,7 +239,9 @@ describe('Diff view', () => {
     expect(new URL(page.url()).hash).toBe(`#/diff/${TINY.name}/${latent}?pair=base%2Cdpo`);
     const p = await api.call('crosscoder.latent', { name: TINY.name, latent });
     for (const [m, ck] of p.checkpoints.entries())
-      expect(await values(article.getByRole('table', { name: 'Decoder norms' }).locator(`tr[data-model="${ck}"]`))).toEqual({
+      expect(
+        await values(article.getByRole('table', { name: 'Decoder norms' }).locator(`tr[data-model="${ck}"]`)),
+      ).toEqual({
         decoderNorm: String(p.decoderNorms[m]),
         density: String(p.concept.density[m]),
       });
@@ -291,7 +299,9 @@ describe('Diff view', () => {
           l[side].map((t) => JSON.stringify(t.token).slice(1, -1)),
         );
         expect(
-          await cells.locator('td[data-value]').evaluateAll((els) => els.map((e) => e.getAttribute('data-value'))),
+          await cells
+            .locator('td[data-value]')
+            .evaluateAll((els) => els.map((e) => e.getAttribute('data-value'))),
         ).toEqual(l[side].map((t) => String(t.logit)));
       }
     }

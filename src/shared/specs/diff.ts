@@ -226,7 +226,13 @@ export function lensSpec(r: DiffLens): FigureSpec {
       height: 300,
       title: `Activation difference ${r.b} − ${r.a} per layer`,
       yLabel: 'norm',
-      caption: { A: r.a, B: r.b, probe: r.probe, tokens: r.tokens, taps: r.layers.map((l) => l.tap).join(', ') },
+      caption: {
+        A: r.a,
+        B: r.b,
+        probe: r.probe,
+        tokens: r.tokens,
+        taps: r.layers.map((l) => l.tap).join(', '),
+      },
     },
   };
 }

@@ -17,7 +17,12 @@ import {
 } from '../../../src/shared/specs/diff.js';
 import { renderFigure } from '../../../src/shared/figures/render.js';
 import { figureCsv } from '../../../src/shared/figures/csv.js';
-import type { HistogramData, ScatterData, GroupedBarData, TokenContextsData } from '../../../src/shared/figures/types.js';
+import type {
+  HistogramData,
+  ScatterData,
+  GroupedBarData,
+  TokenContextsData,
+} from '../../../src/shared/figures/types.js';
 import { parseXml } from './xml.js';
 
 /** Eight latents of base (A) vs dpo (B): two dpo-only, three shared, two base-only, one other. */
@@ -102,7 +107,11 @@ describe('Diff figure specs', () => {
     expect(scatter.series).toEqual([{ name: 'dpo-only latents', x: [0.05], y: [0.2] }]);
     wellFormed(latentScalingSpec(record, pair));
 
-    const none = { ...pair, tag: pair.tag.map(() => 'other' as const), nuError: pair.nuError.map(() => null) };
+    const none = {
+      ...pair,
+      tag: pair.tag.map(() => 'other' as const),
+      nuError: pair.nuError.map(() => null),
+    };
     expect(() => cosineHistogramSpec(record, none)).toThrow(/no latent is shared by base and dpo/);
     expect(() => latentScalingSpec(record, none)).toThrow(/no dpo-only latent/);
   });

@@ -89,10 +89,7 @@ export function CrosscoderDetails({
       {c.pairs.length > 1 && (
         <label className="inline-field">
           Pair of models
-          <select
-            value={c.pairs.indexOf(pair)}
-            onChange={(e) => onPair(c.pairs[Number(e.target.value)])}
-          >
+          <select value={c.pairs.indexOf(pair)} onChange={(e) => onPair(c.pairs[Number(e.target.value)])}>
             {c.pairs.map((p, i) => (
               <option key={i} value={i}>
                 A = {c.checkpoints[p.a]}, B = {c.checkpoints[p.b]}
@@ -127,7 +124,9 @@ export function CrosscoderDetails({
           {sharedCosines(pair).length > 0 ? (
             <Figure spec={cosineHistogramSpec(c, pair)} fileName={file('cosine')} />
           ) : (
-            <p className="ms-muted">No latent is shared by {a} and {b}: no decoder cosine to draw.</p>
+            <p className="ms-muted">
+              No latent is shared by {a} and {b}: no decoder cosine to draw.
+            </p>
           )}
         </div>
         <div data-figure="diff-scaling">

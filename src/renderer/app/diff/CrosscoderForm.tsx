@@ -61,8 +61,8 @@ export function CrosscoderForm({
     <section className="ms-panel" aria-labelledby={`${id}-h`}>
       <h3 id={`${id}-h`}>Train a crosscoder</h3>
       <p className="ms-what">
-        One sparse dictionary over the same tap of 2 or 3 checkpoints on the same probe tokens: each latent
-        is encoded from every model’s activations and decoded by one decoder per model. BatchTopK keeps the k·B
+        One sparse dictionary over the same tap of 2 or 3 checkpoints on the same probe tokens: each latent is
+        encoded from every model’s activations and decoded by one decoder per model. BatchTopK keeps the k·B
         largest activations of a batch of B tokens; L1 penalises activations weighted by the sum of the
         latent’s decoder norms.
       </p>
@@ -163,7 +163,9 @@ export function CrosscoderForm({
       {run.result && !run.running && (
         <p className="ms-done" role="status">
           Trained {run.result.name}: explained variance{' '}
-          {run.result.metrics.map((m, i) => `${run.result!.checkpoints[i]} ${dec3(m.explainedVariance)}`).join(', ')}
+          {run.result.metrics
+            .map((m, i) => `${run.result!.checkpoints[i]} ${dec3(m.explainedVariance)}`)
+            .join(', ')}
           ; L0 {num(run.result.metrics[0]?.l0)}; in {duration(run.result.seconds)}.
         </p>
       )}

@@ -35,10 +35,21 @@ const COLUMNS: { key: SortKey; label: string; numeric: boolean; definition: stri
     key: 'delta',
     label: 'Δ',
     numeric: true,
-    definition: 'Relative decoder norm ((‖d^A‖ − ‖d^B‖) / max(‖d^A‖, ‖d^B‖) + 1) / 2: 1 only in A, 0 only in B.',
+    definition:
+      'Relative decoder norm ((‖d^A‖ − ‖d^B‖) / max(‖d^A‖, ‖d^B‖) + 1) / 2: 1 only in A, 0 only in B.',
   },
-  { key: 'tag', label: 'Tag', numeric: false, definition: 'A-only, B-only or shared, from Δ and the thresholds.' },
-  { key: 'cosine', label: 'cos', numeric: true, definition: 'Cosine of the latent’s decoder vectors in A and B.' },
+  {
+    key: 'tag',
+    label: 'Tag',
+    numeric: false,
+    definition: 'A-only, B-only or shared, from Δ and the thresholds.',
+  },
+  {
+    key: 'cosine',
+    label: 'cos',
+    numeric: true,
+    definition: 'Cosine of the latent’s decoder vectors in A and B.',
+  },
   {
     key: 'nuError',
     label: 'ν^ε',
@@ -61,7 +72,8 @@ const COLUMNS: { key: SortKey; label: string; numeric: boolean; definition: stri
     key: 'score',
     label: 'Mono',
     numeric: true,
-    definition: 'Monosemanticity score of the latent (as the Neurons view scores neurons); ✓ when monosemantic.',
+    definition:
+      'Monosemanticity score of the latent (as the Neurons view scores neurons); ✓ when monosemantic.',
   },
 ];
 
@@ -106,7 +118,9 @@ export function LatentTable({
     .sort((x, y) => compareCells(x[sort.key], y[sort.key], sort.descending) || x.latent - y.latent);
   const shown = all ? rows : rows.slice(0, PAGE);
   const sortBy = (key: SortKey) =>
-    setSort((s) => (s.key === key ? { key, descending: !s.descending } : { key, descending: key !== 'latent' }));
+    setSort((s) =>
+      s.key === key ? { key, descending: !s.descending } : { key, descending: key !== 'latent' },
+    );
   return (
     <div className="ms-latents">
       <h4>Latents</h4>
@@ -134,7 +148,12 @@ export function LatentTable({
                     className={col.numeric ? 'num' : undefined}
                     aria-sort={sorted ? (sort.descending ? 'descending' : 'ascending') : 'none'}
                   >
-                    <button type="button" className="ms-link" onClick={() => sortBy(col.key)} title={col.definition}>
+                    <button
+                      type="button"
+                      className="ms-link"
+                      onClick={() => sortBy(col.key)}
+                      title={col.definition}
+                    >
                       {col.label}
                       <span className="ms-sort" aria-hidden="true">
                         {sorted ? (sort.descending ? '▼' : '▲') : ''}

@@ -100,7 +100,13 @@ export function LensPanel({ checkpoints }: { checkpoints: CheckpointInfo[] }) {
       <JobForm
         run={run}
         onSubmit={() =>
-          run.start({ a, b, taps: taps.trim() || 'blocks.*.resid_post', probe: probe.trim() || 'builtin', topK })
+          run.start({
+            a,
+            b,
+            taps: taps.trim() || 'blocks.*.resid_post',
+            probe: probe.trim() || 'builtin',
+            topK,
+          })
         }
         submitLabel="Run lens"
         failedTitle="The lens failed"

@@ -103,8 +103,8 @@ export function DiffView() {
         <h2 id="crosscoders-h">Crosscoders</h2>
         <p className="ms-what">
           A crosscoder is one sparse dictionary trained on the same tap of 2 or 3 checkpoints: its latents are
-          shared by the models or specific to one (Lindsey et al. 2024; Minder et al. 2025). Metrics are on the
-          held-out 10% of the probe’s tokens.
+          shared by the models or specific to one (Lindsey et al. 2024; Minder et al. 2025). Metrics are on
+          the held-out 10% of the probe’s tokens.
         </p>
         {crosscoders.error ? (
           <ErrorState
@@ -116,13 +116,21 @@ export function DiffView() {
           <Loading what="crosscoders" />
         ) : list.length === 0 ? (
           <Empty title="No crosscoder trained yet">
-            Train one below, or from a terminal: <code>monoscope analyze crosscoder --checkpoints base,dpo</code>.
+            Train one below, or from a terminal:{' '}
+            <code>monoscope analyze crosscoder --checkpoints base,dpo</code>.
           </Empty>
         ) : (
-          <CrosscoderList list={list} current={current} onSelect={(n) => navigate(formatHash('diff', [n]), true)} />
+          <CrosscoderList
+            list={list}
+            current={current}
+            onSelect={(n) => navigate(formatHash('diff', [n]), true)}
+          />
         )}
         {name && crosscoders.data && !current && (
-          <ErrorState title={`No crosscoder named '${name}'`} error={`The project has ${list.map((c) => c.name).join(', ') || 'none'}.`} />
+          <ErrorState
+            title={`No crosscoder named '${name}'`}
+            error={`The project has ${list.map((c) => c.name).join(', ') || 'none'}.`}
+          />
         )}
       </section>
 
