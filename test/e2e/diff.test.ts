@@ -26,7 +26,7 @@ const TINY = {
   tap: 'blocks.1.mlp.post',
   latents: 64,
   k: 8,
-  steps: 60,
+  steps: 40,
 } as const;
 
 describe('Diff view', () => {
@@ -151,6 +151,7 @@ describe('Diff view', () => {
       .toEqual(Object.fromEntries(Object.entries(other.counts).map(([t, n]) => [`counts.${t}`, String(n)])));
     expect(new URL(page.url()).hash).toBe(`#/diff/${TINY.name}?pair=dpo%2Cdecpo`);
     await page.setViewportSize({ width: 1400, height: 2400 });
+    await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: join(SCREENSHOTS, 'diff-light.png') });
     await page.setViewportSize({ width: 1400, height: 1000 });
     expect(problems).toEqual([]);
@@ -267,6 +268,7 @@ describe('Diff view', () => {
       expect(shown).toEqual(model.top.map((t) => String(t.activation)));
     }
     await page.setViewportSize({ width: 1400, height: 2000 });
+    await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: join(SCREENSHOTS, 'diff-latent-light.png') });
     await page.setViewportSize({ width: 1400, height: 1000 });
     await article.getByRole('button', { name: '← All latents' }).click();
@@ -280,6 +282,8 @@ describe('Diff view', () => {
     });
     await panel.getByLabel('Lens A').selectOption('base');
     await panel.getByLabel('Lens B').selectOption('dpo');
+    // One layer: the demo's other taps would be recorded first.
+    await panel.getByLabel('Taps').fill('blocks.1.resid_post');
     await panel.getByLabel('Tokens per layer').fill('5');
     await panel.getByRole('button', { name: 'Run lens' }).click();
     const result = panel.locator('[data-result="diff.lens"]');
@@ -287,7 +291,7 @@ describe('Diff view', () => {
     const r = await lastJob<OpResult<'diff.lens'>>('diff.lens');
     expect(r.a).toBe('base');
     expect(r.b).toBe('dpo');
-    expect(r.layers.length).toBeGreaterThan(0);
+    expect(r.layers.map((l) => l.tap)).toEqual(['blocks.1.resid_post']);
     expect(await result.locator('svg[data-figure="groupedBarChart"]').count()).toBe(1);
     for (const l of r.layers) {
       const row = result.locator(`tr[data-layer="${l.layer}"]`);

@@ -87,16 +87,18 @@ export function CrosscoderDetails({
       </table>
 
       {c.pairs.length > 1 && (
-        <label className="inline-field">
-          Pair of models
-          <select value={c.pairs.indexOf(pair)} onChange={(e) => onPair(c.pairs[Number(e.target.value)])}>
-            {c.pairs.map((p, i) => (
-              <option key={i} value={i}>
-                A = {c.checkpoints[p.a]}, B = {c.checkpoints[p.b]}
-              </option>
-            ))}
-          </select>
-        </label>
+        <div className="ms-form-row">
+          <label className="inline-field">
+            Pair of models
+            <select value={c.pairs.indexOf(pair)} onChange={(e) => onPair(c.pairs[Number(e.target.value)])}>
+              {c.pairs.map((p, i) => (
+                <option key={i} value={i}>
+                  A = {c.checkpoints[p.a]}, B = {c.checkpoints[p.b]}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
       )}
 
       <table className="ms-table" aria-label="Tag counts" data-pair={`${a}:${b}`}>

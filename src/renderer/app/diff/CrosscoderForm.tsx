@@ -75,16 +75,18 @@ export function CrosscoderForm({
       >
         <fieldset className="ms-side">
           <legend>Checkpoints (2 or 3; the first is A)</legend>
-          {checkpoints.map((c) => (
-            <label key={c.name} className="ms-check">
-              <input
-                type="checkbox"
-                checked={picked.includes(c.name)}
-                onChange={(e) => toggle(c.name, e.target.checked)}
-              />{' '}
-              {c.name}
-            </label>
-          ))}
+          <div className="ms-form-row">
+            {checkpoints.map((c) => (
+              <label key={c.name} className="ms-check">
+                <input
+                  type="checkbox"
+                  checked={picked.includes(c.name)}
+                  onChange={(e) => toggle(c.name, e.target.checked)}
+                />{' '}
+                {c.name}
+              </label>
+            ))}
+          </div>
         </fieldset>
         <div className="ms-form-row">
           <label>

@@ -124,17 +124,19 @@ export function LatentTable({
   return (
     <div className="ms-latents">
       <h4>Latents</h4>
-      <label className="inline-field">
-        Tag
-        <select value={tag} onChange={(e) => setTag(e.target.value as LatentTag | '')}>
-          <option value="">all ({int(pair.delta.length)})</option>
-          {(['a-only', 'b-only', 'shared', 'other'] as const).map((t) => (
-            <option key={t} value={t}>
-              {tagLabel(t, names)} ({int(pair.counts[t])})
-            </option>
-          ))}
-        </select>
-      </label>
+      <div className="ms-form-row">
+        <label className="inline-field">
+          Tag
+          <select value={tag} onChange={(e) => setTag(e.target.value as LatentTag | '')}>
+            <option value="">all ({int(pair.delta.length)})</option>
+            {(['a-only', 'b-only', 'shared', 'other'] as const).map((t) => (
+              <option key={t} value={t}>
+                {tagLabel(t, names)} ({int(pair.counts[t])})
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
       <div className="table-scroll">
         <table className="ms-table" aria-label="Latents" data-table="latents">
           <thead>
