@@ -151,7 +151,7 @@ describe('Diff view', () => {
       .toEqual(Object.fromEntries(Object.entries(other.counts).map(([t, n]) => [`counts.${t}`, String(n)])));
     expect(new URL(page.url()).hash).toBe(`#/diff/${TINY.name}?pair=dpo%2Cdecpo`);
     await page.setViewportSize({ width: 1400, height: 2400 });
-    await page.evaluate('window.scrollTo(0, 0)');
+    await page.locator('main h1').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(SCREENSHOTS, 'diff-light.png') });
     await page.setViewportSize({ width: 1400, height: 1000 });
     expect(problems).toEqual([]);
@@ -268,7 +268,7 @@ describe('Diff view', () => {
       expect(shown).toEqual(model.top.map((t) => String(t.activation)));
     }
     await page.setViewportSize({ width: 1400, height: 2000 });
-    await page.evaluate('window.scrollTo(0, 0)');
+    await page.locator('main h1').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(SCREENSHOTS, 'diff-latent-light.png') });
     await page.setViewportSize({ width: 1400, height: 1000 });
     await article.getByRole('button', { name: '← All latents' }).click();
