@@ -265,7 +265,13 @@ function kthLargest(values: Float32Array, rank: number): number {
 }
 
 /** AuxK's mask: per row, the top min(kAux, #dead) dead latents by value v ([rows, cols]). */
-function auxMask(values: Float32Array, rows: number, cols: number, dead: Uint8Array, kAux: number): Float32Array {
+function auxMask(
+  values: Float32Array,
+  rows: number,
+  cols: number,
+  dead: Uint8Array,
+  kAux: number,
+): Float32Array {
   const deadIdx: number[] = [];
   for (let i = 0; i < cols; i++) if (dead[i]) deadIdx.push(i);
   const mask = new Float32Array(rows * cols);
@@ -398,7 +404,14 @@ export function trainCrosscoder(
           true,
           vars,
         )!;
-        entry = { step, loss: lossT.dataSync()[0], mse: parts[0], aux: parts[1], lambda, deadLatents: dead.count };
+        entry = {
+          step,
+          loss: lossT.dataSync()[0],
+          mse: parts[0],
+          aux: parts[1],
+          lambda,
+          deadLatents: dead.count,
+        };
         lossT.dispose();
       }
       xb.dispose();
@@ -413,7 +426,9 @@ export function trainCrosscoder(
       wDec: p.wDec.dataSync() as Float32Array,
       bDec: p.bDec.dataSync() as Float32Array,
       threshold:
-        cfg.kind === 'batchtopk' ? new Float32Array(dSae).fill(thetaCount ? thetaSum / thetaCount : 0) : undefined,
+        cfg.kind === 'batchtopk'
+          ? new Float32Array(dSae).fill(thetaCount ? thetaSum / thetaCount : 0)
+          : undefined,
     });
     return { crosscoder, log };
   } finally {
@@ -431,7 +446,9 @@ function checkInputs(xs: Matrix[], cfg: ResolvedCrosscoderConfig, what: string):
     if (x.cols !== cfg.dIn)
       throw new Error(`${what}: model ${m}'s activations have ${x.cols} columns but d_in is ${cfg.dIn}`);
     if (x.rows !== xs[0].rows)
-      throw new Error(`${what}: model ${m} has ${x.rows} tokens but model 0 has ${xs[0].rows}; rows must be paired`);
+      throw new Error(
+        `${what}: model ${m} has ${x.rows} tokens but model 0 has ${xs[0].rows}; rows must be paired`,
+      );
   });
   return xs[0].rows;
 }
@@ -646,7 +663,8 @@ export function loadCrosscoder(dir: string): Crosscoder {
   for (const key of ['kind', 'dIn', 'dSae', 'nModels', 'inputScales'] as const) {
     if (raw[key] === undefined) throw new Error(`${cfgFile}: field '${key}' is missing`);
   }
-  const num = (key: string): number | undefined => (typeof raw[key] === 'number' ? (raw[key] as number) : undefined);
+  const num = (key: string): number | undefined =>
+    typeof raw[key] === 'number' ? (raw[key] as number) : undefined;
   let config: ResolvedCrosscoderConfig;
   try {
     config = resolveCrosscoderConfig({

@@ -88,6 +88,18 @@ export function latentScaling(
 ): LatentScaling {
   const { dIn, dSae } = cc.config;
   const J = latents.length;
+  if (J === 0) {
+    const none = () => new Float64Array(0);
+    return {
+      latents,
+      betaErrorA: none(),
+      betaErrorB: none(),
+      betaReconA: none(),
+      betaReconB: none(),
+      nuError: none(),
+      nuRecon: none(),
+    };
+  }
   const decA = modelDecoder(cc, a);
   const decB = modelDecoder(cc, b);
   // D = the latents' B decoder vectors [J, d_in]; ⟨d_j^B, d_j^A⟩ and ||d_j^B||² for the removed term.
@@ -119,9 +131,15 @@ export function latentScaling(
       const projections = tf.tidy(() => {
         const zb = tf.tensor2d(z.data.subarray(r0 * dSae, r1 * dSae), [rows, dSae]);
         return models.flatMap(({ m, wDec, bDec }) => {
-          const x = tf.mul(tf.tensor2d(xs[m].data.subarray(r0 * dIn, r1 * dIn), [rows, dIn]), cc.inputScales[m]);
+          const x = tf.mul(
+            tf.tensor2d(xs[m].data.subarray(r0 * dIn, r1 * dIn), [rows, dIn]),
+            cc.inputScales[m],
+          );
           const xHat = tf.add(tf.matMul(zb, wDec), bDec);
-          return [tf.matMul(x as tf.Tensor2D, dT, false, true), tf.matMul(xHat as tf.Tensor2D, dT, false, true)];
+          return [
+            tf.matMul(x as tf.Tensor2D, dT, false, true),
+            tf.matMul(xHat as tf.Tensor2D, dT, false, true),
+          ];
         });
       });
       const p = projections.map((t) => t.dataSync());

@@ -82,7 +82,13 @@ function l1Loss64(p: P64, lambda: number): number {
 }
 
 /** BatchTopK with AuxK for fixed kept entries, AuxK mask and residual target. */
-function batchTopKLoss64(p: P64, mask: Float64Array, auxMask: Float64Array, target: Float64Array, alpha: number) {
+function batchTopKLoss64(
+  p: P64,
+  mask: Float64Array,
+  auxMask: Float64Array,
+  target: Float64Array,
+  alpha: number,
+) {
   const act = pre64(p).map((v) => Math.max(v, 0));
   const f = act.map((v, i) => v * mask[i]);
   const fAux = act.map((v, i) => v * auxMask[i]);
@@ -167,7 +173,10 @@ describe('crosscoder losses: TF.js gradients against finite differences of a flo
     const mask64 = Float64Array.from(mask);
     const got = tfGrads((p) => batchTopKLoss(p, x, maskT, auxT, alpha).loss);
     expect(got.value).toBeCloseTo(batchTopKLoss64(P, mask64, auxMask, target, alpha), 4);
-    expectClose(got.grads, finiteDiff((p) => batchTopKLoss64(p, mask64, auxMask, target, alpha)));
+    expectClose(
+      got.grads,
+      finiteDiff((p) => batchTopKLoss64(p, mask64, auxMask, target, alpha)),
+    );
     // Without AuxK, an entry that was not kept gets no encoder gradient.
     const noAux = tfGrads((p) => batchTopKLoss(p, x, maskT, null, alpha).loss).grads;
     for (let i = 0; i < dSae; i++) {

@@ -51,12 +51,12 @@ describe('crosscoder training', () => {
       kind: 'batchtopk',
       nModels: 2,
       dIn: 8,
-      dSae: 16,
+      dSae: 24,
       k: 2,
-      batchSize: 128,
-      steps: 400,
-      lr: 1e-2,
-      seed: 1,
+      batchSize: 256,
+      steps: 300,
+      lr: 2e-2,
+      seed: 4,
     });
     btk = crosscoder;
     expect(tf.memory().numTensors).toBe(before);
@@ -69,13 +69,13 @@ describe('crosscoder training', () => {
     // Each planted concept, as the concatenated decoder [d^A, d^B] it implies, has a latent that decodes it
     // (cosine > 0.9), and that latent's tag is the concept's kind.
     const [pair] = latentPairs(crosscoder, held, { specific: 0.9, shared: 0.1 });
-    const width = 16;
+    const width = 16; // [d^A, d^B]
     let right = 0;
     for (const c of concepts) {
       const want = [...(c.a ?? new Array(8).fill(0)), ...(c.b ?? new Array(8).fill(0))];
       let best = -1;
       let bestCos = -Infinity;
-      for (let i = 0; i < 16; i++) {
+      for (let i = 0; i < 24; i++) {
         const cos = cosine(crosscoder.wDec.subarray(i * width, (i + 1) * width), want);
         if (cos > bestCos) [best, bestCos] = [i, cos];
       }
@@ -133,7 +133,7 @@ describe('crosscoder training', () => {
   });
 
   it('rejects inputs that do not fit the config', () => {
-    const cfg = { kind: 'batchtopk' as const, nModels: 2, dIn: 8, dSae: 8, batchSize: 64, steps: 1 };
+    const cfg = { kind: 'batchtopk' as const, nModels: 2, dIn: 8, dSae: 8, k: 2, batchSize: 64, steps: 1 };
     expect(() => trainCrosscoder([xs[0]], cfg)).toThrow(/activations of 1 models, the crosscoder has 2/);
     const short = { ...xs[1], rows: 100, data: xs[1].data.subarray(0, 800) };
     expect(() => trainCrosscoder([xs[0], short], cfg)).toThrow(/model 1 has 100 tokens but model 0 has 4096/);
@@ -146,7 +146,7 @@ describe('crosscoder training', () => {
     expect(cfg).toMatchObject({
       kind: 'batchtopk',
       dIn: 8,
-      dSae: 16,
+      dSae: 24,
       nModels: 2,
       k: 2,
       l1: null,
@@ -161,6 +161,8 @@ describe('crosscoder training', () => {
       expect([...back[key]!], key).toEqual([...btk[key]!]);
     expect([...encodeCrosscoder(back, held).data]).toEqual([...encodeCrosscoder(btk, held).data]);
     writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ ...cfg, dSae: 12 }));
-    expect(() => loadCrosscoder(dir)).toThrow(/tensor 'W_enc' has shape \[2,8,16\], expected float32 \[2,8,12\]/);
+    expect(() => loadCrosscoder(dir)).toThrow(
+      /tensor 'W_enc' has shape \[2,8,24\], expected float32 \[2,8,12\]/,
+    );
   });
 });

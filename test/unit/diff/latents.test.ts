@@ -24,11 +24,26 @@ const dSae = 5;
 /** Planted decoder blocks [d^A, d^B] per latent. */
 const s = Math.SQRT1_2;
 const planted: [number[], number[]][] = [
-  [[2, 0, 0, 0], [0, 0, 0, 0]], // 0: A only
-  [[0, 1, 0, 0], [0, 0.6, 0.8, 0]], // 1: both, equal norms, cosine 0.6
-  [[0, 0, 0, 0], [0, 0, 0, 1.5]], // 2: B only
-  [[2 * s, 2 * s, 0, 0], [s, s, 0, 0]], // 3: A's norm twice B's: Δ = 0.75, cosine 1
-  [[0.05, 0, 0.05, 0], [0.6, 0, 0.8, 0]], // 4: almost only B: Δ = (0.0707 − 1 + 1) / 2
+  [
+    [2, 0, 0, 0],
+    [0, 0, 0, 0],
+  ], // 0: A only
+  [
+    [0, 1, 0, 0],
+    [0, 0.6, 0.8, 0],
+  ], // 1: both, equal norms, cosine 0.6
+  [
+    [0, 0, 0, 0],
+    [0, 0, 0, 1.5],
+  ], // 2: B only
+  [
+    [2 * s, 2 * s, 0, 0],
+    [s, s, 0, 0],
+  ], // 3: A's norm twice B's: Δ = 0.75, cosine 1
+  [
+    [0.05, 0, 0.05, 0],
+    [0.6, 0, 0.8, 0],
+  ], // 4: almost only B: Δ = (0.0707 − 1 + 1) / 2
 ];
 
 /** A hand-made BatchTopK crosscoder of 2 models with the planted decoders and a random encoder. */
@@ -78,7 +93,7 @@ describe('Δ, tags and cosines on a planted dictionary', () => {
     expect([...delta].map((d) => latentTag(d, t))).toEqual(['a-only', 'shared', 'b-only', 'other', 'b-only']);
     // The thresholds are strict and configurable.
     expect(latentTag(0.9, t)).toBe('other');
-    expect(latentTag(0.6, t)).toBe('other');
+    expect(latentTag(0.61, t)).toBe('other');
     expect(latentTag(0.59, t)).toBe('shared');
     expect(latentTag(0.75, { specific: 0.7, shared: 0.1 })).toBe('a-only');
     expect(latentTag(NaN, t)).toBe('other');
@@ -117,6 +132,7 @@ describe('Δ, tags and cosines on a planted dictionary', () => {
     }
     const z = encodeCrosscoder(cc, xs);
     const scaling = latentScaling(cc, xs, z, 0, 1, [2, 4]);
+    expect(latentScaling(cc, xs, z, 0, 2, []).nuError).toHaveLength(0);
     expect(pairs[0].nuError[2]).toBeCloseTo(scaling.nuError[0], 12);
     expect(pairs[0].nuRecon[4]).toBeCloseTo(scaling.nuRecon[1], 12);
   });

@@ -1,7 +1,8 @@
 /**
  * Planted activations for crosscoder tests: two models that share some concepts (the same direction in
- * both) and each have private ones (present in one model's activations only). Each token carries 2 of the
- * concepts with coefficients in [1, 3), plus a constant offset per model.
+ * both) and each have private ones (present in one model's activations only). Each concept is present in a
+ * token independently with probability 1/4 (so one concept's presence says nothing of another's), with a
+ * coefficient in [1, 3); each model adds a constant offset.
  */
 import type { Matrix } from '../../../src/core/analysis/matrix.js';
 import { Rng } from '../../../src/core/model/rng.js';
@@ -36,13 +37,12 @@ export function plantedPair(
   const xa = new Float32Array(rows * d);
   const xb = new Float32Array(rows * d);
   for (let t = 0; t < rows; t++) {
-    const first = r.int(concepts.length);
-    const second = (first + 1 + r.int(concepts.length - 1)) % concepts.length;
-    for (const c of [first, second]) {
+    for (const c of concepts) {
+      if (r.next() >= 0.25) continue;
       const coef = 1 + 2 * r.next();
       for (let j = 0; j < d; j++) {
-        if (concepts[c].a) xa[t * d + j] += coef * concepts[c].a![j];
-        if (concepts[c].b) xb[t * d + j] += coef * concepts[c].b![j];
+        if (c.a) xa[t * d + j] += coef * c.a[j];
+        if (c.b) xb[t * d + j] += coef * c.b[j];
       }
     }
     for (let j = 0; j < d; j++) {
