@@ -69,7 +69,11 @@ export function registerCrosscoderCommand(an: Command): void {
     .option('--batch-size <n>', 'tokens per step', int('--batch-size'))
     .option('--lr <x>', 'learning rate', num('--lr'))
     .option('--seed <n>', 'seed (default 0)', int('--seed'))
-    .option('--specific <x>', 'tags: A-only when Δ > x, B-only when Δ < 1 − x (default 0.9)', num('--specific'))
+    .option(
+      '--specific <x>',
+      'tags: A-only when Δ > x, B-only when Δ < 1 − x (default 0.9)',
+      num('--specific'),
+    )
     .option('--shared <x>', 'tags: shared when |Δ − 0.5| < x (default 0.1)', num('--shared'))
     .option('--overwrite', 'replace a crosscoder of this name trained with other settings')
     .action(
@@ -108,7 +112,17 @@ function printFindings(f: DiffingFindings): void {
   const seedCols = f.seed ? ['shared with seed twin', 'twin count'] : [];
   console.log(
     textTable(
-      ['model', 'specific', 'firing', 'monosemantic', 'mean score', 'ν^ε', 'ν^r', ...seedCols, 'top concepts'],
+      [
+        'model',
+        'specific',
+        'firing',
+        'monosemantic',
+        'mean score',
+        'ν^ε',
+        'ν^r',
+        ...seedCols,
+        'top concepts',
+      ],
       f.specific.map((s) => [
         s.checkpoint,
         s.count,

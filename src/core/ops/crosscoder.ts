@@ -27,13 +27,13 @@ import {
   type Crosscoder,
 } from '../diff/crosscoder.js';
 import { latentPairs } from '../diff/latents.js';
-import { diffingFindings, specificLatents, type DiffingFindings, type SeedBaseline } from '../diff/findings.js';
-import type {
-  CrosscoderRecord,
-  CrosscoderSettings,
-  LatentConcept,
-  LatentPage,
-} from '../diff/types.js';
+import {
+  diffingFindings,
+  specificLatents,
+  type DiffingFindings,
+  type SeedBaseline,
+} from '../diff/findings.js';
+import type { CrosscoderRecord, CrosscoderSettings, LatentConcept, LatentPage } from '../diff/types.js';
 import { ApiError, parseInput, type OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
 import { loadTap, tapKey, usableRows, type TapData } from './tap.js';
@@ -105,7 +105,10 @@ function checkCheckpoints(project: Project, req: OpParsed<'crosscoder.train'>): 
   const seen = new Set<string>();
   for (const c of req.checkpoints) {
     if (seen.has(c))
-      throw new ApiError('invalid-input', `checkpoints: '${c}' is named twice; give 2 or 3 different checkpoints`);
+      throw new ApiError(
+        'invalid-input',
+        `checkpoints: '${c}' is named twice; give 2 or 3 different checkpoints`,
+      );
     seen.add(c);
   }
   const widths = req.checkpoints.map((c) => {
@@ -324,7 +327,10 @@ export async function crosscoderLatentOp(
   const r = findCrosscoder(project, req.name);
   const i = req.latent;
   if (i >= r.dSae)
-    throw new ApiError('not-found', `latent ${i} does not exist in crosscoder '${r.name}' (0..${r.dSae - 1})`);
+    throw new ApiError(
+      'not-found',
+      `latent ${i} does not exist in crosscoder '${r.name}' (0..${r.dSae - 1})`,
+    );
   const { cc, taps } = await crosscoderWithTaps(project, r, reporter, signal);
   const z = encodeCrosscoder(
     cc,

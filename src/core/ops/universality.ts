@@ -185,7 +185,14 @@ export async function universalityOp(
     p.svccaQ = qs[i];
     p.rsaQ = qr[i];
   });
-  return { modelA: A, modelB: B, shuffles, saes, pairs, diffing: await diffing(project, o, reporter, signal) };
+  return {
+    modelA: A,
+    modelB: B,
+    shuffles,
+    saes,
+    pairs,
+    diffing: await diffing(project, o, reporter, signal),
+  };
 }
 
 /** The crosscoder over the demo's base, dpo and decpo on DecPO's layer, with its findings and seed baseline. */

@@ -8,7 +8,7 @@ import type { CrosscoderRecord, LatentConcept, LatentPair, LatentTag } from '../
 function pair(a: number, b: number, tag: LatentTag[], nu: (number | null)[]): LatentPair {
   const counts: Record<LatentTag, number> = { 'a-only': 0, 'b-only': 0, shared: 0, other: 0 };
   for (const t of tag) counts[t]++;
-  return { a, b, delta: tag.map(() => 0.5), tag, cosine: tag.map(() => 1), nuError: nu, nuRecon: nu, counts, };
+  return { a, b, delta: tag.map(() => 0.5), tag, cosine: tag.map(() => 1), nuError: nu, nuRecon: nu, counts };
 }
 
 const concept = (c: string | null, score: number, monosemantic = false): LatentConcept => ({
@@ -31,10 +31,25 @@ const record = {
   ],
   pairs: [
     // (base, dpo): latents 1, 2, 5 specific to dpo.
-    pair(0, 1, ['shared', 'b-only', 'b-only', 'a-only', 'shared', 'b-only'], [null, 0.2, null, null, null, 0.4]),
+    pair(
+      0,
+      1,
+      ['shared', 'b-only', 'b-only', 'a-only', 'shared', 'b-only'],
+      [null, 0.2, null, null, null, 0.4],
+    ),
     // (base, decpo): latents 0, 3, 4 specific to decpo.
-    pair(0, 2, ['b-only', 'shared', 'other', 'b-only', 'b-only', 'shared'], [0.1, null, null, 0.3, 0.5, null]),
-    pair(1, 2, ['shared', 'shared', 'shared', 'shared', 'shared', 'shared'], [null, null, null, null, null, null]),
+    pair(
+      0,
+      2,
+      ['b-only', 'shared', 'other', 'b-only', 'b-only', 'shared'],
+      [0.1, null, null, 0.3, 0.5, null],
+    ),
+    pair(
+      1,
+      2,
+      ['shared', 'shared', 'shared', 'shared', 'shared', 'shared'],
+      [null, null, null, null, null, null],
+    ),
   ],
 } as unknown as CrosscoderRecord;
 
@@ -66,7 +81,13 @@ describe('diffingFindings', () => {
     expect(dpo.concepts).toEqual([{ concept: 'food', latents: 2 }]);
     expect(dpo.meanNuError).toBeCloseTo(0.3, 12);
     expect(dpo).toMatchObject({ seedShared: 1 / 3, seedTwinCount: 4 });
-    expect(decpo).toMatchObject({ checkpoint: 'decpo', latents: [0, 3, 4], count: 3, firing: 3, monosemantic: 2 });
+    expect(decpo).toMatchObject({
+      checkpoint: 'decpo',
+      latents: [0, 3, 4],
+      count: 3,
+      firing: 3,
+      monosemantic: 2,
+    });
     expect(decpo.meanScore).toBeCloseTo((0.9 + 0.7 + 1) / 3, 12);
     expect(decpo.concepts).toEqual([
       { concept: 'colour', latents: 2 },
