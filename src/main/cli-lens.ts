@@ -11,7 +11,7 @@ export function registerLensCommand(analyze: Command): void {
   analyze
     .command('lens')
     .description(
-      'Activation-difference lens: mean of B − A of each tap over the probe, read through B\'s final norm and unembedding',
+      "Activation-difference lens: mean of B − A of each tap over the probe, read through B's final norm and unembedding",
     )
     .option('--project <dir>', 'project folder', 'monoscope-demo')
     .requiredOption('--a <checkpoint>', 'checkpoint A (the reference, e.g. base)')
@@ -35,7 +35,9 @@ export function registerLensCommand(analyze: Command): void {
         if (json) return printJson(r);
         console.log(`mean of ${r.b} − ${r.a} over ${r.tokens} probe tokens, read through ${r.b}'s head`);
         for (const l of r.layers) {
-          console.log(`\n${l.tap}: ‖δ‖ ${l.norm.toPrecision(3)} (‖mean ${r.a}‖ ${l.baseNorm.toPrecision(3)})\n`);
+          console.log(
+            `\n${l.tap}: ‖δ‖ ${l.norm.toPrecision(3)} (‖mean ${r.a}‖ ${l.baseNorm.toPrecision(3)})\n`,
+          );
           console.log(
             textTable(
               ['promoted', 'logit', 'suppressed', 'logit'],

@@ -41,7 +41,9 @@ function l2(v: Float64Array): number {
 /** δ = mean(h_B − h_A) and mean h_A over `rows` of two activation matrices of the same tokens (float64 sums). */
 export function meanDifference(a: Matrix, b: Matrix, rows: Int32Array): MeanDifference {
   if (a.rows !== b.rows || a.cols !== b.cols)
-    throw new Error(`the lens needs the same tokens and width on both sides: [${a.rows}, ${a.cols}] vs [${b.rows}, ${b.cols}]`);
+    throw new Error(
+      `the lens needs the same tokens and width on both sides: [${a.rows}, ${a.cols}] vs [${b.rows}, ${b.cols}]`,
+    );
   if (rows.length === 0) throw new Error('the lens needs at least one token');
   const D = a.cols;
   const diff = new Float64Array(D);

@@ -65,7 +65,8 @@ async function recordings(
       signal,
     );
   const recs: RecordingInfo[] = [];
-  for (const tap of taps) recs.push(await ensureRecording(project, { checkpoint, tap, probe }, reporter, signal));
+  for (const tap of taps)
+    recs.push(await ensureRecording(project, { checkpoint, tap, probe }, reporter, signal));
   return recs;
 }
 

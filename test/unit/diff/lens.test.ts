@@ -1,7 +1,7 @@
 // The activation-difference lens (`diff.lens`) against a float64 PyTorch reference written from its
 // definition (test/python/reference/lens.py): two random-weight GPT-2 checkpoints written by the reference
 // (random LayerNorm weights and biases, so the final norm matters), in the world's vocabulary so that the
-// built-in probe records on them. Also: checkpoints of other widths or vocabularies and taps that are not
+// built-in probe records on them. Also: checkpoints of other widths or tokenizers and taps that are not
 // the residual stream are refused with a clear error.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,21 +9,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { worldTokenizer } from '../../../src/core/data/world.js';
+import type { Tokenizer } from '../../../src/core/model/tokenizer.js';
+import { WordLevelTokenizer } from '../../../src/core/model/tokenizers.js';
 import { openProject, type Project } from '../../../src/core/store/project.js';
 import { createService, type Service } from '../../../src/core/service.js';
 import type { DiffLensResult } from '../../../src/core/diff/types.js';
 import { makeReferenceCheckpoint } from '../model/architectures/reference.js';
+import { gptConfig, initParamArrays } from '../../../src/core/model/arch/gpt2.js';
+import { saveCheckpoint } from '../../../src/core/model/checkpoint.js';
 
 const root = mkdtempSync(join(tmpdir(), 'monoscope-lens-'));
 const tok = worldTokenizer();
-/** A 2-block GPT-2 of width `nEmbd` in the world's vocabulary (plus `extraVocab` unused rows). */
-function checkpoint(name: string, seed: number, nEmbd = 16, extraVocab = 0): string {
+/** A 2-block GPT-2 of width 16 in the world's vocabulary, written by the reference with random weights. */
+function referenceCheckpoint(name: string, seed: number): string {
   const dir = join(root, name);
   makeReferenceCheckpoint('gpt2', dir, {
     seed,
     set: {
-      vocab_size: tok.vocabSize + extraVocab,
-      n_embd: nEmbd,
+      vocab_size: tok.vocabSize,
+      n_embd: 16,
       n_head: 2,
       n_layer: 2,
       n_positions: 16,
@@ -36,6 +40,23 @@ function checkpoint(name: string, seed: number, nEmbd = 16, extraVocab = 0): str
   return dir;
 }
 
+/** A 2-block GPT-2 of width `nEmbd` with `tokenizer`, written by us (for the refusals). */
+function otherCheckpoint(name: string, nEmbd: number, tokenizer: Tokenizer): string {
+  const dir = join(root, name);
+  const ids = { bosTokenId: tokenizer.eosId, eosTokenId: tokenizer.eosId };
+  const cfg = gptConfig({
+    vocabSize: tokenizer.vocabSize,
+    nEmbd,
+    nLayer: 2,
+    nHead: 2,
+    nInner: 64,
+    nCtx: 16,
+    ...ids,
+  });
+  saveCheckpoint(dir, cfg, initParamArrays(cfg, 5), tokenizer, { stage: 'base' });
+  return dir;
+}
+
 let project: Project;
 let service: Service;
 let a: string;
@@ -43,8 +64,8 @@ let b: string;
 beforeAll(async () => {
   project = openProject(join(root, 'project'), { create: true });
   service = createService(project);
-  a = checkpoint('a', 1);
-  b = checkpoint('b', 2);
+  a = referenceCheckpoint('a', 1);
+  b = referenceCheckpoint('b', 2);
   // Recorded in float32, so that the reference's float64 activations are compared without float16 rounding.
   for (const ck of [a, b])
     await service.call('record', { checkpoint: ck, taps: 'blocks.*.resid_post', dtype: 'float32' });
@@ -108,13 +129,14 @@ describe('the activation-difference lens', () => {
   });
 
   it('refuses checkpoints of another width or vocabulary, and taps outside the residual stream', async () => {
-    const wide = checkpoint('wide', 3, 24);
-    const padded = checkpoint('padded', 4, 16, 8);
+    const wide = otherCheckpoint('wide', 24, tok);
+    const small = WordLevelTokenizer.fromWords(['the', 'cat', 'is', 'red', '.']);
+    const other = otherCheckpoint('other', 16, small);
     await expect(service.call('diff.lens', { a, b: wide })).rejects.toThrow(
       /a is 16 wide \(d_model\) and wide is 24/,
     );
-    await expect(service.call('diff.lens', { a, b: padded })).rejects.toThrow(
-      new RegExp(`vocabulary of ${tok.vocabSize} tokens and padded of ${tok.vocabSize + 8}`),
+    await expect(service.call('diff.lens', { a, b: other })).rejects.toThrow(
+      `a has a vocabulary of ${tok.vocabSize} tokens and other of ${small.vocabSize}`,
     );
     await expect(service.call('diff.lens', { a, b, taps: 'blocks.*.mlp.post' })).rejects.toThrow(
       /blocks\.0\.mlp\.post is 64 wide, not d_model \(16\)/,
