@@ -284,7 +284,6 @@ describe('Diff view', () => {
     await panel.getByLabel('Lens B').selectOption('dpo');
     // One layer: the demo's other taps would be recorded first.
     await panel.getByLabel('Taps').fill('blocks.1.resid_post');
-    await panel.getByLabel('Tokens per layer').fill('5');
     await panel.getByRole('button', { name: 'Run lens' }).click();
     const result = panel.locator('[data-result="diff.lens"]');
     await result.waitFor({ timeout: 120_000 });
@@ -293,12 +292,42 @@ describe('Diff view', () => {
     expect(r.b).toBe('dpo');
     expect(r.layers.map((l) => l.tap)).toEqual(['blocks.1.resid_post']);
     expect(await result.locator('svg[data-figure="groupedBarChart"]').count()).toBe(1);
+    // The norms figure's CSV holds the job's norms, and `monoscope export figure` (the stored lens) writes
+    // the same.
+    await result.locator('summary', { hasText: 'Export' }).click();
+    const csv = await download(result.getByRole('button', { name: 'Export CSV' }));
+    expect(csv.name).toBe('lens-base-dpo.csv');
+    const rows = csv.text
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
+    expect(rows.map((x) => Number(x[2]))).toEqual(r.layers.flatMap((l) => [l.norm, l.baseNorm]));
+    const out = join(tmp, 'lens.csv');
+    const fromCli = cli([
+      'export',
+      'figure',
+      '--project',
+      suite.project,
+      '--figure',
+      'diff-lens',
+      '--a',
+      'base',
+      '--b',
+      'dpo',
+      '--taps',
+      'blocks.1.resid_post',
+      '--csv',
+      out,
+    ]);
+    expect(fromCli.code, fromCli.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(csv.text);
     for (const l of r.layers) {
       const row = result.locator(`tr[data-layer="${l.layer}"]`);
       expect(await values(row)).toEqual({ norm: String(l.norm), baseNorm: String(l.baseNorm) });
       for (const side of ['promoted', 'suppressed'] as const) {
         const cells = row.locator(`[data-list="${side}"] tr`);
-        expect(l[side]).toHaveLength(5);
+        expect(l[side]).toHaveLength(10);
         expect(await cells.locator('.ms-token').allTextContents()).toEqual(
           l[side].map((t) => JSON.stringify(t.token).slice(1, -1)),
         );
