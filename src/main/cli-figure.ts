@@ -42,6 +42,14 @@ import {
   studyFigureSpec,
   type StudyFigure,
 } from '../shared/specs/study.js';
+import {
+  cosineHistogramSpec,
+  deltaHistogramSpec,
+  findPair,
+  latentScalingSpec,
+  lensSpec,
+  type DiffFigure,
+} from '../shared/specs/diff.js';
 import { TASK_NAMES, type TaskName } from '../core/names.js';
 import { int, num, printJson, projectDir, withCancel } from './cli.js';
 import { terminalReporter } from './terminal.js';
@@ -64,6 +72,12 @@ export const FIGURES = {
   'sae-curve': "An SAE's training loss and MSE (--sae)",
   'sae-density': "The histogram of an SAE's latent densities (--sae)",
   subspaces: 'SVCCA and RSA per concept category (--a, --b, --sae-a, --sae-b)',
+  'diff-delta':
+    "A crosscoder's relative decoder norms Δ for a pair of its models, tag regions coloured (--crosscoder, --a, --b)",
+  'diff-cosine': "The decoder cosines of a crosscoder's shared latents for a pair (--crosscoder, --a, --b)",
+  'diff-scaling': "Latent Scaling's ν^ε against ν^r of the B-only latents of a pair (--crosscoder, --a, --b)",
+  'diff-lens':
+    'The activation-difference lens: norm of mean(h_B − h_A) per layer (--a, --b checkpoints, --taps, --probe)',
   ...(Object.fromEntries(
     STUDY_FIGURES.map((f) => [f, `${STUDY_FIGURE_TITLES[f]} (--study, --task, --metric)`]),
   ) as Record<StudyFigure, string>),
@@ -103,6 +117,8 @@ export interface FigureRequest {
   saeB?: string;
   /** sae-*: the SAE's name. */
   sae?: string;
+  /** diff-delta, diff-cosine, diff-scaling: the crosscoder's name (its pair of models: `a`, `b`). */
+  crosscoder?: string;
   rule?: 'many-to-1' | 'one-to-one-first' | 'one-to-one-best' | 'hungarian';
   threshold?: number | null;
   width?: number;
@@ -350,11 +366,59 @@ export async function figureSpec(
         );
       return withOptions(req.figure === 'sae-curve' ? saeCurveSpec(sae) : saeDensitySpec(sae), look);
     }
+    case 'diff-delta':
+    case 'diff-cosine':
+    case 'diff-scaling':
+    case 'diff-lens':
+      return withOptions(await diffSpec(service, req, req.figure, reporter, signal), look);
     default:
       throw new Error(
         `export figure: unknown figure '${String(req.figure)}' (known: ${Object.keys(FIGURES).join(', ')})`,
       );
   }
+}
+
+/**
+ * A Diff view figure: a crosscoder's for the pair of models `--a`, `--b` (default its first pair), or the
+ * lens of checkpoints `--a` and `--b` (the `diff.lens` job, as the view runs it).
+ */
+async function diffSpec(
+  service: Service,
+  req: FigureRequest,
+  figure: DiffFigure,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<FigureSpec> {
+  if (figure === 'diff-lens') {
+    const r = await service.call(
+      'diff.lens',
+      {
+        a: need(req, 'a', '--a <checkpoint>'),
+        b: need(req, 'b', '--b <checkpoint>'),
+        ...(req.taps && { taps: req.taps }),
+        ...(req.probe && { probe: req.probe }),
+      },
+      { reporter, signal },
+    );
+    return lensSpec(r);
+  }
+  const name = need(req, 'crosscoder', '--crosscoder <name>');
+  const all = await service.call('crosscoders.list', {});
+  const c = all.find((x) => x.name === name);
+  if (!c)
+    throw new Error(
+      `export figure: no crosscoder named '${name}' in the project (crosscoders: ${all.map((x) => x.name).join(', ') || 'none'})`,
+    );
+  const pair = req.a || req.b ? findPair(c, req.a ?? '', req.b ?? '') : c.pairs[0];
+  if (!pair)
+    throw new Error(
+      `export figure: crosscoder '${name}' has no pair of models ${req.a ?? '?'}, ${req.b ?? '?'} (its models: ${c.checkpoints.join(', ')})`,
+    );
+  return figure === 'diff-delta'
+    ? deltaHistogramSpec(c, pair)
+    : figure === 'diff-cosine'
+      ? cosineHistogramSpec(c, pair)
+      : latentScalingSpec(c, pair);
 }
 
 function matchResult(
@@ -513,7 +577,10 @@ export function registerFigureCommand(exp: Command): void {
       ]),
     )
     .option('--study <name>', 'study-*: the study (default: the one run most recently)')
-    .option('--taps <pattern>', 'compare: taps (default blocks.*.mlp.post)')
+    .option(
+      '--taps <pattern>',
+      'compare: taps (default blocks.*.mlp.post); diff-lens: (default blocks.*.resid_post)',
+    )
     .option('--probe <probe>', 'probe set (hash), when a tap was recorded over several')
     .option('--checkpoint <name>', 'heatmap, neuron-*: checkpoint')
     .option('--tap <tap>', 'heatmap, neuron-*: tap, e.g. blocks.1.mlp.post')
@@ -527,14 +594,15 @@ export function registerFigureCommand(exp: Command): void {
     .addOption(
       new Option('--analysis <a>', 'null: which null').choices(['svcca', 'rsa', 'match-svcca', 'match-rsa']),
     )
-    .option('--a <ckpt:tap>', 'null, match-*, subspaces: side A')
-    .option('--b <ckpt:tap>', 'null, match-*, subspaces: side B')
+    .option('--a <ckpt:tap>', 'null, match-*, subspaces: side A; diff-*: checkpoint A')
+    .option('--b <ckpt:tap>', 'null, match-*, subspaces: side B; diff-*: checkpoint B')
     .addOption(new Option('--mode <m>', 'null: SVCCA mode').choices(['svcca', 'svcca-paper-compat']))
     .option('--shuffles <n>', 'null, match-*, subspaces: permutations of the null', int('--shuffles'))
     .option('--seed <n>', 'null, match-*: seed', int('--seed'))
     .option('--sae-a <name>', 'match-*, subspaces: SAE of side A')
     .option('--sae-b <name>', 'match-*, subspaces: SAE of side B')
     .option('--sae <name>', 'sae-*: the SAE')
+    .option('--crosscoder <name>', 'diff-delta, diff-cosine, diff-scaling: the crosscoder')
     .addOption(
       new Option('--rule <r>', 'match-*: pairing rule').choices([
         'many-to-1',

@@ -40,14 +40,15 @@ describe('app shell', () => {
     });
     await page.goto(server.url);
 
-    // The sidebar lists the six views; Project opens first.
-    await expect.poll(() => page.locator('nav[aria-label="Views"] button').count()).toBe(6);
+    // The sidebar lists the seven views; Project opens first.
+    await expect.poll(() => page.locator('nav[aria-label="Views"] button').count()).toBe(7);
     expect(await page.locator('nav[aria-label="Views"] button span').allTextContents()).toEqual([
       'Project',
       'Compare',
       'Neurons',
       'Heatmap',
       'Features',
+      'Diff',
       'Study',
     ]);
     expect(await heading(page)).toBe('Project');

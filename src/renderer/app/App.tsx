@@ -8,6 +8,7 @@ import { JobsStrip } from './components/Jobs.js';
 import { ThemeContext, useTheme } from './theme.js';
 import { VIEWS, viewFromHash, type ViewId } from './views.js';
 import { CompareView } from './views/CompareView.js';
+import { DiffView } from './views/DiffView.js';
 import { FeaturesView } from './views/FeaturesView.js';
 import { HeatmapView } from './views/HeatmapView.js';
 import { NeuronsView } from './views/NeuronsView.js';
@@ -20,6 +21,7 @@ const VIEW_COMPONENTS: Record<ViewId, ComponentType> = {
   neurons: NeuronsView,
   heatmap: HeatmapView,
   features: FeaturesView,
+  diff: DiffView,
   study: StudyView,
 };
 

@@ -1,6 +1,6 @@
 // The app's views, in sidebar order, with the key that jumps to each (`g` then the key).
 
-export type ViewId = 'project' | 'compare' | 'neurons' | 'heatmap' | 'features' | 'study';
+export type ViewId = 'project' | 'compare' | 'neurons' | 'heatmap' | 'features' | 'diff' | 'study';
 
 export interface ViewInfo {
   id: ViewId;
@@ -41,6 +41,13 @@ export const VIEWS: ViewInfo[] = [
     label: 'Features',
     key: 'f',
     summary: 'SAE features and their matches across checkpoints.',
+  },
+  {
+    id: 'diff',
+    label: 'Diff',
+    key: 'd',
+    summary:
+      'Model diffing: crosscoders over 2–3 checkpoints (shared and model-specific latents) and the activation-difference lens.',
   },
   {
     id: 'study',

@@ -24,7 +24,8 @@ import { ThemeContext } from '../theme.js';
 
 type Ref = OpInput<'neurons.page'>['ref'];
 
-function Panel({
+/** A titled panel of a page, with a line on what it shows. */
+export function Panel({
   title,
   what,
   children,
@@ -55,12 +56,13 @@ function Stat({ label, value, definition }: { label: string; value: string; defi
   );
 }
 
-function LogitList({
+/** Tokens with a value each (logit effects), shaded by |value| / max. */
+export function LogitList({
   items,
   max,
   sign,
 }: {
-  items: NeuronPageData['logitEffects']['positive'];
+  items: { id: number; token: string; value: number }[];
   max: number;
   sign: 'positive' | 'negative';
 }) {
@@ -81,7 +83,9 @@ function LogitList({
                 {JSON.stringify(t.token).slice(1, -1)}
               </span>
             </td>
-            <td className="num">{num(t.value)}</td>
+            <td className="num" data-value={t.value}>
+              {num(t.value)}
+            </td>
           </tr>
         ))}
       </tbody>

@@ -1,17 +1,7 @@
-// The study tables' cells: numbers formatted with their exact value in `data-value` and their path in the
-// row in `data-field` (what the tests and copying read), header cells of numeric columns, and row names.
+// The study tables' cells: numbers (components/Num: formatted, the exact value in `data-value`, the path in
+// the row in `data-field`, what the tests and copying read), header cells of numeric columns, and row names.
 import type { ReactNode } from 'react';
-import { fmtNumber } from '../components/format.js';
-
-/** A formatted number with its exact value; `field` names it for tests and copying. */
-export function Num({ field, value }: { field: string; value: number | undefined }) {
-  if (value === undefined) return <span className="muted">–</span>;
-  return (
-    <span data-field={field} data-value={String(value)}>
-      {fmtNumber(value)}
-    </span>
-  );
-}
+import { Num } from '../components/Num.js';
 
 /** Header cells of numeric columns. */
 export function NumHeads({ labels }: { labels: ReactNode[] }) {
