@@ -226,7 +226,8 @@ function cellState(
     return { ...cell, status: 'failed', ...(rec.message && { message: rec.message }) };
   const run = project.store.runs.get(cell.checkpoint);
   if (running) {
-    if (rec.status === 'measuring') return { ...cell, status: 'measuring' };
+    // A trained cell is measured next: between its run's end and the worker's `measuring` it is not pending.
+    if (rec.status === 'measuring' || run?.status === 'completed') return { ...cell, status: 'measuring' };
     if (run?.status === 'running') {
       const steps = (run.config.spec as { steps?: number } | undefined)?.steps;
       const logged = project.store.runs.metrics(run.id, ['loss']);
