@@ -192,7 +192,7 @@ np.save(os.path.join(dir, 'ref.npy'), f.astype(np.float32))
         service.call('sae.export', { sae: 's', out: join(t.dir, 'saes', 'copy') }),
       ).rejects.toThrow(`is inside the Monoscope project ${t.dir}`);
       await expect(service.call('sae.export', { sae: 's', out })).rejects.toThrow(
-        `${out} is not empty; --out must be a new or empty folder`,
+        `${out} is not empty; give a new or empty folder`,
       );
     });
   });

@@ -589,6 +589,14 @@ export function saveSae(dir: string, sae: Sae, extra: Record<string, unknown> = 
     inputScale: sae.inputScale,
     normalization: 'expected_average_only_in',
   };
+  writeDictionaryFiles(dir, weights, cfg);
+}
+
+/**
+ * Writes a dictionary's `dir/sae_weights.safetensors` and `dir/cfg.json` (SAEs, crosscoders): both are
+ * flushed under temporary names before either is renamed into place.
+ */
+export function writeDictionaryFiles(dir: string, weights: Uint8Array, cfg: object): void {
   writeFilesAtomic([
     { file: join(dir, 'sae_weights.safetensors'), write: (fd) => writeAll(fd, weights) },
     { file: join(dir, 'cfg.json'), write: (fd) => writeAll(fd, JSON.stringify(cfg, null, 2) + '\n') },

@@ -39,9 +39,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { activeBackend } from '../backend/index.js';
 import { Rng } from '../model/rng.js';
 import { readSafetensors, serializeSafetensors, type NamedArray } from '../model/safetensors.js';
-import { writeAll, writeFilesAtomic } from '../store/files.js';
 import { checkMatrix, type Matrix } from '../analysis/matrix.js';
-import { codeMetrics, expectedNormScale, type SaeMetrics } from '../analysis/sae.js';
+import { codeMetrics, expectedNormScale, writeDictionaryFiles, type SaeMetrics } from '../analysis/sae.js';
 import { throwIfCancelled } from '../ops/progress.js';
 import { SAE_TOPK_K } from '../names.js';
 import type { CrosscoderKind } from './types.js';
@@ -644,10 +643,7 @@ export function saveCrosscoder(dir: string, cc: Crosscoder, extra: Record<string
     seed,
     normalization: 'expected_average_only_in',
   };
-  writeFilesAtomic([
-    { file: join(dir, 'sae_weights.safetensors'), write: (fd) => writeAll(fd, weights) },
-    { file: join(dir, 'cfg.json'), write: (fd) => writeAll(fd, JSON.stringify(cfg, null, 2) + '\n') },
-  ]);
+  writeDictionaryFiles(dir, weights, cfg);
 }
 
 /** Reads a crosscoder written by {@link saveCrosscoder}, checking shapes against cfg.json. */

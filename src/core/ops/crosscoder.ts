@@ -38,7 +38,7 @@ import { ApiError, parseInput, type OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
 import { loadTap, tapKey, usableRows, type TapData } from './tap.js';
 import { resolveCheckpoint } from './checkpoints.js';
-import { saeWeightsHash } from './sae.js';
+import { dictionarySettings, saeWeightsHash } from './sae.js';
 import { silentReporter, throwIfCancelled, type Reporter } from './progress.js';
 
 /** The crosscoder record's key in the store: one record per name. */
@@ -62,15 +62,7 @@ export function crosscoderSettings(
     lr: req.lr,
     seed: req.seed,
   });
-  const common = {
-    kind: c.kind,
-    latents: c.dSae,
-    steps: c.steps,
-    batchSize: c.batchSize,
-    lr: c.lr,
-    seed: c.seed,
-  };
-  return c.kind === 'batchtopk' ? { ...common, k: c.k } : { ...common, l1: c.l1Coefficient };
+  return dictionarySettings(c, c.kind === 'batchtopk');
 }
 
 /** The crosscoder named `name`, or undefined. */

@@ -7,7 +7,7 @@
  * it as they use a trained one.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { evaluateSae, loadSae, saveSae, takeRows } from '../analysis/index.js';
 import {
@@ -20,7 +20,7 @@ import {
 import { readGemmaScope } from '../analysis/gemma-scope.js';
 import { canonicalTap } from '../model/models.js';
 import { serializeSafetensors } from '../model/safetensors.js';
-import { checkUserOutputs, writeAll, writeFilesAtomic } from '../store/files.js';
+import { checkFreshFolder, writeAll, writeUserFiles } from '../store/files.js';
 import { withLock } from '../store/locks.js';
 import { canonicalJson } from '../store/analyses.js';
 import { ApiError, type OpParsed } from '../api.js';
@@ -29,15 +29,6 @@ import type { CrosscoderRecord } from '../diff/types.js';
 import { loadTap, tapKey, usableRows } from './tap.js';
 import { dropAnalysesOfSae, getSae, saeWeightsHash, type SaeRecord } from './sae.js';
 import { silentReporter, type Reporter } from './progress.js';
-
-/** Refuses an output folder that exists and is not empty (or is a file). */
-function checkNewOrEmptyFolder(dir: string): void {
-  if (!existsSync(dir)) return;
-  if (!statSync(dir).isDirectory())
-    throw new ApiError('conflict', `${dir} is a file; --out must be a new or empty folder`);
-  if (readdirSync(dir).length > 0)
-    throw new ApiError('conflict', `${dir} is not empty; --out must be a new or empty folder`);
-}
 
 /** Tokens of the longest sequence of a probe set (SAELens's `context_size`). */
 function contextSize(project: Project, probeHash: string): number {
@@ -76,11 +67,10 @@ export async function saeExportOp(
 ): Promise<{ dir: string; files: string[] }> {
   const dir = resolve(req.out);
   const files = [join(dir, 'cfg.json'), join(dir, 'sae_weights.safetensors')];
-  checkUserOutputs(files);
-  checkNewOrEmptyFolder(dir);
+  checkFreshFolder(dir);
   const { cfg, tensors } = exportedFiles(project, req.sae);
   const weights = serializeSafetensors(tensors, { format: 'pt' });
-  writeFilesAtomic([
+  writeUserFiles([
     { file: files[0], write: (fd) => writeAll(fd, JSON.stringify(cfg, null, 2) + '\n') },
     { file: files[1], write: (fd) => writeAll(fd, weights) },
   ]);

@@ -89,6 +89,43 @@ export function saeWeightsHash(dir: string): string {
   return h.digest('hex');
 }
 
+/**
+ * The settings that make two dictionaries (SAEs, crosscoders) the same model, from their resolved training
+ * config: `k` for the top-k kinds, the L1 coefficient otherwise.
+ */
+export function dictionarySettings<K extends string>(
+  c: {
+    kind: K;
+    dSae: number;
+    steps: number;
+    batchSize: number;
+    lr: number;
+    seed: number;
+    k: number;
+    l1Coefficient: number;
+  },
+  topK: boolean,
+): {
+  kind: K;
+  latents: number;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  k?: number;
+  l1?: number;
+} {
+  const common = {
+    kind: c.kind,
+    latents: c.dSae,
+    steps: c.steps,
+    batchSize: c.batchSize,
+    lr: c.lr,
+    seed: c.seed,
+  };
+  return topK ? { ...common, k: c.k } : { ...common, l1: c.l1Coefficient };
+}
+
 /** The settings of a training request over a tap of `dIn` columns, defaults applied. */
 export function saeSettings(req: OpParsed<'sae.train'>, dIn: number): SaeSettings {
   const c = resolveSaeConfig({
@@ -102,15 +139,7 @@ export function saeSettings(req: OpParsed<'sae.train'>, dIn: number): SaeSetting
     lr: req.lr,
     seed: req.seed,
   });
-  const common = {
-    kind: c.kind,
-    latents: c.dSae,
-    steps: c.steps,
-    batchSize: c.batchSize,
-    lr: c.lr,
-    seed: c.seed,
-  };
-  return c.kind === 'topk' ? { ...common, k: c.k } : { ...common, l1: c.l1Coefficient };
+  return dictionarySettings(c, c.kind === 'topk');
 }
 
 /** The SAE named `name`, or undefined. A record from before weights hashes gets its hash from its files. */
