@@ -2,7 +2,7 @@
 // record is the one the store keeps, its Δ are those of the saved decoder; the same request returns it,
 // other settings are refused without --overwrite, a second writer is refused while one holds the name; a
 // latent page's numbers equal those recomputed here in float64 from the saved weights and the recorded taps;
-// bad checkpoints are refused with the field named.
+// bad checkpoints are refused with the field named; the seed baseline never replaces a user's crosscoder.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ import { createService } from '../../src/core/service.js';
 import { withLock } from '../../src/core/store/locks.js';
 import { jsonText } from '../../src/main/cli.js';
 import type { CrosscoderRecord } from '../../src/core/diff/types.js';
+import { crosscoderFindings } from '../../src/core/ops/crosscoder.js';
+import { saeWeightsHash } from '../../src/core/ops/sae.js';
 
 const TAP = 'blocks.1.mlp.post';
 const D_IN = 32;
@@ -145,6 +147,25 @@ describe('analyze crosscoder', () => {
     expect(replaced.code, replaced.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(record.dir, 'cfg.json'), 'utf8')).k).toBe(8);
     record = JSON.parse(replaced.stdout);
+  });
+
+  it("the seed baseline never replaces a user's crosscoder that has the twin's name but other activations", async () => {
+    const mine = await withService((s) =>
+      s.call('crosscoder.train', {
+        ...{ name: 'cc-seed1', checkpoints: ['base', 'dpo'], tap: TAP, latents: 8, k: 2, steps: 5 },
+      }),
+    );
+    const project = openProject(t.dir);
+    try {
+      await expect(crosscoderFindings(project, record)).rejects.toThrow(
+        /the seed baseline of crosscoder 'cc' is trained as 'cc-seed1', but a crosscoder of that name exists on other activations/,
+      );
+    } finally {
+      project.close();
+    }
+    const after = await withService(async (s) => s.call('crosscoders.list', {}));
+    expect(after.find((c) => c.name === 'cc-seed1')?.weightsHash).toBe(mine.weightsHash);
+    expect(saeWeightsHash(mine.dir)).toBe(mine.weightsHash);
   });
 
   it("a latent page's numbers equal those recomputed from the saved weights and the recorded taps", async () => {

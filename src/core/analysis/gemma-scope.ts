@@ -7,7 +7,8 @@
  * Older files name the weights `w_enc` / `w_dec`; both spellings are read.
  */
 import { readNpz } from './npz.js';
-import { tensorGetter, type ImportedSae } from './saelens.js';
+import { tensorGetter } from './sae.js';
+import type { ImportedSae } from './saelens.js';
 
 /** Reads a Gemma Scope `params.npz` as a JumpReLU SAE; d_in and d_sae come from W_enc's shape. */
 export function readGemmaScope(file: string): ImportedSae {

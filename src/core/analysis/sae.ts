@@ -603,6 +603,27 @@ export function writeDictionaryFiles(dir: string, weights: Uint8Array, cfg: obje
   ]);
 }
 
+/**
+ * A reader of float tensors of given shapes from `file`: a missing tensor or another shape is an error that
+ * names the file, the tensor, and where the expected shape comes from (`shapesFrom`).
+ */
+export function tensorGetter(
+  file: string,
+  tensors: Map<string, NamedArray>,
+  shapesFrom: string,
+): (name: string, shape: number[]) => Float32Array {
+  return (name, shape) => {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`${file}: tensor '${name}' is missing`);
+    if (JSON.stringify(t.shape) !== JSON.stringify(shape))
+      throw new Error(
+        `${file}: tensor '${name}' has shape ${JSON.stringify(t.shape)}, expected ${JSON.stringify(shape)} from ${shapesFrom}`,
+      );
+    if (!(t.data instanceof Float32Array)) throw new Error(`${file}: tensor '${name}' is not a float tensor`);
+    return t.data;
+  };
+}
+
 /** Reads an SAE written by {@link saveSae}, checking shapes against cfg.json. */
 export function loadSae(dir: string): Sae {
   const cfgFile = join(dir, 'cfg.json');
@@ -617,16 +638,7 @@ export function loadSae(dir: string): Sae {
   }
   const file = join(dir, 'sae_weights.safetensors');
   const { tensors } = readSafetensors(file);
-  const get = (name: string, shape: number[]): Float32Array => {
-    const t = tensors.get(name);
-    if (!t) throw new Error(`${file}: tensor '${name}' is missing`);
-    if (JSON.stringify(t.shape) !== JSON.stringify(shape) || !(t.data instanceof Float32Array)) {
-      throw new Error(
-        `${file}: tensor '${name}' has shape ${JSON.stringify(t.shape)}, expected float32 ${JSON.stringify(shape)} from cfg.json`,
-      );
-    }
-    return t.data;
-  };
+  const get = tensorGetter(file, tensors, 'cfg.json');
   const { dIn, dSae } = cfg;
   return {
     config: cfg as Sae['config'],

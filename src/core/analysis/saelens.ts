@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, type NamedArray } from '../model/safetensors.js';
 import { transformerLensHook } from '../model/models.js';
-import type { Sae, SaeKind } from './sae.js';
+import { tensorGetter, type Sae, type SaeKind } from './sae.js';
 
 /**
  * The cfg.json layout version written: SAELens reads a cfg.json without `sae_lens_version` ≥ 6 in its
@@ -193,27 +193,6 @@ function weightsOf(dir: string): { file: string; tensors: Map<string, NamedArray
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message}`);
   }
-}
-
-/**
- * A reader of float tensors of given shapes from `file`: a missing tensor or another shape is an error that
- * names the file, the tensor, and where the expected shape comes from (`shapesFrom`).
- */
-export function tensorGetter(
-  file: string,
-  tensors: Map<string, NamedArray>,
-  shapesFrom: string,
-): (name: string, shape: number[]) => Float32Array {
-  return (name, shape) => {
-    const t = tensors.get(name);
-    if (!t) throw new Error(`${file}: tensor '${name}' is missing`);
-    if (JSON.stringify(t.shape) !== JSON.stringify(shape))
-      throw new Error(
-        `${file}: tensor '${name}' has shape ${JSON.stringify(t.shape)}, expected ${JSON.stringify(shape)} from ${shapesFrom}`,
-      );
-    if (!(t.data instanceof Float32Array)) throw new Error(`${file}: tensor '${name}' is not a float tensor`);
-    return t.data;
-  };
 }
 
 /**

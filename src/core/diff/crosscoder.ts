@@ -40,7 +40,13 @@ import { activeBackend } from '../backend/index.js';
 import { Rng } from '../model/rng.js';
 import { readSafetensors, serializeSafetensors, type NamedArray } from '../model/safetensors.js';
 import { checkMatrix, type Matrix } from '../analysis/matrix.js';
-import { codeMetrics, expectedNormScale, writeDictionaryFiles, type SaeMetrics } from '../analysis/sae.js';
+import {
+  codeMetrics,
+  expectedNormScale,
+  tensorGetter,
+  writeDictionaryFiles,
+  type SaeMetrics,
+} from '../analysis/sae.js';
 import { throwIfCancelled } from '../ops/progress.js';
 import { SAE_TOPK_K } from '../names.js';
 import type { CrosscoderKind } from './types.js';
@@ -683,16 +689,7 @@ export function loadCrosscoder(dir: string): Crosscoder {
     throw new Error(`${cfgFile}: inputScales must be ${n} positive numbers`);
   const file = join(dir, 'sae_weights.safetensors');
   const { tensors } = readSafetensors(file);
-  const get = (name: string, shape: number[]): Float32Array => {
-    const t = tensors.get(name);
-    if (!t) throw new Error(`${file}: tensor '${name}' is missing`);
-    if (JSON.stringify(t.shape) !== JSON.stringify(shape) || !(t.data instanceof Float32Array)) {
-      throw new Error(
-        `${file}: tensor '${name}' has shape ${JSON.stringify(t.shape)}, expected float32 ${JSON.stringify(shape)} from cfg.json`,
-      );
-    }
-    return t.data;
-  };
+  const get = tensorGetter(file, tensors, 'cfg.json');
   return {
     config,
     inputScales: scales as number[],

@@ -375,7 +375,7 @@ export async function crosscoderLatentOp(
 /**
  * The seed twin of a crosscoder: the same request with seed + 1, under the name `NAME-seedS` (trained on
  * first use, then found in the store like any crosscoder; retrained when NAME was retrained with other
- * settings, the name being NAME's).
+ * settings; a crosscoder of that name on other activations is refused, never replaced).
  */
 async function seedTwin(
   project: Project,
@@ -385,6 +385,14 @@ async function seedTwin(
 ): Promise<CrosscoderRecord> {
   const { settings: s } = r;
   const name = `${r.name}-seed${s.seed + 1}`;
+  // The twin's name is derived, so it may be a user's: only a crosscoder of the same activations (an earlier
+  // twin of NAME) is replaced; another one of that name is left alone and named in the error.
+  const existing = getCrosscoder(project, name);
+  if (existing && canonicalJson(existing.sources) !== canonicalJson(r.sources))
+    throw new ApiError(
+      'conflict',
+      `the seed baseline of crosscoder '${r.name}' is trained as '${name}', but a crosscoder of that name exists on other activations; rename it (or remove it) to get the seed baseline`,
+    );
   reporter.message(`seed baseline: crosscoder ${name} (the same request with seed ${s.seed + 1})`);
   const req = parseInput('crosscoder.train', {
     name,

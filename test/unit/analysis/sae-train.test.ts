@@ -131,6 +131,8 @@ describe('SAE training', () => {
     expect(rows.data[12]).toBe(topk.wDec[12]); // row 1, dimension 0
     expect(evaluateSae(back, x).explainedVariance).toBeCloseTo(evaluateSae(topk, x).explainedVariance, 10);
     writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ kind: 'topk', dIn: 12, dSae: 16, inputScale: 1 }));
-    expect(() => loadSae(dir)).toThrow(/tensor 'W_enc' has shape \[12,32\], expected float32 \[12,16\]/);
+    expect(() => loadSae(dir)).toThrow(
+      /tensor 'W_enc' has shape \[12,32\], expected \[12,16\] from cfg\.json/,
+    );
   });
 });

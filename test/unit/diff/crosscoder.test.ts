@@ -168,7 +168,7 @@ describe('crosscoder training', () => {
     expect([...encodeCrosscoder(back, held).data]).toEqual([...encodeCrosscoder(btk, held).data]);
     writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ ...cfg, dSae: 12 }));
     expect(() => loadCrosscoder(dir)).toThrow(
-      /tensor 'W_enc' has shape \[2,8,24\], expected float32 \[2,8,12\]/,
+      /tensor 'W_enc' has shape \[2,8,24\], expected \[2,8,12\] from cfg\.json/,
     );
   });
 });
