@@ -425,7 +425,13 @@ export const SaeImportInput = z.strictObject({
 
 /** Feature pages in Neuronpedia's JSON layout, for an SAE or a crosscoder of the project. */
 export const NeuronpediaExportInput = z.strictObject({
+  /** The SAE's or crosscoder's name. */
   sae: Name,
+  /**
+   * A crosscoder's model whose pages these are (its model id, tap, decoder block and unembedding; default:
+   * its first checkpoint). Neuronpedia lists one source per model: export once per model. Not for SAEs.
+   */
+  checkpoint: z.string().min(1).max(4096).optional(),
   /** Latents to export (default: every latent that fires on the probe). */
   latents: z.array(z.number().int().min(0).max(1_000_000)).min(1).max(100_000).optional(),
   /** Top activating contexts per latent. */

@@ -1,6 +1,7 @@
 /**
- * `monoscope export neuronpedia`: an SAE's feature pages in Neuronpedia's export layout
- * (`ops/neuronpedia.ts`), into a new or empty folder outside the project's managed folders.
+ * `monoscope export neuronpedia`: an SAE's or a crosscoder's feature pages in Neuronpedia's export layout
+ * (`ops/neuronpedia.ts`), into a new or empty folder outside the project's managed folders; a crosscoder's
+ * for one of its models (`--checkpoint`, default its first).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { callOp, int, printJson } from './cli.js';
@@ -18,10 +19,14 @@ export function registerNeuronpediaCommand(exp: Command): void {
   exp
     .command('neuronpedia')
     .description(
-      "An SAE's feature pages in Neuronpedia's export layout (features and activations as gzipped JSONL, with the model, source set, source and release records), ready to upload",
+      "An SAE's or a crosscoder's feature pages in Neuronpedia's export layout (features and activations as gzipped JSONL, with the model, source set, source and release records), ready to upload; a crosscoder's for one of its models (--checkpoint): export once per model",
     )
     .option('--project <dir>', 'project folder', 'monoscope-demo')
-    .requiredOption('--sae <name>', 'the SAE')
+    .requiredOption('--sae <name>', 'the SAE or crosscoder')
+    .option(
+      '--checkpoint <name>',
+      "a crosscoder's model whose pages to write: the shared activations, that model's logits (default: its first)",
+    )
     .requiredOption('--out <dir>', 'a new or empty folder outside the project')
     .option(
       '--latents <list>',
@@ -34,6 +39,7 @@ export function registerNeuronpediaCommand(exp: Command): void {
       async (o: {
         project: string;
         sae: string;
+        checkpoint?: string;
         out: string;
         latents?: number[];
         topK?: number;
@@ -42,7 +48,7 @@ export function registerNeuronpediaCommand(exp: Command): void {
         const r = await callOp(
           o.project,
           'neuronpedia.export',
-          { sae: o.sae, out: o.out, latents: o.latents, topK: o.topK },
+          { sae: o.sae, checkpoint: o.checkpoint, out: o.out, latents: o.latents, topK: o.topK },
           o,
         );
         if (o.json) return printJson(r);

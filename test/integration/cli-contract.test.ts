@@ -266,10 +266,13 @@ const CASES: { [N in OpName]: Case<N> } = {
     ]),
     reused: true,
   },
-  // Each side writes its own new folder; the files under it are the same.
+  // Each side writes its own new folder; the files under it are the same. A crosscoder's pages for its
+  // second model (an SAE's take the same path without --checkpoint).
   'neuronpedia.export': {
-    input: { sae: 'sae-base', latents: [0, 1, 2], topK: 3, out: join(root, 'np-service') },
-    argv: ['export', 'neuronpedia', '--sae', 'sae-base', '--latents', '0,1,2', '--top-k', '3'].concat([
+    input: { sae: 'cc', checkpoint: 'dpo', latents: [0, 1, 2], topK: 3, out: join(root, 'np-service') },
+    argv: ['export', 'neuronpedia', '--sae', 'cc', '--checkpoint', 'dpo', '--latents', '0,1,2'].concat([
+      '--top-k',
+      '3',
       '--out',
       join(root, 'np-cli'),
     ]),

@@ -1,6 +1,6 @@
 /**
- * `neuronpedia.export`: an SAE's feature pages in the layout of Neuronpedia's exports, the files its
- * importer reads (neuronpedia `utils/neuronpedia-utils`: `convert-saedashboard-to-neuronpedia-export.py`
+ * `neuronpedia.export`: the feature pages of an SAE or a crosscoder in the layout of Neuronpedia's exports,
+ * the files its importer reads (neuronpedia `utils/neuronpedia-utils`: `convert-saedashboard-to-neuronpedia-export.py`
  * and `db_models/*.py`, whose fields mirror the `Neuron` and `Activation` tables of the webapp's
  * `prisma/schema.prisma`):
  *
@@ -16,21 +16,31 @@
  * (the sequences of the `topK` largest activations, one per sequence), its tokens and the latent's value on
  * each (0 on special tokens, which the top contexts exclude as neuron pages do), `maxValue` and
  * `maxValueTokenIndex`, `minValue`.
+ *
+ * A crosscoder's pages are those of one of its models (`checkpoint`, default the first), as Neuronpedia
+ * lists one source per model: the activations are the shared code f_i (encoded from every model's tap
+ * together, so the same for every model), the logit effects those of that model's decoder block d_i^m
+ * through its unembedding. Neuronpedia has no field for a crosscoder: the release's and source set's
+ * descriptions and the source's notes say that it is one, over which models, and whose decoder the pages read.
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { join, relative, resolve } from 'node:path';
-import { encodeSae, loadSae, type Matrix, type Sae } from '../analysis/index.js';
+import { encodeSae, loadSae, type Matrix } from '../analysis/index.js';
 import { matmul, view } from '../analysis/gemm.js';
 import { histogramOf } from '../analysis/histogram.js';
+import { encodeCrosscoder, loadCrosscoder, modelDecoder } from '../diff/crosscoder.js';
+import type { CrosscoderRecord } from '../diff/types.js';
 import { ApiError, type OpParsed } from '../api.js';
 import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
 import { headArray, unitDirection } from '../model/models.js';
+import { canonicalJson } from '../store/analyses.js';
 import { checkFreshFolder, writeAll, writeUserFiles } from '../store/files.js';
 import type { Project } from '../store/project.js';
 import { resolveCheckpoint } from './checkpoints.js';
-import { findSae, type SaeRecord } from './sae.js';
-import { loadTap, usableRows, type TapData } from './tap.js';
+import { getCrosscoder } from './crosscoder.js';
+import { getSae, type SaeRecord } from './sae.js';
+import { loadTap, tapKey, usableRows, type TapData } from './tap.js';
 import { silentReporter, throwIfCancelled, type Reporter } from './progress.js';
 
 /** Neuronpedia's default creator (the `DEFAULT_CREATOR_ID` of neuronpedia-utils' `.env.default`). */
@@ -45,6 +55,133 @@ const BINS = 30;
 /** A Neuronpedia id: lowercase letters, digits, '-' and '_' (its Model id rule). */
 function npId(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9_-]+/g, '-');
+}
+
+/**
+ * What one export's pages are computed from: the dictionary's codes on the probe, the exported model's tap
+ * (its tokens) and its decoder ([d_sae, d_in] rows that decode inputs scaled by `inputScale`), and the
+ * text the release, source set and source records carry.
+ */
+interface PageSource {
+  /** `SAE 'NAME'` or `crosscoder 'NAME'`, for messages. */
+  label: string;
+  name: string;
+  /** The probe set's name the dictionary was trained on. */
+  probe: string;
+  /** The model the pages are for. */
+  checkpoint: string;
+  tap: string;
+  t: TapData;
+  codes: Matrix;
+  decoder: { wDec: Float32Array; dIn: number; inputScale: number };
+  /** The release's description. */
+  release: string;
+  /** The source set's description. */
+  set: string;
+  /** The source's notes. */
+  notes: string;
+}
+
+/** The pages' source for the SAE or crosscoder `req.sae` (see {@link PageSource}). */
+async function pageSource(
+  project: Project,
+  req: OpParsed<'neuronpedia.export'>,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<PageSource> {
+  const sae = getSae(project, req.sae);
+  if (sae) {
+    if (req.checkpoint !== undefined)
+      throw new ApiError(
+        'invalid-input',
+        `checkpoint: '${sae.name}' is an SAE of ${sae.ref.checkpoint}, not a crosscoder; leave checkpoint out`,
+      );
+    return saePageSource(project, sae, reporter, signal);
+  }
+  const cc = getCrosscoder(project, req.sae);
+  if (cc) return crosscoderPageSource(project, cc, req.checkpoint, reporter, signal);
+  throw new ApiError('not-found', `no SAE or crosscoder named '${req.sae}' in ${project.dir}`);
+}
+
+/** An SAE's pages: its codes on its tap, its decoder. */
+async function saePageSource(
+  project: Project,
+  rec: SaeRecord,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<PageSource> {
+  const t = await loadTap(project, rec.ref, reporter, signal);
+  const sae = loadSae(rec.dir);
+  const { checkpoint, tap } = rec.ref;
+  return {
+    label: `SAE '${rec.name}'`,
+    name: rec.name,
+    probe: rec.ref.probe,
+    checkpoint,
+    tap,
+    t,
+    codes: encodeSae(sae, t.x),
+    decoder: { wDec: sae.wDec, dIn: sae.config.dIn, inputScale: sae.inputScale },
+    release: `Monoscope SAE ${rec.name} on ${checkpoint} ${tap}`,
+    set: `${tap} - ${rec.dSae} latents (${rec.kind})`,
+    notes: `Monoscope SAE ${rec.name}: ${rec.kind}, ${rec.dSae} latents on ${checkpoint} ${tap}`,
+  };
+}
+
+/**
+ * A crosscoder's pages for its model `checkpoint` (default the first): the shared code f encoded from
+ * every model's tap (read again by probe hash; refused when a checkpoint changed since training, as
+ * `crosscoder.latent` does), that model's tap for the tokens, and its decoder block W_dec^m with its
+ * input scale s_m.
+ */
+async function crosscoderPageSource(
+  project: Project,
+  rec: CrosscoderRecord,
+  checkpoint: string | undefined,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<PageSource> {
+  const m = checkpoint === undefined ? 0 : rec.checkpoints.indexOf(checkpoint);
+  if (m < 0)
+    throw new ApiError(
+      'invalid-input',
+      `checkpoint: crosscoder '${rec.name}' is over ${rec.checkpoints.join(', ')}; '${checkpoint}' is not one of them`,
+    );
+  const taps: TapData[] = [];
+  for (const [i, c] of rec.checkpoints.entries()) {
+    const t = await loadTap(
+      project,
+      { checkpoint: c, tap: rec.tap, probe: rec.sources[i].probeHash },
+      reporter,
+      signal,
+    );
+    if (canonicalJson(tapKey(t.rec)) !== canonicalJson(rec.sources[i]))
+      throw new ApiError(
+        'conflict',
+        `checkpoint '${c}' changed since crosscoder '${rec.name}' was trained; train it again (--overwrite)`,
+      );
+    taps.push(t);
+  }
+  const cc = loadCrosscoder(rec.dir);
+  const models = rec.checkpoints.join(', ');
+  const kind = rec.settings.kind;
+  const own = rec.checkpoints[m];
+  return {
+    label: `crosscoder '${rec.name}'`,
+    name: rec.name,
+    probe: rec.probe,
+    checkpoint: own,
+    tap: rec.tap,
+    t: taps[m],
+    codes: encodeCrosscoder(
+      cc,
+      taps.map((t) => t.x),
+    ),
+    decoder: { wDec: modelDecoder(cc, m), dIn: cc.config.dIn, inputScale: cc.inputScales[m] },
+    release: `Monoscope crosscoder ${rec.name} over ${models} at ${rec.tap}`,
+    set: `${rec.tap} - ${rec.dSae} latents (crosscoder, ${kind}, over ${models}; decoder of ${own})`,
+    notes: `Monoscope crosscoder ${rec.name}: ${kind}, ${rec.dSae} latents shared by ${models} at ${rec.tap}; activations are the shared code of all models, logits read ${own}'s decoder and unembedding`,
+  };
 }
 
 /** The `Activation` rows of one latent (see the module comment). */
@@ -74,9 +211,9 @@ interface ActivationRow {
 }
 
 /**
- * Writes the feature pages of the SAE `req.sae` (see the module comment) into `req.out`, a new or empty
- * folder outside the project's managed folders. Returns the folder, the files (relative to it) and the
- * number of latents written.
+ * Writes the feature pages of the SAE or crosscoder `req.sae` (see the module comment) into `req.out`, a
+ * new or empty folder outside the project's managed folders. Returns the folder, the files (relative to
+ * it) and the number of latents written.
  */
 export async function neuronpediaExportOp(
   project: Project,
@@ -86,42 +223,36 @@ export async function neuronpediaExportOp(
 ): Promise<{ dir: string; files: string[]; latents: number }> {
   const out = resolve(req.out);
   checkFreshFolder(out);
-  const rec = findSae(project, req.sae);
-  const layer = /^blocks\.(\d+)\./.exec(rec.ref.tap)?.[1];
-  if (layer === undefined)
-    throw new ApiError('invalid-input', `SAE '${rec.name}': tap ${rec.ref.tap} has no block`);
-  const t = await loadTap(project, rec.ref, reporter, signal);
-  const sae = loadSae(rec.dir);
-  const codes = encodeSae(sae, t.x);
+  const src = await pageSource(project, req, reporter, signal);
+  const layer = /^blocks\.(\d+)\./.exec(src.tap)?.[1];
+  if (layer === undefined) throw new ApiError('invalid-input', `${src.label}: tap ${src.tap} has no block`);
+  const { t, codes } = src;
   const rows = usableRows(t);
   const latents = req.latents ?? firingLatents(codes, rows);
   const bad = latents.find((i) => i >= codes.cols);
   if (bad !== undefined)
-    throw new ApiError(
-      'invalid-input',
-      `latents: SAE '${rec.name}' has latents 0..${codes.cols - 1}, not ${bad}`,
-    );
+    throw new ApiError('invalid-input', `latents: ${src.label} has latents 0..${codes.cols - 1}, not ${bad}`);
 
-  const ck = loadCheckpoint(resolveCheckpoint(project, rec.ref.checkpoint).dir);
-  const modelId = npId(rec.ref.checkpoint);
-  const setName = npId(rec.name);
+  const ck = loadCheckpoint(resolveCheckpoint(project, src.checkpoint).dir);
+  const modelId = npId(src.checkpoint);
+  const setName = npId(src.name);
   const sourceId = `${layer}-${setName}`;
   const base = join(out, modelId, sourceId);
   const createdAt = new Date().toISOString();
   const ids = { modelId, layer: sourceId, creatorId: NEURONPEDIA_CREATOR_ID, createdAt };
   const seqs = sequences(t);
   const texts: [string, string | Uint8Array][] = [
-    ['release.jsonl', jsonl([releaseRow(rec, setName, sourceId, createdAt)])],
+    ['release.jsonl', jsonl([releaseRow(src, setName, sourceId, createdAt)])],
     ['model.jsonl', jsonl([modelRow(ck, modelId, createdAt)])],
-    ['sourceset.jsonl', jsonl([sourceSetRow(rec, modelId, setName, createdAt)])],
-    ['source.jsonl', jsonl([sourceRow(rec, t, modelId, setName, sourceId, seqs, createdAt)])],
+    ['sourceset.jsonl', jsonl([sourceSetRow(src, modelId, setName, createdAt)])],
+    ['source.jsonl', jsonl([sourceRow(src, modelId, setName, sourceId, seqs, createdAt)])],
   ];
   const special = new Set(t.specialIds);
   for (let b0 = 0; b0 < latents.length; b0 += BATCH) {
     throwIfCancelled(signal);
     const batch = latents.slice(b0, b0 + BATCH);
     reporter.progress({ phase: 'feature pages', done: b0, total: latents.length, unit: 'latent' });
-    const logits = logitEffects(ck, rec.ref.tap, sae, batch);
+    const logits = logitEffects(ck, src.tap, src.decoder, batch);
     const features: object[] = [];
     const activations: ActivationRow[] = [];
     batch.forEach((latent, i) => {
@@ -164,8 +295,8 @@ function jsonl(rows: object[]): string {
 }
 
 /** The release that holds the source set (`SourceRelease`). */
-function releaseRow(rec: SaeRecord, setName: string, sourceId: string, createdAt: string) {
-  const description = `Monoscope SAE ${rec.name} on ${rec.ref.checkpoint} ${rec.ref.tap}`;
+function releaseRow(src: PageSource, setName: string, sourceId: string, createdAt: string) {
+  const description = src.release;
   return {
     name: `monoscope-${setName}`,
     description,
@@ -208,15 +339,15 @@ function modelRow(ck: LoadedCheckpoint, modelId: string, createdAt: string) {
   };
 }
 
-/** The source set (`SourceSet`): this SAE, over the layers it has (one). */
-function sourceSetRow(rec: SaeRecord, modelId: string, setName: string, createdAt: string) {
+/** The source set (`SourceSet`): this SAE or crosscoder, over the layers it has (one). */
+function sourceSetRow(src: PageSource, modelId: string, setName: string, createdAt: string) {
   return {
     modelId,
     name: setName,
     creatorId: NEURONPEDIA_CREATOR_ID,
     hasDashboards: true,
     visibility: 'PUBLIC',
-    description: `${rec.ref.tap} - ${rec.dSae} latents (${rec.kind})`,
+    description: src.set,
     type: 'sae',
     creatorName: 'Monoscope',
     urls: [],
@@ -233,10 +364,9 @@ function sourceSetRow(rec: SaeRecord, modelId: string, setName: string, createdA
   };
 }
 
-/** The source (`Source`): the SAE at its layer, and the probe its pages were computed on. */
+/** The source (`Source`): the SAE or crosscoder at its layer, and the probe its pages were computed on. */
 function sourceRow(
-  rec: SaeRecord,
-  t: TapData,
+  src: PageSource,
   modelId: string,
   setName: string,
   sourceId: string,
@@ -263,8 +393,8 @@ function sourceRow(
     hasUmapClusters: false,
     num_prompts: seqs.length,
     num_tokens_in_prompt: seqs.reduce((m, [a, b]) => Math.max(m, b - a), 0),
-    dataset: `monoscope probe ${t.ref.probe} (${t.rec.probeHash})`,
-    notes: `Monoscope SAE ${rec.name}: ${rec.kind}, ${rec.dSae} latents on ${rec.ref.checkpoint} ${rec.ref.tap}`,
+    dataset: `monoscope probe ${src.probe} (${src.t.rec.probeHash})`,
+    notes: src.notes,
     createdAt,
   };
 }
@@ -379,19 +509,25 @@ function featureStats(v: Float32Array, rows: Int32Array, effects: Float64Array, 
 }
 
 /**
- * The logit effects of the latents `latents` ([latents, vocab], float64): each decoder row in the tap's
- * units (W_dec / input scale: the SAE decodes scaled inputs) written into the residual stream through the
+ * The logit effects of the latents `latents` ([latents, vocab], float64): each row of `decoder` (an SAE's
+ * W_dec, or a crosscoder's block W_dec^m of the exported model) in the tap's units (W_dec / input scale: the
+ * dictionary decodes scaled inputs) written into the residual stream through the
  * tap's unit directions (the identity for the residual stream, the MLP output projection for MLP neurons),
  * then through the unembedding.
  */
-function logitEffects(ck: LoadedCheckpoint, tap: string, sae: Sae, latents: number[]): Float64Array[] {
+function logitEffects(
+  ck: LoadedCheckpoint,
+  tap: string,
+  decoder: PageSource['decoder'],
+  latents: number[],
+): Float64Array[] {
   const { nEmbd: D, vocabSize: V } = ck.config;
-  const { dIn } = sae.config;
+  const { wDec, dIn, inputScale } = decoder;
   const units = new Float64Array(dIn * D);
   for (let j = 0; j < dIn; j++) units.set(unitDirection(ck.config, ck.arrays, tap, j), j * D);
   const rowsDec = new Float64Array(latents.length * dIn);
   latents.forEach((l, i) => {
-    for (let j = 0; j < dIn; j++) rowsDec[i * dIn + j] = sae.wDec[l * dIn + j] / sae.inputScale;
+    for (let j = 0; j < dIn; j++) rowsDec[i * dIn + j] = wDec[l * dIn + j] / inputScale;
   });
   const dirs = new Float64Array(latents.length * D);
   matmul(view(dirs, D), view(rowsDec, dIn), view(units, D), latents.length, D, dIn);
