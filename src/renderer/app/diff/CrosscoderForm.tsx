@@ -1,7 +1,13 @@
 // The form that trains a crosscoder (`crosscoder.train` job): 2 or 3 checkpoints, the tap they share, the
-// probe, BatchTopK or L1, the dictionary's size, its sparsity and the steps; the job's progress under it.
+// probe, and the dictionary's settings (components/DictionaryFields.tsx: BatchTopK or L1, its size, its
+// sparsity, the steps, batch and seed); the job's progress under it.
 import { useId, useState } from 'react';
-import { NumberField } from '../components/NumberField.js';
+import {
+  DictionaryFields,
+  dictionaryRequest,
+  useDictionarySettings,
+  type DictionaryKind,
+} from '../components/DictionaryFields.js';
 import { JobForm } from '../features/JobForm.js';
 import { dec3, num } from '../neurons/format.js';
 import { duration } from '../neurons/JobProgress.js';
@@ -10,7 +16,16 @@ import type { JobRun } from '../neurons/useJobRun.js';
 
 /** The taps a crosscoder reads (the API's `Tap`): MLP pre- and post-activations and the residual stream. */
 const CROSSCODER_TAP = /^blocks\.\d+\.(mlp\.pre|mlp\.post|resid_post)$/;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** The crosscoder kinds the form trains. */
+const KINDS: DictionaryKind<'batchtopk' | 'l1'>[] = [
+  { value: 'batchtopk', label: 'BatchTopK', sparsity: 'k', title: 'Mean active latents per token' },
+  {
+    value: 'l1',
+    label: 'L1',
+    sparsity: 'l1',
+    title: 'Coefficient of the decoder-norm-weighted penalty',
+  },
+];
 
 export function CrosscoderForm({
   checkpoints,
@@ -28,17 +43,11 @@ export function CrosscoderForm({
   const [tap, setTap] = useState('');
   const shownTap = taps.includes(tap) ? tap : (taps[0] ?? '');
   const [probe, setProbe] = useState('builtin');
-  const [name, setName] = useState('');
-  const [kind, setKind] = useState<'batchtopk' | 'l1'>('batchtopk');
-  const [latents, setLatents] = useState(1024);
-  const [k, setK] = useState(32);
-  /** L1 coefficient as typed; empty: the engine's default. */
-  const [l1, setL1] = useState('');
-  const [steps, setSteps] = useState(1000);
+  const [settings, setSettings] = useDictionarySettings(KINDS);
   const layer = /^blocks\.(\d+)\./.exec(shownTap)?.[1] ?? '0';
-  const suggested = `${picked.join('-')}-L${layer}-${kind}-${latents}`;
-  const finalName = name.trim() || suggested;
-  const validName = NAME.test(finalName);
+  const suggested = `${picked.join('-')}-L${layer}-${settings.kind}-${settings.latents}`;
+  const { valid: validName, request } = dictionaryRequest(settings, KINDS, suggested);
+  const finalName = request.name;
   const validModels = picked.length >= 2 && picked.length <= 3;
   const toggle = (ck: string, on: boolean) =>
     setPicked((cur) =>
@@ -47,16 +56,7 @@ export function CrosscoderForm({
         : cur.filter((n) => n !== ck),
     );
   const submit = () =>
-    run.start({
-      name: finalName,
-      checkpoints: picked,
-      tap: shownTap,
-      probe: probe.trim() || 'builtin',
-      kind,
-      latents,
-      steps,
-      ...(kind === 'batchtopk' ? { k } : l1.trim() ? { l1: Number(l1) } : {}),
-    });
+    run.start({ checkpoints: picked, tap: shownTap, probe: probe.trim() || 'builtin', ...request });
   return (
     <section className="ms-panel" aria-labelledby={`${id}-h`}>
       <h3 id={`${id}-h`}>Train a crosscoder</h3>
@@ -88,7 +88,7 @@ export function CrosscoderForm({
             ))}
           </div>
         </fieldset>
-        <div className="ms-form-row">
+        <DictionaryFields kinds={KINDS} value={settings} onChange={setSettings} suggested={suggested}>
           <label>
             Tap
             <select value={shownTap} onChange={(e) => setTap(e.target.value)}>
@@ -103,59 +103,8 @@ export function CrosscoderForm({
             Probe
             <input type="text" value={probe} onChange={(e) => setProbe(e.target.value)} />
           </label>
-          <label>
-            Name
-            <input
-              type="text"
-              value={name}
-              placeholder={suggested}
-              onChange={(e) => setName(e.target.value)}
-              aria-invalid={!validName}
-            />
-          </label>
-          <label>
-            Kind
-            <select value={kind} onChange={(e) => setKind(e.target.value as 'batchtopk' | 'l1')}>
-              <option value="batchtopk">BatchTopK</option>
-              <option value="l1">L1</option>
-            </select>
-          </label>
-          <NumberField
-            label="Latents"
-            value={latents}
-            onChange={setLatents}
-            min={1}
-            max={65536}
-            title="Dictionary size (d_sae)"
-          />
-          {kind === 'batchtopk' ? (
-            <NumberField
-              label="k"
-              value={k}
-              onChange={setK}
-              min={1}
-              max={4096}
-              title="Mean active latents per token"
-            />
-          ) : (
-            <label title="Coefficient of the decoder-norm-weighted penalty; empty: the engine's default">
-              L1 coefficient
-              <input
-                type="number"
-                value={l1}
-                min={0}
-                step="any"
-                placeholder="default"
-                onChange={(e) => setL1(e.target.value)}
-              />
-            </label>
-          )}
-          <NumberField label="Steps" value={steps} onChange={setSteps} min={1} max={1_000_000} />
-        </div>
+        </DictionaryFields>
         {!validModels && <p className="ms-form-error">Pick 2 or 3 checkpoints.</p>}
-        {!validName && (
-          <p className="ms-form-error">A name uses letters, digits, “.”, “_” and “-” (at most 64).</p>
-        )}
         {names.includes(finalName) && validName && (
           <p className="ms-muted ms-small">
             A crosscoder named {finalName} exists: the same settings re-read it.

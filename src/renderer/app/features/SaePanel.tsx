@@ -2,7 +2,12 @@
 // (`sae.train` job).
 import { useId, useState } from 'react';
 import { Figure } from '../components/Figure.js';
-import { NumberField } from '../components/NumberField.js';
+import {
+  DictionaryFields,
+  dictionaryRequest,
+  useDictionarySettings,
+  type DictionaryKind,
+} from '../components/DictionaryFields.js';
 import { saeCurveSpec, saeDensitySpec, saeHasDensity } from '../../../shared/specs/viewFigures.js';
 import { Empty, ErrorState, Loading } from '../components/States.js';
 import { useQuery, useReloadOnJobEnd } from '../data.js';
@@ -159,6 +164,12 @@ export function SaePanel({
   );
 }
 
+/** The SAE kinds the form trains. */
+const SAE_KINDS: DictionaryKind<'topk' | 'relu-l1'>[] = [
+  { value: 'topk', label: 'TopK', sparsity: 'k', title: 'Latents kept per token' },
+  { value: 'relu-l1', label: 'ReLU + L1', sparsity: 'l1', title: 'The coefficient of the L1 penalty' },
+];
+
 function TrainForm({
   checkpoints,
   recordings,
@@ -172,31 +183,15 @@ function TrainForm({
 }) {
   const id = useId();
   const [ref, setRef] = useState<TapValue>(initial);
-  const [name, setName] = useState('');
-  const [kind, setKind] = useState<'topk' | 'relu-l1'>('topk');
-  const [latents, setLatents] = useState(1024);
-  const [k, setK] = useState(32);
-  const [l1, setL1] = useState(5);
-  const [steps, setSteps] = useState(1000);
-  const [batchSize, setBatchSize] = useState(1024);
-  const [seed, setSeed] = useState(0);
+  const [settings, setSettings] = useDictionarySettings(SAE_KINDS);
   const run = useJobRun('sae.train');
   const layer = /^blocks\.(\d+)\./.exec(ref.tap)?.[1] ?? '0';
+  const { kind, k, latents } = settings;
   const suggested = `${ref.checkpoint}-L${layer}-${kind === 'topk' ? `k${k}` : 'l1'}-${latents}`;
-  const finalName = name.trim() || suggested;
+  const { valid, request } = dictionaryRequest(settings, SAE_KINDS, suggested);
+  const finalName = request.name;
   const nameTaken = names.includes(finalName);
-  const valid = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(finalName);
-  const submit = () =>
-    run.start({
-      name: finalName,
-      ref,
-      kind,
-      latents,
-      steps,
-      batchSize,
-      seed,
-      ...(kind === 'topk' ? { k } : { l1 }),
-    });
+  const submit = () => run.start({ ref, ...request });
   return (
     <section className="ms-panel" aria-labelledby={`${id}-h`}>
       <h3 id={`${id}-h`}>Train an SAE</h3>
@@ -213,51 +208,7 @@ function TrainForm({
         valid={valid}
       >
         <TapPicker checkpoints={checkpoints} recordings={recordings} value={ref} onChange={setRef} />
-        <div className="ms-form-row">
-          <label>
-            Name
-            <input
-              type="text"
-              value={name}
-              placeholder={suggested}
-              onChange={(e) => setName(e.target.value)}
-              aria-invalid={!valid}
-            />
-          </label>
-          <label>
-            Kind
-            <select value={kind} onChange={(e) => setKind(e.target.value as 'topk' | 'relu-l1')}>
-              <option value="topk">TopK</option>
-              <option value="relu-l1">ReLU + L1</option>
-            </select>
-          </label>
-          <NumberField
-            label="Latents"
-            value={latents}
-            onChange={setLatents}
-            min={1}
-            max={65536}
-            title="Dictionary size (d_sae)"
-          />
-          {kind === 'topk' ? (
-            <NumberField
-              label="k"
-              value={k}
-              onChange={setK}
-              min={1}
-              max={4096}
-              title="Latents kept per token"
-            />
-          ) : (
-            <NumberField label="L1 coefficient" value={l1} onChange={setL1} min={0} step={0.5} />
-          )}
-          <NumberField label="Steps" value={steps} onChange={setSteps} min={1} max={1_000_000} />
-          <NumberField label="Batch (tokens)" value={batchSize} onChange={setBatchSize} min={1} max={65536} />
-          <NumberField label="Seed" value={seed} onChange={setSeed} min={0} />
-        </div>
-        {!valid && (
-          <p className="ms-form-error">A name uses letters, digits, “.”, “_” and “-” (at most 64).</p>
-        )}
+        <DictionaryFields kinds={SAE_KINDS} value={settings} onChange={setSettings} suggested={suggested} />
         {nameTaken && valid && (
           <p className="ms-muted ms-small">
             An SAE named {finalName} exists: the same settings re-read it, other settings train it again.
