@@ -1,14 +1,15 @@
 /**
- * `neuronpedia.export`: the feature pages of an SAE or a crosscoder in the layout of Neuronpedia's exports,
- * the files its importer reads (neuronpedia `utils/neuronpedia-utils`: `convert-saedashboard-to-neuronpedia-export.py`
- * and `db_models/*.py`, whose fields mirror the `Neuron` and `Activation` tables of the webapp's
- * `prisma/schema.prisma`):
+ * `neuronpedia.export`: the feature pages of an SAE or a crosscoder in the layout of Neuronpedia's
+ * exports, the files its importer reads (neuronpedia `utils/neuronpedia-utils`:
+ * `convert-saedashboard-to-neuronpedia-export.py` and `db_models/*.py`, whose fields mirror the `Neuron`
+ * and `Activation` tables of the webapp's `prisma/schema.prisma`):
  *
  *   OUT/<model id>/<source id>/release.jsonl, model.jsonl, sourceset.jsonl, source.jsonl
  *   OUT/<model id>/<source id>/features/batch-N.jsonl.gz      one `Neuron` row per latent
  *   OUT/<model id>/<source id>/activations/batch-N.jsonl.gz   one `Activation` row per top context
  *
- * The source id is `<layer>-<source set>` (Neuronpedia's `layer` field), the source set is named for the SAE.
+ * The source id is `<layer>-<source set>` (Neuronpedia's `layer` field), the source set is named for the SAE
+ * or crosscoder.
  * Per latent: `pos_str`/`pos_values` and `neg_str`/`neg_values`, the decoder row read in the residual stream
  * and through the unembedding (the final norm ignored, as for neuron pages and sae_vis); `frac_nonzero`,
  * the fraction of the probe's non-special tokens where it fires; the histograms of its nonzero activations
@@ -21,7 +22,8 @@
  * lists one source per model: the activations are the shared code f_i (encoded from every model's tap
  * together, so the same for every model), the logit effects those of that model's decoder block d_i^m
  * through its unembedding. Neuronpedia has no field for a crosscoder: the release's and source set's
- * descriptions and the source's notes say that it is one, over which models, and whose decoder the pages read.
+ * descriptions and the source's notes say that it is one, over which models, and whose decoder the pages
+ * read.
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';

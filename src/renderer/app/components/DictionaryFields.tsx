@@ -1,7 +1,7 @@
-// One set of fields for a sparse dictionary's training settings, as `sae.train` and `crosscoder.train` both
-// take them: the name (default a suggested one), the kind, the latents, k or the L1 coefficient, the steps,
-// the batch and the seed. The SAE form (features/SaePanel.tsx) and the crosscoder form (diff/CrosscoderForm.tsx)
-// render them after their own fields.
+// One set of fields for a sparse dictionary's training settings, as `sae.train` and `crosscoder.train`
+// both take them: the name (default a suggested one), the kind, the latents, k or the L1 coefficient, the
+// steps, the batch and the seed. The SAE form (features/SaePanel.tsx) and the crosscoder form
+// (diff/CrosscoderForm.tsx) render them after their own fields.
 import { useState, type Dispatch, type ReactNode, type SetStateAction } from 'react';
 import { NumberField } from './NumberField.js';
 
