@@ -27,13 +27,15 @@ import {
   type Crosscoder,
 } from '../diff/crosscoder.js';
 import { latentPairs } from '../diff/latents.js';
-import {
-  diffingFindings,
-  specificLatents,
-  type DiffingFindings,
-  type SeedBaseline,
-} from '../diff/findings.js';
-import type { CrosscoderRecord, CrosscoderSettings, LatentConcept, LatentPage } from '../diff/types.js';
+import { diffingFindings, specificLatents } from '../diff/findings.js';
+import type {
+  CrosscoderRecord,
+  CrosscoderSettings,
+  DiffingFindings,
+  LatentConcept,
+  LatentPage,
+  SeedBaseline,
+} from '../diff/types.js';
 import { ApiError, parseInput, type OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
 import { loadTap, tapKey, usableRows, type TapData } from './tap.js';
@@ -474,4 +476,19 @@ export async function crosscoderFindings(
       }),
   };
   return diffingFindings(r, baseline);
+}
+
+/**
+ * `crosscoder.findings`: the findings of a stored crosscoder (see `diff/findings.ts`), read from its record
+ * at once; with `seedBaseline`, beside its seed twin (`crosscoderFindings`: trained on first use, then found
+ * in the store).
+ */
+export async function crosscoderFindingsOp(
+  project: Project,
+  req: OpParsed<'crosscoder.findings'>,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+): Promise<DiffingFindings> {
+  const r = findCrosscoder(project, req.name);
+  return req.seedBaseline ? crosscoderFindings(project, r, reporter, signal) : diffingFindings(r);
 }
