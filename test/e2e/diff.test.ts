@@ -347,8 +347,18 @@ describe('Diff view', () => {
   });
 
   it('shows the findings of crosscoder.findings, and its seed baseline once run', async () => {
-    await suite.go(`#/diff/${TINY.name}`);
-    const panel = main().locator(`[data-findings="${TINY.name}"]`);
+    // The demo's fine-tunes barely move the tiny crosscoder's decoder norms (every latent is shared at the
+    // default thresholds): a crosscoder that tags B-only below Δ 0.49 has specific latents to show.
+    const loose = {
+      ...TINY,
+      name: 'e2e-cc-loose',
+      checkpoints: [...TINY.checkpoints],
+      latents: 32,
+      steps: 20,
+    };
+    await runJob('crosscoder.train', { ...loose, specific: 0.51 });
+    await suite.go(`#/diff/${loose.name}`);
+    const panel = main().locator(`[data-findings="${loose.name}"]`);
     /** The panel shows `f`: every model's row, the score difference and, with a baseline, the seed line. */
     const showsFindings = async (f: OpResult<'crosscoder.findings'>) => {
       expect(f.specific.map((s) => s.checkpoint)).toEqual(['dpo', 'decpo']);
@@ -376,8 +386,9 @@ describe('Diff view', () => {
       });
     };
     // Without a baseline: what the op returns from the store (nothing trained).
-    const plain = await runJob('crosscoder.findings', { name: TINY.name });
+    const plain = await runJob('crosscoder.findings', { name: loose.name });
     expect(plain.seed).toBeUndefined();
+    expect(plain.specific.some((s) => s.firing > 0)).toBe(true);
     await panel.locator('tr[data-model="decpo"]').waitFor({ timeout: 60_000 });
     await showsFindings(plain);
     expect(await panel.locator('[data-result="seed"]').count()).toBe(0);
@@ -385,15 +396,16 @@ describe('Diff view', () => {
     // The button trains the twin as a job; then the op with the baseline answers from the stored twin.
     await panel.getByRole('button', { name: 'Seed baseline' }).click();
     await panel.locator('[data-result="seed"]').waitFor({ timeout: 240_000 });
-    const seeded = await runJob('crosscoder.findings', { name: TINY.name, seedBaseline: true });
-    expect(seeded.seed?.name).toBe(`${TINY.name}-seed1`);
+    const seeded = await runJob('crosscoder.findings', { name: loose.name, seedBaseline: true });
+    expect(seeded.seed?.name).toBe(`${loose.name}-seed1`);
     await showsFindings(seeded);
     expect(await values(panel.locator('[data-result="seed"]'))).toEqual({
       'seed.allShared': String(seeded.seed!.allShared),
     });
     expect((await api.call('crosscoders.list', {})).map((c) => c.name).sort()).toEqual([
       TINY.name,
-      `${TINY.name}-seed1`,
+      loose.name,
+      `${loose.name}-seed1`,
     ]);
     await panel.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(SCREENSHOTS, 'diff-findings-light.png') });
