@@ -27,8 +27,65 @@ function seedJobOf(name: string) {
   };
 }
 
+type SpecificSet = Findings['specific'][number];
+
+/** The numbers of each model's row, in order; `seed`: shown once the seed baseline is computed. */
+const COLUMNS: {
+  field:
+    | 'count'
+    | 'firing'
+    | 'monosemantic'
+    | 'meanScore'
+    | 'meanNuError'
+    | 'meanNuRecon'
+    | 'seedShared'
+    | 'seedTwinCount';
+  label: string;
+  definition: string;
+  seed?: true;
+}[] = [
+  { field: 'count', label: 'Specific', definition: 'Latents tagged B-only in the pair (base, model)' },
+  { field: 'firing', label: 'Firing', definition: 'Of the specific latents, those that fire on the probe' },
+  {
+    field: 'monosemantic',
+    label: 'Monosemantic',
+    definition: 'Of the firing ones, those labelled monosemantic',
+  },
+  {
+    field: 'meanScore',
+    label: 'Mean score',
+    definition: 'Mean monosemanticity score (top-k share) of the firing ones',
+  },
+  { field: 'meanNuError', label: 'ν^ε', definition: 'Mean Latent Scaling ratio on the reconstruction error' },
+  { field: 'meanNuRecon', label: 'ν^r', definition: 'Mean Latent Scaling ratio on the reconstruction' },
+  {
+    field: 'seedShared',
+    label: 'Shared with seed twin',
+    definition:
+      'Share of these latents that the seed twin shares (Hungarian-matched decoder and encoder cosines both > 0.7)',
+    seed: true,
+  },
+  {
+    field: 'seedTwinCount',
+    label: 'Twin’s count',
+    definition: 'The seed twin’s own count of latents specific to the model',
+    seed: true,
+  },
+];
+
+/** The concepts of a set of specific latents, most frequent first. */
+function Concepts({ s }: { s: SpecificSet }) {
+  if (s.concepts.length === 0) return <span className="ms-muted">none</span>;
+  return s.concepts.slice(0, TOP_CONCEPTS).map((c, k) => (
+    <span key={c.concept} data-concept={c.concept} data-latents={c.latents}>
+      {k > 0 && ', '}
+      {c.concept} ({c.latents})
+    </span>
+  ));
+}
+
 function FindingsTable({ f }: { f: Findings }) {
-  const seed = f.seed !== undefined;
+  const columns = COLUMNS.filter((col) => !col.seed || f.seed !== undefined);
   return (
     <div className="table-scroll">
       <table className="ms-table" aria-label="Specific latents per model">
@@ -40,49 +97,14 @@ function FindingsTable({ f }: { f: Findings }) {
         <thead>
           <tr>
             <th scope="col">Model</th>
-            <th
-              scope="col"
-              className="num"
-              title={`Latents shared with ${f.base} (|Δ − 0.5| below the threshold)`}
-            >
+            <th scope="col" className="num" title={`Latents shared with ${f.base}`}>
               Shared
             </th>
-            <th scope="col" className="num">
-              Specific
-            </th>
-            <th scope="col" className="num" title="Of the specific latents, those that fire on the probe">
-              Firing
-            </th>
-            <th scope="col" className="num" title="Of the firing ones, those labelled monosemantic">
-              Monosemantic
-            </th>
-            <th
-              scope="col"
-              className="num"
-              title="Mean monosemanticity score (top-k share) of the firing ones"
-            >
-              Mean score
-            </th>
-            <th scope="col" className="num">
-              ν^ε
-            </th>
-            <th scope="col" className="num">
-              ν^r
-            </th>
-            {seed && (
-              <>
-                <th
-                  scope="col"
-                  className="num"
-                  title="Share of these latents that the seed twin shares (Hungarian-matched decoder and encoder cosines both > 0.7)"
-                >
-                  Shared with seed twin
-                </th>
-                <th scope="col" className="num" title="The twin's own count of latents specific to the model">
-                  Twin’s count
-                </th>
-              </>
-            )}
+            {columns.map((col) => (
+              <th key={col.field} scope="col" className="num" title={col.definition}>
+                {col.label}
+              </th>
+            ))}
             <th scope="col">Top concepts</th>
           </tr>
         </thead>
@@ -93,45 +115,13 @@ function FindingsTable({ f }: { f: Findings }) {
               <td className="num">
                 <Num field="shared" value={f.shared[i].count} />
               </td>
-              <td className="num">
-                <Num field="count" value={s.count} />
-              </td>
-              <td className="num">
-                <Num field="firing" value={s.firing} />
-              </td>
-              <td className="num">
-                <Num field="monosemantic" value={s.monosemantic} />
-              </td>
-              <td className="num">
-                <Num field="meanScore" value={s.meanScore} />
-              </td>
-              <td className="num">
-                <Num field="meanNuError" value={s.meanNuError} />
-              </td>
-              <td className="num">
-                <Num field="meanNuRecon" value={s.meanNuRecon} />
-              </td>
-              {seed && (
-                <>
-                  <td className="num">
-                    <Num field="seedShared" value={s.seedShared} />
-                  </td>
-                  <td className="num">
-                    <Num field="seedTwinCount" value={s.seedTwinCount} />
-                  </td>
-                </>
-              )}
+              {columns.map((col) => (
+                <td key={col.field} className="num">
+                  <Num field={col.field} value={s[col.field]} />
+                </td>
+              ))}
               <td data-list="concepts">
-                {s.concepts.length === 0 ? (
-                  <span className="ms-muted">none</span>
-                ) : (
-                  s.concepts.slice(0, TOP_CONCEPTS).map((c, k) => (
-                    <span key={c.concept} data-concept={c.concept} data-latents={c.latents}>
-                      {k > 0 && ', '}
-                      {c.concept} ({c.latents})
-                    </span>
-                  ))
-                )}
+                <Concepts s={s} />
               </td>
             </tr>
           ))}
