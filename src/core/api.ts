@@ -42,7 +42,7 @@ import type { DemoResult } from './ops/demo.js';
 import type { UniversalityResult } from './ops/universality.js';
 import type { ImportRunResult } from './ops/trainer-state.js';
 import type { StudyView } from './study/types.js';
-import type { CrosscoderRecord, DiffLensResult, LatentPage } from './diff/types.js';
+import type { CrosscoderRecord, DiffingFindings, DiffLensResult, LatentPage } from './diff/types.js';
 import type {
   CorrelationMatrixView,
   NeuronCounterparts,
@@ -392,6 +392,16 @@ export const CrosscoderInput = z.strictObject({
   overwrite: z.boolean().default(false),
 });
 
+/**
+ * The mission's question from a crosscoder whose first checkpoint is the base: per fine-tune, its specific
+ * latents, their concepts and monosemanticity; with `seedBaseline`, beside a twin crosscoder trained with
+ * seed + 1 (trained on first use, then read from the store).
+ */
+export const CrosscoderFindingsInput = z.strictObject({
+  name: Name,
+  seedBaseline: z.boolean().default(false),
+});
+
 /** The activation-difference lens: mean h_B − h_A of a tap over the probe, read through B's unembedding. */
 export const DiffLensInput = z.strictObject({
   a: z.string().min(1).max(4096),
@@ -617,6 +627,12 @@ export const OPS = {
     input: z.strictObject({ name: Name, latent: Neuron }),
     summary: "A crosscoder latent's page: decoder norms, Δ, ν, top contexts and histogram in each model",
   },
+  'crosscoder.findings': {
+    kind: 'job',
+    input: CrosscoderFindingsInput,
+    summary:
+      "A crosscoder's latents specific to each fine-tune against the base, their concepts and monosemanticity; with a seed baseline",
+  },
   'diff.lens': {
     kind: 'job',
     input: DiffLensInput,
@@ -748,6 +764,7 @@ export interface OpResults {
   'crosscoder.train': CrosscoderRecord;
   'crosscoders.list': CrosscoderRecord[];
   'crosscoder.latent': LatentPage;
+  'crosscoder.findings': DiffingFindings;
   'diff.lens': DiffLensResult;
   'sae.export': { dir: string; files: string[] };
   'sae.import': SaeRecord;

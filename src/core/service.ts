@@ -27,7 +27,12 @@ import { resolveCheckpoint, withCheckpointNames } from './ops/checkpoints.js';
 import { demoOp } from './ops/demo.js';
 import { studyGet, studyOp } from './ops/study.js';
 import { universalityOp } from './ops/universality.js';
-import { crosscoderLatentOp, crosscoderTrainOp, listCrosscoders } from './ops/crosscoder.js';
+import {
+  crosscoderFindingsOp,
+  crosscoderLatentOp,
+  crosscoderTrainOp,
+  listCrosscoders,
+} from './ops/crosscoder.js';
 import { diffLensOp } from './ops/diff-lens.js';
 import { saeExportOp, saeImportOp } from './ops/sae-io.js';
 import { neuronpediaExportOp } from './ops/neuronpedia.js';
@@ -158,6 +163,8 @@ const handlers = {
   'crosscoders.list': (p: Project) => listCrosscoders(p),
   'crosscoder.latent': (p: Project, i: OpParsed<'crosscoder.latent'>, c: Required<CallContext>) =>
     crosscoderLatentOp(p, i, c.reporter, c.signal),
+  'crosscoder.findings': (p: Project, i: OpParsed<'crosscoder.findings'>, c: Required<CallContext>) =>
+    crosscoderFindingsOp(p, i, c.reporter, c.signal),
   'diff.lens': (p: Project, i: OpParsed<'diff.lens'>, c: Required<CallContext>) =>
     diffLensOp(p, i, c.reporter, c.signal),
   'sae.export': (p: Project, i: OpParsed<'sae.export'>, c: Required<CallContext>) =>

@@ -1,12 +1,14 @@
 /**
  * `monoscope analyze crosscoder`: trains a crosscoder on a tap of 2 or 3 checkpoints (`crosscoder.train`)
- * and prints its held-out metrics per model and its latents' tags per pair (the record as JSON with `--json`,
- * which holds every latent's Δ for each pair).
+ * and prints its held-out metrics per model, its latents' tags per pair and the latents specific to each
+ * later checkpoint against the first (the record as JSON with `--json`, which holds every latent's Δ for
+ * each pair). With `--seed-baseline`, the findings beside the seed twin (`crosscoder.findings`), added to
+ * the JSON record as `findings`.
  */
 import { Command, Option } from 'commander';
 import { SAE_TOPK_K } from '../core/api.js';
-import type { CrosscoderRecord } from '../core/diff/types.js';
-import { diffingFindings, type DiffingFindings } from '../core/diff/findings.js';
+import type { CrosscoderRecord, DiffingFindings } from '../core/diff/types.js';
+import { diffingFindings } from '../core/diff/findings.js';
 import { callOp, int, num, printJson } from './cli.js';
 import { textTable } from './terminal.js';
 
@@ -76,6 +78,10 @@ export function registerCrosscoderCommand(an: Command): void {
     )
     .option('--shared <x>', 'tags: shared when |Δ − 0.5| < x (default 0.1)', num('--shared'))
     .option('--overwrite', 'replace a crosscoder of this name trained with other settings')
+    .option(
+      '--seed-baseline',
+      'read the findings beside a twin trained with seed + 1 (NAME-seedS, trained once and kept)',
+    )
     .action(
       async (o: {
         project: string;
@@ -95,11 +101,19 @@ export function registerCrosscoderCommand(an: Command): void {
         specific?: number;
         shared?: number;
         overwrite?: boolean;
+        seedBaseline?: boolean;
       }) => {
-        const { project, json, ...input } = o;
+        const { project, json, seedBaseline, ...input } = o;
         const r = await callOp(project, 'crosscoder.train', input, { json });
-        if (json) return printJson(r);
-        printCrosscoder(r);
+        if (!seedBaseline) return json ? printJson(r) : printCrosscoder(r);
+        const findings = await callOp(
+          project,
+          'crosscoder.findings',
+          { name: r.name, seedBaseline },
+          { json },
+        );
+        if (json) return printJson({ ...r, findings });
+        printCrosscoder(r, findings);
       },
     );
 }

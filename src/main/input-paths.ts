@@ -50,6 +50,7 @@ const READS: { [N in OpName]: (i: OpParsed<N>) => Ref[] } = {
   'crosscoder.train': (i) => [...i.checkpoints.map(checkpoint), { kind: 'probe', value: i.probe }],
   'crosscoders.list': nothing,
   'crosscoder.latent': nothing,
+  'crosscoder.findings': nothing,
   'diff.lens': (i) => [checkpoint(i.a), checkpoint(i.b), { kind: 'probe', value: i.probe }],
   // An output folder is held to the same rule as an input: inside the project, or granted by a dialog.
   'sae.export': (i) => [file(i.out)],

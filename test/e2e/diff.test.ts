@@ -4,7 +4,9 @@
 // (`crosscoders.list`) through `data-value`; the form re-reading the same crosscoder as a job; sorting and
 // the pair picker; the Δ histogram's CSV and SVG export (the CSV equal to `monoscope export figure`'s and
 // to bins counted here); a latent's page equal to `crosscoder.latent`; and the activation-difference lens
-// showing the job's norms and top tokens. Screenshots go to test-output/e2e/.
+// showing the job's norms and top tokens; the findings panel showing what `crosscoder.findings` returns,
+// and after "Seed baseline" (the twin trained as a job) the seed numbers of the same op. Screenshots go to
+// test-output/e2e/.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { SCREENSHOTS } from './harness.js';
 import { openServedSuite, type ServedSuite } from './served-project.js';
-import type { OpResult } from '../../src/core/api.js';
-import type { MonoscopeClient } from '../../src/renderer/api/client.js';
+import type { OpInput, OpResult } from '../../src/core/api.js';
+import type { JobInfo, JobOp, MonoscopeClient } from '../../src/renderer/api/client.js';
 import { cli } from '../integration/cli.js';
 import { parseXml } from '../unit/figures/xml.js';
 
@@ -48,6 +50,17 @@ describe('Diff view', () => {
     return j.result as T;
   };
 
+  /** Runs a job on the server to its end and returns its result. */
+  async function runJob<N extends JobOp>(op: N, input: OpInput<N>): Promise<OpResult<N>> {
+    const job = await (api.startJob as (op: JobOp, input: unknown) => Promise<JobInfo>)(op, input);
+    for (const end = Date.now() + 240_000; ; await new Promise((r) => setTimeout(r, 500))) {
+      const j = (await api.listJobs()).find((x) => x.id === job.id)!;
+      if (j.status === 'completed') return j.result as OpResult<N>;
+      if (j.status === 'failed' || j.status === 'cancelled') throw new Error(`${op} ${j.status}: ${j.error}`);
+      if (Date.now() > end) throw new Error(`${op} did not finish in 240 s`);
+    }
+  }
+
   /** The `data-field` → `data-value` pairs inside `scope`. */
   const values = async (scope: Locator): Promise<Record<string, string>> =>
     Object.fromEntries(
@@ -71,15 +84,7 @@ describe('Diff view', () => {
       problems,
     });
     ({ api, page } = suite);
-    const job = await api.startJob('crosscoder.train', { ...TINY, checkpoints: [...TINY.checkpoints] });
-    for (const end = Date.now() + 240_000; ;) {
-      const j = (await api.listJobs()).find((x) => x.id === job.id)!;
-      if (j.status === 'completed') break;
-      if (j.status === 'failed' || j.status === 'cancelled')
-        throw new Error(`crosscoder.train ${j.status}: ${j.error}`);
-      if (Date.now() > end) throw new Error('crosscoder.train did not finish in 240 s');
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await runJob('crosscoder.train', { ...TINY, checkpoints: [...TINY.checkpoints] });
   });
   afterAll(async () => {
     await suite?.close();
@@ -338,6 +343,72 @@ describe('Diff view', () => {
         ).toEqual(l[side].map((t) => String(t.logit)));
       }
     }
+    expect(problems).toEqual([]);
+  });
+
+  it('shows the findings of crosscoder.findings, and its seed baseline once run', async () => {
+    // The demo's fine-tunes barely move the tiny crosscoder's decoder norms (every latent is shared at the
+    // default thresholds): a crosscoder that tags B-only below Δ 0.49 has specific latents to show.
+    const loose = {
+      ...TINY,
+      name: 'e2e-cc-loose',
+      checkpoints: [...TINY.checkpoints],
+      latents: 32,
+      steps: 20,
+    };
+    await runJob('crosscoder.train', { ...loose, specific: 0.51 });
+    await suite.go(`#/diff/${loose.name}`);
+    const panel = main().locator(`[data-findings="${loose.name}"]`);
+    /** The panel shows `f`: every model's row, the score difference and, with a baseline, the seed line. */
+    const showsFindings = async (f: OpResult<'crosscoder.findings'>) => {
+      expect(f.specific.map((s) => s.checkpoint)).toEqual(['dpo', 'decpo']);
+      for (const [i, s] of f.specific.entries()) {
+        const row = panel.locator(`tr[data-model="${s.checkpoint}"]`);
+        expect(await values(row)).toEqual({
+          shared: String(f.shared[i].count),
+          count: String(s.count),
+          firing: String(s.firing),
+          monosemantic: String(s.monosemantic),
+          meanScore: String(s.meanScore),
+          meanNuError: String(s.meanNuError),
+          meanNuRecon: String(s.meanNuRecon),
+          ...(f.seed && { seedShared: String(s.seedShared), seedTwinCount: String(s.seedTwinCount) }),
+        });
+        const concepts = await row
+          .locator('[data-concept]')
+          .evaluateAll((els) =>
+            els.map((e) => [e.getAttribute('data-concept'), e.getAttribute('data-latents')]),
+          );
+        expect(concepts).toEqual(s.concepts.slice(0, 4).map((c) => [c.concept, String(c.latents)]));
+      }
+      expect(await values(panel.locator('[data-result="score-difference"]'))).toEqual({
+        scoreDifference: String(f.scoreDifference),
+      });
+    };
+    // Without a baseline: what the op returns from the store (nothing trained).
+    const plain = await runJob('crosscoder.findings', { name: loose.name });
+    expect(plain.seed).toBeUndefined();
+    expect(plain.specific.some((s) => s.firing > 0)).toBe(true);
+    await panel.locator('tr[data-model="decpo"]').waitFor({ timeout: 60_000 });
+    await showsFindings(plain);
+    expect(await panel.locator('[data-result="seed"]').count()).toBe(0);
+
+    // The button trains the twin as a job; then the op with the baseline answers from the stored twin.
+    await panel.getByRole('button', { name: 'Seed baseline' }).click();
+    await panel.locator('[data-result="seed"]').waitFor({ timeout: 240_000 });
+    const seeded = await runJob('crosscoder.findings', { name: loose.name, seedBaseline: true });
+    expect(seeded.seed?.name).toBe(`${loose.name}-seed1`);
+    await showsFindings(seeded);
+    expect(await values(panel.locator('[data-result="seed"]'))).toEqual({
+      'seed.allShared': String(seeded.seed!.allShared),
+    });
+    expect((await api.call('crosscoders.list', {})).map((c) => c.name).sort()).toEqual([
+      TINY.name,
+      loose.name,
+      `${loose.name}-seed1`,
+    ]);
+    await panel.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SCREENSHOTS, 'diff-findings-light.png') });
     expect(problems).toEqual([]);
   });
 });

@@ -256,6 +256,8 @@ const CASES: { [N in OpName]: Case<N> } = {
   },
   'crosscoders.list': { input: {} },
   'crosscoder.latent': { input: { name: 'cc', latent: 3 } },
+  // The service trains the seed twin (cc-seed1); the CLI finds it stored.
+  'crosscoder.findings': { input: { name: 'cc', seedBaseline: true } },
   match: {
     input: { ...sides('base', 'dpo'), saeA: 'sae-base', options: { rule: 'hungarian' }, shuffles: 20 },
     argv: ['analyze', 'match', '--a', `base:${TAP}`, '--b', `dpo:${TAP}`, '--sae-a', 'sae-base'].concat([

@@ -6,7 +6,17 @@
  * ν^ε and ν^r: near 0 truly specific, near 1 an artifact of the L1 objective; Minder et al. 2025 §4). Beside
  * each count, a seed baseline: how many of the latents reappear in a crosscoder that differs only in seed.
  */
-import type { CrosscoderRecord, LatentPair, LatentTag } from './types.js';
+import type {
+  CrosscoderRecord,
+  DiffingFindings,
+  LatentPair,
+  LatentTag,
+  SeedBaseline,
+  SpecificSet,
+} from './types.js';
+
+/** The findings' type lives with the contract's types (`diff/types.ts`); named here too for ops/universality.ts. */
+export type { DiffingFindings };
 
 /** The latents with a tag in one pair of models, in index order. */
 export function specificLatents(p: LatentPair, tag: LatentTag): number[] {
@@ -15,51 +25,6 @@ export function specificLatents(p: LatentPair, tag: LatentTag): number[] {
     if (t === tag) out.push(i);
   });
   return out;
-}
-
-/** The seed baseline of a crosscoder (see `crosscoderFindings` in ops/crosscoder.ts). */
-export interface SeedBaseline {
-  /** The twin crosscoder (same request, seed + 1). */
-  name: string;
-  seed: number;
-  /** Share of all latents whose matched counterpart in the twin is above the overlap threshold. */
-  allShared: number;
-  /** Per pair (base, b): the same share over the latents specific to b, and the twin's own count of them. */
-  specific: { b: number; shared: number; twinCount: number }[];
-}
-
-/** The latents specific to one fine-tuned model against the base. */
-export interface SpecificSet {
-  checkpoint: string;
-  versus: string;
-  latents: number[];
-  count: number;
-  /** Of them, the latents that fire on the probe, and those labelled monosemantic. */
-  firing: number;
-  monosemantic: number;
-  /** Mean monosemanticity score (top-k share) over the firing ones; NaN when none fires. */
-  meanScore: number;
-  /** Dominant concepts of the firing ones (those with one), most frequent first. */
-  concepts: { concept: string; latents: number }[];
-  meanNuError: number;
-  meanNuRecon: number;
-  /** The seed baseline's share of these latents found again in the twin, and the twin's count. */
-  seedShared?: number;
-  seedTwinCount?: number;
-}
-
-export interface DiffingFindings {
-  name: string;
-  base: string;
-  /** Shared latents per pair, for scale. */
-  shared: { checkpoint: string; count: number }[];
-  specific: SpecificSet[];
-  /**
-   * Where there are two fine-tunes (base, dpo, decpo order or any other): the second's mean score minus the
-   * first's (positive: the second's specific latents are more monosemantic).
-   */
-  scoreDifference?: number;
-  seed?: { name: string; seed: number; allShared: number };
 }
 
 /** Mean of the finite values; NaN when there is none. */

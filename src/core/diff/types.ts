@@ -1,6 +1,6 @@
 /**
  * Model diffing's data, as the contract carries it (`crosscoder.train`, `crosscoders.list`,
- * `crosscoder.latent`, `diff.lens`) and as the CLI, the Diff view and the README's findings read it.
+ * `crosscoder.latent`, `crosscoder.findings`, `diff.lens`) and as the CLI, the Diff view and the README's findings read it.
  *
  * A crosscoder (Lindsey et al. 2024; Minder et al. 2025, arXiv 2504.02922) is one sparse dictionary trained
  * jointly on the same tap of 2 or 3 checkpoints over the same probe tokens: one latent vector per token,
@@ -132,4 +132,54 @@ export interface DiffLensResult {
   probe: string;
   tokens: number;
   layers: LensLayer[];
+}
+
+/** The seed baseline of a crosscoder (see `crosscoderFindings` in ops/crosscoder.ts): a twin trained with seed + 1. */
+export interface SeedBaseline {
+  /** The twin crosscoder (same request, seed + 1). */
+  name: string;
+  seed: number;
+  /** Share of all latents whose matched counterpart in the twin is above the overlap threshold. */
+  allShared: number;
+  /** Per pair (base, b): the same share over the latents specific to b, and the twin's own count of them. */
+  specific: { b: number; shared: number; twinCount: number }[];
+}
+
+/** The latents specific to one fine-tuned model against the base. */
+export interface SpecificSet {
+  checkpoint: string;
+  versus: string;
+  latents: number[];
+  count: number;
+  /** Of them, the latents that fire on the probe, and those labelled monosemantic. */
+  firing: number;
+  monosemantic: number;
+  /** Mean monosemanticity score (top-k share) over the firing ones; NaN when none fires. */
+  meanScore: number;
+  /** Dominant concepts of the firing ones (those with one), most frequent first. */
+  concepts: { concept: string; latents: number }[];
+  meanNuError: number;
+  meanNuRecon: number;
+  /** The seed baseline's share of these latents found again in the twin, and the twin's count. */
+  seedShared?: number;
+  seedTwinCount?: number;
+}
+
+/**
+ * The mission's question answered from a crosscoder whose first checkpoint is the base
+ * (`crosscoder.findings`; computed by `diffingFindings` in diff/findings.ts): per fine-tune, its specific
+ * latents; with a seed baseline, the twin's numbers beside them.
+ */
+export interface DiffingFindings {
+  name: string;
+  base: string;
+  /** Shared latents per pair, for scale. */
+  shared: { checkpoint: string; count: number }[];
+  specific: SpecificSet[];
+  /**
+   * Where there are two fine-tunes (base, dpo, decpo order or any other): the second's mean score minus the
+   * first's (positive: the second's specific latents are more monosemantic).
+   */
+  scoreDifference?: number;
+  seed?: { name: string; seed: number; allShared: number };
 }

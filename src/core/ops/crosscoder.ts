@@ -27,22 +27,21 @@ import {
   type Crosscoder,
 } from '../diff/crosscoder.js';
 import { latentPairs } from '../diff/latents.js';
-import {
-  diffingFindings,
-  specificLatents,
-  type DiffingFindings,
-  type SeedBaseline,
-} from '../diff/findings.js';
-import type { CrosscoderRecord, CrosscoderSettings, LatentConcept, LatentPage } from '../diff/types.js';
+import { diffingFindings, specificLatents } from '../diff/findings.js';
+import type {
+  CrosscoderRecord,
+  CrosscoderSettings,
+  DiffingFindings,
+  LatentConcept,
+  LatentPage,
+  SeedBaseline,
+} from '../diff/types.js';
 import { ApiError, parseInput, type OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
 import { loadTap, tapKey, usableRows, type TapData } from './tap.js';
 import { resolveCheckpoint } from './checkpoints.js';
-import { dictionarySettings, saeWeightsHash } from './sae.js';
+import { dictionarySettings, namedRecords, saeWeightsHash } from './sae.js';
 import { silentReporter, throwIfCancelled, type Reporter } from './progress.js';
-
-/** The crosscoder record's key in the store: one record per name. */
-const recordKey = (name: string) => ({ name });
 
 /** The settings of a training request over `nModels` taps of `dIn` columns, defaults applied. */
 export function crosscoderSettings(
@@ -65,29 +64,17 @@ export function crosscoderSettings(
   return dictionarySettings(c, c.kind === 'batchtopk');
 }
 
+const crosscoders = namedRecords<CrosscoderRecord>(
+  'crosscoder',
+  'crosscoder',
+  'monoscope analyze crosscoder',
+);
 /** The crosscoder named `name`, or undefined. */
-export function getCrosscoder(project: Project, name: string): CrosscoderRecord | undefined {
-  return project.store.analyses.get<CrosscoderRecord>('crosscoder', recordKey(name))?.result;
-}
-
+export const getCrosscoder = crosscoders.get;
 /** The crosscoders of the project, newest first. */
-export function listCrosscoders(project: Project): CrosscoderRecord[] {
-  return project.store.analyses
-    .list('crosscoder')
-    .map((a) => getCrosscoder(project, String(a.inputs.name)))
-    .filter((r): r is CrosscoderRecord => !!r);
-}
-
+export const listCrosscoders = crosscoders.list;
 /** The crosscoder named `name`; fails when there is none. */
-export function findCrosscoder(project: Project, name: string): CrosscoderRecord {
-  const r = getCrosscoder(project, name);
-  if (!r)
-    throw new ApiError(
-      'not-found',
-      `no crosscoder named '${name}' in ${project.dir} (train one with \`monoscope analyze crosscoder\`)`,
-    );
-  return r;
-}
+export const findCrosscoder = crosscoders.find;
 
 /**
  * Checks a request's checkpoints before anything is recorded: each named once, the tap one of every
@@ -275,7 +262,7 @@ export async function crosscoderTrainOp(
       concepts,
       seconds,
     };
-    project.store.analyses.put('crosscoder', recordKey(req.name), record);
+    crosscoders.put(project, record);
     return record;
   });
 }
@@ -474,4 +461,19 @@ export async function crosscoderFindings(
       }),
   };
   return diffingFindings(r, baseline);
+}
+
+/**
+ * `crosscoder.findings`: the findings of a stored crosscoder (see `diff/findings.ts`), read from its record
+ * at once; with `seedBaseline`, beside its seed twin (`crosscoderFindings`: trained on first use, then found
+ * in the store).
+ */
+export async function crosscoderFindingsOp(
+  project: Project,
+  req: OpParsed<'crosscoder.findings'>,
+  reporter: Reporter = silentReporter,
+  signal?: AbortSignal,
+): Promise<DiffingFindings> {
+  const r = findCrosscoder(project, req.name);
+  return req.seedBaseline ? crosscoderFindings(project, r, reporter, signal) : diffingFindings(r);
 }

@@ -79,9 +79,6 @@ export interface SaeImport {
   modelName?: string;
 }
 
-/** The SAE record's key in the store: one record per name. */
-const recordKey = (name: string) => ({ name });
-
 /** sha256 (hex) of an SAE's saved files: the weights, then the config (its input scale is part of the model). */
 export function saeWeightsHash(dir: string): string {
   const h = createHash('sha256');
@@ -142,33 +139,51 @@ export function saeSettings(req: OpParsed<'sae.train'>, dIn: number): SaeSetting
   return dictionarySettings(c, c.kind === 'topk');
 }
 
-/** The SAE named `name`, or undefined. A record from before weights hashes gets its hash from its files. */
-export function getSae(project: Project, name: string): SaeRecord | undefined {
-  const r = project.store.analyses.get<SaeRecord>('sae', recordKey(name))?.result;
-  if (!r) return undefined;
-  if (!r.weightsHash && existsSync(join(r.dir, 'cfg.json')))
-    return { ...r, weightsHash: saeWeightsHash(r.dir) };
-  return r;
+/**
+ * The records of a kind of dictionary kept one per name in the store (`sae`, `crosscoder`): `get` (undefined
+ * when there is none), `list` (newest first), `find` (fails with how to make one) and `put`. `read` completes
+ * a stored record as it is read.
+ */
+export function namedRecords<R extends { name: string }>(
+  kind: string,
+  what: string,
+  command: string,
+  read: (r: R) => R = (r) => r,
+) {
+  const get = (project: Project, name: string): R | undefined => {
+    const r = project.store.analyses.get<R>(kind, { name })?.result;
+    return r && read(r);
+  };
+  return {
+    get,
+    list: (project: Project): R[] =>
+      project.store.analyses
+        .list(kind)
+        .map((a) => get(project, String(a.inputs.name)))
+        .filter((r): r is R => !!r),
+    find(project: Project, name: string): R {
+      const r = get(project, name);
+      if (!r)
+        throw new ApiError(
+          'not-found',
+          `no ${what} named '${name}' in ${project.dir} (train one with \`${command}\`)`,
+        );
+      return r;
+    },
+    put: (project: Project, r: R) => project.store.analyses.put(kind, { name: r.name }, r),
+  };
 }
 
+/** The SAEs: a record from before weights hashes gets its hash from its files. */
+const saes = namedRecords<SaeRecord>('sae', 'SAE', 'monoscope analyze sae', (r) =>
+  !r.weightsHash && existsSync(join(r.dir, 'cfg.json')) ? { ...r, weightsHash: saeWeightsHash(r.dir) } : r,
+);
+/** The SAE named `name`, or undefined. */
+export const getSae = saes.get;
 /** The SAEs of the project, newest first. */
-export function listSaes(project: Project): SaeRecord[] {
-  return project.store.analyses
-    .list('sae')
-    .map((a) => getSae(project, String(a.inputs.name)))
-    .filter((r): r is SaeRecord => !!r);
-}
-
+export const listSaes = saes.list;
 /** The SAE named `name`; fails when there is none. */
-export function findSae(project: Project, name: string): SaeRecord {
-  const r = getSae(project, name);
-  if (!r)
-    throw new ApiError(
-      'not-found',
-      `no SAE named '${name}' in ${project.dir} (train one with \`monoscope analyze sae\`)`,
-    );
-  return r;
-}
+export const findSae = saes.find;
 
 /** Deletes what was computed from an SAE's weights (matches and subspaces that name its weights hash). */
 export function dropAnalysesOfSae(project: Project, weightsHash: string): number {
@@ -214,7 +229,7 @@ export async function saeTrainOp(
       if (old.weightsHash) dropAnalysesOfSae(project, old.weightsHash);
     }
     const record = trainSaeOnTap(t, req.ref, req.name, dir, settings, reporter);
-    project.store.analyses.put('sae', recordKey(req.name), record);
+    saes.put(project, record);
     return record;
   });
 }

@@ -1,6 +1,7 @@
 // The Diff view (model diffing): the project's crosscoders (`crosscoders.list`) and a form that trains one;
-// the selected crosscoder read for a pair of its models (metrics, tag counts, figures, latent table), a
-// latent's page, and the activation-difference lens. The selection is in the hash:
+// the selected crosscoder's findings against its first checkpoint (with a seed baseline on demand) and the
+// crosscoder read for a pair of its models (metrics, tag counts, figures, latent table), a latent's page,
+// and the activation-difference lens. The selection is in the hash:
 // `#/diff/NAME?pair=base,dpo`, a latent's page `#/diff/NAME/42?pair=base,dpo`.
 import { Empty, ErrorState, Loading } from '../components/States.js';
 import { useQuery, useReloadOnJobEnd } from '../data.js';
@@ -8,6 +9,7 @@ import { VIEWS } from '../views.js';
 import { ViewShell } from './ViewShell.js';
 import { CrosscoderDetails } from '../diff/CrosscoderDetails.js';
 import { CrosscoderForm } from '../diff/CrosscoderForm.js';
+import { FindingsPanel } from '../diff/FindingsPanel.js';
 import { LatentPage } from '../diff/LatentPage.js';
 import { LensPanel } from '../diff/LensPanel.js';
 import { duration } from '../neurons/JobProgress.js';
@@ -82,7 +84,8 @@ export function DiffView() {
     </Empty>,
   );
   const crosscoders = useQuery('crosscoders.list', {});
-  useReloadOnJobEnd(crosscoders.reload, ['crosscoder.train']);
+  // A seed baseline trains the crosscoder's twin, which the list then shows.
+  useReloadOnJobEnd(crosscoders.reload, ['crosscoder.train', 'crosscoder.findings']);
   const train = useJobRun('crosscoder.train');
 
   if (taps.kind === 'no-project') return taps.element;
@@ -143,12 +146,15 @@ export function DiffView() {
             onBack={() => navigate(hashOf(current, pair), true)}
           />
         ) : (
-          <CrosscoderDetails
-            crosscoder={current}
-            pair={pair}
-            onPair={(p) => navigate(hashOf(current, p))}
-            onOpenLatent={(l) => navigate(hashOf(current, pair, l), true)}
-          />
+          <>
+            <FindingsPanel key={current.name} crosscoder={current} />
+            <CrosscoderDetails
+              crosscoder={current}
+              pair={pair}
+              onPair={(p) => navigate(hashOf(current, p))}
+              onOpenLatent={(l) => navigate(hashOf(current, pair, l), true)}
+            />
+          </>
         ))}
 
       {taps.kind === 'pending' ? (
