@@ -477,9 +477,11 @@ function markDead(
 }
 
 /**
- * Initial weights: each decoder block d_i^m a random direction of norm 1 (BatchTopK) or 0.1 (L1, as our
- * ReLU SAEs), the encoder its transpose (Minder et al.'s `init_with_transpose`), b_enc = 0, and b_dec^m
- * the mean of model m's scaled activations.
+ * Initial weights: latent i's decoder blocks d_i^m all the same random direction, of norm 1 (BatchTopK) or
+ * 0.1 (L1, as our ReLU SAEs), in every model (as Minder et al. train theirs: `--same-init-for-all-layers
+ * --init-with-transpose` in their run scripts; the models are fine-tunes of one base, so a shared latent
+ * starts shared and its blocks only part where the models' activations pull them apart), the encoder the
+ * decoder's transpose, b_enc = 0, and b_dec^m the mean of model m's scaled activations.
  */
 function initialWeights(
   cfg: ResolvedCrosscoderConfig,
@@ -491,18 +493,16 @@ function initialWeights(
   const width = n * dIn;
   const norm = cfg.kind === 'batchtopk' ? 1 : 0.1;
   const wDec = new Float32Array(dSae * width);
+  const direction = new Float64Array(dIn);
   for (let i = 0; i < dSae; i++) {
-    for (let m = 0; m < n; m++) {
-      const o = i * width + m * dIn;
-      let n2 = 0;
-      for (let j = 0; j < dIn; j++) {
-        const v = rng.normal();
-        wDec[o + j] = v;
-        n2 += v * v;
-      }
-      const f = norm / Math.sqrt(n2);
-      for (let j = 0; j < dIn; j++) wDec[o + j] *= f;
+    let n2 = 0;
+    for (let j = 0; j < dIn; j++) {
+      direction[j] = rng.normal();
+      n2 += direction[j] ** 2;
     }
+    const f = norm / Math.sqrt(n2);
+    for (let m = 0; m < n; m++)
+      for (let j = 0; j < dIn; j++) wDec[i * width + m * dIn + j] = direction[j] * f;
   }
   const wEnc = new Float32Array(width * dSae);
   for (let i = 0; i < dSae; i++) for (let j = 0; j < width; j++) wEnc[j * dSae + i] = wDec[i * width + j];

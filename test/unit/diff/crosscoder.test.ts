@@ -133,6 +133,24 @@ describe('crosscoder training', () => {
     for (const m of evaluateCrosscoder(crosscoder, held)) expect(m.explainedVariance).toBeGreaterThan(0.5);
   });
 
+  it("starts every latent's decoder blocks in the same direction in every model", () => {
+    // One step of a negligible learning rate leaves the initial weights: each latent's two blocks must be
+    // parallel (cosine 1) while different latents point different ways.
+    const { crosscoder } = trainCrosscoder(xs, {
+      kind: 'batchtopk',
+      nModels: 2,
+      dIn: 8,
+      dSae: 6,
+      k: 2,
+      batchSize: 64,
+      steps: 1,
+      lr: 1e-12,
+    });
+    const block = (i: number, m: number) => crosscoder.wDec.subarray(i * 16 + m * 8, i * 16 + m * 8 + 8);
+    for (let i = 0; i < 6; i++) expect(cosine(block(i, 0), block(i, 1))).toBeCloseTo(1, 5);
+    expect(Math.abs(cosine(block(0, 0), block(1, 0)))).toBeLessThan(0.99);
+  });
+
   it('rejects inputs that do not fit the config, and stops when cancelled', () => {
     const cfg = { kind: 'batchtopk' as const, nModels: 2, dIn: 8, dSae: 8, k: 2, batchSize: 64, steps: 1 };
     expect(() => trainCrosscoder([xs[0]], cfg)).toThrow(/activations of 1 models, the crosscoder has 2/);
