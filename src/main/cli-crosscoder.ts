@@ -68,7 +68,7 @@ export function registerCrosscoderCommand(an: Command): void {
     .option('--k <n>', `BatchTopK: mean active latents per token (default ${SAE_TOPK_K})`, int('--k'))
     .option('--l1 <x>', 'L1: the coefficient of the penalty', num('--l1'))
     .option('--steps <n>', 'optimizer steps (default 1000)', int('--steps'))
-    .option('--batch-size <n>', 'tokens per step', int('--batch-size'))
+    .option('--batch-size <n>', 'tokens per step (default 256)', int('--batch-size'))
     .option('--lr <x>', 'learning rate', num('--lr'))
     .option('--seed <n>', 'seed (default 0)', int('--seed'))
     .option(
@@ -123,7 +123,7 @@ function printFindings(f: DiffingFindings): void {
   console.log(
     `\nLatents specific to each model against ${f.base} (B-only); score = mean top-k share of those that fire, ν = Latent Scaling (near 0: truly specific)${f.seed ? `; seed twin ${f.seed.name}` : ''}:\n`,
   );
-  const seedCols = f.seed ? ['shared with seed twin', 'twin count'] : [];
+  const seedCols = f.seed ? ['twin shares (weights)', 'twin finds (activations)', 'twin count'] : [];
   console.log(
     textTable(
       [
@@ -145,7 +145,7 @@ function printFindings(f: DiffingFindings): void {
         s.meanScore,
         s.meanNuError,
         s.meanNuRecon,
-        ...(f.seed ? [s.seedShared ?? NaN, s.seedTwinCount ?? NaN] : []),
+        ...(f.seed ? [s.seedShared ?? NaN, s.seedFound ?? NaN, s.seedTwinCount ?? NaN] : []),
         s.concepts
           .slice(0, 4)
           .map((c) => `${c.concept} ${c.latents}`)
@@ -155,7 +155,7 @@ function printFindings(f: DiffingFindings): void {
   );
   if (f.seed)
     console.log(
-      `\nSeed baseline: the twin shares ${(100 * f.seed.allShared).toFixed(1)}% of all latents (Hungarian-matched decoder and encoder cosines both > 0.7).`,
+      `\nSeed baseline: the twin shares ${(100 * f.seed.allShared).toFixed(1)}% of all latents by their weights (Hungarian-matched decoder and encoder cosines both > 0.7) and finds ${(100 * f.seed.allFound).toFixed(1)}% again by their activations (Hungarian-matched, r > 0.7 over the probe).`,
     );
   if (f.scoreDifference !== undefined) {
     const [a, b] = f.specific;

@@ -372,7 +372,11 @@ describe('Diff view', () => {
           meanScore: String(s.meanScore),
           meanNuError: String(s.meanNuError),
           meanNuRecon: String(s.meanNuRecon),
-          ...(f.seed && { seedShared: String(s.seedShared), seedTwinCount: String(s.seedTwinCount) }),
+          ...(f.seed && {
+            seedShared: String(s.seedShared),
+            seedFound: String(s.seedFound),
+            seedTwinCount: String(s.seedTwinCount),
+          }),
         });
         const concepts = await row
           .locator('[data-concept]')
@@ -401,6 +405,7 @@ describe('Diff view', () => {
     await showsFindings(seeded);
     expect(await values(panel.locator('[data-result="seed"]'))).toEqual({
       'seed.allShared': String(seeded.seed!.allShared),
+      'seed.allFound': String(seeded.seed!.allFound),
     });
     expect((await api.call('crosscoders.list', {})).map((c) => c.name).sort()).toEqual([
       TINY.name,

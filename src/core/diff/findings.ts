@@ -15,9 +15,6 @@ import type {
   SpecificSet,
 } from './types.js';
 
-/** The findings' type lives with the contract's types (`diff/types.ts`); named here too for ops/universality.ts. */
-export type { DiffingFindings };
-
 /** The latents with a tag in one pair of models, in index order. */
 export function specificLatents(p: LatentPair, tag: LatentTag): number[] {
   const out: number[] = [];
@@ -65,7 +62,7 @@ export function diffingFindings(r: CrosscoderRecord, baseline?: SeedBaseline): D
         .sort((a, b) => b.latents - a.latents || a.concept.localeCompare(b.concept)),
       meanNuError: finiteMean(latents.map((i) => p.nuError[i])),
       meanNuRecon: finiteMean(latents.map((i) => p.nuRecon[i])),
-      ...(seed && { seedShared: seed.shared, seedTwinCount: seed.twinCount }),
+      ...(seed && { seedShared: seed.shared, seedFound: seed.found, seedTwinCount: seed.twinCount }),
     };
   });
   return {
@@ -74,6 +71,13 @@ export function diffingFindings(r: CrosscoderRecord, baseline?: SeedBaseline): D
     shared: fromBase.map((p) => ({ checkpoint: r.checkpoints[p.b], count: p.counts.shared })),
     specific,
     ...(specific.length === 2 && { scoreDifference: specific[1].meanScore - specific[0].meanScore }),
-    ...(baseline && { seed: { name: baseline.name, seed: baseline.seed, allShared: baseline.allShared } }),
+    ...(baseline && {
+      seed: {
+        name: baseline.name,
+        seed: baseline.seed,
+        allShared: baseline.allShared,
+        allFound: baseline.allFound,
+      },
+    }),
   };
 }

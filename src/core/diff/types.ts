@@ -141,8 +141,13 @@ export interface SeedBaseline {
   seed: number;
   /** Share of all latents whose matched counterpart in the twin is above the overlap threshold. */
   allShared: number;
-  /** Per pair (base, b): the same share over the latents specific to b, and the twin's own count of them. */
-  specific: { b: number; shared: number; twinCount: number }[];
+  /**
+   * Share of all latents found again in the twin by what they do: their Hungarian partner's activations
+   * correlate with theirs above 0.7 over the probe's non-special tokens.
+   */
+  allFound: number;
+  /** Per pair (base, b): both shares over the latents specific to b, and the twin's own count of them. */
+  specific: { b: number; shared: number; found: number; twinCount: number }[];
 }
 
 /** The latents specific to one fine-tuned model against the base. */
@@ -160,8 +165,9 @@ export interface SpecificSet {
   concepts: { concept: string; latents: number }[];
   meanNuError: number;
   meanNuRecon: number;
-  /** The seed baseline's share of these latents found again in the twin, and the twin's count. */
+  /** The seed baseline: the share of these latents the twin shares by weights, and finds by activations; its count. */
   seedShared?: number;
+  seedFound?: number;
   seedTwinCount?: number;
 }
 
@@ -181,5 +187,5 @@ export interface DiffingFindings {
    * first's (positive: the second's specific latents are more monosemantic).
    */
   scoreDifference?: number;
-  seed?: { name: string; seed: number; allShared: number };
+  seed?: { name: string; seed: number; allShared: number; allFound: number };
 }

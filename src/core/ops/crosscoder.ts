@@ -13,7 +13,13 @@ import { canonicalJson } from '../store/analyses.js';
 import { Rng } from '../model/rng.js';
 import { openCheckpoint } from '../model/checkpoint.js';
 import { tapWidth } from '../model/models.js';
-import { monosemanticity, takeRows, topIndices, type Matrix } from '../analysis/index.js';
+import {
+  matchByActivationCorrelation,
+  monosemanticity,
+  takeRows,
+  topIndices,
+  type Matrix,
+} from '../analysis/index.js';
 import { histogramOf } from '../analysis/histogram.js';
 import { sharedLatents } from '../analysis/dictionary-overlap.js';
 import {
@@ -271,7 +277,7 @@ export async function crosscoderTrainOp(
  * The crosscoder of a record with the taps it was trained on, read again (by probe hash). Fails when a
  * checkpoint's weights changed since training: its latents would be read on other activations.
  */
-async function crosscoderWithTaps(
+export async function crosscoderWithTaps(
   project: Project,
   r: CrosscoderRecord,
   reporter: Reporter,
@@ -427,13 +433,33 @@ function sharedWith(a: Crosscoder, b: Crosscoder, latents?: number[]): number {
   return sharedLatents(x.dec, y.dec, undefined, { a: x.enc, b: y.enc }).fraction;
 }
 
+/** Activations of the twin that a latent must reach to count as found again (Pearson r over the probe). */
+const FOUND_AGAIN_R = 0.7;
+
+/**
+ * The latents of `a` that crosscoder `b` finds again by what they do: both encoded on the same tokens `xs`
+ * (one matrix per model; the probe's non-special tokens), the latents matched one-to-one by the correlation
+ * of their activations (the Hungarian rule of feature matching, `matchByActivationCorrelation`), and kept
+ * where the partner's r exceeds {@link FOUND_AGAIN_R}. Weight geometry can miss a latent that two seeds learn
+ * with other decoder directions but the same firing pattern; this reads latents by their firing.
+ */
+export function foundAgain(a: Crosscoder, b: Crosscoder, xs: Matrix[]): Set<number> {
+  const m = matchByActivationCorrelation(encodeCrosscoder(a, xs), encodeCrosscoder(b, xs), {
+    rule: 'hungarian',
+    direction: 'a-to-b',
+    rThreshold: FOUND_AGAIN_R,
+  });
+  return new Set(m.pairs.map((p) => p.a));
+}
+
 /**
  * The answer to the mission's question for a crosscoder whose first checkpoint is the base: per fine-tuned
  * model, the latents specific to it against the base (B-only), what concepts they carry and how
  * monosemantic they are (see `diff/findings.ts`), read against a seed baseline (Paulo & Belrose 2025,
  * arXiv 2501.16615): a twin crosscoder trained with seed + 1, and the share of each set of specific latents
  * that the twin shares (Hungarian-matched decoder and encoder rows, all models' vectors side by side, both
- * cosines above 0.7), beside the share of all latents that it shares.
+ * cosines above 0.7) and that it finds again by activations ({@link foundAgain}), beside the same shares of
+ * all latents.
  */
 export async function crosscoderFindings(
   project: Project,
@@ -442,12 +468,21 @@ export async function crosscoderFindings(
   signal?: AbortSignal,
 ): Promise<DiffingFindings> {
   const twin = await seedTwin(project, r, reporter, signal);
-  const cc = loadCrosscoder(r.dir);
+  const { cc, taps } = await crosscoderWithTaps(project, r, reporter, signal);
   const twinCc = loadCrosscoder(twin.dir);
+  reporter.message(`seed baseline: matching ${r.name}'s latents with ${twin.name}'s by their activations`);
+  const rows = usableRows(taps[0]);
+  const found = foundAgain(
+    cc,
+    twinCc,
+    taps.map((t) => takeRows(t.x, rows)),
+  );
+  const foundShare = (latents: number[]) => latents.filter((i) => found.has(i)).length / latents.length;
   const baseline: SeedBaseline = {
     name: twin.name,
     seed: twin.settings.seed,
     allShared: sharedWith(cc, twinCc),
+    allFound: found.size / cc.config.dSae,
     specific: r.pairs
       .filter((p) => p.a === 0)
       .map((p) => {
@@ -456,6 +491,7 @@ export async function crosscoderFindings(
         return {
           b: p.b,
           shared: latents.length ? sharedWith(cc, twinCc, latents) : NaN,
+          found: latents.length ? foundShare(latents) : NaN,
           twinCount: twinPair.counts['b-only'],
         };
       }),

@@ -31,18 +31,17 @@ import { join, relative, resolve } from 'node:path';
 import { encodeSae, loadSae, type Matrix } from '../analysis/index.js';
 import { matmul, view } from '../analysis/gemm.js';
 import { histogramOf } from '../analysis/histogram.js';
-import { encodeCrosscoder, loadCrosscoder, modelDecoder } from '../diff/crosscoder.js';
+import { encodeCrosscoder, modelDecoder } from '../diff/crosscoder.js';
 import type { CrosscoderRecord } from '../diff/types.js';
 import { ApiError, type OpParsed } from '../api.js';
 import { loadCheckpoint, type LoadedCheckpoint } from '../model/checkpoint.js';
 import { headArray, unitDirection } from '../model/models.js';
-import { canonicalJson } from '../store/analyses.js';
 import { checkFreshFolder, writeAll, writeUserFiles } from '../store/files.js';
 import type { Project } from '../store/project.js';
 import { resolveCheckpoint } from './checkpoints.js';
-import { getCrosscoder } from './crosscoder.js';
+import { crosscoderWithTaps, getCrosscoder } from './crosscoder.js';
 import { getSae, type SaeRecord } from './sae.js';
-import { loadTap, tapKey, usableRows, type TapData } from './tap.js';
+import { loadTap, usableRows, type TapData } from './tap.js';
 import { silentReporter, throwIfCancelled, type Reporter } from './progress.js';
 
 /** Neuronpedia's default creator (the `DEFAULT_CREATOR_ID` of neuronpedia-utils' `.env.default`). */
@@ -149,22 +148,7 @@ async function crosscoderPageSource(
       'invalid-input',
       `checkpoint: crosscoder '${rec.name}' is over ${rec.checkpoints.join(', ')}; '${checkpoint}' is not one of them`,
     );
-  const taps: TapData[] = [];
-  for (const [i, c] of rec.checkpoints.entries()) {
-    const t = await loadTap(
-      project,
-      { checkpoint: c, tap: rec.tap, probe: rec.sources[i].probeHash },
-      reporter,
-      signal,
-    );
-    if (canonicalJson(tapKey(t.rec)) !== canonicalJson(rec.sources[i]))
-      throw new ApiError(
-        'conflict',
-        `checkpoint '${c}' changed since crosscoder '${rec.name}' was trained; train it again (--overwrite)`,
-      );
-    taps.push(t);
-  }
-  const cc = loadCrosscoder(rec.dir);
+  const { cc, taps } = await crosscoderWithTaps(project, rec, reporter, signal);
   const models = rec.checkpoints.join(', ');
   const kind = rec.settings.kind;
   const own = rec.checkpoints[m];

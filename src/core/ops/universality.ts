@@ -20,8 +20,7 @@ import { recordOp } from './record.js';
 import { trainOp, type TrainRequest } from './train.js';
 import { demoPlan } from './demo.js';
 import { crosscoderFindings, crosscoderTrainOp } from './crosscoder.js';
-import type { DiffingFindings } from '../diff/findings.js';
-import type { CrosscoderRecord } from '../diff/types.js';
+import type { CrosscoderRecord, DiffingFindings } from '../diff/types.js';
 import { throwIfCancelled, type Reporter } from './progress.js';
 
 /** The universality demo's input, as the contract takes it (defaults not yet applied). */
@@ -230,7 +229,8 @@ async function diffing(
       checkpoints: [base.name, dpo.name, decpo.name],
       tap,
       latents: o.quick ? 256 : 1024,
-      steps: o.quick ? 100 : 200,
+      steps: o.quick ? 400 : 800,
+      batchSize: 256,
       seed: o.seed ?? 0,
     }),
     reporter,

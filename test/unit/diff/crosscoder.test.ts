@@ -14,6 +14,7 @@ import {
   type Crosscoder,
 } from '../../../src/core/diff/crosscoder.js';
 import { latentPairs } from '../../../src/core/diff/latents.js';
+import { foundAgain } from '../../../src/core/ops/crosscoder.js';
 import { takeRows } from '../../../src/core/analysis/matrix.js';
 import { CancelledError } from '../../../src/core/ops/progress.js';
 import { plantedPair } from './planted.js';
@@ -55,7 +56,7 @@ describe('crosscoder training', () => {
       dSae: 24,
       k: 2,
       batchSize: 256,
-      steps: 300,
+      steps: 1000,
       lr: 2e-2,
       seed: 4,
     });
@@ -162,6 +163,34 @@ describe('crosscoder training', () => {
     controller.abort();
     expect(() => trainCrosscoder(xs, cfg, undefined, controller.signal)).toThrow(CancelledError);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('finds a latent again by its activations in a twin that holds it under another index, not one silenced', () => {
+    // The twin: btk's latents in reverse order, two of those that fire silenced (no encoder, b_enc −1).
+    const { dSae, nModels, dIn } = btk.config;
+    const width = nModels * dIn;
+    const src = (j: number) => dSae - 1 - j;
+    const z = encodeCrosscoder(btk, held);
+    const firing = range(0, dSae).filter((i) => range(0, z.rows).some((r) => z.data[r * dSae + i] > 0));
+    const silenced = new Set(firing.slice(0, 2));
+    const twin: Crosscoder = {
+      ...btk,
+      wEnc: Float32Array.from({ length: width * dSae }, (_, x) => {
+        const i = src(x % dSae);
+        return silenced.has(i) ? 0 : btk.wEnc[Math.floor(x / dSae) * dSae + i];
+      }),
+      bEnc: Float32Array.from({ length: dSae }, (_, j) => (silenced.has(src(j)) ? -1 : btk.bEnc[src(j)])),
+      wDec: Float32Array.from(
+        { length: dSae * width },
+        (_, x) => btk.wDec[src(Math.floor(x / width)) * width + (x % width)],
+      ),
+      threshold: Float32Array.from({ length: dSae }, (_, j) => btk.threshold![src(j)]),
+    };
+    expect(firing.length).toBeGreaterThan(4);
+    expect([...foundAgain(btk, twin, held)].sort((a, b) => a - b)).toEqual(
+      firing.filter((i) => !silenced.has(i)),
+    );
+    expect(foundAgain(btk, btk, held).size).toBe(firing.length);
   });
 
   it('saves cfg.json and sae_weights.safetensors in the contract layout and loads them back', () => {

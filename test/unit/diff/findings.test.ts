@@ -60,9 +60,10 @@ describe('diffingFindings', () => {
       name: 'cc-seed1',
       seed: 1,
       allShared: 0.5,
+      allFound: 0.75,
       specific: [
-        { b: 1, shared: 1 / 3, twinCount: 4 },
-        { b: 2, shared: 2 / 3, twinCount: 2 },
+        { b: 1, shared: 1 / 3, found: 2 / 3, twinCount: 4 },
+        { b: 2, shared: 2 / 3, found: 1, twinCount: 2 },
       ],
     });
     expect(f.base).toBe('base');
@@ -82,7 +83,7 @@ describe('diffingFindings', () => {
     expect(dpo.meanScore).toBeCloseTo((0.5 + 0.2 + 0) / 3, 12);
     expect(dpo.concepts).toEqual([{ concept: 'food', latents: 2 }]);
     expect(dpo.meanNuError).toBeCloseTo(0.3, 12);
-    expect(dpo).toMatchObject({ seedShared: 1 / 3, seedTwinCount: 4 });
+    expect(dpo).toMatchObject({ seedShared: 1 / 3, seedFound: 2 / 3, seedTwinCount: 4 });
     expect(decpo).toMatchObject({
       checkpoint: 'decpo',
       latents: [0, 3, 4],
@@ -97,6 +98,6 @@ describe('diffingFindings', () => {
     ]);
     expect(decpo.meanNuRecon).toBeCloseTo(0.3, 12);
     expect(f.scoreDifference).toBeCloseTo((0.9 + 0.7 + 1) / 3 - 0.7 / 3, 12);
-    expect(f.seed).toEqual({ name: 'cc-seed1', seed: 1, allShared: 0.5 });
+    expect(f.seed).toEqual({ name: 'cc-seed1', seed: 1, allShared: 0.5, allFound: 0.75 });
   });
 });

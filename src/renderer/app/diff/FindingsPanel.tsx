@@ -39,6 +39,7 @@ const COLUMNS: {
     | 'meanNuError'
     | 'meanNuRecon'
     | 'seedShared'
+    | 'seedFound'
     | 'seedTwinCount';
   label: string;
   definition: string;
@@ -60,9 +61,16 @@ const COLUMNS: {
   { field: 'meanNuRecon', label: 'ν^r', definition: 'Mean Latent Scaling ratio on the reconstruction' },
   {
     field: 'seedShared',
-    label: 'Shared with seed twin',
+    label: 'Twin shares (weights)',
     definition:
       'Share of these latents that the seed twin shares (Hungarian-matched decoder and encoder cosines both > 0.7)',
+    seed: true,
+  },
+  {
+    field: 'seedFound',
+    label: 'Twin finds (activations)',
+    definition:
+      'Share of these latents that the seed twin finds again (Hungarian-matched by activation correlation, r > 0.7 over the probe)',
     seed: true,
   },
   {
@@ -175,8 +183,9 @@ export function FindingsPanel({ crosscoder: c }: { crosscoder: Crosscoder }) {
           {f.seed && (
             <p data-result="seed">
               Seed baseline: the twin <code>{f.seed.name}</code> (seed {f.seed.seed}) shares{' '}
-              <Num field="seed.allShared" value={f.seed.allShared} /> of all latents, beside the share of each
-              set of specific latents above.
+              <Num field="seed.allShared" value={f.seed.allShared} /> of all latents by their weights and
+              finds <Num field="seed.allFound" value={f.seed.allFound} /> again by their activations, beside
+              the shares of each set of specific latents above.
             </p>
           )}
         </>
