@@ -348,7 +348,7 @@ describe('Diff view', () => {
 
   it('shows the findings of crosscoder.findings, and its seed baseline once run', async () => {
     // The demo's fine-tunes barely move the tiny crosscoder's decoder norms (every latent is shared at the
-    // default thresholds): a crosscoder that tags B-only below Δ 0.49 has specific latents to show.
+    // default thresholds): a crosscoder that tags B-only below Δ 0.499 has specific latents to show.
     const loose = {
       ...TINY,
       name: 'e2e-cc-loose',
@@ -356,7 +356,7 @@ describe('Diff view', () => {
       latents: 32,
       steps: 20,
     };
-    await runJob('crosscoder.train', { ...loose, specific: 0.51 });
+    await runJob('crosscoder.train', { ...loose, specific: 0.501 });
     await suite.go(`#/diff/${loose.name}`);
     const panel = main().locator(`[data-findings="${loose.name}"]`);
     /** The panel shows `f`: every model's row, the score difference and, with a baseline, the seed line. */
@@ -407,6 +407,13 @@ describe('Diff view', () => {
       'seed.allShared': String(seeded.seed!.allShared),
       'seed.allFound': String(seeded.seed!.allFound),
     });
+    // The jobs strip names the panel's jobs by what they read.
+    await page.locator('.jobs-button').click();
+    await page
+      .locator('#jobs-panel li', { hasText: `findings of ${loose.name} (seed baseline)` })
+      .first()
+      .waitFor();
+    await page.keyboard.press('Escape');
     expect((await api.call('crosscoders.list', {})).map((c) => c.name).sort()).toEqual([
       TINY.name,
       loose.name,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './cli.js';
 import { numpyPython, runPython } from '../unit/store/python.js';
+import { NUMPY_SAFETENSORS } from '../helpers/numpy-safetensors.js';
 import { loadTap } from '../../src/core/ops/tap.js';
 import { testProject, writeCheckpoint, type TestProject } from '../unit/ops/project.js';
 import { openProject } from '../../src/core/store/project.js';
@@ -169,22 +170,8 @@ describe('crosscoder findings', () => {
   );
 });
 
-const FOUND_AGAIN = `
-import json, struct, sys
-import numpy as np
+const FOUND_AGAIN = `${NUMPY_SAFETENSORS}
 from scipy.optimize import linear_sum_assignment
-
-def tensors(path):
-    raw = open(path, 'rb').read()
-    n = struct.unpack('<Q', raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for k, v in header.items():
-        if k == '__metadata__':
-            continue
-        a, b = v['data_offsets']
-        out[k] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype='<f4').reshape(v['shape']).astype(np.float64)
-    return out
 
 def codes(folder, xs):
     cfg = json.load(open(folder + '/cfg.json'))

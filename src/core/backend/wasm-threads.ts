@@ -7,6 +7,7 @@
  * worker (Atomics), computes its own rows meanwhile, waits, and copies the worker's rows back. Kernels
  * stay synchronous, as TF.js needs.
  */
+import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { xnnMatMul, type WasmBackend } from './wasm-heap.js';
 import { startWorkerScript } from '../worker-script.js';
@@ -60,6 +61,20 @@ export async function stopWasmGemmWorker(): Promise<void> {
   Atomics.notify(ctrl, 0);
   port.close();
   await worker.terminate();
+}
+
+/**
+ * Runs `work` with the GEMM worker when the backend is wasm and the machine has a second core (results are
+ * bit-identical to one thread), then stops it; when the worker already runs, `work` just uses it.
+ */
+export async function withWasmGemmWorker<T>(backend: string, work: () => T | Promise<T>): Promise<T> {
+  const start = backend === 'wasm' && !active && availableParallelism() >= 2;
+  if (start) await startWasmGemmWorker();
+  try {
+    return await work();
+  } finally {
+    if (start) await stopWasmGemmWorker();
+  }
 }
 
 /** How many products the worker has shared in this process (for tests and benchmarks). */

@@ -8,6 +8,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLock } from '../store/locks.js';
+import { activeBackend } from '../backend/index.js';
+import { withWasmGemmWorker } from '../backend/wasm-threads.js';
 import { example } from '../store/activations.js';
 import { canonicalJson } from '../store/analyses.js';
 import { Rng } from '../model/rng.js';
@@ -197,31 +199,34 @@ export async function crosscoderTrainOp(
     const trainRows = Int32Array.from(order.slice(nEval).sort((a, b) => a - b));
     const steps = settings.steps;
     const started = performance.now();
-    const { crosscoder: cc, log } = trainCrosscoder(
-      taps.map((t) => takeRows(t.x, trainRows)),
-      {
-        kind: settings.kind,
-        nModels: taps.length,
-        dIn,
-        dSae: settings.latents,
-        k: settings.k,
-        l1Coefficient: settings.l1,
-        steps,
-        batchSize: settings.batchSize,
-        lr: settings.lr,
-        seed: settings.seed,
-      },
-      (s) => {
-        if (s.step % 10 === 0 || s.step === steps)
-          reporter.progress({
-            phase: `crosscoder ${req.name}`,
-            done: s.step,
-            total: steps,
-            unit: 'step',
-            metrics: { loss: s.loss, mse: s.mse },
-          });
-      },
-      signal,
+    // Big products take the second core where there is one (our wasm GEMM worker; bit-identical results).
+    const { crosscoder: cc, log } = await withWasmGemmWorker(activeBackend()!.backend, () =>
+      trainCrosscoder(
+        taps.map((t) => takeRows(t.x, trainRows)),
+        {
+          kind: settings.kind,
+          nModels: taps.length,
+          dIn,
+          dSae: settings.latents,
+          k: settings.k,
+          l1Coefficient: settings.l1,
+          steps,
+          batchSize: settings.batchSize,
+          lr: settings.lr,
+          seed: settings.seed,
+        },
+        (s) => {
+          if (s.step % 10 === 0 || s.step === steps)
+            reporter.progress({
+              phase: `crosscoder ${req.name}`,
+              done: s.step,
+              total: steps,
+              unit: 'step',
+              metrics: { loss: s.loss, mse: s.mse },
+            });
+        },
+        signal,
+      ),
     );
     throwIfCancelled(signal);
     const seconds = (performance.now() - started) / 1000;

@@ -16,6 +16,7 @@ import { encodeSae, loadSae } from '../../../src/core/analysis/index.js';
 import { loadTap, type TapData } from '../../../src/core/ops/tap.js';
 import { numpyPython, runPython } from '../store/python.js';
 import { testProject, type TestProject } from './project.js';
+import { NUMPY_SAFETENSORS } from '../../helpers/numpy-safetensors.js';
 
 const TAP = 'blocks.1.mlp.post';
 let t: TestProject;
@@ -128,20 +129,7 @@ const readJsonl = (file: string) =>
  * `dec` [latents, d_in] of a dictionary that decodes inputs scaled by `scale`: (dec / scale) c_proj(block 1)
  * wte^T, from a checkpoint's saved weights.
  */
-const TENSORS = `
-import json, struct, sys
-import numpy as np
-def tensors(path):
-    b = open(path, 'rb').read()
-    n = struct.unpack('<Q', b[:8])[0]
-    head = json.loads(b[8:8 + n])
-    out = {}
-    for k, v in head.items():
-        if k == '__metadata__': continue
-        assert v['dtype'] == 'F32', v['dtype']
-        s, e = v['data_offsets']
-        out[k] = np.frombuffer(b[8 + n + s:8 + n + e], dtype='<f4').reshape(v['shape']).astype(np.float64)
-    return out
+const TENSORS = `${NUMPY_SAFETENSORS}
 def logit_effects(dec, scale, ck):
     m = tensors(ck + '/model.safetensors')
     proj = next(v for k, v in m.items() if k.endswith('h.1.mlp.c_proj.weight'))

@@ -30,8 +30,11 @@ export interface DictionarySettings<K extends string> {
   seed: number;
 }
 
-/** The form's settings, starting at the API's defaults with the first of `kinds`. */
-export function useDictionarySettings<K extends string>(kinds: DictionaryKind<K>[]) {
+/**
+ * The form's settings, starting at the API's defaults with the first of `kinds` and the engine's default
+ * `batchSize` (1,024 tokens for SAEs, 256 for crosscoders).
+ */
+export function useDictionarySettings<K extends string>(kinds: DictionaryKind<K>[], batchSize: number) {
   return useState<DictionarySettings<K>>(() => ({
     name: '',
     kind: kinds[0].value,
@@ -39,7 +42,7 @@ export function useDictionarySettings<K extends string>(kinds: DictionaryKind<K>
     k: 32,
     l1: 5,
     steps: 1000,
-    batchSize: 1024,
+    batchSize,
     seed: 0,
   }));
 }

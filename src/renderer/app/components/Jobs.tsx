@@ -15,6 +15,8 @@ export function jobLabel(job: Pick<JobView, 'op' | 'input'>): string {
   if (job.op === 'record' && typeof input.checkpoint === 'string') return `record ${input.checkpoint}`;
   if (job.op === 'sae.train' && typeof input.name === 'string') return `SAE ${input.name}`;
   if (job.op === 'crosscoder.train' && typeof input.name === 'string') return `crosscoder ${input.name}`;
+  if (job.op === 'crosscoder.findings' && typeof input.name === 'string')
+    return `findings of ${input.name}${input.seedBaseline === true ? ' (seed baseline)' : ''}`;
   if (job.op === 'diff.lens' && typeof input.a === 'string' && typeof input.b === 'string')
     return `lens ${input.a} → ${input.b}`;
   return job.op;

@@ -43,7 +43,7 @@ export function CrosscoderForm({
   const [tap, setTap] = useState('');
   const shownTap = taps.includes(tap) ? tap : (taps[0] ?? '');
   const [probe, setProbe] = useState('builtin');
-  const [settings, setSettings] = useDictionarySettings(KINDS);
+  const [settings, setSettings] = useDictionarySettings(KINDS, 256);
   const layer = /^blocks\.(\d+)\./.exec(shownTap)?.[1] ?? '0';
   const suggested = `${picked.join('-')}-L${layer}-${settings.kind}-${settings.latents}`;
   const { valid: validName, request } = dictionaryRequest(settings, KINDS, suggested);

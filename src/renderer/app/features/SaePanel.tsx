@@ -183,7 +183,7 @@ function TrainForm({
 }) {
   const id = useId();
   const [ref, setRef] = useState<TapValue>(initial);
-  const [settings, setSettings] = useDictionarySettings(SAE_KINDS);
+  const [settings, setSettings] = useDictionarySettings(SAE_KINDS, 1024);
   const run = useJobRun('sae.train');
   const layer = /^blocks\.(\d+)\./.exec(ref.tap)?.[1] ?? '0';
   const { kind, k, latents } = settings;
