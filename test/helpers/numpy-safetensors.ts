@@ -1,5 +1,6 @@
 /**
- * A float32 safetensors reader in Python for numpy references (`tensors(path)`: name → float64 array), read
+ * A safetensors reader in Python for numpy references (`tensors(path)`: name → float64 array, from F32, F64
+ * or F16 data), read
  * from the format's definition (an 8-byte little-endian header length, a JSON header of dtype, shape and
  * data offsets, then the data), to prefix scripts that check our saved weights independently of our reader.
  */
@@ -13,8 +14,8 @@ def tensors(path):
     out = {}
     for k, v in head.items():
         if k == '__metadata__': continue
-        assert v['dtype'] == 'F32', v['dtype']
+        dt = {'F32': '<f4', 'F64': '<f8', 'F16': '<f2'}[v['dtype']]
         s, e = v['data_offsets']
-        out[k] = np.frombuffer(b[8 + n + s:8 + n + e], dtype='<f4').reshape(v['shape']).astype(np.float64)
+        out[k] = np.frombuffer(b[8 + n + s:8 + n + e], dtype=dt).reshape(v['shape']).astype(np.float64)
     return out
 `;

@@ -12,7 +12,6 @@ import { activeBackend } from '../backend/index.js';
 import { withWasmGemmWorker } from '../backend/wasm-threads.js';
 import { example } from '../store/activations.js';
 import { canonicalJson } from '../store/analyses.js';
-import { Rng } from '../model/rng.js';
 import { openCheckpoint } from '../model/checkpoint.js';
 import { tapWidth } from '../model/models.js';
 import {
@@ -48,8 +47,8 @@ import { ApiError, parseInput, type OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
 import { loadTap, tapKey, usableRows, type TapData } from './tap.js';
 import { resolveCheckpoint } from './checkpoints.js';
-import { dictionarySettings, namedRecords, saeWeightsHash } from './sae.js';
-import { silentReporter, throwIfCancelled, type Reporter } from './progress.js';
+import { dictionaryConfig, dictionarySettings, heldOutSplit, namedRecords, saeWeightsHash } from './sae.js';
+import { silentReporter, stepProgress, throwIfCancelled, trainingCurve, type Reporter } from './progress.js';
 
 /** The settings of a training request over `nModels` taps of `dIn` columns, defaults applied. */
 export function crosscoderSettings(
@@ -192,39 +191,14 @@ export async function crosscoderTrainOp(
           `a crosscoder named '${req.name}' exists, trained with other settings or on other activations; pick another name, or overwrite it (--overwrite) to replace it`,
         );
     }
-    const rows = usableRows(taps[0], undefined, settings.seed);
-    const order = new Rng(settings.seed).shuffle(Array.from(rows));
-    const nEval = Math.max(1, Math.floor(order.length / 10));
-    const evalRows = Int32Array.from(order.slice(0, nEval).sort((a, b) => a - b));
-    const trainRows = Int32Array.from(order.slice(nEval).sort((a, b) => a - b));
-    const steps = settings.steps;
+    const { rows, evalRows, trainRows } = heldOutSplit(taps[0], settings.seed);
     const started = performance.now();
     // Big products take the second core where there is one (our wasm GEMM worker; bit-identical results).
     const { crosscoder: cc, log } = await withWasmGemmWorker(activeBackend()!.backend, () =>
       trainCrosscoder(
         taps.map((t) => takeRows(t.x, trainRows)),
-        {
-          kind: settings.kind,
-          nModels: taps.length,
-          dIn,
-          dSae: settings.latents,
-          k: settings.k,
-          l1Coefficient: settings.l1,
-          steps,
-          batchSize: settings.batchSize,
-          lr: settings.lr,
-          seed: settings.seed,
-        },
-        (s) => {
-          if (s.step % 10 === 0 || s.step === steps)
-            reporter.progress({
-              phase: `crosscoder ${req.name}`,
-              done: s.step,
-              total: steps,
-              unit: 'step',
-              metrics: { loss: s.loss, mse: s.mse },
-            });
-        },
+        { ...dictionaryConfig(settings), nModels: taps.length, dIn },
+        stepProgress(reporter, `crosscoder ${req.name}`, settings.steps),
         signal,
       ),
     );
@@ -265,9 +239,7 @@ export async function crosscoderTrainOp(
       settings,
       weightsHash: saeWeightsHash(dir),
       metrics,
-      curve: log
-        .filter((s) => s.step % 10 === 0 || s.step === steps)
-        .map((s) => ({ step: s.step, loss: s.loss, mse: s.mse, deadLatents: s.deadLatents })),
+      curve: trainingCurve(log, settings.steps),
       thresholds,
       pairs,
       concepts,

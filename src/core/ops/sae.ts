@@ -21,7 +21,7 @@ import { canonicalJson } from '../store/analyses.js';
 import { ApiError, type OpParsed, type TapRef } from '../api.js';
 import type { Project } from '../store/project.js';
 import { loadTap, tapKey, usableRows, type TapData, type TapKey } from './tap.js';
-import { silentReporter, type Reporter } from './progress.js';
+import { silentReporter, stepProgress, trainingCurve, type Reporter } from './progress.js';
 
 /** The training settings of an SAE with every default applied (what makes two SAEs the same model). */
 export interface SaeSettings {
@@ -36,6 +36,9 @@ export interface SaeSettings {
   /** ReLU+L1 only. */
   l1?: number;
 }
+
+/** The settings of an SAE or a crosscoder of kind `K` (an SAE's are {@link SaeSettings}). */
+export type DictionarySettings<K extends string> = Omit<SaeSettings, 'kind'> & { kind: K };
 
 export interface SaeRecord {
   name: string;
@@ -102,16 +105,7 @@ export function dictionarySettings<K extends string>(
     l1Coefficient: number;
   },
   topK: boolean,
-): {
-  kind: K;
-  latents: number;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  seed: number;
-  k?: number;
-  l1?: number;
-} {
+): DictionarySettings<K> {
   const common = {
     kind: c.kind,
     latents: c.dSae,
@@ -121,6 +115,38 @@ export function dictionarySettings<K extends string>(
     seed: c.seed,
   };
   return topK ? { ...common, k: c.k } : { ...common, l1: c.l1Coefficient };
+}
+
+/** The training config of stored settings (the inverse of {@link dictionarySettings}). */
+export function dictionaryConfig<K extends string>(s: DictionarySettings<K>) {
+  return {
+    kind: s.kind,
+    dSae: s.latents,
+    k: s.k,
+    l1Coefficient: s.l1,
+    steps: s.steps,
+    batchSize: s.batchSize,
+    lr: s.lr,
+    seed: s.seed,
+  };
+}
+
+/**
+ * A tap's usable rows (non-special tokens) split for a dictionary's training: 10% of them held out for its
+ * metrics (at least one row), drawn by `seed`; both parts in row order.
+ */
+export function heldOutSplit(
+  t: TapData,
+  seed: number,
+): { rows: Int32Array; evalRows: Int32Array; trainRows: Int32Array } {
+  const rows = usableRows(t, undefined, seed);
+  const order = new Rng(seed).shuffle(Array.from(rows));
+  const nEval = Math.max(1, Math.floor(order.length / 10));
+  return {
+    rows,
+    evalRows: Int32Array.from(order.slice(0, nEval).sort((a, b) => a - b)),
+    trainRows: Int32Array.from(order.slice(nEval).sort((a, b) => a - b)),
+  };
 }
 
 /** The settings of a training request over a tap of `dIn` columns, defaults applied. */
@@ -246,36 +272,12 @@ export function trainSaeOnTap(
   settings: SaeSettings,
   reporter: Reporter = silentReporter,
 ): SaeRecord {
-  const rows = usableRows(t, undefined, settings.seed);
-  const order = new Rng(settings.seed).shuffle(Array.from(rows));
-  const nEval = Math.max(1, Math.floor(order.length / 10));
-  const evalRows = Int32Array.from(order.slice(0, nEval).sort((a, b) => a - b));
-  const trainRows = Int32Array.from(order.slice(nEval).sort((a, b) => a - b));
-  const steps = settings.steps;
+  const { evalRows, trainRows } = heldOutSplit(t, settings.seed);
   const started = performance.now();
   const { sae, log } = trainSae(
     takeRows(t.x, trainRows),
-    {
-      kind: settings.kind,
-      dIn: t.x.cols,
-      dSae: settings.latents,
-      k: settings.k,
-      l1Coefficient: settings.l1,
-      steps,
-      batchSize: settings.batchSize,
-      lr: settings.lr,
-      seed: settings.seed,
-    },
-    (s) => {
-      if (s.step % 10 === 0 || s.step === steps)
-        reporter.progress({
-          phase: `sae ${name}`,
-          done: s.step,
-          total: steps,
-          unit: 'step',
-          metrics: { loss: s.loss, mse: s.mse },
-        });
-    },
+    { ...dictionaryConfig(settings), dIn: t.x.cols },
+    stepProgress(reporter, `sae ${name}`, settings.steps),
   );
   const seconds = (performance.now() - started) / 1000;
   const metrics = evaluateSae(sae, takeRows(t.x, evalRows));
@@ -297,10 +299,8 @@ export function trainSaeOnTap(
     settings,
     weightsHash: saeWeightsHash(dir),
     metrics,
-    curve: log
-      .filter((s) => s.step % 10 === 0 || s.step === steps)
-      .map((s) => ({ step: s.step, loss: s.loss, mse: s.mse, deadLatents: s.deadLatents })),
+    curve: trainingCurve(log, settings.steps),
     seconds,
-    tokensPerS: (steps * settings.batchSize) / seconds,
+    tokensPerS: (settings.steps * settings.batchSize) / seconds,
   };
 }

@@ -23,6 +23,7 @@ import { serializeSafetensors } from '../../../src/core/model/safetensors.js';
 import { Rng } from '../../../src/core/model/rng.js';
 import type { Matrix } from '../../../src/core/analysis/matrix.js';
 import { numpyPython, runPython } from '../store/python.js';
+import { NUMPY_SAFETENSORS } from '../../helpers/numpy-safetensors.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -54,13 +55,14 @@ const nonzero = (a: ArrayLike<number>) => Array.from(a).filter((v) => v !== 0).l
 // b_enc; standard: ReLU(pre); topk: pre * ||W_dec_i|| when rescale_acts_by_decoder_norm, then ReLU of the k
 // largest; jumprelu: ReLU(pre) * (pre > ReLU(threshold)); a batchtopk training checkpoint is saved for
 // inference as jumprelu with threshold = topk_threshold everywhere (its pre rescaled like topk's).
-const PY_COMMON = String.raw`
-import json, struct, sys, os
-import numpy as np
+const PY_COMMON =
+  NUMPY_SAFETENSORS +
+  String.raw`
+import os
 
-def save_safetensors(path, tensors):
+def save_safetensors(path, arrays):
     header, blobs, off = {}, [], 0
-    for name, a in tensors.items():
+    for name, a in arrays.items():
         dtype = {'float32': 'F32', 'float64': 'F64', 'float16': 'F16'}[str(a.dtype)]
         b = np.ascontiguousarray(a).astype(a.dtype.newbyteorder('<')).tobytes()
         header[name] = {'dtype': dtype, 'shape': list(a.shape), 'data_offsets': [off, off + len(b)]}
@@ -71,18 +73,6 @@ def save_safetensors(path, tensors):
     with open(path, 'wb') as f:
         f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
 
-def load_safetensors(path):
-    raw = open(path, 'rb').read()
-    n = struct.unpack('<Q', raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, e in header.items():
-        if name == '__metadata__':
-            continue
-        dt = {'F32': '<f4', 'F64': '<f8', 'F16': '<f2'}[e['dtype']]
-        a, b = e['data_offsets']
-        out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=dt).reshape(e['shape']).astype(np.float64)
-    return out
 
 def encode(cfg, w, x):
     sae_in = x - w['b_dec'] * (1.0 if cfg.get('apply_b_dec_to_input', True) else 0.0)
@@ -255,7 +245,7 @@ res = {}
 for name in sys.argv[3:]:
     folder = os.path.join(root, name)
     cfg = json.load(open(os.path.join(folder, 'cfg.json')))
-    w = load_safetensors(os.path.join(folder, 'sae_weights.safetensors'))
+    w = tensors(os.path.join(folder, 'sae_weights.safetensors'))
     f = encode(cfg, w, x)
     res[name] = {'cfg': cfg, 'f': f.ravel().tolist(), 'x_hat': decode(cfg, w, f, x).ravel().tolist()}
 print(json.dumps(res))
@@ -376,9 +366,9 @@ describe.skipIf(!numpyPython)('crosscoders out', () => {
           String.raw`
 src, out = sys.argv[1], sys.argv[2]
 c = json.load(open(os.path.join(src, 'cfg.json')))
-w = load_safetensors(os.path.join(src, 'sae_weights.safetensors'))
+w = tensors(os.path.join(src, 'sae_weights.safetensors'))
 e_cfg = json.load(open(os.path.join(out, 'cfg.json')))
-e = load_safetensors(os.path.join(out, 'sae_weights.safetensors'))
+e = tensors(os.path.join(out, 'sae_weights.safetensors'))
 rng = np.random.default_rng(2)
 x = rng.normal(size=(30, c['nModels'], c['dIn']))
 def run(w, scales):
