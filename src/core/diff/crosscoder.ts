@@ -46,6 +46,7 @@ import {
   tensorGetter,
   writeDictionaryFiles,
   type SaeMetrics,
+  type SaeStepLog,
 } from '../analysis/sae.js';
 import { throwIfCancelled } from '../ops/progress.js';
 import { SAE_TOPK_K } from '../names.js';
@@ -94,16 +95,11 @@ export interface Crosscoder {
   threshold?: Float32Array;
 }
 
-/** One logged training step. */
-export interface CrosscoderStepLog {
-  step: number;
-  loss: number;
-  /** mean_b Σ_m ||x^m − x̂^m||² (scaled space). */
-  mse: number;
-  /** AuxK (BatchTopK) or the L1 term before λ (L1). */
-  aux: number;
-  lambda?: number;
-  deadLatents: number;
+/**
+ * One logged training step, as an SAE's: `mse` is mean_b Σ_m ||x^m − x̂^m||² (scaled space), `aux` AuxK
+ * (BatchTopK) or the L1 term before λ (L1).
+ */
+export interface CrosscoderStepLog extends SaeStepLog {
   /** BatchTopK: the smallest positive kept value ReLU(pre)_i c_i of this batch (0 when none is positive). */
   minKept?: number;
 }

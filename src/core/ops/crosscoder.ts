@@ -5,7 +5,7 @@
  * for with their seed baseline. As with SAEs, the record is found by its name and keyed by content: the tap
  * of every checkpoint by its weights hash and probe hash, and the training settings.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLock } from '../store/locks.js';
 import { activeBackend } from '../backend/index.js';
@@ -47,7 +47,14 @@ import { ApiError, parseInput, type OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
 import { loadTap, tapKey, usableRows, type TapData } from './tap.js';
 import { resolveCheckpoint } from './checkpoints.js';
-import { dictionaryConfig, dictionarySettings, heldOutSplit, namedRecords, saeWeightsHash } from './sae.js';
+import {
+  dictionaryConfig,
+  dictionarySettings,
+  heldOutSplit,
+  namedRecords,
+  reuseStored,
+  saeWeightsHash,
+} from './sae.js';
 import { silentReporter, stepProgress, throwIfCancelled, trainingCurve, type Reporter } from './progress.js';
 
 /** The settings of a training request over `nModels` taps of `dIn` columns, defaults applied. */
@@ -56,18 +63,7 @@ export function crosscoderSettings(
   nModels: number,
   dIn: number,
 ): CrosscoderSettings {
-  const c = resolveCrosscoderConfig({
-    kind: req.kind,
-    nModels,
-    dIn,
-    dSae: req.latents,
-    k: req.k,
-    l1Coefficient: req.l1,
-    steps: req.steps,
-    batchSize: req.batchSize,
-    lr: req.lr,
-    seed: req.seed,
-  });
+  const c = resolveCrosscoderConfig({ ...dictionaryConfig(req), nModels, dIn });
   return dictionarySettings(c, c.kind === 'batchtopk');
 }
 
@@ -183,13 +179,8 @@ export async function crosscoderTrainOp(
       const identity = (r: Pick<CrosscoderRecord, 'sources' | 'settings' | 'thresholds'>) =>
         canonicalJson({ sources: r.sources, settings: r.settings, thresholds: r.thresholds });
       const same = identity({ sources, settings, thresholds }) === identity(old);
-      const intact = existsSync(join(dir, 'cfg.json')) && saeWeightsHash(dir) === old.weightsHash;
-      if (same && intact) return old;
-      if (!same && !req.overwrite)
-        throw new ApiError(
-          'conflict',
-          `a crosscoder named '${req.name}' exists, trained with other settings or on other activations; pick another name, or overwrite it (--overwrite) to replace it`,
-        );
+      const refusal = `a crosscoder named '${req.name}' exists, trained with other settings or on other activations; pick another name, or overwrite it (--overwrite) to replace it`;
+      if (reuseStored(old, dir, same, req.overwrite, refusal)) return old;
     }
     const { rows, evalRows, trainRows } = heldOutSplit(taps[0], settings.seed);
     const started = performance.now();

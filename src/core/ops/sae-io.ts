@@ -27,7 +27,7 @@ import { ApiError, type OpParsed } from '../api.js';
 import type { Project } from '../store/project.js';
 import type { CrosscoderRecord } from '../diff/types.js';
 import { loadTap, tapKey, usableRows } from './tap.js';
-import { dropAnalysesOfSae, getSae, saeWeightsHash, type SaeRecord } from './sae.js';
+import { dropAnalysesOfSae, getSae, reuseStored, saeWeightsHash, type SaeRecord } from './sae.js';
 import { silentReporter, type Reporter } from './progress.js';
 
 /** Tokens of the longest sequence of a probe set (SAELens's `context_size`). */
@@ -143,13 +143,8 @@ export async function saeImportOp(
       const same =
         canonicalJson({ source, hash }) ===
         canonicalJson({ source: old.source, hash: old.imported?.filesHash });
-      const intact = existsSync(join(dir, 'cfg.json')) && saeWeightsHash(dir) === old.weightsHash;
-      if (same && intact) return old;
-      if (!same && !req.overwrite)
-        throw new ApiError(
-          'conflict',
-          `an SAE named '${req.name}' exists, from other files or for another tap; pick another name, or overwrite it (--overwrite) to replace it and drop what was computed from it`,
-        );
+      const refusal = `an SAE named '${req.name}' exists, from other files or for another tap; pick another name, or overwrite it (--overwrite) to replace it and drop what was computed from it`;
+      if (reuseStored(old, dir, same, req.overwrite, refusal)) return old;
       if (old.weightsHash) dropAnalysesOfSae(project, old.weightsHash);
     }
     const metrics = evaluateSae(sae, takeRows(t.x, usableRows(t)));

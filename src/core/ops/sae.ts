@@ -117,8 +117,14 @@ export function dictionarySettings<K extends string>(
   return topK ? { ...common, k: c.k } : { ...common, l1: c.l1Coefficient };
 }
 
-/** The training config of stored settings (the inverse of {@link dictionarySettings}). */
-export function dictionaryConfig<K extends string>(s: DictionarySettings<K>) {
+/**
+ * The training config of a dictionary's settings (stored ones: the inverse of {@link dictionarySettings}), or
+ * of a training request, whose settings carry the same names and may leave defaults out.
+ */
+export function dictionaryConfig<K extends string>(
+  s: Pick<DictionarySettings<K>, 'kind' | 'latents' | 'k' | 'l1'> &
+    Partial<Pick<DictionarySettings<K>, 'steps' | 'batchSize' | 'lr' | 'seed'>>,
+) {
   return {
     kind: s.kind,
     dSae: s.latents,
@@ -129,6 +135,23 @@ export function dictionaryConfig<K extends string>(s: DictionarySettings<K>) {
     lr: s.lr,
     seed: s.seed,
   };
+}
+
+/**
+ * Whether the dictionary stored as `old` under a name about to be written in `dir` is returned as it is: yes
+ * when it was made the same way (`same`) and its files are intact (weights hash); a different one is refused
+ * with `conflict` unless `overwrite`, and then (as a damaged one) is replaced.
+ */
+export function reuseStored(
+  old: { weightsHash?: string },
+  dir: string,
+  same: boolean,
+  overwrite: boolean,
+  conflict: string,
+): boolean {
+  if (same && existsSync(join(dir, 'cfg.json')) && saeWeightsHash(dir) === old.weightsHash) return true;
+  if (!same && !overwrite) throw new ApiError('conflict', conflict);
+  return false;
 }
 
 /**
@@ -151,17 +174,7 @@ export function heldOutSplit(
 
 /** The settings of a training request over a tap of `dIn` columns, defaults applied. */
 export function saeSettings(req: OpParsed<'sae.train'>, dIn: number): SaeSettings {
-  const c = resolveSaeConfig({
-    kind: req.kind,
-    dIn,
-    dSae: req.latents,
-    k: req.k,
-    l1Coefficient: req.l1,
-    steps: req.steps,
-    batchSize: req.batchSize,
-    lr: req.lr,
-    seed: req.seed,
-  });
+  const c = resolveSaeConfig({ ...dictionaryConfig(req), dIn });
   return dictionarySettings(c, c.kind === 'topk');
 }
 
@@ -245,13 +258,8 @@ export async function saeTrainOp(
     if (old) {
       const same =
         canonicalJson({ source, settings }) === canonicalJson({ source: old.source, settings: old.settings });
-      const intact = existsSync(join(dir, 'cfg.json')) && saeWeightsHash(dir) === old.weightsHash;
-      if (same && intact) return old;
-      if (!same && !req.overwrite)
-        throw new ApiError(
-          'conflict',
-          `an SAE named '${req.name}' exists, trained with other settings or on other activations; pick another name, or overwrite it (--overwrite) to replace it and drop what was computed from it`,
-        );
+      const refusal = `an SAE named '${req.name}' exists, trained with other settings or on other activations; pick another name, or overwrite it (--overwrite) to replace it and drop what was computed from it`;
+      if (reuseStored(old, dir, same, req.overwrite, refusal)) return old;
       if (old.weightsHash) dropAnalysesOfSae(project, old.weightsHash);
     }
     const record = trainSaeOnTap(t, req.ref, req.name, dir, settings, reporter);
